@@ -1,0 +1,89 @@
+"""Engines and sessions for SQLite (embedded) and PostgreSQL (production).
+
+Writes must be serialized where it matters (rule 5). PostgreSQL does it with row locks and
+an exclusion constraint. SQLite has one writer at a time, but its default deferred
+transactions let two writers read the same state before either writes; write sessions
+therefore open with BEGIN IMMEDIATE, which takes the write lock before the first read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+WRITE_OPTION = "cmgraph_write"
+
+
+class DatabaseConfigError(Exception):
+    """The database URL is unusable; the message fits on one line."""
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseConfigError(f"CMGRAPH_DATABASE_URL is not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(parsed, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise DatabaseConfigError(f"unsupported database {parsed.get_backend_name()!r}")
+    try:
+        return create_async_engine(parsed, pool_pre_ping=True, **kwargs)
+    except Exception as exc:
+        raise DatabaseConfigError(f"cannot use {parsed.render_as_string()}: {exc}") from exc
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves (the driver would defer it to the first write).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """One engine, with session factories for reads and for serialized writes."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.reader = async_sessionmaker(engine, expire_on_commit=False)
+        self.writer = async_sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Database:
+        return cls(create_engine(url, **kwargs))
+
+    def read(self) -> AsyncSession:
+        return self.reader()
+
+    def write(self) -> AsyncSession:
+        return self.writer()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,256 @@
+"""The tables. Every table is keyed by (organization_id, id) and references others within the
+same organization, so a row can never point across tenants and a tenant-sharded PostgreSQL
+can hold it. Alembic migrations create them; these classes only describe them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (no time zones) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: an offset is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Tenant(Base):
+    """Columns every organization-owned table shares."""
+
+    __abstract__ = True
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+
+
+def _owner() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["organization_id"], ["organizations.id"])
+
+
+def _ref(column: str, table: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["organization_id", column], [f"{table}.organization_id", f"{table}.id"]
+    )
+
+
+class ApiToken(Tenant):
+    __tablename__ = "api_tokens"
+    __table_args__ = (_owner(), Index("ix_api_tokens_token_hash", "token_hash", unique=True))
+
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Client(Tenant):
+    __tablename__ = "clients"
+    __table_args__ = (
+        _owner(),
+        Index("ix_clients_name", "organization_id", "last_name", "first_name"),
+        Index("uq_clients_external_id", "organization_id", "external_id", unique=True),
+    )
+
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Provider(Tenant):
+    __tablename__ = "providers"
+    __table_args__ = (
+        _owner(),
+        Index("ix_providers_name", "organization_id", "last_name", "first_name"),
+        Index("uq_providers_npi", "organization_id", "npi", unique=True),
+    )
+
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    npi: Mapped[str] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Credential(Tenant):
+    __tablename__ = "credentials"
+    __table_args__ = (
+        _ref("provider_id", "providers"),
+        Index("ix_credentials_provider", "organization_id", "provider_id"),
+    )
+
+    provider_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    type: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(String(2))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Payor(Tenant):
+    __tablename__ = "payors"
+    __table_args__ = (_owner(),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    payer_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    plugins: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Coverage(Tenant):
+    __tablename__ = "coverages"
+    __table_args__ = (
+        _ref("client_id", "clients"),
+        _ref("payor_id", "payors"),
+        Index("ix_coverages_client", "organization_id", "client_id"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    payor_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    member_id: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+
+
+class Enrollment(Tenant):
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        _ref("provider_id", "providers"),
+        _ref("payor_id", "payors"),
+        Index("ix_enrollments_provider", "organization_id", "provider_id"),
+    )
+
+    provider_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    payor_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    status: Mapped[str] = mapped_column(String(16))
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+
+
+class Appointment(Tenant):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        _ref("client_id", "clients"),
+        _ref("provider_id", "providers"),
+        Index(
+            "ix_appointments_client", "organization_id", "client_id", "service_line", "starts_at"
+        ),
+        Index("ix_appointments_starts_at", "organization_id", "starts_at"),
+        CheckConstraint("ends_at > starts_at", name="period"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    service_line: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Assignment(Tenant):
+    """A case-manager assignment. On PostgreSQL an exclusion constraint (migration 0001)
+    makes overlapping periods of one client and line impossible."""
+
+    __tablename__ = "case_manager_assignments"
+    __table_args__ = (
+        _ref("client_id", "clients"),
+        _ref("provider_id", "providers"),
+        Index(
+            "ix_assignments_client", "organization_id", "client_id", "service_line", "start_date"
+        ),
+        Index("ix_assignments_provider", "organization_id", "provider_id"),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    service_line: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChangeRecord(Tenant):
+    """Who changed what, when, with the row before and after. Only ever inserted."""
+
+    __tablename__ = "change_records"
+    __table_args__ = (
+        _owner(),
+        Index("ix_change_records_entity", "organization_id", "entity_id", "occurred_at"),
+    )
+
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    operation: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]

@@ -1,0 +1,277 @@
+"""The facts that rules see: frozen, plain, with no database or GraphQL behind them.
+
+The services load these in a constant number of queries and hand them to the hooks, so a
+rule (or a payor plugin) is a pure function that a test can call with literals.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+
+class Severity(enum.Enum):
+    ERROR = "ERROR"
+    WARNING = "WARNING"
+
+
+class PayorKind(enum.Enum):
+    COMMERCIAL = "COMMERCIAL"
+    MEDICAID = "MEDICAID"
+    MEDICARE = "MEDICARE"
+    TRICARE = "TRICARE"
+    OTHER = "OTHER"
+
+
+class EnrollmentStatus(enum.Enum):
+    PENDING = "PENDING"
+    ENROLLED = "ENROLLED"
+    DENIED = "DENIED"
+    TERMINATED = "TERMINATED"
+
+
+class AppointmentStatus(enum.Enum):
+    SCHEDULED = "SCHEDULED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    NO_SHOW = "NO_SHOW"
+
+
+def covers(start: date | None, end: date | None, day: date) -> bool:
+    """Whether the inclusive period [start, end] (open where None) contains day."""
+    return (start is None or start <= day) and (end is None or day <= end)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The organization's time zone: how dates become instants and back."""
+
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def start_of(self, day: date) -> datetime:
+        """00:00 on day in the organization's zone (an aware instant)."""
+        return datetime.combine(day, time.min, tzinfo=self.zone)
+
+    def date_of(self, instant: datetime) -> date:
+        """The date of service of an instant: its date in the organization's zone."""
+        return instant.astimezone(self.zone).date()
+
+    @staticmethod
+    def elapsed(earlier: datetime, later: datetime) -> timedelta:
+        """Real elapsed time; subtracting UTC instants makes a DST change count."""
+        return later.astimezone(ZoneInfo("UTC")) - earlier.astimezone(ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    code: str
+    name: str
+    qualifying_credentials: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Credential:
+    type: str
+    number: str | None = None
+    state: str | None = None
+    issued_on: date | None = None
+    expires_on: date | None = None
+
+    def current_on(self, day: date) -> bool:
+        return covers(self.issued_on, self.expires_on, day)
+
+
+@dataclass(frozen=True)
+class Provider:
+    id: UUID
+    display_name: str
+    npi: str
+    active: bool = True
+    credentials: tuple[Credential, ...] = ()
+
+    def current_credentials(self, day: date) -> frozenset[str]:
+        return frozenset(c.type.upper() for c in self.credentials if c.current_on(day))
+
+
+@dataclass(frozen=True)
+class Payor:
+    id: UUID
+    name: str
+    kind: PayorKind
+    plugins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Coverage:
+    payor: Payor
+    priority: int
+    effective_from: date
+    effective_to: date | None = None
+
+    def active_on(self, day: date) -> bool:
+        return covers(self.effective_from, self.effective_to, day)
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    provider_id: UUID
+    payor_id: UUID
+    status: EnrollmentStatus
+    effective_from: date | None = None
+    effective_to: date | None = None
+
+
+@dataclass(frozen=True)
+class Appointment:
+    id: UUID
+    client_id: UUID
+    service_line: str
+    provider_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    status: AppointmentStatus
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status is AppointmentStatus.CANCELLED
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A case-manager assignment; id is None for one that is only proposed."""
+
+    id: UUID | None
+    client_id: UUID
+    service_line: str
+    provider_id: UUID
+    start_date: date
+    end_date: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return covers(self.start_date, self.end_date, day)
+
+    def overlaps(self, other: Assignment) -> bool:
+        return self.covers(other.start_date) or other.covers(self.start_date)
+
+
+@dataclass(frozen=True)
+class Payors:
+    """A client's coverages on one date: the primary decides, secondaries warn."""
+
+    primary: Payor | None
+    secondary: tuple[Payor, ...] = ()
+
+    @classmethod
+    def on(cls, coverages: Iterable[Coverage], day: date) -> Payors:
+        active = sorted(
+            (c for c in coverages if c.active_on(day)), key=lambda c: (c.priority, c.payor.name)
+        )
+        if not active:
+            return cls(primary=None)
+        return cls(primary=active[0].payor, secondary=tuple(c.payor for c in active[1:]))
+
+    @property
+    def all(self) -> tuple[Payor, ...]:
+        return ((self.primary,) if self.primary else ()) + self.secondary
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's verdict. rule and plugin name where it came from."""
+
+    code: str
+    severity: Severity
+    message: str
+    rule: str
+    plugin: str
+    field: tuple[str, ...] | None = None
+    client_id: UUID | None = None
+    service_line: str | None = None
+    appointment_id: UUID | None = None
+    date: date | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+@dataclass(frozen=True)
+class AssignmentCheck:
+    """Everything the rules need to judge one proposed (or edited) assignment.
+
+    `appointments` are the client's appointments in the line (any status); `assignments`
+    are the client's other assignments in the line (the one being edited left out);
+    `enrollments` are the proposed provider's. `lead_time` and `qualifying_credentials`
+    were already decided by their hooks, strictest across the client's payors.
+    """
+
+    assignment: Assignment
+    clock: Clock
+    provider: Provider
+    payors: Payors
+    enrollments: tuple[Enrollment, ...]
+    appointments: tuple[Appointment, ...]
+    assignments: tuple[Assignment, ...]
+    lead_time: timedelta
+    qualifying_credentials: frozenset[str]
+    credentialed: dict[UUID, bool] = field(default_factory=dict)
+
+    def is_credentialed(self, payor: Payor) -> bool:
+        """Decided by the core through cmgraph_enrollment_counts for the start date."""
+        return self.credentialed.get(payor.id, False)
+
+
+@dataclass(frozen=True)
+class RemovalCheck:
+    """An assignment being deleted (`replacement` None) or having its dates edited.
+
+    `appointments` are the sessions of its client and line. Sessions that the assignment
+    covers and the replacement would not are the ones whose claims would lose their CM.
+    """
+
+    assignment: Assignment
+    replacement: Assignment | None
+    clock: Clock
+    appointments: tuple[Appointment, ...]
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """One appointment, as the compliance report and the rendering question see it.
+
+    `case_manager` is the assignment covering the date of service (None: no CM);
+    `first_covered` says whether this is the first non-cancelled appointment that the
+    assignment covers (only then does lead time apply).
+    """
+
+    appointment: Appointment
+    date_of_service: date
+    clock: Clock
+    payors: Payors
+    case_manager: Assignment | None
+    first_covered: bool
+    lead_time: timedelta
+    credentialed: dict[UUID, bool] = field(default_factory=dict)
+
+    def cm_credentialed_with(self, payor: Payor) -> bool:
+        """Whether the CM counts as enrolled with payor on the date of service."""
+        return self.credentialed.get(payor.id, False)
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What the `rules` query lists about a rule."""
+
+    name: str
+    plugin: str
+    codes: tuple[str, ...]
+    description: str
+    applies_to_all_payors: bool = True

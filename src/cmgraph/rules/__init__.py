@@ -1,0 +1,31 @@
+"""The built-in rules of DOMAIN.md, one module each, registered as ordinary plugins.
+
+Every hook implementation here is ``trylast`` so that any payor plugin's answer wins.
+"""
+
+from cmgraph.rules import (
+    credentialing,
+    familiarity,
+    gaps,
+    in_use,
+    lead_time,
+    overlap,
+    qualification,
+    rendering,
+)
+from cmgraph.rules._finding import PLUGIN
+
+BUILTIN_PLUGIN = PLUGIN
+
+BUILTIN_RULES = (
+    rendering,
+    credentialing,
+    qualification,
+    lead_time,
+    overlap,
+    gaps,
+    familiarity,
+    in_use,
+)
+
+__all__ = ["BUILTIN_PLUGIN", "BUILTIN_RULES"]

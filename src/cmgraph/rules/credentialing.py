@@ -1,0 +1,108 @@
+"""Rule 2: the case manager must be credentialed with the client's payor.
+
+Enrolled with the primary payor on the date in question: an error. Not enrolled with a
+secondary payor active on that date: a warning. A client without coverage on that date
+(self-pay) has no payor to be credentialed with, so nothing is said.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cmgraph import hookimpl
+from cmgraph.facts import (
+    AssignmentCheck,
+    Enrollment,
+    EnrollmentStatus,
+    Finding,
+    Payor,
+    Payors,
+    RuleInfo,
+    SessionCheck,
+    Severity,
+    covers,
+)
+from cmgraph.rules._finding import PLUGIN, RuleFinding
+
+RULE = "credentialing"
+CODE = "NOT_CREDENTIALED"
+finding = RuleFinding(RULE)
+
+
+@hookimpl(trylast=True)
+def cmgraph_rules() -> list[RuleInfo]:
+    return [
+        RuleInfo(
+            name=RULE,
+            plugin=PLUGIN,
+            codes=(CODE,),
+            description=(
+                "The case manager must be enrolled with the client's primary payor on the "
+                "assignment's start date and on every date of service (error); not enrolled "
+                "with an active secondary payor is a warning."
+            ),
+        )
+    ]
+
+
+@hookimpl(trylast=True)
+def cmgraph_enrollment_counts(enrollment: Enrollment, day: date, payor: Payor) -> bool:
+    if enrollment.status is EnrollmentStatus.ENROLLED:
+        return covers(enrollment.effective_from, enrollment.effective_to, day)
+    if enrollment.status is EnrollmentStatus.TERMINATED:
+        # A termination only counts up to its known last day.
+        return enrollment.effective_to is not None and covers(
+            enrollment.effective_from, enrollment.effective_to, day
+        )
+    return False
+
+
+def _findings(
+    payors: Payors, credentialed: dict, who: str, day: date, **where: object
+) -> list[Finding]:
+    found = []
+    for payor in payors.all:
+        if credentialed.get(payor.id, False):
+            continue
+        primary = payor is payors.primary
+        found.append(
+            finding(
+                CODE,
+                Severity.ERROR if primary else Severity.WARNING,
+                f"{who} is not credentialed with the client's "
+                f"{'primary' if primary else 'secondary'} payor {payor.name} on {day.isoformat()}.",
+                date=day,
+                **where,
+            )
+        )
+    return found
+
+
+@hookimpl(trylast=True)
+def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
+    assignment = check.assignment
+    return _findings(
+        check.payors,
+        check.credentialed,
+        check.provider.display_name,
+        assignment.start_date,
+        field=("input", "providerId"),
+        client_id=assignment.client_id,
+        service_line=assignment.service_line,
+    )
+
+
+@hookimpl(trylast=True)
+def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
+    if check.case_manager is None:
+        return []
+    appointment = check.appointment
+    return _findings(
+        check.payors,
+        check.credentialed,
+        "The case manager",
+        check.date_of_service,
+        client_id=appointment.client_id,
+        service_line=appointment.service_line,
+        appointment_id=appointment.id,
+    )

@@ -1,0 +1,61 @@
+"""Rule 7: the case manager should know the case (a warning, never a block).
+
+Warn when the client had completed sessions in the line in the 30 days before the
+assignment's start date and the proposed case manager delivered none of them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cmgraph import hookimpl
+from cmgraph.facts import AppointmentStatus, AssignmentCheck, Finding, RuleInfo, Severity
+from cmgraph.rules._finding import PLUGIN, RuleFinding
+
+RULE = "familiarity"
+CODE = "NOT_FAMILIAR"
+WINDOW = timedelta(days=30)
+finding = RuleFinding(RULE)
+
+
+@hookimpl(trylast=True)
+def cmgraph_rules() -> list[RuleInfo]:
+    return [
+        RuleInfo(
+            name=RULE,
+            plugin=PLUGIN,
+            codes=(CODE,),
+            description=(
+                "Warns when the client had completed sessions in the line in the 30 days "
+                "before the start date and the case manager delivered none of them."
+            ),
+        )
+    ]
+
+
+@hookimpl(trylast=True)
+def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
+    assignment = check.assignment
+    since = assignment.start_date - WINDOW
+    recent = [
+        a
+        for a in check.appointments
+        if a.status is AppointmentStatus.COMPLETED
+        and a.service_line == assignment.service_line
+        and since <= check.clock.date_of(a.starts_at) < assignment.start_date
+    ]
+    if not recent or any(a.provider_id == assignment.provider_id for a in recent):
+        return []
+    return [
+        finding(
+            CODE,
+            Severity.WARNING,
+            f"{check.provider.display_name} delivered none of the client's {len(recent)} "
+            f"completed {assignment.service_line} sessions in the 30 days before "
+            f"{assignment.start_date.isoformat()}.",
+            field=("input", "providerId"),
+            client_id=assignment.client_id,
+            service_line=assignment.service_line,
+            date=assignment.start_date,
+        )
+    ]

@@ -1,0 +1,50 @@
+"""Rule 5: one case manager per client and line at a time.
+
+This rule names the conflict for the person; the service serializes the check and
+PostgreSQL's exclusion constraint is the backstop under concurrent requests.
+"""
+
+from __future__ import annotations
+
+from cmgraph import hookimpl
+from cmgraph.facts import AssignmentCheck, Finding, RuleInfo, Severity
+from cmgraph.rules._finding import PLUGIN, RuleFinding
+
+RULE = "no_overlap"
+CODE = "OVERLAPPING_ASSIGNMENT"
+finding = RuleFinding(RULE)
+
+
+@hookimpl(trylast=True)
+def cmgraph_rules() -> list[RuleInfo]:
+    return [
+        RuleInfo(
+            name=RULE,
+            plugin=PLUGIN,
+            codes=(CODE,),
+            description="Two assignments of the same client and service line never overlap.",
+        )
+    ]
+
+
+def _period(start: object, end: object) -> str:
+    return f"{start} to {end or 'open end'}"
+
+
+@hookimpl(trylast=True)
+def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
+    proposed = check.assignment
+    return [
+        finding(
+            CODE,
+            Severity.ERROR,
+            f"{proposed.service_line} already has a case manager from "
+            f"{_period(other.start_date, other.end_date)}; end or change that assignment first.",
+            field=("input", "startDate"),
+            client_id=proposed.client_id,
+            service_line=proposed.service_line,
+            date=max(proposed.start_date, other.start_date),
+        )
+        for other in check.assignments
+        if other.id != proposed.id and other.overlaps(proposed)
+    ]
