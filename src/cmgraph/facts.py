@@ -245,20 +245,24 @@ class RemovalCheck:
 
 @dataclass(frozen=True)
 class SessionCheck:
-    """One appointment, as the compliance report and the rendering question see it.
+    """A client's line on one date of service, as the compliance report and billing see it.
 
-    `case_manager` is the assignment covering the date of service (None: no CM);
-    `first_covered` says whether this is the first non-cancelled appointment that the
-    assignment covers (only then does lead time apply).
+    `appointment` is the session in question; it is None when billing asks about a date
+    without naming a session. `case_manager` is the assignment covering the date of service
+    (None: no CM); `first_covered` says whether the appointment is the first non-cancelled
+    one that assignment covers (only then does lead time apply). `credentialed` tells, per
+    payor id, whether the CM counts as enrolled on the date of service.
     """
 
-    appointment: Appointment
+    client_id: UUID
+    service_line: str
     date_of_service: date
     clock: Clock
     payors: Payors
     case_manager: Assignment | None
-    first_covered: bool
-    lead_time: timedelta
+    appointment: Appointment | None = None
+    first_covered: bool = False
+    lead_time: timedelta = timedelta(hours=24)
     credentialed: dict[UUID, bool] = field(default_factory=dict)
 
     def cm_credentialed_with(self, payor: Payor) -> bool:

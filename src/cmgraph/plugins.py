@@ -58,7 +58,7 @@ def _import_file(path: Path) -> ModuleType:
 
 
 def _refuse_async(pm: pluggy.PluginManager, plugin: object, origin: str) -> None:
-    for impls in (pm.get_hookcallers(plugin) or []):
+    for impls in pm.get_hookcallers(plugin) or []:
         for impl in impls.get_hookimpls():
             if impl.plugin is plugin and inspect.iscoroutinefunction(impl.function):
                 raise PluginError(f"{origin}: {impl.function.__name__} is async; hooks are sync")

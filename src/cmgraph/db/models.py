@@ -200,7 +200,7 @@ class Appointment(Tenant):
         Index(
             "ix_appointments_client", "organization_id", "client_id", "service_line", "starts_at"
         ),
-        Index("ix_appointments_starts_at", "organization_id", "starts_at"),
+        Index("ix_appointments_date_of_service", "organization_id", "date_of_service"),
         CheckConstraint("ends_at > starts_at", name="period"),
     )
 
@@ -209,6 +209,9 @@ class Appointment(Tenant):
     provider_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
+    # starts_at's date in the organization's time zone, kept so that rules over dates of
+    # service (windows, "the first appointment an assignment covers") are plain SQL.
+    date_of_service: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

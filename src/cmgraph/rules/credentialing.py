@@ -96,13 +96,12 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
 def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
     if check.case_manager is None:
         return []
-    appointment = check.appointment
     return _findings(
         check.payors,
         check.credentialed,
         "The case manager",
         check.date_of_service,
-        client_id=appointment.client_id,
-        service_line=appointment.service_line,
-        appointment_id=appointment.id,
+        client_id=check.client_id,
+        service_line=check.service_line,
+        appointment_id=check.appointment.id if check.appointment else None,
     )

@@ -34,16 +34,15 @@ def cmgraph_rules() -> list[RuleInfo]:
 def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
     if check.case_manager is not None:
         return []
-    appointment = check.appointment
     return [
         finding(
             CODE,
             Severity.ERROR,
-            f"No case manager covers the {appointment.service_line} session on "
+            f"No case manager covers {check.service_line} on "
             f"{check.date_of_service.isoformat()}: the claim has no rendering provider.",
-            client_id=appointment.client_id,
-            service_line=appointment.service_line,
-            appointment_id=appointment.id,
+            client_id=check.client_id,
+            service_line=check.service_line,
+            appointment_id=check.appointment.id if check.appointment else None,
             date=check.date_of_service,
         )
     ]

@@ -110,12 +110,11 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
 
 @hookimpl(trylast=True)
 def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
-    cm = check.case_manager
-    if cm is None or not check.first_covered:
+    cm, appointment = check.case_manager, check.appointment
+    if cm is None or appointment is None or not check.first_covered:
         return []
-    if not misses_lead_time(check.clock, cm, check.appointment, check.lead_time):
+    if not misses_lead_time(check.clock, cm, appointment, check.lead_time):
         return []
-    appointment = check.appointment
     return [
         finding(
             CODE,

@@ -140,6 +140,7 @@ def upgrade() -> None:
         sa.Column("provider_id", sa.Uuid(), nullable=False),
         sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("date_of_service", sa.Date(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("organization_id", sa.Uuid(), nullable=False),
@@ -164,7 +165,10 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
-        "ix_appointments_starts_at", "appointments", ["organization_id", "starts_at"], unique=False
+        "ix_appointments_date_of_service",
+        "appointments",
+        ["organization_id", "date_of_service"],
+        unique=False,
     )
     op.create_table(
         "case_manager_assignments",

@@ -1,0 +1,1 @@
+"""The GraphQL API: Strawberry types, resolvers and per-request DataLoaders."""

@@ -1,0 +1,28 @@
+"""Errors a caller can act on, as top-level GraphQL errors with extensions.code."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+
+from cmgraph.services.outcome import INVALID_INPUT, Refused
+
+
+class InputError(GraphQLError):
+    """Bad arguments of a query (mutations answer with userErrors instead)."""
+
+    def __init__(self, message: str, code: str = INVALID_INPUT, field: list[str] | None = None):
+        extensions: dict[str, object] = {"code": code}
+        if field:
+            extensions["field"] = field
+        super().__init__(message, extensions=extensions)
+
+
+def from_refused(refused: Refused) -> InputError:
+    first = refused.errors[0]
+    return InputError(first.message, first.code, list(first.field) if first.field else None)
+
+
+def is_safe(error: GraphQLError) -> bool:
+    """Parse, validation and input errors are shown; anything else is masked."""
+    original = error.original_error
+    return original is None or isinstance(original, InputError)

@@ -1,0 +1,187 @@
+"""Input types of the mutations, and parsing of their ids.
+
+In update inputs a field left out is UNSET (kept as it is) and an explicit null clears it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry import UNSET
+
+from cmgraph import facts
+from cmgraph.api import ids
+from cmgraph.api.types import AppointmentStatus, EnrollmentStatus, PayorKind
+from cmgraph.services.outcome import INVALID_INPUT, KEEP, refuse
+
+
+def parse_id(value: strawberry.ID | str | None, type_name: str, field: str) -> UUID | None:
+    """The uuid behind a global id. Malformed: INVALID_INPUT; another type: None (NOT_FOUND)."""
+    if value is None:
+        return None
+    decoded = ids.decode(str(value))
+    if decoded is None:
+        raise refuse(INVALID_INPUT, "Malformed id.", field)
+    return decoded[1] if decoded[0] == type_name else None
+
+
+def given(value: Any) -> Any:
+    """UNSET (left out) becomes the services' KEEP."""
+    return KEEP if value is UNSET else value
+
+
+@strawberry.input(name="CredentialInput")
+class CredentialInput:
+    type: str
+    number: str | None = None
+    state: str | None = None
+    issued_on: date | None = None
+    expires_on: date | None = None
+
+    def fact(self) -> facts.Credential:
+        return facts.Credential(self.type, self.number, self.state, self.issued_on, self.expires_on)
+
+
+def credential_facts(given_list: list[CredentialInput] | None) -> list[facts.Credential]:
+    return [c.fact() for c in given_list or []]
+
+
+@strawberry.input(name="CreateClientInput")
+class CreateClientInput:
+    first_name: str
+    last_name: str
+    date_of_birth: date | None = None
+    external_id: str | None = None
+
+
+@strawberry.input(name="UpdateClientInput")
+class UpdateClientInput:
+    id: strawberry.ID
+    first_name: str | None = UNSET
+    last_name: str | None = UNSET
+    date_of_birth: date | None = UNSET
+    external_id: str | None = UNSET
+
+
+@strawberry.input(name="CreateProviderInput")
+class CreateProviderInput:
+    first_name: str
+    last_name: str
+    npi: str
+    credentials: list[CredentialInput] | None = strawberry.field(default_factory=list)
+
+
+@strawberry.input(name="UpdateProviderInput")
+class UpdateProviderInput:
+    id: strawberry.ID
+    first_name: str | None = UNSET
+    last_name: str | None = UNSET
+    npi: str | None = UNSET
+    active: bool | None = UNSET
+    credentials: list[CredentialInput] | None = UNSET
+
+
+@strawberry.input(name="CreatePayorInput")
+class CreatePayorInput:
+    name: str
+    kind: PayorKind
+    payer_id: str | None = None
+    plugins: list[str] | None = strawberry.field(default_factory=list)
+
+
+@strawberry.input(name="AddCoverageInput")
+class AddCoverageInput:
+    client_id: strawberry.ID
+    payor_id: strawberry.ID
+    effective_from: date
+    member_id: str | None = None
+    priority: int | None = 1
+    effective_to: date | None = None
+
+
+@strawberry.input(name="UpdateCoverageInput")
+class UpdateCoverageInput:
+    id: strawberry.ID
+    member_id: str | None = UNSET
+    priority: int | None = UNSET
+    effective_from: date | None = UNSET
+    effective_to: date | None = UNSET
+
+
+@strawberry.input(name="RecordEnrollmentInput")
+class RecordEnrollmentInput:
+    provider_id: strawberry.ID
+    payor_id: strawberry.ID
+    status: EnrollmentStatus
+    effective_from: date | None = None
+    effective_to: date | None = None
+
+
+@strawberry.input(name="UpdateEnrollmentInput")
+class UpdateEnrollmentInput:
+    id: strawberry.ID
+    status: EnrollmentStatus | None = UNSET
+    effective_from: date | None = UNSET
+    effective_to: date | None = UNSET
+
+
+@strawberry.input(name="ScheduleAppointmentInput")
+class ScheduleAppointmentInput:
+    client_id: strawberry.ID
+    service_line: str
+    provider_id: strawberry.ID
+    starts_at: datetime
+    ends_at: datetime
+
+
+@strawberry.input(name="UpdateAppointmentInput")
+class UpdateAppointmentInput:
+    id: strawberry.ID
+    status: AppointmentStatus | None = UNSET
+    provider_id: strawberry.ID | None = UNSET
+    starts_at: datetime | None = UNSET
+    ends_at: datetime | None = UNSET
+
+
+@strawberry.input(name="AddCaseManagerInput")
+class AddCaseManagerInput:
+    client_id: strawberry.ID
+    service_line: str
+    provider_id: strawberry.ID
+    start_date: date
+    end_date: date | None = None
+    note: str | None = None
+
+
+@strawberry.input(name="UpdateCaseManagerInput")
+class UpdateCaseManagerInput:
+    id: strawberry.ID
+    version: int
+    start_date: date | None = UNSET
+    end_date: date | None = UNSET
+    note: str | None = UNSET
+
+
+@strawberry.input(name="ChangeCaseManagerInput")
+class ChangeCaseManagerInput:
+    client_id: strawberry.ID
+    service_line: str
+    provider_id: strawberry.ID
+    start_date: date
+    note: str | None = None
+
+
+@strawberry.input(name="RemoveCaseManagerInput")
+class RemoveCaseManagerInput:
+    id: strawberry.ID
+    version: int
+
+
+@strawberry.input(name="RenderingProviderRequest")
+class RenderingProviderRequest:
+    client_id: strawberry.ID
+    service_line: str
+    date_of_service: date

@@ -1,0 +1,52 @@
+"""Connections: offset cursors over a stable order, with a capped page size."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from cmgraph.api.errors import InputError
+from cmgraph.api.types import PageInfo
+
+T = TypeVar("T")
+E = TypeVar("E")
+
+_PREFIX = "cursor:"
+
+
+def cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{_PREFIX}{offset}".encode()).decode()
+
+
+def offset_after(after: str | None) -> int:
+    if after is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(after.encode()).decode()
+        if text.startswith(_PREFIX) and (value := int(text[len(_PREFIX) :])) >= 0:
+            return value + 1
+    except ValueError:
+        pass
+    raise InputError("Malformed cursor in `after`.", field=["after"])
+
+
+def page_size(first: int | None, cap: int) -> int:
+    if first is None:
+        return cap
+    if not 0 <= first <= cap:
+        raise InputError(f"`first` must be between 0 and {cap}.", field=["first"])
+    return first
+
+
+def page_info(start: int, count: int, total: int) -> PageInfo:
+    return PageInfo(
+        has_next_page=start + count < total,
+        has_previous_page=start > 0,
+        start_cursor=cursor(start) if count else None,
+        end_cursor=cursor(start + count - 1) if count else None,
+    )
+
+
+def edges(start: int, nodes: Sequence[T], make: Callable[[str, T], E]) -> list[E]:
+    return [make(cursor=cursor(start + i), node=node) for i, node in enumerate(nodes)]

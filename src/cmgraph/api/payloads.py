@@ -1,0 +1,101 @@
+"""Mutation payloads: the object, userErrors (empty on success) and warnings."""
+
+from __future__ import annotations
+
+import strawberry
+
+from cmgraph.api.types import (
+    Appointment,
+    CaseManagerAssignment,
+    Client,
+    Coverage,
+    Enrollment,
+    Payor,
+    Provider,
+    RuleFinding,
+    findings,
+)
+from cmgraph.services.outcome import Outcome
+from cmgraph.services.outcome import UserError as ServiceUserError
+
+
+@strawberry.type(name="UserError", description="Why a mutation did nothing.")
+class UserError:
+    field: list[str] | None
+    code: str
+    message: str
+    rule: str | None
+    plugin: str | None
+
+    @classmethod
+    def of(cls, e: ServiceUserError) -> UserError:
+        return cls(list(e.field) if e.field else None, e.code, e.message, e.rule, e.plugin)
+
+
+def user_errors(outcome: Outcome) -> list[UserError]:
+    return [UserError.of(e) for e in outcome.errors]
+
+
+def warnings(outcome: Outcome) -> list[RuleFinding]:
+    return findings([w for w in outcome.warnings if not outcome.errors])
+
+
+@strawberry.type(name="ClientPayload")
+class ClientPayload:
+    client: Client | None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="ProviderPayload")
+class ProviderPayload:
+    provider: Provider | None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="PayorPayload")
+class PayorPayload:
+    payor: Payor | None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="CoveragePayload")
+class CoveragePayload:
+    coverage: Coverage | None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="EnrollmentPayload")
+class EnrollmentPayload:
+    enrollment: Enrollment | None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="AppointmentPayload")
+class AppointmentPayload:
+    appointment: Appointment | None
+    user_errors: list[UserError]
+    warnings: list[RuleFinding] = strawberry.field(
+        description="Findings of the session that do not block scheduling; severity tells "
+        "how they affect billing."
+    )
+
+
+@strawberry.type(name="CaseManagerPayload")
+class CaseManagerPayload:
+    case_manager: CaseManagerAssignment | None
+    user_errors: list[UserError]
+    warnings: list[RuleFinding]
+
+
+@strawberry.type(name="ChangeCaseManagerPayload")
+class ChangeCaseManagerPayload:
+    ended: CaseManagerAssignment | None
+    case_manager: CaseManagerAssignment | None
+    user_errors: list[UserError]
+    warnings: list[RuleFinding]
+
+
+@strawberry.type(name="RemoveCaseManagerPayload")
+class RemoveCaseManagerPayload:
+    removed_id: strawberry.ID | None
+    user_errors: list[UserError]

@@ -1,0 +1,392 @@
+"""Root query fields."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cmgraph.api import ids
+from cmgraph.api.context import Info
+from cmgraph.api.errors import from_refused
+from cmgraph.api.inputs import AddCaseManagerInput, RenderingProviderRequest, parse_id
+from cmgraph.api.mutations import proposal
+from cmgraph.api.pagination import edges, offset_after, page_info, page_size
+from cmgraph.api.types import (
+    Appointment,
+    CaseManagerAssignment,
+    Client,
+    Coverage,
+    Enrollment,
+    Node,
+    PageInfo,
+    Payor,
+    Provider,
+    RuleFinding,
+    ServiceLine,
+    findings,
+    load_provider,
+)
+from cmgraph.db import models
+from cmgraph.services import case_managers, compliance, lookups, rendering
+from cmgraph.services.outcome import Refused
+
+T = TypeVar("T")
+
+
+@strawberry.type(name="ClientEdge")
+class ClientEdge:
+    cursor: str
+    node: Client
+
+
+@strawberry.type(name="ClientConnection")
+class ClientConnection:
+    edges: list[ClientEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(name="ProviderEdge")
+class ProviderEdge:
+    cursor: str
+    node: Provider
+
+
+@strawberry.type(name="ProviderConnection")
+class ProviderConnection:
+    edges: list[ProviderEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(name="RuleFindingEdge")
+class RuleFindingEdge:
+    cursor: str
+    node: RuleFinding
+
+
+@strawberry.type(name="RuleFindingConnection")
+class RuleFindingConnection:
+    edges: list[RuleFindingEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(name="CaseManagerCandidate")
+class CaseManagerCandidate:
+    provider: Provider
+    findings: list[RuleFinding] = strawberry.field(
+        description="Every finding that adding this provider would raise; no ERROR for a "
+        "listed candidate unless includeBlocked."
+    )
+    sessions_last_30_days: int
+    last_session_at: datetime | None
+
+
+@strawberry.type(name="Rule")
+class Rule:
+    name: str
+    plugin: str
+    codes: list[str]
+    description: str
+    payors: list[Payor]
+
+
+@strawberry.type(name="RenderingProviderAnswer")
+class RenderingProviderAnswer:
+    client_id: strawberry.ID
+    service_line: str
+    date_of_service: date
+    provider: Provider | None
+    assignment: CaseManagerAssignment | None
+    findings: list[RuleFinding]
+
+
+async def _guarded(work: Callable[[], Awaitable[T]]) -> T:
+    """Input refusals of a query become a top-level error with extensions.code."""
+    try:
+        return await work()
+    except Refused as refused:
+        raise from_refused(refused) from None
+
+
+_NODE_TYPES: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "Client": ("client_by_id", Client.of),
+    "Provider": ("provider_by_id", Provider.of),
+    "Payor": ("payor_by_id", Payor.of),
+    "Coverage": ("coverage_by_id", Coverage.of),
+    "Enrollment": ("enrollment_by_id", Enrollment.of),
+    "Appointment": ("appointment_by_id", Appointment.of),
+    "CaseManagerAssignment": ("assignment_by_id", CaseManagerAssignment.of),
+}
+
+
+def _name_search(model: type[models.Client] | type[models.Provider], search: str | None) -> list:
+    """Every word must start or appear in the first or last name, case-insensitively."""
+    conditions = []
+    for word in (search or "").lower().split():
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        conditions.append(
+            or_(
+                func.lower(model.first_name).like(pattern, escape="\\"),
+                func.lower(model.last_name).like(pattern, escape="\\"),
+            )
+        )
+    return conditions
+
+
+async def _page(
+    info: Info, model: Any, conditions: list, first: int | None, after: str | None
+) -> tuple[int, list[Any], int]:
+    cap = info.context.settings.max_page_size
+    limit, start = page_size(first, cap), offset_after(after)
+    org = info.context.scope.organization_id
+    where = [model.organization_id == org, *conditions]
+
+    async def query(session: AsyncSession) -> tuple[int, list[Any]]:
+        total = await session.scalar(select(func.count()).select_from(model).where(*where))
+        rows = await session.scalars(
+            select(model)
+            .where(*where)
+            .order_by(model.last_name, model.first_name, model.id)
+            .offset(start)
+            .limit(limit)
+        )
+        return int(total or 0), list(rows)
+
+    total, rows = await info.context.reader.run(query)
+    return start, rows, total
+
+
+def _answer(info: Info, client_id: str, verdict: Any) -> Awaitable[RenderingProviderAnswer]:
+    async def build() -> RenderingProviderAnswer:
+        key = verdict.key
+        cm = verdict.case_manager
+        provider_id = verdict.rendering_provider_id
+        assignment = None
+        if cm is not None and cm.id is not None:
+            row = await info.context.loaders.assignment_by_id.load(cm.id)
+            assignment = CaseManagerAssignment.of(row) if row else None
+        return RenderingProviderAnswer(
+            client_id=strawberry.ID(client_id),
+            service_line=key.service_line,
+            date_of_service=key.date_of_service,
+            provider=await load_provider(info, provider_id) if provider_id else None,
+            assignment=assignment,
+            findings=findings(verdict.findings),
+        )
+
+    return build()
+
+
+async def _payors(info: Info) -> list[Payor]:
+    org = info.context.scope.organization_id
+
+    async def query(session: AsyncSession) -> list[models.Payor]:
+        rows = await session.scalars(
+            select(models.Payor)
+            .where(models.Payor.organization_id == org)
+            .order_by(models.Payor.name, models.Payor.id)
+        )
+        return list(rows)
+
+    return [Payor.of(r) for r in await info.context.reader.run(query)]
+
+
+@strawberry.type(name="Query")
+class Query:
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        decoded = ids.decode(id)
+        if decoded is None or decoded[0] not in _NODE_TYPES:
+            return None
+        loader_name, make = _NODE_TYPES[decoded[0]]
+        row = await getattr(info.context.loaders, loader_name).load(decoded[1])
+        return make(row) if row else None
+
+    @strawberry.field
+    async def client(self, info: Info, id: strawberry.ID) -> Client | None:
+        pk = ids.decode_as(id, "Client")
+        row = await info.context.loaders.client_by_id.load(pk) if pk else None
+        return Client.of(row) if row else None
+
+    @strawberry.field(description="Clients by name: every word of `search` in a name, any case.")
+    async def clients(
+        self,
+        info: Info,
+        search: str | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> ClientConnection:
+        start, rows, total = await _page(
+            info, models.Client, _name_search(models.Client, search), first, after
+        )
+        return ClientConnection(
+            edges=edges(start, [Client.of(r) for r in rows], ClientEdge),
+            page_info=page_info(start, len(rows), total),
+            total_count=total,
+        )
+
+    @strawberry.field
+    async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
+        pk = ids.decode_as(id, "Provider")
+        row = await info.context.loaders.provider_by_id.load(pk) if pk else None
+        return Provider.of(row) if row else None
+
+    @strawberry.field(
+        description="Providers by name; with serviceLine, only those holding a credential "
+        "that qualifies for it today (by default)."
+    )
+    async def providers(
+        self,
+        info: Info,
+        search: str | None = None,
+        service_line: str | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> ProviderConnection:
+        scope = info.context.scope
+        conditions = _name_search(models.Provider, search)
+        if service_line is not None:
+            try:
+                line = lookups.service_line(scope.book, service_line)
+            except Refused as refused:
+                raise from_refused(refused) from None
+            qualifying = scope.book.service_lines[line].qualifying_credentials
+            today, c = scope.today(), models.Credential
+            conditions.append(
+                exists().where(
+                    c.organization_id == models.Provider.organization_id,
+                    c.provider_id == models.Provider.id,
+                    func.upper(c.type).in_(sorted(qualifying)),
+                    or_(c.issued_on.is_(None), c.issued_on <= today),
+                    or_(c.expires_on.is_(None), c.expires_on >= today),
+                )
+            )
+        start, rows, total = await _page(info, models.Provider, conditions, first, after)
+        return ProviderConnection(
+            edges=edges(start, [Provider.of(r) for r in rows], ProviderEdge),
+            page_info=page_info(start, len(rows), total),
+            total_count=total,
+        )
+
+    @strawberry.field
+    async def payors(self, info: Info) -> list[Payor]:
+        return await _payors(info)
+
+    @strawberry.field
+    def service_lines(self, info: Info) -> list[ServiceLine]:
+        lines = info.context.scope.book.service_lines
+        return [ServiceLine.of(lines[code]) for code in sorted(lines)]
+
+    @strawberry.field(description="Who goes on the claim.")
+    async def rendering_provider(
+        self, info: Info, client_id: strawberry.ID, service_line: str, date_of_service: date
+    ) -> RenderingProviderAnswer:
+        scope = info.context.scope
+        question = rendering.Question(
+            ids.decode_as(client_id, "Client"), service_line, date_of_service
+        )
+        (verdict,) = await _guarded(lambda: rendering.answer(scope, [question]))
+        return await _answer(info, client_id, verdict)
+
+    @strawberry.field(description="Rendering providers of many sessions in one request.")
+    async def rendering_providers(
+        self, info: Info, requests: list[RenderingProviderRequest]
+    ) -> list[RenderingProviderAnswer]:
+        scope = info.context.scope
+        questions = [
+            rendering.Question(
+                ids.decode_as(r.client_id, "Client"), r.service_line, r.date_of_service
+            )
+            for r in requests
+        ]
+        verdicts = await _guarded(lambda: rendering.answer(scope, questions))
+        return [
+            await _answer(info, r.client_id, v) for r, v in zip(requests, verdicts, strict=True)
+        ]
+
+    @strawberry.field(description="Dry run of addCaseManager: every finding, nothing written.")
+    async def check_case_manager(self, info: Info, input: AddCaseManagerInput) -> list[RuleFinding]:
+        scope = info.context.scope
+        return findings(await _guarded(lambda: case_managers.check(scope, proposal(input))))
+
+    @strawberry.field(
+        description="Active providers as they would fare as CM, the most familiar with the "
+        "client (completed sessions in the line in the 30 days before startDate) first."
+    )
+    async def suggest_case_managers(
+        self,
+        info: Info,
+        client_id: strawberry.ID,
+        service_line: str,
+        start_date: date,
+        include_blocked: bool | None = False,
+    ) -> list[CaseManagerCandidate]:
+        scope = info.context.scope
+        candidates = await _guarded(
+            lambda: case_managers.suggest(
+                scope,
+                parse_id(client_id, "Client", "clientId"),
+                service_line,
+                start_date,
+                bool(include_blocked),
+            )
+        )
+        return [
+            CaseManagerCandidate(
+                provider=Provider.of(c.provider),
+                findings=findings(c.findings),
+                sessions_last_30_days=c.sessions_last_30_days,
+                last_session_at=(
+                    c.last_session_at.astimezone(scope.clock.zone) if c.last_session_at else None
+                ),
+            )
+            for c in candidates
+        ]
+
+    @strawberry.field(description="Practice-wide findings over a window of dates of service.")
+    async def compliance_findings(
+        self,
+        info: Info,
+        since: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+        codes: list[str] | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> RuleFindingConnection:
+        scope = info.context.scope
+        limit = page_size(first, info.context.settings.max_page_size)
+        start = offset_after(after)
+        found = await _guarded(
+            lambda: compliance.findings(scope, since, to, set(codes) if codes else None)
+        )
+        page = found[start : start + limit]
+        return RuleFindingConnection(
+            edges=edges(start, findings(page), RuleFindingEdge),
+            page_info=page_info(start, len(page), len(found)),
+            total_count=len(found),
+        )
+
+    @strawberry.field(description="Every rule that is loaded, with its plugin and codes.")
+    async def rules(self, info: Info) -> list[Rule]:
+        payors = await _payors(info)
+        result = []
+        for rule in info.context.scope.book.rules():
+            applies = [p for p in payors if rule.applies_to_all_payors or rule.plugin in p.plugins]
+            result.append(
+                Rule(
+                    name=rule.name,
+                    plugin=rule.plugin,
+                    codes=list(rule.codes),
+                    description=rule.description,
+                    payors=applies,
+                )
+            )
+        return result

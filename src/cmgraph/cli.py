@@ -1,0 +1,220 @@
+"""The `cmgraph` command. Operators and acceptance tests rely on these exact commands.
+
+Every command honours CMGRAPH_DATABASE_URL; a bad URL, an unreachable or unmigrated
+database, or bad input ends with one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from cmgraph.config import Settings
+from cmgraph.db import migrate
+from cmgraph.db.engine import Database, DatabaseConfigError
+from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
+from cmgraph.services import tenants
+
+
+class CommandError(Exception):
+    """Ends the command with its message as the one line on stderr."""
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+async def _ready_database(settings: Settings) -> Database:
+    """A database that answers and is migrated to the latest revision."""
+    db = Database.from_url(settings.database_url)
+    try:
+        current = await migrate.current_revision(db.engine)
+    except Exception as exc:
+        await db.dispose()
+        raise CommandError(f"cannot reach the database: {_describe(exc)}") from exc
+    if current != migrate.head_revision():
+        await db.dispose()
+        raise CommandError(
+            f"database not migrated (at {current or 'nothing'}, need "
+            f"{migrate.head_revision()}): run `cmgraph db upgrade`"
+        )
+    return db
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Awaitable[None]]) -> None:
+    async def run() -> None:
+        db = await _ready_database(settings)
+        try:
+            await work(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
+    Database.from_url(settings.database_url)  # a bad URL fails here, in one line
+    try:
+        migrate.upgrade(settings.database_url, args.revision)
+    except Exception as exc:
+        raise CommandError(f"migration failed: {_describe(exc)}") from exc
+    print(f"database at {migrate.head_revision() if args.revision == 'head' else args.revision}")
+
+
+def cmd_db_downgrade(args: argparse.Namespace, settings: Settings) -> None:
+    Database.from_url(settings.database_url)
+    try:
+        migrate.downgrade(settings.database_url, args.revision)
+    except Exception as exc:
+        raise CommandError(f"migration failed: {_describe(exc)}") from exc
+    print(f"database at {args.revision}")
+
+
+def cmd_org_create(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(db: Database) -> None:
+        org = await tenants.create_organization(db, args.name, args.slug, args.timezone)
+        print(f"created organization {org.slug} ({org.timezone})")
+
+    _with_db(settings, work)
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(db: Database) -> None:
+        token = await tenants.create_token(db, args.org, args.role, args.name or "")
+        print(f"token for {args.org} ({args.role}); it is shown only once:")
+        print(token)
+
+    _with_db(settings, work)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from cmgraph import demo
+
+    async def work(db: Database) -> None:
+        try:
+            summary = await demo.load_demo(db, slug=args.slug)
+        except demo.DemoExists:
+            print(f"demo practice {args.slug!r} already loaded")
+            return
+        print(
+            f"loaded demo practice {summary.slug}: {summary.clients} clients, "
+            f"{summary.providers} providers, {summary.payors} payors, "
+            f"{summary.appointments} appointments, {summary.assignments} assignments"
+        )
+
+    _with_db(settings, work)
+
+
+def _book(settings: Settings) -> RuleBook:
+    return RuleBook(build_plugin_manager(settings.plugins_dir, settings.disabled_plugins))
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from cmgraph.app import create_app
+
+    book = _book(settings)
+    _check_ready(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_app(settings, book=book)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+
+
+def _check_ready(settings: Settings) -> None:
+    async def run() -> None:
+        db = await _ready_database(settings)
+        await db.dispose()
+
+    asyncio.run(run())
+
+
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
+    from cmgraph.api.schema import sdl
+
+    text = sdl()
+    if args.output == "-":
+        sys.stdout.write(text)
+        return
+    Path(args.output).write_text(text)
+    print(f"wrote {args.output}")
+
+
+def cmd_plugins(args: argparse.Namespace, settings: Settings) -> None:
+    pm = _book(settings).pm
+    for name, plugin in sorted(pm.list_name_plugin()):
+        if plugin is None:
+            continue
+        hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+        origin = getattr(plugin, "__file__", None) or getattr(plugin, "__name__", "")
+        print(f"{name}\t{origin}\t{', '.join(hooks)}")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="cmgraph", description=__doc__.splitlines()[0])
+    commands = root.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(
+        dest="db_command", required=True
+    )
+    up = db.add_parser("upgrade", help="apply migrations")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(run=cmd_db_upgrade)
+    down = db.add_parser("downgrade", help="revert migrations")
+    down.add_argument("revision", nargs="?", default="base")
+    down.set_defaults(run=cmd_db_downgrade)
+
+    org = commands.add_parser("org", help="organizations").add_subparsers(
+        dest="org_command", required=True
+    )
+    create_org = org.add_parser("create", help="create an organization")
+    create_org.add_argument("--name", required=True)
+    create_org.add_argument("--slug", required=True)
+    create_org.add_argument("--timezone", required=True, help="IANA name, e.g. America/Chicago")
+    create_org.set_defaults(run=cmd_org_create)
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(
+        dest="token_command", required=True
+    )
+    create_token = token.add_parser("create", help="create a token; prints it on its last line")
+    create_token.add_argument("--org", required=True, help="organization slug")
+    create_token.add_argument("--role", required=True, choices=tenants.ROLES)
+    create_token.add_argument("--name", help="what the token is for")
+    create_token.set_defaults(run=cmd_token_create)
+
+    serve = commands.add_parser("serve", help="serve /graphql, /healthz and /readyz")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_serve)
+
+    demo = commands.add_parser("demo", help="load the demo practice")
+    demo.add_argument("--slug", default="demo")
+    demo.set_defaults(run=cmd_demo)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", "-o", default="schema.graphql", help="file, or - for stdout")
+    export.set_defaults(run=cmd_export_schema)
+
+    plugins = commands.add_parser("plugins", help="list loaded plugins and their hooks")
+    plugins.set_defaults(run=cmd_plugins)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        args.run(args, settings)
+    except (CommandError, DatabaseConfigError, PluginError, tenants.TenantError) as exc:
+        print(f"cmgraph: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

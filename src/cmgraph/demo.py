@@ -1,0 +1,944 @@
+"""A realistic, deterministic demo practice: "Sunrise Pediatric Therapy" (America/Chicago).
+
+``load_demo(db)`` fills an already-migrated database with one organization:
+
+- 15 providers with valid NPIs and Texas credentials: 4 BCBAs (one BCBA-D), 2 BCaBAs,
+  3 RBTs, 2 SLPs, 1 SLPA, 2 OTRs (one inactive) and 1 PT;
+- 4 payors (Texas Medicaid, BCBS Texas, TRICARE East, Aetna) with no plugins yet, and the
+  providers' enrollments with them (mostly enrolled for a year or more);
+- 50 children and teens (EHR-1001 to EHR-1050) with a primary coverage, some with Texas
+  Medicaid as secondary, in 1-2 of the service lines ABA, ST, OT and PT;
+- a case manager for almost every client line: a qualified provider, credentialed with the
+  client's payors, named well ahead of the first session, with some history of changes;
+- 8 weeks of appointments (4 before ``today``, 4 after) on weekdays between 08:00 and 17:00
+  Chicago time, 1-3 a week per line, delivered mostly by the case manager or, for ABA, by
+  the client's RBT/BCaBA; past ones completed (some cancelled or no-show), future ones
+  scheduled.
+
+Every random choice comes from ``random.Random(2026)``, so the same ``today`` gives the same
+practice (only the uuids and creation timestamps differ). Days below are relative to today.
+
+Deliberate findings, for the compliance report and the Clinical tab to show:
+
+1. NO_CASE_MANAGER: Mateo Garcia (EHR-1017) started OT two weeks ago and nobody was named
+   his OT case manager; Ava Thompson (EHR-1023) is a new speech client whose ST sessions
+   began 5 days ago, also without a case manager.
+2. NOT_CREDENTIALED (enrollment): Marcus Reed's BCBS Texas enrollment was terminated with
+   effective-to 21 days ago; he is still the ABA case manager of Liam Carter (EHR-1004),
+   whose primary payor is BCBS Texas, so every ABA session after that date is flagged.
+3. NOT_CREDENTIALED (coverage change): Noah Bennett (EHR-1009) moved from BCBS Texas to
+   TRICARE East as primary payor 14 days ago (old coverage ends 15 days ago). His ST case
+   manager Emily Hartley's TRICARE enrollment is still PENDING, so his ST sessions from
+   that date are flagged; his OT case manager is enrolled and fine. Carlos Ramirez (SLP,
+   enrolled with TRICARE) covered several of his recent sessions, so he tops the
+   suggestions for a new ST case manager.
+4. LEAD_TIME: Zoe Mitchell (EHR-1031) is a new ABA client whose case manager was named on
+   the very day of her first session (a few hours before it instead of 24 h).
+5. Expired credential: Sofia Alvarez's BCBA certification expired 31 days ago. Her three
+   ABA clients (EHR-1002, EHR-1012, EHR-1026) were handed to other BCBAs the next day; she
+   is still an active, enrolled provider but no longer qualifies for ABA, so she is left
+   out of case-manager suggestions and assigning her is a DISCIPLINE_MISMATCH.
+
+Other history: Jenna Whitfield (OTR) left the practice 42 days ago and is inactive; her OT
+clients (EHR-1011, EHR-1020) moved to Rosa Castillo the next day. Dr. Adaeze Okafor
+(BCBA-D, clinical director) handed two ABA clients (EHR-1007, EHR-1015) to Hannah
+Lindqvist 10 days ago, after Hannah had worked with them for three weeks.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from stdnum import luhn
+
+from cmgraph.db.engine import Database
+from cmgraph.db.models import (
+    Appointment,
+    Assignment,
+    Base,
+    ChangeRecord,
+    Client,
+    Coverage,
+    Credential,
+    Enrollment,
+    Organization,
+    Payor,
+    Provider,
+)
+from cmgraph.facts import AppointmentStatus, EnrollmentStatus, PayorKind
+from cmgraph.rules.qualification import SERVICE_LINES
+
+ORGANIZATION_NAME = "Sunrise Pediatric Therapy"
+TIMEZONE = "America/Chicago"
+SEED = 2026
+ACTOR = "cmgraph demo"
+OPERATION = "demo"
+STATE = "TX"
+
+WEEKS_BEFORE = 4
+WEEKS_AFTER = 4
+OPENS = 8 * 60  # minutes after midnight, Chicago time
+CLOSES = 17 * 60
+
+# Who may be case manager of a line: the project's own defaults, so the demo agrees with
+# the qualification rule.
+QUALIFYING = {line.code: line.qualifying_credentials for line in SERVICE_LINES}
+
+
+class DemoExists(Exception):
+    """The organization slug is taken; the demo never duplicates or overwrites data."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(
+            f"an organization with slug {slug!r} already exists; the demo was not loaded "
+            "(it never overwrites data; pick another slug)"
+        )
+        self.slug = slug
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    organization_id: uuid.UUID
+    slug: str
+    clients: int
+    providers: int
+    payors: int
+    appointments: int
+    assignments: int
+
+
+# --- The practice's people and payors -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    key: str  # a handle for this module only
+    first_name: str
+    last_name: str
+    credential: str
+    active: bool = True
+
+
+PROVIDERS = (
+    ProviderSpec("okafor", "Adaeze", "Okafor", "BCBA-D"),
+    ProviderSpec("lindqvist", "Hannah", "Lindqvist", "BCBA"),
+    ProviderSpec("reed", "Marcus", "Reed", "BCBA"),
+    ProviderSpec("alvarez", "Sofia", "Alvarez", "BCBA"),
+    ProviderSpec("nguyen", "Linh", "Nguyen", "BCaBA"),
+    ProviderSpec("brooks", "Tyler", "Brooks", "BCaBA"),
+    ProviderSpec("patel", "Priya", "Patel", "RBT"),
+    ProviderSpec("johnson", "Dante", "Johnson", "RBT"),
+    ProviderSpec("kim", "Grace", "Kim", "RBT"),
+    ProviderSpec("hartley", "Emily", "Hartley", "SLP"),
+    ProviderSpec("ramirez", "Carlos", "Ramirez", "SLP"),
+    ProviderSpec("foster", "Megan", "Foster", "SLPA"),
+    ProviderSpec("castillo", "Rosa", "Castillo", "OTR"),
+    ProviderSpec("whitfield", "Jenna", "Whitfield", "OTR", active=False),
+    ProviderSpec("sullivan", "Ben", "Sullivan", "PT"),
+)
+
+# Credential number formats: BACB certificants, Texas licenses.
+CREDENTIAL_NUMBERS = {
+    "BCBA-D": "1-{yy}-{n:05d}",
+    "BCBA": "1-{yy}-{n:05d}",
+    "BCaBA": "2-{yy}-{n:05d}",
+    "RBT": "RBT-{yy}-{n:06d}",
+    "SLP": "SLP{n:05d}",
+    "SLPA": "SLPA{n:05d}",
+    "OTR": "OT{n:05d}",
+    "PT": "PT{n:05d}",
+}
+
+# Delivers ABA sessions under a BCBA's supervision; never case managers.
+TECHNICIANS = ("nguyen", "brooks", "patel", "johnson", "kim")
+# Who may cover a session of a line when its clinician cannot.
+SUBSTITUTES = {
+    "ABA": ("okafor", "lindqvist", "reed"),
+    "ST": ("hartley", "ramirez", "foster"),
+    "OT": ("castillo",),
+    "PT": ("sullivan",),
+}
+
+
+@dataclass(frozen=True)
+class PayorSpec:
+    key: str
+    name: str
+    kind: PayorKind
+    payer_id: str  # illustrative electronic payer ids, as clearinghouses list them
+    member_id: str  # format of the member ids on the cards
+
+
+PAYORS = (
+    PayorSpec("medicaid", "Texas Medicaid", PayorKind.MEDICAID, "TXMCD", "5{n:08d}"),
+    PayorSpec("bcbs", "BCBS Texas", PayorKind.COMMERCIAL, "84980", "ZGP{n:09d}"),
+    PayorSpec("tricare", "TRICARE East", PayorKind.TRICARE, "99726", "{n:011d}"),
+    PayorSpec("aetna", "Aetna", PayorKind.COMMERCIAL, "60054", "W{n:09d}"),
+)
+PRIMARY_WEIGHTS = {"medicaid": 45, "bcbs": 25, "tricare": 15, "aetna": 15}
+# Texas Medicaid pays after a commercial plan or TRICARE for many children with disabilities.
+SECONDARY_SHARE = 0.3
+
+# Enrollments that are not "enrolled for a year or more" (see the module docstring).
+PENDING = {("hartley", "tricare"), ("brooks", "aetna")}
+TERMINATED = ("reed", "bcbs")
+TERMINATED_DAYS_AGO = 21
+EXPIRED = "alvarez"
+EXPIRED_DAYS_AGO = 31
+LEFT = "whitfield"
+LEFT_DAYS_AGO = 42
+REBALANCED_DAYS_AGO = 10
+COVERAGE_CHANGE_DAYS_AGO = 14
+
+# --- The clients ----------------------------------------------------------------------------
+
+CLIENT_NAMES = (
+    ("Olivia", "Martinez"),
+    ("Ethan", "Walker"),
+    ("Sophia", "Hernandez"),
+    ("Liam", "Carter"),
+    ("Isabella", "Lopez"),
+    ("Jackson", "Price"),
+    ("Mia", "Robinson"),
+    ("Elijah", "Flores"),
+    ("Noah", "Bennett"),
+    ("Amelia", "Scott"),
+    ("Lucas", "Rivera"),
+    ("Harper", "Collins"),
+    ("Benjamin", "Torres"),
+    ("Evelyn", "Murphy"),
+    ("Henry", "Diaz"),
+    ("Abigail", "Morales"),
+    ("Mateo", "Garcia"),
+    ("Emily", "Cooper"),
+    ("Sebastian", "Reyes"),
+    ("Ella", "Howard"),
+    ("Jack", "Ward"),
+    ("Scarlett", "Ortiz"),
+    ("Ava", "Thompson"),
+    ("Owen", "Gutierrez"),
+    ("Chloe", "Bailey"),
+    ("Wyatt", "Sanders"),
+    ("Aria", "Mendoza"),
+    ("Caleb", "Hughes"),
+    ("Layla", "Vargas"),
+    ("Gabriel", "Jenkins"),
+    ("Zoe", "Mitchell"),
+    ("Daniel", "Castro"),
+    ("Nora", "Perry"),
+    ("Samuel", "Ruiz"),
+    ("Lily", "Long"),
+    ("Julian", "Ramos"),
+    ("Hazel", "Bryant"),
+    ("Levi", "Jimenez"),
+    ("Aurora", "Coleman"),
+    ("Isaac", "Romero"),
+    ("Stella", "Hayes"),
+    ("Josiah", "Medina"),
+    ("Violet", "Barnes"),
+    ("Miles", "Herrera"),
+    ("Penelope", "Fisher"),
+    ("Adrian", "Aguilar"),
+    ("Luna", "Wallace"),
+    ("Elias", "Moreno"),
+    ("Camila", "West"),
+    ("Roman", "Cruz"),
+)
+FIRST_EXTERNAL_ID = 1001
+
+LINE_WEIGHTS = {"ABA": 45, "ST": 30, "OT": 15, "PT": 10}
+SECOND_LINE_SHARE = 0.3
+AGES = {"ABA": (2, 11), "ST": (2, 12), "OT": (3, 14), "PT": (3, 17)}
+SESSIONS_PER_WEEK = {"ABA": (2, 3), "ST": (1, 2), "OT": (1, 2), "PT": (1, 2)}
+MINUTES = {"ABA": (120, 150, 180), "ST": (60, 60, 90), "OT": (60, 60, 90), "PT": (60, 90)}
+NEW_CLIENT_SHARE = 0.1  # regular clients whose services begin inside the 8 weeks
+PAST_STATUSES = (
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.CANCELLED,
+    AppointmentStatus.NO_SHOW,
+)
+PAST_WEIGHTS = (86, 8, 6)
+
+
+# --- Plans: what to create, before it becomes rows -------------------------------------------
+
+
+@dataclass
+class Stint:
+    """One case-manager assignment."""
+
+    provider: str
+    start: date
+    end: date | None = None
+    note: str | None = None
+
+
+@dataclass
+class Helper:
+    """A provider who delivers a share of a line's sessions from a date (handover, cover),
+    and at least one completed session before today (so that familiarity shows)."""
+
+    provider: str
+    since: date
+    share: float
+    completed: int = 0
+
+
+@dataclass
+class LinePlan:
+    code: str
+    stints: list[Stint]
+    sessions_from: date
+    therapist: str | None = None  # delivers the sessions of a line with no case manager
+    technician: str | None = None  # the ABA client's usual RBT/BCaBA
+    helper: Helper | None = None
+    first_at: int | None = None  # minutes: a first session forced on sessions_from
+
+    def case_manager(self, day: date) -> str | None:
+        for stint in self.stints:
+            if stint.start <= day and (stint.end is None or day <= stint.end):
+                return stint.provider
+        return None
+
+
+@dataclass
+class CoveragePlan:
+    payor: str
+    priority: int
+    effective_from: date
+    effective_to: date | None = None
+
+
+@dataclass
+class ClientPlan:
+    first_name: str
+    last_name: str
+    external_id: str
+    date_of_birth: date
+    coverages: list[CoveragePlan]
+    lines: list[LinePlan]
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+@dataclass(frozen=True)
+class Session:
+    client: ClientPlan
+    line: str
+    provider: str
+    starts_at: datetime
+    ends_at: datetime
+    status: AppointmentStatus
+
+
+Scenario = Callable[[], tuple[list[CoveragePlan], list[LinePlan]]]
+
+
+def _next_weekday(day: date) -> date:
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+# --- The builder ------------------------------------------------------------------------------
+
+
+class _Practice:
+    """Plans the demo practice for one `today`, then turns the plans into ORM rows."""
+
+    def __init__(self, organization_id: uuid.UUID, today: date) -> None:
+        self.rng = random.Random(SEED)
+        self.org = organization_id
+        self.today = today
+        self.zone = ZoneInfo(TIMEZONE)
+        self.window_start = today - timedelta(weeks=WEEKS_BEFORE)
+        self.window_end = today + timedelta(weeks=WEEKS_AFTER)  # exclusive
+        self.specs = {spec.key: spec for spec in PROVIDERS}
+        self.provider_ids = {spec.key: uuid.uuid4() for spec in PROVIDERS}
+        self.payor_ids = {spec.key: uuid.uuid4() for spec in PAYORS}
+        self.credentials = {spec.key: self._credential(spec) for spec in PROVIDERS}
+        self.enrollments = {
+            (p.key, payor.key): self._enrollment(p.key, payor.key)
+            for p in PROVIDERS
+            for payor in PAYORS
+        }
+        self.caseload: Counter[str] = Counter()
+        self.tech_load: Counter[str] = Counter()
+
+    def ago(self, days: int) -> date:
+        return self.today - timedelta(days=days)
+
+    # Providers, credentials, enrollments ----------------------------------------------------
+
+    def _credential(self, spec: ProviderSpec) -> Credential:
+        issued = self.ago(self.rng.randint(400, 3000))
+        if spec.key == EXPIRED:
+            expires = self.ago(EXPIRED_DAYS_AGO)
+        else:
+            expires = self.today + timedelta(days=self.rng.randint(150, 700))
+        number = CREDENTIAL_NUMBERS[spec.credential].format(
+            yy=f"{issued.year % 100:02d}", n=self.rng.randint(1000, 99999)
+        )
+        return Credential(
+            organization_id=self.org,
+            provider_id=self.provider_ids[spec.key],
+            type=spec.credential,
+            number=number,
+            state=STATE,
+            issued_on=issued,
+            expires_on=expires,
+        )
+
+    def _enrollment(self, provider: str, payor: str) -> Enrollment:
+        status = EnrollmentStatus.ENROLLED
+        start: date | None = self.ago(365 + self.rng.randint(0, 700))  # a year or more back
+        end: date | None = None
+        if (provider, payor) in PENDING:
+            status, start = EnrollmentStatus.PENDING, None
+        elif (provider, payor) == TERMINATED:
+            status, end = EnrollmentStatus.TERMINATED, self.ago(TERMINATED_DAYS_AGO)
+        elif provider == LEFT:
+            end = self.ago(LEFT_DAYS_AGO)  # credentialing ended with her last day
+        return Enrollment(
+            organization_id=self.org,
+            provider_id=self.provider_ids[provider],
+            payor_id=self.payor_ids[payor],
+            status=status.value,
+            effective_from=start,
+            effective_to=end,
+        )
+
+    def _npis(self) -> dict[str, str]:
+        npis: dict[str, str] = {}
+        for spec in PROVIDERS:
+            while True:
+                base = "1" + "".join(str(self.rng.randint(0, 9)) for _ in range(8))
+                # The NPI check digit is a Luhn digit over the prefix 80840 and the 9 digits.
+                npi = base + luhn.calc_check_digit("80840" + base)
+                if npi not in npis.values():
+                    npis[spec.key] = npi
+                    break
+        return npis
+
+    # Who may be case manager ----------------------------------------------------------------
+
+    def qualified(self, provider: str, code: str, start: date) -> bool:
+        """Active, with a qualifying credential current from start to the window's end."""
+        credential = self.credentials[provider]
+        return (
+            self.specs[provider].active
+            and credential.type in QUALIFYING[code]
+            and credential.issued_on is not None
+            and credential.issued_on <= start
+            and credential.expires_on is not None
+            and credential.expires_on >= self.window_end
+        )
+
+    def solidly_enrolled(self, provider: str, payor: str, start: date) -> bool:
+        """Enrolled, open-ended, since on or before start: credentialed on every later date."""
+        enrollment = self.enrollments[(provider, payor)]
+        return (
+            enrollment.status == EnrollmentStatus.ENROLLED.value
+            and enrollment.effective_from is not None
+            and enrollment.effective_from <= start
+            and enrollment.effective_to is None
+        )
+
+    def choose_cm(self, code: str, start: date, coverages: list[CoveragePlan]) -> str:
+        """The least-loaded provider who qualifies and is credentialed with every payor."""
+        payors = {c.payor for c in coverages if c.effective_to is None or c.effective_to >= start}
+        candidates = [
+            spec.key
+            for spec in PROVIDERS
+            if self.qualified(spec.key, code, start)
+            and all(self.solidly_enrolled(spec.key, payor, start) for payor in payors)
+        ]
+        if not candidates:
+            raise RuntimeError(f"demo data: nobody can manage {code} for payors {payors}")
+        chosen = min(candidates, key=lambda key: (self.caseload[key], self.rng.random()))
+        self.caseload[chosen] += 1
+        return chosen
+
+    def choose_technician(self) -> str:
+        chosen = min(TECHNICIANS, key=lambda key: (self.tech_load[key], self.rng.random()))
+        self.tech_load[chosen] += 1
+        return chosen
+
+    # Clients ------------------------------------------------------------------------------
+
+    def member_id(self, payor: str) -> str:
+        spec = next(p for p in PAYORS if p.key == payor)
+        return spec.member_id.format(n=self.rng.randint(0, 10**8 - 1))
+
+    def coverages(self, since: date) -> list[CoveragePlan]:
+        primary = _weighted(self.rng, PRIMARY_WEIGHTS)
+        plans = [CoveragePlan(primary, 1, since)]
+        if primary != "medicaid" and self.rng.random() < SECONDARY_SHARE:
+            plans.append(
+                CoveragePlan("medicaid", 2, since + timedelta(days=self.rng.randint(0, 60)))
+            )
+        return plans
+
+    def line(
+        self,
+        code: str,
+        start: date,
+        coverages: list[CoveragePlan],
+        sessions_from: date | None = None,
+        **extra: Any,
+    ) -> LinePlan:
+        """A line with a chosen case manager from start (open-ended)."""
+        stint = Stint(self.choose_cm(code, start, coverages), start)
+        return LinePlan(code, [stint], sessions_from or self.window_start, **extra)
+
+    def technician_for(self, line: LinePlan) -> LinePlan:
+        if line.code == "ABA":
+            line.technician = self.choose_technician()
+        return line
+
+    def regular(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
+        codes = [_weighted(self.rng, LINE_WEIGHTS)]
+        if self.rng.random() < SECOND_LINE_SHARE:
+            rest = {code: w for code, w in LINE_WEIGHTS.items() if code not in codes}
+            codes.append(_weighted(self.rng, rest))
+        if self.rng.random() < NEW_CLIENT_SHARE:
+            # A new client: sessions begin inside the window, the CM is named days ahead.
+            sessions_from = _next_weekday(self.today + timedelta(days=self.rng.randint(-20, 12)))
+            starts = [sessions_from - timedelta(days=self.rng.randint(3, 10)) for _ in codes]
+        else:
+            sessions_from = self.window_start
+            starts = sorted((self.ago(self.rng.randint(45, 330)) for _ in codes), reverse=True)
+        coverages = self.coverages(min(starts) - timedelta(days=self.rng.randint(30, 400)))
+        lines = [
+            self.line(code, start, coverages, sessions_from)
+            for code, start in zip(codes, starts, strict=True)
+        ]
+        return coverages, lines
+
+    # The deliberate scenarios (module docstring) ----------------------------------------------
+
+    def scenarios(self) -> dict[str, Scenario]:
+        return {
+            "EHR-1002": self.expired_bcba_client,
+            "EHR-1004": self.terminated_enrollment,
+            "EHR-1007": self.rebalanced,
+            "EHR-1009": self.coverage_change,
+            "EHR-1011": self.left_practice,
+            "EHR-1012": self.expired_bcba_client,
+            "EHR-1015": self.rebalanced,
+            "EHR-1017": self.ot_without_cm,
+            "EHR-1020": self.left_practice,
+            "EHR-1023": self.new_speech_client_without_cm,
+            "EHR-1026": self.expired_bcba_client,
+            "EHR-1031": self.late_case_manager,
+        }
+
+    def handover(
+        self, code: str, old: str, new: str | None, changed: date, note: str
+    ) -> tuple[list[CoveragePlan], LinePlan]:
+        """A line whose CM `old` handed over to `new` (None: chosen) on `changed`."""
+        start = self.ago(self.rng.randint(120, 330))
+        coverages = self.coverages(start - timedelta(days=self.rng.randint(30, 400)))
+        if new is None:
+            new = self.choose_cm(code, changed, coverages)
+        else:
+            self.caseload[new] += 1
+        stints = [Stint(old, start, changed - timedelta(days=1)), Stint(new, changed, note=note)]
+        return coverages, LinePlan(code, stints, self.window_start)
+
+    def expired_bcba_client(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
+        changed = self.ago(EXPIRED_DAYS_AGO - 1)
+        note = "Sofia Alvarez's BCBA certification lapsed; reassigned."
+        coverages, line = self.handover("ABA", EXPIRED, None, changed, note)
+        return coverages, [line]
+
+    def rebalanced(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
+        changed = self.ago(REBALANCED_DAYS_AGO)
+        note = "Caseload rebalanced: Dr. Okafor hands over to Hannah Lindqvist."
+        coverages, line = self.handover("ABA", "okafor", "lindqvist", changed, note)
+        # Hannah worked with the client for three weeks before taking over (familiarity).
+        line.helper = Helper("lindqvist", changed - timedelta(days=21), 0.4)
+        return coverages, [line]
+
+    def left_practice(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
+        changed = self.ago(LEFT_DAYS_AGO - 1)
+        note = "Jenna Whitfield left the practice."
+        coverages, line = self.handover("OT", LEFT, "castillo", changed, note)
+        return coverages, [line]
+
+    def terminated_enrollment(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
+        coverages = [CoveragePlan("bcbs", 1, self.ago(520))]
+        # Chosen by hand: choose_cm would (rightly) skip Reed for a BCBS client today.
+        self.caseload["reed"] += 1
+        return coverages, [LinePlan("ABA", [Stint("reed", self.ago(200))], self.window_start)]
+
+    def coverage_change(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
+        switched = self.ago(COVERAGE_CHANGE_DAYS_AGO)
+        coverages = [
+            CoveragePlan("bcbs", 1, self.ago(600), switched - timedelta(days=1)),
+            CoveragePlan("tricare", 1, switched),
+        ]
+        # Hartley was credentialed with BCBS when named; TRICARE is still pending for her.
+        self.caseload["hartley"] += 1
+        speech = LinePlan("ST", [Stint("hartley", self.ago(180))], self.window_start)
+        speech.helper = Helper("ramirez", self.window_start, 0.35)
+        return coverages, [speech, self.line("OT", self.ago(150), coverages)]
+
+    def ot_without_cm(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
+        coverages, lines = self.regular_aba()
+        ot = LinePlan("OT", [], _next_weekday(self.ago(14)), therapist="castillo")
+        return coverages, [*lines, ot]
+
+    def regular_aba(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
+        start = self.ago(self.rng.randint(60, 300))
+        coverages = self.coverages(start - timedelta(days=self.rng.randint(30, 400)))
+        return coverages, [self.line("ABA", start, coverages)]
+
+    def new_speech_client_without_cm(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
+        first = _next_weekday(self.ago(5))
+        coverages = [CoveragePlan("medicaid", 1, self.ago(90))]
+        speech = LinePlan("ST", [], first, therapist="ramirez", first_at=10 * 60)
+        return coverages, [speech]
+
+    def late_case_manager(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
+        first = _next_weekday(self.ago(9))
+        coverages = [CoveragePlan("medicaid", 1, self.ago(60))]
+        # Starts the day of the first session (09:00): under 24 h of lead time. The API
+        # refuses this; the demo writes the row directly to have a LEAD_TIME finding.
+        line = self.line("ABA", first, coverages, first, first_at=9 * 60)
+        line.stints[0].note = "Named on the day of the intake session."
+        return coverages, [line]
+
+    def clients(self) -> list[ClientPlan]:
+        scenarios = self.scenarios()
+        plans = []
+        for index, (first_name, last_name) in enumerate(CLIENT_NAMES):
+            external_id = f"EHR-{FIRST_EXTERNAL_ID + index}"
+            coverages, lines = scenarios.get(external_id, self.regular)()
+            for line in lines:
+                self.technician_for(line)
+            youngest, oldest = AGES[lines[0].code]
+            age_days = self.rng.randint(youngest * 365, oldest * 365 + 364)
+            plans.append(
+                ClientPlan(
+                    first_name,
+                    last_name,
+                    external_id,
+                    self.today - timedelta(days=age_days),
+                    coverages,
+                    lines,
+                )
+            )
+        return plans
+
+    # Appointments ---------------------------------------------------------------------------
+
+    def schedule(self, clients: list[ClientPlan]) -> list[Session]:
+        busy: dict[tuple[object, date], list[tuple[int, int]]] = defaultdict(list)
+        sessions: list[Session] = []
+        # Forced first sessions go first, so that nothing else takes their slot.
+        for client in clients:
+            for line in client.lines:
+                if line.first_at is not None:
+                    main = line.case_manager(line.sessions_from) or line.therapist
+                    assert main is not None
+                    minutes = self.rng.choice(MINUTES[line.code])
+                    slots = [line.first_at, *self.slots(minutes, 12)]
+                    sessions += self.place(
+                        busy, client, line, line.sessions_from, [main], slots, minutes
+                    )
+        for client in clients:
+            for line in client.lines:
+                sessions += self.recurring(busy, client, line)
+        return sessions
+
+    def slots(self, minutes: int, count: int) -> list[int]:
+        return [self.rng.randrange(OPENS, CLOSES - minutes + 1, 30) for _ in range(count)]
+
+    def recurring(
+        self,
+        busy: dict[tuple[object, date], list[tuple[int, int]]],
+        client: ClientPlan,
+        line: LinePlan,
+    ) -> list[Session]:
+        """1-3 sessions a week on the line's usual weekdays and time."""
+        low, high = SESSIONS_PER_WEEK[line.code]
+        weekdays = set(self.rng.sample(range(5), self.rng.randint(low, high)))
+        minutes = self.rng.choice(MINUTES[line.code])
+        usual = self.rng.randrange(OPENS, CLOSES - minutes + 1, 30)
+        # No session on a CM's first day: the start date must be 24 h ahead of the session.
+        skip = {stint.start for stint in line.stints}
+        if line.first_at is not None:
+            skip.add(line.sessions_from)  # already has its forced session
+        sessions: list[Session] = []
+        day = max(line.sessions_from, self.window_start)
+        while day < self.window_end:
+            if day.weekday() in weekdays and day not in skip:
+                slots = [usual, *self.slots(minutes, 11)]
+                deliverers = self.deliverers(line, day)
+                placed = self.place(busy, client, line, day, deliverers, slots, minutes)
+                if line.helper and any(self.helped(line.helper, s) for s in placed):
+                    line.helper.completed += 1
+                sessions += placed
+            day += timedelta(days=1)
+        return sessions
+
+    @staticmethod
+    def helped(helper: Helper, session: Session) -> bool:
+        return session.provider == helper.provider and (
+            session.status is AppointmentStatus.COMPLETED
+        )
+
+    def deliverers(self, line: LinePlan, day: date) -> list[str]:
+        """Who delivers the session, in order of preference."""
+        main = line.case_manager(day) or line.therapist
+        assert main is not None
+        others = [key for key in SUBSTITUTES[line.code] if key != main]
+        roll = self.rng.random()
+        helper = line.helper
+        if helper and day >= helper.since and (roll < helper.share or not helper.completed):
+            first = helper.provider
+        elif line.technician:
+            # ABA: mostly the client's own technician, the BCBA for supervision sessions.
+            spare = [key for key in TECHNICIANS if key != line.technician]
+            first = (
+                line.technician if roll < 0.55 else main if roll < 0.85 else self.rng.choice(spare)
+            )
+        else:
+            first = main if roll < 0.85 or not others else self.rng.choice(others)
+        order = [first, main, *([line.technician] if line.technician else [])]
+        return list(dict.fromkeys(order))
+
+    def place(
+        self,
+        busy: dict[tuple[object, date], list[tuple[int, int]]],
+        client: ClientPlan,
+        line: LinePlan,
+        day: date,
+        deliverers: list[str],
+        slots: list[int],
+        minutes: int,
+    ) -> list[Session]:
+        """Book the first slot where the client and one of the deliverers are free."""
+
+        def free(who: object, begin: int) -> bool:
+            return all(begin + minutes <= b or e <= begin for b, e in busy[(who, day)])
+
+        for begin in slots:
+            if not free(client.id, begin):
+                continue
+            for provider in deliverers:
+                if free(provider, begin):
+                    busy[(client.id, day)].append((begin, begin + minutes))
+                    busy[(provider, day)].append((begin, begin + minutes))
+                    return [self.session(client, line, provider, day, begin, minutes)]
+        return []  # a fully booked day: the session simply is not scheduled
+
+    def session(
+        self, client: ClientPlan, line: LinePlan, provider: str, day: date, begin: int, minutes: int
+    ) -> Session:
+        starts = datetime.combine(day, time(begin // 60, begin % 60), tzinfo=self.zone)
+        if day >= self.today:
+            status = AppointmentStatus.SCHEDULED
+        elif line.first_at is not None and day == line.sessions_from:
+            status = AppointmentStatus.COMPLETED  # the intake session took place
+        else:
+            status = self.rng.choices(PAST_STATUSES, weights=PAST_WEIGHTS)[0]
+        return Session(
+            client, line.code, provider, starts, starts + timedelta(minutes=minutes), status
+        )
+
+    # Rows -------------------------------------------------------------------------------------
+
+    def provider_rows(self) -> list[Provider]:
+        npis = self._npis()
+        return [
+            Provider(
+                organization_id=self.org,
+                id=self.provider_ids[spec.key],
+                first_name=spec.first_name,
+                last_name=spec.last_name,
+                npi=npis[spec.key],
+                active=spec.active,
+            )
+            for spec in PROVIDERS
+        ]
+
+    def payor_rows(self) -> list[Payor]:
+        return [
+            Payor(
+                organization_id=self.org,
+                id=self.payor_ids[spec.key],
+                name=spec.name,
+                payer_id=spec.payer_id,
+                kind=spec.kind.value,
+                plugins=[],
+            )
+            for spec in PAYORS
+        ]
+
+    def client_rows(self, clients: list[ClientPlan]) -> list[Client]:
+        return [
+            Client(
+                organization_id=self.org,
+                id=plan.id,
+                first_name=plan.first_name,
+                last_name=plan.last_name,
+                date_of_birth=plan.date_of_birth,
+                external_id=plan.external_id,
+            )
+            for plan in clients
+        ]
+
+    def coverage_rows(self, clients: list[ClientPlan]) -> list[Coverage]:
+        return [
+            Coverage(
+                organization_id=self.org,
+                client_id=plan.id,
+                payor_id=self.payor_ids[coverage.payor],
+                member_id=self.member_id(coverage.payor),
+                priority=coverage.priority,
+                effective_from=coverage.effective_from,
+                effective_to=coverage.effective_to,
+            )
+            for plan in clients
+            for coverage in plan.coverages
+        ]
+
+    def assignment_rows(self, clients: list[ClientPlan]) -> list[Assignment]:
+        return [
+            Assignment(
+                organization_id=self.org,
+                id=uuid.uuid4(),
+                client_id=plan.id,
+                service_line=line.code,
+                provider_id=self.provider_ids[stint.provider],
+                start_date=stint.start,
+                end_date=stint.end,
+                note=stint.note,
+            )
+            for plan in clients
+            for line in plan.lines
+            for stint in line.stints
+        ]
+
+    def appointment_rows(self, sessions: list[Session]) -> list[Appointment]:
+        return [
+            Appointment(
+                organization_id=self.org,
+                client_id=session.client.id,
+                service_line=session.line,
+                provider_id=self.provider_ids[session.provider],
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+                date_of_service=session.starts_at.date(),  # starts_at is Chicago time
+                status=session.status.value,
+            )
+            for session in sessions
+        ]
+
+
+# --- Change records ---------------------------------------------------------------------------
+
+Audited = Client | Provider | Payor | Assignment
+
+AUDITED: dict[type[Base], tuple[str, tuple[str, ...]]] = {
+    Client: ("Client", ("id", "first_name", "last_name", "date_of_birth", "external_id")),
+    Provider: ("Provider", ("id", "first_name", "last_name", "npi", "active")),
+    Payor: ("Payor", ("id", "name", "payer_id", "kind", "plugins")),
+    Assignment: (
+        "CaseManagerAssignment",
+        ("id", "client_id", "service_line", "provider_id", "start_date", "end_date", "note"),
+    ),
+}
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, date | uuid.UUID):
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def change_records(organization_id: uuid.UUID, rows: Iterable[Audited]) -> list[ChangeRecord]:
+    """One "created" record per audited row, as if an administrator had entered it."""
+    records = []
+    for row in rows:
+        entity_type, fields = AUDITED[type(row)]
+        records.append(
+            ChangeRecord(
+                organization_id=organization_id,
+                actor=ACTOR,
+                operation=OPERATION,
+                entity_type=entity_type,
+                entity_id=row.id,
+                before=None,
+                after={name: _jsonable(getattr(row, name)) for name in fields},
+            )
+        )
+    return records
+
+
+# --- Loading ----------------------------------------------------------------------------------
+
+
+async def load_demo(db: Database, *, slug: str = "demo", today: date | None = None) -> DemoSummary:
+    """Create the demo organization `slug`; raise DemoExists if the slug is taken."""
+    today = today or datetime.now(ZoneInfo(TIMEZONE)).date()
+    organization = Organization(
+        id=uuid.uuid4(), slug=slug, name=ORGANIZATION_NAME, timezone=TIMEZONE
+    )
+    practice = _Practice(organization.id, today)
+    clients = practice.clients()
+    sessions = practice.schedule(clients)
+
+    providers = practice.provider_rows()
+    payors = practice.payor_rows()
+    client_rows = practice.client_rows(clients)
+    assignments = practice.assignment_rows(clients)
+    appointments = practice.appointment_rows(sessions)
+    dependents: list[Base] = [
+        *practice.credentials.values(),
+        *practice.enrollments.values(),
+        *practice.coverage_rows(clients),
+        *assignments,
+        *appointments,
+        *change_records(organization.id, [*client_rows, *providers, *payors, *assignments]),
+    ]
+
+    async with db.write() as session:
+        if await session.scalar(select(Organization.id).where(Organization.slug == slug)):
+            raise DemoExists(slug)
+        # Flushed in dependency order: organization, then the rows others point to.
+        session.add(organization)
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # created concurrently since the check above
+            raise DemoExists(slug) from exc
+        session.add_all([*providers, *payors, *client_rows])
+        await session.flush()
+        session.add_all(dependents)
+        await session.commit()
+
+    return DemoSummary(
+        organization_id=organization.id,
+        slug=slug,
+        clients=len(client_rows),
+        providers=len(providers),
+        payors=len(payors),
+        appointments=len(appointments),
+        assignments=len(assignments),
+    )

@@ -1,0 +1,1 @@
+"""Use cases, one transaction each. They speak facts and rows, never GraphQL."""

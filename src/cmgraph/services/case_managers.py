@@ -1,0 +1,379 @@
+"""Case-manager use cases: check, add, change, update, remove and suggest.
+
+Each write runs in one serialized transaction (see transaction.run_write): the client row is
+locked, the facts are loaded, the rules judge, and only then is anything written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cmgraph import facts
+from cmgraph.db import models
+from cmgraph.services import changes, loading, lookups
+from cmgraph.services.outcome import (
+    INVALID_INPUT,
+    KEEP,
+    NOT_FOUND,
+    STALE_VERSION,
+    Outcome,
+    Refused,
+    UserError,
+    refuse,
+    split_findings,
+)
+from cmgraph.services.scope import Scope
+from cmgraph.services.transaction import run_write
+
+FAMILIARITY_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    client_id: UUID | None
+    service_line: str
+    provider_id: UUID | None
+    start_date: date
+    end_date: date | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    provider: models.Provider
+    findings: list[facts.Finding]
+    sessions_last_30_days: int
+    last_session_at: datetime | None
+
+
+async def _gather(
+    session: AsyncSession,
+    scope: Scope,
+    assignment: facts.Assignment,
+    provider: facts.Provider,
+    others: list[facts.Assignment] | None = None,
+) -> facts.AssignmentCheck:
+    """All the facts one assignment check needs, in a constant number of queries."""
+    org, pair = scope.organization_id, (assignment.client_id, assignment.service_line)
+    coverages = (await loading.coverages(session, org, [assignment.client_id]))[
+        assignment.client_id
+    ]
+    payors = facts.Payors.on(coverages, assignment.start_date)
+    enrollments = await loading.enrollments(session, org, [provider.id])
+    if others is None:
+        others = await loading.assignments_of(session, org, [pair])
+    since = scope.clock.start_of(assignment.start_date - FAMILIARITY_WINDOW)
+    appointments = await loading.appointments_of(session, org, [pair], since=since)
+    return _check(scope, assignment, provider, payors, enrollments, appointments, others)
+
+
+def _check(
+    scope: Scope,
+    assignment: facts.Assignment,
+    provider: facts.Provider,
+    payors: facts.Payors,
+    enrollments: list[facts.Enrollment],
+    appointments: list[facts.Appointment],
+    others: list[facts.Assignment],
+) -> facts.AssignmentCheck:
+    book, line = scope.book, assignment.service_line
+    return facts.AssignmentCheck(
+        assignment=assignment,
+        clock=scope.clock,
+        provider=provider,
+        payors=payors,
+        enrollments=tuple(e for e in enrollments if e.provider_id == provider.id),
+        appointments=tuple(appointments),
+        assignments=tuple(a for a in others if a.id != assignment.id),
+        lead_time=book.lead_time(line, payors),
+        qualifying_credentials=book.qualifying_credentials(line, payors),
+        credentialed=book.credentialed_with(
+            enrollments, provider.id, payors, assignment.start_date
+        ),
+    )
+
+
+async def _proposed(
+    session: AsyncSession, scope: Scope, p: Proposal, *, lock: bool
+) -> tuple[facts.Assignment, facts.Provider]:
+    """Validate a proposal's input; refuse with field paths before any rule runs."""
+    line = lookups.service_line(scope.book, p.service_line)
+    lookups.period(p.start_date, p.end_date)
+    org = scope.organization_id
+    client = await lookups.get(session, models.Client, org, p.client_id, "clientId", lock=lock)
+    provider = await lookups.get(session, models.Provider, org, p.provider_id, "providerId")
+    assignment = facts.Assignment(
+        id=None,
+        client_id=client.id,
+        service_line=line,
+        provider_id=provider.id,
+        start_date=p.start_date,
+        end_date=p.end_date,
+    )
+    return assignment, (await loading.providers(session, org, [provider.id]))[provider.id]
+
+
+def _blocking(findings: list[facts.Finding]) -> Refused | None:
+    errors, _ = split_findings(findings)
+    return Refused(*(UserError.from_finding(f) for f in errors)) if errors else None
+
+
+async def check(scope: Scope, proposal: Proposal) -> list[facts.Finding]:
+    """Dry run of add: every finding, nothing written."""
+    async with scope.db.read() as session:
+        assignment, provider = await _proposed(session, scope, proposal, lock=False)
+        return scope.book.check_assignment(await _gather(session, scope, assignment, provider))
+
+
+def _new_row(scope: Scope, a: facts.Assignment, note: str | None) -> models.Assignment:
+    return models.Assignment(
+        organization_id=scope.organization_id,
+        client_id=a.client_id,
+        service_line=a.service_line,
+        provider_id=a.provider_id,
+        start_date=a.start_date,
+        end_date=a.end_date,
+        note=note,
+        version=1,
+        created_at=models.utcnow(),
+    )
+
+
+def _record(
+    session: AsyncSession,
+    scope: Scope,
+    operation: str,
+    row: models.Assignment,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    changes.record(
+        session,
+        organization_id=scope.organization_id,
+        actor=scope.actor,
+        operation=operation,
+        entity=row,
+        entity_id=row.id,
+        before=before,
+        after=after,
+    )
+
+
+async def add(scope: Scope, proposal: Proposal) -> Outcome[models.Assignment]:
+    async def use_case(session: AsyncSession) -> Outcome[models.Assignment]:
+        assignment, provider = await _proposed(session, scope, proposal, lock=True)
+        findings = scope.book.check_assignment(await _gather(session, scope, assignment, provider))
+        if refused := _blocking(findings):
+            raise refused
+        row = _new_row(scope, assignment, proposal.note)
+        session.add(row)
+        await session.flush()
+        _record(session, scope, "addCaseManager", row, None, changes.snapshot(row))
+        return Outcome(value=row, warnings=tuple(findings))
+
+    return await run_write(scope, use_case)
+
+
+async def change(
+    scope: Scope, proposal: Proposal
+) -> Outcome[tuple[models.Assignment, models.Assignment]]:
+    """End the current assignment the day before the new one starts, and start the new one."""
+
+    async def use_case(
+        session: AsyncSession,
+    ) -> Outcome[tuple[models.Assignment, models.Assignment]]:
+        assignment, provider = await _proposed(session, scope, proposal, lock=True)
+        current = await session.scalar(
+            select(models.Assignment).where(
+                models.Assignment.organization_id == scope.organization_id,
+                models.Assignment.client_id == assignment.client_id,
+                models.Assignment.service_line == assignment.service_line,
+                models.Assignment.start_date <= assignment.start_date,
+                (models.Assignment.end_date.is_(None))
+                | (models.Assignment.end_date >= assignment.start_date),
+            )
+        )
+        if current is None:
+            raise refuse(
+                NOT_FOUND,
+                f"No case manager covers {assignment.start_date.isoformat()} to change; "
+                "use addCaseManager.",
+                "startDate",
+            )
+        if current.start_date == assignment.start_date:
+            raise refuse(
+                INVALID_INPUT,
+                "The current assignment starts on that date; edit it instead of changing it.",
+                "startDate",
+            )
+        if current.provider_id == assignment.provider_id:
+            raise refuse(INVALID_INPUT, "This provider is already the case manager.", "providerId")
+        old = loading.assignment_fact(current)
+        ended = replace(old, end_date=assignment.start_date - timedelta(days=1))
+        pair = [(assignment.client_id, assignment.service_line)]
+        others = [
+            ended if a.id == old.id else a
+            for a in await loading.assignments_of(session, scope.organization_id, pair)
+        ]
+        findings = scope.book.check_assignment(
+            await _gather(session, scope, assignment, provider, others)
+        )
+        findings += await _removal_findings(session, scope, old, ended)
+        if refused := _blocking(findings):
+            raise refused
+        before = changes.snapshot(current)
+        current.end_date = ended.end_date
+        current.version += 1
+        await session.flush()
+        _record(session, scope, "changeCaseManager", current, before, changes.snapshot(current))
+        row = _new_row(scope, assignment, proposal.note)
+        session.add(row)
+        await session.flush()
+        _record(session, scope, "changeCaseManager", row, None, changes.snapshot(row))
+        return Outcome(value=(current, row), warnings=tuple(findings))
+
+    return await run_write(scope, use_case)
+
+
+async def _removal_findings(
+    session: AsyncSession,
+    scope: Scope,
+    original: facts.Assignment,
+    replacement: facts.Assignment | None,
+) -> list[facts.Finding]:
+    pair = [(original.client_id, original.service_line)]
+    appointments = await loading.appointments_of(
+        session, scope.organization_id, pair, since=scope.clock.start_of(original.start_date)
+    )
+    check = facts.RemovalCheck(original, replacement, scope.clock, tuple(appointments))
+    return scope.book.check_removal(check)
+
+
+async def _versioned(
+    session: AsyncSession, scope: Scope, id: UUID | None, version: int
+) -> models.Assignment:
+    row = await lookups.get(session, models.Assignment, scope.organization_id, id, "id")
+    # Lock the client, as every assignment write does, then re-read the assignment.
+    await lookups.get(session, models.Client, scope.organization_id, row.client_id, "id", lock=True)
+    await session.refresh(row)
+    if row.version != version:
+        raise refuse(
+            STALE_VERSION,
+            f"This assignment changed since you loaded it (version {row.version}, you sent "
+            f"{version}); reload and try again.",
+            "version",
+        )
+    return row
+
+
+async def update(
+    scope: Scope,
+    id: UUID | None,
+    version: int,
+    start_date: date = KEEP,
+    end_date: date | None = KEEP,
+    note: str | None = KEEP,
+) -> Outcome[models.Assignment]:
+    async def use_case(session: AsyncSession) -> Outcome[models.Assignment]:
+        row = await _versioned(session, scope, id, version)
+        if start_date is None:
+            raise refuse(INVALID_INPUT, "An assignment must have a start date.", "startDate")
+        original = loading.assignment_fact(row)
+        edited = replace(
+            original,
+            start_date=original.start_date if start_date is KEEP else start_date,
+            end_date=original.end_date if end_date is KEEP else end_date,
+        )
+        lookups.period(edited.start_date, edited.end_date)
+        findings: list[facts.Finding] = []
+        if edited != original:
+            providers = await loading.providers(session, scope.organization_id, [row.provider_id])
+            check = await _gather(session, scope, edited, providers[row.provider_id])
+            findings = scope.book.check_assignment(check)
+            findings += await _removal_findings(session, scope, original, edited)
+            if refused := _blocking(findings):
+                raise refused
+        before = changes.snapshot(row)
+        row.start_date, row.end_date = edited.start_date, edited.end_date
+        if note is not KEEP:
+            row.note = note
+        row.version += 1
+        await session.flush()
+        _record(session, scope, "updateCaseManager", row, before, changes.snapshot(row))
+        return Outcome(value=row, warnings=tuple(findings))
+
+    return await run_write(scope, use_case)
+
+
+async def remove(scope: Scope, id: UUID | None, version: int) -> Outcome[UUID]:
+    """Delete an assignment entered by mistake; refused when a completed session is in it."""
+
+    async def use_case(session: AsyncSession) -> Outcome[UUID]:
+        row = await _versioned(session, scope, id, version)
+        findings = await _removal_findings(session, scope, loading.assignment_fact(row), None)
+        if refused := _blocking(findings):
+            raise refused
+        _record(session, scope, "removeCaseManager", row, changes.snapshot(row), None)
+        removed = row.id
+        await session.delete(row)
+        return Outcome(value=removed)
+
+    return await run_write(scope, use_case)
+
+
+async def suggest(
+    scope: Scope, client_id: UUID | None, service_line: str, start_date: date, include_blocked: bool
+) -> list[Candidate]:
+    """Active providers as they would fare if added, the most familiar with the client first."""
+    org = scope.organization_id
+    async with scope.db.read() as session:
+        line = lookups.service_line(scope.book, service_line)
+        client = await lookups.get(session, models.Client, org, client_id, "clientId")
+        rows = list(
+            await session.scalars(
+                select(models.Provider)
+                .where(models.Provider.organization_id == org, models.Provider.active.is_(True))
+                .order_by(models.Provider.last_name, models.Provider.first_name)
+            )
+        )
+        ids = [p.id for p in rows]
+        providers = await loading.providers(session, org, ids)
+        coverages = (await loading.coverages(session, org, [client.id]))[client.id]
+        payors = facts.Payors.on(coverages, start_date)
+        enrollments = await loading.enrollments(session, org, ids)
+        pair = [(client.id, line)]
+        others = await loading.assignments_of(session, org, pair)
+        appointments = await loading.appointments_of(session, org, pair)
+    since, starts = start_date - FAMILIARITY_WINDOW, scope.clock.start_of(start_date)
+    completed = [
+        a
+        for a in appointments
+        if a.status is facts.AppointmentStatus.COMPLETED and a.starts_at < starts
+    ]
+    candidates = []
+    for row in rows:
+        proposed = facts.Assignment(None, client.id, line, row.id, start_date)
+        check = _check(
+            scope, proposed, providers[row.id], payors, enrollments, appointments, others
+        )
+        findings = scope.book.check_assignment(check)
+        if not include_blocked and any(f.is_error for f in findings):
+            continue
+        theirs = [a for a in completed if a.provider_id == row.id]
+        recent = [a for a in theirs if scope.clock.date_of(a.starts_at) >= since]
+        last = max((a.starts_at for a in theirs), default=None)
+        candidates.append(Candidate(row, findings, len(recent), last))
+    candidates.sort(
+        key=lambda c: (
+            any(f.is_error for f in c.findings),
+            -c.sessions_last_30_days,
+            -(c.last_session_at.timestamp() if c.last_session_at else 0),
+        )
+    )
+    return candidates

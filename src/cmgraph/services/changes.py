@@ -1,0 +1,59 @@
+"""The change record: who, when, what, before and after, for every write."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cmgraph.db import models
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(row: models.Base, **extra: Any) -> dict[str, Any]:
+    """A JSON-able copy of a row's columns (and any related facts passed in extra)."""
+    columns = sa_inspect(row).mapper.column_attrs
+    data = {c.key: _plain(getattr(row, c.key)) for c in columns if c.key != "organization_id"}
+    data.update({k: _plain(v) for k, v in extra.items()})
+    return data
+
+
+def record(
+    session: AsyncSession,
+    *,
+    organization_id: UUID,
+    actor: str,
+    operation: str,
+    entity: models.Base,
+    entity_id: UUID,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    session.add(
+        models.ChangeRecord(
+            organization_id=organization_id,
+            actor=actor,
+            operation=operation,
+            entity_type=type(entity).__name__,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+        )
+    )

@@ -1,0 +1,174 @@
+"""Load facts for the rules, set-based: one query per kind of fact, whatever the batch size."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cmgraph import facts
+from cmgraph.db import models
+
+
+def payor_fact(row: models.Payor) -> facts.Payor:
+    return facts.Payor(
+        id=row.id, name=row.name, kind=facts.PayorKind(row.kind), plugins=tuple(row.plugins or ())
+    )
+
+
+def credential_fact(row: models.Credential) -> facts.Credential:
+    return facts.Credential(
+        type=row.type,
+        number=row.number,
+        state=row.state,
+        issued_on=row.issued_on,
+        expires_on=row.expires_on,
+    )
+
+
+def enrollment_fact(row: models.Enrollment) -> facts.Enrollment:
+    return facts.Enrollment(
+        provider_id=row.provider_id,
+        payor_id=row.payor_id,
+        status=facts.EnrollmentStatus(row.status),
+        effective_from=row.effective_from,
+        effective_to=row.effective_to,
+    )
+
+
+def appointment_fact(row: models.Appointment) -> facts.Appointment:
+    return facts.Appointment(
+        id=row.id,
+        client_id=row.client_id,
+        service_line=row.service_line,
+        provider_id=row.provider_id,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        status=facts.AppointmentStatus(row.status),
+    )
+
+
+def assignment_fact(row: models.Assignment) -> facts.Assignment:
+    return facts.Assignment(
+        id=row.id,
+        client_id=row.client_id,
+        service_line=row.service_line,
+        provider_id=row.provider_id,
+        start_date=row.start_date,
+        end_date=row.end_date,
+    )
+
+
+def display_name(row: models.Provider | models.Client) -> str:
+    return f"{row.first_name} {row.last_name}"
+
+
+async def providers(
+    session: AsyncSession, org: UUID, ids: Collection[UUID]
+) -> dict[UUID, facts.Provider]:
+    """Providers with their credentials, in two queries."""
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(models.Provider).where(
+            models.Provider.organization_id == org, models.Provider.id.in_(ids)
+        )
+    )
+    credentials: dict[UUID, list[facts.Credential]] = defaultdict(list)
+    for c in await session.scalars(
+        select(models.Credential).where(
+            models.Credential.organization_id == org, models.Credential.provider_id.in_(ids)
+        )
+    ):
+        credentials[c.provider_id].append(credential_fact(c))
+    return {
+        p.id: facts.Provider(
+            id=p.id,
+            display_name=display_name(p),
+            npi=p.npi,
+            active=p.active,
+            credentials=tuple(credentials[p.id]),
+        )
+        for p in rows
+    }
+
+
+async def coverages(
+    session: AsyncSession, org: UUID, client_ids: Collection[UUID]
+) -> dict[UUID, list[facts.Coverage]]:
+    """Every coverage of the clients (all dates), with its payor, in one query."""
+    found: dict[UUID, list[facts.Coverage]] = defaultdict(list)
+    if not client_ids:
+        return found
+    rows = await session.execute(
+        select(models.Coverage, models.Payor)
+        .join(
+            models.Payor,
+            (models.Payor.organization_id == models.Coverage.organization_id)
+            & (models.Payor.id == models.Coverage.payor_id),
+        )
+        .where(models.Coverage.organization_id == org, models.Coverage.client_id.in_(client_ids))
+    )
+    for coverage, payor in rows.tuples():
+        found[coverage.client_id].append(
+            facts.Coverage(
+                payor=payor_fact(payor),
+                priority=coverage.priority,
+                effective_from=coverage.effective_from,
+                effective_to=coverage.effective_to,
+            )
+        )
+    return found
+
+
+async def enrollments(
+    session: AsyncSession, org: UUID, provider_ids: Collection[UUID]
+) -> list[facts.Enrollment]:
+    if not provider_ids:
+        return []
+    rows = await session.scalars(
+        select(models.Enrollment).where(
+            models.Enrollment.organization_id == org,
+            models.Enrollment.provider_id.in_(provider_ids),
+        )
+    )
+    return [enrollment_fact(e) for e in rows]
+
+
+async def appointments_of(
+    session: AsyncSession,
+    org: UUID,
+    pairs: Collection[tuple[UUID, str]],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[facts.Appointment]:
+    """Appointments of (client, line) pairs, optionally within [since, until)."""
+    if not pairs:
+        return []
+    query = select(models.Appointment).where(
+        models.Appointment.organization_id == org,
+        tuple_(models.Appointment.client_id, models.Appointment.service_line).in_(list(pairs)),
+    )
+    if since is not None:
+        query = query.where(models.Appointment.starts_at >= since)
+    if until is not None:
+        query = query.where(models.Appointment.starts_at < until)
+    return [appointment_fact(a) for a in await session.scalars(query)]
+
+
+async def assignments_of(
+    session: AsyncSession, org: UUID, pairs: Collection[tuple[UUID, str]]
+) -> list[facts.Assignment]:
+    if not pairs:
+        return []
+    rows = await session.scalars(
+        select(models.Assignment).where(
+            models.Assignment.organization_id == org,
+            tuple_(models.Assignment.client_id, models.Assignment.service_line).in_(list(pairs)),
+        )
+    )
+    return [assignment_fact(a) for a in rows]

@@ -1,0 +1,51 @@
+"""Fetch one row of the organization or refuse with NOT_FOUND; validate shared inputs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TypeVar
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cmgraph.db import models
+from cmgraph.plugins import RuleBook
+from cmgraph.services.outcome import INVALID_INPUT, NOT_FOUND, UNKNOWN_SERVICE_LINE, refuse
+
+R = TypeVar("R", bound=models.Tenant)
+
+
+async def get(
+    session: AsyncSession,
+    model: type[R],
+    org: UUID,
+    id: UUID | None,
+    field: str,
+    *,
+    lock: bool = False,
+) -> R:
+    """The row of this organization with that id; `lock` serializes writers on PostgreSQL."""
+    if id is not None:
+        query = select(model).where(model.organization_id == org, model.id == id)
+        if lock:
+            query = query.with_for_update()
+        row = await session.scalar(query)
+        if row is not None:
+            return row
+    raise refuse(NOT_FOUND, f"No {model.__name__.lower()} with this id.", field)
+
+
+def service_line(book: RuleBook, code: str, field: str = "serviceLine") -> str:
+    normalized = code.strip().upper()
+    if normalized not in book.service_lines:
+        known = ", ".join(sorted(book.service_lines))
+        raise refuse(
+            UNKNOWN_SERVICE_LINE, f"Unknown service line {code!r} (known: {known}).", field
+        )
+    return normalized
+
+
+def period(start: date | None, end: date | None, end_field: str = "endDate") -> None:
+    if start is not None and end is not None and end < start:
+        raise refuse(INVALID_INPUT, "The end date is before the start date.", end_field)

@@ -1,0 +1,70 @@
+"""What a write returns: the result, or the reasons it did nothing, plus warnings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from cmgraph.facts import Finding
+
+T = TypeVar("T")
+
+
+class _Keep:
+    """Marks an update field that was left out (None would mean: clear it)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+
+INVALID_INPUT = "INVALID_INPUT"
+NOT_FOUND = "NOT_FOUND"
+UNKNOWN_SERVICE_LINE = "UNKNOWN_SERVICE_LINE"
+STALE_VERSION = "STALE_VERSION"
+
+
+@dataclass(frozen=True)
+class UserError:
+    field: tuple[str, ...] | None
+    code: str
+    message: str
+    rule: str | None = None
+    plugin: str | None = None
+
+    @classmethod
+    def from_finding(cls, finding: Finding) -> UserError:
+        return cls(finding.field, finding.code, finding.message, finding.rule, finding.plugin)
+
+
+class Refused(Exception):
+    """Raised inside a use case to abandon its transaction with user errors."""
+
+    def __init__(self, *errors: UserError) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors
+
+
+def refuse(code: str, message: str, *field: str) -> Refused:
+    return Refused(UserError(("input", *field) if field else None, code, message))
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    value: T | None = None
+    errors: tuple[UserError, ...] = ()
+    warnings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def refused(cls, errors: Iterable[UserError]) -> Outcome[T]:
+        return cls(errors=tuple(errors))
+
+
+def split_findings(findings: Iterable[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """(errors, warnings)"""
+    errors, warnings = [], []
+    for f in findings:
+        (errors if f.is_error else warnings).append(f)
+    return errors, warnings

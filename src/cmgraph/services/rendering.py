@@ -1,0 +1,57 @@
+"""Who goes on the claim: the rendering provider of a client's line on a date (rule 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import select
+
+from cmgraph.db import models
+from cmgraph.services import lookups, sessions
+from cmgraph.services.outcome import NOT_FOUND, Refused, UserError
+from cmgraph.services.scope import Scope
+
+
+@dataclass(frozen=True)
+class Question:
+    client_id: UUID | None
+    service_line: str
+    date_of_service: date
+
+
+async def answer(scope: Scope, questions: Sequence[Question]) -> list[sessions.Verdict]:
+    """One verdict per question, in order; unknown clients or lines refuse the whole batch."""
+    keys = []
+    for index, q in enumerate(questions):
+        where = ("requests", str(index)) if len(questions) > 1 else ()
+        try:
+            line = lookups.service_line(scope.book, q.service_line)
+        except Refused as refused:
+            error = refused.errors[0]
+            raise Refused(UserError((*where, "serviceLine"), error.code, error.message)) from None
+        keys.append((q.client_id, line, q.date_of_service, where))
+    async with scope.db.read() as session:
+        wanted = {k[0] for k in keys if k[0] is not None}
+        known = (
+            set(
+                await session.scalars(
+                    select(models.Client.id).where(
+                        models.Client.organization_id == scope.organization_id,
+                        models.Client.id.in_(wanted),
+                    )
+                )
+            )
+            if wanted
+            else set()
+        )
+        for client_id, _, _, where in keys:
+            if client_id not in known:
+                raise Refused(UserError((*where, "clientId"), NOT_FOUND, "No client with this id."))
+        return await sessions.judge(
+            session,
+            scope,
+            [sessions.SessionKey(c, line, day) for c, line, day, _ in keys if c is not None],
+        )

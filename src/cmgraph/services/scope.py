@@ -1,0 +1,23 @@
+"""Who is acting, in which organization, with which rules: what every use case needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from cmgraph.db.engine import Database
+from cmgraph.facts import Clock
+from cmgraph.plugins import RuleBook
+
+
+@dataclass(frozen=True)
+class Scope:
+    db: Database
+    book: RuleBook
+    organization_id: UUID
+    clock: Clock
+    actor: str
+
+    def today(self) -> date:
+        return datetime.now(self.clock.zone).date()
