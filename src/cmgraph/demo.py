@@ -20,29 +20,33 @@ practice (only the uuids and creation timestamps differ). Days below are relativ
 
 Deliberate findings, for the compliance report and the Clinical tab to show:
 
-1. NO_CASE_MANAGER: Mateo Garcia (EHR-1017) started OT two weeks ago and nobody was named
-   his OT case manager; Ava Thompson (EHR-1023) is a new speech client whose ST sessions
-   began 5 days ago, also without a case manager.
-2. NOT_CREDENTIALED (enrollment): Marcus Reed's BCBS Texas enrollment was terminated with
+1. NO_CASE_MANAGER: Mateo Garcia (EHR-1017) has an ABA case manager but started OT about
+   two weeks ago and nobody was named his OT case manager; Ava Thompson (EHR-1023) is a new
+   speech client (intake evaluation on the first weekday from 5 days ago) with no ST case
+   manager either. Rosa Castillo and Carlos Ramirez deliver those sessions, so they are
+   the familiar candidates.
+2. NOT_CREDENTIALED (enrollment): Marcus Reed's BCBS Texas enrollment is TERMINATED with
    effective-to 21 days ago; he is still the ABA case manager of Liam Carter (EHR-1004),
    whose primary payor is BCBS Texas, so every ABA session after that date is flagged.
-3. NOT_CREDENTIALED (coverage change): Noah Bennett (EHR-1009) moved from BCBS Texas to
-   TRICARE East as primary payor 14 days ago (old coverage ends 15 days ago). His ST case
-   manager Emily Hartley's TRICARE enrollment is still PENDING, so his ST sessions from
-   that date are flagged; his OT case manager is enrolled and fine. Carlos Ramirez (SLP,
-   enrolled with TRICARE) covered several of his recent sessions, so he tops the
-   suggestions for a new ST case manager.
-4. LEAD_TIME: Zoe Mitchell (EHR-1031) is a new ABA client whose case manager was named on
-   the very day of her first session (a few hours before it instead of 24 h).
+3. NOT_CREDENTIALED (coverage change): Noah Bennett (EHR-1009) changed primary payor from
+   BCBS Texas (coverage effective-to 15 days ago) to TRICARE East (effective-from 14 days
+   ago). His ST case manager Emily Hartley's TRICARE enrollment is still PENDING, so his ST
+   sessions from the change on are flagged; his OT case manager is enrolled and fine.
+   Carlos Ramirez (SLP, enrolled with TRICARE) covers about a third of his ST sessions: the
+   familiar, credentialed replacement.
+4. LEAD_TIME: Zoe Mitchell (EHR-1031) is a new ABA client whose case manager's start date
+   is the day of her first session (09:00), 9 h of lead time instead of 24 h. The API
+   refuses such an assignment; the demo writes the row directly.
 5. Expired credential: Sofia Alvarez's BCBA certification expired 31 days ago. Her three
-   ABA clients (EHR-1002, EHR-1012, EHR-1026) were handed to other BCBAs the next day; she
-   is still an active, enrolled provider but no longer qualifies for ABA, so she is left
-   out of case-manager suggestions and assigning her is a DISCIPLINE_MISMATCH.
+   ABA clients (EHR-1002, EHR-1012, EHR-1026) went to other BCBAs the next day. She is
+   still an active, enrolled provider but no longer qualifies for ABA: suggestions leave
+   her out (DISCIPLINE_MISMATCH if she is proposed).
 
 Other history: Jenna Whitfield (OTR) left the practice 42 days ago and is inactive; her OT
 clients (EHR-1011, EHR-1020) moved to Rosa Castillo the next day. Dr. Adaeze Okafor
 (BCBA-D, clinical director) handed two ABA clients (EHR-1007, EHR-1015) to Hannah
-Lindqvist 10 days ago, after Hannah had worked with them for three weeks.
+Lindqvist 10 days ago, after Hannah had worked with them for three weeks. Two enrollments
+are PENDING: Emily Hartley with TRICARE East and Tyler Brooks (BCaBA) with Aetna.
 """
 
 from __future__ import annotations
@@ -53,7 +57,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -107,6 +110,8 @@ class DemoExists(Exception):
 
 @dataclass(frozen=True)
 class DemoSummary:
+    """What load_demo created."""
+
     organization_id: uuid.UUID
     slug: str
     clients: int
@@ -158,11 +163,10 @@ CREDENTIAL_NUMBERS = {
     "PT": "PT{n:05d}",
 }
 
-# Delivers ABA sessions under a BCBA's supervision; never case managers.
+# RBTs and BCaBAs deliver most ABA sessions, under a BCBA's supervision; never CMs.
 TECHNICIANS = ("nguyen", "brooks", "patel", "johnson", "kim")
-# Who may cover a session of a line when its clinician cannot.
+# Who may cover a session of another line when its clinician cannot.
 SUBSTITUTES = {
-    "ABA": ("okafor", "lindqvist", "reed"),
     "ST": ("hartley", "ramirez", "foster"),
     "OT": ("castillo",),
     "PT": ("sullivan",),
@@ -184,6 +188,7 @@ PAYORS = (
     PayorSpec("tricare", "TRICARE East", PayorKind.TRICARE, "99726", "{n:011d}"),
     PayorSpec("aetna", "Aetna", PayorKind.COMMERCIAL, "60054", "W{n:09d}"),
 )
+PAYOR_SPECS = {spec.key: spec for spec in PAYORS}
 PRIMARY_WEIGHTS = {"medicaid": 45, "bcbs": 25, "tricare": 15, "aetna": 15}
 # Texas Medicaid pays after a commercial plan or TRICARE for many children with disabilities.
 SECONDARY_SHARE = 0.3
@@ -284,8 +289,11 @@ class Stint:
 
 @dataclass
 class Helper:
-    """A provider who delivers a share of a line's sessions from a date (handover, cover),
-    and at least one completed session before today (so that familiarity shows)."""
+    """A provider who delivers a share of a line's sessions from a date (handover, cover).
+
+    The helper stays first choice until one of its sessions is completed, so that the
+    familiarity it stands for is always in the data.
+    """
 
     provider: str
     since: date
@@ -330,7 +338,9 @@ class ClientPlan:
 
 
 @dataclass(frozen=True)
-class Session:
+class Booking:
+    """One appointment to create."""
+
     client: ClientPlan
     line: str
     provider: str
@@ -340,6 +350,19 @@ class Session:
 
 
 Scenario = Callable[[], tuple[list[CoveragePlan], list[LinePlan]]]
+
+
+class _Calendar:
+    """Busy periods (minutes after midnight) per client or provider and day."""
+
+    def __init__(self) -> None:
+        self.busy: defaultdict[tuple[object, date], list[tuple[int, int]]] = defaultdict(list)
+
+    def free(self, who: object, day: date, begin: int, minutes: int) -> bool:
+        return all(begin + minutes <= b or e <= begin for b, e in self.busy[(who, day)])
+
+    def book(self, who: object, day: date, begin: int, minutes: int) -> None:
+        self.busy[(who, day)].append((begin, begin + minutes))
 
 
 def _next_weekday(day: date) -> date:
@@ -456,17 +479,20 @@ class _Practice:
             and enrollment.effective_to is None
         )
 
-    def choose_cm(self, code: str, start: date, coverages: list[CoveragePlan]) -> str:
-        """The least-loaded provider who qualifies and is credentialed with every payor."""
+    def eligible(
+        self, provider: str, code: str, start: date, coverages: list[CoveragePlan]
+    ) -> bool:
+        """A CM from start on raises no finding: qualified, credentialed with every payor."""
         payors = {c.payor for c in coverages if c.effective_to is None or c.effective_to >= start}
-        candidates = [
-            spec.key
-            for spec in PROVIDERS
-            if self.qualified(spec.key, code, start)
-            and all(self.solidly_enrolled(spec.key, payor, start) for payor in payors)
-        ]
+        return self.qualified(provider, code, start) and all(
+            self.solidly_enrolled(provider, payor, start) for payor in payors
+        )
+
+    def choose_cm(self, code: str, start: date, coverages: list[CoveragePlan]) -> str:
+        """The least-loaded eligible provider."""
+        candidates = [p.key for p in PROVIDERS if self.eligible(p.key, code, start, coverages)]
         if not candidates:
-            raise RuntimeError(f"demo data: nobody can manage {code} for payors {payors}")
+            raise RuntimeError(f"demo data: nobody can manage {code} from {start}")
         chosen = min(candidates, key=lambda key: (self.caseload[key], self.rng.random()))
         self.caseload[chosen] += 1
         return chosen
@@ -479,7 +505,7 @@ class _Practice:
     # Clients ------------------------------------------------------------------------------
 
     def member_id(self, payor: str) -> str:
-        spec = next(p for p in PAYORS if p.key == payor)
+        spec = PAYOR_SPECS[payor]
         return spec.member_id.format(n=self.rng.randint(0, 10**8 - 1))
 
     def coverages(self, since: date) -> list[CoveragePlan]:
@@ -497,16 +523,15 @@ class _Practice:
         start: date,
         coverages: list[CoveragePlan],
         sessions_from: date | None = None,
-        **extra: Any,
+        first_at: int | None = None,
     ) -> LinePlan:
         """A line with a chosen case manager from start (open-ended)."""
         stint = Stint(self.choose_cm(code, start, coverages), start)
-        return LinePlan(code, [stint], sessions_from or self.window_start, **extra)
+        return LinePlan(code, [stint], sessions_from or self.window_start, first_at=first_at)
 
-    def technician_for(self, line: LinePlan) -> LinePlan:
+    def technician_for(self, line: LinePlan) -> None:
         if line.code == "ABA":
             line.technician = self.choose_technician()
-        return line
 
     def regular(self) -> tuple[list[CoveragePlan], list[LinePlan]]:
         codes = [_weighted(self.rng, LINE_WEIGHTS)]
@@ -554,6 +579,7 @@ class _Practice:
         if new is None:
             new = self.choose_cm(code, changed, coverages)
         else:
+            assert self.eligible(new, code, changed, coverages), new
             self.caseload[new] += 1
         stints = [Stint(old, start, changed - timedelta(days=1)), Stint(new, changed, note=note)]
         return coverages, LinePlan(code, stints, self.window_start)
@@ -645,9 +671,9 @@ class _Practice:
 
     # Appointments ---------------------------------------------------------------------------
 
-    def schedule(self, clients: list[ClientPlan]) -> list[Session]:
-        busy: dict[tuple[object, date], list[tuple[int, int]]] = defaultdict(list)
-        sessions: list[Session] = []
+    def schedule(self, clients: list[ClientPlan]) -> list[Booking]:
+        calendar = _Calendar()
+        bookings: list[Booking] = []
         # Forced first sessions go first, so that nothing else takes their slot.
         for client in clients:
             for line in client.lines:
@@ -656,23 +682,23 @@ class _Practice:
                     assert main is not None
                     minutes = self.rng.choice(MINUTES[line.code])
                     slots = [line.first_at, *self.slots(minutes, 12)]
-                    sessions += self.place(
-                        busy, client, line, line.sessions_from, [main], slots, minutes
+                    bookings += self.place(
+                        calendar, client, line, line.sessions_from, [main], slots, minutes
                     )
         for client in clients:
             for line in client.lines:
-                sessions += self.recurring(busy, client, line)
-        return sessions
+                bookings += self.recurring(calendar, client, line)
+        return bookings
 
     def slots(self, minutes: int, count: int) -> list[int]:
         return [self.rng.randrange(OPENS, CLOSES - minutes + 1, 30) for _ in range(count)]
 
     def recurring(
         self,
-        busy: dict[tuple[object, date], list[tuple[int, int]]],
+        calendar: _Calendar,
         client: ClientPlan,
         line: LinePlan,
-    ) -> list[Session]:
+    ) -> list[Booking]:
         """1-3 sessions a week on the line's usual weekdays and time."""
         low, high = SESSIONS_PER_WEEK[line.code]
         weekdays = set(self.rng.sample(range(5), self.rng.randint(low, high)))
@@ -682,30 +708,30 @@ class _Practice:
         skip = {stint.start for stint in line.stints}
         if line.first_at is not None:
             skip.add(line.sessions_from)  # already has its forced session
-        sessions: list[Session] = []
+        bookings: list[Booking] = []
         day = max(line.sessions_from, self.window_start)
         while day < self.window_end:
             if day.weekday() in weekdays and day not in skip:
                 slots = [usual, *self.slots(minutes, 11)]
                 deliverers = self.deliverers(line, day)
-                placed = self.place(busy, client, line, day, deliverers, slots, minutes)
-                if line.helper and any(self.helped(line.helper, s) for s in placed):
+                placed = self.place(calendar, client, line, day, deliverers, slots, minutes)
+                if line.helper and any(self.helped(line.helper, b) for b in placed):
                     line.helper.completed += 1
-                sessions += placed
+                bookings += placed
             day += timedelta(days=1)
-        return sessions
+        return bookings
 
     @staticmethod
-    def helped(helper: Helper, session: Session) -> bool:
-        return session.provider == helper.provider and (
-            session.status is AppointmentStatus.COMPLETED
+    def helped(helper: Helper, booking: Booking) -> bool:
+        return booking.provider == helper.provider and (
+            booking.status is AppointmentStatus.COMPLETED
         )
 
     def deliverers(self, line: LinePlan, day: date) -> list[str]:
         """Who delivers the session, in order of preference."""
         main = line.case_manager(day) or line.therapist
         assert main is not None
-        others = [key for key in SUBSTITUTES[line.code] if key != main]
+        others = [key for key in SUBSTITUTES.get(line.code, ()) if key != main]
         roll = self.rng.random()
         helper = line.helper
         if helper and day >= helper.since and (roll < helper.share or not helper.completed):
@@ -723,32 +749,28 @@ class _Practice:
 
     def place(
         self,
-        busy: dict[tuple[object, date], list[tuple[int, int]]],
+        calendar: _Calendar,
         client: ClientPlan,
         line: LinePlan,
         day: date,
         deliverers: list[str],
         slots: list[int],
         minutes: int,
-    ) -> list[Session]:
+    ) -> list[Booking]:
         """Book the first slot where the client and one of the deliverers are free."""
-
-        def free(who: object, begin: int) -> bool:
-            return all(begin + minutes <= b or e <= begin for b, e in busy[(who, day)])
-
         for begin in slots:
-            if not free(client.id, begin):
+            if not calendar.free(client.id, day, begin, minutes):
                 continue
             for provider in deliverers:
-                if free(provider, begin):
-                    busy[(client.id, day)].append((begin, begin + minutes))
-                    busy[(provider, day)].append((begin, begin + minutes))
-                    return [self.session(client, line, provider, day, begin, minutes)]
+                if calendar.free(provider, day, begin, minutes):
+                    calendar.book(client.id, day, begin, minutes)
+                    calendar.book(provider, day, begin, minutes)
+                    return [self.booking(client, line, provider, day, begin, minutes)]
         return []  # a fully booked day: the session simply is not scheduled
 
-    def session(
+    def booking(
         self, client: ClientPlan, line: LinePlan, provider: str, day: date, begin: int, minutes: int
-    ) -> Session:
+    ) -> Booking:
         starts = datetime.combine(day, time(begin // 60, begin % 60), tzinfo=self.zone)
         if day >= self.today:
             status = AppointmentStatus.SCHEDULED
@@ -756,7 +778,7 @@ class _Practice:
             status = AppointmentStatus.COMPLETED  # the intake session took place
         else:
             status = self.rng.choices(PAST_STATUSES, weights=PAST_WEIGHTS)[0]
-        return Session(
+        return Booking(
             client, line.code, provider, starts, starts + timedelta(minutes=minutes), status
         )
 
@@ -834,19 +856,19 @@ class _Practice:
             for stint in line.stints
         ]
 
-    def appointment_rows(self, sessions: list[Session]) -> list[Appointment]:
+    def appointment_rows(self, bookings: list[Booking]) -> list[Appointment]:
         return [
             Appointment(
                 organization_id=self.org,
-                client_id=session.client.id,
-                service_line=session.line,
-                provider_id=self.provider_ids[session.provider],
-                starts_at=session.starts_at,
-                ends_at=session.ends_at,
-                date_of_service=session.starts_at.date(),  # starts_at is Chicago time
-                status=session.status.value,
+                client_id=booking.client.id,
+                service_line=booking.line,
+                provider_id=self.provider_ids[booking.provider],
+                starts_at=booking.starts_at,
+                ends_at=booking.ends_at,
+                date_of_service=booking.starts_at.date(),  # starts_at is in Chicago time
+                status=booking.status.value,
             )
-            for session in sessions
+            for booking in bookings
         ]
 
 
@@ -866,10 +888,10 @@ AUDITED: dict[type[Base], tuple[str, tuple[str, ...]]] = {
 
 
 def _jsonable(value: object) -> object:
-    if isinstance(value, date | uuid.UUID):
-        return value.isoformat() if isinstance(value, date) else str(value)
-    if isinstance(value, list):
-        return list(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value
 
 
@@ -903,13 +925,13 @@ async def load_demo(db: Database, *, slug: str = "demo", today: date | None = No
     )
     practice = _Practice(organization.id, today)
     clients = practice.clients()
-    sessions = practice.schedule(clients)
+    bookings = practice.schedule(clients)
 
     providers = practice.provider_rows()
     payors = practice.payor_rows()
     client_rows = practice.client_rows(clients)
     assignments = practice.assignment_rows(clients)
-    appointments = practice.appointment_rows(sessions)
+    appointments = practice.appointment_rows(bookings)
     dependents: list[Base] = [
         *practice.credentials.values(),
         *practice.enrollments.values(),

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """Every hook a cmgraph plugin can implement.
 
 When they fire:

@@ -53,7 +53,7 @@ from cmgraph.api.types import (
     Provider,
 )
 from cmgraph.services import case_managers, directory
-from cmgraph.services.outcome import KEEP, Outcome, Refused
+from cmgraph.services.outcome import KEEP, NOT_FOUND, Outcome, Refused, refuse
 
 T = TypeVar("T")
 
@@ -274,11 +274,13 @@ class Mutation:
 
         def change() -> directory.AppointmentChange:
             provider = given(input.provider_id)
+            if provider is not KEEP and provider is not None:
+                provider = parse_id(provider, "Provider", "providerId")
+                if provider is None:  # an id of another type names no provider (not a clear)
+                    raise refuse(NOT_FOUND, "No provider with this id.", "providerId")
             return directory.AppointmentChange(
                 status=given(input.status),
-                provider_id=provider
-                if provider is KEEP or provider is None
-                else parse_id(provider, "Provider", "providerId"),
+                provider_id=provider,
                 starts_at=given(input.starts_at),
                 ends_at=given(input.ends_at),
             )

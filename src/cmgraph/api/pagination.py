@@ -48,5 +48,5 @@ def page_info(start: int, count: int, total: int) -> PageInfo:
     )
 
 
-def edges(start: int, nodes: Sequence[T], make: Callable[[str, T], E]) -> list[E]:
+def edges(start: int, nodes: Sequence[T], make: Callable[..., E]) -> list[E]:
     return [make(cursor=cursor(start + i), node=node) for i, node in enumerate(nodes)]

@@ -29,7 +29,13 @@ class UserError:
 
     @classmethod
     def of(cls, e: ServiceUserError) -> UserError:
-        return cls(list(e.field) if e.field else None, e.code, e.message, e.rule, e.plugin)
+        return cls(
+            field=list(e.field) if e.field else None,
+            code=e.code,
+            message=e.message,
+            rule=e.rule,
+            plugin=e.plugin,
+        )
 
 
 def user_errors(outcome: Outcome) -> list[UserError]:

@@ -13,12 +13,12 @@ from cmgraph import facts
 from cmgraph.api import ids
 from cmgraph.api.context import Info
 from cmgraph.db import models
+from cmgraph.facts import AppointmentStatus, EnrollmentStatus, PayorKind, Severity
 from cmgraph.services import loading
 
-Severity = strawberry.enum(facts.Severity, name="Severity")
-PayorKind = strawberry.enum(facts.PayorKind, name="PayorKind")
-EnrollmentStatus = strawberry.enum(facts.EnrollmentStatus, name="EnrollmentStatus")
-AppointmentStatus = strawberry.enum(facts.AppointmentStatus, name="AppointmentStatus")
+# The facts' enums are the schema's enums, under the same names.
+for _enum in (Severity, PayorKind, EnrollmentStatus, AppointmentStatus):
+    strawberry.enum(_enum)
 
 
 @strawberry.interface(name="Node", description="An object with an opaque, global id.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from cmgraph.facts import Finding
@@ -55,7 +55,7 @@ def refuse(code: str, message: str, *field: str) -> Refused:
 class Outcome(Generic[T]):
     value: T | None = None
     errors: tuple[UserError, ...] = ()
-    warnings: tuple[Finding, ...] = field(default_factory=tuple)
+    warnings: tuple[Finding, ...] = ()
 
     @classmethod
     def refused(cls, errors: Iterable[UserError]) -> Outcome[T]:
@@ -64,7 +64,8 @@ class Outcome(Generic[T]):
 
 def split_findings(findings: Iterable[Finding]) -> tuple[list[Finding], list[Finding]]:
     """(errors, warnings)"""
-    errors, warnings = [], []
+    errors: list[Finding] = []
+    warnings: list[Finding] = []
     for f in findings:
         (errors if f.is_error else warnings).append(f)
     return errors, warnings
