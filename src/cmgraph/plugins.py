@@ -83,13 +83,21 @@ def build_plugin_manager(
             if path.stem.startswith("_") or pm.is_blocked(path.stem):
                 continue
             module = _import_file(path)
-            pm.register(module, name=path.stem)
+            try:
+                pm.register(module, name=path.stem)
+            except pluggy.PluginValidationError as exc:
+                raise PluginError(f"{path}: {_one_line(exc)}") from exc
             _refuse_async(pm, module, str(path))
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"{exc.plugin}: {exc}") from exc
+        origin = getattr(exc.plugin, "__file__", None) or exc.plugin
+        raise PluginError(f"{origin}: {_one_line(exc)}") from exc
     return pm
+
+
+def _one_line(exc: Exception) -> str:
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 class RuleBook:
