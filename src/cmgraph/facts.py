@@ -174,9 +174,11 @@ class Payors:
         active = sorted(
             (c for c in coverages if c.active_on(day)), key=lambda c: (c.priority, c.payor.name)
         )
-        if not active:
+        # A payor listed twice counts once, at its highest priority.
+        payors = list({c.payor.id: c.payor for c in active}.values())
+        if not payors:
             return cls(primary=None)
-        return cls(primary=active[0].payor, secondary=tuple(c.payor for c in active[1:]))
+        return cls(primary=payors[0], secondary=tuple(payors[1:]))
 
     @property
     def all(self) -> tuple[Payor, ...]:

@@ -205,11 +205,9 @@ def session_check(
     assert day is not None, "a date of service is needed when no session is named"
     payors = Payors.on(tuple(coverages), day)
     if first_covered is None:
-        pool = (
-            tuple(appointments)
-            if appointments is not None
-            else (() if session is None else (session,))
-        )
+        if appointments is None:
+            appointments = () if session is None else (session,)
+        pool = tuple(appointments)
         first = lead_time_rule.first_covered(case_manager, clock, pool) if case_manager else None
         first_covered = session is not None and first is not None and first.id == session.id
     credentialed = (

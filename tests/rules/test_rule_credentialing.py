@@ -183,6 +183,15 @@ def test_coverage_priority_not_listing_order_decides_the_primary(book):
     assert [(f.severity, "Zenith Health" in f.message) for f in found] == [(Severity.ERROR, True)]
 
 
+def test_a_payor_covering_twice_is_judged_once_as_primary(book):
+    cm, acme, state = bcba(), payor("Acme Health"), payor("State Medicaid")
+    coverages = [coverage(acme, 1), coverage(state, 2), coverage(acme, 3)]
+
+    found = credentialing_findings(book, cm, coverages, [enrollment(cm, state)])
+
+    assert [(f.severity, "Acme Health" in f.message) for f in found] == [(Severity.ERROR, True)]
+
+
 def test_a_coverage_ended_before_the_start_date_does_not_count(book):
     cm, old_primary, new_primary = bcba(), payor("Old Plan"), payor("New Plan")
     coverages = [

@@ -15,6 +15,7 @@ from rulefacts import (
     coverage,
     d,
     enrollment,
+    only,
     payor,
     provider,
     removal_check,
@@ -203,10 +204,11 @@ def scenario(book, with_payor, cm, first_session="2026-03-08T09:00-05:00"):
 
 def test_a_strict_payor_rejects_what_the_defaults_accept(plugged):
     # A BCBA starting 33 h before the first session.
-    assert codes(scenario(plugged, STRICT, bcba())) == ["DISCIPLINE_MISMATCH", "LEAD_TIME"]
-    assert "48 h" in next(
-        f.message for f in scenario(plugged, STRICT, bcba()) if f.code == "LEAD_TIME"
-    )
+    found = scenario(plugged, STRICT, bcba())
+
+    assert codes(found) == ["DISCIPLINE_MISMATCH", "LEAD_TIME"]
+    [lead_time] = only(found, "LEAD_TIME")
+    assert "48 h" in lead_time.message
 
 
 @pytest.mark.parametrize("other", [PLAIN, UNRELATED])

@@ -61,10 +61,10 @@ def _findings(
     payors: Payors, credentialed: dict, who: str, day: date, **where: object
 ) -> list[Finding]:
     found = []
-    for payor in payors.all:
+    for index, payor in enumerate(payors.all):
         if credentialed.get(payor.id, False):
             continue
-        primary = payor is payors.primary
+        primary = index == 0 and payors.primary is not None
         found.append(
             finding(
                 CODE,

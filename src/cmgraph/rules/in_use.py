@@ -46,13 +46,19 @@ def cmgraph_check_removal(check: RemovalCheck) -> list[Finding]:
     if not orphaned:
         return []
     what = "removed" if replacement is None else "shortened"
+    if replacement is None:
+        field = ("input", "id")
+    elif orphaned[0] < replacement.start_date:
+        field = ("input", "startDate")
+    else:
+        field = ("input", "endDate")
     return [
         finding(
             CODE,
             Severity.ERROR,
             f"This assignment cannot be {what}: it covers {len(orphaned)} completed session(s) "
             f"(first on {orphaned[0].isoformat()}) whose claims name this case manager.",
-            field=("input", "id") if replacement is None else ("input", "startDate"),
+            field=field,
             client_id=original.client_id,
             service_line=original.service_line,
             date=orphaned[0],
