@@ -224,7 +224,11 @@ async def change(
         findings = scope.book.check_assignment(
             await _gather(session, scope, assignment, provider, others)
         )
-        findings += await _removal_findings(session, scope, old, ended)
+        # The old assignment's end date is not an input here: the new start date decides it.
+        findings += [
+            replace(f, field=("input", "startDate")) if f.field else f
+            for f in await _removal_findings(session, scope, old, ended)
+        ]
         if refused := _blocking(findings):
             raise refused
         before = changes.snapshot(current)
@@ -272,6 +276,26 @@ async def _versioned(
     return row
 
 
+async def _edit_findings(
+    session: AsyncSession, scope: Scope, original: facts.Assignment, edited: facts.Assignment
+) -> tuple[list[facts.Finding], Refused | None]:
+    """The edited assignment's findings, and the refusal of the errors the edit introduces.
+
+    An error the assignment already had (say, an appointment scheduled too soon after it
+    started) must not stop someone from ending it or correcting something else: it comes
+    back among the findings that do not block.
+    """
+    providers = await loading.providers(session, scope.organization_id, [original.provider_id])
+    provider = providers[original.provider_id]
+    findings = scope.book.check_assignment(await _gather(session, scope, edited, provider))
+    known: set[tuple[str, str]] = set()
+    if any(f.is_error for f in findings):
+        before = scope.book.check_assignment(await _gather(session, scope, original, provider))
+        known = {(f.rule, f.code) for f in before if f.is_error}
+    findings += await _removal_findings(session, scope, original, edited)
+    return findings, _blocking([f for f in findings if (f.rule, f.code) not in known])
+
+
 async def update(
     scope: Scope,
     id: UUID | None,
@@ -293,11 +317,8 @@ async def update(
         lookups.period(edited.start_date, edited.end_date)
         findings: list[facts.Finding] = []
         if edited != original:
-            providers = await loading.providers(session, scope.organization_id, [row.provider_id])
-            check = await _gather(session, scope, edited, providers[row.provider_id])
-            findings = scope.book.check_assignment(check)
-            findings += await _removal_findings(session, scope, original, edited)
-            if refused := _blocking(findings):
+            findings, refused = await _edit_findings(session, scope, original, edited)
+            if refused:
                 raise refused
         before = changes.snapshot(row)
         row.start_date, row.end_date = edited.start_date, edited.end_date

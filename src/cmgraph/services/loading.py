@@ -113,7 +113,7 @@ async def coverages(
         )
         .where(models.Coverage.organization_id == org, models.Coverage.client_id.in_(client_ids))
     )
-    for coverage, payor in rows.tuples():
+    for coverage, payor in rows:
         found[coverage.client_id].append(
             facts.Coverage(
                 payor=payor_fact(payor),

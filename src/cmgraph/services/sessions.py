@@ -63,7 +63,7 @@ async def _first_covered(
         .where(a.organization_id == org, a.id.in_(assignment_ids))
         .group_by(a.id)
     )
-    return dict(rows.tuples().all())
+    return {assignment_id: first for assignment_id, first in rows}
 
 
 async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey]) -> list[Verdict]:
