@@ -90,7 +90,9 @@ class Api:
     def __init__(self, client: httpx.AsyncClient, token: str, slug: str) -> None:
         self.client, self.token, self.slug = client, token, slug
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> httpx.Response:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> httpx.Response:
         headers = kw.pop("headers", {"Authorization": f"Bearer {self.token}"})
         return await self.client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers, **kw
@@ -115,7 +117,9 @@ async def new_org(db: Database, timezone: str = "America/New_York") -> tuple[str
 
 
 @pytest.fixture
-async def http(db: Database, book: RuleBook, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def http(
+    db: Database, book: RuleBook, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, db=db, book=book)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://cmgraph.test") as client:

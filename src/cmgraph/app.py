@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cross_web import HTTPException
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,6 +41,21 @@ class GraphQLApp(GraphQL[Context, None]):
             allow_queries_via_get=False,
         )
         self.db, self.book, self.settings = db, book, settings
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        """As strawberry's, but a refused request (no query, bad JSON, GET...) answers in
+        GraphQL's shape, {"errors": [...]}, rather than in plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as exc:
+            response = JSONResponse(
+                {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                status_code=exc.status_code,
+            )
+        await response(scope, receive, send)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal: Principal = request.scope[PRINCIPAL]

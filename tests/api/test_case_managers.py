@@ -1001,10 +1001,6 @@ async def test_an_impossible_date_is_a_graphql_error_not_a_server_error(api):
     assert await case_managers(api, case.client) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/errors.py is_safe masks variable coercion errors as 'Internal error.'",
-)
 async def test_an_impossible_date_is_explained_to_the_caller(api):
     case = await credentialed_case(api)
 

@@ -23,6 +23,10 @@ def from_refused(refused: Refused) -> InputError:
 
 
 def is_safe(error: GraphQLError) -> bool:
-    """Parse, validation and input errors are shown; anything else is masked."""
+    """Parse, validation and input errors are shown; anything else is masked.
+
+    Errors without a path come from the request itself, before any resolver ran (e.g. a
+    variable "2026-02-30" for a Date: graphql-core keeps the scalar's ValueError as
+    original_error), so they say what is wrong with the caller's input."""
     original = error.original_error
-    return original is None or isinstance(original, InputError)
+    return original is None or isinstance(original, InputError) or error.path is None

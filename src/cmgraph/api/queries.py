@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
@@ -308,9 +309,12 @@ class Query:
             for r in requests
         ]
         verdicts = await _guarded(lambda: rendering.answer(scope, questions))
-        return [
-            await _answer(info, r.client_id, v) for r, v in zip(requests, verdicts, strict=True)
-        ]
+        # Built together, so that their DataLoaders batch: one query per kind, not per answer.
+        return list(
+            await asyncio.gather(
+                *(_answer(info, r.client_id, v) for r, v in zip(requests, verdicts, strict=True))
+            )
+        )
 
     @strawberry.field(description="Dry run of addCaseManager: every finding, nothing written.")
     async def check_case_manager(self, info: Info, input: AddCaseManagerInput) -> list[RuleFinding]:

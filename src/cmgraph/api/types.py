@@ -12,6 +12,7 @@ import strawberry
 from cmgraph import facts
 from cmgraph.api import ids
 from cmgraph.api.context import Info
+from cmgraph.api.errors import InputError
 from cmgraph.db import models
 from cmgraph.facts import AppointmentStatus, EnrollmentStatus, PayorKind, Severity
 from cmgraph.services import loading
@@ -434,6 +435,11 @@ class Client(Node):
         to: datetime | None = None,
         service_line: str | None = None,
     ) -> list[Appointment]:
+        for value, name in ((since, "from"), (to, "to")):
+            if value is not None and value.utcoffset() is None:
+                raise InputError(
+                    "A date-time needs an offset (e.g. 2026-03-08T09:00-05:00).", field=[name]
+                )
         line = service_line.strip().upper() if service_line else None
         rows = await info.context.loaders.appointments_by_client.load((self.pk, (since, to, line)))
         return [Appointment.of(r) for r in rows]

@@ -126,6 +126,11 @@ def _required(value: Any, field: str) -> None:
 # --- clients ---------------------------------------------------------------------------
 
 
+def _external_id(value: str | None) -> str | None:
+    """An EHR's id of the client; blank means none (so blanks never collide)."""
+    return (value.strip() or None) if value is not None else None
+
+
 def _birth_date(scope: Scope, value: date | None) -> None:
     if value is not None and value > scope.today():
         raise refuse(INVALID_INPUT, "The date of birth is in the future.", "dateOfBirth")
@@ -138,6 +143,8 @@ async def create_client(
     date_of_birth: date | None,
     external_id: str | None,
 ) -> Outcome[models.Client]:
+    external_id = _external_id(external_id)
+
     async def use_case(session: AsyncSession) -> Outcome[models.Client]:
         _birth_date(scope, date_of_birth)
         await _unique(
@@ -175,12 +182,13 @@ async def update_client(
         if date_of_birth is not KEEP:
             _birth_date(scope, date_of_birth)
         if external_id is not KEEP:
+            external = _external_id(external_id)
             await _unique(
                 session,
                 models.Client,
                 scope.organization_id,
                 "external_id",
-                external_id,
+                external,
                 "externalId",
                 row.id,
             )
@@ -189,7 +197,7 @@ async def update_client(
             first_name=first_name if first_name is KEEP else _name(first_name, "firstName"),
             last_name=last_name if last_name is KEEP else _name(last_name, "lastName"),
             date_of_birth=date_of_birth,
-            external_id=external_id,
+            external_id=external_id if external_id is KEEP else _external_id(external_id),
         )
         await session.flush()
         _updated(session, scope, "updateClient", row, before)

@@ -1,0 +1,206 @@
+"""The `cmgraph` command as operators run it: a real process, CMGRAPH_DATABASE_URL pointing at
+a SQLite file, one line on stderr and exit status 1 when something is wrong."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cmgraph.api.schema import sdl
+from cmgraph.app import create_app
+from cmgraph.config import Settings
+from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook, build_plugin_manager
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cmgraph(*args: str, url: str, cwd: Path) -> Run:
+    env = {
+        **os.environ,
+        "CMGRAPH_DATABASE_URL": url,
+        "CMGRAPH_PLUGINS_DIR": str(cwd / "no-plugins"),
+    }
+    env.pop("CMGRAPH_DISABLE_PLUGINS", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "cmgraph.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
+def assert_one_line_error(run: Run) -> str:
+    assert run.returncode == 1, run
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("cmgraph: "), lines
+    return lines[0]
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """A SQLite file migrated with `cmgraph db upgrade`: (url, working directory)."""
+    cwd = tmp_path_factory.mktemp("cli")
+    url = sqlite_url(cwd / "cmgraph.db")
+    run = cmgraph("db", "upgrade", url=url, cwd=cwd)
+    assert run.returncode == 0, run
+    assert run.stdout.startswith("database at ")
+    return url, cwd
+
+
+def test_db_upgrade_is_idempotent(migrated):
+    url, cwd = migrated
+    run = cmgraph("db", "upgrade", url=url, cwd=cwd)
+    assert run.returncode == 0, run
+    assert run.stderr == ""
+
+
+async def test_org_and_token_create_give_a_token_that_works(migrated):
+    url, cwd = migrated
+    org = cmgraph(
+        "org", "create", "--name", "Sunrise Therapy", "--slug", "sunrise",
+        "--timezone", "America/Chicago", url=url, cwd=cwd,
+    )  # fmt: skip
+    assert org.returncode == 0, org
+    assert "sunrise" in org.stdout
+
+    issued = cmgraph("token", "create", "--org", "sunrise", "--role", "admin", url=url, cwd=cwd)
+    assert issued.returncode == 0, issued
+    token = issued.stdout.strip().splitlines()[-1]
+    assert token.startswith("cmg_")
+    assert " " not in token
+
+    settings = Settings(
+        database_url=url,
+        plugins_dir=cwd / "no-plugins",
+        disabled_plugins=frozenset(),
+        development=False,
+        max_page_size=100,
+    )
+    db = Database.from_url(url)
+    app = create_app(settings, db=db, book=RuleBook(build_plugin_manager()))
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://cmgraph.test") as http:
+            created = await http.post(
+                "/graphql",
+                json={
+                    "query": 'mutation { createClient(input: {firstName: "Ada", lastName: "L"}) '
+                    "{ client { id } userErrors { code } } }"
+                },
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            listed = await http.post(
+                "/graphql",
+                json={"query": "{ clients { totalCount } }"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            refused = await http.post(
+                "/graphql",
+                json={"query": "{ clients { totalCount } }"},
+                headers={"Authorization": f"Bearer {token}x"},
+            )
+    finally:
+        await db.dispose()
+
+    assert created.status_code == 200, created.text
+    assert created.json()["data"]["createClient"]["userErrors"] == []
+    assert listed.json() == {"data": {"clients": {"totalCount": 1}}}
+    assert refused.status_code == 401
+
+
+def test_a_duplicate_slug_is_one_line_on_stderr(migrated):
+    url, cwd = migrated
+    args = ("org", "create", "--name", "Twice", "--slug", "twice", "--timezone", "UTC")
+    assert cmgraph(*args, url=url, cwd=cwd).returncode == 0
+    line = assert_one_line_error(cmgraph(*args, url=url, cwd=cwd))
+    assert "twice" in line
+
+
+@pytest.mark.parametrize("timezone", ["Mars/Olympus_Mons", "EST5EDT6", ""])
+def test_a_bad_timezone_is_refused(migrated, timezone):
+    url, cwd = migrated
+    run = cmgraph(
+        "org", "create", "--name", "X", "--slug", "bad-tz", "--timezone", timezone,
+        url=url, cwd=cwd,
+    )  # fmt: skip
+    line = assert_one_line_error(run)
+    assert "time zone" in line
+
+
+def test_a_token_for_an_unknown_org_is_refused(migrated):
+    url, cwd = migrated
+    run = cmgraph("token", "create", "--org", "nobody", "--role", "admin", url=url, cwd=cwd)
+    assert "nobody" in assert_one_line_error(run)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["not a url", "mysql+aiomysql://u@127.0.0.1/x", "postgresql+asyncpg://postgres@127.0.0.1:1/x"],
+    ids=["garbage", "unsupported", "unreachable"],
+)
+@pytest.mark.parametrize(
+    "args",
+    [("org", "create", "--name", "X", "--slug", "x", "--timezone", "UTC"), ("db", "upgrade")],
+    ids=["org-create", "db-upgrade"],
+)
+def test_a_wrong_database_url_is_one_line_and_exit_1(tmp_path, url, args):
+    assert_one_line_error(cmgraph(*args, url=url, cwd=tmp_path))
+
+
+def test_a_sqlite_file_in_a_missing_directory_is_one_line(tmp_path):
+    url = sqlite_url(tmp_path / "missing" / "dir" / "cmgraph.db")
+    assert_one_line_error(
+        cmgraph(
+            "org",
+            "create",
+            "--name",
+            "X",
+            "--slug",
+            "x",
+            "--timezone",
+            "UTC",
+            url=url,
+            cwd=tmp_path,
+        )
+    )
+
+
+def test_an_unmigrated_database_says_to_run_db_upgrade(tmp_path):
+    url = sqlite_url(tmp_path / "fresh.db")
+    run = cmgraph(
+        "org", "create", "--name", "X", "--slug", "x", "--timezone", "UTC", url=url, cwd=tmp_path
+    )
+    line = assert_one_line_error(run)
+    assert "`cmgraph db upgrade`" in line
+    token = cmgraph("token", "create", "--org", "x", "--role", "admin", url=url, cwd=tmp_path)
+    assert "`cmgraph db upgrade`" in assert_one_line_error(token)
+
+
+def test_export_schema_writes_the_sdl(tmp_path):
+    url = sqlite_url(tmp_path / "unused.db")
+    run = cmgraph("export-schema", "-o", "out.graphql", url=url, cwd=tmp_path)
+    assert run.returncode == 0, run
+    assert (tmp_path / "out.graphql").read_text() == sdl()
+
+    to_stdout = cmgraph("export-schema", "-o", "-", url=url, cwd=tmp_path)
+    assert to_stdout.stdout == sdl()
