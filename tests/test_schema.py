@@ -1,4 +1,4 @@
-"""schema.graphql is the schema the code builds, and it honours the shared contract."""
+"""schema.graphql is the schema the code builds, and it honours the public contract."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from cmgraph.api.schema import sdl
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTRACT_CHECK = ROOT.parent / "shared" / "tools" / "contract_check.py"
+CONTRACT = ROOT / "contract"
+SHARED = ROOT.parent / "shared"
 
 
 def test_schema_graphql_is_up_to_date():
@@ -19,10 +20,14 @@ def test_schema_graphql_is_up_to_date():
     assert committed == sdl(), "schema.graphql is stale: run `cmgraph export-schema`"
 
 
-@pytest.mark.skipif(not CONTRACT_CHECK.parent.parent.is_dir(), reason="../shared is not here")
 def test_schema_honours_the_contract():
     result = subprocess.run(
-        [sys.executable, "../shared/tools/contract_check.py", "schema.graphql"],
+        [
+            sys.executable,
+            str(CONTRACT / "contract_check.py"),
+            "schema.graphql",
+            str(CONTRACT / "contract.graphql"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -30,3 +35,15 @@ def test_schema_honours_the_contract():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "contract: honoured" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("copy", "original"),
+    [("contract.graphql", "contract.graphql"), ("contract_check.py", "tools/contract_check.py")],
+)
+def test_the_contract_copies_match_the_shared_originals(copy: str, original: str):
+    if not (SHARED / original).is_file():
+        pytest.skip("the shared originals are not beside this clone")
+    assert (CONTRACT / copy).read_text() == (SHARED / original).read_text(), (
+        f"contract/{copy} drifted from ../shared/{original}: copy it again"
+    )
