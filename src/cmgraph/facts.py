@@ -138,10 +138,16 @@ class Appointment:
     starts_at: datetime
     ends_at: datetime
     status: AppointmentStatus
+    service_code: str | None = None
+    telehealth: bool = False
 
     @property
     def cancelled(self) -> bool:
         return self.status is AppointmentStatus.CANCELLED
+
+    @property
+    def duration(self) -> timedelta:
+        return self.ends_at - self.starts_at
 
 
 @dataclass(frozen=True)
@@ -250,10 +256,13 @@ class SessionCheck:
     """A client's line on one date of service, as the compliance report and billing see it.
 
     `appointment` is the session in question; it is None when billing asks about a date
-    without naming a session. `case_manager` is the assignment covering the date of service
-    (None: no CM); `first_covered` says whether the appointment is the first non-cancelled
-    one that assignment covers (only then does lead time apply). `credentialed` tells, per
-    payor id, whether the CM counts as enrolled on the date of service.
+    without naming a session (then `deliverer` is None too). `case_manager` is the
+    assignment covering the date of service (None: no CM) and `case_manager_provider` its
+    provider; `first_covered` says whether the appointment is the first non-cancelled one
+    that assignment covers (only then does lead time apply). `credentialed` tells, per payor
+    id, whether the CM counts as enrolled on the date of service; `deliverer_credentialed`
+    whether the provider who delivered the session counts as enrolled with the primary payor.
+    `day_sessions` are the client's non-cancelled sessions of that date, in every line.
     """
 
     client_id: UUID
@@ -266,10 +275,53 @@ class SessionCheck:
     first_covered: bool = False
     lead_time: timedelta = timedelta(hours=24)
     credentialed: dict[UUID, bool] = field(default_factory=dict)
+    case_manager_provider: Provider | None = None
+    deliverer: Provider | None = None
+    deliverer_credentialed: bool = False
+    day_sessions: tuple[Appointment, ...] = ()
 
     def cm_credentialed_with(self, payor: Payor) -> bool:
         """Whether the CM counts as enrolled with payor on the date of service."""
         return self.credentialed.get(payor.id, False)
+
+    @property
+    def payor(self) -> Payor | None:
+        """The payor the claim goes to: the primary coverage on the date of service."""
+        return self.payors.primary
+
+    @property
+    def service_code(self) -> str | None:
+        return self.appointment.service_code if self.appointment else None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A one-answer hook's decision about a provider on a claim line.
+
+    `provider_id` None means: leave that provider off the claim (some payors enroll only
+    the group). A hook returns None, not Choice(None), to leave the decision to others.
+    """
+
+    provider_id: UUID | None
+
+
+@dataclass(frozen=True)
+class CurrentAssignmentCheck:
+    """An assignment that covers today, with what may soon stop it from billing.
+
+    `qualifying` are the CM's credentials of a type that qualifies for the line (strictest
+    across the client's payors), renewals included; `enrollments` are the CM's enrollments
+    with the client's payors active today. `windows` are how far ahead to warn, by kind
+    ("credential", "enrollment").
+    """
+
+    assignment: Assignment
+    today: date
+    provider: Provider
+    payors: Payors
+    qualifying: tuple[Credential, ...]
+    enrollments: tuple[Enrollment, ...]
+    windows: dict[str, timedelta] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

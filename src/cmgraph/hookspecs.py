@@ -10,9 +10,20 @@ When they fire:
 - ``cmgraph_check_assignment``: on checkCaseManager, addCaseManager, changeCaseManager and
   updateCaseManager, with all facts loaded; an ERROR finding blocks the write.
 - ``cmgraph_check_removal``: on removeCaseManager.
-- ``cmgraph_check_session``: for each appointment of the compliance report, the client's
-  findings, the rendering-provider answers and the warnings of scheduleAppointment.
-- ``cmgraph_rendering_provider``: whenever the core must say who goes on the claim.
+- ``cmgraph_check_session``: for each session of the compliance report, of the claim lines,
+  of the client's findings and of the rendering-provider answers, and for the warnings of
+  scheduleAppointment and updateAppointment.
+- ``cmgraph_rendering_provider``, ``cmgraph_supervising_provider``, ``cmgraph_modifiers``:
+  whenever the core must say what goes on a claim line (claim lines, rendering answers,
+  ``Appointment.renderingProvider``).
+- ``cmgraph_expiry_window`` and ``cmgraph_check_current_assignment``: for each assignment
+  covering today, in the compliance report and the client's findings.
+
+Which plugins a call reaches: built-in rules and plugins that declare
+``CMGRAPH_ALL_PAYORS = True`` always; any other plugin only where a payor in question lists
+it in ``Payor.plugins`` (the payor passed to a per-payor hook; the primary payor on the date
+of service for the claim-line hooks; any payor of the client active on the date for the
+checks). So a payor plugin changes nothing for payors that do not name it.
 
 Hooks are synchronous and pure: the core loads the facts first (an ``async def``
 implementation would silently win a firstresult hook, so the manager refuses it).
@@ -24,13 +35,14 @@ other rules' findings.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from uuid import UUID
 
 import pluggy
 
 from cmgraph import PROJECT_NAME
 from cmgraph.facts import (
     AssignmentCheck,
+    Choice,
+    CurrentAssignmentCheck,
     Enrollment,
     Finding,
     Payor,
@@ -114,9 +126,48 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
 
 
 @hookspec(firstresult=True)
-def cmgraph_rendering_provider(check: SessionCheck) -> UUID | None:
-    """The provider whose NPI goes on the claim for this session (rule 1).
+def cmgraph_rendering_provider(check: SessionCheck) -> Choice | None:
+    """The provider whose name and NPI go on the claim line of this session (rule 1).
 
-    Default: the case manager on the date of service, whoever delivered the session.
-    Return None to leave the decision to the next implementation.
+    Default: the case manager on the date of service, whoever delivered the session, or
+    ``Choice(None)`` when there is none. Return ``Choice(None)`` to leave the rendering
+    provider off the claim (a payor that enrolls only the group), or None to leave the
+    decision to the next implementation. ``check.appointment`` is None when billing asks
+    about a date without naming a session.
+    """
+
+
+@hookspec(firstresult=True)
+def cmgraph_supervising_provider(check: SessionCheck) -> Choice | None:
+    """The supervising provider of the claim line (837P loop 2310D / 2420D).
+
+    Default: none. The core leaves it off when it would equal the rendering provider, since
+    clearinghouses reject a provider supervising themselves.
+    """
+
+
+@hookspec(firstresult=True)
+def cmgraph_modifiers(check: SessionCheck) -> list[str] | None:
+    """The procedure-code modifiers of the claim line (HM, HN, HO, HP, UD, ...).
+
+    Default: none. Modifiers are a payor's decision, never the core's.
+    """
+
+
+@hookspec(firstresult=True)
+def cmgraph_expiry_window(kind: str, payor: Payor | None) -> timedelta | None:
+    """How far ahead to warn that something a current CM needs will end (default 60 days).
+
+    ``kind`` is ``"credential"`` (a qualifying credential expires: CREDENTIAL_EXPIRING) or
+    ``"enrollment"`` (an enrollment with the client's payor ends: ENROLLMENT_ENDING). Across
+    a client's payors the longest window wins.
+    """
+
+
+@hookspec
+def cmgraph_check_current_assignment(check: CurrentAssignmentCheck) -> list[Finding]:
+    """Findings about an assignment covering today: what will soon stop its CM from billing.
+
+    These are the only findings that depend on the day of the request ("expires within 60
+    days" counts from today in the organization's time zone).
     """

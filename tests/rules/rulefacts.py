@@ -19,6 +19,7 @@ from cmgraph.facts import (
     Clock,
     Coverage,
     Credential,
+    CurrentAssignmentCheck,
     Enrollment,
     EnrollmentStatus,
     Finding,
@@ -241,6 +242,33 @@ def removal_check(
         replacement=replacement,
         clock=clock,
         appointments=tuple(appointments),
+    )
+
+
+def current_check(
+    book: RuleBook,
+    current: Assignment,
+    cm: Provider,
+    today: date | str,
+    *,
+    coverages: Iterable[Coverage] = (),
+    enrollments: Iterable[Enrollment] = (),
+) -> CurrentAssignmentCheck:
+    """The facts of an assignment covering `today`, gathered as the core does."""
+    day = d(today) if isinstance(today, str) else today
+    payors = Payors.on(tuple(coverages), day)
+    wanted = book.qualifying_credentials(current.service_line, payors)
+    payor_ids = {p.id for p in payors.all}
+    return CurrentAssignmentCheck(
+        assignment=current,
+        today=day,
+        provider=cm,
+        payors=payors,
+        qualifying=tuple(c for c in cm.credentials if c.type.upper() in wanted),
+        enrollments=tuple(
+            e for e in enrollments if e.provider_id == cm.id and e.payor_id in payor_ids
+        ),
+        windows=book.expiry_windows(payors),
     )
 
 

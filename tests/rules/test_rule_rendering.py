@@ -11,7 +11,7 @@ def test_case_manager_renders_a_session_they_delivered(book):
 
     check = session_check(book, session, assignment(cm, "2026-03-01"))
 
-    assert book.rendering_provider(check) == cm.id
+    assert book.claim(check).rendering_provider_id == cm.id
 
 
 def test_case_manager_renders_a_session_a_substitute_delivered(book):
@@ -20,8 +20,8 @@ def test_case_manager_renders_a_session_a_substitute_delivered(book):
 
     check = session_check(book, session, assignment(cm, "2026-03-01"))
 
-    assert book.rendering_provider(check) == cm.id
-    assert book.rendering_provider(check) != substitute.id
+    assert book.claim(check).rendering_provider_id == cm.id
+    assert book.claim(check).rendering_provider_id != substitute.id
 
 
 def test_a_substitute_session_asks_for_no_change_of_case_manager(book):
@@ -38,7 +38,7 @@ def test_nobody_renders_when_no_case_manager_covers_the_date(book):
 
     check = session_check(book, session, None)
 
-    assert book.rendering_provider(check) is None
+    assert book.claim(check).rendering_provider_id is None
 
 
 def test_billing_may_ask_about_a_date_without_naming_a_session(book):
@@ -47,5 +47,15 @@ def test_billing_may_ask_about_a_date_without_naming_a_session(book):
 
     check = session_check(book, None, cm_assignment, day=d("2026-03-15"))
 
-    assert book.rendering_provider(check) == cm.id
-    assert book.rendering_provider(session_check(book, None, None, day=d("2026-04-01"))) is None
+    assert book.claim(check).rendering_provider_id == cm.id
+    uncovered = session_check(book, None, None, day=d("2026-04-01"))
+    assert book.claim(uncovered).rendering_provider_id is None
+
+
+def test_a_claim_line_has_no_supervising_provider_and_no_modifiers_by_default(book):
+    cm, substitute = bcba("Casey Manager"), bcba("Sam Substitute")
+    session = appointment("2026-03-10T09:00-04:00", by=substitute)
+
+    claim = book.claim(session_check(book, session, assignment(cm, "2026-03-01")))
+
+    assert (claim.supervising_provider_id, claim.modifiers) == (None, ())

@@ -13,6 +13,8 @@ from rulefacts import (
     bcba,
     codes,
     coverage,
+    credential,
+    current_check,
     d,
     enrollment,
     only,
@@ -25,6 +27,7 @@ from rulefacts import (
 from cmgraph import hookimpl
 from cmgraph.facts import (
     AppointmentStatus,
+    Choice,
     EnrollmentStatus,
     Finding,
     Payor,
@@ -43,6 +46,8 @@ BUILT_IN_CODES = {
     "NO_CASE_MANAGER",
     "NOT_FAMILIAR",
     "ASSIGNMENT_IN_USE",
+    "CREDENTIAL_EXPIRING",
+    "ENROLLMENT_ENDING",
 }
 DEFAULT_ABA = {"BCBA", "BCBA-D"}
 
@@ -108,7 +113,7 @@ class LenientPayor:
     @hookimpl
     def cmgraph_rendering_provider(self, check):
         if any(self._mine(p) for p in check.payors.all) and check.appointment is not None:
-            return check.appointment.provider_id
+            return Choice(check.appointment.provider_id)
         return None
 
 
@@ -245,9 +250,9 @@ def test_a_plugin_may_make_the_deliverer_the_rendering_provider(plugged, book):
 
     def renders(rule_book, with_payor):
         coverages = [coverage(with_payor)] if with_payor else []
-        return rule_book.rendering_provider(
+        return rule_book.claim(
             session_check(rule_book, session, cm_assignment, coverages=coverages)
-        )
+        ).rendering_provider_id
 
     assert renders(plugged, LENIENT) == substitute.id
     assert renders(plugged, PLAIN) == cm.id
@@ -336,7 +341,19 @@ def every_kind_of_finding(book) -> list[Finding]:
     )
     gap = book.check_session(session_check(book, too_soon, None))
     on_removal = book.check_removal(removal_check(earlier, appointments=sessions))
-    return on_assignment + on_session + gap + on_removal
+    expiring = provider(credential("BCBA", expires_on=d("2026-04-01")), name="Casey Manager")
+    ending = enrollment(expiring, primary, effective_to=d("2026-04-15"))
+    ahead = book.check_current_assignment(
+        current_check(
+            book,
+            assignment(expiring, "2026-01-01"),
+            expiring,
+            "2026-03-10",
+            coverages=coverages,
+            enrollments=[ending],
+        )
+    )
+    return on_assignment + on_session + gap + on_removal + ahead
 
 
 def test_the_scenario_produces_every_built_in_code(book):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from graphql import GraphQLError
 
+from cmgraph.plugins import PluginFailed
 from cmgraph.services.outcome import INVALID_INPUT, Refused
+
+log = logging.getLogger("cmgraph.plugins")
 
 
 class InputError(GraphQLError):
@@ -15,6 +20,17 @@ class InputError(GraphQLError):
         if field:
             extensions["field"] = field
         super().__init__(message, extensions=extensions)
+
+
+class PluginFailedError(GraphQLError):
+    """A rules plugin raised: the answer would be wrong, so there is none (fail closed)."""
+
+    def __init__(self, failed: PluginFailed) -> None:
+        log.error("%s", failed, exc_info=failed.error)
+        super().__init__(
+            f"The rules plugin {failed.plugin!r} failed; the error is logged.",
+            extensions={"code": "PLUGIN_FAILED", "plugin": failed.plugin},
+        )
 
 
 def from_refused(refused: Refused) -> InputError:
@@ -29,4 +45,8 @@ def is_safe(error: GraphQLError) -> bool:
     variable "2026-02-30" for a Date: graphql-core keeps the scalar's ValueError as
     original_error), so they say what is wrong with the caller's input."""
     original = error.original_error
-    return original is None or isinstance(original, InputError) or error.path is None
+    return (
+        original is None
+        or isinstance(original, (InputError, PluginFailedError))
+        or error.path is None
+    )

@@ -135,6 +135,10 @@ class ScheduleAppointmentInput:
     provider_id: strawberry.ID
     starts_at: datetime
     ends_at: datetime
+    service_code: str | None = strawberry.field(
+        default=None, description="CPT or HCPCS code of the claim line, e.g. 97153."
+    )
+    telehealth: bool | None = False
 
 
 @strawberry.input(name="UpdateAppointmentInput")
@@ -144,6 +148,8 @@ class UpdateAppointmentInput:
     provider_id: strawberry.ID | None = UNSET
     starts_at: datetime | None = UNSET
     ends_at: datetime | None = UNSET
+    service_code: str | None = UNSET
+    telehealth: bool | None = UNSET
 
 
 @strawberry.input(name="AddCaseManagerInput")

@@ -4,7 +4,8 @@ SQL statements of a query does not grow with the page size."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -14,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from cmgraph import facts
+from cmgraph.api.errors import PluginFailedError
 from cmgraph.api.reader import Reader
 from cmgraph.db import models
+from cmgraph.plugins import PluginFailed
 from cmgraph.services import compliance, sessions
 from cmgraph.services.scope import Scope
 
@@ -91,6 +94,15 @@ def _appointment_filters(filters: tuple[datetime | None, datetime | None, str | 
     return conditions
 
 
+@contextmanager
+def plugin_failures() -> Iterator[None]:
+    """A plugin that raises while a field resolves fails that field with PLUGIN_FAILED."""
+    try:
+        yield
+    except PluginFailed as failed:
+        raise PluginFailedError(failed) from None
+
+
 class Loaders:
     """`<Model>By<Key>` loaders for one request."""
 
@@ -144,9 +156,10 @@ class Loaders:
     @staticmethod
     def _findings_by_client(scope: Scope, reader: Reader) -> DataLoader[UUID, list[facts.Finding]]:
         async def load(ids: list[UUID]) -> list[list[facts.Finding]]:
-            found = await reader.run(
-                lambda session: compliance.client_findings(session, scope, ids)
-            )
+            with plugin_failures():
+                found = await reader.run(
+                    lambda session: compliance.client_findings(session, scope, ids)
+                )
             return [found[i] for i in ids]
 
         return DataLoader(load)
@@ -168,7 +181,8 @@ class Loaders:
                 verdicts = await sessions.judge(session, scope, [sessions.key_of(r) for r in rows])
                 return {r.id: v for r, v in zip(rows, verdicts, strict=True)}
 
-            found = await reader.run(query)
+            with plugin_failures():
+                found = await reader.run(query)
             return [found.get(i) for i in ids]
 
         return DataLoader(load)

@@ -262,6 +262,8 @@ class Mutation:
                 parse_id(input.provider_id, "Provider", "providerId"),
                 input.starts_at,
                 input.ends_at,
+                input.service_code,
+                bool(input.telehealth),
             ),
         )
         return _appointment_payload(outcome)
@@ -283,6 +285,8 @@ class Mutation:
                 provider_id=provider,
                 starts_at=given(input.starts_at),
                 ends_at=given(input.ends_at),
+                service_code=given(input.service_code),
+                telehealth=given(input.telehealth),
             )
 
         outcome = await perform(

@@ -12,13 +12,15 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.api import ids
+from cmgraph.api.claims import ClaimLine, ClaimLineConnection, ClaimLineEdge, EnrollmentImpact
 from cmgraph.api.context import Info
-from cmgraph.api.errors import from_refused
+from cmgraph.api.errors import PluginFailedError, from_refused
 from cmgraph.api.inputs import AddCaseManagerInput, RenderingProviderRequest, parse_id
 from cmgraph.api.mutations import proposal
 from cmgraph.api.pagination import edges, offset_after, page_info, page_size
 from cmgraph.api.types import (
     Appointment,
+    AppointmentStatus,
     CaseManagerAssignment,
     Client,
     Coverage,
@@ -30,10 +32,12 @@ from cmgraph.api.types import (
     RuleFinding,
     ServiceLine,
     findings,
+    load_client,
     load_provider,
 )
 from cmgraph.db import models
-from cmgraph.services import case_managers, compliance, lookups, rendering
+from cmgraph.plugins import PluginFailed
+from cmgraph.services import case_managers, claims, compliance, lookups, rendering
 from cmgraph.services.outcome import Refused
 
 T = TypeVar("T")
@@ -109,11 +113,14 @@ class RenderingProviderAnswer:
 
 
 async def _guarded(work: Callable[[], Awaitable[T]]) -> T:
-    """Input refusals of a query become a top-level error with extensions.code."""
+    """Input refusals and plugin failures of a query become a top-level error with
+    extensions.code."""
     try:
         return await work()
     except Refused as refused:
         raise from_refused(refused) from None
+    except PluginFailed as failed:
+        raise PluginFailedError(failed) from None
 
 
 _NODE_TYPES: dict[str, tuple[str, Callable[[Any], Any]]] = {
@@ -376,6 +383,64 @@ class Query:
             edges=edges(start, findings(page), RuleFindingEdge),
             page_info=page_info(start, len(page), len(found)),
             total_count=len(found),
+        )
+
+    @strawberry.field(
+        description="What goes on the claim line of every session whose date of service is "
+        "in [from, to] (by default every status but CANCELLED), by its primary payor's rules."
+    )
+    async def claim_lines(
+        self,
+        info: Info,
+        since: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+        client_id: strawberry.ID | None = None,
+        statuses: list[AppointmentStatus] | None = None,
+        first: int | None = 100,
+        after: str | None = None,
+    ) -> ClaimLineConnection:
+        scope = info.context.scope
+        limit = page_size(first, info.context.settings.max_page_size)
+        start = offset_after(after)
+        client = ids.decode_as(client_id, "Client") if client_id is not None else None
+        if client_id is not None and client is None:
+            return ClaimLineConnection(edges=[], page_info=page_info(start, 0, 0), total_count=0)
+        total, verdicts = await _guarded(
+            lambda: claims.claim_lines(scope, since, to, client, statuses, start, limit)
+        )
+        lines = [
+            ClaimLine.of(Appointment.of_fact(v.key.appointment), v)
+            for v in verdicts
+            if v.key.appointment is not None
+        ]
+        return ClaimLineConnection(
+            edges=edges(start, lines, ClaimLineEdge),
+            page_info=page_info(start, len(lines), total),
+            total_count=total,
+        )
+
+    @strawberry.field(
+        description="What breaks if this provider's enrollment with this payor lapses on that "
+        "date: the assignments where the payor is then the client's primary, those clients, "
+        "and the sessions from that date whose claim line the provider would render for it."
+    )
+    async def enrollment_impact(
+        self, info: Info, provider_id: strawberry.ID, payor_id: strawberry.ID, lapse_on: date
+    ) -> EnrollmentImpact:
+        scope = info.context.scope
+        impact = await _guarded(
+            lambda: claims.enrollment_impact(
+                scope,
+                parse_id(provider_id, "Provider", "providerId"),
+                parse_id(payor_id, "Payor", "payorId"),
+                lapse_on,
+            )
+        )
+        clients = [await load_client(info, pk) for pk in impact.client_ids]
+        return EnrollmentImpact(
+            assignments=[CaseManagerAssignment.of(a) for a in impact.assignments],
+            clients=[c for c in clients if c is not None],
+            appointments=[Appointment.of(r) for r in impact.appointments],
         )
 
     @strawberry.field(description="Every rule that is loaded, with its plugin and codes.")

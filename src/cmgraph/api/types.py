@@ -268,6 +268,8 @@ class Appointment(Node):
     starts_at: strawberry.Private[datetime]
     ends_at: strawberry.Private[datetime]
     status: AppointmentStatus
+    service_code: str | None = strawberry.field(description="CPT or HCPCS code, e.g. 97153.")
+    telehealth: bool
     pk: strawberry.Private[UUID]
     client_pk: strawberry.Private[UUID]
     provider_pk: strawberry.Private[UUID]
@@ -275,15 +277,21 @@ class Appointment(Node):
 
     @classmethod
     def of(cls, row: models.Appointment) -> Appointment:
+        return cls.of_fact(loading.appointment_fact(row))
+
+    @classmethod
+    def of_fact(cls, fact: facts.Appointment) -> Appointment:
         return cls(
-            id=strawberry.ID(ids.encode("Appointment", row.id)),
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            status=facts.AppointmentStatus(row.status),
-            pk=row.id,
-            client_pk=row.client_id,
-            provider_pk=row.provider_id,
-            line=row.service_line,
+            id=strawberry.ID(ids.encode("Appointment", fact.id)),
+            starts_at=fact.starts_at,
+            ends_at=fact.ends_at,
+            status=fact.status,
+            service_code=fact.service_code,
+            telehealth=fact.telehealth,
+            pk=fact.id,
+            client_pk=fact.client_id,
+            provider_pk=fact.provider_id,
+            line=fact.service_line,
         )
 
     @strawberry.field(name="startsAt")

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -213,6 +214,9 @@ class Appointment(Tenant):
     # service (windows, "the first appointment an assignment covers") are plain SQL.
     date_of_service: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
+    # The procedure code of the claim line (CPT or HCPCS, e.g. 97153), when known.
+    service_code: Mapped[str | None] = mapped_column(String(5))
+    telehealth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -5,6 +5,7 @@ Every hook implementation here is ``trylast`` so that any payor plugin's answer 
 
 from cmgraph.rules import (
     credentialing,
+    expiry,
     familiarity,
     gaps,
     in_use,
@@ -26,6 +27,7 @@ BUILTIN_RULES = (
     gaps,
     familiarity,
     in_use,
+    expiry,
 )
 
 __all__ = ["BUILTIN_PLUGIN", "BUILTIN_RULES"]

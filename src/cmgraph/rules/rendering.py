@@ -1,11 +1,13 @@
-"""Rule 1: the case manager is the rendering provider, whoever delivered the session."""
+"""Rule 1: the case manager is the rendering provider, whoever delivered the session.
+
+Also the other defaults of a claim line: no supervising provider and no modifiers, both of
+which are a payor's decision (see PAYORS.md's claims vocabulary).
+"""
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from cmgraph import hookimpl
-from cmgraph.facts import RuleInfo, SessionCheck
+from cmgraph.facts import Choice, RuleInfo, SessionCheck
 from cmgraph.rules._finding import PLUGIN
 
 RULE = "rendering_provider"
@@ -20,12 +22,23 @@ def cmgraph_rules() -> list[RuleInfo]:
             codes=(),
             description=(
                 "The case manager on the date of service is the rendering provider, not the "
-                "provider who delivered the session; a substitute changes nothing."
+                "provider who delivered the session; a substitute changes nothing. No "
+                "supervising provider and no modifiers unless a payor says otherwise."
             ),
         )
     ]
 
 
 @hookimpl(trylast=True)
-def cmgraph_rendering_provider(check: SessionCheck) -> UUID | None:
-    return check.case_manager.provider_id if check.case_manager else None
+def cmgraph_rendering_provider(check: SessionCheck) -> Choice:
+    return Choice(check.case_manager.provider_id if check.case_manager else None)
+
+
+@hookimpl(trylast=True)
+def cmgraph_supervising_provider(check: SessionCheck) -> Choice:
+    return Choice(None)
+
+
+@hookimpl(trylast=True)
+def cmgraph_modifiers(check: SessionCheck) -> list[str]:
+    return []

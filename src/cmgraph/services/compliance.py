@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
-from cmgraph.services import sessions
+from cmgraph.services import expiry, sessions
 from cmgraph.services.outcome import INVALID_INPUT, refuse
 from cmgraph.services.scope import Scope
 
@@ -26,7 +26,8 @@ def _wanted(findings: list[facts.Finding], codes: Collection[str] | None) -> lis
 async def findings(
     scope: Scope, start: date, end: date, codes: Collection[str] | None = None
 ) -> list[facts.Finding]:
-    """Findings of every non-cancelled session whose date of service is in [start, end]."""
+    """Findings of every non-cancelled session whose date of service is in [start, end],
+    then, when the window reaches today, the expiry warnings of current assignments."""
     if end < start:
         raise refuse(INVALID_INPUT, "The window ends before it starts.", "to")
     async with scope.db.read() as session:
@@ -40,13 +41,16 @@ async def findings(
             .order_by(*_ORDER)
         )
         verdicts = await sessions.judge(session, scope, [sessions.key_of(r) for r in rows])
-    return [f for v in verdicts for f in _wanted(v.findings, codes)]
+        # What counts from today belongs to any window that reaches today.
+        ahead = await expiry.findings(session, scope) if end >= scope.today() else {}
+    found = [f for v in verdicts for f in _wanted(v.findings, codes)]
+    return found + [f for c in ahead.values() for f in _wanted(c, codes)]
 
 
 async def client_findings(
     session: AsyncSession, scope: Scope, client_ids: Collection[UUID]
 ) -> dict[UUID, list[facts.Finding]]:
-    """Each client's findings over all of their non-cancelled sessions."""
+    """Each client's findings over all of their non-cancelled sessions, and expiry warnings."""
     rows = await session.scalars(
         select(models.Appointment)
         .where(
@@ -60,4 +64,6 @@ async def client_findings(
     found: dict[UUID, list[facts.Finding]] = {c: [] for c in client_ids}
     for verdict in verdicts:
         found[verdict.key.client_id].extend(verdict.findings)
+    for client_id, ahead in (await expiry.findings(session, scope, client_ids)).items():
+        found[client_id].extend(ahead)
     return found

@@ -5,6 +5,7 @@ transaction; appointment writes come back with the findings of their session.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -512,6 +513,25 @@ class AppointmentChange:
     provider_id: Any = KEEP
     starts_at: Any = KEEP
     ends_at: Any = KEEP
+    service_code: Any = KEEP
+    telehealth: Any = KEEP
+
+
+# CPT (five digits, or four and F/T/U) and HCPCS Level II (a letter and four digits).
+SERVICE_CODE = re.compile(r"^(\d{5}|\d{4}[FTU]|[A-V]\d{4})$")
+
+
+def _service_code(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    code = value.strip().upper()
+    if not SERVICE_CODE.match(code):
+        raise refuse(
+            INVALID_INPUT,
+            f"{value!r} is not a CPT or HCPCS code (e.g. 97153, G0515).",
+            "serviceCode",
+        )
+    return code
 
 
 async def _with_findings(
@@ -537,10 +557,13 @@ async def schedule_appointment(
     provider_id: UUID | None,
     starts_at: datetime,
     ends_at: datetime,
+    service_code: str | None = None,
+    telehealth: bool = False,
 ) -> Outcome[models.Appointment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Appointment]:
         org = scope.organization_id
         line = lookups.service_line(scope.book, service_line)
+        code = _service_code(service_code)
         client = await lookups.get(session, models.Client, org, client_id, "clientId", lock=True)
         provider = await lookups.get(session, models.Provider, org, provider_id, "providerId")
         row = models.Appointment(
@@ -551,6 +574,8 @@ async def schedule_appointment(
             starts_at=_aware(starts_at, "startsAt"),
             ends_at=_aware(ends_at, "endsAt"),
             status=facts.AppointmentStatus.SCHEDULED.value,
+            service_code=code,
+            telehealth=telehealth,
             created_at=models.utcnow(),
         )
         _times(scope, row)
@@ -575,6 +600,7 @@ async def update_appointment(
             (change.provider_id, "providerId"),
             (change.starts_at, "startsAt"),
             (change.ends_at, "endsAt"),
+            (change.telehealth, "telehealth"),
         ):
             _required(value, field)
         if change.provider_id is not KEEP:
@@ -587,6 +613,10 @@ async def update_appointment(
             if change.starts_at is KEEP
             else _aware(change.starts_at, "startsAt"),
             ends_at=change.ends_at if change.ends_at is KEEP else _aware(change.ends_at, "endsAt"),
+            service_code=change.service_code
+            if change.service_code is KEEP
+            else _service_code(change.service_code),
+            telehealth=change.telehealth,
         )
         _times(scope, row)
         await session.flush()

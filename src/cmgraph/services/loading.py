@@ -49,6 +49,8 @@ def appointment_fact(row: models.Appointment) -> facts.Appointment:
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         status=facts.AppointmentStatus(row.status),
+        service_code=row.service_code,
+        telehealth=row.telehealth,
     )
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from cmgraph import facts
 from cmgraph.db import models
-from cmgraph.services import lookups, sessions
+from cmgraph.services import loading, lookups, sessions
 from cmgraph.services.outcome import NOT_FOUND, Refused, UserError
 from cmgraph.services.scope import Scope
 
@@ -50,8 +53,41 @@ async def answer(scope: Scope, questions: Sequence[Question]) -> list[sessions.V
         for client_id, _, _, where in keys:
             if client_id not in known:
                 raise Refused(UserError((*where, "clientId"), NOT_FOUND, "No client with this id."))
+        sessions_of = await _sessions_of(session, scope, [(c, li, d) for c, li, d, _ in keys])
         return await sessions.judge(
             session,
             scope,
-            [sessions.SessionKey(c, line, day) for c, line, day, _ in keys if c is not None],
+            [
+                sessions.SessionKey(c, line, day, sessions_of.get((c, line, day)))
+                for c, line, day, _ in keys
+                if c is not None
+            ],
         )
+
+
+async def _sessions_of(
+    session: AsyncSession, scope: Scope, questions: list[tuple[UUID | None, str, date]]
+) -> dict[tuple[UUID, str, date], facts.Appointment]:
+    """The session a question is about, where that date has sessions by one provider only:
+    then payors that bill the provider who delivered can be answered too."""
+    ap = models.Appointment
+    rows = await session.scalars(
+        select(ap)
+        .where(
+            ap.organization_id == scope.organization_id,
+            tuple_(ap.client_id, ap.service_line, ap.date_of_service).in_(
+                [q for q in questions if q[0] is not None]
+            ),
+            ap.status != facts.AppointmentStatus.CANCELLED.value,
+        )
+        .order_by(ap.starts_at, ap.id)
+    )
+    by_question: dict[tuple[UUID, str, date], list[facts.Appointment]] = defaultdict(list)
+    for row in rows:
+        key = (row.client_id, row.service_line, row.date_of_service)
+        by_question[key].append(loading.appointment_fact(row))
+    return {
+        key: found[0]
+        for key, found in by_question.items()
+        if len({a.provider_id for a in found}) == 1
+    }

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
+from cmgraph.plugins import ClaimDecision
 from cmgraph.services import loading
 from cmgraph.services.scope import Scope
 
@@ -35,9 +36,17 @@ class SessionKey:
 @dataclass(frozen=True)
 class Verdict:
     key: SessionKey
-    case_manager: facts.Assignment | None
-    rendering_provider_id: UUID | None
+    check: facts.SessionCheck
+    claim: ClaimDecision
     findings: list[facts.Finding]
+
+    @property
+    def case_manager(self) -> facts.Assignment | None:
+        return self.check.case_manager
+
+    @property
+    def rendering_provider_id(self) -> UUID | None:
+        return self.claim.rendering_provider_id
 
 
 async def _first_covered(
@@ -66,8 +75,31 @@ async def _first_covered(
     return {assignment_id: first for assignment_id, first in rows}
 
 
+async def _day_sessions(
+    session: AsyncSession, org: UUID, keys: Sequence[SessionKey]
+) -> dict[tuple[UUID, date], list[facts.Appointment]]:
+    """The clients' non-cancelled sessions on the dates in question, in every line."""
+    found: dict[tuple[UUID, date], list[facts.Appointment]] = defaultdict(list)
+    if not keys:
+        return found
+    ap = models.Appointment
+    rows = await session.scalars(
+        select(ap)
+        .where(
+            ap.organization_id == org,
+            ap.client_id.in_({k.client_id for k in keys}),
+            ap.date_of_service.in_({k.date_of_service for k in keys}),
+            ap.status != facts.AppointmentStatus.CANCELLED.value,
+        )
+        .order_by(ap.starts_at, ap.id)
+    )
+    for row in rows:
+        found[(row.client_id, row.date_of_service)].append(loading.appointment_fact(row))
+    return found
+
+
 async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey]) -> list[Verdict]:
-    """A verdict per key, in order, with six queries whatever the number of keys."""
+    """A verdict per key, in order, with eight queries whatever the number of keys."""
     org, book, clock = scope.organization_id, scope.book, scope.clock
     pairs = {(k.client_id, k.service_line) for k in keys}
     coverages = await loading.coverages(session, org, {c for c, _ in pairs})
@@ -81,14 +113,19 @@ async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey])
 
     cms = {k: cm_of(k) for k in keys}
     in_use = {a for a in cms.values() if a is not None}
-    enrollments = await loading.enrollments(session, org, {a.provider_id for a in in_use})
+    people = {a.provider_id for a in in_use} | {
+        k.appointment.provider_id for k in keys if k.appointment is not None
+    }
+    providers = await loading.providers(session, org, people)
+    enrollments = await loading.enrollments(session, org, people)
     first = await _first_covered(session, org, [a.id for a in in_use if a.id is not None])
+    day_sessions = await _day_sessions(session, org, keys)
 
     verdicts = []
     for key in keys:
-        cm = cms[key]
+        cm, appointment = cms[key], key.appointment
         payors = facts.Payors.on(coverages[key.client_id], key.date_of_service)
-        appointment = key.appointment
+        deliverer = providers.get(appointment.provider_id) if appointment else None
         check = facts.SessionCheck(
             client_id=key.client_id,
             service_line=key.service_line,
@@ -110,8 +147,18 @@ async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey])
                 if cm
                 else {}
             ),
+            case_manager_provider=providers.get(cm.provider_id) if cm else None,
+            deliverer=deliverer,
+            deliverer_credentialed=bool(
+                deliverer
+                and payors.primary
+                and book.credentialed(
+                    enrollments, deliverer.id, payors.primary, key.date_of_service
+                )
+            ),
+            day_sessions=tuple(day_sessions[(key.client_id, key.date_of_service)]),
         )
-        verdicts.append(Verdict(key, cm, book.rendering_provider(check), book.check_session(check)))
+        verdicts.append(Verdict(key, check, book.claim(check), book.check_session(check)))
     return verdicts
 
 

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cmgraph.plugins import PluginFailed
 from cmgraph.services.outcome import Outcome, Refused, UserError
 from cmgraph.services.scope import Scope
 
 T = TypeVar("T")
+log = logging.getLogger("cmgraph.plugins")
 
 OVERLAP_CONSTRAINT = "ex_assignments_no_overlap"
+
+
+def plugin_failed(failed: PluginFailed) -> UserError:
+    return UserError(
+        None,
+        "PLUGIN_FAILED",
+        f"The rules plugin {failed.plugin!r} failed, so nothing was written; the error is logged.",
+        plugin=failed.plugin,
+    )
 
 
 def _integrity_error(exc: IntegrityError) -> UserError:
@@ -51,3 +63,8 @@ async def run_write(
         except IntegrityError as exc:
             await session.rollback()
             return Outcome.refused([_integrity_error(exc)])
+        except PluginFailed as failed:
+            # Fail closed: a rule we could not run is a rule we cannot say was met.
+            await session.rollback()
+            log.error("%s", failed, exc_info=failed.error)
+            return Outcome.refused([plugin_failed(failed)])

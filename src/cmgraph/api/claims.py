@@ -1,0 +1,104 @@
+"""Claim lines and enrollment impact: what billing integrations pull."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import strawberry
+
+from cmgraph.api.context import Info
+from cmgraph.api.types import (
+    Appointment,
+    CaseManagerAssignment,
+    Client,
+    PageInfo,
+    Payor,
+    Provider,
+    RuleFinding,
+    ServiceLine,
+    findings,
+    load_client,
+    load_payor,
+    load_provider,
+    service_line,
+)
+from cmgraph.services.sessions import Verdict
+
+
+@strawberry.type(name="ClaimLine", description="What goes on the claim line of one session.")
+class ClaimLine:
+    appointment: Appointment
+    date_of_service: date
+    service_code: str | None
+    modifiers: list[str]
+    findings: list[RuleFinding]
+    client_pk: strawberry.Private[UUID]
+    line: strawberry.Private[str]
+    payor_pk: strawberry.Private[UUID | None]
+    deliverer_pk: strawberry.Private[UUID]
+    rendering_pk: strawberry.Private[UUID | None]
+    supervising_pk: strawberry.Private[UUID | None]
+
+    @classmethod
+    def of(cls, appointment: Appointment, verdict: Verdict) -> ClaimLine:
+        check, claim = verdict.check, verdict.claim
+        return cls(
+            appointment=appointment,
+            date_of_service=check.date_of_service,
+            service_code=appointment.service_code,
+            modifiers=list(claim.modifiers),
+            findings=findings(verdict.findings),
+            client_pk=check.client_id,
+            line=check.service_line,
+            payor_pk=check.payor.id if check.payor else None,
+            deliverer_pk=appointment.provider_pk,
+            rendering_pk=claim.rendering_provider_id,
+            supervising_pk=claim.supervising_provider_id,
+        )
+
+    @strawberry.field
+    async def client(self, info: Info) -> Client:
+        client = await load_client(info, self.client_pk)
+        assert client is not None, "a foreign key guarantees the client"
+        return client
+
+    @strawberry.field
+    def service_line(self, info: Info) -> ServiceLine:
+        return service_line(info, self.line)
+
+    @strawberry.field(description="The client's primary payor on the date of service.")
+    async def payor(self, info: Info) -> Payor | None:
+        return await load_payor(info, self.payor_pk) if self.payor_pk else None
+
+    @strawberry.field
+    async def delivered_by(self, info: Info) -> Provider:
+        return await load_provider(info, self.deliverer_pk)
+
+    @strawberry.field(description="null: leave the rendering provider off the claim")
+    async def rendering_provider(self, info: Info) -> Provider | None:
+        return await load_provider(info, self.rendering_pk) if self.rendering_pk else None
+
+    @strawberry.field
+    async def supervising_provider(self, info: Info) -> Provider | None:
+        return await load_provider(info, self.supervising_pk) if self.supervising_pk else None
+
+
+@strawberry.type(name="ClaimLineEdge")
+class ClaimLineEdge:
+    cursor: str
+    node: ClaimLine
+
+
+@strawberry.type(name="ClaimLineConnection")
+class ClaimLineConnection:
+    edges: list[ClaimLineEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(name="EnrollmentImpact")
+class EnrollmentImpact:
+    assignments: list[CaseManagerAssignment]
+    clients: list[Client]
+    appointments: list[Appointment]

@@ -1,0 +1,136 @@
+"""Claim lines: for every session, what goes on the claim line for its payor; and what breaks
+when a provider's enrollment with a payor lapses."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import func, or_, select
+
+from cmgraph import facts
+from cmgraph.db import models
+from cmgraph.services import loading, lookups, sessions
+from cmgraph.services.outcome import INVALID_INPUT, refuse
+from cmgraph.services.scope import Scope
+
+LIVE = tuple(s for s in facts.AppointmentStatus if s is not facts.AppointmentStatus.CANCELLED)
+
+
+async def claim_lines(
+    scope: Scope,
+    start: date,
+    end: date,
+    client_id: UUID | None,
+    statuses: Collection[facts.AppointmentStatus] | None,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[sessions.Verdict]]:
+    """(total, one page of verdicts) for sessions whose date of service is in [start, end]."""
+    if end < start:
+        raise refuse(INVALID_INPUT, "The window ends before it starts.", "to")
+    ap = models.Appointment
+    where = [
+        ap.organization_id == scope.organization_id,
+        ap.date_of_service.between(start, end),
+        ap.status.in_([s.value for s in (statuses or LIVE)]),
+    ]
+    if client_id is not None:
+        where.append(ap.client_id == client_id)
+    async with scope.db.read() as session:
+        total = await session.scalar(select(func.count()).select_from(ap).where(*where))
+        rows = await session.scalars(
+            select(ap)
+            .where(*where)
+            .order_by(ap.date_of_service, ap.starts_at, ap.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        verdicts = await sessions.judge(session, scope, [sessions.key_of(r) for r in rows])
+    return int(total or 0), verdicts
+
+
+@dataclass(frozen=True)
+class Impact:
+    assignments: list[models.Assignment]
+    client_ids: list[UUID]
+    appointments: list[models.Appointment]
+
+
+async def enrollment_impact(
+    scope: Scope, provider_id: UUID | None, payor_id: UUID | None, lapse_on: date
+) -> Impact:
+    """What breaks if the provider's enrollment with the payor lapses on `lapse_on`:
+    the assignments where the payor is the client's primary then, and the sessions from that
+    date whose claim line that payor would get with this provider rendering."""
+    org = scope.organization_id
+    async with scope.db.read() as session:
+        provider = await lookups.get(session, models.Provider, org, provider_id, "providerId")
+        payor = await lookups.get(session, models.Payor, org, payor_id, "payorId")
+        a, ap = models.Assignment, models.Appointment
+        assignments = list(
+            await session.scalars(
+                select(a)
+                .where(
+                    a.organization_id == org,
+                    a.provider_id == provider.id,
+                    or_(a.end_date.is_(None), a.end_date >= lapse_on),
+                )
+                .order_by(a.start_date, a.id)
+            )
+        )
+        delivered = set(
+            await session.scalars(
+                select(ap.client_id).where(
+                    ap.organization_id == org,
+                    ap.provider_id == provider.id,
+                    ap.date_of_service >= lapse_on,
+                )
+            )
+        )
+        clients = {x.client_id for x in assignments} | delivered
+        coverages = await loading.coverages(session, org, clients)
+        rows = (
+            list(
+                await session.scalars(
+                    select(ap)
+                    .where(
+                        ap.organization_id == org,
+                        ap.client_id.in_(clients),
+                        ap.date_of_service >= lapse_on,
+                        ap.status != facts.AppointmentStatus.CANCELLED.value,
+                    )
+                    .order_by(ap.date_of_service, ap.starts_at, ap.id)
+                )
+            )
+            if clients
+            else []
+        )
+        verdicts = await sessions.judge(session, scope, [sessions.key_of(r) for r in rows])
+
+    def primary_while_assigned(x: models.Assignment) -> bool:
+        days = [max(x.start_date, lapse_on)] + [
+            c.effective_from
+            for c in coverages[x.client_id]
+            if c.payor.id == payor.id and c.effective_from > lapse_on
+        ]
+        return any(
+            x.end_date is None or day <= x.end_date
+            for day in days
+            if (p := facts.Payors.on(coverages[x.client_id], day).primary) and p.id == payor.id
+        )
+
+    affected = [x for x in assignments if primary_while_assigned(x)]
+    billed = [
+        row
+        for row, verdict in zip(rows, verdicts, strict=True)
+        if verdict.rendering_provider_id == provider.id
+        and verdict.check.payor is not None
+        and verdict.check.payor.id == payor.id
+    ]
+    client_ids = list(
+        dict.fromkeys([x.client_id for x in affected] + [r.client_id for r in billed])
+    )
+    return Impact(affected, client_ids, billed)
