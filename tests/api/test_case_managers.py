@@ -438,6 +438,22 @@ async def test_change_ends_the_current_case_manager_the_day_before_and_starts_th
     assert history == [ended, started]
 
 
+async def test_a_change_within_a_planned_period_takes_over_only_the_rest_of_it(api):
+    case = await credentialed_case(api)
+    first = await assign(api, cm_input(case, "2026-01-01", end_date="2026-06-30"))
+    later = await credentialed_bcba(api, case.payor, "Later", "Analyst")
+    await assign(api, cm_input(case, "2026-07-01", later))
+    successor = await credentialed_bcba(api, case.payor, "Next", "Analyst")
+
+    payload = await change(api, cm_input(case, "2026-03-01", successor))
+
+    assert payload["userErrors"] == []
+    assert payload["ended"]["id"] == first["id"]
+    assert payload["ended"]["endDate"] == "2026-02-28"
+    started = payload["caseManager"]
+    assert (started["startDate"], started["endDate"]) == ("2026-03-01", "2026-06-30")
+
+
 async def test_change_to_an_uncredentialed_provider_writes_nothing(api):
     case = await credentialed_case(api)
     first = await assign(api, cm_input(case, "2026-01-01"))
@@ -609,6 +625,20 @@ async def test_an_error_the_assignment_already_had_does_not_block_ending_it(api)
     assert [(w["code"], w["severity"]) for w in payload["warnings"]] == [("LEAD_TIME", "ERROR")]
 
 
+async def test_an_edit_that_misses_the_lead_time_of_another_session_is_refused(api):
+    case = await credentialed_case(api)
+    cm = await assign(api, cm_input(case, "2026-03-01"))
+    # The assignment already misses its lead time against this session ...
+    await schedule(api, case.client, case.bcba, "2026-03-01T10:00:00-05:00")
+    await schedule(api, case.client, case.bcba, "2026-03-20T10:00:00-04:00")
+
+    # ... and moving its start would miss it against another one: a new error.
+    error = only_error(await update(api, {"id": cm["id"], "version": 1, "startDate": "2026-03-20"}))
+
+    assert error["code"] == "LEAD_TIME"
+    assert await case_managers(api, case.client) == [cm]
+
+
 async def test_an_edit_that_introduces_an_error_is_refused(api):
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01"))
@@ -747,6 +777,25 @@ async def test_suggestions_are_credentialed_qualified_providers_by_familiarity(a
     assert [f["code"] for f in young["findings"]] == []  # delivered one of the recent sessions
     hopper = next(s for s in suggested if s["provider"]["id"] == who["Hopper"])
     assert [f["code"] for f in hopper["findings"]] == ["NOT_FAMILIAR"]
+
+
+async def test_ties_are_not_broken_by_sessions_outside_the_window(api):
+    case = await credentialed_case(api)
+    adams = await credentialed_bcba(api, case.payor, "Pat", "Adams")
+    zeta = await credentialed_bcba(api, case.payor, "Pat", "Zeta")
+    # Zeta's only session is long before the window: no more familiar than Adams.
+    await schedule(api, case.client, zeta, "2026-01-05T09:00:00-05:00", status="COMPLETED")
+
+    suggested = (await api(SUGGEST, {"client": case.client, "line": "ABA", "start": "2026-04-01"}))[
+        "suggestCaseManagers"
+    ]
+
+    names = [s["provider"]["displayName"] for s in suggested]
+    assert names.index("Pat Adams") < names.index("Pat Zeta")
+    zeta_row = next(s for s in suggested if s["provider"]["id"] == zeta)
+    assert zeta_row["sessionsLast30Days"] == 0
+    assert zeta_row["lastSessionAt"].startswith("2026-01-05T09:00:00")
+    assert adams in [s["provider"]["id"] for s in suggested]
 
 
 async def test_suggestions_with_include_blocked_list_the_blocked_with_their_errors(api):

@@ -150,8 +150,31 @@ class Loaders:
             (models.Appointment.starts_at, models.Appointment.id),
             extra=_appointment_filters,
         )
+        self.lines_by_client = self._lines_by_client(org, reader)
         self.findings_by_client = self._findings_by_client(scope, reader)
         self.verdict_by_appointment = self._verdict_by_appointment(scope, reader)
+
+    @staticmethod
+    def _lines_by_client(org: UUID, reader: Reader) -> DataLoader[UUID, list[str]]:
+        """The service lines each client has appointments in."""
+
+        async def load(ids: list[UUID]) -> list[list[str]]:
+            async def query(session: AsyncSession) -> dict[UUID, list[str]]:
+                a = models.Appointment
+                rows = await session.execute(
+                    select(a.client_id, a.service_line)
+                    .distinct()
+                    .where(a.organization_id == org, a.client_id.in_(ids))
+                )
+                found: dict[UUID, list[str]] = defaultdict(list)
+                for client_id, line in rows:
+                    found[client_id].append(line)
+                return found
+
+            found = await reader.run(query)
+            return [sorted(found.get(i, [])) for i in ids]
+
+        return DataLoader(load)
 
     @staticmethod
     def _findings_by_client(scope: Scope, reader: Reader) -> DataLoader[UUID, list[facts.Finding]]:

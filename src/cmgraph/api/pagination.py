@@ -13,6 +13,7 @@ T = TypeVar("T")
 E = TypeVar("E")
 
 _PREFIX = "cursor:"
+MAX_OFFSET = 10**9  # no list is longer; a larger cursor was not made by us
 
 
 def cursor(offset: int) -> str:
@@ -24,7 +25,7 @@ def offset_after(after: str | None) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(after.encode()).decode()
-        if text.startswith(_PREFIX) and (value := int(text[len(_PREFIX) :])) >= 0:
+        if text.startswith(_PREFIX) and 0 <= (value := int(text[len(_PREFIX) :])) < MAX_OFFSET:
             return value + 1
     except ValueError:
         pass

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph.api import ids
 from cmgraph.api.claims import ClaimLine, ClaimLineConnection, ClaimLineEdge, EnrollmentImpact
 from cmgraph.api.context import Info
-from cmgraph.api.errors import PluginFailedError, from_refused
+from cmgraph.api.errors import InputError, PluginFailedError, from_refused
 from cmgraph.api.inputs import AddCaseManagerInput, RenderingProviderRequest, parse_id
 from cmgraph.api.mutations import proposal
 from cmgraph.api.pagination import edges, offset_after, page_info, page_size
@@ -134,10 +134,19 @@ _NODE_TYPES: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 
 
+MAX_SEARCH_WORDS = 10
+MAX_RENDERING_REQUESTS = 1000
+
+
 def _name_search(model: type[models.Client] | type[models.Provider], search: str | None) -> list:
-    """Every word must start or appear in the first or last name, case-insensitively."""
+    """Every word must appear in the first or last name, case-insensitively."""
+    words = (search or "").lower().split()
+    if len(words) > MAX_SEARCH_WORDS or any(len(w) > 100 or not w.isprintable() for w in words):
+        raise InputError(
+            f"Search with at most {MAX_SEARCH_WORDS} words of printable text.", field=["search"]
+        )
     conditions = []
-    for word in (search or "").lower().split():
+    for word in words:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
         conditions.append(
@@ -309,13 +318,17 @@ class Query:
         self, info: Info, requests: list[RenderingProviderRequest]
     ) -> list[RenderingProviderAnswer]:
         scope = info.context.scope
+        if len(requests) > MAX_RENDERING_REQUESTS:
+            raise InputError(
+                f"At most {MAX_RENDERING_REQUESTS} requests at a time.", field=["requests"]
+            )
         questions = [
             rendering.Question(
                 ids.decode_as(r.client_id, "Client"), r.service_line, r.date_of_service
             )
             for r in requests
         ]
-        verdicts = await _guarded(lambda: rendering.answer(scope, questions))
+        verdicts = await _guarded(lambda: rendering.answer(scope, questions, batch=True))
         # Built together, so that their DataLoaders batch: one query per kind, not per answer.
         return list(
             await asyncio.gather(

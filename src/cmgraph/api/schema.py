@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
+from cmgraph.api import scalars
 from cmgraph.api.errors import is_safe
 from cmgraph.api.mutations import Mutation
 from cmgraph.api.queries import Query
@@ -45,6 +46,7 @@ def build_schema(**kwargs: Any) -> Schema:
         query=Query,
         mutation=Mutation,
         types=[Client, Provider, Payor, Coverage, Enrollment, Appointment, CaseManagerAssignment],
+        scalar_overrides=scalars.OVERRIDES,
         extensions=[
             lambda: MaskErrors(
                 should_mask_error=lambda e: not is_safe(e), error_message="Internal error."

@@ -16,6 +16,7 @@ from cmgraph.api.errors import InputError
 from cmgraph.db import models
 from cmgraph.facts import AppointmentStatus, EnrollmentStatus, PayorKind, Severity
 from cmgraph.services import loading
+from cmgraph.services.outcome import UNKNOWN_SERVICE_LINE
 
 # The facts' enums are the schema's enums, under the same names.
 for _enum in (Severity, PayorKind, EnrollmentStatus, AppointmentStatus):
@@ -435,7 +436,9 @@ class Client(Node):
         rows = await info.context.loaders.assignments_by_client.load(self.pk)
         return assignments(rows, service_line, active_on)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The client's appointments starting in [from, to) (`to` excluded), by start."
+    )
     async def appointments(
         self,
         info: Info,
@@ -449,6 +452,10 @@ class Client(Node):
                     "A date-time needs an offset (e.g. 2026-03-08T09:00-05:00).", field=[name]
                 )
         line = service_line.strip().upper() if service_line else None
+        if line is not None and line not in info.context.scope.book.service_lines:
+            raise InputError(
+                f"Unknown service line {service_line!r}.", UNKNOWN_SERVICE_LINE, ["serviceLine"]
+            )
         rows = await info.context.loaders.appointments_by_client.load((self.pk, (since, to, line)))
         return [Appointment.of(r) for r in rows]
 
@@ -463,7 +470,7 @@ class Client(Node):
         found = await loaders.findings_by_client.load(self.pk)
         lines = sorted(
             {r.service_line for r in rows}
-            | set(await _lines_with_appointments(info, self.pk))
+            | set(await loaders.lines_by_client.load(self.pk))
             | {f.service_line for f in found if f.service_line}
         )
         today = info.context.scope.today()
@@ -482,8 +489,3 @@ class Client(Node):
                 )
             )
         return result
-
-
-async def _lines_with_appointments(info: Info, client_pk: UUID) -> list[str]:
-    rows = await info.context.loaders.appointments_by_client.load((client_pk, (None, None, None)))
-    return [r.service_line for r in rows]

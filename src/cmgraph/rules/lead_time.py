@@ -54,17 +54,18 @@ def cmgraph_lead_time(service_line: str, payor: Payor | None) -> timedelta:
 def first_covered(
     assignment: Assignment, clock: Clock, appointments: tuple[Appointment, ...]
 ) -> Appointment | None:
-    """The earliest non-cancelled appointment of the assignment's client and line it covers."""
-    begins = clock.start_of(assignment.start_date)
-    ends = clock.start_of(assignment.end_date + timedelta(days=1)) if assignment.end_date else None
+    """The earliest non-cancelled appointment of the assignment's client and line it covers.
+
+    "At or after 00:00 on the start date" is "a date of service on or after the start date",
+    which is how services.sessions finds the same appointment in SQL.
+    """
     covered = [
         a
         for a in appointments
         if not a.cancelled
         and a.client_id == assignment.client_id
         and a.service_line == assignment.service_line
-        and a.starts_at >= begins
-        and (ends is None or a.starts_at < ends)
+        and assignment.covers(clock.date_of(a.starts_at))
     ]
     return min(covered, key=lambda a: a.starts_at, default=None)
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
+from cmgraph.rules import familiarity
 from cmgraph.services import changes, loading, lookups
 from cmgraph.services.outcome import (
     INVALID_INPUT,
@@ -31,7 +32,7 @@ from cmgraph.services.outcome import (
 from cmgraph.services.scope import Scope
 from cmgraph.services.transaction import run_write
 
-FAMILIARITY_WINDOW = timedelta(days=30)
+FAMILIARITY_WINDOW = familiarity.WINDOW
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,10 @@ async def check(scope: Scope, proposal: Proposal) -> list[facts.Finding]:
         return scope.book.check_assignment(await _gather(session, scope, assignment, provider))
 
 
+def _note(note: str | None) -> str | None:
+    return lookups.text(note, 2000, "note", multiline=True)
+
+
 def _new_row(scope: Scope, a: facts.Assignment, note: str | None) -> models.Assignment:
     return models.Assignment(
         organization_id=scope.organization_id,
@@ -171,7 +176,7 @@ async def add(scope: Scope, proposal: Proposal) -> Outcome[models.Assignment]:
         findings = scope.book.check_assignment(await _gather(session, scope, assignment, provider))
         if refused := _blocking(findings):
             raise refused
-        row = _new_row(scope, assignment, proposal.note)
+        row = _new_row(scope, assignment, _note(proposal.note))
         session.add(row)
         await session.flush()
         _record(session, scope, "addCaseManager", row, None, changes.snapshot(row))
@@ -183,7 +188,8 @@ async def add(scope: Scope, proposal: Proposal) -> Outcome[models.Assignment]:
 async def change(
     scope: Scope, proposal: Proposal
 ) -> Outcome[tuple[models.Assignment, models.Assignment]]:
-    """End the current assignment the day before the new one starts, and start the new one."""
+    """End the current assignment the day before the new one starts, and start the new one
+    for the rest of the current assignment's period."""
 
     async def use_case(
         session: AsyncSession,
@@ -216,6 +222,9 @@ async def change(
             raise refuse(INVALID_INPUT, "This provider is already the case manager.", "providerId")
         old = loading.assignment_fact(current)
         ended = replace(old, end_date=assignment.start_date - timedelta(days=1))
+        # The new CM takes over the rest of the current period, not more: a planned end
+        # (or a successor already on file) stays as it was.
+        assignment = replace(assignment, end_date=old.end_date)
         pair = [(assignment.client_id, assignment.service_line)]
         others = [
             ended if a.id == old.id else a
@@ -236,7 +245,7 @@ async def change(
         current.version += 1
         await session.flush()
         _record(session, scope, "changeCaseManager", current, before, changes.snapshot(current))
-        row = _new_row(scope, assignment, proposal.note)
+        row = _new_row(scope, assignment, _note(proposal.note))
         session.add(row)
         await session.flush()
         _record(session, scope, "changeCaseManager", row, None, changes.snapshot(row))
@@ -288,12 +297,17 @@ async def _edit_findings(
     providers = await loading.providers(session, scope.organization_id, [original.provider_id])
     provider = providers[original.provider_id]
     findings = scope.book.check_assignment(await _gather(session, scope, edited, provider))
-    known: set[tuple[str, str]] = set()
+    known: set[tuple[object, ...]] = set()
     if any(f.is_error for f in findings):
         before = scope.book.check_assignment(await _gather(session, scope, original, provider))
-        known = {(f.rule, f.code) for f in before if f.is_error}
+        known = {_identity(f) for f in before if f.is_error}
     findings += await _removal_findings(session, scope, original, edited)
-    return findings, _blocking([f for f in findings if (f.rule, f.code) not in known])
+    return findings, _blocking([f for f in findings if _identity(f) not in known])
+
+
+def _identity(finding: facts.Finding) -> tuple[object, ...]:
+    """What makes two findings the same problem: rule, code, and the session and date."""
+    return (finding.rule, finding.code, finding.appointment_id, finding.date)
 
 
 async def update(
@@ -323,7 +337,7 @@ async def update(
         before = changes.snapshot(row)
         row.start_date, row.end_date = edited.start_date, edited.end_date
         if note is not KEEP:
-            row.note = note
+            row.note = _note(note)
         row.version += 1
         await session.flush()
         _record(session, scope, "updateCaseManager", row, before, changes.snapshot(row))
@@ -389,12 +403,16 @@ async def suggest(
         theirs = [a for a in completed if a.provider_id == row.id]
         recent = [a for a in theirs if scope.clock.date_of(a.starts_at) >= since]
         last = max((a.starts_at for a in theirs), default=None)
-        candidates.append(Candidate(row, findings, len(recent), last))
+        latest_recent = max((a.starts_at for a in recent), default=None)
+        candidates.append((Candidate(row, findings, len(recent), last), latest_recent))
+    # Blocked last; then most sessions in the window, then the latest of them; the sort is
+    # stable, so ties keep the providers' order by name.
     candidates.sort(
         key=lambda c: (
-            any(f.is_error for f in c.findings),
-            -c.sessions_last_30_days,
-            -(c.last_session_at.timestamp() if c.last_session_at else 0),
+            any(f.is_error for f in c[0].findings),
+            -c[0].sessions_last_30_days,
+            c[1] is None,
+            -c[1].timestamp() if c[1] else 0.0,
         )
     )
-    return candidates
+    return [c for c, _ in candidates]

@@ -30,12 +30,10 @@ NPI_PREFIX = "80840"
 
 
 def _name(value: str, field: str) -> str:
-    value = value.strip()
-    if not value:
+    name = lookups.text(value, 100, field)
+    if name is None:
         raise refuse(INVALID_INPUT, "A name cannot be empty.", field)
-    if len(value) > 100:
-        raise refuse(INVALID_INPUT, "A name has at most 100 characters.", field)
-    return value
+    return name
 
 
 def valid_npi(npi: str) -> bool:
@@ -129,7 +127,7 @@ def _required(value: Any, field: str) -> None:
 
 def _external_id(value: str | None) -> str | None:
     """An EHR's id of the client; blank means none (so blanks never collide)."""
-    return (value.strip() or None) if value is not None else None
+    return lookups.text(value, 100, "externalId")
 
 
 def _birth_date(scope: Scope, value: date | None) -> None:
@@ -215,7 +213,7 @@ def _credentials(
 ) -> list[models.Credential]:
     rows = []
     for index, c in enumerate(given):
-        kind = c.type.strip().upper()
+        kind = (lookups.text(c.type, 32, "credentials", str(index), "type") or "").upper()
         if not kind:
             raise refuse(
                 INVALID_INPUT, "A credential needs a type.", "credentials", str(index), "type"
@@ -237,7 +235,7 @@ def _credentials(
                 organization_id=scope.organization_id,
                 provider_id=provider_id,
                 type=kind,
-                number=c.number,
+                number=lookups.text(c.number, 64, "credentials", str(index), "number"),
                 state=c.state.upper() if c.state else None,
                 issued_on=c.issued_on,
                 expires_on=c.expires_on,
@@ -360,13 +358,13 @@ async def create_payor(
                     "plugins",
                     str(index),
                 )
-        clean_name = name.strip()
+        clean_name = lookups.text(name, 200, "name")
         if not clean_name:
             raise refuse(INVALID_INPUT, "A payor needs a name.", "name")
         row = models.Payor(
             organization_id=scope.organization_id,
             name=clean_name,
-            payer_id=payer_id,
+            payer_id=lookups.text(payer_id, 64, "payerId"),
             kind=kind.value,
             plugins=list(dict.fromkeys(plugins)),
         )
@@ -401,7 +399,7 @@ async def add_coverage(
             organization_id=org,
             client_id=client.id,
             payor_id=payor.id,
-            member_id=member_id,
+            member_id=lookups.text(member_id, 64, "memberId"),
             priority=priority,
             effective_from=effective_from,
             effective_to=effective_to,
@@ -433,7 +431,7 @@ async def update_coverage(
             raise refuse(INVALID_INPUT, "Priority starts at 1 (primary).", "priority")
         _apply(
             row,
-            member_id=member_id,
+            member_id=member_id if member_id is KEEP else lookups.text(member_id, 64, "memberId"),
             priority=priority,
             effective_from=effective_from,
             effective_to=effective_to,
@@ -594,6 +592,7 @@ async def update_appointment(
         org = scope.organization_id
         row = await lookups.get(session, models.Appointment, org, id, "id")
         await lookups.get(session, models.Client, org, row.client_id, "id", lock=True)
+        await session.refresh(row)  # as it is now that writers of this client wait for us
         before = changes.snapshot(row)
         for value, field in (
             (change.status, "status"),

@@ -49,3 +49,17 @@ def service_line(book: RuleBook, code: str, field: str = "serviceLine") -> str:
 def period(start: date | None, end: date | None, end_field: str = "endDate") -> None:
     if start is not None and end is not None and end < start:
         raise refuse(INVALID_INPUT, "The end date is before the start date.", end_field)
+
+
+def text(value: str | None, max_length: int, *field: str, multiline: bool = False) -> str | None:
+    """Trimmed text (None when blank), refused when too long or holding control characters
+    (a NUL would be refused by PostgreSQL, and a name has no line breaks)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    allowed = {"\n", "\t"} if multiline else set()
+    if any((ord(ch) < 32 or ord(ch) == 127) and ch not in allowed for ch in value):
+        raise refuse(INVALID_INPUT, "The text holds control characters.", *field)
+    if len(value) > max_length:
+        raise refuse(INVALID_INPUT, f"At most {max_length} characters.", *field)
+    return value

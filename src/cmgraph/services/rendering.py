@@ -25,11 +25,14 @@ class Question:
     date_of_service: date
 
 
-async def answer(scope: Scope, questions: Sequence[Question]) -> list[sessions.Verdict]:
-    """One verdict per question, in order; unknown clients or lines refuse the whole batch."""
+async def answer(
+    scope: Scope, questions: Sequence[Question], *, batch: bool = False
+) -> list[sessions.Verdict]:
+    """One verdict per question, in order; unknown clients or lines refuse the whole batch
+    (a `batch` names the failing request in the error's field path)."""
     keys = []
     for index, q in enumerate(questions):
-        where = ("requests", str(index)) if len(questions) > 1 else ()
+        where = ("requests", str(index)) if batch else ()
         try:
             line = lookups.service_line(scope.book, q.service_line)
         except Refused as refused:

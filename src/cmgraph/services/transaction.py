@@ -52,9 +52,6 @@ async def run_write(
     async with scope.db.write() as session:
         try:
             outcome = await use_case(session)
-            if outcome.errors:
-                await session.rollback()
-                return outcome
             await session.commit()
             return outcome
         except Refused as refused:
