@@ -204,3 +204,34 @@ def test_export_schema_writes_the_sdl(tmp_path):
 
     to_stdout = cmgraph("export-schema", "-o", "-", url=url, cwd=tmp_path)
     assert to_stdout.stdout == sdl()
+
+
+def test_plugins_lists_each_plugin_with_its_origin_and_hooks(tmp_path: Path) -> None:
+    (tmp_path / "no-plugins").mkdir()
+    (tmp_path / "no-plugins" / "slow_payor.py").write_text(
+        "from datetime import timedelta\n"
+        "from cmgraph import hookimpl\n\n"
+        "@hookimpl\n"
+        "def cmgraph_lead_time(service_line, payor):\n"
+        "    return timedelta(hours=72)\n"
+    )
+
+    run = cmgraph("plugins", url=sqlite_url(tmp_path / "unused.db"), cwd=tmp_path)
+
+    assert run.returncode == 0, run
+    rows = {line.split("\t")[0]: line.split("\t")[1:] for line in run.stdout.splitlines()}
+    assert rows["slow_payor"] == [
+        str(tmp_path / "no-plugins" / "slow_payor.py"),
+        "cmgraph_lead_time",
+    ]
+    assert rows["cmgraph.lead_time"][0] == "built-in"
+
+
+def test_a_plugin_that_does_not_load_stops_the_command_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "no-plugins").mkdir()
+    (tmp_path / "no-plugins" / "broken.py").write_text("raise RuntimeError('no config')\n")
+
+    run = cmgraph("plugins", url=sqlite_url(tmp_path / "unused.db"), cwd=tmp_path)
+
+    line = assert_one_line_error(run)
+    assert "broken.py" in line and "no config" in line

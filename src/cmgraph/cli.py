@@ -146,13 +146,13 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_plugins(args: argparse.Namespace, settings: Settings) -> None:
-    pm = _book(settings).pm
-    for name, plugin in sorted(pm.list_name_plugin()):
+    """One line a plugin: its name, where it came from, the hooks it implements."""
+    book = _book(settings)
+    for name, plugin in sorted(book.pm.list_name_plugin()):
         if plugin is None:
             continue
-        hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
-        origin = getattr(plugin, "__file__", None) or getattr(plugin, "__name__", "")
-        print(f"{name}\t{origin}\t{', '.join(hooks)}")
+        hooks = sorted(h.name for h in book.pm.get_hookcallers(plugin) or [])
+        print(f"{name}\t{book.origin(name)}\t{', '.join(hooks)}")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,0 +1,138 @@
+"""A pytest plugin for cmgraph plugin authors (loaded by pytest through its entry point).
+
+Fixtures:
+
+- ``@pytest.mark.cmgraph_plugins(plugin, ...)``: the plugins of one test (a module, a class
+  instance: anything with ``@hookimpl`` functions; named by its ``name`` attribute or its
+  class). ``cmgraph_plugins`` is the registry those markers fill; override that fixture in
+  a conftest.py to register plugins for a whole directory.
+- ``cmgraph_book``: the `RuleBook` of the built-in rules plus the registered plugins, for
+  calling hooks directly with facts (``cmgraph_book.check_session(check)``...).
+- ``cmgraph_graphql``: GraphQL over HTTP to the real app, with those rules, against a
+  throwaway SQLite database of this test, as the admin of a fresh organization:
+  ``await cmgraph_graphql(query, variables)`` returns the data (and fails the test on
+  errors); ``.raw(...)`` returns the whole response body.
+
+See docs/plugins.md, "Testing a plugin".
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cmgraph.app import create_app
+from cmgraph.config import Settings
+from cmgraph.db import migrate
+from cmgraph.db.engine import Database
+from cmgraph.plugins import PluginManager, RuleBook, build_plugin_manager
+from cmgraph.services import tenants
+
+
+class Registrar:
+    """The plugins a test registers; names default to the plugin's `name` or class name."""
+
+    def __init__(self) -> None:
+        self.plugins: list[tuple[object, str]] = []
+
+    def register(self, plugin: object, name: str | None = None) -> object:
+        label = name or getattr(plugin, "name", None) or type(plugin).__name__
+        self.plugins.append((plugin, str(label)))
+        return plugin
+
+    def manager(self) -> PluginManager:
+        pm = build_plugin_manager()
+        for plugin, name in self.plugins:
+            pm.register_from(plugin, name, "registered by a test")
+        pm.check_pending()
+        return pm
+
+
+class GraphQLClient:
+    """One organization's admin talking GraphQL to the app."""
+
+    def __init__(self, client: httpx.AsyncClient, token: str, timezone: str) -> None:
+        self.client, self.token, self.timezone = client, token, timezone
+
+    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        body = await self.raw(query, variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "cmgraph_plugins(*plugins): register cmgraph plugins for this test"
+    )
+
+
+@pytest.fixture
+def cmgraph_plugins(request: pytest.FixtureRequest) -> Registrar:
+    registrar = Registrar()
+    for marker in reversed(list(request.node.iter_markers("cmgraph_plugins"))):
+        for plugin in marker.args:
+            registrar.register(plugin)
+    return registrar
+
+
+@pytest.fixture
+def cmgraph_book(cmgraph_plugins: Registrar) -> RuleBook:
+    return RuleBook(cmgraph_plugins.manager())
+
+
+@pytest.fixture(scope="session")
+def _cmgraph_migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per run; each test copies it (faster than migrating)."""
+    path = tmp_path_factory.mktemp("cmgraph-template") / "template.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def cmgraph_timezone() -> str:
+    """The organization's time zone; override this fixture to change it."""
+    return "America/New_York"
+
+
+@pytest.fixture
+async def cmgraph_graphql(
+    cmgraph_book: RuleBook,
+    _cmgraph_migrated_template: Path,
+    tmp_path: Path,
+    cmgraph_timezone: str,
+) -> AsyncIterator[GraphQLClient]:
+    path = tmp_path / "cmgraph.db"
+    shutil.copy(_cmgraph_migrated_template, path)
+    url = f"sqlite+aiosqlite:///{path}"
+    db = Database.from_url(url)
+    settings = Settings(
+        database_url=url,
+        plugins_dir=tmp_path / "no-plugins-dir",
+        disabled_plugins=frozenset(),
+        development=False,
+        max_page_size=100,
+    )
+    await tenants.create_organization(db, "Plugin Test Practice", "plugin-test", cmgraph_timezone)
+    token = await tenants.create_token(db, "plugin-test", "admin")
+    app = create_app(settings, db=db, book=cmgraph_book)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://cmgraph.test") as c:
+            yield GraphQLClient(c, token, cmgraph_timezone)
+    finally:
+        await db.dispose()
