@@ -147,6 +147,38 @@ async def test_compliance_findings_do_not_grow_with_the_number_of_sessions(api, 
     assert counts[1] <= 15, counts
 
 
+CLAIM_LINES = """
+query($from: Date!, $to: Date!, $first: Int!) {
+  claimLines(from: $from, to: $to, first: $first) {
+    totalCount
+    edges { node {
+      dateOfService modifiers client { displayName } payor { name }
+      deliveredBy { npi } renderingProvider { npi } supervisingProvider { npi }
+      findings { code }
+    } }
+  }
+}"""
+
+
+async def test_claim_lines_do_not_grow_with_the_page(api, db, statements):
+    await seed(db, api.slug)
+
+    counts = []
+    # Both pages hold sessions with a CM (March) and without (February): same kinds of
+    # related objects, so only the page size differs.
+    for size in (60, 100):
+        count, data = await counted(
+            api, statements, CLAIM_LINES, {"from": "2026-02-01", "to": "2026-03-31", "first": size}
+        )
+        lines = data["claimLines"]
+        assert lines["totalCount"] == 100  # two sessions per client
+        assert len(lines["edges"]) == size
+        counts.append(count)
+
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 16, counts
+
+
 RENDERING = """
 query($requests: [RenderingProviderRequest!]!) {
   renderingProviders(requests: $requests) {
