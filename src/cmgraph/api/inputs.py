@@ -15,6 +15,7 @@ from strawberry import UNSET
 from cmgraph import facts
 from cmgraph.api import ids
 from cmgraph.api.types import AppointmentStatus, EnrollmentStatus, PayorKind
+from cmgraph.services import rendering
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, refuse
 
 
@@ -186,8 +187,34 @@ class RemoveCaseManagerInput:
     version: int
 
 
+APPOINTMENT_ID_HELP = (
+    "The session in question, when known: payors that bill the provider who delivered it "
+    "need it on a date with sessions by several providers."
+)
+
+
 @strawberry.input(name="RenderingProviderRequest")
 class RenderingProviderRequest:
     client_id: strawberry.ID
     service_line: str
     date_of_service: date
+    appointment_id: strawberry.ID | None = strawberry.field(
+        default=None, description=APPOINTMENT_ID_HELP
+    )
+
+    def question(self) -> rendering.Question:
+        return question(
+            self.client_id, self.service_line, self.date_of_service, self.appointment_id
+        )
+
+
+def question(
+    client_id: str, service_line: str, day: date, appointment_id: str | None
+) -> rendering.Question:
+    return rendering.Question(
+        ids.decode_as(client_id, "Client"),
+        service_line,
+        day,
+        ids.decode_as(appointment_id, "Appointment") if appointment_id is not None else None,
+        appointment_given=appointment_id is not None,
+    )

@@ -15,7 +15,13 @@ from cmgraph.api import ids
 from cmgraph.api.claims import ClaimLine, ClaimLineConnection, ClaimLineEdge, EnrollmentImpact
 from cmgraph.api.context import Info
 from cmgraph.api.errors import InputError, PluginFailedError, from_refused
-from cmgraph.api.inputs import AddCaseManagerInput, RenderingProviderRequest, parse_id
+from cmgraph.api.inputs import (
+    APPOINTMENT_ID_HELP,
+    AddCaseManagerInput,
+    RenderingProviderRequest,
+    parse_id,
+    question,
+)
 from cmgraph.api.mutations import proposal
 from cmgraph.api.pagination import edges, offset_after, page_info, page_size
 from cmgraph.api.types import (
@@ -304,13 +310,18 @@ class Query:
 
     @strawberry.field(description="Who goes on the claim.")
     async def rendering_provider(
-        self, info: Info, client_id: strawberry.ID, service_line: str, date_of_service: date
+        self,
+        info: Info,
+        client_id: strawberry.ID,
+        service_line: str,
+        date_of_service: date,
+        appointment_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description=APPOINTMENT_ID_HELP)
+        ] = None,
     ) -> RenderingProviderAnswer:
         scope = info.context.scope
-        question = rendering.Question(
-            ids.decode_as(client_id, "Client"), service_line, date_of_service
-        )
-        (verdict,) = await _guarded(lambda: rendering.answer(scope, [question]))
+        asked = question(client_id, service_line, date_of_service, appointment_id)
+        (verdict,) = await _guarded(lambda: rendering.answer(scope, [asked]))
         return await _answer(info, client_id, verdict)
 
     @strawberry.field(description="Rendering providers of many sessions in one request.")
@@ -322,12 +333,7 @@ class Query:
             raise InputError(
                 f"At most {MAX_RENDERING_REQUESTS} requests at a time.", field=["requests"]
             )
-        questions = [
-            rendering.Question(
-                ids.decode_as(r.client_id, "Client"), r.service_line, r.date_of_service
-            )
-            for r in requests
-        ]
+        questions = [r.question() for r in requests]
         verdicts = await _guarded(lambda: rendering.answer(scope, questions, batch=True))
         # Built together, so that their DataLoaders batch: one query per kind, not per answer.
         return list(

@@ -14,83 +14,123 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import loading, lookups, sessions
-from cmgraph.services.outcome import NOT_FOUND, Refused, UserError
+from cmgraph.services.outcome import INVALID_INPUT, NOT_FOUND, Refused, UserError
 from cmgraph.services.scope import Scope
+
+Key = tuple[UUID, str, date]
 
 
 @dataclass(frozen=True)
 class Question:
+    """A client's line on a date; `appointment_id` names the session when the caller knows
+    it (`appointment_given` tells an unknown or malformed id apart from none)."""
+
     client_id: UUID | None
     service_line: str
     date_of_service: date
+    appointment_id: UUID | None = None
+    appointment_given: bool = False
+
+
+def _refuse(where: tuple[str, ...], field: str, code: str, message: str) -> Refused:
+    return Refused(UserError((*where, field), code, message))
 
 
 async def answer(
     scope: Scope, questions: Sequence[Question], *, batch: bool = False
 ) -> list[sessions.Verdict]:
-    """One verdict per question, in order; unknown clients or lines refuse the whole batch
-    (a `batch` names the failing request in the error's field path)."""
-    keys = []
+    """One verdict per question, in order; unknown clients, lines or sessions refuse the
+    whole batch (a `batch` names the failing request in the error's field path)."""
+    lines = []
     for index, q in enumerate(questions):
-        where = ("requests", str(index)) if batch else ()
         try:
-            line = lookups.service_line(scope.book, q.service_line)
+            lines.append(lookups.service_line(scope.book, q.service_line))
         except Refused as refused:
+            where = ("requests", str(index)) if batch else ()
             error = refused.errors[0]
-            raise Refused(UserError((*where, "serviceLine"), error.code, error.message)) from None
-        keys.append((q.client_id, line, q.date_of_service, where))
+            raise _refuse(where, "serviceLine", error.code, error.message) from None
     async with scope.db.read() as session:
-        wanted = {k[0] for k in keys if k[0] is not None}
-        known = (
-            set(
-                await session.scalars(
-                    select(models.Client.id).where(
-                        models.Client.organization_id == scope.organization_id,
-                        models.Client.id.in_(wanted),
-                    )
+        known = await _known_clients(session, scope, {q.client_id for q in questions})
+        named = await _named_sessions(session, scope, questions)
+        keys = []
+        for index, (q, line) in enumerate(zip(questions, lines, strict=True)):
+            where = ("requests", str(index)) if batch else ()
+            if q.client_id is None or q.client_id not in known:
+                raise _refuse(where, "clientId", NOT_FOUND, "No client with this id.")
+            key = (q.client_id, line, q.date_of_service)
+            appointment = named.get(q.appointment_id) if q.appointment_id else None
+            if q.appointment_given and appointment is None:
+                raise _refuse(where, "appointmentId", NOT_FOUND, "No appointment with this id.")
+            if appointment is not None and _key_of(appointment, scope) != key:
+                raise _refuse(
+                    where,
+                    "appointmentId",
+                    INVALID_INPUT,
+                    "That appointment is not of this client, service line and date of service.",
                 )
-            )
-            if wanted
-            else set()
-        )
-        for client_id, _, _, where in keys:
-            if client_id not in known:
-                raise Refused(UserError((*where, "clientId"), NOT_FOUND, "No client with this id."))
-        sessions_of = await _sessions_of(session, scope, [(c, li, d) for c, li, d, _ in keys])
+            keys.append((key, appointment))
+        alone = await _single_deliverer_sessions(session, scope, [k for k, a in keys if a is None])
         return await sessions.judge(
             session,
             scope,
-            [
-                sessions.SessionKey(c, line, day, sessions_of.get((c, line, day)))
-                for c, line, day, _ in keys
-                if c is not None
-            ],
+            [sessions.SessionKey(*key, appointment or alone.get(key)) for key, appointment in keys],
         )
 
 
-async def _sessions_of(
-    session: AsyncSession, scope: Scope, questions: list[tuple[UUID | None, str, date]]
-) -> dict[tuple[UUID, str, date], facts.Appointment]:
-    """The session a question is about, where that date has sessions by one provider only:
-    then payors that bill the provider who delivered can be answered too."""
+def _key_of(appointment: facts.Appointment, scope: Scope) -> Key:
+    day = scope.clock.date_of(appointment.starts_at)
+    return (appointment.client_id, appointment.service_line, day)
+
+
+async def _known_clients(
+    session: AsyncSession, scope: Scope, wanted: set[UUID | None]
+) -> set[UUID]:
+    ids = {i for i in wanted if i is not None}
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        select(models.Client.id).where(
+            models.Client.organization_id == scope.organization_id, models.Client.id.in_(ids)
+        )
+    )
+    return set(rows)
+
+
+async def _named_sessions(
+    session: AsyncSession, scope: Scope, questions: Sequence[Question]
+) -> dict[UUID, facts.Appointment]:
+    ids = {q.appointment_id for q in questions if q.appointment_id is not None}
+    if not ids:
+        return {}
+    ap = models.Appointment
+    rows = await session.scalars(
+        select(ap).where(ap.organization_id == scope.organization_id, ap.id.in_(ids))
+    )
+    return {row.id: loading.appointment_fact(row) for row in rows}
+
+
+async def _single_deliverer_sessions(
+    session: AsyncSession, scope: Scope, keys: list[Key]
+) -> dict[Key, facts.Appointment]:
+    """The session a question without one is about, where that date has sessions by one
+    provider only: then payors that bill the provider who delivered can be answered too."""
+    if not keys:
+        return {}
     ap = models.Appointment
     rows = await session.scalars(
         select(ap)
         .where(
             ap.organization_id == scope.organization_id,
-            tuple_(ap.client_id, ap.service_line, ap.date_of_service).in_(
-                [q for q in questions if q[0] is not None]
-            ),
+            tuple_(ap.client_id, ap.service_line, ap.date_of_service).in_(keys),
             ap.status != facts.AppointmentStatus.CANCELLED.value,
         )
         .order_by(ap.starts_at, ap.id)
     )
-    by_question: dict[tuple[UUID, str, date], list[facts.Appointment]] = defaultdict(list)
+    by_key: dict[Key, list[facts.Appointment]] = defaultdict(list)
     for row in rows:
-        key = (row.client_id, row.service_line, row.date_of_service)
-        by_question[key].append(loading.appointment_fact(row))
+        by_key[(row.client_id, row.service_line, row.date_of_service)].append(
+            loading.appointment_fact(row)
+        )
     return {
-        key: found[0]
-        for key, found in by_question.items()
-        if len({a.provider_id for a in found}) == 1
+        key: found[0] for key, found in by_key.items() if len({a.provider_id for a in found}) == 1
     }
