@@ -58,15 +58,11 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
     if session is None or not session.telehealth or session.service_code != "97151":
         return []
     return [
-        Finding(
-            code="EXAMPLE_97151_TELEHEALTH",
-            severity=Severity.ERROR,
-            message="Example Health does not pay a 97151 assessment delivered by telehealth.",
+        check.finding(
+            "EXAMPLE_97151_TELEHEALTH",
+            Severity.ERROR,
+            "Example Health does not pay a 97151 assessment delivered by telehealth.",
             rule="no_telehealth_assessment",
             plugin=PLUGIN,
-            client_id=check.client_id,
-            service_line=check.service_line,
-            appointment_id=session.id,
-            date=check.date_of_service,
         )
     ]

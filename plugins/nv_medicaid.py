@@ -144,17 +144,7 @@ def cmgraph_modifiers(check: SessionCheck) -> list[str] | None:
 def _finding(
     check: SessionCheck, code: str, rule: str, severity: Severity, message: str
 ) -> Finding:
-    return Finding(
-        code=code,
-        severity=severity,
-        message=message,
-        rule=rule,
-        plugin=PLUGIN,
-        client_id=check.client_id,
-        service_line=check.service_line,
-        appointment_id=check.appointment.id if check.appointment else None,
-        date=check.date_of_service,
-    )
+    return check.finding(code, severity, message, rule=rule, plugin=PLUGIN)
 
 
 @hookimpl

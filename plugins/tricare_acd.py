@@ -107,17 +107,7 @@ def _payor_name(check: SessionCheck) -> str:
 
 
 def _finding(check: SessionCheck, code: str, message: str) -> Finding:
-    return Finding(
-        code=code,
-        severity=Severity.ERROR,
-        message=message,
-        rule=ASSESSMENT_RULE,
-        plugin=PLUGIN,
-        client_id=check.client_id,
-        service_line=check.service_line,
-        appointment_id=check.appointment.id if check.appointment else None,
-        date=check.date_of_service,
-    )
+    return check.finding(code, Severity.ERROR, message, rule=ASSESSMENT_RULE, plugin=PLUGIN)
 
 
 @hookimpl

@@ -149,17 +149,7 @@ def cmgraph_modifiers(check: SessionCheck) -> list[str] | None:
 
 
 def _finding(check: SessionCheck, code: str, rule: str, message: str) -> Finding:
-    return Finding(
-        code=code,
-        severity=Severity.ERROR,
-        message=message,
-        rule=rule,
-        plugin=PLUGIN,
-        client_id=check.client_id,
-        service_line=check.service_line,
-        appointment_id=check.appointment.id if check.appointment else None,
-        date=check.date_of_service,
-    )
+    return check.finding(code, Severity.ERROR, message, rule=rule, plugin=PLUGIN)
 
 
 def _hours(delta: timedelta) -> str:

@@ -293,6 +293,22 @@ class SessionCheck:
     def service_code(self) -> str | None:
         return self.appointment.service_code if self.appointment else None
 
+    def finding(
+        self, code: str, severity: Severity, message: str, *, rule: str, plugin: str
+    ) -> Finding:
+        """A finding about this session: its client, line, appointment and date filled in."""
+        return Finding(
+            code=code,
+            severity=severity,
+            message=message,
+            rule=rule,
+            plugin=plugin,
+            client_id=self.client_id,
+            service_line=self.service_line,
+            appointment_id=self.appointment.id if self.appointment else None,
+            date=self.date_of_service,
+        )
+
 
 @dataclass(frozen=True)
 class Choice:
