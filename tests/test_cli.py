@@ -235,3 +235,56 @@ def test_a_plugin_that_does_not_load_stops_the_command_in_one_line(tmp_path: Pat
 
     line = assert_one_line_error(run)
     assert "broken.py" in line and "no config" in line
+
+
+# --- tokens: create, list, revoke ---------------------------------------------------------
+
+
+def test_tokens_are_created_listed_and_revoked_from_the_command_line(migrated):
+    url, cwd = migrated
+    org = cmgraph(
+        "org", "create", "--name", "Token Practice", "--slug", "tokens",
+        "--timezone", "America/Chicago", url=url, cwd=cwd,
+    )  # fmt: skip
+    assert org.returncode == 0, org
+    issued = cmgraph(
+        "token", "create", "--org", "tokens", "--role", "integration", "--name", "ehr sync",
+        "--scopes", "clients:read,appointments:write", "--expires-in-days", "30",
+        url=url, cwd=cwd,
+    )  # fmt: skip
+    assert issued.returncode == 0, issued
+    secret = issued.stdout.strip().splitlines()[-1]
+    assert secret.startswith("cmg_")
+
+    listed = cmgraph("token", "list", "--org", "tokens", url=url, cwd=cwd)
+    assert listed.returncode == 0, listed
+    (row,) = [line for line in listed.stdout.splitlines() if "ehr sync" in line]
+    assert "integration" in row and "appointments:write,clients:read" in row
+    assert "active" in row and "last used -" in row
+    assert secret not in listed.stdout  # shown once, at creation only
+    token_id = row.split("\t")[0]
+
+    revoked = cmgraph("token", "revoke", "--org", "tokens", "--id", token_id, url=url, cwd=cwd)
+    assert revoked.returncode == 0, revoked
+    again = cmgraph("token", "list", "--org", "tokens", url=url, cwd=cwd)
+    assert "revoked" in next(line for line in again.stdout.splitlines() if "ehr sync" in line)
+
+
+def test_bad_token_requests_end_in_one_line(migrated):
+    url, cwd = migrated
+    cmgraph(
+        "org", "create", "--name", "Bad Tokens", "--slug", "bad-tokens",
+        "--timezone", "America/Chicago", url=url, cwd=cwd,
+    )  # fmt: skip
+    for args in (
+        ("--role", "integration"),  # no scopes
+        ("--role", "integration", "--scopes", "everything:write"),
+        ("--role", "clinician"),  # no provider
+        ("--role", "admin", "--scopes", "clients:read"),
+        ("--role", "admin", "--expires-in-days", "0"),
+    ):
+        run = cmgraph("token", "create", "--org", "bad-tokens", *args, url=url, cwd=cwd)
+        assert_one_line_error(run)
+    assert_one_line_error(
+        cmgraph("token", "revoke", "--org", "bad-tokens", "--id", "nope", url=url, cwd=cwd)
+    )

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
+from cmgraph import logs
+from cmgraph.api import ids
 from cmgraph.config import Settings
 from cmgraph.db import migrate
 from cmgraph.db.engine import Database, DatabaseConfigError
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
-from cmgraph.services import tenants
+from cmgraph.services import tenants, tokens
 
 
 class CommandError(Exception):
@@ -83,11 +87,55 @@ def cmd_org_create(args: argparse.Namespace, settings: Settings) -> None:
     _with_db(settings, work)
 
 
+def _provider(value: str | None) -> UUID | None:
+    """A provider's global id (as the API shows it) or its uuid."""
+    if value is None:
+        return None
+    with contextlib.suppress(ValueError):
+        return UUID(value)
+    provider = ids.decode_as(value, "Provider")
+    if provider is None:
+        raise CommandError(f"not a provider id: {value!r}")
+    return provider
+
+
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
+    expires_at = None
+    if args.expires_in_days is not None:
+        if args.expires_in_days <= 0:
+            raise CommandError("--expires-in-days must be positive")
+        expires_at = datetime.now(UTC) + timedelta(days=args.expires_in_days)
+
     async def work(db: Database) -> None:
-        token = await tenants.create_token(db, args.org, args.role, args.name or "")
+        token = await tenants.create_token(
+            db,
+            args.org,
+            args.role,
+            args.name or "",
+            scopes=tokens.scopes_of(args.scopes),
+            provider_id=_provider(args.provider),
+            expires_at=expires_at,
+        )
         print(f"token for {args.org} ({args.role}); it is shown only once:")
         print(token)
+
+    _with_db(settings, work)
+
+
+def cmd_token_list(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(db: Database) -> None:
+        rows = await tenants.list_tokens(db, args.org)
+        print("id\tname\trole\tscopes\tstate\tcreated\texpires\tlast used")
+        for line in tokens.describe(rows, datetime.now(UTC)):
+            print(line)
+
+    _with_db(settings, work)
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(db: Database) -> None:
+        row = await tenants.revoke_token(db, args.org, args.id)
+        print(f"revoked token {row.id} ({row.name})")
 
     _with_db(settings, work)
 
@@ -121,9 +169,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     book = _book(settings)
     _check_ready(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     app = create_app(settings, book=book)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    # No access log: it would print query strings; cmgraph logs each request itself.
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="info", log_config=None, access_log=False
+    )
 
 
 def _check_ready(settings: Settings) -> None:
@@ -185,7 +236,19 @@ def parser() -> argparse.ArgumentParser:
     create_token.add_argument("--org", required=True, help="organization slug")
     create_token.add_argument("--role", required=True, choices=tenants.ROLES)
     create_token.add_argument("--name", help="what the token is for")
+    create_token.add_argument(
+        "--scopes", help="integration only: comma-separated, e.g. clients:read,appointments:write"
+    )
+    create_token.add_argument("--provider", help="clinician only: the provider's id")
+    create_token.add_argument("--expires-in-days", type=int, help="default: never expires")
     create_token.set_defaults(run=cmd_token_create)
+    list_tokens = token.add_parser("list", help="list an organization's tokens (never secrets)")
+    list_tokens.add_argument("--org", required=True, help="organization slug")
+    list_tokens.set_defaults(run=cmd_token_list)
+    revoke = token.add_parser("revoke", help="revoke a token: it authenticates nothing after")
+    revoke.add_argument("--org", required=True, help="organization slug")
+    revoke.add_argument("--id", required=True, help="the token's id (from `token list`)")
+    revoke.set_defaults(run=cmd_token_revoke)
 
     serve = commands.add_parser("serve", help="serve /graphql, /healthz and /readyz")
     serve.add_argument("--host", default="127.0.0.1")

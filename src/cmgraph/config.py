@@ -1,12 +1,45 @@
-"""Settings read from the environment, once, at start-up."""
+"""Settings read from the environment, once, at start-up.
+
+Every limit is on by default; an operator loosens one by setting its variable (README,
+"Limits")."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cmgraph.db"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; beyond these the request is refused before it runs."""
+
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    # a client screen of 100 clients with their lines, history and findings costs ~24000
+    max_cost: int = 25000
+    list_cost_factor: int = 5
+    max_body_bytes: int = 500_000  # room for 1,000 rendering questions (about 110 kB)
+
+
+@dataclass(frozen=True)
+class JwtSettings:
+    """Sign-in for the front end: JWTs from one issuer, for one audience, keys from a JWKS."""
+
+    issuer: str | None = None
+    audience: str | None = None
+    jwks: str | None = None  # a file path or an https:// URL
+    leeway_seconds: int = 30
+    org_claim: str = "org"
+    role_claim: str = "role"
+    provider_claim: str = "provider_id"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer and self.audience and self.jwks)
 
 
 @dataclass(frozen=True)
@@ -16,14 +49,43 @@ class Settings:
     disabled_plugins: frozenset[str]
     development: bool
     max_page_size: int
+    limits: Limits = field(default_factory=Limits)
+    jwt: JwtSettings = field(default_factory=JwtSettings)
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
-        disabled = os.environ.get("CMGRAPH_DISABLE_PLUGINS", "")
+        env = os.environ
+        disabled = env.get("CMGRAPH_DISABLE_PLUGINS", "")
+
+        def number(name: str, default: int) -> int:
+            return int(env.get(name, str(default)))
+
+        defaults = Limits()
         return cls(
-            database_url=os.environ.get("CMGRAPH_DATABASE_URL", DEFAULT_DATABASE_URL),
-            plugins_dir=Path(os.environ.get("CMGRAPH_PLUGINS_DIR", "plugins")),
+            database_url=env.get("CMGRAPH_DATABASE_URL", DEFAULT_DATABASE_URL),
+            plugins_dir=Path(env.get("CMGRAPH_PLUGINS_DIR", "plugins")),
             disabled_plugins=frozenset(n.strip() for n in disabled.split(",") if n.strip()),
-            development=os.environ.get("CMGRAPH_DEV", "") in {"1", "true", "yes"},
-            max_page_size=int(os.environ.get("CMGRAPH_MAX_PAGE_SIZE", "100")),
+            development=env.get("CMGRAPH_DEV", "") in {"1", "true", "yes"},
+            max_page_size=number("CMGRAPH_MAX_PAGE_SIZE", 100),
+            limits=Limits(
+                max_depth=number("CMGRAPH_MAX_DEPTH", defaults.max_depth),
+                max_aliases=number("CMGRAPH_MAX_ALIASES", defaults.max_aliases),
+                max_tokens=number("CMGRAPH_MAX_TOKENS", defaults.max_tokens),
+                max_cost=number("CMGRAPH_MAX_COST", defaults.max_cost),
+                list_cost_factor=number("CMGRAPH_LIST_COST_FACTOR", defaults.list_cost_factor),
+                max_body_bytes=number("CMGRAPH_MAX_BODY_BYTES", defaults.max_body_bytes),
+            ),
+            jwt=JwtSettings(
+                issuer=env.get("CMGRAPH_JWT_ISSUER") or None,
+                audience=env.get("CMGRAPH_JWT_AUDIENCE") or None,
+                jwks=env.get("CMGRAPH_JWT_JWKS") or None,
+                leeway_seconds=number("CMGRAPH_JWT_LEEWAY_SECONDS", 30),
+                org_claim=env.get("CMGRAPH_JWT_ORG_CLAIM", "org"),
+                role_claim=env.get("CMGRAPH_JWT_ROLE_CLAIM", "role"),
+                provider_claim=env.get("CMGRAPH_JWT_PROVIDER_CLAIM", "provider_id"),
+            ),
+            cors_origins=tuple(
+                o.strip() for o in env.get("CMGRAPH_CORS_ORIGINS", "").split(",") if o.strip()
+            ),
         )

@@ -367,3 +367,91 @@ async def test_writes_on_another_organizations_ids_are_not_found_and_change_noth
         {"c": theirs["Client"], "p": theirs["Provider"]},
     )
     assert a_after == a_before
+
+
+# --- every root field and every node type, generated from the schema ---------------------
+
+# For each root query field: a query of organization A's ids and names, as organization B
+# asks it. Each must find nothing of A (a null, an empty list, or NOT_FOUND).
+PROBES: dict[str, tuple[str, dict[str, str]]] = {
+    "node": ("query($id: ID!) { node(id: $id) { id } }", {"id": "Client"}),
+    "client": ("query($id: ID!) { client(id: $id) { id } }", {"id": "Client"}),
+    "clients": ('{ clients(search: "Alpha") { totalCount edges { node { id } } } }', {}),
+    "provider": ("query($id: ID!) { provider(id: $id) { id } }", {"id": "Provider"}),
+    "providers": ('{ providers(search: "Alpha") { totalCount edges { node { id } } } }', {}),
+    "payors": ("{ payors { id name } }", {}),
+    "serviceLines": ("{ serviceLines { code } }", {}),
+    "renderingProvider": (RENDERING, {"clientId": "Client"}),
+    "renderingProviders": (
+        """query($c: ID!) { renderingProviders(requests: [{clientId: $c, serviceLine: "ABA",
+           dateOfService: "2026-03-10"}]) { provider { id } } }""",
+        {"c": "Client"},
+    ),
+    "checkCaseManager": (
+        """query($c: ID!, $p: ID!) { checkCaseManager(input: {clientId: $c, serviceLine: "ABA",
+           providerId: $p, startDate: "2026-06-01"}) { code } }""",
+        {"c": "Client", "p": "Provider"},
+    ),
+    "suggestCaseManagers": (SUGGEST, {"clientId": "Client"}),
+    "complianceFindings": (
+        '{ complianceFindings(from: "2026-01-01", to: "2026-12-31") { totalCount '
+        "edges { node { client { id } } } } }",
+        {},
+    ),
+    "rules": ("{ rules { name payors { id } } }", {}),
+    "auditEvents": (
+        "query($id: ID) { auditEvents(entityId: $id) { totalCount edges { node { entityId } } } }",
+        {"id": "Client"},
+    ),
+    "apiTokens": ("{ apiTokens { id name } }", {}),
+    "claimLines": (
+        """query($c: ID) { claimLines(from: "2026-01-01", to: "2026-12-31", clientId: $c) {
+           totalCount edges { node { client { id } renderingProvider { id } } } } }""",
+        {"c": "Client"},
+    ),
+    "enrollmentImpact": (
+        """query($p: ID!, $y: ID!) { enrollmentImpact(providerId: $p, payorId: $y,
+           lapseOn: "2026-01-01") { assignments { id } clients { id } } }""",
+        {"p": "Provider", "y": "Payor"},
+    ),
+}
+
+
+def test_every_root_query_field_has_a_tenancy_probe():
+    from cmgraph.api.schema import schema
+
+    assert set(PROBES) == set(schema._schema.query_type.fields)
+
+
+def test_every_node_type_is_probed():
+    from cmgraph.api.queries import _NODE_TYPES
+
+    assert set(_NODE_TYPES) == {
+        "Client",
+        "Provider",
+        "Payor",
+        "Coverage",
+        "Enrollment",
+        "CaseManagerAssignment",
+        "Appointment",
+    }  # fmt: skip  (the parametrized node test above lists the same)
+
+
+@pytest.mark.parametrize("field", sorted(PROBES))
+async def test_every_root_field_finds_nothing_of_another_organization(
+    api, other_api, theirs, mine, field
+):
+    query, variables = PROBES[field]
+    values = {name: theirs[kind] for name, kind in variables.items()}
+    body = await other_api.raw(query, values)
+
+    text = str(body)
+    assert "Alpha" not in text
+    for their_id in theirs.values():
+        assert their_id not in text, (field, body)
+    if body.get("errors"):
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND", body
+    else:
+        data = body["data"][field]
+        if isinstance(data, dict) and "totalCount" in data:
+            assert data["totalCount"] == 0 or field == "complianceFindings", data

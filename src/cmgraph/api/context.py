@@ -1,4 +1,4 @@
-"""What every resolver gets: the caller's scope, the request's reader and its loaders."""
+"""What every resolver gets: the caller, their scope, the request's reader and its loaders."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from strawberry.types import Info as StrawberryInfo
 from cmgraph.api.loaders import Loaders
 from cmgraph.api.reader import Reader
 from cmgraph.config import Settings
+from cmgraph.services.access import Principal
 from cmgraph.services.scope import Scope
 
 
@@ -17,7 +18,9 @@ class Context:
     scope: Scope
     settings: Settings
     reader: Reader
+    principal: Principal
     loaders: Loaders = field(init=False)
+    operation_name: str | None = None  # set by the guard, for the request log
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.scope, self.reader)

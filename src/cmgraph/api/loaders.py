@@ -19,18 +19,23 @@ from cmgraph.api.errors import PluginFailedError
 from cmgraph.api.reader import Reader
 from cmgraph.db import models
 from cmgraph.plugins import PluginFailed
-from cmgraph.services import compliance, sessions
+from cmgraph.services import audit, compliance, sessions, visibility
 from cmgraph.services.scope import Scope
 
 M = TypeVar("M", bound=models.Tenant)
 K = TypeVar("K", bound=Hashable)
 
 
-def _by_id(reader: Reader, org: UUID, model: type[M]) -> DataLoader[UUID, M | None]:
+def _by_id(reader: Reader, scope: Scope, model: type[M]) -> DataLoader[UUID, M | None]:
+    """Rows by id, of the caller's organization and visible to the caller: anything else
+    loads as None, as if it did not exist."""
+    org = scope.organization_id
+    visible = visibility.row_visible(scope, model)
+
     async def load(ids: list[UUID]) -> list[M | None]:
         async def query(session: AsyncSession) -> dict[UUID, M]:
             rows = await session.scalars(
-                select(model).where(model.organization_id == org, model.id.in_(ids))
+                select(model).where(model.organization_id == org, model.id.in_(ids), visible)
             )
             return {r.id: r for r in rows}
 
@@ -47,6 +52,7 @@ def _grouped(
     column: str,
     order: Sequence[Any] = (),
     extra: Callable[[Any], list[ColumnElement[bool]]] | None = None,
+    visible: ColumnElement[bool] | None = None,
 ) -> DataLoader[Any, list[M]]:
     """Rows grouped by `column`. A key is the column's value, or (value, filters) when
     `extra` turns the filters into conditions; keys sharing filters share one query."""
@@ -61,6 +67,8 @@ def _grouped(
             found: dict[Any, list[M]] = defaultdict(list)
             for filters, values in by_filters.items():
                 conditions = extra(filters) if extra else []
+                if visible is not None:
+                    conditions.append(visible)
                 rows = await session.scalars(
                     select(model)
                     .where(
@@ -108,13 +116,13 @@ class Loaders:
 
     def __init__(self, scope: Scope, reader: Reader) -> None:
         org = scope.organization_id
-        self.client_by_id = _by_id(reader, org, models.Client)
-        self.provider_by_id = _by_id(reader, org, models.Provider)
-        self.payor_by_id = _by_id(reader, org, models.Payor)
-        self.coverage_by_id = _by_id(reader, org, models.Coverage)
-        self.enrollment_by_id = _by_id(reader, org, models.Enrollment)
-        self.appointment_by_id = _by_id(reader, org, models.Appointment)
-        self.assignment_by_id = _by_id(reader, org, models.Assignment)
+        self.client_by_id = _by_id(reader, scope, models.Client)
+        self.provider_by_id = _by_id(reader, scope, models.Provider)
+        self.payor_by_id = _by_id(reader, scope, models.Payor)
+        self.coverage_by_id = _by_id(reader, scope, models.Coverage)
+        self.enrollment_by_id = _by_id(reader, scope, models.Enrollment)
+        self.appointment_by_id = _by_id(reader, scope, models.Appointment)
+        self.assignment_by_id = _by_id(reader, scope, models.Assignment)
         self.credentials_by_provider = _grouped(
             reader, org, models.Credential, "provider_id", (models.Credential.type,)
         )
@@ -141,6 +149,8 @@ class Loaders:
             models.Assignment,
             "provider_id",
             (models.Assignment.start_date, models.Assignment.id),
+            # a provider's caseload lists only the clients the caller may see
+            visible=visibility.row_visible(scope, models.Assignment),
         )
         self.appointments_by_client = _grouped(
             reader,
@@ -152,6 +162,7 @@ class Loaders:
         )
         self.lines_by_client = self._lines_by_client(org, reader)
         self.findings_by_client = self._findings_by_client(scope, reader)
+        self.changes_by_entity = self._changes_by_entity(scope, reader)
         self.verdict_by_appointment = self._verdict_by_appointment(scope, reader)
 
     @staticmethod
@@ -184,6 +195,18 @@ class Loaders:
                     lambda session: compliance.client_findings(session, scope, ids)
                 )
             return [found[i] for i in ids]
+
+        return DataLoader(load)
+
+    @staticmethod
+    def _changes_by_entity(
+        scope: Scope, reader: Reader
+    ) -> DataLoader[UUID, list[models.ChangeRecord]]:
+        async def load(ids: list[UUID]) -> list[list[models.ChangeRecord]]:
+            found = await reader.run(
+                lambda session: audit.events_by_entity(session, scope.organization_id, ids)
+            )
+            return [found.get(i, []) for i in ids]
 
         return DataLoader(load)
 

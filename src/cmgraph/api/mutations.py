@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from uuid import UUID
 
 import strawberry
 
@@ -43,6 +44,13 @@ from cmgraph.api.payloads import (
     user_errors,
     warnings,
 )
+from cmgraph.api.tokens import (
+    ApiToken,
+    CreateApiTokenInput,
+    CreateApiTokenPayload,
+    RevokeApiTokenInput,
+    RevokeApiTokenPayload,
+)
 from cmgraph.api.types import (
     Appointment,
     CaseManagerAssignment,
@@ -52,7 +60,7 @@ from cmgraph.api.types import (
     Payor,
     Provider,
 )
-from cmgraph.services import case_managers, directory
+from cmgraph.services import case_managers, directory, tokens
 from cmgraph.services.outcome import KEEP, NOT_FOUND, Outcome, Refused, refuse
 
 T = TypeVar("T")
@@ -356,6 +364,53 @@ class Mutation:
             else None,
             user_errors=user_errors(outcome),
         )
+
+    @strawberry.mutation(description="Issue an API token; the secret is in this answer only.")
+    async def create_api_token(
+        self, info: Info, input: CreateApiTokenInput
+    ) -> CreateApiTokenPayload:
+        scope = info.context.scope
+        outcome = await perform(
+            info,
+            lambda: tokens.create(
+                scope,
+                tokens.TokenRequest(
+                    name=input.name,
+                    role=input.role,
+                    scopes=tuple(input.scopes or ()),
+                    provider_id=_provider_id(input.provider_id),
+                    expires_at=input.expires_at,
+                ),
+            ),
+        )
+        issued = outcome.value
+        return CreateApiTokenPayload(
+            token=issued.token if issued else None,
+            api_token=ApiToken.of(issued.row) if issued else None,
+            user_errors=user_errors(outcome),
+        )
+
+    @strawberry.mutation(description="From now on the token authenticates nothing.")
+    async def revoke_api_token(
+        self, info: Info, input: RevokeApiTokenInput
+    ) -> RevokeApiTokenPayload:
+        scope = info.context.scope
+        outcome = await perform(
+            info, lambda: tokens.revoke_in(scope, parse_id(input.id, "ApiToken", "id"))
+        )
+        row = outcome.value
+        return RevokeApiTokenPayload(
+            api_token=ApiToken.of(row) if row else None, user_errors=user_errors(outcome)
+        )
+
+
+def _provider_id(value: strawberry.ID | None) -> UUID | None:
+    if value is None:
+        return None
+    provider = parse_id(value, "Provider", "providerId")
+    if provider is None:
+        raise refuse(NOT_FOUND, "No provider with this id.", "providerId")
+    return provider
 
 
 def _appointment_payload(outcome: Outcome) -> AppointmentPayload:

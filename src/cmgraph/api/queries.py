@@ -12,6 +12,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.api import ids
+from cmgraph.api.audit import AuditEvent, entity_uuid
 from cmgraph.api.claims import ClaimLine, ClaimLineConnection, ClaimLineEdge, EnrollmentImpact
 from cmgraph.api.context import Info
 from cmgraph.api.errors import InputError, PluginFailedError, from_refused
@@ -24,6 +25,8 @@ from cmgraph.api.inputs import (
 )
 from cmgraph.api.mutations import proposal
 from cmgraph.api.pagination import edges, offset_after, page_info, page_size
+from cmgraph.api.permissions import NODE_ACCESS, allowed
+from cmgraph.api.tokens import ApiToken
 from cmgraph.api.types import (
     Appointment,
     AppointmentStatus,
@@ -43,7 +46,16 @@ from cmgraph.api.types import (
 )
 from cmgraph.db import models
 from cmgraph.plugins import PluginFailed
-from cmgraph.services import case_managers, claims, compliance, lookups, rendering
+from cmgraph.services import (
+    audit,
+    case_managers,
+    claims,
+    compliance,
+    lookups,
+    rendering,
+    tokens,
+    visibility,
+)
 from cmgraph.services.outcome import Refused
 
 T = TypeVar("T")
@@ -84,6 +96,19 @@ class RuleFindingEdge:
 @strawberry.type(name="RuleFindingConnection")
 class RuleFindingConnection:
     edges: list[RuleFindingEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(name="AuditEventEdge")
+class AuditEventEdge:
+    cursor: str
+    node: AuditEvent
+
+
+@strawberry.type(name="AuditEventConnection")
+class AuditEventConnection:
+    edges: list[AuditEventEdge]
     page_info: PageInfo
     total_count: int
 
@@ -170,7 +195,11 @@ async def _page(
     cap = info.context.settings.max_page_size
     limit, start = page_size(first, cap), offset_after(after)
     org = info.context.scope.organization_id
-    where = [model.organization_id == org, *conditions]
+    where = [
+        model.organization_id == org,
+        visibility.row_visible(info.context.scope, model),
+        *conditions,
+    ]
 
     async def query(session: AsyncSession) -> tuple[int, list[Any]]:
         total = await session.scalar(select(func.count()).select_from(model).where(*where))
@@ -229,6 +258,8 @@ class Query:
         decoded = ids.decode(id)
         if decoded is None or decoded[0] not in _NODE_TYPES:
             return None
+        if not allowed(info.context.principal, NODE_ACCESS.get(decoded[0])):
+            return None  # a kind the caller may not read is, to them, nothing
         loader_name, make = _NODE_TYPES[decoded[0]]
         row = await getattr(info.context.loaders, loader_name).load(decoded[1])
         return make(row) if row else None
@@ -478,3 +509,42 @@ class Query:
                 )
             )
         return result
+
+    @strawberry.field(
+        description="The audit trail, oldest first: every change, or those of one entity "
+        "(any global id) and within [from, to]."
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        entity_id: strawberry.ID | None = None,
+        since: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> AuditEventConnection:
+        for value, name in ((since, "from"), (to, "to")):
+            if value is not None and value.utcoffset() is None:
+                raise InputError(
+                    "A date-time needs an offset (e.g. 2026-03-08T09:00-05:00).", field=[name]
+                )
+        limit = page_size(first, info.context.settings.max_page_size)
+        start = offset_after(after)
+        if entity_id is not None and entity_uuid(entity_id) is None:
+            raise InputError("Malformed id.", field=["entityId"])
+        window = audit.Window(entity_uuid(entity_id) if entity_id else None, since, to)
+        org = info.context.scope.organization_id
+        total, rows = await info.context.reader.run(
+            lambda session: audit.events(session, org, window, start, limit)
+        )
+        return AuditEventConnection(
+            edges=edges(start, [AuditEvent.of(r) for r in rows], AuditEventEdge),
+            page_info=page_info(start, len(rows), total),
+            total_count=total,
+        )
+
+    @strawberry.field(description="The organization's API tokens (never their secrets).")
+    async def api_tokens(self, info: Info) -> list[ApiToken]:
+        org = info.context.scope.organization_id
+        rows = await info.context.reader.run(lambda session: tokens.listed(session, org))
+        return [ApiToken.of(r) for r in rows]

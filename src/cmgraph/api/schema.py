@@ -1,18 +1,30 @@
-"""The schema, built from the code; `cmgraph export-schema` writes its SDL to schema.graphql."""
+"""The schema, built from the code; `cmgraph export-schema` writes its SDL to schema.graphql.
+
+The app builds it with its settings: the guard (roles, cost), the depth, alias and token
+limits, field suggestions only in development, and internal errors masked to a message
+with an id that is also in the log."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import traceback
 import uuid
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from cmgraph.api import scalars
 from cmgraph.api.errors import is_safe
+from cmgraph.api.guard import Guard
 from cmgraph.api.mutations import Mutation
 from cmgraph.api.queries import Query
 from cmgraph.api.types import (
@@ -24,35 +36,73 @@ from cmgraph.api.types import (
     Payor,
     Provider,
 )
+from cmgraph.config import Limits, Settings
 
 log = logging.getLogger("cmgraph.api")
+
+INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Log unexpected errors with an id; the caller sees only the masked message."""
-        for error in errors:
-            if not is_safe(error):
-                error_id = uuid.uuid4().hex[:12]
-                log.error(
-                    "internal error %s at %s", error_id, error.path, exc_info=error.original_error
-                )
+        """Nothing here: strawberry's default logs every error with its message, which can
+        quote the caller's input (names, birth dates). MaskWithId logs what is needed."""
 
 
-def build_schema(**kwargs: Any) -> Schema:
+class MaskWithId(MaskErrors):
+    """An unexpected error becomes "Internal error." with an id; the log line carrying that
+    id has the exception's type, where it happened and the traceback, never its message
+    (which may quote data)."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda e: not is_safe(e), error_message="")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        error_id = uuid.uuid4().hex[:12]
+        original = error.original_error
+        log.error(
+            "internal error",
+            extra={
+                "error_id": error_id,
+                "error_type": type(original).__name__ if original else "GraphQLError",
+                "path": [str(p) for p in error.path or ()],
+                "traceback": "".join(traceback.format_tb(original.__traceback__))
+                if original
+                else "",
+            },
+        )
+        return GraphQLError(
+            "Internal error.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": INTERNAL_ERROR, "errorId": error_id},
+        )
+
+
+def build_schema(settings: Settings | None = None) -> Schema:
+    """The schema for these settings; built once per distinct limits (building is slow)."""
+    return _built(
+        settings.limits if settings else Limits(), bool(settings and settings.development)
+    )
+
+
+@functools.cache
+def _built(limits: Limits, development: bool) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
         types=[Client, Provider, Payor, Coverage, Enrollment, Appointment, CaseManagerAssignment],
         scalar_overrides=scalars.OVERRIDES,
         extensions=[
-            lambda: MaskErrors(
-                should_mask_error=lambda e: not is_safe(e), error_message="Internal error."
-            )
+            Guard,
+            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            MaskWithId,
         ],
-        **kwargs,
+        config=StrawberryConfig(disable_field_suggestions=not development),
     )
 
 

@@ -11,6 +11,7 @@ import strawberry
 
 from cmgraph import facts
 from cmgraph.api import ids
+from cmgraph.api.audit import AuditEvent
 from cmgraph.api.context import Info
 from cmgraph.api.errors import InputError
 from cmgraph.db import models
@@ -370,6 +371,14 @@ class CaseManagerAssignment(Node):
     @strawberry.field
     async def provider(self, info: Info) -> Provider:
         return await load_provider(info, self.provider_pk)
+
+    @strawberry.field(
+        description="Who created and changed this assignment, and when (the Clinical tab's "
+        "history), oldest first."
+    )
+    async def changes(self, info: Info) -> list[AuditEvent]:
+        rows = await info.context.loaders.changes_by_entity.load(self.pk)
+        return [AuditEvent.of(r) for r in rows]
 
 
 def assignments(

@@ -97,7 +97,11 @@ def _ref(column: str, table: str) -> ForeignKeyConstraint:
 
 class ApiToken(Tenant):
     __tablename__ = "api_tokens"
-    __table_args__ = (_owner(), Index("ix_api_tokens_token_hash", "token_hash", unique=True))
+    __table_args__ = (
+        _owner(),
+        _ref("provider_id", "providers"),
+        Index("ix_api_tokens_token_hash", "token_hash", unique=True),
+    )
 
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
@@ -105,6 +109,10 @@ class ApiToken(Tenant):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # migration sec_0001: an integration's scopes, a clinician's provider, the last use
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    last_used_at: Mapped[datetime | None]
 
 
 class Client(Tenant):
@@ -246,12 +254,14 @@ class Assignment(Tenant):
 
 
 class ChangeRecord(Tenant):
-    """Who changed what, when, with the row before and after. Only ever inserted."""
+    """Who changed what, when, with the row before and after: the audit trail. Only ever
+    inserted; triggers (migration sec_0001) refuse UPDATE and DELETE."""
 
     __tablename__ = "change_records"
     __table_args__ = (
         _owner(),
         Index("ix_change_records_entity", "organization_id", "entity_id", "occurred_at"),
+        Index("ix_change_records_time", "organization_id", "occurred_at"),
     )
 
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -261,3 +271,7 @@ class ChangeRecord(Tenant):
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
+    # migration sec_0001
+    role: Mapped[str | None] = mapped_column(String(32))
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(64))

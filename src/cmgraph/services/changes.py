@@ -1,4 +1,5 @@
-"""The change record: who, when, what, before and after, for every write."""
+"""The change record (the audit trail): who, in which role, when, what, before and after, and
+the request id, for every write."""
 
 from __future__ import annotations
 
@@ -45,11 +46,20 @@ def record(
     entity_id: UUID,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
+    role: str | None = None,
+    actor_name: str | None = None,
+    request_id: str | None = None,
 ) -> None:
+    """Append one event in the caller's transaction, so it commits with the change or not at
+    all. Events are only ever inserted: no code updates or deletes them, and database
+    triggers (migration sec_0001) refuse it."""
     session.add(
         models.ChangeRecord(
             organization_id=organization_id,
             actor=actor,
+            role=role,
+            actor_name=actor_name or None,
+            request_id=request_id,
             operation=operation,
             entity_type=type(entity).__name__,
             entity_id=entity_id,

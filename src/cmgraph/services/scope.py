@@ -18,6 +18,11 @@ class Scope:
     organization_id: UUID
     clock: Clock
     actor: str
+    role: str = "admin"
+    actor_name: str = ""
+    request_id: str | None = None
+    # A clinician sees only the clients on this provider's caseload (services.visibility).
+    caseload_of: UUID | None = None
 
     def today(self) -> date:
         return datetime.now(self.clock.zone).date()

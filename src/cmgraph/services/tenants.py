@@ -1,45 +1,29 @@
-"""Organizations and their API tokens: created by operators, used to authenticate calls."""
+"""Organizations and their API tokens, as operators manage them from the command line."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
-from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.db.engine import Database
-from cmgraph.services import changes
+from cmgraph.services import access, changes, tokens
+from cmgraph.services.outcome import Refused
 
-ROLES = ("admin",)
-TOKEN_PREFIX = "cmg_"
+# Who acts from the command line, in the audit trail.
+OPERATOR = "cli"
+
+ROLES = access.ROLES
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 class TenantError(Exception):
     """Bad operator input; the message fits on one line."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a token bound to one organization and a role."""
-
-    organization_id: UUID
-    timezone: str
-    role: str
-    token_id: UUID
-
-    @property
-    def actor(self) -> str:
-        return f"token:{self.token_id}"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def check_timezone(name: str) -> str:
@@ -75,7 +59,8 @@ async def create_organization(
         changes.record(
             session,
             organization_id=org.id,
-            actor="cli",
+            actor=OPERATOR,
+            role=OPERATOR,
             operation="createOrganization",
             entity=org,
             entity_id=org.id,
@@ -86,57 +71,56 @@ async def create_organization(
         return org
 
 
-async def create_token(db: Database, slug: str, role: str, name: str = "") -> str:
+async def _organization(session: AsyncSession, slug: str) -> models.Organization:
+    org = await session.scalar(select(models.Organization).where(models.Organization.slug == slug))
+    if org is None:
+        raise TenantError(f"no organization with slug {slug!r}")
+    return org
+
+
+async def create_token(
+    db: Database,
+    slug: str,
+    role: str,
+    name: str = "",
+    *,
+    scopes: tuple[str, ...] = (),
+    provider_id: UUID | None = None,
+    expires_at: datetime | None = None,
+) -> str:
     """Create a token and return it; only its hash is stored, so it is shown once."""
-    if role not in ROLES:
-        raise TenantError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
     async with db.write() as session:
-        org = await session.scalar(
-            select(models.Organization).where(models.Organization.slug == slug)
-        )
-        if org is None:
-            raise TenantError(f"no organization with slug {slug!r}")
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        row = models.ApiToken(
-            organization_id=org.id,
-            name=name or f"{role} token",
-            role=role,
-            token_hash=hash_token(token),
-            created_at=models.utcnow(),
-        )
-        session.add(row)
-        await session.flush()
-        changes.record(
-            session,
-            organization_id=org.id,
-            actor="cli",
-            operation="createToken",
-            entity=row,
-            entity_id=row.id,
-            before=None,
-            after={"name": row.name, "role": role},  # never the token or its hash
-        )
-        await session.commit()
-        return token
-
-
-async def authenticate(db: Database, token: str) -> Principal | None:
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    async with db.read() as session:
-        found = (
-            await session.execute(
-                select(models.ApiToken, models.Organization.timezone)
-                .join(
-                    models.Organization, models.Organization.id == models.ApiToken.organization_id
-                )
-                .where(models.ApiToken.token_hash == hash_token(token))
+        org = await _organization(session, slug)
+        try:
+            issued = await tokens.issue(
+                session,
+                org.id,
+                tokens.TokenRequest(name, role, scopes, provider_id, expires_at),
+                actor=OPERATOR,
+                role=OPERATOR,
             )
-        ).first()
-    if found is None:
-        return None
-    row, timezone = found
-    now = models.utcnow()
-    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
-        return None
-    return Principal(row.organization_id, timezone, row.role, row.id)
+        except Refused as refused:
+            raise TenantError(str(refused)) from None
+        await session.commit()
+        return issued.token
+
+
+async def list_tokens(db: Database, slug: str) -> list[models.ApiToken]:
+    async with db.read() as session:
+        org = await _organization(session, slug)
+        return await tokens.listed(session, org.id)
+
+
+async def revoke_token(db: Database, slug: str, token_id: str) -> models.ApiToken:
+    try:
+        pk = UUID(token_id)
+    except ValueError:
+        raise TenantError(f"not a token id: {token_id!r} (see `cmgraph token list`)") from None
+    async with db.write() as session:
+        org = await _organization(session, slug)
+        try:
+            row = await tokens.revoke(session, org.id, pk, actor=OPERATOR, role=OPERATOR)
+        except Refused:
+            raise TenantError(f"no token {token_id} in organization {slug!r}") from None
+        await session.commit()
+        return row

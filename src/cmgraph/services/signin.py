@@ -1,0 +1,136 @@
+"""Sign-in for the front end: bearer JWTs from the configured issuer, for the configured
+audience, signed (RS256 or ES256) by a key of the configured JWKS (a file or a URL).
+
+Expiry (required) and not-before (when present) are enforced with a small leeway for clock
+skew. Claims name the organization (its slug), the role (a person's role: admin,
+coordinator, billing or clinician) and, for a clinician, the provider (its global id). Any
+failure means "not signed in": the caller gets a 401 and the log says why, without the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import jwt
+from sqlalchemy import select
+
+from cmgraph.config import JwtSettings
+from cmgraph.db import models
+from cmgraph.db.engine import Database
+from cmgraph.services.access import CLINICIAN, PERSON_ROLES, Principal
+
+log = logging.getLogger("cmgraph.signin")
+
+ALGORITHMS = {"RS256": "RSA", "ES256": "EC"}
+
+
+class Rejected(Exception):
+    """Why a JWT was not accepted; the message is safe to log (no token, no claims' values)."""
+
+
+class KeySet:
+    """The verification keys: a JWKS file read once, or a URL fetched and cached."""
+
+    def __init__(self, source: str) -> None:
+        self._client: jwt.PyJWKClient | None = None
+        self._keys: list[jwt.PyJWK] = []
+        if source.startswith(("https://", "http://")):
+            self._client = jwt.PyJWKClient(source, cache_keys=True, lifespan=300, timeout=5)
+        else:
+            data = json.loads(Path(source).read_text())
+            self._keys = [
+                k for k in jwt.PyJWKSet.from_dict(data).keys if k.key_type in ALGORITHMS.values()
+            ]
+
+    async def key(self, kid: str | None, algorithm: str) -> Any:
+        if self._client is not None:
+            keys = await asyncio.to_thread(self._client.get_signing_keys)
+        else:
+            keys = self._keys
+        kty = ALGORITHMS[algorithm]
+        fitting = [k for k in keys if k.key_type == kty and (kid is None or k.key_id == kid)]
+        if len(fitting) != 1:
+            raise Rejected("no single key of the key set matches the token's kid and alg")
+        return fitting[0].key
+
+
+class Verifier:
+    def __init__(
+        self,
+        settings: JwtSettings,
+        provider_id: Callable[[str], UUID | None],
+        keys: KeySet | None = None,
+    ) -> None:
+        assert settings.enabled, "JWT sign-in needs an issuer, an audience and a JWKS"
+        self.settings = settings
+        self.keys = keys or KeySet(settings.jwks or "")
+        self.provider_id = provider_id
+
+    async def claims(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Rejected(f"malformed token: {type(exc).__name__}") from None
+        algorithm = header.get("alg")
+        if algorithm not in ALGORITHMS:
+            raise Rejected(f"algorithm {algorithm!r} is not accepted (RS256, ES256)")
+        key = await self.keys.key(header.get("kid"), algorithm)
+        s = self.settings
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=s.audience,
+                issuer=s.issuer,
+                leeway=s.leeway_seconds,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Rejected(f"invalid token: {type(exc).__name__}") from None
+
+    async def principal(self, db: Database, token: str) -> Principal:
+        claims = await self.claims(token)
+        s = self.settings
+        slug, role = claims.get(s.org_claim), claims.get(s.role_claim)
+        if not isinstance(slug, str) or not slug:
+            raise Rejected(f"no organization in claim {s.org_claim!r}")
+        if role not in PERSON_ROLES:
+            raise Rejected(f"claim {s.role_claim!r} names no role of a person")
+        provider: UUID | None = None
+        if role == CLINICIAN:
+            raw = claims.get(s.provider_claim)
+            provider = self.provider_id(raw) if isinstance(raw, str) else None
+            if provider is None:
+                raise Rejected(f"a clinician needs a provider id in claim {s.provider_claim!r}")
+        async with db.read() as session:
+            org = await session.scalar(
+                select(models.Organization).where(models.Organization.slug == slug)
+            )
+            if org is None:
+                raise Rejected("the token's organization does not exist")
+            if provider is not None and not await session.scalar(
+                select(models.Provider.id).where(
+                    models.Provider.organization_id == org.id, models.Provider.id == provider
+                )
+            ):
+                raise Rejected("the token's provider is not in its organization")
+        name = claims.get("name") or claims.get("email") or claims.get("preferred_username")
+        return Principal(
+            organization_id=org.id,
+            timezone=org.timezone,
+            role=str(role),
+            actor=f"user:{claims['sub']}",
+            actor_name=name if isinstance(name, str) else "",
+            provider_id=provider,
+        )
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2

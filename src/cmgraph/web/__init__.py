@@ -1,0 +1,1 @@
+"""The HTTP surface: authentication, GraphQL over HTTP, request logs."""

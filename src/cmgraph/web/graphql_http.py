@@ -1,0 +1,261 @@
+"""GraphQL over HTTP (https://graphql.github.io/graphql-over-http/), as the graphql-http
+audits check it, for one POST endpoint behind a bearer token.
+
+- POST with a JSON body ({query, variables, operationName, extensions}) only: GET is refused
+  (no queries nor mutations over GET), a batch (a JSON array) is refused, and so is a body
+  above the size limit (413) or of another media type (415).
+- Answers in application/graphql-response+json when the client accepts it, else in
+  application/json; anything else is 406.
+- A request error (a document that does not parse or validate, variables that do not
+  coerce, a query above the limits) is 400 without `data` in application/graphql-response+json
+  and 200 with `"data": null` in application/json, as the spec says. An unreadable request
+  (not JSON, no query, a batch) is 400 in both. A denied role is 403 without `data` in both,
+  like the 401 of a missing token. Once execution starts, the answer is 200 with `data`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from cmgraph.api.context import Context
+from cmgraph.api.guard import FORBIDDEN
+from cmgraph.api.schema import INTERNAL_ERROR, Schema
+from cmgraph.config import Settings
+from cmgraph.services.access import Principal
+from cmgraph.web.auth import Authenticator
+from cmgraph.web.requests import RequestLog, request_log
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+BAD_REQUEST = "BAD_REQUEST"
+UNAUTHENTICATED = "UNAUTHENTICATED"
+
+
+class RequestError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass
+class Params:
+    query: str
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
+    extensions: dict[str, Any] | None = field(default=None)
+
+
+def error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def media_type(accept: str | None) -> str | None:
+    """The media type to answer in, or None when the client accepts neither."""
+    if not accept:
+        return JSON
+    offered = []
+    for part in accept.split(","):
+        kind, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for p in params:
+            if p.startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            offered.append(kind.lower())
+    if GRAPHQL_RESPONSE in offered:
+        return GRAPHQL_RESPONSE
+    if any(k in (JSON, "application/*", "*/*") for k in offered):
+        return JSON
+    return None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"The request body is larger than {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise RequestError(413, f"The request body is larger than {limit} bytes.")
+    return bytes(body)
+
+
+def parse_params(content_type: str, body: bytes) -> Params:
+    kind, *params = (p.strip() for p in content_type.split(";"))
+    if not kind:
+        raise RequestError(415, "Send the request as Content-Type: application/json.")
+    if kind.lower() != JSON:
+        raise RequestError(415, f"Unsupported media type {kind!r}: send application/json.")
+    for p in params:
+        name, _, value = p.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            raise RequestError(415, "The request body must be UTF-8.")
+    if not body:
+        raise RequestError(400, "The request has no body.")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise RequestError(400, "The request body is not JSON.") from None
+    if isinstance(data, list):
+        raise RequestError(400, "Batched operations are not supported: send one at a time.")
+    if not isinstance(data, dict):
+        raise RequestError(400, "The request body must be a JSON object.")
+    query = data.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "The request needs a `query` string.")
+    variables: Any = data.get("variables")
+    operation_name: Any = data.get("operationName")
+    extensions: Any = data.get("extensions")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "`variables` must be an object.")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(400, "`operationName` must be a string.")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "`extensions` must be an object.")
+    return Params(query, variables, operation_name, extensions)
+
+
+def _codes(errors: list[GraphQLError]) -> set[str]:
+    return {str((e.extensions or {}).get("code")) for e in errors}
+
+
+def outcome_of(errors: list[GraphQLError]) -> str:
+    codes = _codes(errors)
+    if INTERNAL_ERROR in codes:
+        return "internal_error"
+    if FORBIDDEN in codes:
+        return "forbidden"
+    return "errors" if errors else "ok"
+
+
+class GraphQLEndpoint:
+    """The ASGI endpoint of /graphql."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        settings: Settings,
+        authenticator: Authenticator,
+        make_context: Callable[[Request, Principal], Awaitable[Context]],
+    ) -> None:
+        self.schema, self.settings = schema, settings
+        self.authenticator, self.make_context = authenticator, make_context
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        response = await self.respond(request, request_log(scope))
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request, entry: RequestLog) -> Response:
+        if self._wants_ide(request):
+            # The IDE page holds no data; its queries come back with the token it is given.
+            return HTMLResponse(get_graphql_ide_html("graphiql"))
+        answer_in = media_type(request.headers.get("accept"))
+        principal = await self.authenticator.principal(request.headers.get("authorization", ""))
+        if principal is None:
+            entry.outcome = "unauthenticated"
+            return self._json(
+                error_body(
+                    "Authentication required: Authorization: Bearer <token>.", UNAUTHENTICATED
+                ),
+                401,
+                answer_in or JSON,
+                {"WWW-Authenticate": 'Bearer realm="cmgraph"'},
+            )
+        entry.principal = principal
+        try:
+            if request.method != "POST":
+                raise RequestError(405, "Queries and mutations go over POST.", {"Allow": "POST"})
+            if answer_in is None:
+                raise RequestError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.")
+            body = await read_body(request, self.settings.limits.max_body_bytes)
+            params = parse_params(request.headers.get("content-type", ""), body)
+        except RequestError as exc:
+            entry.outcome = "bad_request"
+            return self._json(
+                error_body(exc.message, BAD_REQUEST), exc.status, answer_in or JSON, exc.headers
+            )
+        entry.operation = params.operation_name
+        return await self._execute(request, principal, params, answer_in, entry)
+
+    async def _execute(
+        self,
+        request: Request,
+        principal: Principal,
+        params: Params,
+        answer_in: str,
+        entry: RequestLog,
+    ) -> Response:
+        context = await self.make_context(request, principal)
+        try:
+            result = await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=(OperationType.QUERY, OperationType.MUTATION),
+                operation_extensions=params.extensions,
+            )
+        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as exc:
+            entry.outcome = "bad_request"
+            message = (
+                "Subscriptions are not served here."
+                if isinstance(exc, InvalidOperationTypeError)
+                else "No operation to run: give `operationName` when the document has several."
+            )
+            status = 400 if answer_in == GRAPHQL_RESPONSE else 200
+            return self._json(error_body(message, BAD_REQUEST), status, answer_in)
+        finally:
+            await context.reader.close()
+            entry.operation = context.operation_name or params.operation_name
+        errors = list(result.errors or [])
+        entry.outcome = outcome_of(errors)
+        body: dict[str, Any] = {}
+        # No `data` and no error with a path: the request never reached a resolver (parse,
+        # validation, variables, limits, roles). That is a request error.
+        request_error = result.data is None and all(e.path is None for e in errors) and errors
+        if request_error:
+            status = 400 if answer_in == GRAPHQL_RESPONSE else 200
+            if FORBIDDEN in _codes(errors):
+                status = 403
+            elif answer_in == JSON:
+                body["data"] = None  # as application/json clients have always had it
+        else:
+            body["data"] = result.data
+            status = 200
+        if errors:
+            body["errors"] = [e.formatted for e in errors]
+        return self._json(body, status, answer_in)
+
+    def _json(
+        self,
+        body: dict[str, Any],
+        status: int,
+        answer_in: str,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        response = JSONResponse(body, status_code=status, headers=headers)
+        response.headers["content-type"] = f"{answer_in}; charset=utf-8"
+        return response
+
+    def _wants_ide(self, request: Request) -> bool:
+        return (
+            self.settings.development
+            and request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+        )

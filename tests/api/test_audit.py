@@ -1,0 +1,205 @@
+"""The audit trail: every mutation appends an event (who, role, when, operation, entity,
+before, after, request id); nothing updates or deletes one; admin and billing read it with
+`auditEvents`; the Clinical tab shows who changed each case manager and when."""
+
+from __future__ import annotations
+
+import builders as b
+import principals as p
+import pytest
+from sqlalchemy import delete, text, update
+from sqlalchemy.exc import DBAPIError
+
+from cmgraph.api.schema import schema
+from cmgraph.db import models
+
+EVENTS = """
+query($entityId: ID, $from: DateTime, $to: DateTime, $first: Int, $after: String) {
+  auditEvents(entityId: $entityId, from: $from, to: $to, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id occurredAt actor actorName role operation entityType entityId
+                   before after requestId } }
+  }
+}"""
+
+
+async def events(api, **variables):
+    return (await api(EVENTS, variables))["auditEvents"]
+
+
+async def test_a_mutation_appends_who_role_when_what_before_after_and_the_request_id(api):
+    response = await api.post(
+        b.CREATE_CLIENT,
+        {"input": {"firstName": "Ada", "lastName": "Audit"}},
+        headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": "req-create-1"},
+    )
+    assert response.headers["x-request-id"] == "req-create-1"
+    client = response.json()["data"]["createClient"]["client"]["id"]
+    await b.ok(
+        api, b.UPDATE_CLIENT, {"input": {"id": client, "lastName": "Audited"}}, "updateClient"
+    )
+
+    found = await events(api, entityId=client)
+    assert found["totalCount"] == 2
+    created, updated = (e["node"] for e in found["edges"])
+    assert created["operation"] == "createClient"
+    assert created["entityType"] == "Client" and created["entityId"] == client
+    assert created["actor"].startswith("token:") and created["role"] == "admin"
+    assert created["actorName"] == "admin token"
+    assert created["requestId"] == "req-create-1"
+    assert created["before"] is None and created["after"]["last_name"] == "Audit"
+    assert created["occurredAt"]
+    assert updated["operation"] == "updateClient"
+    assert updated["before"]["last_name"] == "Audit"
+    assert updated["after"]["last_name"] == "Audited"
+    assert updated["requestId"] and updated["requestId"] != "req-create-1"
+
+
+async def test_every_mutation_of_the_schema_appends_events(api, db):
+    """A story that uses every mutation once; each must leave an event named after it."""
+    client = await b.client(api, "Eve", "Every")
+    await b.ok(api, b.UPDATE_CLIENT, {"input": {"id": client, "lastName": "Ever"}}, "updateClient")
+    provider = await b.provider(api, "Pam", "Provider")
+    await b.ok(
+        api, b.UPDATE_PROVIDER, {"input": {"id": provider, "firstName": "Pat"}}, "updateProvider"
+    )
+    second = await b.provider(api, "Sam", "Second")
+    payor = await b.payor(api, "Every Health")
+    coverage = await b.coverage(api, client, payor, "2025-01-01")
+    await b.ok(
+        api, b.UPDATE_COVERAGE, {"input": {"id": coverage, "memberId": "M2"}}, "updateCoverage"
+    )
+    enrollment = await b.enrollment(api, provider, payor)
+    await b.enrollment(api, second, payor)
+    await b.ok(
+        api,
+        b.UPDATE_ENROLLMENT,
+        {"input": {"id": enrollment, "effectiveFrom": "2024-06-01"}},
+        "updateEnrollment",
+    )
+    visit = await b.appointment(
+        api, client, provider, "2026-03-10T09:00:00-05:00", "2026-03-10T10:00:00-05:00"
+    )
+    await b.set_status(api, visit["appointment"]["id"], "CANCELLED")
+    assignment = await b.case_manager(api, client, provider, "2026-01-01")
+    await b.ok(
+        api,
+        """mutation($input: UpdateCaseManagerInput!) { updateCaseManager(input: $input) {
+             caseManager { id } userErrors { code } } }""",
+        {"input": {"id": assignment, "version": 1, "note": "n"}},
+        "updateCaseManager",
+    )
+    await b.change_case_manager(api, client, second, "2026-06-01")
+    extra = await b.client(api, "Xi", "Extra")
+    mistake = await b.case_manager(api, extra, provider, "2026-01-01")
+    await b.ok(
+        api,
+        """mutation($input: RemoveCaseManagerInput!) { removeCaseManager(input: $input) {
+             removedId userErrors { code } } }""",
+        {"input": {"id": mistake, "version": 1}},
+        "removeCaseManager",
+    )
+    made = await api(
+        """mutation { createApiToken(input: {name: "sync", role: "integration",
+             scopes: ["clients:read"]}) { token apiToken { id } userErrors { code } } }"""
+    )
+    await api(
+        "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { userErrors { code } } }",
+        {"id": made["createApiToken"]["apiToken"]["id"]},
+    )
+
+    operations = {r.operation for r in await b.changes(db, api.slug)}
+    assert operations == set(schema._schema.mutation_type.fields)
+
+
+async def test_a_refused_or_denied_mutation_appends_nothing(api, db):
+    before = len(await b.changes(db, api.slug))
+    refused = await api(b.UPDATE_CLIENT, {"input": {"id": "bm90OmFueXRoaW5n", "lastName": "X"}})
+    assert refused["updateClient"]["userErrors"]
+    billing = p.as_(api, await p.token(db, api.slug, "billing"))
+    assert (
+        await billing.post(b.CREATE_CLIENT, {"input": {"firstName": "A", "lastName": "B"}})
+    ).status_code == 403
+    assert len(await b.changes(db, api.slug)) == before
+
+
+async def test_events_are_filtered_by_time_and_paged_oldest_first(api):
+    setup = (await events(api))["totalCount"]  # the organization and its token, by the CLI
+    ids = [await b.client(api, "Pia", f"Page{i}") for i in range(3)]
+    everything = await events(api, first=100)
+    assert everything["totalCount"] == setup + 3
+    times = [e["node"]["occurredAt"] for e in everything["edges"]]
+    assert times == sorted(times)
+    assert [e["node"]["entityId"] for e in everything["edges"]][setup:] == ids
+
+    first = await events(api, first=setup + 1)
+    rest = await events(api, first=10, after=first["pageInfo"]["endCursor"])
+    assert first["pageInfo"]["hasNextPage"] and not rest["pageInfo"]["hasNextPage"]
+    assert [e["node"]["entityId"] for e in first["edges"] + rest["edges"]][setup:] == ids
+
+    middle = everything["edges"][setup + 1]["node"]["occurredAt"]
+    since = await events(api, **{"from": middle})
+    assert [e["node"]["entityId"] for e in since["edges"]] == ids[1:]
+    until = await events(api, to=middle)
+    assert [e["node"]["entityId"] for e in until["edges"]][setup:] == ids[:2]
+    empty = await events(api, **{"from": "2001-01-01T00:00:00Z", "to": "2001-12-31T00:00:00Z"})
+    assert empty["totalCount"] == 0
+
+
+async def test_the_page_size_of_events_is_capped(api):
+    body = await api.raw(EVENTS, {"first": 101})
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_the_clinical_tab_history_shows_who_changed_each_case_manager_and_when(api, db):
+    client = await b.client(api)
+    first_cm = await b.provider(api, "Fay", "First")
+    second_cm = await b.provider(api, "Sid", "Second")
+    await b.case_manager(api, client, first_cm, "2026-01-01")
+    coordinator = p.as_(api, await p.token(db, api.slug, "coordinator"))
+    await b.change_case_manager(coordinator, client, second_cm, "2026-06-01")
+
+    data = await coordinator(
+        """query($id: ID!) { client(id: $id) { serviceLines { history {
+             startDate endDate provider { id }
+             changes { occurredAt actor actorName role operation } } } } }""",
+        {"id": client},
+    )
+    (line,) = data["client"]["serviceLines"]
+    newest, oldest = line["history"]
+    assert [c["operation"] for c in newest["changes"]] == ["changeCaseManager"]
+    assert newest["changes"][0]["role"] == "coordinator"
+    assert newest["changes"][0]["actorName"] == "coordinator test token"
+    assert [(c["operation"], c["role"]) for c in oldest["changes"]] == [
+        ("addCaseManager", "admin"),
+        ("changeCaseManager", "coordinator"),  # it ended the first assignment
+    ]
+    assert all(c["occurredAt"] for c in oldest["changes"])
+
+
+@pytest.mark.parametrize("statement", ["update", "delete"])
+async def test_the_database_refuses_to_update_or_delete_an_event(api, db, statement):
+    await b.client(api)
+    org = await b.org_id(db, api.slug)
+    c = models.ChangeRecord
+    sql = (
+        update(c).where(c.organization_id == org).values(actor="someone else")
+        if statement == "update"
+        else delete(c).where(c.organization_id == org)
+    )
+    async with db.write() as session:
+        with pytest.raises(DBAPIError, match="append-only"):
+            await session.execute(sql)
+        await session.rollback()
+    assert {r.actor for r in await b.changes(db, api.slug)} != {"someone else"}
+    assert len(await b.changes(db, api.slug)) == 1
+
+
+async def test_the_database_refuses_to_truncate_events(db, is_postgres):
+    if not is_postgres:
+        pytest.skip("SQLite has no TRUNCATE (DELETE is refused above)")
+    async with db.write() as session:
+        with pytest.raises(DBAPIError, match="append-only"):
+            await session.execute(text("TRUNCATE change_records"))
+        await session.rollback()

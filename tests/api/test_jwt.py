@@ -1,0 +1,213 @@
+"""Sign-in for the front end: JWTs of the configured issuer and audience, signed RS256 or
+ES256 by a key of the configured JWKS, unexpired and not before their time; claims name the
+organization, the role and (for a clinician) the provider. Anything else is a 401."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Any
+
+import builders as b
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from cmgraph.app import create_app
+from cmgraph.config import JwtSettings
+
+ISSUER, AUDIENCE = "https://login.example.org/", "cmgraph"
+
+
+def jwk(public_key: Any, kid: str, alg: str) -> dict[str, Any]:
+    algorithm = jwt.algorithms.RSAAlgorithm if alg == "RS256" else jwt.algorithms.ECAlgorithm
+    data = json.loads(algorithm.to_jwk(public_key))
+    return {**data, "kid": kid, "alg": alg, "use": "sig"}
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, Any]:
+    return {
+        "rsa": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "ec": ec.generate_private_key(ec.SECP256R1()),
+        "stranger": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    }
+
+
+@pytest.fixture
+async def signed_in(db, book, settings, keys, tmp_path):
+    """An HTTP client of an app that trusts the JWKS file with the rsa and ec keys."""
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(
+        json.dumps(
+            {
+                "keys": [
+                    jwk(keys["rsa"].public_key(), "r1", "RS256"),
+                    jwk(keys["ec"].public_key(), "e1", "ES256"),
+                ]
+            }
+        )
+    )
+    configured = dataclasses.replace(
+        settings,
+        jwt=JwtSettings(issuer=ISSUER, audience=AUDIENCE, jwks=str(jwks), leeway_seconds=0),
+    )
+    app = create_app(configured, db=db, book=book)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        yield c
+
+
+def token(
+    keys,
+    slug: str,
+    role: str = "coordinator",
+    *,
+    key: str = "rsa",
+    kid: str | None = None,
+    alg: str | None = None,
+    **claims: Any,
+) -> str:
+    now = int(time.time())
+    payload = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "person-1",
+        "name": "Casey Coordinator",
+        "org": slug,
+        "role": role,
+        "iat": now,
+        "exp": now + 600,
+        **claims,
+    }
+    payload = {k: v for k, v in payload.items() if v is not None}
+    alg = alg or ("ES256" if key == "ec" else "RS256")
+    kid = kid or {"rsa": "r1", "ec": "e1", "stranger": "r1"}[key]
+    return jwt.encode(payload, keys[key], algorithm=alg, headers={"kid": kid})
+
+
+async def post(client, bearer: str, query: str, variables=None) -> httpx.Response:
+    return await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+
+
+@pytest.mark.parametrize("key", ["rsa", "ec"])
+async def test_a_valid_jwt_signs_in_with_its_role(api, signed_in, keys, key):
+    await b.client(api, "Jay", "Doe")
+    response = await post(signed_in, token(keys, api.slug, key=key), "{ clients { totalCount } }")
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["clients"]["totalCount"] == 1
+
+    created = await post(
+        signed_in,
+        token(keys, api.slug, key=key),
+        b.CREATE_CLIENT,
+        {"input": {"firstName": "Jo", "lastName": "Web"}},
+    )
+    client_id = created.json()["data"]["createClient"]["client"]["id"]
+    events = await api(
+        "query($id: ID) { auditEvents(entityId: $id) { edges { node { actor actorName role } } } }",
+        {"id": client_id},
+    )
+    assert events["auditEvents"]["edges"][0]["node"] == {
+        "actor": "user:person-1",
+        "actorName": "Casey Coordinator",
+        "role": "coordinator",
+    }
+
+
+async def test_the_role_claim_is_enforced(api, signed_in, keys):
+    billing = token(keys, api.slug, "billing")
+    response = await post(
+        signed_in, billing, b.CREATE_CLIENT, {"input": {"firstName": "A", "lastName": "B"}}
+    )
+    assert response.status_code == 403
+
+
+async def test_a_clinician_jwt_is_bound_to_its_provider(api, signed_in, keys):
+    mine = await b.provider(api, "Cy", "Clin")
+    own = await b.client(api, "Ona", "Own")
+    await b.client(api, "Nia", "NotMine")
+    await b.case_manager(api, own, mine, "2026-01-01")
+    clinician = token(keys, api.slug, "clinician", provider_id=mine)
+    data = (await post(signed_in, clinician, "{ clients { edges { node { id } } } }")).json()
+    assert [e["node"]["id"] for e in data["data"]["clients"]["edges"]] == [own]
+
+
+def bad_tokens(keys, slug: str, other_provider: str) -> dict[str, str]:
+    now = int(time.time())
+    return {
+        "expired": token(keys, slug, exp=now - 5),
+        "not yet valid": token(keys, slug, nbf=now + 300),
+        "no expiry": token(keys, slug, exp=None),
+        "wrong audience": token(keys, slug, aud="someone-else"),
+        "wrong issuer": token(keys, slug, iss="https://evil.example/"),
+        "unknown key": token(keys, slug, key="stranger"),
+        "unknown kid": token(keys, slug, kid="nope"),
+        "hs256 with the public key": jwt.encode(
+            {
+                "iss": ISSUER,
+                "aud": AUDIENCE,
+                "sub": "x",
+                "org": slug,
+                "role": "admin",
+                "exp": now + 600,
+            },
+            "not-a-real-secret-but-long-enough-for-hmac-sha256",
+            algorithm="HS256",
+            headers={"kid": "r1"},
+        ),
+        "alg none": jwt.encode(
+            {
+                "iss": ISSUER,
+                "aud": AUDIENCE,
+                "sub": "x",
+                "org": slug,
+                "role": "admin",
+                "exp": now + 600,
+            },
+            None,
+            algorithm="none",
+        ),
+        "unknown organization": token(keys, "no-such-org"),
+        "integration role": token(keys, slug, "integration"),
+        "unknown role": token(keys, slug, "superuser"),
+        "clinician without provider": token(keys, slug, "clinician"),
+        "clinician of another organization's provider": token(
+            keys, slug, "clinician", provider_id=other_provider
+        ),
+        "tampered": token(keys, slug)[:-4] + "AAAA",
+    }
+
+
+async def test_every_bad_jwt_is_a_401_and_nothing_runs(api, other_api, signed_in, keys, db):
+    other_provider = await b.provider(other_api, "Oz", "Other")
+    for reason, bad in bad_tokens(keys, api.slug, other_provider).items():
+        response = await post(
+            signed_in, bad, b.CREATE_CLIENT, {"input": {"firstName": "A", "lastName": "B"}}
+        )
+        assert response.status_code == 401, reason
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", reason
+    from cmgraph.db import models
+
+    assert await b.count(db, models.Client, api.slug) == 0
+
+
+async def test_jwts_are_refused_when_sign_in_is_not_configured(api, http, keys):
+    response = await post(http, token(keys, api.slug), "{ clients { totalCount } }")
+    assert response.status_code == 401
+
+
+async def test_a_jwt_of_organization_b_sees_nothing_of_organization_a(
+    api, other_api, signed_in, keys
+):
+    theirs = await b.client(api, "Alpha", "Only")
+    query = "query($id: ID!) { client(id: $id) { id } clients { totalCount } }"
+    data = (await post(signed_in, token(keys, other_api.slug), query, {"id": theirs})).json()[
+        "data"
+    ]
+    assert data == {"client": None, "clients": {"totalCount": 0}}

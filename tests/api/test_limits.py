@@ -1,0 +1,197 @@
+"""Abuse limits, on by default: depth, aliases, tokens, cost, page size, body size, no
+batches, POST only, no field suggestions outside development, introspection and the IDE
+only where they belong, CORS for configured origins, internal errors masked with an id."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+
+import builders as b
+import httpx
+import pytest
+
+from cmgraph.app import create_app
+from cmgraph.config import Limits
+from cmgraph.db import models
+
+
+def codes(body) -> list:
+    return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+
+
+@pytest.fixture
+async def app_with(db, book, settings):
+    """An HTTP client for the app built with other settings."""
+    clients = []
+
+    async def make(**changes) -> httpx.AsyncClient:
+        app = create_app(dataclasses.replace(settings, **changes), db=db, book=book)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+def deep(levels: int) -> str:
+    inner = "id"
+    for _ in range(levels):
+        inner = f"caseManagers {{ client {{ {inner} }} }}"
+    return f'{{ client(id: "x") {{ {inner} }} }}'
+
+
+async def test_a_query_deeper_than_the_limit_is_refused_before_it_runs(api):
+    assert "errors" not in await api.raw(deep(5))
+    body = await api.raw(deep(7))  # 15 levels
+    assert body["data"] is None
+    assert "maximum operation depth" in body["errors"][0]["message"]
+
+
+async def test_too_many_aliases_are_refused(api):
+    query = "{ " + " ".join(f"a{i}: serviceLines {{ code }}" for i in range(31)) + " }"
+    body = await api.raw(query)
+    assert body["data"] is None and "aliases" in body["errors"][0]["message"]
+
+
+async def test_too_many_tokens_are_refused(api):
+    query = "{ " + " ".join("serviceLines { code name }" for _ in range(500)) + " }"
+    body = await api.raw(query)
+    assert body["data"] is None and "tokens" in body["errors"][0]["message"]
+
+
+async def test_the_cost_multiplies_page_sizes_and_refuses_above_the_limit(api, db):
+    await b.client(api)
+    heavy = """query($n: Int) { clients(first: $n) { edges { node {
+      serviceLines { history { changes { actor } } findings { code } }
+      caseManagers { provider { caseload { client { appointments { id } } } } } } } } }"""
+    assert "errors" not in await api.raw(heavy, {"n": 5})
+    body = await api.raw(heavy, {"n": 100})
+    assert codes(body) == ["QUERY_TOO_COMPLEX"] and body["data"] is None
+    assert body["errors"][0]["extensions"]["cost"] > Limits().max_cost
+
+
+async def test_limits_are_configurable(api, app_with):
+    client = await app_with(limits=Limits(max_depth=2))
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ clients { edges { node { id } } } }"},
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert "maximum operation depth" in response.json()["errors"][0]["message"]
+
+
+async def test_a_body_above_the_size_limit_is_413_and_nothing_runs(api, db, app_with):
+    client = await app_with(limits=Limits(max_body_bytes=200))
+    query = b.CREATE_CLIENT
+    variables = {"input": {"firstName": "A" * 300, "lastName": "B"}}
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert response.status_code == 413
+    assert codes(response.json()) == ["BAD_REQUEST"]
+    assert await b.count(db, models.Client, api.slug) == 0
+
+
+async def test_batched_operations_are_refused(api, http, db):
+    batch = [
+        {"query": b.CREATE_CLIENT, "variables": {"input": {"firstName": "A", "lastName": "B"}}}
+    ]
+    response = await http.post(
+        "/graphql",
+        content=json.dumps(batch),
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "Batched" in response.json()["errors"][0]["message"]
+    assert await b.count(db, models.Client, api.slug) == 0
+
+
+async def test_a_mutation_over_get_is_refused_and_writes_nothing(api, http, db):
+    response = await http.get(
+        "/graphql",
+        params={
+            "query": 'mutation { createClient(input: {firstName: "G", lastName: "Et"}) '
+            "{ client { id } } }"
+        },
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert response.status_code == 405
+    assert await b.count(db, models.Client, api.slug) == 0
+
+
+async def test_field_suggestions_only_in_development(api, app_with):
+    typo = {"query": "{ clientz { totalCount } }"}
+    headers = {"Authorization": f"Bearer {api.token}"}
+    production = (await (await app_with()).post("/graphql", json=typo, headers=headers)).json()
+    development = (
+        await (await app_with(development=True)).post("/graphql", json=typo, headers=headers)
+    ).json()
+    assert "Did you mean" not in production["errors"][0]["message"]
+    assert "Did you mean" in development["errors"][0]["message"]
+
+
+async def test_introspection_only_for_authenticated_callers(api, http):
+    query = {"query": "{ __schema { queryType { name } } }"}
+    assert (await http.post("/graphql", json=query)).status_code == 401
+    data = await api(query["query"])
+    assert data["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_graphiql_only_in_development(app_with):
+    html = {"Accept": "text/html"}
+    production = await (await app_with()).get("/graphql", headers=html)
+    assert production.status_code == 401 and "graphiql" not in production.text.lower()
+    development = await (await app_with(development=True)).get("/graphql", headers=html)
+    assert development.status_code == 200 and "graphiql" in development.text.lower()
+
+
+async def test_cors_only_for_configured_origins(api, app_with):
+    client = await app_with(cors_origins=("https://app.example.org",))
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+    allowed = await client.options(
+        "/graphql", headers={"Origin": "https://app.example.org", **preflight}
+    )
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.org"
+    refused = await client.options(
+        "/graphql", headers={"Origin": "https://evil.example", **preflight}
+    )
+    assert "access-control-allow-origin" not in refused.headers
+    default = await (await app_with()).post(
+        "/graphql",
+        json={"query": "{ __typename }"},
+        headers={"Origin": "https://app.example.org", "Authorization": f"Bearer {api.token}"},
+    )
+    assert "access-control-allow-origin" not in default.headers
+
+
+async def test_an_internal_error_is_masked_with_an_id_that_is_in_the_log(api, monkeypatch, caplog):
+    from cmgraph.services import compliance
+
+    detail = "secret detail about Ada Lovelace"  # a variable: tracebacks quote source lines
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError(detail)
+
+    monkeypatch.setattr(compliance, "findings", broken)
+    with caplog.at_level(logging.ERROR, logger="cmgraph.api"):
+        body = await api.raw(
+            '{ complianceFindings(from: "2026-01-01", to: "2026-01-31") { totalCount } }'
+        )
+
+    (error,) = body["errors"]
+    assert error["message"] == "Internal error."
+    assert error["extensions"]["code"] == "INTERNAL_ERROR"
+    error_id = error["extensions"]["errorId"]
+    logged = [r for r in caplog.records if getattr(r, "error_id", None) == error_id]
+    assert len(logged) == 1
+    assert logged[0].error_type == "RuntimeError"
+    assert "secret" not in logged[0].getMessage() + logged[0].traceback

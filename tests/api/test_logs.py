@@ -1,0 +1,96 @@
+"""Logs without PHI: one JSON line per request with request id, organization, principal,
+role, operation name, duration and outcome; never variables, names or birth dates. The test
+greps everything logged during a full scenario for the client's name and birth date."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import builders as b
+import pytest
+
+from cmgraph.logs import JsonFormatter
+
+NAME, SURNAME, BIRTH = "Zebulon", "Quattlebaum", "2011-07-23"
+
+
+@pytest.fixture
+def log_output():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+async def test_a_full_scenario_logs_no_name_nor_birth_date(api, other_api, log_output, monkeypatch):
+    client = await b.client(api, NAME, SURNAME, dateOfBirth=BIRTH)
+    await b.ok(
+        api, b.UPDATE_CLIENT, {"input": {"id": client, "dateOfBirth": BIRTH}}, "updateClient"
+    )
+    provider = await b.provider(api, "Pru", "Provider")
+    await b.case_manager(api, client, provider, "2026-01-01")
+    await api(
+        "query($s: String) { clients(search: $s) { edges { node { firstName dateOfBirth } } } }",
+        {"s": SURNAME},
+    )
+    # refusals and errors that quote the input
+    await api.raw(f'{{ clients(search: "{SURNAME}") {{ totalCount nope }} }}')
+    await api.raw(
+        'query($d: Date!) { checkCaseManager(input: {clientId: "x", serviceLine: "ABA", '
+        'providerId: "y", startDate: $d}) { code } }',
+        {"d": f"{NAME}-{BIRTH}"},
+    )
+    await other_api.raw("query($id: ID!) { client(id: $id) { firstName } }", {"id": client})
+    await api.post(
+        b.CREATE_CLIENT,
+        {"input": {"firstName": NAME, "lastName": SURNAME}},
+        headers={"Authorization": "Bearer cmg_wrong"},
+    )
+
+    from cmgraph.services import compliance
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError(f"{NAME} {SURNAME} {BIRTH}")
+
+    monkeypatch.setattr(compliance, "findings", broken)
+    await api.raw('{ complianceFindings(from: "2026-01-01", to: "2026-01-31") { totalCount } }')
+
+    text = log_output.getvalue()
+    lines = [json.loads(line) for line in text.splitlines()]
+    requests = [line for line in lines if line["message"] == "request"]
+    assert len(requests) >= 10
+    assert any(line.get("error_id") for line in lines)  # the internal error was logged
+    for secret in (NAME, SURNAME, BIRTH, BIRTH.replace("-", "")):
+        assert secret.lower() not in text.lower(), secret
+
+
+async def test_each_request_logs_one_structured_line(api, log_output):
+    response = await api.post(
+        "query Caseload { clients { totalCount } }",
+        headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": "trace-42"},
+    )
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
+    (line,) = [x for x in lines if x["message"] == "request" and x["request_id"] == "trace-42"]
+    assert line["operation"] == "Caseload"
+    assert line["outcome"] == "ok" and line["status"] == 200
+    assert line["role"] == "admin" and line["principal"].startswith("token:")
+    assert line["organization"] and isinstance(line["duration_ms"], float)
+    assert line["level"] == "info" and line["logger"] == "cmgraph.request"
+
+
+async def test_a_request_id_of_the_caller_is_kept_only_when_plain(api):
+    odd = await api.post(
+        "{ __typename }",
+        headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": "x" * 200},
+    )
+    assert odd.headers["x-request-id"] != "x" * 200
+    assert len(odd.headers["x-request-id"]) == 32

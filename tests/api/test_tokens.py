@@ -1,0 +1,110 @@
+"""API tokens managed by admins over GraphQL: shown once, stored hashed, listed without
+secrets, revoked, expiring, with their last use."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import builders as b
+import principals as p
+from sqlalchemy import select, update
+
+from cmgraph.db import models
+from cmgraph.services.tokens import hash_token
+
+CREATE = """mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
+  token apiToken { id name role scopes expiresAt lastUsedAt revokedAt provider { id } }
+  userErrors { field code message } } }"""
+REVOKE = """mutation($id: ID!) { revokeApiToken(input: {id: $id}) {
+  apiToken { id revokedAt } userErrors { code } } }"""
+LIST = "{ apiTokens { id name role scopes lastUsedAt revokedAt } }"
+
+
+async def test_an_admin_creates_a_token_that_works_once_shown_and_is_stored_hashed(api, db):
+    made = (
+        await api(
+            CREATE, {"input": {"name": "ehr", "role": "integration", "scopes": ["clients:read"]}}
+        )
+    )["createApiToken"]
+    assert made["userErrors"] == []
+    secret, token = made["token"], made["apiToken"]
+    assert token["scopes"] == ["clients:read"] and token["lastUsedAt"] is None
+
+    async with db.read() as session:
+        row = (
+            await session.scalars(
+                select(models.ApiToken).where(models.ApiToken.token_hash == hash_token(secret))
+            )
+        ).one()
+    assert row.token_hash != secret
+    listed = await api(LIST)
+    assert secret not in str(listed) and row.token_hash not in str(listed)
+    assert secret not in str([(r.before, r.after) for r in await b.changes(db, api.slug)])
+
+    integration = p.as_(api, secret)
+    assert (await integration("{ clients { totalCount } }"))["clients"]["totalCount"] == 0
+    used = {t["id"]: t for t in (await api(LIST))["apiTokens"]}[token["id"]]
+    assert used["lastUsedAt"] is not None
+
+
+async def test_a_revoked_token_authenticates_nothing(api):
+    made = (await api(CREATE, {"input": {"name": "x", "role": "billing"}}))["createApiToken"]
+    billing = p.as_(api, made["token"])
+    assert (await billing.post("{ payors { id } }")).status_code == 200
+
+    revoked = (await api(REVOKE, {"id": made["apiToken"]["id"]}))["revokeApiToken"]
+    assert revoked["userErrors"] == [] and revoked["apiToken"]["revokedAt"]
+    assert (await billing.post("{ payors { id } }")).status_code == 401
+
+
+async def test_an_expired_token_authenticates_nothing(api, db):
+    made = (
+        await api(
+            CREATE, {"input": {"name": "x", "role": "billing", "expiresAt": "2099-01-01T00:00:00Z"}}
+        )
+    )["createApiToken"]
+    billing = p.as_(api, made["token"])
+    assert (await billing.post("{ payors { id } }")).status_code == 200
+    async with db.write() as session:
+        await session.execute(
+            update(models.ApiToken)
+            .where(models.ApiToken.token_hash == hash_token(made["token"]))
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        await session.commit()
+    assert (await billing.post("{ payors { id } }")).status_code == 401
+
+
+async def test_bad_token_requests_are_user_errors(api, other_api):
+    provider = await b.provider(api)
+    theirs = await b.provider(other_api)
+    cases = [
+        ({"role": "root"}, ["input", "role"]),
+        ({"role": "integration"}, ["input", "scopes"]),
+        ({"role": "integration", "scopes": ["all:write"]}, ["input", "scopes"]),
+        ({"role": "admin", "scopes": ["clients:read"]}, ["input", "scopes"]),
+        ({"role": "clinician"}, ["input", "providerId"]),
+        ({"role": "billing", "providerId": provider}, ["input", "providerId"]),
+        ({"role": "clinician", "providerId": theirs}, ["input", "providerId"]),
+        ({"role": "admin", "expiresAt": "2001-01-01T00:00:00Z"}, ["input", "expiresAt"]),
+    ]
+    for extra, field in cases:
+        made = (await api(CREATE, {"input": {"name": "bad", **extra}}))["createApiToken"]
+        assert made["token"] is None, extra
+        assert [e["field"] for e in made["userErrors"]] == [field], (extra, made)
+
+
+async def test_a_clinician_token_names_its_provider(api):
+    provider = await b.provider(api)
+    made = (
+        await api(CREATE, {"input": {"name": "c", "role": "clinician", "providerId": provider}})
+    )["createApiToken"]
+    assert made["apiToken"]["provider"] == {"id": provider}
+
+
+async def test_another_organizations_token_cannot_be_revoked(api, other_api):
+    made = (await api(CREATE, {"input": {"name": "x", "role": "billing"}}))["createApiToken"]
+    refused = (await other_api(REVOKE, {"id": made["apiToken"]["id"]}))["revokeApiToken"]
+    assert [e["code"] for e in refused["userErrors"]] == ["NOT_FOUND"]
+    assert (await p.as_(api, made["token"]).post("{ payors { id } }")).status_code == 200
+    assert made["apiToken"]["id"] not in str(await other_api(LIST))
