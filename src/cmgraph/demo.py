@@ -4,7 +4,8 @@
 
 - 15 providers with valid NPIs and Texas credentials: 4 BCBAs (one BCBA-D), 2 BCaBAs,
   3 RBTs, 2 SLPs, 1 SLPA, 2 OTRs (one inactive) and 1 PT;
-- 4 payors (Texas Medicaid, BCBS Texas, TRICARE East, Aetna) with no plugins yet, and the
+- 4 payors (Texas Medicaid, BCBS Texas, TRICARE East, Aetna), the first three naming their
+  shipped plugins (tx_medicaid, bcbs_tx_tiers, tricare_acd), and the
   providers' enrollments with them (mostly enrolled for a year or more);
 - 50 children and teens (EHR-1001 to EHR-1050) with a primary coverage, some with Texas
   Medicaid as secondary, in 1-2 of the service lines ABA, ST, OT and PT;
@@ -180,12 +181,17 @@ class PayorSpec:
     kind: PayorKind
     payer_id: str  # illustrative electronic payer ids, as clearinghouses list them
     member_id: str  # format of the member ids on the cards
+    plugins: tuple[str, ...] = ()  # the shipped payor plugins in plugins/
 
 
 PAYORS = (
-    PayorSpec("medicaid", "Texas Medicaid", PayorKind.MEDICAID, "TXMCD", "5{n:08d}"),
-    PayorSpec("bcbs", "BCBS Texas", PayorKind.COMMERCIAL, "84980", "ZGP{n:09d}"),
-    PayorSpec("tricare", "TRICARE East", PayorKind.TRICARE, "99726", "{n:011d}"),
+    PayorSpec(
+        "medicaid", "Texas Medicaid", PayorKind.MEDICAID, "TXMCD", "5{n:08d}", ("tx_medicaid",)
+    ),
+    PayorSpec(
+        "bcbs", "BCBS Texas", PayorKind.COMMERCIAL, "84980", "ZGP{n:09d}", ("bcbs_tx_tiers",)
+    ),
+    PayorSpec("tricare", "TRICARE East", PayorKind.TRICARE, "99726", "{n:011d}", ("tricare_acd",)),
     PayorSpec("aetna", "Aetna", PayorKind.COMMERCIAL, "60054", "W{n:09d}"),
 )
 PAYOR_SPECS = {spec.key: spec for spec in PAYORS}
@@ -806,7 +812,7 @@ class _Practice:
                 name=spec.name,
                 payer_id=spec.payer_id,
                 kind=spec.kind.value,
-                plugins=[],
+                plugins=list(spec.plugins),
             )
             for spec in PAYORS
         ]
