@@ -211,3 +211,39 @@ async def test_a_jwt_of_organization_b_sees_nothing_of_organization_a(
         "data"
     ]
     assert data == {"client": None, "clients": {"totalCount": 0}}
+
+
+@pytest.fixture
+def jwks_url(keys, tmp_path):
+    """The rsa key's JWKS served over HTTP on loopback, as an identity provider serves it."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "jwks.json").write_text(
+        json.dumps({"keys": [jwk(keys["rsa"].public_key(), "r1", "RS256")]})
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    server.shutdown()
+    server.server_close()
+
+
+async def test_a_jwks_fetched_from_a_url_verifies_tokens(api, db, book, settings, keys, jwks_url):
+    configured = dataclasses.replace(
+        settings,
+        jwt=JwtSettings(issuer=ISSUER, audience=AUDIENCE, jwks=jwks_url, leeway_seconds=0),
+    )
+    app = create_app(configured, db=db, book=book)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        good = await post(client, token(keys, api.slug), "{ clients { totalCount } }")
+        stranger = await post(client, token(keys, api.slug, key="stranger"), "{ __typename }")
+
+    assert good.status_code == 200, good.text
+    assert good.json()["data"]["clients"]["totalCount"] == 0
+    assert stranger.status_code == 401
