@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -150,29 +149,6 @@ def _new_row(scope: Scope, a: facts.Assignment, note: str | None) -> models.Assi
     )
 
 
-def _record(
-    session: AsyncSession,
-    scope: Scope,
-    operation: str,
-    row: models.Assignment,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    changes.record(
-        session,
-        organization_id=scope.organization_id,
-        actor=scope.actor,
-        role=scope.role,
-        actor_name=scope.actor_name,
-        request_id=scope.request_id,
-        operation=operation,
-        entity=row,
-        entity_id=row.id,
-        before=before,
-        after=after,
-    )
-
-
 async def add(scope: Scope, proposal: Proposal) -> Outcome[models.Assignment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Assignment]:
         assignment, provider = await _proposed(session, scope, proposal, lock=True)
@@ -182,7 +158,7 @@ async def add(scope: Scope, proposal: Proposal) -> Outcome[models.Assignment]:
         row = _new_row(scope, assignment, _note(proposal.note))
         session.add(row)
         await session.flush()
-        _record(session, scope, "addCaseManager", row, None, changes.snapshot(row))
+        changes.record_by(session, scope, "addCaseManager", row, None, changes.snapshot(row))
         return Outcome(value=row, warnings=tuple(findings))
 
     return await run_write(scope, use_case)
@@ -247,11 +223,13 @@ async def change(
         current.end_date = ended.end_date
         current.version += 1
         await session.flush()
-        _record(session, scope, "changeCaseManager", current, before, changes.snapshot(current))
+        changes.record_by(
+            session, scope, "changeCaseManager", current, before, changes.snapshot(current)
+        )
         row = _new_row(scope, assignment, _note(proposal.note))
         session.add(row)
         await session.flush()
-        _record(session, scope, "changeCaseManager", row, None, changes.snapshot(row))
+        changes.record_by(session, scope, "changeCaseManager", row, None, changes.snapshot(row))
         return Outcome(value=(current, row), warnings=tuple(findings))
 
     return await run_write(scope, use_case)
@@ -343,7 +321,7 @@ async def update(
             row.note = _note(note)
         row.version += 1
         await session.flush()
-        _record(session, scope, "updateCaseManager", row, before, changes.snapshot(row))
+        changes.record_by(session, scope, "updateCaseManager", row, before, changes.snapshot(row))
         return Outcome(value=row, warnings=tuple(findings))
 
     return await run_write(scope, use_case)
@@ -357,7 +335,7 @@ async def remove(scope: Scope, id: UUID | None, version: int) -> Outcome[UUID]:
         findings = await _removal_findings(session, scope, loading.assignment_fact(row), None)
         if refused := _blocking(findings):
             raise refused
-        _record(session, scope, "removeCaseManager", row, changes.snapshot(row), None)
+        changes.record_by(session, scope, "removeCaseManager", row, changes.snapshot(row), None)
         removed = row.id
         await session.delete(row)
         return Outcome(value=removed)

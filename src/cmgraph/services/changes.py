@@ -12,6 +12,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
+from cmgraph.services.scope import Scope
 
 
 def _plain(value: Any) -> Any:
@@ -66,4 +67,28 @@ def record(
             before=before,
             after=after,
         )
+    )
+
+
+def record_by(
+    session: AsyncSession,
+    scope: Scope,
+    operation: str,
+    row: models.Tenant,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """`record` for a use case: who, role and request come from the caller's scope."""
+    record(
+        session,
+        organization_id=scope.organization_id,
+        actor=scope.actor,
+        role=scope.role,
+        actor_name=scope.actor_name,
+        request_id=scope.request_id,
+        operation=operation,
+        entity=row,
+        entity_id=row.id,
+        before=before,
+        after=after,
     )

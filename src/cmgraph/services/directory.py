@@ -78,19 +78,7 @@ async def _unique(
 def _created(
     session: AsyncSession, scope: Scope, operation: str, row: models.Tenant, **extra: Any
 ) -> None:
-    changes.record(
-        session,
-        organization_id=scope.organization_id,
-        actor=scope.actor,
-        role=scope.role,
-        actor_name=scope.actor_name,
-        request_id=scope.request_id,
-        operation=operation,
-        entity=row,
-        entity_id=row.id,
-        before=None,
-        after=changes.snapshot(row, **extra),
-    )
+    changes.record_by(session, scope, operation, row, None, changes.snapshot(row, **extra))
 
 
 def _updated(
@@ -101,19 +89,7 @@ def _updated(
     before: dict[str, Any],
     **extra: Any,
 ) -> None:
-    changes.record(
-        session,
-        organization_id=scope.organization_id,
-        actor=scope.actor,
-        role=scope.role,
-        actor_name=scope.actor_name,
-        request_id=scope.request_id,
-        operation=operation,
-        entity=row,
-        entity_id=row.id,
-        before=before,
-        after=changes.snapshot(row, **extra),
-    )
+    changes.record_by(session, scope, operation, row, before, changes.snapshot(row, **extra))
 
 
 def _apply(row: models.Base, **fields: Any) -> None:

@@ -99,7 +99,7 @@ async def _day_sessions(
 
 
 async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey]) -> list[Verdict]:
-    """A verdict per key, in order, with eight queries whatever the number of keys."""
+    """A verdict per key, in order, with seven queries whatever the number of keys."""
     org, book, clock = scope.organization_id, scope.book, scope.clock
     pairs = {(k.client_id, k.service_line) for k in keys}
     coverages = await loading.coverages(session, org, {c for c, _ in pairs})
