@@ -50,7 +50,8 @@ class PluginFailed(Exception):
     """A plugin raised while the core called it; the core fails closed."""
 
     def __init__(self, plugin: str, error: BaseException) -> None:
-        super().__init__(f"plugin {plugin!r} failed: {type(error).__name__}: {error}")
+        # The error's own message may quote health data: only its type goes in ours.
+        super().__init__(f"plugin {plugin!r} failed: {type(error).__name__}")
         self.plugin = plugin
         self.error = error
 

@@ -69,3 +69,17 @@ async def test_unacceptable_accept_and_content_type_are_refused(api, http):
 async def test_a_subscription_is_a_request_error(api, http):
     response = await post(api, http, {"query": "subscription { x }"}, GRAPHQL_RESPONSE)
     assert 400 <= response.status_code < 500
+
+
+async def test_a_body_nested_too_deep_to_read_is_a_bad_request(api, http):
+    nested = (
+        '{"query": "{ __typename }", "variables": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    )
+    response = await http.post(
+        "/graphql",
+        content=nested,
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

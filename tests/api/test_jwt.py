@@ -247,3 +247,20 @@ async def test_a_jwks_fetched_from_a_url_verifies_tokens(api, db, book, settings
     assert good.status_code == 200, good.text
     assert good.json()["data"]["clients"]["totalCount"] == 0
     assert stranger.status_code == 401
+
+
+async def test_an_unreachable_key_set_refuses_the_token_and_is_no_server_error(
+    api, db, book, settings, keys
+):
+    configured = dataclasses.replace(
+        settings,
+        jwt=JwtSettings(
+            issuer=ISSUER, audience=AUDIENCE, jwks="http://127.0.0.1:1/jwks.json", leeway_seconds=0
+        ),
+    )
+    app = create_app(configured, db=db, book=book)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await post(client, token(keys, api.slug), "{ __typename }")
+
+    assert response.status_code == 401

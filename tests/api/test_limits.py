@@ -195,3 +195,32 @@ async def test_an_internal_error_is_masked_with_an_id_that_is_in_the_log(api, mo
     assert len(logged) == 1
     assert logged[0].error_type == "RuntimeError"
     assert "secret" not in logged[0].getMessage() + logged[0].traceback
+
+
+def _doubling_fragments(levels: int) -> str:
+    """A short document whose expansion doubles at each level: 2**levels selections."""
+    parts = ["query { ...F0 }"]
+    parts += [f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)]
+    parts.append(f"fragment F{levels} on Query {{ serviceLines {{ code }} }}")
+    return "\n".join(parts)
+
+
+async def test_fragments_that_expand_exponentially_are_refused_right_after_parsing(api):
+    body = await api.raw(_doubling_fragments(40))  # 2**40 selections in ~350 tokens
+
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "fragments are expanded" in error["message"]
+    assert body.get("data") is None
+
+
+async def test_fragments_that_expand_within_the_limit_run(api):
+    data = await api(_doubling_fragments(3))
+
+    assert data["serviceLines"]
+
+
+async def test_a_fragment_that_spreads_itself_is_refused(api):
+    body = await api.raw("query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }")
+
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"

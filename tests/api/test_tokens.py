@@ -87,6 +87,7 @@ async def test_bad_token_requests_are_user_errors(api, other_api):
         ({"role": "billing", "providerId": provider}, ["input", "providerId"]),
         ({"role": "clinician", "providerId": theirs}, ["input", "providerId"]),
         ({"role": "admin", "expiresAt": "2001-01-01T00:00:00Z"}, ["input", "expiresAt"]),
+        ({"role": "admin", "expiresAt": "2099-01-01T00:00:00"}, ["input", "expiresAt"]),
     ]
     for extra, field in cases:
         made = (await api(CREATE, {"input": {"name": "bad", **extra}}))["createApiToken"]

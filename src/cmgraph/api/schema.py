@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from cmgraph.api import scalars
+from cmgraph.api.document_size import DocumentSizeLimiter
 from cmgraph.api.errors import is_safe
 from cmgraph.api.guard import Guard
 from cmgraph.api.mutations import Mutation
@@ -96,6 +97,8 @@ def _built(limits: Limits, development: bool) -> Schema:
         types=[Client, Provider, Payor, Coverage, Enrollment, Appointment, CaseManagerAssignment],
         scalar_overrides=scalars.OVERRIDES,
         extensions=[
+            # First: the others walk fragments as often as they are spread.
+            lambda: DocumentSizeLimiter(max_selections=limits.max_selections),
             Guard,
             lambda: QueryDepthLimiter(max_depth=limits.max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),

@@ -50,7 +50,10 @@ class KeySet:
 
     async def key(self, kid: str | None, algorithm: str) -> Any:
         if self._client is not None:
-            keys = await asyncio.to_thread(self._client.get_signing_keys)
+            try:
+                keys = await asyncio.to_thread(self._client.get_signing_keys)
+            except jwt.PyJWKClientError as exc:
+                raise Rejected(f"the key set could not be fetched: {type(exc).__name__}") from None
         else:
             keys = self._keys
         kty = ALGORITHMS[algorithm]

@@ -67,6 +67,10 @@ def _check(request: TokenRequest, now: datetime) -> None:
         raise refuse(INVALID_INPUT, "A clinician token is bound to one provider.", "providerId")
     if request.role != CLINICIAN and request.provider_id is not None:
         raise refuse(INVALID_INPUT, "Only clinician tokens are bound to a provider.", "providerId")
+    if request.expires_at is not None and request.expires_at.utcoffset() is None:
+        raise refuse(
+            INVALID_INPUT, "A date-time needs an offset (e.g. 2027-01-01T00:00Z).", "expiresAt"
+        )
     if request.expires_at is not None and request.expires_at <= now:
         raise refuse(INVALID_INPUT, "The expiry must be in the future.", "expiresAt")
 

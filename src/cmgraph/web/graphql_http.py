@@ -109,8 +109,8 @@ def parse_params(content_type: str, body: bytes) -> Params:
         raise RequestError(400, "The request has no body.")
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise RequestError(400, "The request body is not JSON.") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise RequestError(400, "The request body is not JSON (or nests too deep).") from None
     if isinstance(data, list):
         raise RequestError(400, "Batched operations are not supported: send one at a time.")
     if not isinstance(data, dict):
