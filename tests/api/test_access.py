@@ -79,6 +79,47 @@ async def test_an_integration_may_do_what_its_scopes_say(api, db):
     assert (await writer(CREATE))["createClient"]["userErrors"] == []
 
 
+async def test_an_integration_reads_who_a_client_is_only_with_clients_read(api, db):
+    client = await b.client(api, "Ivy", "Sync")
+    provider = await b.provider(api)
+    await b.case_manager(api, client, provider, "2026-03-01")
+    providers_only = p.as_(
+        api, await p.token(db, api.slug, "integration", scopes=("providers:read",))
+    )
+    both = p.as_(
+        api,
+        await p.token(db, api.slug, "integration", scopes=("providers:read", "clients:read")),
+    )
+    through_caseload = """query($id: ID!) { provider(id: $id) {
+      caseload { startDate ...Who } } }
+      fragment Who on CaseManagerAssignment { client { firstName lastName } }"""
+
+    forbidden(await providers_only.post(through_caseload, {"id": provider}))
+    assert (
+        await providers_only("query($id: ID!) { provider(id: $id) { npi } }", {"id": provider})
+    )["provider"]["npi"]
+    data = await both(through_caseload, {"id": provider})
+    assert data["provider"]["caseload"][0]["client"]["firstName"] == "Ivy"
+
+
+async def test_an_integration_reads_the_audit_trail_only_with_audit_read(api, db):
+    client = await b.client(api, "Ivy", "Sync")
+    provider = await b.provider(api)
+    await b.case_manager(api, client, provider, "2026-03-01")
+    token = await p.token(
+        db, api.slug, "integration", scopes=("case_managers:read", "clients:read")
+    )
+    reader = p.as_(api, token)
+    history = """query($id: ID!) { client(id: $id) {
+      caseManagers { startDate changes { actor operation } } } }"""
+
+    forbidden(await reader.post(history, {"id": client}))
+    plain = await reader(
+        "query($id: ID!) { client(id: $id) { caseManagers { startDate } } }", {"id": client}
+    )
+    assert plain["client"]["caseManagers"][0]["startDate"] == "2026-03-01"
+
+
 async def test_node_returns_only_the_kinds_a_caller_may_read(api, db):
     payor = await b.payor(api, "Acme")
     client = await b.client(api, "Kid", "Node")

@@ -1,9 +1,10 @@
 """The one place where roles and the cost limit are enforced, before anything executes.
 
 A schema extension: after parsing and validation, and before the first resolver, it looks
-at the root fields the operation selects (through fragments too). If the caller's role or
-scopes do not allow one of them (permissions.ACCESS), or the query would cost more than the
-limit, the request ends with one top-level error and nothing runs or is written."""
+at the root fields the operation selects (through fragments too), and for integration tokens
+at the types it reads anywhere in the selection. If the caller's role or scopes do not allow
+one of them (permissions.ACCESS, permissions.NESTED_SCOPES), or the query would cost more
+than the limit, the request ends with one top-level error and nothing runs or is written."""
 
 from __future__ import annotations
 
@@ -15,16 +16,20 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLNamedType,
+    GraphQLSchema,
     InlineFragmentNode,
+    NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    get_named_type,
 )
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from cmgraph.api.context import Context
 from cmgraph.api.cost import Costing
-from cmgraph.api.permissions import may_call
+from cmgraph.api.permissions import NESTED_SCOPES, may_call, may_read_nested
 
 FORBIDDEN = "FORBIDDEN"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -47,6 +52,41 @@ def root_fields(
             if name in fragments and name not in seen:
                 names.extend(root_fields(fragments[name].selection_set, fragments, seen | {name}))
     return list(dict.fromkeys(names))
+
+
+def types_read(
+    selection_set: SelectionSetNode,
+    parent: GraphQLNamedType,
+    fragments: dict[str, FragmentDefinitionNode],
+    schema: GraphQLSchema,
+) -> set[str]:
+    """The object and interface types of which the selection reads a field (not just
+    __typename). DocumentSizeLimiter has bounded the expanded selection already."""
+    found: set[str] = set()
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            name = selection.name.value
+            if name.startswith("__"):
+                continue
+            found.add(parent.name)
+            fields = getattr(parent, "fields", {})
+            if selection.selection_set is not None and name in fields:
+                child = get_named_type(fields[name].type)
+                found |= types_read(selection.selection_set, child, fragments, schema)
+        else:
+            condition: NamedTypeNode | None = None
+            if isinstance(selection, FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+                if fragment is None:
+                    continue
+                condition, inner = fragment.type_condition, fragment.selection_set
+            elif isinstance(selection, InlineFragmentNode):
+                condition, inner = selection.type_condition, selection.selection_set
+            else:
+                continue
+            narrowed = schema.get_type(condition.name.value) if condition else parent
+            found |= types_read(inner, narrowed or parent, fragments, schema)
+    return found
 
 
 class Guard(SchemaExtension):
@@ -81,6 +121,17 @@ class Guard(SchemaExtension):
             if not may_call(principal, root, name):
                 return GraphQLError(
                     f"The role {principal.role!r} may not use {root.lower()} field {name!r}.",
+                    extensions={"code": FORBIDDEN},
+                )
+        schema = self.execution_context.schema._schema
+        root_type = schema.mutation_type if root == "Mutation" else schema.query_type
+        assert root_type is not None
+        read = types_read(operation.selection_set, root_type, fragments, schema)
+        for type_name in sorted(read):
+            if not may_read_nested(principal, type_name):
+                return GraphQLError(
+                    f"This token may not read {type_name} (scopes: "
+                    f"{', '.join(NESTED_SCOPES[type_name])}).",
                     extensions={"code": FORBIDDEN},
                 )
         settings = context.settings

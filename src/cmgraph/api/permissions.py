@@ -105,3 +105,20 @@ def may_call(principal: Principal, root: str, field: str) -> bool:
     if field.startswith("__"):
         return True
     return allowed(principal, ACCESS.get(f"{root}.{field}"))
+
+
+# What an integration token needs to read these types anywhere in a selection, not only at
+# the root: who a client is (health data) and the audit trail. A resource's write scope
+# lets the token read back what it wrote. People's roles read what hangs from the root
+# fields they may call (a clinician only within their caseload: services.visibility).
+NESTED_SCOPES: dict[str, tuple[str, ...]] = {
+    "Client": ("clients:read", "clients:write"),
+    "AuditEvent": ("audit:read",),
+}
+
+
+def may_read_nested(principal: Principal, type_name: str) -> bool:
+    scopes = NESTED_SCOPES.get(type_name)
+    if scopes is None or principal.role != INTEGRATION:
+        return True
+    return bool(principal.scopes & set(scopes))
