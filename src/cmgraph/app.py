@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -33,6 +34,17 @@ from cmgraph.web.requests import RequestLogMiddleware, request_log
 log = logging.getLogger("cmgraph.app")
 
 
+NOBODY = UUID(int=0)  # no provider has this id
+
+
+def _caseload_of(principal: Principal) -> UUID | None:
+    """A clinician sees their provider's caseload; one bound to no provider sees nothing
+    (fail closed), never everything."""
+    if principal.role != CLINICIAN:
+        return None
+    return principal.provider_id or NOBODY
+
+
 def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
@@ -54,7 +66,7 @@ def create_app(
             role=principal.role,
             actor_name=principal.actor_name,
             request_id=request_log(request.scope).request_id,
-            caseload_of=principal.provider_id if principal.role == CLINICIAN else None,
+            caseload_of=_caseload_of(principal),
         )
         return Context(scope=scope, settings=settings, reader=Reader(db), principal=principal)
 

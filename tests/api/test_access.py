@@ -222,3 +222,19 @@ async def test_a_clinician_may_not_use_practice_wide_views_nor_write(api, db):
         CREATE,
     ):
         forbidden(await clinician.post(query))
+
+
+def test_a_clinician_bound_to_no_provider_would_see_no_client_not_every_client():
+    from uuid import uuid4
+
+    from cmgraph.app import _caseload_of
+    from cmgraph.services.access import Principal
+
+    org = uuid4()
+    unbound = Principal(org, "America/New_York", "clinician", "user:x")
+    bound = Principal(org, "America/New_York", "clinician", "user:y", provider_id=org)
+    coordinator = Principal(org, "America/New_York", "coordinator", "user:z")
+
+    assert _caseload_of(unbound) is not None  # None would mean: every client
+    assert _caseload_of(bound) == org
+    assert _caseload_of(coordinator) is None
