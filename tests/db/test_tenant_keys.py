@@ -8,7 +8,8 @@ database reports it, not as the models describe it) includes it.
 The one table outside that rule is `organizations`: its `id` IS the tenant key (the value
 every other table's organization_id holds), so its primary key stands for organization_id,
 and the uniqueness of its `slug` is the one global lookup (sign-in resolves a JWT's
-organization claim by slug). API tokens used to be a second global lookup (a unique
+organization claim by slug). In Citus it is a reference table (copied to every node), where
+a unique slug is allowed and every tenant table may reference it. API tokens used to be a second global lookup (a unique
 token_hash); since migration 0003 a token names its organization and its unique index
 includes organization_id.
 """
