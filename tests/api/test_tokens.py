@@ -10,7 +10,7 @@ import principals as p
 from sqlalchemy import select, update
 
 from cmgraph.db import models
-from cmgraph.services.tokens import hash_token
+from cmgraph.services.tokens import hash_token, organization_of
 
 CREATE = """mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
   token apiToken { id name role scopes expiresAt lastUsedAt revokedAt provider { id } }
@@ -109,3 +109,21 @@ async def test_another_organizations_token_cannot_be_revoked(api, other_api):
     assert [e["code"] for e in refused["userErrors"]] == ["NOT_FOUND"]
     assert (await p.as_(api, made["token"]).post("{ payors { id } }")).status_code == 200
     assert made["apiToken"]["id"] not in str(await other_api(LIST))
+
+
+async def test_a_token_names_its_organization_and_is_found_only_within_it(api, other_api, db):
+    """The lookup includes organization_id (one shard in a tenant-sharded database): the
+    same secret under another organization's id, or without one, authenticates nothing."""
+    own = organization_of(api.token)
+    async with db.read() as session:
+        org = await session.scalar(
+            select(models.Organization).where(models.Organization.slug == api.slug)
+        )
+    assert org is not None and own == org.id
+    secret = api.token.split("_", 2)[2]
+    other = organization_of(other_api.token)
+    assert other is not None
+    for forged in (f"cmg_{other.hex}_{secret}", f"cmg_{secret}", f"cmg_{own.hex}_"):
+        response = await api.post(LIST, headers={"Authorization": f"Bearer {forged}"})
+        assert response.status_code == 401, forged
+    assert (await api.post(LIST)).status_code == 200

@@ -11,6 +11,9 @@ from cmgraph.services.outcome import INVALID_INPUT, Refused
 
 log = logging.getLogger("cmgraph.plugins")
 
+UNAVAILABLE = "UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The database is unavailable. Try again shortly."
+
 
 class InputError(GraphQLError):
     """Bad arguments of a query (mutations answer with userErrors instead)."""

@@ -24,7 +24,7 @@ from strawberry.types import ExecutionContext
 
 from cmgraph.api import scalars
 from cmgraph.api.document_size import DocumentSizeLimiter
-from cmgraph.api.errors import is_safe
+from cmgraph.api.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, is_safe
 from cmgraph.api.guard import Guard
 from cmgraph.api.mutations import Mutation
 from cmgraph.api.queries import Query
@@ -38,6 +38,7 @@ from cmgraph.api.types import (
     Provider,
 )
 from cmgraph.config import Limits, Settings
+from cmgraph.db.faults import is_unavailable
 
 log = logging.getLogger("cmgraph.api")
 
@@ -61,8 +62,23 @@ class MaskWithId(MaskErrors):
         super().__init__(should_mask_error=lambda e: not is_safe(e), error_message="")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        error_id = uuid.uuid4().hex[:12]
         original = error.original_error
+        if is_unavailable(original):
+            # Not a bug: the database is down or unreachable. The endpoint answers 503.
+            log.warning(
+                "database unavailable",
+                extra={
+                    "error_type": type(original).__name__,
+                    "path": [str(p) for p in error.path or ()],
+                },
+            )
+            return GraphQLError(
+                UNAVAILABLE_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": UNAVAILABLE},
+            )
+        error_id = uuid.uuid4().hex[:12]
         log.error(
             "internal error",
             extra={

@@ -4,6 +4,10 @@ Writes must be serialized where it matters (rule 5). PostgreSQL does it with row
 an exclusion constraint. SQLite has one writer at a time, but its default deferred
 transactions let two writers read the same state before either writes; write sessions
 therefore open with BEGIN IMMEDIATE, which takes the write lock before the first read.
+
+A PostgreSQL server that does not answer must not hold requests: connecting gives up after
+CONNECT_TIMEOUT_SECONDS (db.faults), and pooled connections are pinged before use, so a
+restarted server is reconnected to without restarting the service.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from cmgraph.db.faults import CONNECT_TIMEOUT_SECONDS
 
 WRITE_OPTION = "cmgraph_write"
 
@@ -43,7 +49,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if parsed.get_backend_name() != "postgresql":
         raise DatabaseConfigError(f"unsupported database {parsed.get_backend_name()!r}")
     try:
-        return create_async_engine(parsed, pool_pre_ping=True, **kwargs)
+        connect_args = {"timeout": CONNECT_TIMEOUT_SECONDS} | kwargs.pop("connect_args", {})
+        return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     except Exception as exc:
         raise DatabaseConfigError(f"cannot use {parsed.render_as_string()}: {exc}") from exc
 

@@ -100,7 +100,8 @@ class ApiToken(Tenant):
     __table_args__ = (
         _owner(),
         _ref("provider_id", "providers"),
-        Index("ix_api_tokens_token_hash", "token_hash", unique=True),
+        # migration 0003: a token names its organization, so its lookup stays on one tenant
+        Index("uq_api_tokens_token_hash", "organization_id", "token_hash", unique=True),
     )
 
     name: Mapped[str] = mapped_column(String(200))

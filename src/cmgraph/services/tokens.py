@@ -1,9 +1,11 @@
 """API tokens: created, listed and revoked by admins (CLI and mutations), used by
 integrations and scripts.
 
-A token is random, shown once, stored only as its SHA-256 hash, bound to one organization
-and a role (an integration's to its scopes, a clinician's to one provider), and may expire.
-Its last use is kept to the minute so that stale tokens can be found and revoked."""
+A token is random and names its organization (`cmg_<organization id>_<secret>`), so that its
+lookup includes organization_id and stays on one tenant's shard. It is shown once, stored
+only as its SHA-256 hash, bound to one organization and a role (an integration's to its
+scopes, a clinician's to one provider), and may expire. Its last use is kept to the minute
+so that stale tokens can be found and revoked."""
 
 from __future__ import annotations
 
@@ -31,6 +33,24 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(organization_id: UUID) -> str:
+    return f"{TOKEN_PREFIX}{organization_id.hex}_{secrets.token_urlsafe(32)}"
+
+
+def organization_of(token: str) -> UUID | None:
+    """The organization a token names, or None when it names none (tokens issued before
+    migration 0003 included: that migration revoked them)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    org, sep, secret = token[len(TOKEN_PREFIX) :].partition("_")
+    if not sep or not secret or len(org) != 32:
+        return None
+    try:
+        return UUID(hex=org)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -96,7 +116,7 @@ async def issue(
         await lookups.get(
             session, models.Provider, organization_id, request.provider_id, "providerId"
         )
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = new_token(organization_id)
     row = models.ApiToken(
         organization_id=organization_id,
         name=request.name.strip() or f"{request.role} token",
@@ -207,7 +227,8 @@ def usable(row: models.ApiToken, now: datetime) -> bool:
 
 async def authenticate(db: Database, token: str) -> Principal | None:
     """The caller a token names, or None when it is unknown, revoked or expired."""
-    if not token.startswith(TOKEN_PREFIX):
+    organization_id = organization_of(token)
+    if organization_id is None:
         return None
     async with db.read() as session:
         found = (
@@ -216,7 +237,10 @@ async def authenticate(db: Database, token: str) -> Principal | None:
                 .join(
                     models.Organization, models.Organization.id == models.ApiToken.organization_id
                 )
-                .where(models.ApiToken.token_hash == hash_token(token))
+                .where(
+                    models.ApiToken.organization_id == organization_id,
+                    models.ApiToken.token_hash == hash_token(token),
+                )
             )
         ).first()
     if found is None:

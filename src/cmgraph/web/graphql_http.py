@@ -11,11 +11,16 @@ audits check it, for one POST endpoint behind a bearer token.
   and 200 with `"data": null` in application/json, as the spec says. An unreadable request
   (not JSON, no query, a batch) is 400 in both. A denied role is 403 without `data` in both,
   like the 401 of a missing token. Once execution starts, the answer is 200 with `data`.
+- The database unavailable (db.faults.is_unavailable), whether authenticating the caller or
+  running the operation: 503 with one error, `extensions.code` UNAVAILABLE, no `data` (an
+  interrupted write is rolled back with its transaction) and Retry-After, in both media
+  types. This is the one place that answer is made.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,17 +34,22 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from cmgraph.api.context import Context
+from cmgraph.api.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE
 from cmgraph.api.guard import FORBIDDEN
 from cmgraph.api.schema import INTERNAL_ERROR, Schema
 from cmgraph.config import Settings
+from cmgraph.db.faults import is_unavailable
 from cmgraph.services.access import Principal
 from cmgraph.web.auth import Authenticator
 from cmgraph.web.requests import RequestLog, request_log
+
+log = logging.getLogger("cmgraph.web")
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 BAD_REQUEST = "BAD_REQUEST"
 UNAUTHENTICATED = "UNAUTHENTICATED"
+RETRY_AFTER_SECONDS = "5"
 
 
 class RequestError(Exception):
@@ -136,6 +146,8 @@ def _codes(errors: list[GraphQLError]) -> set[str]:
 
 def outcome_of(errors: list[GraphQLError]) -> str:
     codes = _codes(errors)
+    if UNAVAILABLE in codes:
+        return "unavailable"
     if INTERNAL_ERROR in codes:
         return "internal_error"
     if FORBIDDEN in codes:
@@ -162,6 +174,14 @@ class GraphQLEndpoint:
         await response(scope, receive, send)
 
     async def respond(self, request: Request, entry: RequestLog) -> Response:
+        try:
+            return await self._respond(request, entry)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            return self._unavailable(request, entry, exc)
+
+    async def _respond(self, request: Request, entry: RequestLog) -> Response:
         if self._wants_ide(request):
             # The IDE page holds no data; its queries come back with the token it is given.
             return HTMLResponse(get_graphql_ide_html("graphiql"))
@@ -225,6 +245,8 @@ class GraphQLEndpoint:
             entry.operation = context.operation_name or params.operation_name
         errors = list(result.errors or [])
         entry.outcome = outcome_of(errors)
+        if entry.outcome == "unavailable":
+            return self._unavailable(request, entry, None)
         body: dict[str, Any] = {}
         # No `data` and no error with a path: the request never reached a resolver (parse,
         # validation, variables, limits, roles). That is a request error.
@@ -241,6 +263,19 @@ class GraphQLEndpoint:
         if errors:
             body["errors"] = [e.formatted for e in errors]
         return self._json(body, status, answer_in)
+
+    def _unavailable(
+        self, request: Request, entry: RequestLog, error: BaseException | None
+    ) -> Response:
+        if error is not None:  # raised outside a resolver: authentication, closing the session
+            log.warning("database unavailable", extra={"error_type": type(error).__name__})
+        entry.outcome = "unavailable"
+        return self._json(
+            error_body(UNAVAILABLE_MESSAGE, UNAVAILABLE),
+            503,
+            media_type(request.headers.get("accept")) or JSON,
+            {"Retry-After": RETRY_AFTER_SECONDS},
+        )
 
     def _json(
         self,

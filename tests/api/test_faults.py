@@ -1,0 +1,268 @@
+"""The database unreachable: every request is a clear 503 with a GraphQL error (code
+UNAVAILABLE) within seconds, never a hang nor a 500 with a trace; /readyz fails; a write
+cut off by the failure leaves nothing behind; and the service answers again by itself when
+the database returns. No test stops the shared server: they point an app at a dead address,
+at a proxy they stop and start, or at a Database whose engine they swap."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import builders as b
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cmgraph.app import create_app
+from cmgraph.db.engine import Database, create_engine
+from cmgraph.services.access import ADMIN, Principal
+from cmgraph.services.tokens import organization_of
+
+CLIENTS = "{ clients(first: 5) { totalCount edges { node { lastName } } } }"
+DOES_NOT_HANG = 10.0  # seconds: generous; the point is "not a hang"
+
+
+def dead_url(database_url: str, tmp_path: Any) -> str:
+    """A database that cannot be reached: nothing listens on port 1; the SQLite file's folder
+    does not exist."""
+    if make_url(database_url).get_backend_name() == "postgresql":
+        return make_url(database_url).set(port=1).render_as_string(hide_password=False)
+    return f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'cmgraph.db'}"
+
+
+class Switchable(Database):
+    """A Database whose engine a test swaps, as an outage and its end look to the app."""
+
+    def point_at(self, engine: AsyncEngine) -> None:
+        Database.__init__(self, engine)
+
+
+@contextlib.asynccontextmanager
+async def client_of(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://cmgraph.test") as client:
+        yield client
+
+
+async def graphql(
+    client: httpx.AsyncClient, token: str, query: str, accept: str = "application/json", **v: Any
+) -> httpx.Response:
+    started = time.monotonic()
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": v},
+        headers={"Authorization": f"Bearer {token}", "Accept": accept},
+    )
+    assert time.monotonic() - started < DOES_NOT_HANG
+    return response
+
+
+def assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"]
+    body = response.json()
+    assert "data" not in body
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAVAILABLE"]
+    assert "unavailable" in body["errors"][0]["message"]
+    assert "Traceback" not in response.text and "Error" not in body["errors"][0]["message"]
+
+
+class FixedVerifier:
+    """Signs anyone in as one admin without the database, so the operation itself is what
+    meets the outage."""
+
+    def __init__(self, principal: Principal) -> None:
+        self._principal = principal
+
+    async def principal(self, db: Database, token: str) -> Principal:
+        return self._principal
+
+
+async def test_with_the_database_unreachable_authentication_answers_503_not_401(
+    api, settings, book, database_url, tmp_path
+):
+    dead = Database.from_url(dead_url(database_url, tmp_path))
+    try:
+        async with client_of(create_app(settings, db=dead, book=book)) as client:
+            for accept in ("application/json", "application/graphql-response+json"):
+                response = await graphql(client, api.token, CLIENTS, accept)
+                assert_unavailable(response)
+                assert response.headers["content-type"].startswith(accept)
+            started = time.monotonic()
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert time.monotonic() - started < DOES_NOT_HANG
+            assert (await client.get("/healthz")).status_code == 200  # the process is up
+    finally:
+        await dead.dispose()
+
+
+async def test_an_operation_that_meets_the_outage_answers_503(
+    api, settings, book, database_url, tmp_path
+):
+    organization_id = organization_of(api.token)
+    assert organization_id is not None
+    admin = Principal(organization_id, "America/New_York", ADMIN, "user:test")
+    dead = Database.from_url(dead_url(database_url, tmp_path))
+    try:
+        app = create_app(settings, db=dead, book=book, verifier=FixedVerifier(admin))  # type: ignore[arg-type]
+        async with client_of(app) as client:
+            assert_unavailable(await graphql(client, "a.b.c", CLIENTS))
+            mutation = await graphql(
+                client,
+                "a.b.c",
+                b.CREATE_CLIENT,
+                input={"firstName": "Never", "lastName": "Written"},
+            )
+            assert_unavailable(mutation)
+    finally:
+        await dead.dispose()
+
+
+class CommitFails(Database):
+    """The connection drops when the transaction is about to commit: its rows were sent
+    (flushed) but COMMIT never reached the database."""
+
+    def write(self) -> Any:
+        session = super().write()
+
+        async def commit() -> None:
+            await session.flush()
+            raise ConnectionResetError("connection lost while committing")
+
+        session.commit = commit  # type: ignore[method-assign]
+        return session
+
+
+async def test_a_write_cut_off_by_the_failure_leaves_no_row(api, db, settings, book):
+    await api(CLIENTS)  # the token's last use is recorded now, not during the failing request
+    failing = CommitFails(db.engine)
+    async with client_of(create_app(settings, db=failing, book=book)) as client:
+        response = await graphql(
+            client,
+            api.token,
+            b.CREATE_CLIENT,
+            input={"firstName": "Half", "lastName": "Written"},
+        )
+    assert_unavailable(response)
+    found = await api('{ clients(search: "Written", first: 5) { totalCount } }')
+    assert found["clients"]["totalCount"] == 0
+
+
+async def test_the_service_answers_again_when_the_database_returns(
+    api, db, settings, book, database_url, tmp_path
+):
+    dead_engine = create_engine(dead_url(database_url, tmp_path))
+    switchable = Switchable(db.engine)
+    try:
+        async with client_of(create_app(settings, db=switchable, book=book)) as client:
+            assert (await graphql(client, api.token, CLIENTS)).status_code == 200
+            switchable.point_at(dead_engine)
+            assert_unavailable(await graphql(client, api.token, CLIENTS))
+            assert (await client.get("/readyz")).status_code == 503
+            switchable.point_at(db.engine)
+            assert (await graphql(client, api.token, CLIENTS)).status_code == 200
+            assert (await client.get("/readyz")).status_code == 200
+    finally:
+        await dead_engine.dispose()
+
+
+async def test_a_server_that_never_answers_is_given_up_on_within_seconds(
+    api, settings, book, database_url, is_postgres
+):
+    """A host that accepts connections and then says nothing (a hung server, a black hole)
+    is not waited on for ever: connecting gives up after the connect timeout."""
+    if not is_postgres:
+        pytest.skip("SQLite has no network connection to time out")
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    silent = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    hung = Database.from_url(
+        make_url(database_url).set(host="127.0.0.1", port=port).render_as_string(False)
+    )
+    try:
+        async with client_of(create_app(settings, db=hung, book=book)) as client:
+            assert_unavailable(await graphql(client, api.token, CLIENTS))
+    finally:
+        await hung.dispose()
+        for writer in held:
+            writer.transport.abort()
+        silent.close()
+        await silent.wait_closed()
+
+
+class Proxy:
+    """A TCP proxy to PostgreSQL that a test stops (dropping every connection, as a server
+    that went away) and starts again on the same port."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def test_after_postgresql_goes_away_and_returns_the_pool_reconnects(
+    api, settings, book, database_url, is_postgres
+):
+    """A real outage of the connection, not a swapped engine: pooled connections die, new
+    ones are refused, then the same pool connects again without a restart."""
+    if not is_postgres:
+        pytest.skip("a TCP outage needs PostgreSQL; the engine-swap test covers SQLite")
+    url = make_url(database_url)
+    proxy = Proxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    through = Database.from_url(
+        url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    )
+    try:
+        async with client_of(create_app(settings, db=through, book=book)) as client:
+            assert (await graphql(client, api.token, CLIENTS)).status_code == 200
+            await proxy.stop()
+            assert_unavailable(await graphql(client, api.token, CLIENTS))
+            assert (await client.get("/readyz")).status_code == 503
+            await proxy.start()
+            assert (await graphql(client, api.token, CLIENTS)).status_code == 200
+            assert (await client.get("/readyz")).status_code == 200
+    finally:
+        await through.dispose()
+        with contextlib.suppress(AssertionError):
+            await proxy.stop()
