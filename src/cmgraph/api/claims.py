@@ -18,7 +18,7 @@ from cmgraph.api.types import (
     RuleFinding,
     ServiceLine,
     findings,
-    load_client,
+    load_owning_client,
     load_payor,
     load_provider,
     service_line,
@@ -59,9 +59,7 @@ class ClaimLine:
 
     @strawberry.field
     async def client(self, info: Info) -> Client:
-        client = await load_client(info, self.client_pk)
-        assert client is not None, "a foreign key guarantees the client"
-        return client
+        return await load_owning_client(info, self.client_pk)
 
     @strawberry.field
     def service_line(self, info: Info) -> ServiceLine:

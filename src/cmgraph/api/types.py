@@ -226,6 +226,13 @@ async def load_provider(info: Info, pk: UUID) -> Provider:
     return Provider.of(row)
 
 
+async def load_owning_client(info: Info, pk: UUID) -> Client:
+    """The client a row belongs to: a foreign key guarantees it."""
+    client = await load_client(info, pk)
+    assert client is not None, "a foreign key guarantees the client"
+    return client
+
+
 async def load_client(info: Info, pk: UUID | None) -> Client | None:
     if pk is None:
         return None
@@ -256,9 +263,7 @@ class Coverage(Node):
 
     @strawberry.field
     async def client(self, info: Info) -> Client:
-        client = await load_client(info, self.client_pk)
-        assert client is not None, "a foreign key guarantees the client"
-        return client
+        return await load_owning_client(info, self.client_pk)
 
     @strawberry.field
     async def payor(self, info: Info) -> Payor:
@@ -306,9 +311,7 @@ class Appointment(Node):
 
     @strawberry.field
     async def client(self, info: Info) -> Client:
-        client = await load_client(info, self.client_pk)
-        assert client is not None, "a foreign key guarantees the client"
-        return client
+        return await load_owning_client(info, self.client_pk)
 
     @strawberry.field
     def service_line(self, info: Info) -> ServiceLine:
@@ -360,9 +363,7 @@ class CaseManagerAssignment(Node):
 
     @strawberry.field
     async def client(self, info: Info) -> Client:
-        client = await load_client(info, self.client_pk)
-        assert client is not None, "a foreign key guarantees the client"
-        return client
+        return await load_owning_client(info, self.client_pk)
 
     @strawberry.field
     def service_line(self, info: Info) -> ServiceLine:

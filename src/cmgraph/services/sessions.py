@@ -117,7 +117,9 @@ async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey])
         k.appointment.provider_id for k in keys if k.appointment is not None
     }
     providers = await loading.providers(session, org, people)
-    enrollments = await loading.enrollments(session, org, people)
+    enrollments: dict[UUID, list[facts.Enrollment]] = defaultdict(list)
+    for enrollment in await loading.enrollments(session, org, people):
+        enrollments[enrollment.provider_id].append(enrollment)
     first = await _first_covered(session, org, [a.id for a in in_use if a.id is not None])
     day_sessions = await _day_sessions(session, org, keys)
 
@@ -143,7 +145,9 @@ async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey])
             ),
             lead_time=book.lead_time(key.service_line, payors),
             credentialed=(
-                book.credentialed_with(enrollments, cm.provider_id, payors, key.date_of_service)
+                book.credentialed_with(
+                    enrollments[cm.provider_id], cm.provider_id, payors, key.date_of_service
+                )
                 if cm
                 else {}
             ),
@@ -153,7 +157,7 @@ async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey])
                 deliverer
                 and payors.primary
                 and book.credentialed(
-                    enrollments, deliverer.id, payors.primary, key.date_of_service
+                    enrollments[deliverer.id], deliverer.id, payors.primary, key.date_of_service
                 )
             ),
             day_sessions=tuple(day_sessions[(key.client_id, key.date_of_service)]),
