@@ -14,7 +14,8 @@ audits check it, for one POST endpoint behind a bearer token.
 - The database unavailable (db.faults.is_unavailable), whether authenticating the caller or
   running the operation: 503 with one error, `extensions.code` UNAVAILABLE, no `data` (an
   interrupted write is rolled back with its transaction) and Retry-After, in both media
-  types. This is the one place that answer is made.
+  types. This is the one place that answer is made. A write that kept losing races with
+  concurrent writes (WRITE_CONFLICT) is answered the same way, with its own code.
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from cmgraph.api.context import Context
-from cmgraph.api.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE
+from cmgraph.api.errors import (
+    UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    WRITE_CONFLICT,
+    WRITE_CONFLICT_MESSAGE,
+)
 from cmgraph.api.guard import FORBIDDEN
 from cmgraph.api.schema import INTERNAL_ERROR, Schema
 from cmgraph.config import Settings
@@ -148,6 +154,8 @@ def outcome_of(errors: list[GraphQLError]) -> str:
     codes = _codes(errors)
     if UNAVAILABLE in codes:
         return "unavailable"
+    if WRITE_CONFLICT in codes:
+        return "write_conflict"
     if INTERNAL_ERROR in codes:
         return "internal_error"
     if FORBIDDEN in codes:
@@ -247,6 +255,13 @@ class GraphQLEndpoint:
         entry.outcome = outcome_of(errors)
         if entry.outcome == "unavailable":
             return self._unavailable(request, entry, None)
+        if entry.outcome == "write_conflict":
+            return self._json(
+                error_body(WRITE_CONFLICT_MESSAGE, WRITE_CONFLICT),
+                503,
+                answer_in,
+                {"Retry-After": RETRY_AFTER_SECONDS},
+            )
         body: dict[str, Any] = {}
         # No `data` and no error with a path: the request never reached a resolver (parse,
         # validation, variables, limits, roles). That is a request error.
