@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db.faults import is_retryable
 from cmgraph.plugins import PluginFailed
+from cmgraph.services.idempotency import KEY_IN_USE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
 from cmgraph.services.scope import Scope
 
@@ -47,6 +48,12 @@ def backoff(attempt: int) -> float:
 
 
 OVERLAP_CONSTRAINT = "ex_assignments_no_overlap"
+KEY_TAKEN_OVER = UserError(
+    None,
+    KEY_IN_USE,
+    "This request ran past its hold on the Idempotency-Key and a retry took it over; nothing "
+    "was written here.",
+)
 
 
 def plugin_failed(failed: PluginFailed) -> UserError:
@@ -101,6 +108,10 @@ async def _run_once(
     async with scope.db.write() as session:
         try:
             outcome = await use_case(session)
+            # The key says "written" in the very transaction that writes, or neither happens
+            # (services.idempotency); a key another attempt took over stops this commit.
+            if scope.idempotency is not None and not await mark_written(session, scope.idempotency):
+                raise Refused(KEY_TAKEN_OVER)
             await session.commit()
             return outcome
         except Refused as refused:
