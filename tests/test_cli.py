@@ -6,17 +6,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from cmgraph.api.schema import sdl
 from cmgraph.app import create_app
 from cmgraph.config import Settings
+from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.plugins import RuleBook, build_plugin_manager
+from cmgraph.services import tenants
 
 
 @dataclass
@@ -288,3 +293,30 @@ def test_bad_token_requests_end_in_one_line(migrated):
     assert_one_line_error(
         cmgraph("token", "revoke", "--org", "bad-tokens", "--id", "nope", url=url, cwd=cwd)
     )
+
+
+async def test_idempotency_purge_deletes_expired_keys(migrated):
+    url, cwd = migrated
+    db = Database.from_url(url)
+    try:
+        org = await tenants.create_organization(db, "Keys Practice", "keys", "UTC")
+        now = datetime.now(UTC)
+        async with db.write() as session:
+            for key, first_used in (("old", now - timedelta(hours=25)), ("new", now)):
+                session.add(
+                    models.IdempotencyKey(
+                        organization_id=org.id, principal="token:x", key=key,
+                        request_hash="0" * 64, state="done", attempt=uuid.uuid4(),
+                        created_at=first_used, reserved_at=first_used,
+                        response_status=200, response_body="{}",
+                    )
+                )  # fmt: skip
+            await session.commit()
+        run = cmgraph("idempotency", "purge", url=url, cwd=cwd)
+        assert run.returncode == 0, run
+        assert run.stdout.strip() == "purged 1 expired idempotency keys"
+        async with db.read() as session:
+            left = list(await session.scalars(select(models.IdempotencyKey.key)))
+        assert left == ["new"]
+    finally:
+        await db.dispose()

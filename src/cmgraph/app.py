@@ -25,6 +25,7 @@ from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook, build_plugin_manager
 from cmgraph.services.access import CLINICIAN, Principal
+from cmgraph.services.idempotency import Claim, IdempotencyStore
 from cmgraph.services.scope import Scope
 from cmgraph.services.signin import Verifier
 from cmgraph.web.auth import Authenticator
@@ -50,13 +51,14 @@ def create_app(
     db: Database | None = None,
     book: RuleBook | None = None,
     verifier: Verifier | None = None,
+    idempotency: IdempotencyStore | None = None,
 ) -> Starlette:
     settings = settings or Settings.from_env()
     db = db or Database.from_url(settings.database_url)
     book = book or RuleBook(build_plugin_manager(settings.plugins_dir, settings.disabled_plugins))
     rule_book = book
 
-    async def make_context(request: Request, principal: Principal) -> Context:
+    async def make_context(request: Request, principal: Principal, claim: Claim | None) -> Context:
         scope = Scope(
             db=db,
             book=rule_book,
@@ -67,6 +69,7 @@ def create_app(
             actor_name=principal.actor_name,
             request_id=request_log(request.scope).request_id,
             caseload_of=_caseload_of(principal),
+            idempotency=claim,
         )
         return Context(scope=scope, settings=settings, reader=Reader(db), principal=principal)
 
@@ -75,6 +78,7 @@ def create_app(
         settings,
         Authenticator(db, settings.jwt, verifier),
         make_context,
+        idempotency or IdempotencyStore(db),
     )
 
     async def healthz(_: Request) -> Response:

@@ -22,6 +22,7 @@ from cmgraph.db import migrate
 from cmgraph.db.engine import Database, DatabaseConfigError
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
 from cmgraph.services import tenants, tokens
+from cmgraph.services.idempotency import IdempotencyStore
 
 
 class CommandError(Exception):
@@ -140,6 +141,14 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
     _with_db(settings, work)
 
 
+def cmd_idempotency_purge(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(db: Database) -> None:
+        purged = await IdempotencyStore(db).purge()
+        print(f"purged {purged} expired idempotency keys")
+
+    _with_db(settings, work)
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from cmgraph import demo
 
@@ -249,6 +258,12 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("--org", required=True, help="organization slug")
     revoke.add_argument("--id", required=True, help="the token's id (from `token list`)")
     revoke.set_defaults(run=cmd_token_revoke)
+
+    keys = commands.add_parser("idempotency", help="Idempotency-Key records").add_subparsers(
+        dest="idempotency_command", required=True
+    )
+    purge = keys.add_parser("purge", help="delete keys first used more than 24 hours ago")
+    purge.set_defaults(run=cmd_idempotency_purge)
 
     serve = commands.add_parser("serve", help="serve /graphql, /healthz and /readyz")
     serve.add_argument("--host", default="127.0.0.1")

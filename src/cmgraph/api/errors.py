@@ -13,6 +13,10 @@ log = logging.getLogger("cmgraph.plugins")
 
 UNAVAILABLE = "UNAVAILABLE"
 UNAVAILABLE_MESSAGE = "The database is unavailable. Try again shortly."
+WRITE_CONFLICT = "WRITE_CONFLICT"
+WRITE_CONFLICT_MESSAGE = (
+    "The write kept conflicting with concurrent writes and was not done. Try again shortly."
+)
 
 
 class InputError(GraphQLError):

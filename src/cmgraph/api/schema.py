@@ -24,7 +24,13 @@ from strawberry.types import ExecutionContext
 
 from cmgraph.api import scalars
 from cmgraph.api.document_size import DocumentSizeLimiter
-from cmgraph.api.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, is_safe
+from cmgraph.api.errors import (
+    UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    WRITE_CONFLICT,
+    WRITE_CONFLICT_MESSAGE,
+    is_safe,
+)
 from cmgraph.api.guard import Guard
 from cmgraph.api.mutations import Mutation
 from cmgraph.api.queries import Query
@@ -39,6 +45,7 @@ from cmgraph.api.types import (
 )
 from cmgraph.config import Limits, Settings
 from cmgraph.db.faults import is_unavailable
+from cmgraph.services.transaction import WriteConflict
 
 log = logging.getLogger("cmgraph.api")
 
@@ -63,6 +70,19 @@ class MaskWithId(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if isinstance(original, WriteConflict):
+            # Not a bug either: retried and still contended (first: on SQLite its cause, a
+            # locked database, would read as unavailable). The endpoint answers 503.
+            log.warning(
+                "write conflict",
+                extra={"attempts": original.attempts, "path": [str(p) for p in error.path or ()]},
+            )
+            return GraphQLError(
+                WRITE_CONFLICT_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": WRITE_CONFLICT},
+            )
         if is_unavailable(original):
             # Not a bug: the database is down or unreachable. The endpoint answers 503.
             log.warning(

@@ -8,6 +8,11 @@ errors in OperationalError or InterfaceError (aiosqlite's "unable to open databa
 "database is locked"), marks a lost connection with `connection_invalidated`, and raises its
 own TimeoutError when no pooled connection frees up. The cause chain is walked because
 layers above may wrap the error once more.
+
+Which failures mean "a concurrent transaction got in the way, run it again": PostgreSQL's
+serialization_failure (SQLSTATE 40001) and deadlock_detected (40P01), which asyncpg
+reports through SQLAlchemy as a DBAPIError whose `.orig` carries `.sqlstate` (and
+`.pgcode`), and SQLite's "database is locked" once its busy timeout ran out.
 """
 
 from __future__ import annotations
@@ -48,5 +53,28 @@ def is_unavailable(error: BaseException | None) -> bool:
             return True
         if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
             return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+SERIALIZATION_FAILURE = "40001"
+DEADLOCK_DETECTED = "40P01"
+_RETRYABLE_SQLSTATES = {SERIALIZATION_FAILURE, DEADLOCK_DETECTED}
+
+
+def is_retryable(error: BaseException | None) -> bool:
+    """True when error, or any error it was raised from, says the transaction lost a race
+    and would likely succeed if run again from the start."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if state in _RETRYABLE_SQLSTATES:
+            return True
+        if isinstance(error, sa_exc.OperationalError) and "database is locked" in str(error):
+            return True
+        if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
+            error = error.orig
+            continue
         error = error.__cause__ or error.__context__
     return False

@@ -276,3 +276,29 @@ class ChangeRecord(Tenant):
     role: Mapped[str | None] = mapped_column(String(32))
     actor_name: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class IdempotencyKey(Base):
+    """A mutation request made under an Idempotency-Key header, and its answer once final
+    (services.idempotency). Keyed by organization, then the caller, then the key: a key is
+    the caller's own, so another token cannot replay its answers."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        _owner(),
+        Index("ix_idempotency_keys_created_at", "created_at"),  # for purging expired keys
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    principal: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # in_flight -> written (in the mutation's own transaction) -> done (answer stored), or
+    # lost (written, but the answer was not final: services.idempotency)
+    state: Mapped[str] = mapped_column(String(16))
+    # Which execution holds the key: a write commits only while its attempt is the current one.
+    attempt: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime]  # first use; the key expires 24 hours later
+    reserved_at: Mapped[datetime]  # when the current attempt started
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)

@@ -9,6 +9,7 @@ from uuid import UUID
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook
+from cmgraph.services.idempotency import Claim
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Scope:
     request_id: str | None = None
     # A clinician sees only the clients on this provider's caseload (services.visibility).
     caseload_of: UUID | None = None
+    # The Idempotency-Key this request holds: its writes mark it (services.idempotency).
+    idempotency: Claim | None = None
 
     def today(self) -> date:
         return datetime.now(self.clock.zone).date()

@@ -14,7 +14,10 @@ audits check it, for one POST endpoint behind a bearer token.
 - The database unavailable (db.faults.is_unavailable), whether authenticating the caller or
   running the operation: 503 with one error, `extensions.code` UNAVAILABLE, no `data` (an
   interrupted write is rolled back with its transaction) and Retry-After, in both media
-  types. This is the one place that answer is made.
+  types. This is the one place that answer is made. A write that kept losing races with
+  concurrent writes (WRITE_CONFLICT) is answered the same way, with its own code.
+- An Idempotency-Key header on a mutation: the first final answer is stored and replayed
+  (web.idempotency, services.idempotency); on anything else, the key is only validated.
 """
 
 from __future__ import annotations
@@ -34,12 +37,26 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from cmgraph.api.context import Context
-from cmgraph.api.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE
+from cmgraph.api.errors import (
+    UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    WRITE_CONFLICT,
+    WRITE_CONFLICT_MESSAGE,
+)
 from cmgraph.api.guard import FORBIDDEN
 from cmgraph.api.schema import INTERNAL_ERROR, Schema
 from cmgraph.config import Settings
 from cmgraph.db.faults import is_unavailable
 from cmgraph.services.access import Principal
+from cmgraph.services.idempotency import (
+    Claim,
+    Conflict,
+    IdempotencyStore,
+    KeyedRequest,
+    Replay,
+    request_hash,
+)
+from cmgraph.web import idempotency
 from cmgraph.web.auth import Authenticator
 from cmgraph.web.requests import RequestLog, request_log
 
@@ -148,6 +165,8 @@ def outcome_of(errors: list[GraphQLError]) -> str:
     codes = _codes(errors)
     if UNAVAILABLE in codes:
         return "unavailable"
+    if WRITE_CONFLICT in codes:
+        return "write_conflict"
     if INTERNAL_ERROR in codes:
         return "internal_error"
     if FORBIDDEN in codes:
@@ -163,10 +182,12 @@ class GraphQLEndpoint:
         schema: Schema,
         settings: Settings,
         authenticator: Authenticator,
-        make_context: Callable[[Request, Principal], Awaitable[Context]],
+        make_context: Callable[[Request, Principal, Claim | None], Awaitable[Context]],
+        idempotency_store: IdempotencyStore,
     ) -> None:
         self.schema, self.settings = schema, settings
         self.authenticator, self.make_context = authenticator, make_context
+        self.idempotency = idempotency_store
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
@@ -205,13 +226,89 @@ class GraphQLEndpoint:
                 raise RequestError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.")
             body = await read_body(request, self.settings.limits.max_body_bytes)
             params = parse_params(request.headers.get("content-type", ""), body)
+            key = idempotency.key_of(request.headers)
+        except idempotency.InvalidKey as exc:
+            entry.outcome = "bad_request"
+            return self._json(error_body(str(exc), BAD_REQUEST), 400, answer_in or JSON)
         except RequestError as exc:
             entry.outcome = "bad_request"
             return self._json(
                 error_body(exc.message, BAD_REQUEST), exc.status, answer_in or JSON, exc.headers
             )
         entry.operation = params.operation_name
+        # Parsed here only when a key came, so requests without one cost nothing more.
+        if key is not None and idempotency.is_mutation(
+            params.query, params.operation_name, self.settings.limits.max_tokens
+        ):
+            return await self._execute_once(request, principal, params, answer_in, entry, key)
         return await self._execute(request, principal, params, answer_in, entry)
+
+    async def _execute_once(
+        self,
+        request: Request,
+        principal: Principal,
+        params: Params,
+        answer_in: str,
+        entry: RequestLog,
+        key: str,
+    ) -> Response:
+        """A mutation under an Idempotency-Key: runs at most once per key; a final answer is
+        stored and replayed, anything else gives the key back for a retry."""
+        reserved = await self.idempotency.reserve(
+            KeyedRequest(
+                principal.organization_id,
+                principal.actor,
+                key,
+                request_hash(params.query, params.operation_name, params.variables),
+            )
+        )
+        if isinstance(reserved, Replay):
+            entry.outcome = "replayed"
+            response = Response(reserved.body, reserved.status)
+            response.headers["content-type"] = f"{answer_in}; charset=utf-8"
+            response.headers[idempotency.REPLAYED_HEADER] = "true"
+            return response
+        if isinstance(reserved, Conflict):
+            entry.outcome = "idempotency_conflict"
+            conflict = idempotency.CONFLICTS[reserved.code]
+            return self._json(
+                error_body(conflict.message, reserved.code),
+                conflict.status,
+                answer_in,
+                conflict.headers,
+            )
+        try:
+            response = await self._execute(request, principal, params, answer_in, entry, reserved)
+        except Exception:
+            await self._settle(self.idempotency.release(reserved))
+            raise
+        if self._is_final(response, entry):
+            await self._settle(
+                self.idempotency.complete(
+                    reserved, response.status_code, bytes(response.body).decode()
+                )
+            )
+        else:
+            await self._settle(self.idempotency.release(reserved))
+        return response
+
+    @staticmethod
+    def _is_final(response: Response, entry: RequestLog) -> bool:
+        """An answer the mutation ran to (data, with or without userErrors): the same request
+        would get it again. Not a request error (nothing ran; a corrected request may reuse
+        the key), nor UNAVAILABLE, WRITE_CONFLICT or an internal error (a retry must run)."""
+        if response.status_code != 200 or entry.outcome not in ("ok", "errors"):
+            return False
+        return json.loads(bytes(response.body)).get("data") is not None
+
+    @staticmethod
+    async def _settle(step: Awaitable[None]) -> None:
+        """Storing or releasing a key must not replace the answer the caller is owed; a key
+        left in flight is taken over once its lease runs out."""
+        try:
+            await step
+        except Exception as exc:
+            log.warning("idempotency key not settled", extra={"error_type": type(exc).__name__})
 
     async def _execute(
         self,
@@ -220,8 +317,9 @@ class GraphQLEndpoint:
         params: Params,
         answer_in: str,
         entry: RequestLog,
+        claim: Claim | None = None,
     ) -> Response:
-        context = await self.make_context(request, principal)
+        context = await self.make_context(request, principal, claim)
         try:
             result = await self.schema.execute(
                 params.query,
@@ -247,6 +345,13 @@ class GraphQLEndpoint:
         entry.outcome = outcome_of(errors)
         if entry.outcome == "unavailable":
             return self._unavailable(request, entry, None)
+        if entry.outcome == "write_conflict":
+            return self._json(
+                error_body(WRITE_CONFLICT_MESSAGE, WRITE_CONFLICT),
+                503,
+                answer_in,
+                {"Retry-After": RETRY_AFTER_SECONDS},
+            )
         body: dict[str, Any] = {}
         # No `data` and no error with a path: the request never reached a resolver (parse,
         # validation, variables, limits, roles). That is a request error.

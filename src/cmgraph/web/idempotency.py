@@ -1,0 +1,74 @@
+"""The Idempotency-Key header on POST /graphql: reading it, telling whether it applies (to
+mutations only), and the HTTP answers of its conflicts. The store is services.idempotency.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from starlette.datastructures import Headers
+
+from cmgraph.services.idempotency import KEY_IN_USE, KEY_REUSED, RESPONSE_LOST
+
+HEADER = "idempotency-key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")  # printable ASCII
+IN_USE_RETRY_AFTER_SECONDS = "1"
+
+
+class InvalidKey(ValueError):
+    """The header is there but is no valid key (400 BAD_REQUEST)."""
+
+
+def key_of(headers: Headers) -> str | None:
+    values = headers.getlist(HEADER)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidKey("Send one Idempotency-Key header, not several.")
+    if not _VALID_KEY.match(values[0]):
+        raise InvalidKey("Idempotency-Key must be 1 to 255 printable ASCII characters.")
+    return values[0]
+
+
+def is_mutation(query: str, operation_name: str | None, max_tokens: int) -> bool:
+    """Whether the operation to run is a mutation. A document that does not parse or names no
+    operation is left to execution to report, as not a mutation (nothing will run)."""
+    try:
+        document = parse(query, no_location=True, max_tokens=max_tokens)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None:
+        chosen = operations[0] if len(operations) == 1 else None
+    else:
+        chosen = next((o for o in operations if o.name and o.name.value == operation_name), None)
+    return chosen is not None and chosen.operation == OperationType.MUTATION
+
+
+@dataclass(frozen=True)
+class ConflictAnswer:
+    status: int
+    message: str
+    headers: dict[str, str] | None = None
+
+
+CONFLICTS = {
+    KEY_REUSED: ConflictAnswer(
+        422,
+        "This Idempotency-Key was used for a different request (query, operationName or "
+        "variables); use a new key for a new request.",
+    ),
+    KEY_IN_USE: ConflictAnswer(
+        409,
+        "A request with this Idempotency-Key is still running; retry shortly to get its answer.",
+        {"Retry-After": IN_USE_RETRY_AFTER_SECONDS},
+    ),
+    RESPONSE_LOST: ConflictAnswer(
+        409,
+        "The request with this Idempotency-Key was applied, but its answer was lost (the "
+        "service failed after the write); read the current state rather than repeating it.",
+    ),
+}
