@@ -141,6 +141,13 @@ def test_a_duplicate_slug_is_one_line_on_stderr(migrated):
     assert "twice" in line
 
 
+@pytest.mark.parametrize(("flag", "value"), [("--workers", "0"), ("--graceful-timeout", "-1")])
+def test_serve_refuses_impossible_numbers(migrated, flag, value):
+    url, cwd = migrated
+    line = assert_one_line_error(cmgraph("serve", "--port", "1", flag, value, url=url, cwd=cwd))
+    assert flag in line
+
+
 @pytest.mark.parametrize("timezone", ["Mars/Olympus_Mons", "EST5EDT6", ""])
 def test_a_bad_timezone_is_refused(migrated, timezone):
     url, cwd = migrated

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
-from cmgraph import logs
 from cmgraph.api import ids
 from cmgraph.config import Settings
 from cmgraph.db import migrate
@@ -172,18 +171,18 @@ def _book(settings: Settings) -> RuleBook:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
-    import uvicorn
+    from cmgraph import serving
 
-    from cmgraph.app import create_app
-
-    book = _book(settings)
+    if args.workers < 1:
+        raise CommandError("--workers must be at least 1")
+    graceful = args.graceful_timeout
+    if graceful is None:
+        graceful = settings.graceful_shutdown_seconds
+    if graceful < 0:
+        raise CommandError("--graceful-timeout must not be negative")
+    _book(settings)  # a broken plugin fails here, in one line, not in every worker
     _check_ready(settings)
-    logs.configure()
-    app = create_app(settings, book=book)
-    # No access log: it would print query strings; cmgraph logs each request itself.
-    uvicorn.run(
-        app, host=args.host, port=args.port, log_level="info", log_config=None, access_log=False
-    )
+    serving.serve(args.host, args.port, args.workers, graceful)
 
 
 def _check_ready(settings: Settings) -> None:
@@ -268,6 +267,18 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve /graphql, /healthz and /readyz")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes: about one per core (several need PostgreSQL)",
+    )
+    serve.add_argument(
+        "--graceful-timeout",
+        type=int,
+        help="seconds to let requests in flight finish when stopped "
+        "(default: CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS, 30)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     demo = commands.add_parser("demo", help="load the demo practice")

@@ -53,6 +53,8 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     jwt: JwtSettings = field(default_factory=JwtSettings)
     cors_origins: tuple[str, ...] = ()
+    # how long `cmgraph serve` lets requests in flight finish once asked to stop
+    graceful_shutdown_seconds: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -90,4 +92,5 @@ class Settings:
             cors_origins=tuple(
                 o.strip() for o in env.get("CMGRAPH_CORS_ORIGINS", "").split(",") if o.strip()
             ),
+            graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30),
         )

@@ -1107,3 +1107,20 @@ async def test_concurrent_adds_on_sqlite_leave_one_assignment(api, db, is_postgr
     if is_postgres:
         pytest.skip("the SQLite variant (BEGIN IMMEDIATE); PostgreSQL has its own test")
     await _race(api, db)
+
+
+async def test_concurrent_removals_of_one_assignment_remove_it_once(api):
+    """Found by the load test: the removal that waited for the client's lock found the row
+    gone and failed with an internal error instead of saying so."""
+    case = await credentialed_case(api)
+    cm = await assign(api, cm_input(case, "2026-03-01"))
+
+    payloads = await asyncio.gather(*(remove(api, cm["id"], 1) for _ in range(RACERS)))
+
+    assert [p["removedId"] for p in payloads if p["removedId"]] == [cm["id"]]
+    refusals = [p["userErrors"] for p in payloads if not p["removedId"]]
+    assert all(
+        [(e["code"], e["field"]) for e in errors] == [("NOT_FOUND", ["input", "id"])]
+        for errors in refusals
+    ), refusals
+    assert await case_managers(api, case.client) == []

@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import builders as b
+import helpers as h
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -266,3 +268,62 @@ async def test_after_postgresql_goes_away_and_returns_the_pool_reconnects(
         await through.dispose()
         with contextlib.suppress(AssertionError):
             await proxy.stop()
+
+
+async def _waiting_for_a_lock_on(db: Database, table: str) -> None:
+    """Until some transaction of this database waits for a lock on table."""
+    query = text(
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        "WHERE c.relname = :table AND NOT l.granted AND l.database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    deadline = time.monotonic() + DOES_NOT_HANG
+    async with db.engine.connect() as connection:
+        while not await connection.scalar(query, {"table": table}):
+            assert time.monotonic() < deadline, f"nothing waits for {table}"
+            await asyncio.sleep(0.05)
+
+
+async def test_postgresql_going_away_in_the_middle_of_a_change_leaves_it_undone(
+    api, db, settings, book, database_url, is_postgres
+):
+    """A real outage in the middle of a write: the change has ended the current case manager
+    and waits to write its audit events (the test holds that table) when the connection
+    drops. The answer is 503, and once the database is back nothing of the change is there."""
+    if not is_postgres:
+        pytest.skip("a TCP outage needs PostgreSQL; the cut-off commit test covers SQLite")
+    case = await h.credentialed_case(api)
+    current = await h.assign(api, h.cm_input(case, "2026-03-01"))
+    successor = await h.credentialed_bcba(api, case.payor, "Next", "Manager")
+    url = make_url(database_url)
+    proxy = Proxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    through = Database.from_url(
+        url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    )
+    change = h.cm_input(case, "2026-04-01", successor, note="cut off")
+    try:
+        async with client_of(create_app(settings, db=through, book=book)) as client:
+            async with db.engine.connect() as holder:
+                await holder.execute(text("LOCK TABLE change_records IN SHARE MODE"))
+                answer = asyncio.ensure_future(graphql(client, api.token, h.CHANGE, input=change))
+                await _waiting_for_a_lock_on(db, "change_records")
+                await proxy.stop()
+                assert_unavailable(await answer)
+                await holder.rollback()
+            await proxy.start()
+            assert (await graphql(client, api.token, CLIENTS)).status_code == 200
+    finally:
+        await through.dispose()
+        with contextlib.suppress(AssertionError):
+            await proxy.stop()
+    assert await h.case_managers(api, case.client) == [current]  # not ended, no successor
+    async with db.engine.connect() as connection:
+        changes = await connection.scalar(
+            text(
+                "SELECT count(*) FROM change_records WHERE organization_id = :org "
+                "AND operation = 'changeCaseManager'"
+            ),
+            {"org": organization_of(api.token)},
+        )
+    assert changes == 0

@@ -252,10 +252,12 @@ async def _removal_findings(
 async def _versioned(
     session: AsyncSession, scope: Scope, id: UUID | None, version: int
 ) -> models.Assignment:
-    row = await lookups.get(session, models.Assignment, scope.organization_id, id, "id")
-    # Lock the client, as every assignment write does, then re-read the assignment.
-    await lookups.get(session, models.Client, scope.organization_id, row.client_id, "id", lock=True)
-    await session.refresh(row)
+    org = scope.organization_id
+    row = await lookups.get(session, models.Assignment, org, id, "id")
+    # Lock the client, as every assignment write does, then read the assignment again: the
+    # writer we waited for may have changed it, or removed it (then it is not found).
+    await lookups.get(session, models.Client, org, row.client_id, "id", lock=True)
+    row = await lookups.get(session, models.Assignment, org, id, "id", reread=True)
     if row.version != version:
         raise refuse(
             STALE_VERSION,

@@ -24,12 +24,17 @@ async def get(
     field: str,
     *,
     lock: bool = False,
+    reread: bool = False,
 ) -> R:
-    """The row of this organization with that id; `lock` serializes writers on PostgreSQL."""
+    """The row of this organization with that id; `lock` serializes writers on PostgreSQL;
+    `reread` reads it from the database even when the session already has it (another
+    writer may have changed or deleted it while this one waited for a lock)."""
     if id is not None:
         query = select(model).where(model.organization_id == org, model.id == id)
         if lock:
             query = query.with_for_update()
+        if reread:
+            query = query.execution_options(populate_existing=True)
         row = await session.scalar(query)
         if row is not None:
             return row
