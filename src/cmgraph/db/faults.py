@@ -12,7 +12,9 @@ layers above may wrap the error once more.
 Which failures mean "a concurrent transaction got in the way, run it again": PostgreSQL's
 serialization_failure (SQLSTATE 40001) and deadlock_detected (40P01), which asyncpg
 reports through SQLAlchemy as a DBAPIError whose `.orig` carries `.sqlstate` (and
-`.pgcode`), and SQLite's "database is locked" once its busy timeout ran out.
+`.pgcode`). SQLite's "database is locked" is not one: it comes only after the write waited
+its 30 s busy timeout, and running it again would hold the caller as long once more; it is
+answered as unavailable.
 """
 
 from __future__ import annotations
@@ -70,8 +72,6 @@ def is_retryable(error: BaseException | None) -> bool:
         seen.add(id(error))
         state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
         if state in _RETRYABLE_SQLSTATES:
-            return True
-        if isinstance(error, sa_exc.OperationalError) and "database is locked" in str(error):
             return True
         if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
             error = error.orig
