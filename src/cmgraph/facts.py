@@ -10,6 +10,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -186,7 +187,7 @@ class Payors:
             return cls(primary=None)
         return cls(primary=payors[0], secondary=tuple(payors[1:]))
 
-    @property
+    @cached_property
     def all(self) -> tuple[Payor, ...]:
         return ((self.primary,) if self.primary else ()) + self.secondary
 

@@ -175,7 +175,7 @@ async def test_an_unexpected_error_is_masked(api, monkeypatch):
     async def broken(*args, **kwargs):
         raise RuntimeError("secret database detail")
 
-    monkeypatch.setattr(compliance, "findings", broken)
+    monkeypatch.setattr(compliance, "findings_page", broken)
     response = await api.post(
         '{ complianceFindings(from: "2026-01-01", to: "2026-01-31") { totalCount } }'
     )

@@ -181,7 +181,7 @@ async def test_an_internal_error_is_masked_with_an_id_that_is_in_the_log(api, mo
     async def broken(*args, **kwargs):
         raise RuntimeError(detail)
 
-    monkeypatch.setattr(compliance, "findings", broken)
+    monkeypatch.setattr(compliance, "findings_page", broken)
     with caplog.at_level(logging.ERROR, logger="cmgraph.api"):
         body = await api.raw(
             '{ complianceFindings(from: "2026-01-01", to: "2026-01-31") { totalCount } }'

@@ -60,7 +60,7 @@ async def test_a_full_scenario_logs_no_name_nor_birth_date(api, other_api, log_o
     async def broken(*args, **kwargs):
         raise RuntimeError(f"{NAME} {SURNAME} {BIRTH}")
 
-    monkeypatch.setattr(compliance, "findings", broken)
+    monkeypatch.setattr(compliance, "findings_page", broken)
     await api.raw('{ complianceFindings(from: "2026-01-01", to: "2026-01-31") { totalCount } }')
 
     text = log_output.getvalue()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+from cmgraph.api.context import Info
 from cmgraph.api.errors import InputError
 from cmgraph.api.types import PageInfo
 
@@ -32,6 +35,23 @@ def offset_after(after: str | None) -> int:
     raise InputError("Malformed cursor in `after`.", field=["after"])
 
 
+def selects(info: Info, name: str) -> bool:
+    """Whether the connection the resolver answers has `name` selected, through fragments
+    too (a count that is not asked for need not be made)."""
+
+    def within(selections: Sequence[Any]) -> bool:
+        for selection in selections:
+            if isinstance(selection, SelectedField) and selection.name == name:
+                return True
+            if isinstance(selection, FragmentSpread | InlineFragment) and within(
+                selection.selections
+            ):
+                return True
+        return False
+
+    return any(within(field.selections) for field in info.selected_fields)
+
+
 def page_size(first: int | None, cap: int) -> int:
     if first is None:
         return cap
@@ -41,8 +61,13 @@ def page_size(first: int | None, cap: int) -> int:
 
 
 def page_info(start: int, count: int, total: int) -> PageInfo:
+    return page_info_ahead(start, count, has_next=start + count < total)
+
+
+def page_info_ahead(start: int, count: int, has_next: bool) -> PageInfo:
+    """For a page whose caller knows whether more follow without knowing how many."""
     return PageInfo(
-        has_next_page=start + count < total,
+        has_next_page=has_next,
         has_previous_page=start > 0,
         start_cursor=cursor(start) if count else None,
         end_cursor=cursor(start + count - 1) if count else None,

@@ -24,7 +24,14 @@ from cmgraph.api.inputs import (
     question,
 )
 from cmgraph.api.mutations import proposal
-from cmgraph.api.pagination import edges, offset_after, page_info, page_size
+from cmgraph.api.pagination import (
+    edges,
+    offset_after,
+    page_info,
+    page_info_ahead,
+    page_size,
+    selects,
+)
 from cmgraph.api.permissions import NODE_ACCESS, allowed
 from cmgraph.api.tokens import ApiToken
 from cmgraph.api.types import (
@@ -97,7 +104,12 @@ class RuleFindingEdge:
 class RuleFindingConnection:
     edges: list[RuleFindingEdge]
     page_info: PageInfo
-    total_count: int
+    counted: strawberry.Private[int | None]  # None: the query did not select totalCount
+
+    @strawberry.field
+    def total_count(self) -> int:
+        assert self.counted is not None, "counted whenever totalCount is selected"
+        return self.counted
 
 
 @strawberry.type(name="AuditEventEdge")
@@ -426,13 +438,20 @@ class Query:
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)
         found = await _guarded(
-            lambda: compliance.findings(scope, since, to, set(codes) if codes else None)
+            lambda: compliance.findings_page(
+                scope,
+                since,
+                to,
+                set(codes) if codes else None,
+                start,
+                limit,
+                count=selects(info, "totalCount"),
+            )
         )
-        page = found[start : start + limit]
         return RuleFindingConnection(
-            edges=edges(start, findings(page), RuleFindingEdge),
-            page_info=page_info(start, len(page), len(found)),
-            total_count=len(found),
+            edges=edges(start, findings(found.findings), RuleFindingEdge),
+            page_info=page_info_ahead(start, len(found.findings), found.has_next),
+            counted=found.total,
         )
 
     @strawberry.field(

@@ -211,6 +211,13 @@ class Appointment(Tenant):
             "ix_appointments_client", "organization_id", "client_id", "service_line", "starts_at"
         ),
         Index("ix_appointments_date_of_service", "organization_id", "date_of_service"),
+        Index(
+            "ix_appointments_client_day",
+            "organization_id",
+            "client_id",
+            "service_line",
+            "date_of_service",
+        ),
         CheckConstraint("ends_at > starts_at", name="period"),
     )
 

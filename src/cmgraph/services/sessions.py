@@ -8,9 +8,10 @@ of queries; the hooks then run per session in memory.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, func, or_, select
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
-from cmgraph.plugins import ClaimDecision
+from cmgraph.plugins import ClaimDecision, RuleBook
 from cmgraph.services import loading
 from cmgraph.services.scope import Scope
 
@@ -33,12 +34,28 @@ class SessionKey:
     appointment: facts.Appointment | None = None
 
 
-@dataclass(frozen=True)
 class Verdict:
-    key: SessionKey
-    check: facts.SessionCheck
-    claim: ClaimDecision
-    findings: list[facts.Finding]
+    """A session's findings and, unless judge was told claims are not needed (the compliance
+    report: three hook calls per session saved), its claim decision."""
+
+    __slots__ = ("_book", "_claim", "check", "findings", "key")
+
+    def __init__(
+        self,
+        key: SessionKey,
+        check: facts.SessionCheck,
+        findings: list[facts.Finding],
+        book: RuleBook,
+    ) -> None:
+        self.key, self.check, self.findings = key, check, findings
+        self._book: RuleBook = book
+        self._claim: ClaimDecision | None = None
+
+    @property
+    def claim(self) -> ClaimDecision:
+        if self._claim is None:
+            self._claim = self._book.claim(self.check)
+        return self._claim
 
     @property
     def case_manager(self) -> facts.Assignment | None:
@@ -98,8 +115,28 @@ async def _day_sessions(
     return found
 
 
-async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey]) -> list[Verdict]:
-    """A verdict per key, in order, with seven queries whatever the number of keys."""
+def _days_of(keys: Sequence[SessionKey]) -> dict[tuple[UUID, date], list[facts.Appointment]]:
+    found: dict[tuple[UUID, date], list[facts.Appointment]] = defaultdict(list)
+    for key in keys:
+        if key.appointment is not None and not key.appointment.cancelled:
+            found[(key.client_id, key.date_of_service)].append(key.appointment)
+    for day in found.values():
+        day.sort(key=lambda a: (a.starts_at, a.id))
+    return found
+
+
+async def judge(
+    session: AsyncSession,
+    scope: Scope,
+    keys: Sequence[SessionKey],
+    *,
+    claims: bool = True,
+    whole_days: bool = False,
+) -> list[Verdict]:
+    """A verdict per key, in order, with seven queries whatever the number of keys. With
+    claims, each claim decision is made here, so a plugin failing in it fails the batch.
+    whole_days says the keys hold every non-cancelled session of their clients' days, so
+    the sessions of each day need not be read again (six queries)."""
     org, book, clock = scope.organization_id, scope.book, scope.clock
     pairs = {(k.client_id, k.service_line) for k in keys}
     coverages = await loading.coverages(session, org, {c for c, _ in pairs})
@@ -117,21 +154,32 @@ async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey])
         k.appointment.provider_id for k in keys if k.appointment is not None
     }
     providers = await loading.providers(session, org, people)
-    enrollments: dict[UUID, list[facts.Enrollment]] = defaultdict(list)
+    enrollments: dict[tuple[UUID, UUID], list[facts.Enrollment]] = defaultdict(list)
     for enrollment in await loading.enrollments(session, org, people):
-        enrollments[enrollment.provider_id].append(enrollment)
+        enrollments[(enrollment.provider_id, enrollment.payor_id)].append(enrollment)
     first = await _first_covered(session, org, [a.id for a in in_use if a.id is not None])
-    day_sessions = await _day_sessions(session, org, keys)
+    day_sessions = _days_of(keys) if whole_days else await _day_sessions(session, org, keys)
+
+    # Many sessions share a client's day, a CM's day or a line's payors: the hooks are pure,
+    # so each distinct question is asked once per batch.
+    payors_on = _Memo(lambda client, day: facts.Payors.on(coverages[client], day))
+    lead_time = _Memo(book.lead_time)
+    credentialed = _Memo(
+        lambda provider, payor, day: book.credentialed(
+            enrollments[(provider, payor.id)], provider, payor, day
+        )
+    )
 
     verdicts = []
     for key in keys:
         cm, appointment = cms[key], key.appointment
-        payors = facts.Payors.on(coverages[key.client_id], key.date_of_service)
+        day = key.date_of_service
+        payors = payors_on(key.client_id, day)
         deliverer = providers.get(appointment.provider_id) if appointment else None
         check = facts.SessionCheck(
             client_id=key.client_id,
             service_line=key.service_line,
-            date_of_service=key.date_of_service,
+            date_of_service=day,
             clock=clock,
             payors=payors,
             case_manager=cm,
@@ -143,30 +191,40 @@ async def judge(session: AsyncSession, scope: Scope, keys: Sequence[SessionKey])
                 and not appointment.cancelled
                 and appointment.starts_at == first[cm.id]
             ),
-            lead_time=book.lead_time(key.service_line, payors),
+            lead_time=lead_time(key.service_line, payors),
             credentialed=(
-                book.credentialed_with(
-                    enrollments[cm.provider_id], cm.provider_id, payors, key.date_of_service
-                )
-                if cm
-                else {}
+                {p.id: credentialed(cm.provider_id, p, day) for p in payors.all} if cm else {}
             ),
             case_manager_provider=providers.get(cm.provider_id) if cm else None,
             deliverer=deliverer,
             deliverer_credentialed=bool(
-                deliverer
-                and payors.primary
-                and book.credentialed(
-                    enrollments[deliverer.id], deliverer.id, payors.primary, key.date_of_service
-                )
+                deliverer and payors.primary and credentialed(deliverer.id, payors.primary, day)
             ),
-            day_sessions=tuple(day_sessions[(key.client_id, key.date_of_service)]),
+            day_sessions=tuple(day_sessions[(key.client_id, day)]),
         )
-        verdicts.append(Verdict(key, check, book.claim(check), book.check_session(check)))
+        verdict = Verdict(key, check, book.check_session(check), book)
+        if claims:
+            verdict.claim  # noqa: B018 (made now, inside the caller's error handling)
+        verdicts.append(verdict)
     return verdicts
 
 
-def key_of(appointment: models.Appointment) -> SessionKey:
+class _Memo:
+    """A pure function's answers, by its (hashable) arguments."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        self.answers: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, *args: Any) -> Any:
+        try:
+            return self.answers[args]
+        except KeyError:
+            answer = self.answers[args] = self.function(*args)
+            return answer
+
+
+def key_of(appointment: loading.AppointmentRow) -> SessionKey:
     return SessionKey(
         appointment.client_id,
         appointment.service_line,
