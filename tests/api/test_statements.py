@@ -3,12 +3,14 @@ related objects come through DataLoaders and the rules' facts are loaded set-bas
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import builders as b
 import pytest
 
+from cmgraph.api import loaders, types
 from cmgraph.api.ids import encode
 from cmgraph.db import models
 
@@ -120,6 +122,42 @@ async def test_the_caseload_query_does_not_grow_with_the_page(api, db, statement
 
     assert counts[0] == counts[1], counts
     assert counts[1] <= 12, counts
+
+
+CASELOAD_THROUGH_FRAGMENTS = """
+query($first: Int!) {
+  clients(first: $first) { edges { node { ...Caseload } } }
+}
+fragment Caseload on Client {
+  coverages { ... on Coverage { payor { name } } }
+  ...Managers
+}
+fragment Managers on Client { caseManagers { provider { displayName credentials { type } } } }
+"""
+
+
+@pytest.mark.parametrize("query", [CASELOAD, CASELOAD_THROUGH_FRAGMENTS])
+async def test_the_caseload_page_prefetches_what_it_selects(
+    api, db, statements, monkeypatch, query
+):
+    """The page's relations are read from the query (api.lookahead), fragments included,
+    and loaded for the whole page first: no related object is then waited for on its own,
+    and the statements are the loaders' own."""
+    await seed(db, api.slug)
+    waited: list[object] = []
+
+    def ready(loader, key):
+        value = loaders.ready(loader, key)
+        if inspect.isawaitable(value):
+            waited.append(key)
+        return value
+
+    monkeypatch.setattr(types, "ready", ready)
+    count, data = await counted(api, statements, query, {"first": 20})
+
+    assert len(data["clients"]["edges"]) == 20
+    assert waited == []
+    assert count == (await counted(api, statements, CASELOAD, {"first": 20}))[0]
 
 
 FINDINGS = """

@@ -4,7 +4,7 @@ SQL statements of a query does not grow with the page size."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from cmgraph.services.scope import Scope
 
 M = TypeVar("M", bound=models.Tenant)
 K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 def _by_id(reader: Reader, scope: Scope, model: type[M]) -> DataLoader[UUID, M | None]:
@@ -100,6 +101,15 @@ def _appointment_filters(filters: tuple[datetime | None, datetime | None, str | 
     if line is not None:
         conditions.append(a.service_line == line)
     return conditions
+
+
+def ready(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
+    """The loaded value when the loader holds it already (api.prefetch), else its future."""
+    future = loader.cache_map.get(key)
+    settled = future is not None and future.done() and not future.cancelled()
+    if future is not None and settled and future.exception() is None:
+        return future.result()
+    return loader.load(key)  # pending, or failed: awaiting it raises as before
 
 
 @contextmanager

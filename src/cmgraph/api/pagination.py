@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
-
-from cmgraph.api.context import Info
 from cmgraph.api.errors import InputError
 from cmgraph.api.types import PageInfo
 
@@ -33,23 +30,6 @@ def offset_after(after: str | None) -> int:
     except ValueError:
         pass
     raise InputError("Malformed cursor in `after`.", field=["after"])
-
-
-def selects(info: Info, name: str) -> bool:
-    """Whether the connection the resolver answers has `name` selected, through fragments
-    too (a count that is not asked for need not be made)."""
-
-    def within(selections: Sequence[Any]) -> bool:
-        for selection in selections:
-            if isinstance(selection, SelectedField) and selection.name == name:
-                return True
-            if isinstance(selection, FragmentSpread | InlineFragment) and within(
-                selection.selections
-            ):
-                return True
-        return False
-
-    return any(within(field.selections) for field in info.selected_fields)
 
 
 def page_size(first: int | None, cap: int) -> int:

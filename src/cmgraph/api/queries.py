@@ -11,7 +11,7 @@ import strawberry
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cmgraph.api import ids
+from cmgraph.api import ids, prefetch
 from cmgraph.api.audit import AuditEvent, entity_uuid
 from cmgraph.api.claims import ClaimLine, ClaimLineConnection, ClaimLineEdge, EnrollmentImpact
 from cmgraph.api.context import Info
@@ -23,6 +23,7 @@ from cmgraph.api.inputs import (
     parse_id,
     question,
 )
+from cmgraph.api.lookahead import selected_paths
 from cmgraph.api.mutations import proposal
 from cmgraph.api.pagination import (
     edges,
@@ -30,7 +31,6 @@ from cmgraph.api.pagination import (
     page_info,
     page_info_ahead,
     page_size,
-    selects,
 )
 from cmgraph.api.permissions import NODE_ACCESS, allowed
 from cmgraph.api.tokens import ApiToken
@@ -293,6 +293,9 @@ class Query:
         start, rows, total = await _page(
             info, models.Client, _name_search(models.Client, search), first, after
         )
+        await prefetch.clients(
+            info.context.loaders, [r.id for r in rows], selected_paths(info), "edges.node"
+        )
         return ClientConnection(
             edges=edges(start, [Client.of(r) for r in rows], ClientEdge),
             page_info=page_info(start, len(rows), total),
@@ -445,7 +448,7 @@ class Query:
                 set(codes) if codes else None,
                 start,
                 limit,
-                count=selects(info, "totalCount"),
+                count="totalCount" in selected_paths(info),
             )
         )
         return RuleFindingConnection(

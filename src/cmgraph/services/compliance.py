@@ -119,8 +119,8 @@ async def client_findings(
     session: AsyncSession, scope: Scope, client_ids: Collection[UUID]
 ) -> dict[UUID, list[facts.Finding]]:
     """Each client's findings over all of their non-cancelled sessions, and expiry warnings."""
-    rows = await session.scalars(
-        select(models.Appointment)
+    rows = await session.execute(
+        select(*loading.APPOINTMENT_FACT)
         .where(
             models.Appointment.organization_id == scope.organization_id,
             models.Appointment.client_id.in_(client_ids),
@@ -128,8 +128,9 @@ async def client_findings(
         )
         .order_by(*_ORDER)
     )
+    # Every non-cancelled session of these clients: their days are whole.
     verdicts = await sessions.judge(
-        session, scope, [sessions.key_of(r) for r in rows], claims=False
+        session, scope, [sessions.key_of(r) for r in rows], claims=False, whole_days=True
     )
     found: dict[UUID, list[facts.Finding]] = {c: [] for c in client_ids}
     for verdict in verdicts:
