@@ -489,14 +489,33 @@ async def server_peak_rss(server: Server, token: str, body: bytes) -> float | No
     return round((peak - base) / 1024, 1)
 
 
-def sort_key(frame: str) -> str:
-    return frame
+# Frames every sample of the server passes through (the event loop, uvicorn, threads):
+# left out of the cumulative ranking, which would otherwise list only them.
+_PLUMBING = (
+    "asyncio/",
+    "uvicorn/",
+    "threading.py",
+    "selectors.py",
+    "concurrent/",
+    "runpy",
+    "cmgraph/cli.py",
+    "(cmgraph)",
+    "<frozen",
+)
 
 
-def summarize_profile(path: Path, top: int = 15) -> dict[str, list[tuple[str, float]]]:
-    """Top frames of a py-spy raw (collapsed) profile by self and by cumulative share."""
+def _package(frame: str) -> str:
+    inside = frame.rpartition("(")[2].rstrip(")")
+    head = inside.split("/", 1)[0]
+    return head if "/" in inside else inside.removesuffix(".py")
+
+
+def summarize_profile(path: Path, top: int = 15) -> dict[str, Any]:
+    """Top frames of a py-spy raw (collapsed) profile by self and by cumulative share of the
+    samples, and self time by package."""
     self_time: Counter[str] = Counter()
     cumulative: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -506,14 +525,21 @@ def summarize_profile(path: Path, top: int = 15) -> dict[str, list[tuple[str, fl
         total += count
         frames = [_short(f) for f in stack.split(";")]
         self_time[frames[-1]] += count
+        packages[_package(frames[-1])] += count
         for frame in set(frames):
-            cumulative[frame] += count
+            if not any(marker in frame for marker in _PLUMBING):
+                cumulative[frame] += count
     if not total:
-        return {"self": [], "cumulative": []}
+        return {"samples": 0, "self": [], "cumulative": [], "packages": []}
+
+    def shares(counter: Counter[str], n: int) -> list[tuple[str, float]]:
+        return [(f, round(100 * c / total, 1)) for f, c in counter.most_common(n)]
+
     return {
-        "samples": [("total", float(total))],
-        "self": [(f, round(100 * n / total, 1)) for f, n in self_time.most_common(top)],
-        "cumulative": [(f, round(100 * n / total, 1)) for f, n in cumulative.most_common(top)],
+        "samples": total,
+        "self": shares(self_time, top),
+        "cumulative": shares(cumulative, top),
+        "packages": shares(packages, 8),
     }
 
 
@@ -797,7 +823,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> Iterator[str]:
         if not top:
             continue
         yield ""
-        yield f"profile of {run['scenario']} ({run['profile']}), % of samples:"
+        yield f"profile of {run['scenario']} ({run['profile']}), % of {top['samples']} samples:"
+        yield "  self time by package: " + ", ".join(f"{p} {v}%" for p, v in top["packages"])
         yield "  by self time:"
         for frame, share in top["self"]:
             yield f"    {share:5.1f}%  {frame}"
