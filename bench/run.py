@@ -519,8 +519,8 @@ def summarize_profile(path: Path, top: int = 15) -> dict[str, Any]:
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack:
-            continue
+        if not stack or not count_text.isdigit():
+            continue  # a frame name with a line break in it: rare, skipped
         count = int(count_text)
         total += count
         frames = [_short(f) for f in stack.split(";")]
