@@ -18,72 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.practice import WINDOW_START
+from bench.queries import (
+    ADD_CASE_MANAGER,
+    CASELOAD,
+    CLAIM_LINES,
+    CLINICAL,
+    COMPLIANCE,
+    RENDERING,
+)
 from cmgraph.api.ids import encode
 from cmgraph.db import models
-
-CASELOAD = """query Caseload($first: Int!) {
-  clients(first: $first) {
-    totalCount
-    edges { node {
-      id displayName externalId
-      coverages { priority memberId payor { id name } }
-      caseManagers {
-        id serviceLine { code } startDate endDate
-        provider { id displayName npi credentials { type } }
-      }
-    } }
-  }
-}"""
-
-CLINICAL = """query ClinicalTab($id: ID!) {
-  client(id: $id) {
-    id displayName
-    serviceLines {
-      serviceLine { code }
-      currentCaseManager { id startDate provider { displayName npi } }
-      history { startDate endDate provider { displayName } }
-      findings { code severity message date }
-    }
-  }
-}"""
-
-RENDERING = """query Rendering($requests: [RenderingProviderRequest!]!) {
-  renderingProviders(requests: $requests) {
-    clientId serviceLine dateOfService
-    provider { displayName npi } assignment { startDate } findings { code }
-  }
-}"""
-
-CLAIM_LINES = """query ClaimLines($from: Date!, $to: Date!, $first: Int!, $after: String) {
-  claimLines(from: $from, to: $to, first: $first, after: $after) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { node {
-      dateOfService serviceCode modifiers client { displayName } payor { name }
-      deliveredBy { npi } renderingProvider { npi } supervisingProvider { npi }
-      findings { code }
-    } }
-  }
-}"""
-
-COMPLIANCE = """query Compliance($from: Date!, $to: Date!, $first: Int!, $after: String) {
-  complianceFindings(from: $from, to: $to, first: $first, after: $after) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { node {
-      code severity message date client { displayName }
-      appointment { startsAt provider { npi } }
-    } }
-  }
-}"""
-
-ADD_CASE_MANAGER = """mutation AddCaseManager($input: AddCaseManagerInput!) {
-  addCaseManager(input: $input) {
-    caseManager { id version }
-    userErrors { field code message }
-    warnings { code }
-  }
-}"""
 
 # A month inside the window, for claim lines and compliance.
 MONTH = ("2026-10-01", "2026-10-31")
