@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -49,7 +48,6 @@ from cmgraph.api.types import (
     ServiceLine,
     findings,
     load_client,
-    load_provider,
 )
 from cmgraph.db import models
 from cmgraph.plugins import PluginFailed
@@ -228,25 +226,36 @@ async def _page(
     return start, rows, total
 
 
-def _answer(info: Info, client_id: str, verdict: Any) -> Awaitable[RenderingProviderAnswer]:
-    async def build() -> RenderingProviderAnswer:
-        key = verdict.key
-        cm = verdict.case_manager
-        provider_id = verdict.rendering_provider_id
-        assignment = None
-        if cm is not None and cm.id is not None:
-            row = await info.context.loaders.assignment_by_id.load(cm.id)
-            assignment = CaseManagerAssignment.of(row) if row else None
-        return RenderingProviderAnswer(
-            client_id=strawberry.ID(client_id),
-            service_line=key.service_line,
-            date_of_service=key.date_of_service,
-            provider=await load_provider(info, provider_id) if provider_id else None,
-            assignment=assignment,
-            findings=findings(verdict.findings),
+async def _answers(
+    info: Info, client_ids: Sequence[str], verdicts: Sequence[Any]
+) -> list[RenderingProviderAnswer]:
+    """The answers of a batch: their assignments and providers are loaded for the whole
+    batch first (one query each), then every answer is built without waiting."""
+    loaders = info.context.loaders
+    assignment_ids = list(
+        {v.case_manager.id for v in verdicts if v.case_manager is not None} - {None}
+    )
+    provider_ids = list({v.rendering_provider_id for v in verdicts} - {None})
+    assignments = await loaders.assignment_by_id.load_many(assignment_ids)
+    providers = await loaders.provider_by_id.load_many(provider_ids)
+    rows = dict(zip(assignment_ids, assignments, strict=True))
+    found = dict(zip(provider_ids, providers, strict=True))
+    answers = []
+    for client_id, verdict in zip(client_ids, verdicts, strict=True):
+        cm, provider_id = verdict.case_manager, verdict.rendering_provider_id
+        row = rows.get(cm.id) if cm is not None else None
+        provider = found.get(provider_id) if provider_id else None
+        answers.append(
+            RenderingProviderAnswer(
+                client_id=strawberry.ID(client_id),
+                service_line=verdict.key.service_line,
+                date_of_service=verdict.key.date_of_service,
+                provider=Provider.of(provider) if provider else None,
+                assignment=CaseManagerAssignment.of(row) if row else None,
+                findings=findings(verdict.findings),
+            )
         )
-
-    return build()
+    return answers
 
 
 async def _payors(info: Info) -> list[Payor]:
@@ -368,7 +377,7 @@ class Query:
         scope = info.context.scope
         asked = question(client_id, service_line, date_of_service, appointment_id)
         (verdict,) = await _guarded(lambda: rendering.answer(scope, [asked]))
-        return await _answer(info, client_id, verdict)
+        return (await _answers(info, [client_id], [verdict]))[0]
 
     @strawberry.field(description="Rendering providers of many sessions in one request.")
     async def rendering_providers(
@@ -381,12 +390,7 @@ class Query:
             )
         questions = [r.question() for r in requests]
         verdicts = await _guarded(lambda: rendering.answer(scope, questions, batch=True))
-        # Built together, so that their DataLoaders batch: one query per kind, not per answer.
-        return list(
-            await asyncio.gather(
-                *(_answer(info, r.client_id, v) for r, v in zip(requests, verdicts, strict=True))
-            )
-        )
+        return await _answers(info, [r.client_id for r in requests], verdicts)
 
     @strawberry.field(description="Dry run of addCaseManager: every finding, nothing written.")
     async def check_case_manager(self, info: Info, input: AddCaseManagerInput) -> list[RuleFinding]:
