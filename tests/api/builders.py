@@ -6,6 +6,7 @@ They assert that the write succeeded, so a test reads as the story it tells.
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -285,6 +286,24 @@ async def org_id(db: Database, slug: str) -> UUID:
         )
     assert found is not None
     return found
+
+
+def session_row(
+    org: UUID, client: UUID, provider: UUID, day: date, hour: int = 15, minute: int = 0
+) -> models.Appointment:
+    """A scheduled ABA session as the API would store it (its date of service given), for
+    tests that insert many at once."""
+    starts = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+    return models.Appointment(
+        organization_id=org,
+        client_id=client,
+        service_line="ABA",
+        provider_id=provider,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=50),
+        date_of_service=day,
+        status="SCHEDULED",
+    )
 
 
 async def count(db: Database, model: type[models.Tenant], slug: str) -> int:

@@ -4,7 +4,7 @@ judging once the page (and one more finding, for hasNextPage) is found."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import builders as b
@@ -44,19 +44,7 @@ async def uncovered_sessions(db: Any, slug: str) -> None:
             await session.flush()
             for d in range(DAYS):
                 day = FIRST_DAY + timedelta(days=d)
-                starts = datetime(day.year, day.month, day.day, 15, i, tzinfo=UTC)
-                session.add(
-                    models.Appointment(
-                        organization_id=org,
-                        client_id=client.id,
-                        service_line="ABA",
-                        provider_id=provider.id,
-                        starts_at=starts,
-                        ends_at=starts + timedelta(minutes=50),
-                        date_of_service=day,
-                        status="SCHEDULED",
-                    )
-                )
+                session.add(b.session_row(org, client.id, provider.id, day, minute=i))
         await session.commit()
 
 

@@ -4,7 +4,7 @@ the benchmark's to measure (`./scripts/bench --growth`); what is deterministic i
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import builders as b
@@ -76,18 +76,5 @@ async def more_sessions(db: Any, slug: str, client_id: str, count: int) -> None:
         session.add(provider)
         await session.flush()
         for i in range(count):
-            day = date(2026, 4, 1) + timedelta(days=i)
-            starts = datetime(day.year, day.month, day.day, 15, tzinfo=UTC)
-            session.add(
-                models.Appointment(
-                    organization_id=org,
-                    client_id=pk,
-                    service_line="ABA",
-                    provider_id=provider.id,
-                    starts_at=starts,
-                    ends_at=starts + timedelta(hours=1),
-                    date_of_service=day,
-                    status="SCHEDULED",
-                )
-            )
+            session.add(b.session_row(org, pk, provider.id, date(2026, 4, 1) + timedelta(days=i)))
         await session.commit()
