@@ -35,7 +35,9 @@ async def findings(
     people = {x.provider_id for x in current}
     providers = await loading.providers(session, org, people)
     coverages = await loading.coverages(session, org, {x.client_id for x in current})
-    enrollments = await loading.enrollments(session, org, people)
+    enrollments: dict[UUID, list[facts.Enrollment]] = defaultdict(list)
+    for enrollment in await loading.enrollments(session, org, people):
+        enrollments[enrollment.provider_id].append(enrollment)
     for assignment in current:
         provider = providers[assignment.provider_id]
         payors = facts.Payors.on(coverages[assignment.client_id], today)
@@ -47,9 +49,7 @@ async def findings(
             provider=provider,
             payors=payors,
             qualifying=tuple(c for c in provider.credentials if c.type.upper() in wanted),
-            enrollments=tuple(
-                e for e in enrollments if e.provider_id == provider.id and e.payor_id in payor_ids
-            ),
+            enrollments=tuple(e for e in enrollments[provider.id] if e.payor_id in payor_ids),
             windows=book.expiry_windows(payors),
         )
         found[assignment.client_id].extend(book.check_current_assignment(check))
