@@ -164,7 +164,7 @@ class RuleBook:
         """The hook, reaching built-ins, all-payor plugins and the plugins payors name."""
         # Keyed by the payors' plugin lists as they come: cheaper to hash than a set, and
         # the same payors come in the same order.
-        key = (hook, tuple(p.plugins for p in payors if p is not None))
+        key = (hook, tuple(tuple(p.plugins) for p in payors if p is not None))
         if key not in self._callers:
             keep = self._everywhere | {name for plugins in key[1] for name in plugins}
             others = [

@@ -189,6 +189,23 @@ async def test_queries_ignore_the_key(api, http, db):
     assert await stored_keys(db, api.token) == []
 
 
+async def test_a_new_token_takes_no_key_so_its_secret_is_never_stored(api, http, db):
+    """createApiToken answers with the token's secret, shown once and stored nowhere: a
+    stored answer to replay would keep a copy, so the key is refused and nothing runs."""
+    create = """mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
+      token userErrors { code } } }"""
+    response = await send(
+        http, api.token, "a-token", create, {"input": {"name": "sync", "role": "billing"}}
+    )
+
+    assert response.status_code == 400
+    assert error_code(response) == "BAD_REQUEST"
+    assert "createApiToken" in response.json()["errors"][0]["message"]
+    assert await stored_keys(db, api.token) == []
+    tokens = (await api("{ apiTokens { name } }"))["apiTokens"]
+    assert "sync" not in [t["name"] for t in tokens]
+
+
 @pytest.mark.parametrize(
     ("key", "why"),
     [("", "empty"), ("k" * 256, "too long"), ("tab\there", "not printable")],

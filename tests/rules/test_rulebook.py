@@ -156,6 +156,12 @@ def test_the_longest_lead_time_across_payors_wins(plugged, chosen, hours):
     assert plugged.lead_time("ABA", payors(*chosen)) == timedelta(hours=hours)
 
 
+def test_a_payor_listing_its_plugins_in_a_list_is_answered_alike(plugged):
+    """Payor.plugins is a tuple, but a plugin author's test may well write a list."""
+    listed = Payor(id=STRICT.id, name=STRICT.name, kind=STRICT.kind, plugins=["strict_payor"])  # type: ignore[arg-type]
+    assert plugged.lead_time("ABA", payors(listed)) == timedelta(hours=48)
+
+
 def test_a_payor_plugin_does_not_change_the_built_in_book(book):
     assert book.lead_time("ABA", payors(STRICT)) == timedelta(hours=24)
     assert book.lead_time("ABA", payors(LENIENT)) == timedelta(hours=24)

@@ -244,7 +244,8 @@ async def _answers(
     for client_id, verdict in zip(client_ids, verdicts, strict=True):
         cm, provider_id = verdict.case_manager, verdict.rendering_provider_id
         row = rows.get(cm.id) if cm is not None else None
-        provider = found.get(provider_id) if provider_id else None
+        provider = found[provider_id] if provider_id else None
+        assert provider_id is None or provider is not None, "a plugin named no provider of ours"
         answers.append(
             RenderingProviderAnswer(
                 client_id=strawberry.ID(client_id),

@@ -98,5 +98,15 @@ class Database:
     def write(self) -> AsyncSession:
         return self.writer()
 
+    def snapshot(self) -> AsyncSession:
+        """A read session whose statements all see one snapshot, for a report read in many
+        statements: REPEATABLE READ on PostgreSQL (SQLite's read transaction is one already)."""
+        if self.engine.dialect.name == "postgresql":
+            return async_sessionmaker(
+                self.engine.execution_options(isolation_level="REPEATABLE READ"),
+                expire_on_commit=False,
+            )()
+        return self.reader()
+
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Iterable
+from collections.abc import AsyncGenerator, Collection, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -55,7 +56,7 @@ def _batches(day_counts: list[tuple[date, int]], size: int) -> list[tuple[date, 
 
 async def _session_batches(
     session: AsyncSession, scope: Scope, start: date, end: date
-) -> AsyncIterator[list[sessions.SessionKey]]:
+) -> AsyncGenerator[list[sessions.SessionKey], None]:
     """The window's non-cancelled sessions in report order, a batch of whole days at a time."""
     ap = models.Appointment
     in_window = (ap.organization_id == scope.organization_id, _LIVE)
@@ -103,12 +104,15 @@ async def findings_page(
     def enough() -> bool:
         return not count and seen > offset + limit
 
-    async with scope.db.read() as session:
-        async for keys in _session_batches(session, scope, start, end):
-            verdicts = await sessions.judge(session, scope, keys, claims=False, whole_days=True)
-            take(f for v in verdicts for f in v.findings)
-            if enough():
-                return FindingsPage(page, has_next=True, total=None)
+    # One snapshot for every batch: a session moved to another day while the report reads
+    # is judged once, on one of them.
+    async with scope.db.snapshot() as session:
+        async with aclosing(_session_batches(session, scope, start, end)) as batches:
+            async for keys in batches:
+                verdicts = await sessions.judge(session, scope, keys, claims=False, whole_days=True)
+                take(f for v in verdicts for f in v.findings)
+                if enough():
+                    return FindingsPage(page, has_next=True, total=None)
         # What counts from today belongs to any window that reaches today.
         if end >= scope.today():
             take(f for c in (await expiry.findings(session, scope)).values() for f in c)

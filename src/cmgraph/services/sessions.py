@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
-from cmgraph.plugins import ClaimDecision, RuleBook
+from cmgraph.plugins import ClaimDecision
 from cmgraph.services import loading
 from cmgraph.services.scope import Scope
 
@@ -34,28 +34,21 @@ class SessionKey:
     appointment: facts.Appointment | None = None
 
 
+@dataclass
 class Verdict:
     """A session's findings and, unless judge was told claims are not needed (the compliance
     report: three hook calls per session saved), its claim decision."""
 
-    __slots__ = ("_book", "_claim", "check", "findings", "key")
-
-    def __init__(
-        self,
-        key: SessionKey,
-        check: facts.SessionCheck,
-        findings: list[facts.Finding],
-        book: RuleBook,
-    ) -> None:
-        self.key, self.check, self.findings = key, check, findings
-        self._book: RuleBook = book
-        self._claim: ClaimDecision | None = None
+    key: SessionKey
+    check: facts.SessionCheck
+    findings: list[facts.Finding]
+    decided: ClaimDecision | None = None
 
     @property
     def claim(self) -> ClaimDecision:
-        if self._claim is None:
-            self._claim = self._book.claim(self.check)
-        return self._claim
+        if self.decided is None:
+            raise RuntimeError("judge(..., claims=False) made no claim decisions")
+        return self.decided
 
     @property
     def case_manager(self) -> facts.Assignment | None:
@@ -214,9 +207,8 @@ async def judge(
             ),
             day_sessions=tuple(day_sessions[(key.client_id, day)]),
         )
-        verdict = Verdict(key, check, book.check_session(check), book)
-        if claims:
-            verdict.claim  # noqa: B018 (made now, inside the caller's error handling)
+        decided = book.claim(check) if claims else None
+        verdict = Verdict(key, check, book.check_session(check), decided)
         verdicts.append(verdict)
     return verdicts
 

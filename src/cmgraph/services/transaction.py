@@ -1,7 +1,7 @@
 """Running one use case in one write transaction, with refusals and races turned into answers.
 
-A transaction that loses a race (a serialization failure or deadlock on PostgreSQL, a lock
-held past the busy timeout on SQLite: db.faults.is_retryable) is run again from the start,
+A transaction that loses a race (a serialization failure or deadlock on PostgreSQL:
+db.faults.is_retryable) is run again from the start,
 in a fresh session, up to ATTEMPTS times with a short jittered pause; the use case is a
 function of its session, so running it again reads the state anew. When every attempt
 lost, WriteConflict says so (the API answers 503 WRITE_CONFLICT: try again).

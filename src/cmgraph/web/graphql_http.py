@@ -237,9 +237,25 @@ class GraphQLEndpoint:
             )
         entry.operation = params.operation_name
         # Parsed here only when a key came, so requests without one cost nothing more.
-        if key is not None and idempotency.is_mutation(
-            params.query, params.operation_name, self.settings.limits.max_tokens
-        ):
+        fields = (
+            idempotency.mutation_fields(
+                params.query, params.operation_name, self.settings.limits.max_tokens
+            )
+            if key is not None
+            else frozenset()
+        )
+        if key is not None and fields & idempotency.SECRET_ANSWERS:
+            entry.outcome = "bad_request"
+            return self._json(
+                error_body(
+                    "createApiToken answers with a secret that is never stored, so it takes "
+                    "no Idempotency-Key: send it without one.",
+                    BAD_REQUEST,
+                ),
+                400,
+                answer_in,
+            )
+        if key is not None and fields:
             return await self._execute_once(request, principal, params, answer_in, entry, key)
         return await self._execute(request, principal, params, answer_in, entry)
 

@@ -7,9 +7,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import (
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
 from starlette.datastructures import Headers
 
+from cmgraph.api.guard import root_fields
 from cmgraph.services.idempotency import KEY_IN_USE, KEY_REUSED, RESPONSE_LOST
 
 HEADER = "idempotency-key"
@@ -33,19 +40,30 @@ def key_of(headers: Headers) -> str | None:
     return values[0]
 
 
-def is_mutation(query: str, operation_name: str | None, max_tokens: int) -> bool:
-    """Whether the operation to run is a mutation. A document that does not parse or names no
-    operation is left to execution to report, as not a mutation (nothing will run)."""
+SECRET_ANSWERS = frozenset({"createApiToken"})
+"""Mutations whose answer holds a secret that is shown once and never stored: a stored answer
+to replay would be a copy of it, so they take no key."""
+
+
+def mutation_fields(query: str, operation_name: str | None, max_tokens: int) -> frozenset[str]:
+    """The root fields of the operation to run when it is a mutation, else none. A document
+    that does not parse or names no operation is left to execution to report, as not a
+    mutation (nothing will run)."""
     try:
         document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
-        return False
+        return frozenset()
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is None:
         chosen = operations[0] if len(operations) == 1 else None
     else:
         chosen = next((o for o in operations if o.name and o.name.value == operation_name), None)
-    return chosen is not None and chosen.operation == OperationType.MUTATION
+    if chosen is None or chosen.operation != OperationType.MUTATION:
+        return frozenset()
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return frozenset(root_fields(chosen.selection_set, fragments))
 
 
 @dataclass(frozen=True)
