@@ -24,6 +24,7 @@ from bench.queries import (
     CLAIM_LINES,
     CLINICAL,
     COMPLIANCE,
+    COMPLIANCE_PAGE_ONLY,
     RENDERING,
 )
 from cmgraph.api.ids import encode
@@ -185,12 +186,16 @@ def claims(first: int = PAGE, window: tuple[str, str] = MONTH) -> list[bytes]:
 
 
 def compliance(
-    first: int = PAGE, window: tuple[str, str] = MONTH, after: str | None = None
+    first: int = PAGE,
+    window: tuple[str, str] = MONTH,
+    after: str | None = None,
+    *,
+    counted: bool = True,
 ) -> list[bytes]:
     variables: dict[str, Any] = {"from": window[0], "to": window[1], "first": first}
     if after is not None:
         variables["after"] = after
-    return [body(COMPLIANCE, variables)]
+    return [body(COMPLIANCE if counted else COMPLIANCE_PAGE_ONLY, variables)]
 
 
 def add_case_manager(data: Data, start: int, count: int) -> list[bytes]:

@@ -11,7 +11,14 @@ import builders as b
 import pytest
 from test_statements import counted, seed
 
-from bench.queries import CASELOAD, CLAIM_LINES, CLINICAL, COMPLIANCE, RENDERING
+from bench.queries import (
+    CASELOAD,
+    CLAIM_LINES,
+    CLINICAL,
+    COMPLIANCE,
+    COMPLIANCE_PAGE_ONLY,
+    RENDERING,
+)
 from cmgraph.api.ids import decode_as
 from cmgraph.db import models
 
@@ -32,6 +39,7 @@ PAGED: dict[str, tuple[str, Any]] = {
     "caseload": (CASELOAD, lambda ids, n: {"first": n}),
     "claim lines": (CLAIM_LINES, lambda ids, n: {**WINDOW, "first": n}),
     "compliance": (COMPLIANCE, lambda ids, n: {**WINDOW, "first": n}),
+    "compliance without totalCount": (COMPLIANCE_PAGE_ONLY, lambda ids, n: {**WINDOW, "first": n}),
     "rendering": (RENDERING, rendering),
 }
 
