@@ -88,6 +88,7 @@ async def prepare(kind: str, params: Params, pg_base: str, rebuild: bool) -> tup
             finally:
                 await engine.dispose()
             if org is not None:
+                await migrate.upgrade_async(url)  # a practice built by an older schema
                 return url, org
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -103,6 +104,7 @@ async def prepare(kind: str, params: Params, pg_base: str, rebuild: bool) -> tup
             finally:
                 await engine.dispose()
             if org is not None:
+                await migrate.upgrade_async(url_text)  # a practice built by an older schema
                 return url_text, org
         admin = create_async_engine(
             make_url(pg_base).set(database="postgres"), isolation_level="AUTOCOMMIT"
