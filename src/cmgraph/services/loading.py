@@ -198,12 +198,15 @@ async def appointments_of(
 async def assignments_of(
     session: AsyncSession, org: UUID, pairs: Collection[tuple[UUID, str]]
 ) -> list[facts.Assignment]:
+    """The assignments of these (client, line) pairs. Asked by client and filtered here: a
+    list of thousands of row values made PostgreSQL spend 1.6 s planning it."""
     if not pairs:
         return []
+    wanted = set(pairs)
     rows = await session.scalars(
         select(models.Assignment).where(
             models.Assignment.organization_id == org,
-            tuple_(models.Assignment.client_id, models.Assignment.service_line).in_(list(pairs)),
+            models.Assignment.client_id.in_({client for client, _ in wanted}),
         )
     )
-    return [assignment_fact(a) for a in rows]
+    return [assignment_fact(a) for a in rows if (a.client_id, a.service_line) in wanted]
