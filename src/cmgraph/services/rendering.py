@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
@@ -117,23 +117,20 @@ async def _single_deliverer_sessions(
     if not keys:
         return {}
     ap = models.Appointment
-    wanted = set(keys)
-    # By client and date, filtered here: a list of row values is slow to plan on PostgreSQL.
-    rows = await session.execute(
-        select(*loading.APPOINTMENT_FACT)
+    rows = await session.scalars(
+        select(ap)
         .where(
             ap.organization_id == scope.organization_id,
-            ap.client_id.in_({client for client, _, _ in wanted}),
-            ap.date_of_service.in_({day for _, _, day in wanted}),
+            tuple_(ap.client_id, ap.service_line, ap.date_of_service).in_(keys),
             ap.status != facts.AppointmentStatus.CANCELLED.value,
         )
         .order_by(ap.starts_at, ap.id)
     )
     by_key: dict[Key, list[facts.Appointment]] = defaultdict(list)
     for row in rows:
-        key = (row.client_id, row.service_line, row.date_of_service)
-        if key in wanted:
-            by_key[key].append(loading.appointment_fact(row))
+        by_key[(row.client_id, row.service_line, row.date_of_service)].append(
+            loading.appointment_fact(row)
+        )
     return {
         key: found[0] for key, found in by_key.items() if len({a.provider_id for a in found}) == 1
     }
