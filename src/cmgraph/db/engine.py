@@ -87,6 +87,15 @@ class Database:
         self.writer = async_sessionmaker(
             engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
+        # SQLite's read transaction is one snapshot already; PostgreSQL needs REPEATABLE READ.
+        self.snapshots = (
+            async_sessionmaker(
+                engine.execution_options(isolation_level="REPEATABLE READ"),
+                expire_on_commit=False,
+            )
+            if engine.dialect.name == "postgresql"
+            else self.reader
+        )
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -100,13 +109,8 @@ class Database:
 
     def snapshot(self) -> AsyncSession:
         """A read session whose statements all see one snapshot, for a report read in many
-        statements: REPEATABLE READ on PostgreSQL (SQLite's read transaction is one already)."""
-        if self.engine.dialect.name == "postgresql":
-            return async_sessionmaker(
-                self.engine.execution_options(isolation_level="REPEATABLE READ"),
-                expire_on_commit=False,
-            )()
-        return self.reader()
+        statements."""
+        return self.snapshots()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

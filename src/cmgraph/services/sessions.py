@@ -7,11 +7,11 @@ of queries; the hooks then run per session in memory.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, func, or_, select
@@ -167,9 +167,9 @@ async def judge(
 
     # Many sessions share a client's day, a CM's day or a line's payors: the hooks are pure,
     # so each distinct question is asked once per batch.
-    payors_on = _Memo(lambda client, day: facts.Payors.on(coverages[client], day))
-    lead_time = _Memo(book.lead_time)
-    credentialed = _Memo(
+    payors_on = functools.cache(lambda client, day: facts.Payors.on(coverages[client], day))
+    lead_time = functools.cache(book.lead_time)
+    credentialed = functools.cache(
         lambda provider, payor, day: book.credentialed(
             enrollments[(provider, payor.id)], provider, payor, day
         )
@@ -211,21 +211,6 @@ async def judge(
         verdict = Verdict(key, check, book.check_session(check), decided)
         verdicts.append(verdict)
     return verdicts
-
-
-class _Memo:
-    """A pure function's answers, by its (hashable) arguments."""
-
-    def __init__(self, function: Callable[..., Any]) -> None:
-        self.function = function
-        self.answers: dict[tuple[Any, ...], Any] = {}
-
-    def __call__(self, *args: Any) -> Any:
-        try:
-            return self.answers[args]
-        except KeyError:
-            answer = self.answers[args] = self.function(*args)
-            return answer
 
 
 def key_of(appointment: loading.AppointmentRow) -> SessionKey:
