@@ -71,7 +71,7 @@ async def perform(info: Info, work: Callable[[], Awaitable[Outcome[T]]]) -> Outc
     try:
         outcome = await work()
     except Refused as refused:
-        return Outcome.refused(refused.errors)
+        return Outcome.refused(refused.errors, refused.warnings)
     if not outcome.errors:
         await info.context.after_write()
     return outcome

@@ -43,7 +43,7 @@ def user_errors(outcome: Outcome) -> list[UserError]:
 
 
 def warnings(outcome: Outcome) -> list[RuleFinding]:
-    return findings([w for w in outcome.warnings if not outcome.errors])
+    return findings(list(outcome.warnings))
 
 
 @strawberry.type(name="ClientPayload")

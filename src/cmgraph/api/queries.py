@@ -18,6 +18,7 @@ from cmgraph.api.errors import InputError, PluginFailedError, from_refused
 from cmgraph.api.inputs import (
     APPOINTMENT_ID_HELP,
     AddCaseManagerInput,
+    ChangeCaseManagerInput,
     RenderingProviderRequest,
     parse_id,
     question,
@@ -397,6 +398,17 @@ class Query:
     async def check_case_manager(self, info: Info, input: AddCaseManagerInput) -> list[RuleFinding]:
         scope = info.context.scope
         return findings(await _guarded(lambda: case_managers.check(scope, proposal(input))))
+
+    @strawberry.field(
+        description="Dry run of changeCaseManager: every finding the change would meet (the "
+        "new assignment's, as if the current one ended the day before, and the shortening of "
+        "the current one's), nothing written."
+    )
+    async def check_change_case_manager(
+        self, info: Info, input: ChangeCaseManagerInput
+    ) -> list[RuleFinding]:
+        scope = info.context.scope
+        return findings(await _guarded(lambda: case_managers.check_change(scope, proposal(input))))
 
     @strawberry.field(
         description="Active providers as they would fare as CM, the most familiar with the "

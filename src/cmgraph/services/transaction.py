@@ -116,7 +116,7 @@ async def _run_once(
             return outcome
         except Refused as refused:
             await session.rollback()
-            return Outcome.refused(refused.errors)
+            return Outcome.refused(refused.errors, refused.warnings)
         except IntegrityError as exc:
             await session.rollback()
             return Outcome.refused([_integrity_error(exc)])
