@@ -60,7 +60,16 @@ from cmgraph.api.types import (
     Payor,
     Provider,
 )
-from cmgraph.services import case_managers, directory, tokens
+from cmgraph.services import (
+    appointments,
+    case_managers,
+    clients,
+    coverages,
+    enrollments,
+    payors,
+    providers,
+    tokens,
+)
 from cmgraph.services.outcome import KEEP, NOT_FOUND, Outcome, Refused, refuse
 
 T = TypeVar("T")
@@ -95,7 +104,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.create_client(
+            lambda: clients.create_client(
                 scope, input.first_name, input.last_name, input.date_of_birth, input.external_id
             ),
         )
@@ -109,7 +118,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.update_client(
+            lambda: clients.update_client(
                 scope,
                 parse_id(input.id, "Client", "id"),
                 first_name=given(input.first_name),
@@ -128,7 +137,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.create_provider(
+            lambda: providers.create_provider(
                 scope,
                 input.first_name,
                 input.last_name,
@@ -147,7 +156,7 @@ class Mutation:
         credentials = given(input.credentials)
         outcome = await perform(
             info,
-            lambda: directory.update_provider(
+            lambda: providers.update_provider(
                 scope,
                 parse_id(input.id, "Provider", "id"),
                 first_name=given(input.first_name),
@@ -169,7 +178,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.create_payor(
+            lambda: payors.create_payor(
                 scope, input.name, input.payer_id, input.kind, input.plugins or []
             ),
         )
@@ -181,7 +190,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.add_coverage(
+            lambda: coverages.add_coverage(
                 scope,
                 parse_id(input.client_id, "Client", "clientId"),
                 parse_id(input.payor_id, "Payor", "payorId"),
@@ -201,7 +210,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.update_coverage(
+            lambda: coverages.update_coverage(
                 scope,
                 parse_id(input.id, "Coverage", "id"),
                 member_id=given(input.member_id),
@@ -222,7 +231,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.record_enrollment(
+            lambda: enrollments.record_enrollment(
                 scope,
                 parse_id(input.provider_id, "Provider", "providerId"),
                 parse_id(input.payor_id, "Payor", "payorId"),
@@ -243,7 +252,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.update_enrollment(
+            lambda: enrollments.update_enrollment(
                 scope,
                 parse_id(input.id, "Enrollment", "id"),
                 status=given(input.status),
@@ -263,7 +272,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.schedule_appointment(
+            lambda: appointments.schedule_appointment(
                 scope,
                 parse_id(input.client_id, "Client", "clientId"),
                 input.service_line,
@@ -282,13 +291,13 @@ class Mutation:
     ) -> AppointmentPayload:
         scope = info.context.scope
 
-        def change() -> directory.AppointmentChange:
+        def change() -> appointments.AppointmentChange:
             provider = given(input.provider_id)
             if provider is not KEEP and provider is not None:
                 provider = parse_id(provider, "Provider", "providerId")
                 if provider is None:  # an id of another type names no provider (not a clear)
                     raise refuse(NOT_FOUND, "No provider with this id.", "providerId")
-            return directory.AppointmentChange(
+            return appointments.AppointmentChange(
                 status=given(input.status),
                 provider_id=provider,
                 starts_at=given(input.starts_at),
@@ -299,7 +308,7 @@ class Mutation:
 
         outcome = await perform(
             info,
-            lambda: directory.update_appointment(
+            lambda: appointments.update_appointment(
                 scope, parse_id(input.id, "Appointment", "id"), change()
             ),
         )
