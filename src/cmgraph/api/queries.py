@@ -7,8 +7,6 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.api import ids, prefetch
 from cmgraph.api.audit import AuditEvent, entity_uuid
@@ -49,17 +47,18 @@ from cmgraph.api.types import (
     findings,
     load_client,
 )
-from cmgraph.db import models
 from cmgraph.plugins import PluginFailed
 from cmgraph.services import (
     audit,
     case_managers,
     claims,
+    clients,
     compliance,
     lookups,
+    payors,
+    providers,
     rendering,
     tokens,
-    visibility,
 )
 from cmgraph.services.outcome import Refused
 
@@ -179,51 +178,14 @@ MAX_SEARCH_WORDS = 10
 MAX_RENDERING_REQUESTS = 1000
 
 
-def _name_search(model: type[models.Client] | type[models.Provider], search: str | None) -> list:
-    """Every word must appear in the first or last name, case-insensitively."""
+def _search_words(search: str | None) -> list[str]:
+    """The words of a name search, each to appear in the first or last name, any case."""
     words = (search or "").lower().split()
     if len(words) > MAX_SEARCH_WORDS or any(len(w) > 100 or not w.isprintable() for w in words):
         raise InputError(
             f"Search with at most {MAX_SEARCH_WORDS} words of printable text.", field=["search"]
         )
-    conditions = []
-    for word in words:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        conditions.append(
-            or_(
-                func.lower(model.first_name).like(pattern, escape="\\"),
-                func.lower(model.last_name).like(pattern, escape="\\"),
-            )
-        )
-    return conditions
-
-
-async def _page(
-    info: Info, model: Any, conditions: list, first: int | None, after: str | None
-) -> tuple[int, list[Any], int]:
-    cap = info.context.settings.max_page_size
-    limit, start = page_size(first, cap), offset_after(after)
-    org = info.context.scope.organization_id
-    where = [
-        model.organization_id == org,
-        visibility.row_visible(info.context.scope, model),
-        *conditions,
-    ]
-
-    async def query(session: AsyncSession) -> tuple[int, list[Any]]:
-        total = await session.scalar(select(func.count()).select_from(model).where(*where))
-        rows = await session.scalars(
-            select(model)
-            .where(*where)
-            .order_by(model.last_name, model.first_name, model.id)
-            .offset(start)
-            .limit(limit)
-        )
-        return int(total or 0), list(rows)
-
-    total, rows = await info.context.reader.run(query)
-    return start, rows, total
+    return words
 
 
 async def _answers(
@@ -261,16 +223,7 @@ async def _answers(
 
 async def _payors(info: Info) -> list[Payor]:
     org = info.context.scope.organization_id
-
-    async def query(session: AsyncSession) -> list[models.Payor]:
-        rows = await session.scalars(
-            select(models.Payor)
-            .where(models.Payor.organization_id == org)
-            .order_by(models.Payor.name, models.Payor.id)
-        )
-        return list(rows)
-
-    return [Payor.of(r) for r in await info.context.reader.run(query)]
+    return [Payor.of(r) for r in await info.context.reader.run(lambda s: payors.listed(s, org))]
 
 
 @strawberry.type(name="Query")
@@ -300,8 +253,11 @@ class Query:
         first: int | None = 20,
         after: str | None = None,
     ) -> ClientConnection:
-        start, rows, total = await _page(
-            info, models.Client, _name_search(models.Client, search), first, after
+        scope, words = info.context.scope, _search_words(search)
+        limit = page_size(first, info.context.settings.max_page_size)
+        start = offset_after(after)
+        total, rows = await info.context.reader.run(
+            lambda session: clients.page(session, scope, words, start, limit)
         )
         await prefetch.clients(
             info.context.loaders, [r.id for r in rows], selected_paths(info), "edges.node"
@@ -330,25 +286,19 @@ class Query:
         first: int | None = 20,
         after: str | None = None,
     ) -> ProviderConnection:
-        scope = info.context.scope
-        conditions = _name_search(models.Provider, search)
+        scope, words = info.context.scope, _search_words(search)
+        qualifying = None
         if service_line is not None:
             try:
                 line = lookups.service_line(scope.book, service_line)
             except Refused as refused:
                 raise from_refused(refused) from None
             qualifying = scope.book.service_lines[line].qualifying_credentials
-            today, c = scope.today(), models.Credential
-            conditions.append(
-                exists().where(
-                    c.organization_id == models.Provider.organization_id,
-                    c.provider_id == models.Provider.id,
-                    func.upper(c.type).in_(sorted(qualifying)),
-                    or_(c.issued_on.is_(None), c.issued_on <= today),
-                    or_(c.expires_on.is_(None), c.expires_on >= today),
-                )
-            )
-        start, rows, total = await _page(info, models.Provider, conditions, first, after)
+        limit = page_size(first, info.context.settings.max_page_size)
+        start = offset_after(after)
+        total, rows = await info.context.reader.run(
+            lambda session: providers.page(session, scope, words, qualifying, start, limit)
+        )
         return ProviderConnection(
             edges=edges(start, [Provider.of(r) for r in rows], ProviderEdge),
             page_info=page_info(start, len(rows), total),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -9,7 +10,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
-from cmgraph.services import changes, editing, lookups
+from cmgraph.services import changes, editing, lookups, people
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, refuse
 from cmgraph.services.scope import Scope
 from cmgraph.services.transaction import run_write
@@ -93,3 +94,11 @@ async def update_client(
         return Outcome(value=row)
 
     return await run_write(scope, use_case)
+
+
+async def page(
+    session: AsyncSession, scope: Scope, words: Sequence[str], start: int, limit: int
+) -> tuple[int, list[models.Client]]:
+    """Clients with every word in their first or last name, and how many there are."""
+    conditions = people.name_matches(models.Client, words)
+    return await people.page(session, scope, models.Client, conditions, start, limit)

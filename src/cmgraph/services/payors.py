@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
@@ -44,3 +46,13 @@ async def create_payor(
         return Outcome(value=row)
 
     return await run_write(scope, use_case)
+
+
+async def listed(session: AsyncSession, organization_id: UUID) -> list[models.Payor]:
+    """The organization's payors by name."""
+    rows = await session.scalars(
+        select(models.Payor)
+        .where(models.Payor.organization_id == organization_id)
+        .order_by(models.Payor.name, models.Payor.id)
+    )
+    return list(rows)

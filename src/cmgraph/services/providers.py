@@ -3,16 +3,16 @@ list), each in one write transaction that records the change."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
-from cmgraph.services import changes, editing, lookups
+from cmgraph.services import changes, editing, lookups, people
 from cmgraph.services.npi import checked_npi
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, refuse
 from cmgraph.services.scope import Scope
@@ -154,3 +154,28 @@ async def update_provider(
         return Outcome(value=row)
 
     return await run_write(scope, use_case)
+
+
+async def page(
+    session: AsyncSession,
+    scope: Scope,
+    words: Sequence[str],
+    qualifying: Collection[str] | None,
+    start: int,
+    limit: int,
+) -> tuple[int, list[models.Provider]]:
+    """Providers with every word in their first or last name and, when `qualifying` is
+    given, a credential of one of those types that is valid today; and how many there are."""
+    conditions = people.name_matches(models.Provider, words)
+    if qualifying is not None:
+        today, c = scope.today(), models.Credential
+        conditions.append(
+            exists().where(
+                c.organization_id == models.Provider.organization_id,
+                c.provider_id == models.Provider.id,
+                func.upper(c.type).in_(sorted(qualifying)),
+                or_(c.issued_on.is_(None), c.issued_on <= today),
+                or_(c.expires_on.is_(None), c.expires_on >= today),
+            )
+        )
+    return await people.page(session, scope, models.Provider, conditions, start, limit)
