@@ -41,6 +41,7 @@ from cmgraph.api.payloads import (
     PayorPayload,
     ProviderPayload,
     RemoveCaseManagerPayload,
+    payload,
     user_errors,
     warnings,
 )
@@ -108,10 +109,7 @@ class Mutation:
                 scope, input.first_name, input.last_name, input.date_of_birth, input.external_id
             ),
         )
-        row = outcome.value
-        return ClientPayload(
-            client=Client.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(ClientPayload, outcome, Client.of)
 
     @strawberry.mutation
     async def update_client(self, info: Info, input: UpdateClientInput) -> ClientPayload:
@@ -127,10 +125,7 @@ class Mutation:
                 external_id=given(input.external_id),
             ),
         )
-        row = outcome.value
-        return ClientPayload(
-            client=Client.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(ClientPayload, outcome, Client.of)
 
     @strawberry.mutation
     async def create_provider(self, info: Info, input: CreateProviderInput) -> ProviderPayload:
@@ -145,10 +140,7 @@ class Mutation:
                 credential_facts(input.credentials),
             ),
         )
-        row = outcome.value
-        return ProviderPayload(
-            provider=Provider.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(ProviderPayload, outcome, Provider.of)
 
     @strawberry.mutation(description="credentials, when given, replace the provider's list")
     async def update_provider(self, info: Info, input: UpdateProviderInput) -> ProviderPayload:
@@ -168,10 +160,7 @@ class Mutation:
                 else credential_facts(credentials),
             ),
         )
-        row = outcome.value
-        return ProviderPayload(
-            provider=Provider.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(ProviderPayload, outcome, Provider.of)
 
     @strawberry.mutation
     async def create_payor(self, info: Info, input: CreatePayorInput) -> PayorPayload:
@@ -182,8 +171,7 @@ class Mutation:
                 scope, input.name, input.payer_id, input.kind, input.plugins or []
             ),
         )
-        row = outcome.value
-        return PayorPayload(payor=Payor.of(row) if row else None, user_errors=user_errors(outcome))
+        return payload(PayorPayload, outcome, Payor.of)
 
     @strawberry.mutation
     async def add_coverage(self, info: Info, input: AddCoverageInput) -> CoveragePayload:
@@ -200,10 +188,7 @@ class Mutation:
                 input.effective_to,
             ),
         )
-        row = outcome.value
-        return CoveragePayload(
-            coverage=Coverage.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(CoveragePayload, outcome, Coverage.of)
 
     @strawberry.mutation
     async def update_coverage(self, info: Info, input: UpdateCoverageInput) -> CoveragePayload:
@@ -219,10 +204,7 @@ class Mutation:
                 effective_to=given(input.effective_to),
             ),
         )
-        row = outcome.value
-        return CoveragePayload(
-            coverage=Coverage.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(CoveragePayload, outcome, Coverage.of)
 
     @strawberry.mutation
     async def record_enrollment(
@@ -240,10 +222,7 @@ class Mutation:
                 input.effective_to,
             ),
         )
-        row = outcome.value
-        return EnrollmentPayload(
-            enrollment=Enrollment.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(EnrollmentPayload, outcome, Enrollment.of)
 
     @strawberry.mutation
     async def update_enrollment(
@@ -260,10 +239,7 @@ class Mutation:
                 effective_to=given(input.effective_to),
             ),
         )
-        row = outcome.value
-        return EnrollmentPayload(
-            enrollment=Enrollment.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(EnrollmentPayload, outcome, Enrollment.of)
 
     @strawberry.mutation
     async def schedule_appointment(
@@ -283,7 +259,7 @@ class Mutation:
                 bool(input.telehealth),
             ),
         )
-        return _appointment_payload(outcome)
+        return payload(AppointmentPayload, outcome, Appointment.of)
 
     @strawberry.mutation
     async def update_appointment(
@@ -312,13 +288,13 @@ class Mutation:
                 scope, parse_id(input.id, "Appointment", "id"), change()
             ),
         )
-        return _appointment_payload(outcome)
+        return payload(AppointmentPayload, outcome, Appointment.of)
 
     @strawberry.mutation
     async def add_case_manager(self, info: Info, input: AddCaseManagerInput) -> CaseManagerPayload:
         scope = info.context.scope
         outcome = await perform(info, lambda: case_managers.add(scope, proposal(input)))
-        return _case_manager_payload(outcome)
+        return payload(CaseManagerPayload, outcome, CaseManagerAssignment.of)
 
     @strawberry.mutation
     async def update_case_manager(
@@ -336,7 +312,7 @@ class Mutation:
                 note=given(input.note),
             ),
         )
-        return _case_manager_payload(outcome)
+        return payload(CaseManagerPayload, outcome, CaseManagerAssignment.of)
 
     @strawberry.mutation(
         description="End the current case manager the day before startDate and start the new "
@@ -407,10 +383,7 @@ class Mutation:
         outcome = await perform(
             info, lambda: tokens.revoke_in(scope, parse_id(input.id, "ApiToken", "id"))
         )
-        row = outcome.value
-        return RevokeApiTokenPayload(
-            api_token=ApiToken.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(RevokeApiTokenPayload, outcome, ApiToken.of)
 
 
 def _provider_id(value: strawberry.ID | None) -> UUID | None:
@@ -420,21 +393,3 @@ def _provider_id(value: strawberry.ID | None) -> UUID | None:
     if provider is None:
         raise refuse(NOT_FOUND, "No provider with this id.", "providerId")
     return provider
-
-
-def _appointment_payload(outcome: Outcome) -> AppointmentPayload:
-    row = outcome.value
-    return AppointmentPayload(
-        appointment=Appointment.of(row) if row else None,
-        user_errors=user_errors(outcome),
-        warnings=warnings(outcome),
-    )
-
-
-def _case_manager_payload(outcome: Outcome) -> CaseManagerPayload:
-    row = outcome.value
-    return CaseManagerPayload(
-        case_manager=CaseManagerAssignment.of(row) if row else None,
-        user_errors=user_errors(outcome),
-        warnings=warnings(outcome),
-    )

@@ -10,7 +10,8 @@ import strawberry
 
 from cmgraph.api import ids, prefetch
 from cmgraph.api.audit import AuditEvent, entity_uuid
-from cmgraph.api.claims import ClaimLine, ClaimLineConnection, ClaimLineEdge, EnrollmentImpact
+from cmgraph.api.claims import ClaimLine, EnrollmentImpact
+from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
 from cmgraph.api.errors import InputError, PluginFailedError, from_refused
 from cmgraph.api.inputs import (
@@ -23,10 +24,7 @@ from cmgraph.api.inputs import (
 from cmgraph.api.lookahead import selected_paths
 from cmgraph.api.mutations import proposal
 from cmgraph.api.pagination import (
-    edges,
     offset_after,
-    page_info,
-    page_info_ahead,
     page_size,
 )
 from cmgraph.api.permissions import NODE_ACCESS, allowed
@@ -39,7 +37,6 @@ from cmgraph.api.types import (
     Coverage,
     Enrollment,
     Node,
-    PageInfo,
     Payor,
     Provider,
     RuleFinding,
@@ -63,63 +60,6 @@ from cmgraph.services import (
 from cmgraph.services.outcome import Refused
 
 T = TypeVar("T")
-
-
-@strawberry.type(name="ClientEdge")
-class ClientEdge:
-    cursor: str
-    node: Client
-
-
-@strawberry.type(name="ClientConnection")
-class ClientConnection:
-    edges: list[ClientEdge]
-    page_info: PageInfo
-    total_count: int
-
-
-@strawberry.type(name="ProviderEdge")
-class ProviderEdge:
-    cursor: str
-    node: Provider
-
-
-@strawberry.type(name="ProviderConnection")
-class ProviderConnection:
-    edges: list[ProviderEdge]
-    page_info: PageInfo
-    total_count: int
-
-
-@strawberry.type(name="RuleFindingEdge")
-class RuleFindingEdge:
-    cursor: str
-    node: RuleFinding
-
-
-@strawberry.type(name="RuleFindingConnection")
-class RuleFindingConnection:
-    edges: list[RuleFindingEdge]
-    page_info: PageInfo
-    counted: strawberry.Private[int | None]  # None: the query did not select totalCount
-
-    @strawberry.field
-    def total_count(self) -> int:
-        assert self.counted is not None, "counted whenever totalCount is selected"
-        return self.counted
-
-
-@strawberry.type(name="AuditEventEdge")
-class AuditEventEdge:
-    cursor: str
-    node: AuditEvent
-
-
-@strawberry.type(name="AuditEventConnection")
-class AuditEventConnection:
-    edges: list[AuditEventEdge]
-    page_info: PageInfo
-    total_count: int
 
 
 @strawberry.type(name="CaseManagerCandidate")
@@ -252,7 +192,7 @@ class Query:
         search: str | None = None,
         first: int | None = 20,
         after: str | None = None,
-    ) -> ClientConnection:
+    ) -> Connection[Client]:
         scope, words = info.context.scope, _search_words(search)
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)
@@ -262,11 +202,7 @@ class Query:
         await prefetch.clients(
             info.context.loaders, [r.id for r in rows], selected_paths(info), "edges.node"
         )
-        return ClientConnection(
-            edges=edges(start, [Client.of(r) for r in rows], ClientEdge),
-            page_info=page_info(start, len(rows), total),
-            total_count=total,
-        )
+        return Connection[Client].page(start, [Client.of(r) for r in rows], total)
 
     @strawberry.field
     async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
@@ -285,7 +221,7 @@ class Query:
         service_line: str | None = None,
         first: int | None = 20,
         after: str | None = None,
-    ) -> ProviderConnection:
+    ) -> Connection[Provider]:
         scope, words = info.context.scope, _search_words(search)
         qualifying = None
         if service_line is not None:
@@ -299,11 +235,7 @@ class Query:
         total, rows = await info.context.reader.run(
             lambda session: providers.page(session, scope, words, qualifying, start, limit)
         )
-        return ProviderConnection(
-            edges=edges(start, [Provider.of(r) for r in rows], ProviderEdge),
-            page_info=page_info(start, len(rows), total),
-            total_count=total,
-        )
+        return Connection[Provider].page(start, [Provider.of(r) for r in rows], total)
 
     @strawberry.field
     async def payors(self, info: Info) -> list[Payor]:
@@ -391,7 +323,7 @@ class Query:
         codes: list[str] | None = None,
         first: int | None = 50,
         after: str | None = None,
-    ) -> RuleFindingConnection:
+    ) -> Connection[RuleFinding]:
         scope = info.context.scope
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)
@@ -406,10 +338,8 @@ class Query:
                 count="totalCount" in selected_paths(info),
             )
         )
-        return RuleFindingConnection(
-            edges=edges(start, findings(found.findings), RuleFindingEdge),
-            page_info=page_info_ahead(start, len(found.findings), found.has_next),
-            counted=found.total,
+        return Connection[RuleFinding].ahead(
+            start, findings(found.findings), found.has_next, found.total
         )
 
     @strawberry.field(
@@ -425,13 +355,13 @@ class Query:
         statuses: list[AppointmentStatus] | None = None,
         first: int | None = 100,
         after: str | None = None,
-    ) -> ClaimLineConnection:
+    ) -> Connection[ClaimLine]:
         scope = info.context.scope
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)
         client = ids.decode_as(client_id, "Client") if client_id is not None else None
         if client_id is not None and client is None:
-            return ClaimLineConnection(edges=[], page_info=page_info(start, 0, 0), total_count=0)
+            return Connection[ClaimLine].page(start, [], 0)
         total, verdicts = await _guarded(
             lambda: claims.claim_lines(scope, since, to, client, statuses, start, limit)
         )
@@ -440,11 +370,7 @@ class Query:
             for v in verdicts
             if v.key.appointment is not None
         ]
-        return ClaimLineConnection(
-            edges=edges(start, lines, ClaimLineEdge),
-            page_info=page_info(start, len(lines), total),
-            total_count=total,
-        )
+        return Connection[ClaimLine].page(start, lines, total)
 
     @strawberry.field(
         description="What breaks if this provider's enrollment with this payor lapses on that "
@@ -499,7 +425,7 @@ class Query:
         to: datetime | None = None,
         first: int | None = 50,
         after: str | None = None,
-    ) -> AuditEventConnection:
+    ) -> Connection[AuditEvent]:
         for value, name in ((since, "from"), (to, "to")):
             if value is not None and value.utcoffset() is None:
                 raise InputError(
@@ -514,11 +440,7 @@ class Query:
         total, rows = await info.context.reader.run(
             lambda session: audit.events(session, org, window, start, limit)
         )
-        return AuditEventConnection(
-            edges=edges(start, [AuditEvent.of(r) for r in rows], AuditEventEdge),
-            page_info=page_info(start, len(rows), total),
-            total_count=total,
-        )
+        return Connection[AuditEvent].page(start, [AuditEvent.of(r) for r in rows], total)
 
     @strawberry.field(description="The organization's API tokens (never their secrets).")
     async def api_tokens(self, info: Info) -> list[ApiToken]:
