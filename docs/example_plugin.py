@@ -16,10 +16,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cmgraph import hookimpl
-from cmgraph.facts import Finding, Payor, RuleInfo, SessionCheck, Severity
+from cmgraph.facts import Finding, RuleInfo, SessionCheck, Severity
 
-# The plugin's name as payors list it: the file's stem.
-PLUGIN = __name__.rsplit("_plugin_", 1)[-1]
+# No constant for the plugin's own name: the core stamps the registered one (the file's stem)
+# on every rule and finding, so a copy under another name is a whole plugin of that name.
 
 
 @hookimpl
@@ -28,14 +28,12 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name="notice_48h",
-            plugin=PLUGIN,
             codes=("LEAD_TIME",),
             description="A new case manager starts at least 48 hours before their first session.",
             applies_to_all_payors=False,
         ),
         RuleInfo(
             name="no_telehealth_assessment",
-            plugin=PLUGIN,
             codes=("EXAMPLE_97151_TELEHEALTH",),
             description="The 97151 assessment is never delivered by telehealth.",
             applies_to_all_payors=False,
@@ -44,7 +42,7 @@ def cmgraph_rules() -> list[RuleInfo]:
 
 
 @hookimpl
-def cmgraph_lead_time(service_line: str, payor: Payor | None) -> timedelta | None:
+def cmgraph_lead_time(service_line: str) -> timedelta | None:
     """A one-answer hook: return a value to decide, None to leave it to the default (24 h).
     With several payors the longest lead time wins, so this never loosens another payor's."""
     return timedelta(hours=48) if service_line == "ABA" else None
@@ -63,6 +61,5 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
             Severity.ERROR,
             "Example Health does not pay a 97151 assessment delivered by telehealth.",
             rule="no_telehealth_assessment",
-            plugin=PLUGIN,
         )
     ]

@@ -40,7 +40,6 @@ from datetime import date
 from cmgraph import hookimpl
 from cmgraph.facts import Provider, RuleInfo, SessionCheck
 
-PLUGIN = "bcbs_tx_tiers"
 RULE = "tiered_97153_modifiers"
 
 TIERED_CODE = "97153"
@@ -75,7 +74,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "From 2021-04-01, a 97153 claim line carries the tier of the provider who "

@@ -6,7 +6,7 @@ retrospectively bill for services furnished up to 30 days before that effective 
 circumstances precluded enrollment in advance, or up to 90 days before it when a
 Presidentially-declared disaster under the Stafford Act precluded it).
 
-Rule ``retroactive_billing`` (through ``cmgraph_enrollment_counts``): for a payor that names
+Rule ``retroactive_billing`` (through ``cmgraph_enrollment_qualifies``): for a payor that names
 this plugin, an enrollment makes its provider credentialed on a day when
 
 - its status is ENROLLED, or TERMINATED with a known effective-to date (PENDING and DENIED
@@ -44,9 +44,8 @@ import os
 from datetime import date, timedelta
 
 from cmgraph import hookimpl
-from cmgraph.facts import Enrollment, EnrollmentStatus, Payor, RuleInfo
+from cmgraph.facts import Enrollment, EnrollmentStatus, RuleInfo
 
-PLUGIN = "medicare_retro"
 RULE = "retroactive_billing"
 
 DISASTERS_ENV = "CMGRAPH_MEDICARE_DISASTERS"
@@ -90,7 +89,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "An ENROLLED (or TERMINATED, up to its end) Medicare enrollment counts from 30 "
@@ -103,7 +101,7 @@ def cmgraph_rules() -> list[RuleInfo]:
 
 
 @hookimpl
-def cmgraph_enrollment_counts(enrollment: Enrollment, day: date, payor: Payor) -> bool:
+def cmgraph_enrollment_qualifies(enrollment: Enrollment, day: date) -> bool:
     if enrollment.status is EnrollmentStatus.TERMINATED:
         if enrollment.effective_to is None:
             return False  # a termination only counts up to its known last day

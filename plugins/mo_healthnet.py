@@ -3,7 +3,8 @@
 Source: MO HealthNet, "ABA billing tip: getting 24J and signatures right" (mydss.mo.gov),
 as summarised in PAYORS.md.
 
-Rules (only for ABA sessions whose primary payor on the date of service names this plugin):
+Rules (only for ABA sessions whose primary payor on the date of service names this plugin;
+the core reaches the plugin only for payors naming it, and says in which role):
 
 - ``mo_healthnet_rendering``: an analyst (BCBA, BCBA-D) or assistant analyst (BCaBA) who
   delivers a session is enrolled with MO HealthNet and renders it with their own NPI (box
@@ -45,9 +46,17 @@ Interpretations chosen (the source is silent on them):
 from __future__ import annotations
 
 from cmgraph import hookimpl
-from cmgraph.facts import Choice, Finding, Payor, Provider, RuleInfo, SessionCheck, Severity
+from cmgraph.facts import (
+    Choice,
+    Finding,
+    Payor,
+    PayorRole,
+    Provider,
+    RuleInfo,
+    SessionCheck,
+    Severity,
+)
 
-PLUGIN = "mo_healthnet"
 LINE = "ABA"
 
 RENDERING = "mo_healthnet_rendering"
@@ -69,7 +78,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RENDERING,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "ABA: an analyst (BCBA, BCBA-D) or assistant (BCaBA) who delivers a session "
@@ -80,7 +88,6 @@ def cmgraph_rules() -> list[RuleInfo]:
         ),
         RuleInfo(
             name=MODIFIERS,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "ABA modifiers: a technician's line carries HM plus the supervisor's modifier "
@@ -91,7 +98,6 @@ def cmgraph_rules() -> list[RuleInfo]:
         ),
         RuleInfo(
             name=ENROLLMENT,
-            plugin=PLUGIN,
             codes=(NOT_ENROLLED,),
             description=(
                 "An analyst or assistant who delivered an ABA session, and so renders it, "
@@ -101,7 +107,6 @@ def cmgraph_rules() -> list[RuleInfo]:
         ),
         RuleInfo(
             name=SUPERVISOR,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "A BCaBA may supervise technicians, so BCBA, BCBA-D and BCaBA qualify as ABA "
@@ -111,7 +116,6 @@ def cmgraph_rules() -> list[RuleInfo]:
         ),
         RuleInfo(
             name=UNKNOWN,
-            plugin=PLUGIN,
             codes=(DELIVERER_UNKNOWN,),
             description=(
                 "Asked about a date without one session, the ABA rendering provider is left "
@@ -123,9 +127,7 @@ def cmgraph_rules() -> list[RuleInfo]:
 
 
 def _applies(check: SessionCheck) -> bool:
-    """ABA, billed to a primary payor that names this plugin (a secondary does not decide)."""
-    payor = check.payor
-    return check.service_line == LINE and payor is not None and PLUGIN in payor.plugins
+    return check.service_line == LINE
 
 
 def _analyst(provider: Provider | None, check: SessionCheck) -> bool:
@@ -147,10 +149,8 @@ def _level(provider: Provider | None, check: SessionCheck) -> str | None:
 
 
 @hookimpl
-def cmgraph_qualifying_credentials(service_line: str, payor: Payor | None) -> frozenset[str] | None:
-    if service_line != LINE or payor is None or PLUGIN not in payor.plugins:
-        return None
-    return QUALIFIED
+def cmgraph_qualifying_credentials(service_line: str) -> frozenset[str] | None:
+    return QUALIFIED if service_line == LINE else None
 
 
 @hookimpl
@@ -178,12 +178,13 @@ def cmgraph_modifiers(check: SessionCheck) -> list[str] | None:
 def _finding(
     check: SessionCheck, code: str, rule: str, severity: Severity, message: str
 ) -> Finding:
-    return check.finding(code, severity, message, rule=rule, plugin=PLUGIN)
+    return check.finding(code, severity, message, rule=rule)
 
 
 @hookimpl
-def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
-    if not _applies(check):
+def cmgraph_check_session(check: SessionCheck, payor: Payor, role: PayorRole) -> list[Finding]:
+    # Who renders is the claim's payor's question: a secondary MO HealthNet says nothing.
+    if not _applies(check) or role is not PayorRole.PRIMARY:
         return []
     day = check.date_of_service.isoformat()
     deliverer = check.deliverer
@@ -202,7 +203,6 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
     is_cm = check.case_manager is not None and check.case_manager.provider_id == deliverer.id
     if not _analyst(deliverer, check) or is_cm or check.deliverer_credentialed:
         return []
-    payor = check.payor.name if check.payor else "MO HealthNet"
     return [
         _finding(
             check,
@@ -210,6 +210,6 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
             ENROLLMENT,
             Severity.ERROR,
             f"{deliverer.display_name} delivered this ABA session and renders it with their "
-            f"own NPI, but is not enrolled with {payor} on {day}.",
+            f"own NPI, but is not enrolled with {payor.name} on {day}.",
         )
     ]

@@ -4,7 +4,8 @@ Source: Nevada Medicaid Services Manual (MSM), chapter 3700 (Applied Behavior An
 Unverified: taken from a secondary summary (PAYORS.md marks this rule so); implemented as
 stated there.
 
-Rules (only for ABA sessions whose primary payor on the date of service names this plugin):
+Rules (only for ABA sessions whose primary payor on the date of service names this plugin;
+the core reaches the plugin only for payors naming it, and says in which role):
 
 - ``nv_medicaid_rendering``: every service is billed with the NPI of the provider who
   actually delivered it (BCBA, BCaBA or RBT alike), never the supervising clinician; a
@@ -36,9 +37,8 @@ Interpretations chosen:
 from __future__ import annotations
 
 from cmgraph import hookimpl
-from cmgraph.facts import Choice, Finding, RuleInfo, SessionCheck, Severity
+from cmgraph.facts import Choice, Finding, Payor, PayorRole, RuleInfo, SessionCheck, Severity
 
-PLUGIN = "nv_medicaid"
 LINE = "ABA"
 
 RENDERING = "nv_medicaid_rendering"
@@ -61,7 +61,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RENDERING,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "ABA: every session is billed with the NPI of the provider who delivered it, "
@@ -71,7 +70,6 @@ def cmgraph_rules() -> list[RuleInfo]:
         ),
         RuleInfo(
             name=SUPERVISING,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "ABA: the case manager is the supervising provider of the claim line (left "
@@ -81,7 +79,6 @@ def cmgraph_rules() -> list[RuleInfo]:
         ),
         RuleInfo(
             name=MODIFIERS,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "ABA lines delivered by a BCaBA or an RBT carry modifier UD." + _UNVERIFIED
@@ -90,7 +87,6 @@ def cmgraph_rules() -> list[RuleInfo]:
         ),
         RuleInfo(
             name=ENROLLMENT,
-            plugin=PLUGIN,
             codes=(NOT_ENROLLED,),
             description=(
                 "The provider who delivered an ABA session, and so renders it, must be "
@@ -100,7 +96,6 @@ def cmgraph_rules() -> list[RuleInfo]:
         ),
         RuleInfo(
             name=UNKNOWN,
-            plugin=PLUGIN,
             codes=(DELIVERER_UNKNOWN,),
             description=(
                 "Asked about a date without one session, there is no deliverer to bill: the "
@@ -112,9 +107,7 @@ def cmgraph_rules() -> list[RuleInfo]:
 
 
 def _applies(check: SessionCheck) -> bool:
-    """ABA, billed to a primary payor that names this plugin (a secondary does not decide)."""
-    payor = check.payor
-    return check.service_line == LINE and payor is not None and PLUGIN in payor.plugins
+    return check.service_line == LINE
 
 
 @hookimpl
@@ -144,12 +137,13 @@ def cmgraph_modifiers(check: SessionCheck) -> list[str] | None:
 def _finding(
     check: SessionCheck, code: str, rule: str, severity: Severity, message: str
 ) -> Finding:
-    return check.finding(code, severity, message, rule=rule, plugin=PLUGIN)
+    return check.finding(code, severity, message, rule=rule)
 
 
 @hookimpl
-def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
-    if not _applies(check):
+def cmgraph_check_session(check: SessionCheck, payor: Payor, role: PayorRole) -> list[Finding]:
+    # Who renders is the claim's payor's question: a secondary Nevada Medicaid says nothing.
+    if not _applies(check) or role is not PayorRole.PRIMARY:
         return []
     day = check.date_of_service.isoformat()
     deliverer = check.deliverer
@@ -168,7 +162,6 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
     is_cm = check.case_manager is not None and check.case_manager.provider_id == deliverer.id
     if is_cm or check.deliverer_credentialed:
         return []
-    payor = check.payor.name if check.payor else "Nevada Medicaid"
     return [
         _finding(
             check,
@@ -176,6 +169,6 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
             ENROLLMENT,
             Severity.ERROR,
             f"{deliverer.display_name} delivered this ABA session and must be billed as its "
-            f"rendering provider, but is not enrolled with {payor} on {day}.",
+            f"rendering provider, but is not enrolled with {payor.name} on {day}.",
         )
     ]

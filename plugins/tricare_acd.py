@@ -37,7 +37,6 @@ from __future__ import annotations
 from cmgraph import hookimpl
 from cmgraph.facts import Choice, Finding, Payor, RuleInfo, SessionCheck, Severity
 
-PLUGIN = "tricare_acd"
 LINE = "ABA"
 SUPERVISOR_CREDENTIALS = frozenset({"BCBA", "BCBA-D"})
 ASSISTANT_CREDENTIALS = frozenset({"BCABA"})
@@ -55,7 +54,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=SUPERVISOR_RULE,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "The ABA case manager is the authorized ABA supervisor and must hold a current "
@@ -66,7 +64,6 @@ def cmgraph_rules() -> list[RuleInfo]:
         ),
         RuleInfo(
             name=RENDERING_RULE,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "Every ABA claim line renders under the authorized ABA supervisor (the case "
@@ -76,7 +73,6 @@ def cmgraph_rules() -> list[RuleInfo]:
         ),
         RuleInfo(
             name=ASSESSMENT_RULE,
-            plugin=PLUGIN,
             codes=(DELIVERER, TELEHEALTH),
             description=(
                 "97151 is delivered only by the authorized ABA supervisor (the case manager) "
@@ -88,7 +84,7 @@ def cmgraph_rules() -> list[RuleInfo]:
 
 
 @hookimpl
-def cmgraph_qualifying_credentials(service_line: str, payor: Payor | None) -> frozenset[str] | None:
+def cmgraph_qualifying_credentials(service_line: str) -> frozenset[str] | None:
     if service_line != LINE:
         return None
     return SUPERVISOR_CREDENTIALS
@@ -101,21 +97,16 @@ def cmgraph_rendering_provider(check: SessionCheck) -> Choice | None:
     return Choice(check.case_manager.provider_id if check.case_manager else None)
 
 
-def _payor_name(check: SessionCheck) -> str:
-    named = [p.name for p in check.payors.all if PLUGIN in p.plugins]
-    return named[0] if named else "TRICARE"
-
-
 def _finding(check: SessionCheck, code: str, message: str) -> Finding:
-    return check.finding(code, Severity.ERROR, message, rule=ASSESSMENT_RULE, plugin=PLUGIN)
+    return check.finding(code, Severity.ERROR, message, rule=ASSESSMENT_RULE)
 
 
 @hookimpl
-def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
+def cmgraph_check_session(check: SessionCheck, payor: Payor) -> list[Finding]:
     appointment = check.appointment
     if check.service_line != LINE or appointment is None or check.service_code != ASSESSMENT:
         return []
-    day, payor = check.date_of_service.isoformat(), _payor_name(check)
+    day = check.date_of_service.isoformat()
     found = []
     cm, deliverer = check.case_manager, check.deliverer
     if cm is not None and appointment.provider_id != cm.provider_id:
@@ -126,7 +117,7 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
                 _finding(
                     check,
                     DELIVERER,
-                    f"{who} delivered 97151 on {day}, but {payor} accepts the assessment only "
+                    f"{who} delivered 97151 on {day}, but {payor.name} accepts the assessment only "
                     "from the authorized ABA supervisor (the case manager) or an assistant "
                     "behavior analyst (BCaBA).",
                 )
@@ -136,7 +127,7 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
             _finding(
                 check,
                 TELEHEALTH,
-                f"97151 on {day} was delivered by telehealth, which {payor} never covers for "
+                f"97151 on {day} was delivered by telehealth, which {payor.name} never covers for "
                 "the assessment.",
             )
         )

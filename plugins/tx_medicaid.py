@@ -55,7 +55,6 @@ from cmgraph.facts import (
     Severity,
 )
 
-PLUGIN = "tx_medicaid"
 LINE = "ABA"
 UNVERIFIED = " (unverified: taken from a summary of TMPPM 2.3)"
 
@@ -85,7 +84,6 @@ TELEHEALTH = "TX_MEDICAID_TELEHEALTH_CODE"
 def _info(name: str, codes: tuple[str, ...], description: str) -> RuleInfo:
     return RuleInfo(
         name=name,
-        plugin=PLUGIN,
         codes=codes,
         description=description + UNVERIFIED + ".",
         applies_to_all_payors=False,
@@ -149,7 +147,7 @@ def cmgraph_modifiers(check: SessionCheck) -> list[str] | None:
 
 
 def _finding(check: SessionCheck, code: str, rule: str, message: str) -> Finding:
-    return check.finding(code, Severity.ERROR, message, rule=rule, plugin=PLUGIN)
+    return check.finding(code, Severity.ERROR, message, rule=rule)
 
 
 def _hours(delta: timedelta) -> str:

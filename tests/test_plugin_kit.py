@@ -171,8 +171,10 @@ class AssistantsMayManage:
         return frozenset({"BCBA", "BCBA-D", "BCABA"}) if service_line == "ABA" else None
 
     @hookimpl
-    def cmgraph_enrollment_counts(self, enrollment, day, payor):
-        return True if enrollment.status is EnrollmentStatus.PENDING else None
+    def cmgraph_enrollment_qualifies(self, enrollment, service_line):
+        if service_line == "ABA" and enrollment.status is EnrollmentStatus.PENDING:
+            return True
+        return None
 
 
 @pytest.mark.cmgraph_plugins(AssistantsMayManage())
@@ -211,7 +213,6 @@ class BillsTheDeliverer:
                 severity=Severity.ERROR,
                 message="The provider who delivered the session is not enrolled.",
                 rule="deliverer_enrolled",
-                plugin=self.name,
                 client_id=check.client_id,
                 service_line=check.service_line,
                 appointment_id=check.appointment.id if check.appointment else None,
@@ -263,8 +264,33 @@ async def test_a_wrapper_drops_another_rules_findings_for_its_payor(cmgraph_grap
     for who in (quiet, plain):  # the RBT, not the CM, delivered the recent session
         await session(cmgraph_graphql, who, "2026-02-20T09:00-05:00", "2026-02-20T10:00-05:00")
 
-    assert (await add_cm(cmgraph_graphql, quiet))["warnings"] == []
-    assert (await add_cm(cmgraph_graphql, plain))["warnings"] == [{"code": "NOT_FAMILIAR"}]
+    wrapped, unwrapped = await add_cm(cmgraph_graphql, quiet), await add_cm(cmgraph_graphql, plain)
+
+    assert unwrapped["warnings"] == [{"code": "NOT_FAMILIAR"}]  # the finding, without it
+    assert wrapped["userErrors"] == [] and wrapped["caseManager"] is not None
+    assert wrapped["warnings"] == []  # ... gone with it, and the write went through
+
+
+class KeepsSomething:
+    """A wrapper that keeps what it is given: the flat list, unchanged."""
+
+    name = "keeps_something"
+
+    @hookimpl(wrapper=True)
+    def cmgraph_check_assignment(self, check):
+        findings = yield
+        assert all(isinstance(f, Finding) for f in findings)  # one flat list
+        return findings
+
+
+@pytest.mark.cmgraph_plugins(KeepsSomething())
+async def test_a_wrapper_that_keeps_findings_hands_them_on(cmgraph_graphql):
+    who = await practice(cmgraph_graphql, ["keeps_something"])
+    await session(cmgraph_graphql, who, "2026-02-20T09:00-05:00", "2026-02-20T10:00-05:00")
+
+    payload = await add_cm(cmgraph_graphql, who)
+
+    assert payload["userErrors"] == [] and payload["warnings"] == [{"code": "NOT_FAMILIAR"}]
 
 
 class Broken:
@@ -356,7 +382,7 @@ class Listed:
 
     @hookimpl
     def cmgraph_rules(self):
-        return [RuleInfo("listed_rule", "listed", ("LISTED",), "A listed rule.", False)]
+        return [RuleInfo("listed_rule", ("LISTED",), "A listed rule.", False)]
 
 
 @pytest.mark.cmgraph_plugins(Listed())
@@ -366,6 +392,7 @@ async def test_the_rules_query_lists_a_payor_rule_with_the_payors_naming_it(cmgr
     rules = (await cmgraph_graphql("{ rules { name plugin codes payors { name } } }"))["rules"]
 
     [listed] = [r for r in rules if r["name"] == "listed_rule"]
+    assert listed["plugin"] == "listed"  # stamped by the core: the plugin never wrote it
     assert listed["payors"] == [{"name": "Payor listed"}]
     assert {p["name"] for p in next(r for r in rules if r["name"] == "lead_time")["payors"]} == {
         "Payor listed",

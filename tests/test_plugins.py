@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -10,8 +12,17 @@ from uuid import uuid4
 import pytest
 
 from cmgraph import hookspecs
-from cmgraph.facts import Payor, PayorKind, Payors
-from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
+from cmgraph.facts import EnrollmentStatus, Payor, PayorKind, Payors
+from cmgraph.plugins import (
+    PluginError,
+    PluginFailed,
+    RuleBook,
+    _import_file,
+    build_plugin_manager,
+    name_of,
+)
+from cmgraph.testing import Registrar
+from tests.rules import rulefacts as rf
 
 PAYOR = Payor(id=uuid4(), name="Slow Payor", kind=PayorKind.COMMERCIAL, plugins=("slow",))
 HEADER = "from cmgraph import hookimpl\n\n@hookimpl\n"
@@ -111,3 +122,150 @@ def test_an_async_implementation_is_refused(tmp_path: Path) -> None:
 def test_files_starting_with_an_underscore_are_not_plugins(tmp_path: Path) -> None:
     _write(tmp_path, "_helpers", "raise RuntimeError('must not be imported')\n")
     build_plugin_manager(tmp_path)
+
+
+# --- names: the core knows them; plugins never spell their own ---
+
+PLUGINS_DIR = Path(__file__).resolve().parents[1] / "plugins"
+
+
+def test_a_copy_of_a_shipped_plugin_works_under_its_new_name(tmp_path: Path) -> None:
+    """Copying nv_medicaid.py to nv.py gives a plugin `nv` that does everything, stamped `nv`."""
+    (tmp_path / "nv.py").write_text((PLUGINS_DIR / "nv_medicaid.py").read_text())
+    book = RuleBook(build_plugin_manager(tmp_path))
+    nv = Payor(id=uuid4(), name="Nevada", kind=PayorKind.MEDICAID, plugins=("nv",))
+    cm, rbt = rf.bcba(), rf.provider("RBT", name="Robin Tech")
+    session = rf.appointment("2026-03-10T09:00-04:00", by=rbt)
+    check = replace(
+        rf.session_check(
+            book, session, rf.assignment(cm, "2026-03-01"), coverages=[rf.coverage(nv)]
+        ),
+        deliverer=rbt,
+    )
+
+    decision = book.claim(check)
+    found = book.check_session(check)
+
+    assert decision.rendering_provider_id == rbt.id and decision.modifiers == ("UD",)
+    assert decision.rendering_plugin == "nv" and decision.modifier_plugins == ("nv",)
+    assert {(f.code, f.plugin, f.payor_id) for f in found} == {
+        ("NV_MEDICAID_RENDERING_NOT_ENROLLED", "nv", nv.id),
+        ("NOT_CREDENTIALED", "cmgraph", nv.id),  # a built-in finding names its payor too
+    }
+    assert {r.plugin for r in book.rules() if r.name.startswith("nv_medicaid_")} == {"nv"}
+
+
+def test_a_module_registered_by_a_test_is_named_after_its_stem(tmp_path: Path) -> None:
+    module = _import_file(_write(tmp_path, "stemmed", SLOW_PLUGIN.replace('"slow"', '"stemmed"')))
+    registrar = Registrar()
+    registrar.register(module)
+
+    assert registrar.plugins == [(module, "stemmed")]
+    assert "stemmed" in RuleBook(registrar.manager()).plugin_names()
+
+
+def test_a_hook_named_function_without_the_marker_stops_startup(tmp_path: Path) -> None:
+    _write(tmp_path, "unmarked", "def cmgraph_lead_time(service_line):\n    return None\n")
+    with pytest.raises(PluginError, match=r"unmarked.*did you forget @hookimpl\?"):
+        build_plugin_manager(tmp_path)
+
+
+def test_a_failure_is_pinned_on_the_implementation_even_when_re_exported(tmp_path: Path) -> None:
+    """A package whose hooks live in a submodule: the failure is still the plugin's."""
+    package = tmp_path / "reexporting"
+    package.mkdir()
+    (package / "__init__.py").write_text("from reexporting.hooks import cmgraph_lead_time\n")
+    (package / "hooks.py").write_text(
+        HEADER + "def cmgraph_lead_time(service_line):\n    raise KeyError(service_line)\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import reexporting  # type: ignore[import-not-found]
+
+        pm = build_plugin_manager()
+        pm.register_from(reexporting, name_of(reexporting), "a test")
+    finally:
+        sys.path.remove(str(tmp_path))
+    payor = Payor(id=uuid4(), name="P", kind=PayorKind.COMMERCIAL, plugins=("reexporting",))
+
+    with pytest.raises(PluginFailed) as failed:
+        RuleBook(pm).lead_time("ABA", Payors(primary=payor))
+
+    assert (failed.value.plugin, failed.value.hook) == ("reexporting", "cmgraph_lead_time")
+
+
+# --- answers are checked ---
+
+
+@pytest.mark.parametrize(
+    ("hook", "answer", "ask"),
+    [
+        ("cmgraph_modifiers", '"95"', "claim"),
+        ("cmgraph_modifiers", '["HM", "H"]', "claim"),
+        ("cmgraph_lead_time", "72", "lead_time"),
+        ("cmgraph_rendering_provider", "check.case_manager.provider_id", "claim"),
+        ("cmgraph_check_session", "None and [] or 'NO_CASE_MANAGER'", "check_session"),
+    ],
+)
+def test_a_wrong_answer_fails_the_plugin_naming_it_and_the_hook(
+    tmp_path: Path, hook: str, answer: str, ask: str
+) -> None:
+    args = "service_line" if hook == "cmgraph_lead_time" else "check"
+    _write(tmp_path, "wrong", HEADER + f"def {hook}({args}):\n    return {answer}\n")
+    book = RuleBook(build_plugin_manager(tmp_path))
+    payor = Payor(id=uuid4(), name="W", kind=PayorKind.COMMERCIAL, plugins=("wrong",))
+    cm = rf.bcba()
+
+    with pytest.raises(PluginFailed) as failed:
+        if ask == "lead_time":
+            book.lead_time("ABA", Payors(primary=payor))
+        else:
+            check = rf.session_check(
+                book,
+                rf.appointment("2026-03-10T09:00-04:00", by=cm),
+                rf.assignment(cm, "2026-03-01"),
+                coverages=[rf.coverage(payor)],
+            )
+            getattr(book, ask)(check)
+
+    assert (failed.value.plugin, failed.value.hook) == ("wrong", hook)
+    assert f"'wrong' failed in {hook}: WrongAnswer" in str(failed.value)
+
+
+def test_modifiers_of_a_payors_plugins_combine_in_registration_order(tmp_path: Path) -> None:
+    for name, modifiers in (("a_first", '["HM", "UD"]'), ("b_second", '["UD", "HN", "GT", "95"]')):
+        _write(tmp_path, name, HEADER + f"def cmgraph_modifiers():\n    return {modifiers}\n")
+    book = RuleBook(build_plugin_manager(tmp_path))
+    both = Payor(id=uuid4(), name="B", kind=PayorKind.COMMERCIAL, plugins=("b_second", "a_first"))
+    cm = rf.bcba()
+    check = rf.session_check(
+        book,
+        rf.appointment("2026-03-10T09:00-04:00", by=cm),
+        rf.assignment(cm, "2026-03-01"),
+        coverages=[rf.coverage(both)],
+    )
+
+    decision = book.claim(check)
+
+    assert decision.modifiers == ("HM", "UD", "HN", "GT")  # no duplicate, four at most
+    assert decision.modifier_plugins == ("a_first", "b_second")
+
+
+# --- renamed hooks keep working, with a warning ---
+
+
+def test_the_old_enrollment_hook_still_works_with_a_deprecation_warning(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "old_style",
+        HEADER + "def cmgraph_enrollment_counts(enrollment, day, payor):\n    return True\n",
+    )
+    with pytest.warns(DeprecationWarning, match="cmgraph_enrollment_qualifies"):
+        book = RuleBook(build_plugin_manager(tmp_path))
+    old = Payor(id=uuid4(), name="Old", kind=PayorKind.COMMERCIAL, plugins=("old_style",))
+    plain = Payor(id=uuid4(), name="Plain", kind=PayorKind.COMMERCIAL, plugins=())
+    cm = rf.bcba()
+
+    for payor, counted in ((old, True), (plain, False)):
+        pending = rf.enrollment(cm, payor, EnrollmentStatus.PENDING)
+        assert book.credentialed([pending], cm.id, payor, rf.d("2026-03-01")) is counted

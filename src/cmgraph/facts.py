@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from dataclasses import field as dataclass_field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from uuid import UUID
@@ -33,6 +34,21 @@ class EnrollmentStatus(enum.Enum):
     ENROLLED = "ENROLLED"
     DENIED = "DENIED"
     TERMINATED = "TERMINATED"
+
+
+class PayorRole(enum.Enum):
+    """How a payor stands for a client on a date: the primary decides, secondaries warn."""
+
+    PRIMARY = "PRIMARY"
+    SECONDARY = "SECONDARY"
+
+
+class ExpiryKind(enum.StrEnum):
+    """What a current case manager needs that may end (a str, so ``kind == "credential"``
+    in older plugins keeps working)."""
+
+    CREDENTIAL = "credential"
+    ENROLLMENT = "enrollment"
 
 
 class AppointmentStatus(enum.Enum):
@@ -191,21 +207,30 @@ class Payors:
     def all(self) -> tuple[Payor, ...]:
         return ((self.primary,) if self.primary else ()) + self.secondary
 
+    def role_of(self, payor: Payor) -> PayorRole:
+        return PayorRole.PRIMARY if payor == self.primary else PayorRole.SECONDARY
+
+    def with_roles(self) -> tuple[tuple[Payor, PayorRole], ...]:
+        return tuple((p, self.role_of(p)) for p in self.all)
+
 
 @dataclass(frozen=True)
 class Finding:
-    """A rule's verdict. rule and plugin name where it came from."""
+    """A rule's verdict: `rule` names the rule; `plugin` is stamped by the core with the
+    name the plugin is registered under (whatever the plugin wrote), and `payor_id` with the
+    payor a payor plugin was reached for, when the plugin left it unset."""
 
     code: str
     severity: Severity
     message: str
     rule: str
-    plugin: str
     field: tuple[str, ...] | None = None
     client_id: UUID | None = None
     service_line: str | None = None
     appointment_id: UUID | None = None
     date: date | None = None
+    payor_id: UUID | None = None
+    plugin: str = dataclass_field(default="", kw_only=True)
 
     @property
     def is_error(self) -> bool:
@@ -234,7 +259,7 @@ class AssignmentCheck:
     credentialed: dict[UUID, bool] = field(default_factory=dict)
 
     def is_credentialed(self, payor: Payor) -> bool:
-        """Decided by the core through cmgraph_enrollment_counts for the start date."""
+        """Decided by the core through cmgraph_enrollment_qualifies for the start date."""
         return self.credentialed.get(payor.id, False)
 
 
@@ -295,15 +320,26 @@ class SessionCheck:
         return self.appointment.service_code if self.appointment else None
 
     def finding(
-        self, code: str, severity: Severity, message: str, *, rule: str, plugin: str
+        self,
+        code: str,
+        severity: Severity,
+        message: str,
+        *,
+        rule: str,
+        payor: Payor | None = None,
+        plugin: str = "",
     ) -> Finding:
-        """A finding about this session: its client, line, appointment and date filled in."""
+        """A finding about this session: its client, line, appointment and date filled in.
+
+        `plugin` is accepted for older plugins and ignored: the core stamps the registered
+        name."""
         return Finding(
             code=code,
             severity=severity,
             message=message,
             rule=rule,
             plugin=plugin,
+            payor_id=payor.id if payor else None,
             client_id=self.client_id,
             service_line=self.service_line,
             appointment_id=self.appointment.id if self.appointment else None,
@@ -317,9 +353,11 @@ class Choice:
 
     `provider_id` None means: leave that provider off the claim (some payors enroll only
     the group). A hook returns None, not Choice(None), to leave the decision to others.
+    `plugin` is stamped by the core with the name of the plugin that decided.
     """
 
     provider_id: UUID | None
+    plugin: str = dataclass_field(default="", kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -328,8 +366,7 @@ class CurrentAssignmentCheck:
 
     `qualifying` are the CM's credentials of a type that qualifies for the line (strictest
     across the client's payors), renewals included; `enrollments` are the CM's enrollments
-    with the client's payors active today. `windows` are how far ahead to warn, by kind
-    ("credential", "enrollment").
+    with the client's payors active today. `windows` are how far ahead to warn, by kind.
     """
 
     assignment: Assignment
@@ -338,15 +375,16 @@ class CurrentAssignmentCheck:
     payors: Payors
     qualifying: tuple[Credential, ...]
     enrollments: tuple[Enrollment, ...]
-    windows: dict[str, timedelta] = field(default_factory=dict)
+    windows: dict[ExpiryKind, timedelta] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class RuleInfo:
-    """What the `rules` query lists about a rule."""
+    """What the `rules` query lists about a rule; the core stamps `plugin` with the name
+    the plugin is registered under."""
 
     name: str
-    plugin: str
     codes: tuple[str, ...]
     description: str
     applies_to_all_payors: bool = True
+    plugin: str = dataclass_field(default="", kw_only=True)

@@ -1,23 +1,26 @@
 """The plugin manager and the typed calls the core makes through it.
 
 Load order: the built-in rules (all ``trylast``), then installed packages of the entry-point
-group ``cmgraph``, then every ``*.py`` in the plugins folder. The core never calls
-``pm.hook`` directly: `RuleBook` wraps each hook, reaches only the plugins that the payors in
-question name (plus built-ins and plugins declaring ``CMGRAPH_ALL_PAYORS = True``), combines
-per-payor answers so that the strictest wins (longest lead time, narrowest credentials), and
-turns a plugin's exception into `PluginFailed` naming it.
+group ``cmgraph``, then every ``*.py`` in the plugins folder. pluggy registers, validates and
+orders the implementations; `RuleBook` then calls them itself, in pluggy's order, because the
+core needs what pluggy's call loop cannot give: each implementation of a payor plugin reached
+only for the payors naming it (told which payor), each answer checked and stamped with the
+plugin's registered name, a failure pinned on the implementation that raised, and a wrapper
+of a collecting hook handed one flat list of findings. Across payors the strictest answer
+wins (longest lead time, narrowest credentials).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Any
 from uuid import UUID
 
@@ -29,8 +32,10 @@ from cmgraph.facts import (
     Choice,
     CurrentAssignmentCheck,
     Enrollment,
+    ExpiryKind,
     Finding,
     Payor,
+    PayorRole,
     Payors,
     RemovalCheck,
     RuleInfo,
@@ -40,6 +45,13 @@ from cmgraph.facts import (
 from cmgraph.rules import BUILTIN_PLUGIN, BUILTIN_RULES
 
 ALL_PAYORS_MARKER = "CMGRAPH_ALL_PAYORS"
+HOOK_PREFIX = f"{PROJECT_NAME}_"
+# The 837P has room for four procedure modifiers per service line (SV101-3 to SV101-6).
+MAX_MODIFIERS = 4
+MODIFIER = re.compile(r"[A-Z0-9]{2}")
+ENROLLMENT_HOOK = "cmgraph_enrollment_qualifies"
+# Renamed hooks: the old name keeps working (pluggy warns on implementing it) until 1.0.
+RENAMED = {"cmgraph_enrollment_counts": ENROLLMENT_HOOK}
 
 
 class PluginError(Exception):
@@ -47,13 +59,37 @@ class PluginError(Exception):
 
 
 class PluginFailed(Exception):
-    """A plugin raised while the core called it; the core fails closed."""
+    """A plugin raised, or answered the wrong type, while the core called it; the core fails
+    closed."""
 
-    def __init__(self, plugin: str, error: BaseException) -> None:
-        # The error's own message may quote health data: only its type goes in ours.
-        super().__init__(f"plugin {plugin!r} failed: {type(error).__name__}")
+    def __init__(self, plugin: str, error: BaseException, hook: str = "") -> None:
+        # The error's own message may quote health data: only its type goes in ours, but for
+        # the core's own verdict on a wrong answer, which names types only.
+        reason = (
+            f"{type(error).__name__}: {error}"
+            if isinstance(error, WrongAnswer)
+            else (type(error).__name__)
+        )
+        where = f" in {hook}" if hook else ""
+        super().__init__(f"plugin {plugin!r} failed{where}: {reason}")
         self.plugin = plugin
+        self.hook = hook
         self.error = error
+
+
+class WrongAnswer(TypeError):
+    """A hook answered something its spec does not allow."""
+
+
+def name_of(plugin: object) -> str:
+    """The name a plugin registers under when nobody says: a module's file stem (a package's
+    own name), else the object's `name` attribute or its class name."""
+    if isinstance(plugin, ModuleType):
+        file = getattr(plugin, "__file__", None)
+        if file and Path(file).stem != "__init__":
+            return Path(file).stem
+        return plugin.__name__.rsplit(".", 1)[-1]
+    return str(getattr(plugin, "name", None) or type(plugin).__name__)
 
 
 class PluginManager(pluggy.PluginManager):
@@ -64,12 +100,13 @@ class PluginManager(pluggy.PluginManager):
         self.origins: dict[str, str] = {}
 
     def register_from(self, plugin: object, name: str, origin: str) -> None:
+        _refuse_unmarked(self, plugin, origin)
         try:
             self.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"{origin}: {_one_line(exc)}") from exc
         self.origins[name] = origin
-        _refuse_async(self, plugin, origin)
+        _refuse_misfits(self, plugin, origin)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -91,11 +128,32 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
-def _refuse_async(pm: pluggy.PluginManager, plugin: object, origin: str) -> None:
+def _refuse_unmarked(pm: pluggy.PluginManager, plugin: object, origin: str) -> None:
+    """A hook-named function without the marker would silently never run."""
+    for attr in dir(plugin):
+        if not attr.startswith(HOOK_PREFIX):
+            continue
+        value = getattr(plugin, attr, None)
+        if callable(value) and pm.parse_hookimpl_opts(plugin, attr) is None:
+            raise PluginError(f"{origin}: {attr} is not marked; did you forget @hookimpl?")
+
+
+def _refuse_misfits(pm: pluggy.PluginManager, plugin: object, origin: str) -> None:
+    """What pluggy accepts but the core's call loop does not run the pluggy way."""
     for caller in pm.get_hookcallers(plugin) or []:
         for impl in caller.get_hookimpls():
-            if impl.plugin is plugin and inspect.iscoroutinefunction(impl.function):
-                raise PluginError(f"{origin}: {impl.function.__name__} is async; hooks are sync")
+            if impl.plugin is not plugin:
+                continue
+            what = impl.function.__name__
+            if inspect.iscoroutinefunction(impl.function):
+                raise PluginError(f"{origin}: {what} is async; hooks are sync")
+            if impl.hookwrapper:
+                raise PluginError(f"{origin}: {what} uses hookwrapper=True; use wrapper=True")
+            if impl.wrapper and caller.spec is not None and caller.spec.opts["firstresult"]:
+                raise PluginError(
+                    f"{origin}: {what} wraps a one-answer hook; answer it instead (the first "
+                    "answer wins over the built-in default)"
+                )
 
 
 def build_plugin_manager(
@@ -117,7 +175,8 @@ def build_plugin_manager(
         name = pm.get_name(plugin) or ""
         origin = f"entry point of {dist.project_name} {dist.version}"
         pm.origins[name] = origin
-        _refuse_async(pm, plugin, origin)
+        _refuse_unmarked(pm, plugin, origin)
+        _refuse_misfits(pm, plugin, origin)
     if plugins_dir is not None and plugins_dir.is_dir():
         for path in sorted(plugins_dir.glob("*.py")):
             if path.stem.startswith("_") or pm.is_blocked(path.stem):
@@ -131,13 +190,130 @@ def build_plugin_manager(
     return pm
 
 
+# -- what each hook may answer -----------------------------------------------------------
+
+
+def _list_of(kind: type) -> Callable[[object], bool]:
+    return lambda answer: isinstance(answer, list) and all(isinstance(x, kind) for x in answer)
+
+
+def _optional(kind: type | tuple[type, ...]) -> Callable[[object], bool]:
+    return lambda answer: answer is None or isinstance(answer, kind)
+
+
+def _credentials(answer: object) -> bool:
+    return answer is None or (
+        isinstance(answer, (set, frozenset)) and all(isinstance(c, str) for c in answer)
+    )
+
+
+def _duration(answer: object) -> bool:
+    return answer is None or (isinstance(answer, timedelta) and answer >= timedelta(0))
+
+
+def _choice(answer: object) -> bool:
+    return answer is None or (
+        isinstance(answer, Choice)
+        and (answer.provider_id is None or isinstance(answer.provider_id, UUID))
+    )
+
+
+def _modifiers(answer: object) -> bool:
+    return answer is None or (
+        isinstance(answer, (list, tuple))
+        and len(answer) <= MAX_MODIFIERS
+        and all(isinstance(m, str) and MODIFIER.fullmatch(m.upper()) for m in answer)
+    )
+
+
+_findings = _list_of(Finding)
+ANSWERS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "cmgraph_service_lines": (_list_of(ServiceLine), "a list of ServiceLine"),
+    "cmgraph_rules": (_list_of(RuleInfo), "a list of RuleInfo"),
+    "cmgraph_qualifying_credentials": (_credentials, "a set of credential types, or None"),
+    "cmgraph_lead_time": (_duration, "a timedelta of zero or more, or None"),
+    "cmgraph_enrollment_qualifies": (_optional(bool), "True, False or None"),
+    "cmgraph_enrollment_counts": (_optional(bool), "True, False or None"),
+    "cmgraph_check_assignment": (_findings, "a list of Finding"),
+    "cmgraph_check_removal": (_findings, "a list of Finding"),
+    "cmgraph_check_session": (_findings, "a list of Finding"),
+    "cmgraph_rendering_provider": (_choice, "a Choice or None"),
+    "cmgraph_supervising_provider": (_choice, "a Choice or None"),
+    "cmgraph_modifiers": (_modifiers, "a list of at most four 2-character modifiers, or None"),
+    "cmgraph_expiry_window": (_duration, "a timedelta of zero or more, or None"),
+    "cmgraph_check_current_assignment": (_findings, "a list of Finding"),
+}
+
+
+# -- calling the implementations ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Impl:
+    """One hook implementation and what the core knows of its plugin."""
+
+    hook: str
+    impl: pluggy.HookImpl
+    plugin: str  # the name findings and answers are stamped with
+    registered: str  # the name payors list (built-ins: cmgraph.<module>)
+    everywhere: bool  # a built-in rule or an all-payor plugin
+    rank: int  # registration order
+
+    @property
+    def builtin(self) -> bool:
+        return self.registered.startswith(f"{BUILTIN_PLUGIN}.")
+
+    def reaches(self, payor: Payor | None) -> bool:
+        return self.everywhere or (payor is not None and self.registered in payor.plugins)
+
+    def run(self, kwargs: dict[str, Any]) -> Any:
+        args = [kwargs[name] for name in self.impl.argnames]
+        try:
+            return self.impl.function(*args)
+        except Exception as exc:
+            raise self.failed(exc) from exc
+
+    def failed(self, exc: BaseException) -> BaseException:
+        # A built-in rule's failure is the core's own: an internal error, not a plugin's.
+        return exc if self.builtin else PluginFailed(self.plugin, exc, self.hook)
+
+    def checked(self, answer: Any) -> Any:
+        fits, expected = ANSWERS[self.hook]
+        if not fits(answer):
+            raise self.failed(WrongAnswer(f"answered {type(answer).__name__}; expected {expected}"))
+        return answer
+
+    def stamp(self, finding: Finding, payor: Payor | None) -> Finding:
+        payor_id = finding.payor_id or (payor.id if payor else None)
+        if finding.plugin == self.plugin and finding.payor_id == payor_id:
+            return finding
+        return replace(finding, plugin=self.plugin, payor_id=payor_id)
+
+    def stamped(self, answer: Any, payor: Payor | None) -> Any:
+        """The answer with this plugin's registered name on it, whatever the plugin wrote."""
+        if isinstance(answer, list):
+            return [self.stamped(x, payor) for x in answer]
+        if isinstance(answer, Finding):
+            return self.stamp(answer, payor)
+        if isinstance(answer, (RuleInfo, Choice)) and answer.plugin != self.plugin:
+            return replace(answer, plugin=self.plugin)
+        return answer
+
+
+Scope = tuple[Payor | None, PayorRole | None]
+_NOBODY: tuple[Scope, ...] = ((None, None),)
+
+
 @dataclass(frozen=True)
 class ClaimDecision:
-    """What goes on a claim line beside the session itself."""
+    """What goes on a claim line beside the session itself, and which plugin decided it."""
 
     rendering_provider_id: UUID | None
     supervising_provider_id: UUID | None
     modifiers: tuple[str, ...]
+    rendering_plugin: str = BUILTIN_PLUGIN
+    supervising_plugin: str = BUILTIN_PLUGIN
+    modifier_plugins: tuple[str, ...] = ()
 
 
 class RuleBook:
@@ -145,59 +321,108 @@ class RuleBook:
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
-        self._callers: dict[tuple[str, tuple[tuple[str, ...], ...]], Any] = {}
         named = [(name, plugin) for name, plugin in pm.list_name_plugin() if plugin is not None]
-        self._everywhere = {
-            name
-            for name, plugin in named
-            if name.startswith(f"{BUILTIN_PLUGIN}.") or getattr(plugin, ALL_PAYORS_MARKER, False)
-        }
+        rank = {name: i for i, (name, _) in enumerate(named)}
+        self._calls: dict[str, list[Impl]] = {}
+        self._wrappers: dict[str, list[Impl]] = {}
+        for hook in ANSWERS:
+            caller = getattr(pm.hook, hook, None)
+            impls = []
+            for impl in caller.get_hookimpls() if caller is not None else []:
+                registered = impl.plugin_name
+                builtin = registered.startswith(f"{BUILTIN_PLUGIN}.")
+                impls.append(
+                    Impl(
+                        hook=hook,
+                        impl=impl,
+                        plugin=BUILTIN_PLUGIN if builtin else registered,
+                        registered=registered,
+                        everywhere=builtin or bool(getattr(impl.plugin, ALL_PAYORS_MARKER, False)),
+                        rank=rank.get(registered, len(rank)),
+                    )
+                )
+            # pluggy's order: the last of the list is called first; wrappers are set up
+            # outermost first and see the result innermost first.
+            self._calls[hook] = [i for i in reversed(impls) if not i.impl.wrapper]
+            self._wrappers[hook] = [i for i in impls if i.impl.wrapper]
+        for old, new in RENAMED.items():
+            # The old name is asked after every plugin's new one, before the defaults.
+            calls = self._calls[new]
+            own = [i for i in calls if not i.impl.trylast]
+            self._calls[new] = own + self._calls.pop(old) + calls[len(own) :]
         lines: dict[str, ServiceLine] = {}
-        for batch in self._call("cmgraph_service_lines", ()):
-            for line in batch:
-                lines.setdefault(line.code.upper(), line)
+        # Describing lines and rules is not a payor's decision: every plugin is asked.
+        for line in self._collect("cmgraph_service_lines", _NOBODY, {}, every=True):
+            lines.setdefault(line.code.upper(), line)
         self.service_lines = lines
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _caller(self, hook: str, payors: Iterable[Payor | None]) -> Any:
-        """The hook, reaching built-ins, all-payor plugins and the plugins payors name."""
-        # Keyed by the payors' plugin lists as they come: cheaper to hash than a set, and
-        # the same payors come in the same order.
-        key = (hook, tuple(tuple(p.plugins) for p in payors if p is not None))
-        if key not in self._callers:
-            keep = self._everywhere | {name for plugins in key[1] for name in plugins}
-            others = [
-                plugin
-                for name, plugin in self.pm.list_name_plugin()
-                if plugin is not None and name not in keep
-            ]
-            self._callers[key] = (
-                self.pm.subset_hook_caller(hook, others) if others else getattr(self.pm.hook, hook)
-            )
-        return self._callers[key]
+    def _first(self, hook: str, payor: Payor | None, kwargs: dict[str, Any]) -> Any:
+        """The first answer other than None of the implementations reaching payor."""
+        for impl in self._calls[hook]:
+            if impl.reaches(payor):
+                answer = impl.checked(impl.run(kwargs))
+                if answer is not None:
+                    return impl.stamped(answer, payor), impl
+        return None, None
 
-    def _call(self, hook: str, payors: Iterable[Payor | None], **kwargs: Any) -> Any:
+    def _collect(
+        self, hook: str, scopes: Sequence[Scope], kwargs: dict[str, Any], *, every: bool = False
+    ) -> list[Any]:
+        """Every answer, flattened: built-in and all-payor implementations once (payor and
+        role None), a payor plugin's once per payor naming it (`every`: once, whatever the
+        payors). Wrappers then see the flat list, minus what concerns another payor than
+        theirs, and return what they keep."""
+        payors = [(p, r) for p, r in scopes if p is not None]
+
+        def reached(impl: Impl) -> list[Scope]:
+            if impl.everywhere or every:
+                return [(None, None)]
+            return [(p, r) for p, r in payors if impl.reaches(p)]
+
+        opened: list[tuple[Impl, Payor | None, Generator[Any, Any, Any]]] = []
         try:
-            return self._caller(hook, payors)(**kwargs)
-        except Exception as exc:
-            culprit = self._culprit(exc.__traceback__)
-            if culprit is None or culprit.startswith(f"{BUILTIN_PLUGIN}."):
-                raise  # the core's own failure: an internal error, not a plugin's
-            raise PluginFailed(culprit, exc) from exc
+            for impl in reversed(self._wrappers[hook]):
+                for payor, role in reached(impl):
+                    gen = impl.run({**kwargs, "payor": payor, "role": role})
+                    opened.append((impl, payor, gen))
+                    try:
+                        next(gen)
+                    except Exception as exc:
+                        raise impl.failed(exc) from exc
+            found: list[Any] = []
+            for impl in self._calls[hook]:
+                for payor, role in reached(impl):
+                    answer = impl.checked(impl.run({**kwargs, "payor": payor, "role": role}))
+                    found.extend(impl.stamped(answer, payor))
+            while opened:
+                impl, payor, gen = opened.pop()
+                found = self._unwrap(impl, payor, gen, found)
+            return found
+        finally:
+            for _, _, gen in opened:
+                gen.close()
 
-    def _culprit(self, tb: TracebackType | None) -> str | None:
-        """The registered plugin whose code raised: the outermost plugin frame."""
-        plugins = [(n, p) for n, p in self.pm.list_name_plugin() if p is not None]
-        while tb is not None:
-            frame = tb.tb_frame
-            for name, plugin in plugins:
-                if frame.f_globals is getattr(plugin, "__dict__", None) or (
-                    frame.f_locals.get("self") is plugin
-                ):
-                    return name
-            tb = tb.tb_next
-        return None
+    @staticmethod
+    def _unwrap(
+        impl: Impl, payor: Payor | None, gen: Generator[Any, Any, Any], found: list[Finding]
+    ) -> list[Finding]:
+        # A payor's wrapper handles its payor's findings and those of no payor in particular;
+        # another payor's pass around it, so it cannot drop them by accident.
+        mine = [f for f in found if payor is None or f.payor_id in (None, payor.id)]
+        try:
+            gen.send(mine)
+        except StopIteration as done:
+            kept = [impl.stamp(f, payor) if f.plugin == "" else f for f in impl.checked(done.value)]
+        except Exception as exc:
+            raise impl.failed(exc) from exc
+        else:
+            raise impl.failed(RuntimeError("the wrapper yielded twice"))
+        given, still = {id(f) for f in mine}, {id(f) for f in kept}
+        return [f for f in found if id(f) not in given or id(f) in still] + [
+            f for f in kept if id(f) not in given
+        ]
 
     # -- what the core asks ----------------------------------------------------------------
 
@@ -214,73 +439,115 @@ class RuleBook:
         return origins.get(name, "registered directly")
 
     def rules(self) -> list[RuleInfo]:
-        return [info for batch in self.pm.hook.cmgraph_rules() for info in batch]
+        return self._collect("cmgraph_rules", _NOBODY, {}, every=True)
+
+    def _per_payor(self, hook: str, payors: Payors, **kwargs: Any) -> list[Any]:
+        scopes = payors.with_roles() or _NOBODY
+        return [
+            self._first(hook, payor, {**kwargs, "payor": payor, "role": role})[0]
+            for payor, role in scopes
+        ]
 
     def qualifying_credentials(self, service_line: str, payors: Payors) -> frozenset[str]:
-        answers = [
-            self._call("cmgraph_qualifying_credentials", [p], service_line=service_line, payor=p)
-            for p in (payors.all or (None,))
-        ]
+        answers = self._per_payor(
+            "cmgraph_qualifying_credentials", payors, service_line=service_line
+        )
         sets = [frozenset(c.upper() for c in a) for a in answers if a is not None]
         return frozenset.intersection(*sets) if sets else frozenset()
 
     def lead_time(self, service_line: str, payors: Payors) -> timedelta:
-        answers = [
-            self._call("cmgraph_lead_time", [p], service_line=service_line, payor=p)
-            for p in (payors.all or (None,))
-        ]
+        answers = self._per_payor("cmgraph_lead_time", payors, service_line=service_line)
         return max((a for a in answers if a is not None), default=timedelta(0))
 
-    def expiry_windows(self, payors: Payors) -> dict[str, timedelta]:
+    def expiry_windows(self, payors: Payors) -> dict[ExpiryKind, timedelta]:
         windows = {}
-        for kind in ("credential", "enrollment"):
-            answers = [
-                self._call("cmgraph_expiry_window", [p], kind=kind, payor=p)
-                for p in (payors.all or (None,))
-            ]
+        for kind in ExpiryKind:
+            answers = self._per_payor("cmgraph_expiry_window", payors, kind=kind)
             windows[kind] = max((a for a in answers if a is not None), default=timedelta(0))
         return windows
 
     def credentialed(
-        self, enrollments: Iterable[Enrollment], provider_id: UUID, payor: Payor, day: date
+        self,
+        enrollments: Iterable[Enrollment],
+        provider_id: UUID,
+        payor: Payor,
+        day: date,
+        service_line: str | None = None,
     ) -> bool:
         return any(
-            self._call("cmgraph_enrollment_counts", [payor], enrollment=e, day=day, payor=payor)
+            self._first(
+                ENROLLMENT_HOOK,
+                payor,
+                {"enrollment": e, "day": day, "payor": payor, "service_line": service_line},
+            )[0]
             for e in enrollments
             if e.provider_id == provider_id and e.payor_id == payor.id
         )
 
     def credentialed_with(
-        self, enrollments: Iterable[Enrollment], provider_id: UUID, payors: Payors, day: date
+        self,
+        enrollments: Iterable[Enrollment],
+        provider_id: UUID,
+        payors: Payors,
+        day: date,
+        service_line: str | None = None,
     ) -> dict[UUID, bool]:
         mine = [e for e in enrollments if e.provider_id == provider_id]
-        return {p.id: self.credentialed(mine, provider_id, p, day) for p in payors.all}
+        return {
+            p.id: self.credentialed(mine, provider_id, p, day, service_line) for p in payors.all
+        }
 
     def check_assignment(self, check: AssignmentCheck) -> list[Finding]:
-        return _flatten(self._call("cmgraph_check_assignment", check.payors.all, check=check))
+        return self._collect(
+            "cmgraph_check_assignment", check.payors.with_roles(), {"check": check}
+        )
 
     def check_removal(self, check: RemovalCheck) -> list[Finding]:
-        return _flatten(self._call("cmgraph_check_removal", (), check=check))
+        return self._collect("cmgraph_check_removal", (), {"check": check})
 
     def check_session(self, check: SessionCheck) -> list[Finding]:
-        return _flatten(self._call("cmgraph_check_session", check.payors.all, check=check))
+        return self._collect("cmgraph_check_session", check.payors.with_roles(), {"check": check})
 
     def check_current_assignment(self, check: CurrentAssignmentCheck) -> list[Finding]:
-        return _flatten(
-            self._call("cmgraph_check_current_assignment", check.payors.all, check=check)
+        return self._collect(
+            "cmgraph_check_current_assignment", check.payors.with_roles(), {"check": check}
         )
 
     def claim(self, check: SessionCheck) -> ClaimDecision:
-        """Rendering and supervising providers and modifiers, by the primary payor's rules."""
-        payor = [check.payor]
-        rendering: Choice = self._call("cmgraph_rendering_provider", payor, check=check)
-        supervising: Choice = self._call("cmgraph_supervising_provider", payor, check=check)
-        modifiers: list[str] = self._call("cmgraph_modifiers", payor, check=check)
-        supervisor = supervising.provider_id
+        """Rendering and supervising providers and modifiers, by the primary payor's plugins."""
+        payor = check.payor
+        kwargs = {"check": check, "payor": payor}
+        rendering, by = self._first("cmgraph_rendering_provider", payor, kwargs)
+        supervising, sup_by = self._first("cmgraph_supervising_provider", payor, kwargs)
+        rendering = rendering or Choice(None)
+        supervisor = supervising.provider_id if supervising else None
         if supervisor == rendering.provider_id:
             supervisor = None  # clearinghouses reject a provider supervising themselves
-        return ClaimDecision(rendering.provider_id, supervisor, tuple(modifiers))
+        modifiers, deciders = self._modifiers(payor, kwargs)
+        return ClaimDecision(
+            rendering.provider_id,
+            supervisor,
+            modifiers,
+            rendering_plugin=by.plugin if by else BUILTIN_PLUGIN,
+            supervising_plugin=sup_by.plugin if sup_by and supervisor else BUILTIN_PLUGIN,
+            modifier_plugins=deciders,
+        )
 
-
-def _flatten(batches: Iterable[list[Finding] | None]) -> list[Finding]:
-    return [finding for batch in batches if batch for finding in batch]
+    def _modifiers(
+        self, payor: Payor | None, kwargs: dict[str, Any]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Every plugin's modifiers, in registration order, once each, at most four."""
+        answers = []
+        for impl in self._calls["cmgraph_modifiers"]:
+            if impl.reaches(payor):
+                answer = impl.checked(impl.run(kwargs))
+                if answer:
+                    answers.append((impl.rank, impl.plugin, answer))
+        combined: list[str] = []
+        deciders: list[str] = []
+        for _, plugin, answer in sorted(answers, key=lambda a: a[0]):
+            fresh = [m.upper() for m in answer if m.upper() not in combined]
+            if fresh and len(combined) < MAX_MODIFIERS:
+                deciders.append(plugin)
+            combined.extend(dict.fromkeys(fresh))
+        return tuple(combined[:MAX_MODIFIERS]), tuple(deciders)

@@ -3,8 +3,10 @@
 Fixtures:
 
 - ``@pytest.mark.cmgraph_plugins(plugin, ...)``: the plugins of one test (a module, a class
-  instance: anything with ``@hookimpl`` functions; named by its ``name`` attribute or its
-  class). ``cmgraph_plugins`` is the registry those markers fill; override that fixture in
+  instance: anything with ``@hookimpl`` functions), registered under the name production
+  would give them: a module's file stem, else the object's ``name`` attribute or its class
+  name. The core stamps that name on the plugin's findings, rules and claim choices.
+  ``cmgraph_plugins`` is the registry those markers fill; override that fixture in
   a conftest.py to register plugins for a whole directory.
 - ``cmgraph_book``: the `RuleBook` of the built-in rules plus the registered plugins, for
   calling hooks directly with facts (``cmgraph_book.check_session(check)``...).
@@ -30,19 +32,18 @@ from cmgraph.app import create_app
 from cmgraph.config import Settings
 from cmgraph.db import migrate
 from cmgraph.db.engine import Database
-from cmgraph.plugins import PluginManager, RuleBook, build_plugin_manager
+from cmgraph.plugins import PluginManager, RuleBook, build_plugin_manager, name_of
 from cmgraph.services import tenants
 
 
 class Registrar:
-    """The plugins a test registers; names default to the plugin's `name` or class name."""
+    """The plugins a test registers; names default to what `cmgraph.plugins.name_of` says."""
 
     def __init__(self) -> None:
         self.plugins: list[tuple[object, str]] = []
 
     def register(self, plugin: object, name: str | None = None) -> object:
-        label = name or getattr(plugin, "name", None) or type(plugin).__name__
-        self.plugins.append((plugin, str(label)))
+        self.plugins.append((plugin, name or name_of(plugin)))
         return plugin
 
     def manager(self) -> PluginManager:

@@ -31,6 +31,7 @@ from cmgraph.facts import (
     EnrollmentStatus,
     Finding,
     Payor,
+    PayorRole,
     Payors,
     RuleInfo,
     Severity,
@@ -105,7 +106,7 @@ class LenientPayor:
         return None
 
     @hookimpl
-    def cmgraph_enrollment_counts(self, enrollment, day, payor):
+    def cmgraph_enrollment_qualifies(self, enrollment, day, payor):
         if self._mine(payor) and enrollment.status is EnrollmentStatus.PENDING:
             return True
         return None
@@ -380,3 +381,45 @@ def test_every_finding_carries_code_severity_message_rule_and_plugin(book):
         assert found.service_line == "ABA", found
         assert found.date is not None, found
         assert found.field is None or (found.field[0] == "input" and len(found.field) == 2), found
+
+
+# --- a payor plugin is told which payor it is reached for, and in what role ---
+
+
+class SecondaryWrapper:
+    """Drops every NOT_CREDENTIALED finding it is handed, and says who it was asked for."""
+
+    name = "secondary_wrapper"
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, PayorRole]] = []
+
+    @hookimpl(specname="cmgraph_check_session")
+    def record(self, check, payor, role):
+        self.asked.append((payor.name, role))
+        return []
+
+    @hookimpl(wrapper=True)
+    def cmgraph_check_session(self, check):
+        findings = yield
+        return [f for f in findings if f.code != "NOT_CREDENTIALED"]
+
+
+def test_a_wrapper_reached_for_a_secondary_payor_keeps_the_primarys_findings():
+    wrapper, plain = SecondaryWrapper(), payor("Primary Plan")
+    naming = payor("Secondary Plan", plugins=["secondary_wrapper"])
+    pm = build_plugin_manager()
+    pm.register(wrapper, name=wrapper.name)
+    book = RuleBook(pm)
+    cm = bcba()
+    check = session_check(
+        book,
+        appointment("2026-03-10T09:00-04:00", by=cm),
+        assignment(cm, "2026-03-01"),
+        coverages=[coverage(plain, 1), coverage(naming, 2)],
+    )
+
+    found = book.check_session(check)
+
+    assert [(f.code, f.payor_id) for f in found] == [("NOT_CREDENTIALED", plain.id)]
+    assert wrapper.asked == [("Secondary Plan", PayorRole.SECONDARY)]

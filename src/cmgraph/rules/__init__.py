@@ -14,9 +14,7 @@ from cmgraph.rules import (
     qualification,
     rendering,
 )
-from cmgraph.rules._finding import PLUGIN
-
-BUILTIN_PLUGIN = PLUGIN
+from cmgraph.rules._finding import BUILTIN_PLUGIN
 
 BUILTIN_RULES = (
     rendering,

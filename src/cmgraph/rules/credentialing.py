@@ -22,11 +22,11 @@ from cmgraph.facts import (
     Severity,
     covers,
 )
-from cmgraph.rules._finding import PLUGIN, RuleFinding
+from cmgraph.rules._finding import FindingFactory
 
 RULE = "credentialing"
 CODE = "NOT_CREDENTIALED"
-finding = RuleFinding(RULE)
+finding = FindingFactory(RULE)
 
 
 @hookimpl(trylast=True)
@@ -34,7 +34,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(CODE,),
             description=(
                 "The case manager must be enrolled with the client's primary payor on the "
@@ -46,7 +45,7 @@ def cmgraph_rules() -> list[RuleInfo]:
 
 
 @hookimpl(trylast=True)
-def cmgraph_enrollment_counts(enrollment: Enrollment, day: date, payor: Payor) -> bool:
+def cmgraph_enrollment_qualifies(enrollment: Enrollment, day: date, payor: Payor) -> bool:
     if enrollment.status is EnrollmentStatus.ENROLLED:
         return covers(enrollment.effective_from, enrollment.effective_to, day)
     if enrollment.status is EnrollmentStatus.TERMINATED:
@@ -72,6 +71,7 @@ def _findings(
                 f"{who} is not credentialed with the client's "
                 f"{'primary' if primary else 'secondary'} payor {payor.name} on {day.isoformat()}.",
                 date=day,
+                payor_id=payor.id,
                 **where,
             )
         )

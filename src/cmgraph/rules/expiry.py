@@ -15,19 +15,20 @@ from cmgraph.facts import (
     CurrentAssignmentCheck,
     Enrollment,
     EnrollmentStatus,
+    ExpiryKind,
     Finding,
     Payor,
     RuleInfo,
     Severity,
     covers,
 )
-from cmgraph.rules._finding import PLUGIN, RuleFinding
+from cmgraph.rules._finding import FindingFactory
 
 RULE = "expiry"
 CREDENTIAL_EXPIRING = "CREDENTIAL_EXPIRING"
 ENROLLMENT_ENDING = "ENROLLMENT_ENDING"
 DEFAULT_WINDOW = timedelta(days=60)
-finding = RuleFinding(RULE)
+finding = FindingFactory(RULE)
 
 
 @hookimpl(trylast=True)
@@ -35,7 +36,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(CREDENTIAL_EXPIRING, ENROLLMENT_ENDING),
             description=(
                 "Warns when a current case manager's qualifying credential expires, or their "
@@ -46,7 +46,7 @@ def cmgraph_rules() -> list[RuleInfo]:
 
 
 @hookimpl(trylast=True)
-def cmgraph_expiry_window(kind: str, payor: Payor | None) -> timedelta:
+def cmgraph_expiry_window(kind: ExpiryKind, payor: Payor | None) -> timedelta:
     return DEFAULT_WINDOW
 
 
@@ -88,7 +88,7 @@ def cmgraph_check_current_assignment(check: CurrentAssignmentCheck) -> list[Find
     found = []
     held = [(c.issued_on, c.expires_on) for c in check.qualifying]
     last = _last_day(held, check.today) if held else None
-    if _ends_while_assigned(last, check, check.windows.get("credential", DEFAULT_WINDOW)):
+    if _ends_while_assigned(last, check, check.windows.get(ExpiryKind.CREDENTIAL, DEFAULT_WINDOW)):
         assert last is not None
         found.append(
             finding(
@@ -107,7 +107,9 @@ def cmgraph_check_current_assignment(check: CurrentAssignmentCheck) -> list[Find
             if e.payor_id == payor.id and _counts(e)
         ]
         last = _last_day(periods, check.today) if periods else None
-        if _ends_while_assigned(last, check, check.windows.get("enrollment", DEFAULT_WINDOW)):
+        if _ends_while_assigned(
+            last, check, check.windows.get(ExpiryKind.ENROLLMENT, DEFAULT_WINDOW)
+        ):
             assert last is not None
             found.append(
                 finding(
@@ -116,6 +118,7 @@ def cmgraph_check_current_assignment(check: CurrentAssignmentCheck) -> list[Find
                     f"{name}'s enrollment with {payor.name} ends on {last.isoformat()}; the "
                     "case manager cannot render that payor's claims after it.",
                     date=last,
+                    payor_id=payor.id,
                     **where,
                 )
             )

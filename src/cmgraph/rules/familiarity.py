@@ -10,12 +10,12 @@ from datetime import timedelta
 
 from cmgraph import hookimpl
 from cmgraph.facts import AppointmentStatus, AssignmentCheck, Finding, RuleInfo, Severity
-from cmgraph.rules._finding import PLUGIN, RuleFinding
+from cmgraph.rules._finding import FindingFactory
 
 RULE = "familiarity"
 CODE = "NOT_FAMILIAR"
 WINDOW = timedelta(days=30)
-finding = RuleFinding(RULE)
+finding = FindingFactory(RULE)
 
 
 @hookimpl(trylast=True)
@@ -23,7 +23,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(CODE,),
             description=(
                 "Warns when the client had completed sessions in the line in the 30 days "

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from cmgraph import hookimpl
 from cmgraph.facts import Finding, RuleInfo, SessionCheck, Severity
-from cmgraph.rules._finding import PLUGIN, RuleFinding
+from cmgraph.rules._finding import FindingFactory
 
 RULE = "coverage_gaps"
 CODE = "NO_CASE_MANAGER"
-finding = RuleFinding(RULE)
+finding = FindingFactory(RULE)
 
 
 @hookimpl(trylast=True)
@@ -20,7 +20,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(CODE,),
             description=(
                 "A client with a non-cancelled appointment in a service line needs a case "

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from cmgraph import hookimpl
 from cmgraph.facts import AppointmentStatus, Finding, RemovalCheck, RuleInfo, Severity
-from cmgraph.rules._finding import PLUGIN, RuleFinding
+from cmgraph.rules._finding import FindingFactory
 
 RULE = "assignment_in_use"
 CODE = "ASSIGNMENT_IN_USE"
-finding = RuleFinding(RULE)
+finding = FindingFactory(RULE)
 
 
 @hookimpl(trylast=True)
@@ -21,7 +21,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(CODE,),
             description=(
                 "An assignment whose period holds a completed session cannot be removed, nor "

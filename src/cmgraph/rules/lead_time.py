@@ -22,12 +22,12 @@ from cmgraph.facts import (
     SessionCheck,
     Severity,
 )
-from cmgraph.rules._finding import PLUGIN, RuleFinding
+from cmgraph.rules._finding import FindingFactory
 
 RULE = "lead_time"
 CODE = "LEAD_TIME"
 DEFAULT = timedelta(hours=24)
-finding = RuleFinding(RULE)
+finding = FindingFactory(RULE)
 
 
 @hookimpl(trylast=True)
@@ -35,7 +35,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(CODE,),
             description=(
                 "An assignment's start date (00:00 in the organization's time zone) must be at "

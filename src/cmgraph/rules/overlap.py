@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from cmgraph import hookimpl
 from cmgraph.facts import AssignmentCheck, Finding, RuleInfo, Severity
-from cmgraph.rules._finding import PLUGIN, RuleFinding
+from cmgraph.rules._finding import FindingFactory
 
 RULE = "no_overlap"
 CODE = "OVERLAPPING_ASSIGNMENT"
-finding = RuleFinding(RULE)
+finding = FindingFactory(RULE)
 
 
 @hookimpl(trylast=True)
@@ -20,7 +20,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(CODE,),
             description="Two assignments of the same client and service line never overlap.",
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from cmgraph import hookimpl
 from cmgraph.facts import Choice, RuleInfo, SessionCheck
-from cmgraph.rules._finding import PLUGIN
 
 RULE = "rendering_provider"
 
@@ -18,7 +17,6 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(),
             description=(
                 "The case manager on the date of service is the rendering provider, not the "

@@ -94,7 +94,7 @@ def _check(
         lead_time=book.lead_time(line, payors),
         qualifying_credentials=book.qualifying_credentials(line, payors),
         credentialed=book.credentialed_with(
-            enrollments, provider.id, payors, assignment.start_date
+            enrollments, provider.id, payors, assignment.start_date, line
         ),
     )
 

@@ -23,6 +23,8 @@ from cmgraph.db.faults import is_retryable
 # Re-exported for the API, which may not import cmgraph.db.
 from cmgraph.db.faults import is_unavailable as is_unavailable
 from cmgraph.plugins import PluginFailed
+from cmgraph.rules import BUILTIN_PLUGIN
+from cmgraph.rules.overlap import RULE as OVERLAP_RULE
 from cmgraph.services.idempotency import KEY_IN_USE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
 from cmgraph.services.scope import Scope
@@ -63,7 +65,9 @@ def plugin_failed(failed: PluginFailed) -> UserError:
     return UserError(
         None,
         "PLUGIN_FAILED",
-        f"The rules plugin {failed.plugin!r} failed, so nothing was written; the error is logged.",
+        f"The rules plugin {failed.plugin!r} failed"
+        + (f" in {failed.hook}" if failed.hook else "")
+        + ", so nothing was written; the error is logged.",
         plugin=failed.plugin,
     )
 
@@ -77,8 +81,8 @@ def _integrity_error(exc: IntegrityError) -> UserError:
             "OVERLAPPING_ASSIGNMENT",
             "Another case manager was assigned for this period at the same time; reload and "
             "try again.",
-            rule="no_overlap",
-            plugin="cmgraph",
+            rule=OVERLAP_RULE,
+            plugin=BUILTIN_PLUGIN,
         )
     if "UNIQUE" in text.upper() or "unique" in text or "duplicate key" in text:
         return UserError(None, "INVALID_INPUT", "A record with the same unique value exists.")
