@@ -118,7 +118,7 @@ def cmgraph_check_removal(check: RemovalCheck) -> list[Finding]:
 
 @hookspec
 def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
-    """Findings about one appointment on its date of service (rules 2, 4 and 6 in hindsight).
+    """Findings about one appointment on its date of service (rules 2, 3, 4 and 6 in hindsight).
 
     Cancelled appointments are never passed. These findings never block a write: they fill
     the compliance report, the client's findings and scheduleAppointment's warnings.
