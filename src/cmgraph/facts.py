@@ -288,6 +288,9 @@ class SessionCheck:
     that assignment covers (only then does lead time apply). `credentialed` tells, per payor
     id, whether the CM counts as enrolled on the date of service; `deliverer_credentialed`
     whether the provider who delivered the session counts as enrolled with the primary payor.
+    `qualifying_credentials` are the credential types that qualify a CM for the line on the
+    date of service, decided by cmgraph_qualifying_credentials for the payors active that day
+    (strictest across them, as on a write; empty: none qualifies).
     `day_sessions` are the client's non-cancelled sessions of that date, in every line.
     """
 
@@ -302,6 +305,7 @@ class SessionCheck:
     lead_time: timedelta = timedelta(hours=24)
     credentialed: dict[UUID, bool] = field(default_factory=dict)
     case_manager_provider: Provider | None = None
+    qualifying_credentials: frozenset[str] = frozenset()
     deliverer: Provider | None = None
     deliverer_credentialed: bool = False
     day_sessions: tuple[Appointment, ...] = ()

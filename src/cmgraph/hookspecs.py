@@ -209,7 +209,7 @@ def cmgraph_check_removal(check: RemovalCheck) -> list[Finding]:
 def cmgraph_check_session(
     check: SessionCheck, payor: Payor | None, role: PayorRole | None
 ) -> list[Finding]:
-    """Findings about one session on its date of service.
+    """Findings about one session on its date of service (rules 2, 3, 4 and 6 in hindsight).
 
     :param check: The session, its case manager, deliverer and the client's payors.
     :param payor: The payor this call is for; None for built-in and all-payor plugins.

@@ -152,6 +152,50 @@ async def test_a_bcaba_is_no_case_manager_of_other_lines_for_mo_healthnet(api):
     assert [e["code"] for e in refused["userErrors"]] == ["DISCIPLINE_MISMATCH"]
 
 
+async def a_lapsing_bcba_who_is_also_a_bcaba(api, payor: str) -> tuple[str, str]:
+    """(client, CM): a CM from March 1 whose BCBA lapses on March 15, holding a BCaBA."""
+    client = await p.client(api)
+    await p.coverage(api, client, payor)
+    created = await api(
+        "mutation($input: CreateProviderInput!) { createProvider(input: $input) "
+        "{ provider { id } userErrors { code } } }",
+        {
+            "input": {
+                "firstName": "Lee",
+                "lastName": "Lapsed",
+                "npi": p.new_npi(),
+                "credentials": [{"type": "BCBA", "expiresOn": "2026-03-15"}, {"type": "BCaBA"}],
+            }
+        },
+    )
+    cm = created["createProvider"]["provider"]["id"]
+    await p.enroll(api, cm, payor)
+    await p.case_manager(api, client, cm, "2026-03-01")
+    for day in ("2026-03-15", "2026-03-20"):
+        await p.session(api, client, cm, f"{day}T09:00-04:00", f"{day}T10:00-04:00")
+    return client, cm
+
+
+def mismatch_days(lines: list[dict]) -> list[str]:
+    return [
+        line["dateOfService"]
+        for line in lines
+        if "DISCIPLINE_MISMATCH" in [f["code"] for f in line["findings"]]
+    ]
+
+
+async def test_after_the_bcba_lapses_the_bcaba_still_qualifies_for_mo_healthnet_only(api):
+    """Rule 3 in hindsight follows the payor's widened list: the claim lines of a session
+    after the BCBA lapsed are clean for MO HealthNet, a DISCIPLINE_MISMATCH for another plan."""
+    mo = await p.payor(api, "MO HealthNet", "MEDICAID", PLUGIN)
+    plain = await p.payor(api, "Plain Medicaid", "MEDICAID")
+    widened, _ = await a_lapsing_bcba_who_is_also_a_bcaba(api, mo)
+    defaults, _ = await a_lapsing_bcba_who_is_also_a_bcaba(api, plain)
+
+    assert mismatch_days(await claim_lines(api, widened, *MARCH)) == []
+    assert mismatch_days(await claim_lines(api, defaults, *MARCH)) == ["2026-03-20"]
+
+
 # --- analysts render their own sessions, with their own level modifier ----------------------
 
 

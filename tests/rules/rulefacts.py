@@ -194,11 +194,14 @@ def session_check(
     day: date | None = None,
     service_line: str = "ABA",
     client_id: UUID = CLIENT_ID,
+    cm: Provider | None = None,
 ) -> SessionCheck:
     """The facts of one session (or of a date billing asks about, when `session` is None).
 
     `first_covered` is worked out from `appointments` (default: the session alone) unless
-    given; the CM's credentialing is decided on the date of service.
+    given; the CM's credentialing and the qualifying credentials are decided on the date of
+    service. `cm` is the case manager's provider, with their credentials (None: not given,
+    and rule 3 has nothing to judge).
     """
     if session is not None:
         day = clock.date_of(session.starts_at)
@@ -227,6 +230,8 @@ def session_check(
         first_covered=first_covered,
         lead_time=book.lead_time(service_line, payors),
         credentialed=credentialed,
+        case_manager_provider=cm,
+        qualifying_credentials=book.qualifying_credentials(service_line, payors),
     )
 
 

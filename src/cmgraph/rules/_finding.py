@@ -10,7 +10,6 @@ from cmgraph.facts import Finding, Severity
 
 # The name built-in rules' findings and rules are listed under: the project's own.
 BUILTIN_PLUGIN = PROJECT_NAME
-PLUGIN = BUILTIN_PLUGIN  # the old name, still imported by rules/qualification.py
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,3 @@ class FindingFactory:
             plugin=BUILTIN_PLUGIN,
             **where,
         )
-
-
-RuleFinding = FindingFactory  # the old name, still imported by rules/qualification.py

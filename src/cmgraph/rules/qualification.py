@@ -1,20 +1,33 @@
 """Rule 3: the case manager must be clinically responsible for the line.
 
 The provider must hold, on the assignment's start date, a credential that qualifies for the
-service line (an expired one does not count). The built-in service lines and their default
-qualifying credentials live here; payor plugins narrow or widen the list.
+service line (an expired one does not count). In hindsight, as rule 2 does for enrollments,
+the CM must also hold one on every date of service: a licence that lapses (or is not yet
+issued) while the assignment is open makes each session of such a date a finding, because
+its claim would name a provider without a current licence. The built-in service lines and
+their default qualifying credentials live here; payor plugins narrow or widen the list.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 from cmgraph import hookimpl
-from cmgraph.facts import AssignmentCheck, Finding, Payor, RuleInfo, ServiceLine, Severity
-from cmgraph.rules._finding import PLUGIN, RuleFinding
+from cmgraph.facts import (
+    AssignmentCheck,
+    Finding,
+    Payor,
+    RuleInfo,
+    ServiceLine,
+    SessionCheck,
+    Severity,
+)
+from cmgraph.rules._finding import FindingFactory
 
 RULE = "qualification"
 CODE = "DISCIPLINE_MISMATCH"
 INACTIVE = "PROVIDER_INACTIVE"
-finding = RuleFinding(RULE)
+finding = FindingFactory(RULE)
 
 SERVICE_LINES = (
     ServiceLine("ABA", "Applied behavior analysis", frozenset({"BCBA", "BCBA-D"})),
@@ -31,11 +44,11 @@ def cmgraph_rules() -> list[RuleInfo]:
     return [
         RuleInfo(
             name=RULE,
-            plugin=PLUGIN,
             codes=(CODE, INACTIVE),
             description=(
                 "The case manager must be an active provider holding a current credential "
-                "that qualifies for the service line on the assignment's start date."
+                "that qualifies for the service line on the assignment's start date and on "
+                "every date of service."
             ),
         )
     ]
@@ -67,15 +80,44 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
         )
     held = provider.current_credentials(assignment.start_date)
     if not held & check.qualifying_credentials:
-        wanted = ", ".join(sorted(check.qualifying_credentials)) or "none configured"
         found.append(
             finding(
                 CODE,
                 Severity.ERROR,
-                f"{provider.display_name} holds no current credential qualifying for "
-                f"{assignment.service_line} on {assignment.start_date.isoformat()} "
-                f"(qualifying: {wanted}).",
+                _unqualified(
+                    provider.display_name,
+                    assignment.service_line,
+                    assignment.start_date,
+                    check.qualifying_credentials,
+                ),
                 **where,
             )
         )
     return found
+
+
+@hookimpl(trylast=True)
+def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
+    # Only the licence on the date of service is judged here; whether the provider is still
+    # active is a matter of the write (PROVIDER_INACTIVE), not of past sessions' claims.
+    provider = check.case_manager_provider
+    if check.case_manager is None or provider is None:
+        return []  # no CM: rule 6 (NO_CASE_MANAGER) says so
+    day = check.date_of_service
+    if provider.current_credentials(day) & check.qualifying_credentials:
+        return []
+    message = _unqualified(
+        f"The case manager {provider.display_name}",
+        check.service_line,
+        day,
+        check.qualifying_credentials,
+    )
+    return [check.finding(CODE, Severity.ERROR, message, rule=RULE)]
+
+
+def _unqualified(who: str, service_line: str, day: date, wanted: frozenset[str]) -> str:
+    listed = ", ".join(sorted(wanted)) or "none configured"
+    return (
+        f"{who} holds no current credential qualifying for {service_line} on "
+        f"{day.isoformat()} (qualifying: {listed})."
+    )

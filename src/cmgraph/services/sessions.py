@@ -169,6 +169,7 @@ async def judge(
     # so each distinct question is asked once per batch.
     payors_on = functools.cache(lambda client, day: facts.Payors.on(coverages[client], day))
     lead_time = functools.cache(book.lead_time)
+    qualifying = functools.cache(book.qualifying_credentials)
     credentialed = functools.cache(
         lambda provider, payor, day: book.credentialed(
             enrollments[(provider, payor.id)], provider, payor, day
@@ -201,6 +202,8 @@ async def judge(
                 {p.id: credentialed(cm.provider_id, p, day) for p in payors.all} if cm else {}
             ),
             case_manager_provider=providers.get(cm.provider_id) if cm else None,
+            # The payors of the date of service decide, as for enrollments (rule 2).
+            qualifying_credentials=qualifying(key.service_line, payors),
             deliverer=deliverer,
             deliverer_credentialed=bool(
                 deliverer and payors.primary and credentialed(deliverer.id, payors.primary, day)
