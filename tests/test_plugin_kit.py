@@ -51,7 +51,9 @@ async def _ok(gql: Any, mutation: str, payload: str, input: dict[str, Any]) -> s
     return result[key]["id"]
 
 
-async def practice(gql: Any, plugins: list[str], *, cm_credential: str = "BCBA") -> dict[str, str]:
+async def practice(
+    gql: Any, plugins: list[str], *, cm_credential: str = "BCBA", enrollment: str = "ENROLLED"
+) -> dict[str, str]:
     """A client covered by a payor naming `plugins`, a CM candidate enrolled with it, and an
     RBT; the IDs by role."""
     client = await _ok(
@@ -95,7 +97,7 @@ async def practice(gql: Any, plugins: list[str], *, cm_credential: str = "BCBA")
         "mutation($input: RecordEnrollmentInput!) { recordEnrollment(input: $input) "
         "{ enrollment { id } userErrors { code } } }",
         "recordEnrollment",
-        {"providerId": people["cm"], "payorId": payor, "status": "ENROLLED"},
+        {"providerId": people["cm"], "payorId": payor, "status": enrollment},
     )
     return {"client": client, "payor": payor, **people}
 
@@ -186,6 +188,23 @@ async def test_one_answer_hooks_widen_credentials_and_count_pending_enrollments(
     assert [e["code"] for e in (await add_cm(cmgraph_graphql, plain))["userErrors"]] == [
         "DISCIPLINE_MISMATCH"
     ]
+
+
+@pytest.mark.cmgraph_plugins(AssistantsMayManage())
+async def test_a_pending_enrollment_counted_for_the_line_also_credentials_its_sessions(
+    cmgraph_graphql,
+):
+    who = await practice(cmgraph_graphql, ["assistants_may_manage"], enrollment="PENDING")
+    assert (await add_cm(cmgraph_graphql, who))["userErrors"] == []
+    await session(cmgraph_graphql, who, "2026-03-10T09:00:00-05:00", "2026-03-10T10:00:00-05:00")
+
+    report = await cmgraph_graphql(
+        '{ complianceFindings(from: "2026-03-01", to: "2026-03-31") { edges { node { code } } } }'
+    )
+
+    # The session path asks the hook with the line too, as the write did.
+    codes = [e["node"]["code"] for e in report["complianceFindings"]["edges"]]
+    assert "NOT_CREDENTIALED" not in codes
 
 
 class BillsTheDeliverer:

@@ -171,8 +171,8 @@ async def judge(
     lead_time = functools.cache(book.lead_time)
     qualifying = functools.cache(book.qualifying_credentials)
     credentialed = functools.cache(
-        lambda provider, payor, day: book.credentialed(
-            enrollments[(provider, payor.id)], provider, payor, day
+        lambda provider, payor, day, line: book.credentialed(
+            enrollments[(provider, payor.id)], provider, payor, day, line
         )
     )
 
@@ -199,14 +199,18 @@ async def judge(
             ),
             lead_time=lead_time(key.service_line, payors),
             credentialed=(
-                {p.id: credentialed(cm.provider_id, p, day) for p in payors.all} if cm else {}
+                {p.id: credentialed(cm.provider_id, p, day, key.service_line) for p in payors.all}
+                if cm
+                else {}
             ),
             case_manager_provider=providers.get(cm.provider_id) if cm else None,
             # The payors of the date of service decide, as for enrollments (rule 2).
             qualifying_credentials=qualifying(key.service_line, payors),
             deliverer=deliverer,
             deliverer_credentialed=bool(
-                deliverer and payors.primary and credentialed(deliverer.id, payors.primary, day)
+                deliverer
+                and payors.primary
+                and credentialed(deliverer.id, payors.primary, day, key.service_line)
             ),
             day_sessions=tuple(day_sessions[(key.client_id, day)]),
         )
