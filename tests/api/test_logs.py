@@ -9,6 +9,7 @@ import json
 import logging
 
 import builders as b
+import httpx
 import pytest
 
 from cmgraph.logs import JsonFormatter
@@ -94,3 +95,32 @@ async def test_a_request_id_of_the_caller_is_kept_only_when_plain(api):
     )
     assert odd.headers["x-request-id"] != "x" * 200
     assert len(odd.headers["x-request-id"]) == 32
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_the_served_logs_hold_no_query_string(db, database_url, api, tmp_path, workers):
+    """uvicorn's access log would print each request line, query string included: a GET's
+    query text and variables, or a token put in the URL. `cmgraph serve` keeps it off, with
+    one worker and with several; its own request line has what is needed."""
+    from served import serving
+
+    query = f'{{ clients(search: "{SURNAME}") {{ totalCount }} }}'
+    variables = json.dumps({"birth": BIRTH})
+    with serving(database_url, tmp_path, workers=workers) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+            await http.get("/graphql", params={"query": query, "variables": variables})
+            await http.post(
+                "/graphql", params={"access_token": api.token}, json={"query": "{ __typename }"}
+            )
+            answered = await http.post(
+                "/graphql",
+                params={"query": query, "access_token": api.token},
+                json={"query": "{ __typename }"},
+                headers={"Authorization": f"Bearer {api.token}"},
+            )
+            assert answered.status_code == 200
+        text = server.log_text()
+    assert text.count('"message": "request"') >= 3, text  # the request lines are there
+    secret = api.token.rsplit("_", 1)[1]
+    for leak in (SURNAME, BIRTH, secret, "access_token", "variables="):
+        assert leak not in text, leak
