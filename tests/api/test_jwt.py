@@ -264,3 +264,52 @@ async def test_an_unreachable_key_set_refuses_the_token_and_is_no_server_error(
         response = await post(client, token(keys, api.slug), "{ __typename }")
 
     assert response.status_code == 401
+
+
+@pytest.fixture
+def signin_log(caplog):
+    caplog.set_level("INFO", logger="cmgraph.auth")
+    return lambda: [r.reason for r in caplog.records if r.name == "cmgraph.auth"]
+
+
+async def test_an_over_long_subject_is_refused_at_sign_in(api, signed_in, keys, signin_log, db):
+    """The subject becomes the actor of audit events (`user:<sub>`, at most 200 characters):
+    a longer one would fail the write, so it is refused at sign-in, never cut (two people's
+    subjects could share a prefix)."""
+    fits = await post(
+        signed_in,
+        token(keys, api.slug, sub="s" * 195),
+        b.CREATE_CLIENT,
+        {"input": {"firstName": "Fits", "lastName": "Subject"}},
+    )
+    assert fits.status_code == 200 and "errors" not in fits.json(), fits.text
+    response = await post(
+        signed_in,
+        token(keys, api.slug, sub="s" * 196),
+        b.CREATE_CLIENT,
+        {"input": {"firstName": "Long", "lastName": "Subject"}},
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert any("sub" in reason and "195" in reason for reason in signin_log())
+    from cmgraph.db import models
+
+    assert await b.count(db, models.Client, api.slug) == 1
+
+
+async def test_an_over_long_name_is_cut_to_fit(api, signed_in, keys):
+    """The name is only shown beside the actor: a longer one is cut to 200 characters rather
+    than locking its owner out."""
+    created = await post(
+        signed_in,
+        token(keys, api.slug, name="N" * 500),
+        b.CREATE_CLIENT,
+        {"input": {"firstName": "Long", "lastName": "Name"}},
+    )
+    assert created.status_code == 200 and "errors" not in created.json(), created.text
+    client_id = created.json()["data"]["createClient"]["client"]["id"]
+    events = await api(
+        "query($id: ID) { auditEvents(entityId: $id) { edges { node { actorName } } } }",
+        {"id": client_id},
+    )
+    assert events["auditEvents"]["edges"][0]["node"]["actorName"] == "N" * 200

@@ -2,7 +2,8 @@
 audience, signed (RS256 or ES256) by a key of the configured JWKS (a file or a URL).
 
 Expiry (required) and not-before (when present) are enforced with a small leeway for clock
-skew. Claims name the organization (its slug), the role (a person's role: admin,
+skew. The subject (required) may not be longer than the actor column allows; the name is cut
+to fit. Claims name the organization (its slug), the role (a person's role: admin,
 coordinator, billing or clinician) and, for a clinician, the provider (its global id). Any
 failure means "not signed in": the caller gets a 401 and the log says why, without the token.
 """
@@ -28,6 +29,11 @@ from cmgraph.services.access import CLINICIAN, PERSON_ROLES, Principal
 log = logging.getLogger("cmgraph.signin")
 
 ALGORITHMS = {"RS256": "RSA", "ES256": "EC"}
+# The actor of audit events and idempotency records is `user:<sub>`, in columns of 200
+# characters: a longer subject would fail the write, and cutting it could make two people one.
+ACTOR_PREFIX = "user:"
+MAX_SUBJECT = 200 - len(ACTOR_PREFIX)
+MAX_NAME = 200  # the actor's name, only shown beside the actor: cut to fit
 
 
 class Rejected(Exception):
@@ -101,6 +107,8 @@ class Verifier:
     async def principal(self, db: Database, token: str) -> Principal:
         claims = await self.claims(token)
         s = self.settings
+        if len(claims["sub"]) > MAX_SUBJECT:  # PyJWT has checked that it is a string
+            raise Rejected(f"claim 'sub' is longer than {MAX_SUBJECT} characters")
         slug, role = claims.get(s.org_claim), claims.get(s.role_claim)
         if not isinstance(slug, str) or not slug:
             raise Rejected(f"no organization in claim {s.org_claim!r}")
@@ -129,8 +137,8 @@ class Verifier:
             organization_id=org.id,
             timezone=org.timezone,
             role=str(role),
-            actor=f"user:{claims['sub']}",
-            actor_name=name if isinstance(name, str) else "",
+            actor=f"{ACTOR_PREFIX}{claims['sub']}",
+            actor_name=name[:MAX_NAME] if isinstance(name, str) else "",
             provider_id=provider,
         )
 
