@@ -313,3 +313,48 @@ async def test_an_over_long_name_is_cut_to_fit(api, signed_in, keys):
         {"id": client_id},
     )
     assert events["auditEvents"]["edges"][0]["node"]["actorName"] == "N" * 200
+
+
+async def test_a_jwt_living_longer_than_the_cap_is_refused(api, signed_in, keys, signin_log):
+    now = int(time.time())
+    day = 24 * 3600
+    within = token(keys, api.slug, iat=now - 60, exp=now - 60 + day)
+    assert (await post(signed_in, within, "{ __typename }")).status_code == 200
+    too_long = token(keys, api.slug, iat=now - 60, exp=now - 60 + day + 1)
+    assert (await post(signed_in, too_long, "{ __typename }")).status_code == 401
+    assert any("lifetime" in reason for reason in signin_log())
+
+
+async def test_without_iat_a_jwt_may_not_expire_later_than_the_cap_from_now(api, signed_in, keys):
+    now = int(time.time())
+    soon = token(keys, api.slug, iat=None, exp=now + 3600)
+    assert (await post(signed_in, soon, "{ __typename }")).status_code == 200
+    late = token(keys, api.slug, iat=None, exp=now + 24 * 3600 + 120)
+    assert (await post(signed_in, late, "{ __typename }")).status_code == 401
+
+
+async def test_the_lifetime_cap_is_configurable(api, db, book, settings, keys, tmp_path):
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [jwk(keys["rsa"].public_key(), "r1", "RS256")]}))
+    configured = dataclasses.replace(
+        settings,
+        jwt=JwtSettings(
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            jwks=str(jwks),
+            leeway_seconds=0,
+            max_lifetime_seconds=300,
+        ),
+    )
+    app = create_app(configured, db=db, book=book)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        # the helper's tokens live 600 s
+        assert (await post(c, token(keys, api.slug), "{ __typename }")).status_code == 401
+
+
+def test_the_lifetime_cap_is_read_from_the_environment(monkeypatch):
+    from cmgraph.config import Settings
+
+    assert Settings.from_env().jwt.max_lifetime_seconds == 24 * 3600
+    monkeypatch.setenv("CMGRAPH_JWT_MAX_LIFETIME_SECONDS", "3600")
+    assert Settings.from_env().jwt.max_lifetime_seconds == 3600

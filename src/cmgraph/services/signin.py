@@ -2,10 +2,12 @@
 audience, signed (RS256 or ES256) by a key of the configured JWKS (a file or a URL).
 
 Expiry (required) and not-before (when present) are enforced with a small leeway for clock
-skew. The subject (required) may not be longer than the actor column allows; the name is cut
-to fit. Claims name the organization (its slug), the role (a person's role: admin,
-coordinator, billing or clinician) and, for a clinician, the provider (its global id). Any
-failure means "not signed in": the caller gets a 401 and the log says why, without the token.
+skew. A token may live at most a configured time (24 hours by default) from `iat`, or from
+now when it has no `iat`. The subject (required) may not be longer than the actor column
+allows; the name is cut to fit. Claims name the organization (its slug), the role (a
+person's role: admin, coordinator, billing or clinician) and, for a clinician, the provider
+(its global id). Any failure means "not signed in": the caller gets a 401 and the log says
+why, without the token.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -92,7 +95,7 @@ class Verifier:
         key = await self.keys.key(header.get("kid"), algorithm)
         s = self.settings
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 key,
                 algorithms=[algorithm],
@@ -103,6 +106,13 @@ class Verifier:
             )
         except jwt.PyJWTError as exc:
             raise Rejected(f"invalid token: {type(exc).__name__}") from None
+        # PyJWT has checked that exp (and iat, when present) convert with int(), and that iat
+        # is not in the future. Without iat the token's age is unknown: it may then expire no
+        # later than the cap from now, which bounds how long it stays usable all the same.
+        issued = int(claims["iat"]) if "iat" in claims else int(time.time())
+        if int(claims["exp"]) - issued > s.max_lifetime_seconds:
+            raise Rejected(f"lifetime (exp - iat) over {s.max_lifetime_seconds} seconds")
+        return claims
 
     async def principal(self, db: Database, token: str) -> Principal:
         claims = await self.claims(token)
