@@ -7,7 +7,7 @@ from __future__ import annotations
 import builders as b
 import principals as p
 import pytest
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, insert, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cmgraph.api.schema import schema
@@ -194,6 +194,31 @@ async def test_the_database_refuses_to_update_or_delete_an_event(api, db, statem
         await session.rollback()
     assert {r.actor for r in await b.changes(db, api.slug)} != {"someone else"}
     assert len(await b.changes(db, api.slug)) == 1
+
+
+async def test_the_database_refuses_to_replace_an_event_by_inserting_over_it(api, db, is_postgres):
+    """SQLite's INSERT OR REPLACE deletes the row in its way without firing DELETE triggers,
+    and PostgreSQL's INSERT ... ON CONFLICT DO UPDATE updates it: both would rewrite history."""
+    await b.client(api)
+    (event,) = await b.changes(db, api.slug)
+    c = models.ChangeRecord
+    values = {col.key: getattr(event, col.key) for col in c.__table__.columns}
+    values["actor"] = "someone else"
+    if is_postgres:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        sql = pg_insert(c).values(values)
+        sql = sql.on_conflict_do_update(
+            index_elements=["organization_id", "id"], set_={"actor": sql.excluded.actor}
+        )
+    else:
+        sql = insert(c).prefix_with("OR REPLACE").values(values)
+    async with db.write() as session:
+        with pytest.raises(DBAPIError, match="append-only"):
+            await session.execute(sql)
+        await session.rollback()
+    (kept,) = await b.changes(db, api.slug)
+    assert kept.actor == event.actor != "someone else"
 
 
 async def test_the_database_refuses_to_truncate_events(db, is_postgres):

@@ -53,7 +53,7 @@ def record(
 ) -> None:
     """Append one event in the caller's transaction, so it commits with the change or not at
     all. Events are only ever inserted: no code updates or deletes them, and database
-    triggers (migration sec_0001) refuse it."""
+    triggers (migrations sec_0001, sec_0002) refuse it."""
     session.add(
         models.ChangeRecord(
             organization_id=organization_id,
