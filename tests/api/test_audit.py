@@ -28,13 +28,14 @@ async def events(api, **variables):
     return (await api(EVENTS, variables))["auditEvents"]
 
 
-async def test_a_mutation_appends_who_role_when_what_before_after_and_the_request_id(api):
+async def test_a_mutation_appends_who_role_when_what_before_after_and_the_request_id(api, db):
     response = await api.post(
         b.CREATE_CLIENT,
         {"input": {"firstName": "Ada", "lastName": "Audit"}},
         headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": "req-create-1"},
     )
-    assert response.headers["x-request-id"] == "req-create-1"
+    server_id = response.headers["x-request-id"]  # the server always makes its own
+    assert len(server_id) == 32 and server_id != "req-create-1"
     client = response.json()["data"]["createClient"]["client"]["id"]
     await b.ok(
         api, b.UPDATE_CLIENT, {"input": {"id": client, "lastName": "Audited"}}, "updateClient"
@@ -47,13 +48,36 @@ async def test_a_mutation_appends_who_role_when_what_before_after_and_the_reques
     assert created["entityType"] == "Client" and created["entityId"] == client
     assert created["actor"].startswith("token:") and created["role"] == "admin"
     assert created["actorName"] == "admin token"
-    assert created["requestId"] == "req-create-1"
+    assert created["requestId"] == server_id
     assert created["before"] is None and created["after"]["last_name"] == "Audit"
     assert created["occurredAt"]
     assert updated["operation"] == "updateClient"
     assert updated["before"]["last_name"] == "Audit"
     assert updated["after"]["last_name"] == "Audited"
-    assert updated["requestId"] and updated["requestId"] != "req-create-1"
+    assert updated["requestId"] and updated["requestId"] != server_id
+    # the caller's id is kept beside the server's
+    rows = await b.changes(db, api.slug)
+    assert [(r.request_id, r.caller_request_id) for r in rows] == [
+        (server_id, "req-create-1"),
+        (updated["requestId"], None),
+    ]
+
+
+async def test_a_caller_cannot_give_two_requests_one_request_id(api, db):
+    """The caller's X-Request-ID is kept beside the server's id, cut to 64 characters and
+    with anything but letters, digits and `._:-` replaced; two requests stay apart."""
+    given = "trace 1\t<script>" + "x" * 100
+    kept = "trace_1__script_" + "x" * 48
+    for name in ("One", "Two"):
+        response = await api.post(
+            b.CREATE_CLIENT,
+            {"input": {"firstName": name, "lastName": "Traced"}},
+            headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": given},
+        )
+        assert response.status_code == 200, response.text
+    first, second = await b.changes(db, api.slug)
+    assert first.request_id != second.request_id
+    assert first.caller_request_id == second.caller_request_id == kept
 
 
 async def test_every_mutation_of_the_schema_appends_events(api, db):

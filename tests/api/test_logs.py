@@ -80,7 +80,10 @@ async def test_each_request_logs_one_structured_line(api, log_output):
     )
     assert response.status_code == 200
     lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
-    (line,) = [x for x in lines if x["message"] == "request" and x["request_id"] == "trace-42"]
+    (line,) = [
+        x for x in lines if x["message"] == "request" and x["caller_request_id"] == "trace-42"
+    ]
+    assert line["request_id"] == response.headers["x-request-id"] != "trace-42"
     assert line["operation"] == "Caseload"
     assert line["outcome"] == "ok" and line["status"] == 200
     assert line["role"] == "admin" and line["principal"].startswith("token:")
@@ -88,13 +91,15 @@ async def test_each_request_logs_one_structured_line(api, log_output):
     assert line["level"] == "info" and line["logger"] == "cmgraph.request"
 
 
-async def test_a_request_id_of_the_caller_is_kept_only_when_plain(api):
+async def test_the_request_id_is_the_servers_and_the_callers_is_kept_plain(api, log_output):
     odd = await api.post(
         "{ __typename }",
-        headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": "x" * 200},
+        headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": 'a"b\\c' + "x" * 200},
     )
-    assert odd.headers["x-request-id"] != "x" * 200
     assert len(odd.headers["x-request-id"]) == 32
+    lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
+    (line,) = [x for x in lines if x.get("request_id") == odd.headers["x-request-id"]]
+    assert line["caller_request_id"] == "a_b_c" + "x" * 59
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -284,6 +284,8 @@ class ChangeRecord(Tenant):
     role: Mapped[str | None] = mapped_column(String(32))
     actor_name: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # migration sec_0003: the caller's X-Request-ID, sanitised; request_id is the server's
+    caller_request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class IdempotencyKey(Base):
