@@ -59,6 +59,7 @@ def create_app(
     rule_book = book
 
     async def make_context(request: Request, principal: Principal, claim: Claim | None) -> Context:
+        entry = request_log(request.scope)
         scope = Scope(
             db=db,
             book=rule_book,
@@ -67,7 +68,8 @@ def create_app(
             actor=principal.actor,
             role=principal.role,
             actor_name=principal.actor_name,
-            request_id=request_log(request.scope).request_id,
+            request_id=entry.request_id,
+            caller_request_id=entry.caller_request_id,
             caseload_of=_caseload_of(principal),
             idempotency=claim,
         )

@@ -15,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+from sqlalchemy.exc import DBAPIError
+
 from cmgraph.api import ids
 from cmgraph.config import Settings
-from cmgraph.db import migrate
+from cmgraph.db import grants, migrate
 from cmgraph.db.engine import Database, DatabaseConfigError
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
 from cmgraph.services import tenants, tokens
@@ -77,6 +79,23 @@ def cmd_db_downgrade(args: argparse.Namespace, settings: Settings) -> None:
     except Exception as exc:
         raise CommandError(f"migration failed: {_describe(exc)}") from exc
     print(f"database at {args.revision}")
+
+
+def cmd_db_grant(args: argparse.Namespace, settings: Settings) -> None:
+    async def run() -> list[str]:
+        db = await _ready_database(settings)
+        try:
+            return await grants.grant(db.engine, args.role)
+        finally:
+            await db.dispose()
+
+    try:
+        tables = asyncio.run(run())
+    except grants.GrantError as exc:
+        raise CommandError(str(exc)) from exc
+    except DBAPIError as exc:
+        raise CommandError(f"grant failed: {_describe(exc)}") from exc
+    print(f"{args.role} may use {len(tables)} tables; {grants.AUDIT_TABLE}: SELECT and INSERT only")
 
 
 def cmd_org_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -227,6 +246,13 @@ def parser() -> argparse.ArgumentParser:
     down = db.add_parser("downgrade", help="revert migrations")
     down.add_argument("revision", nargs="?", default="base")
     down.set_defaults(run=cmd_db_downgrade)
+    give = db.add_parser(
+        "grant",
+        help="PostgreSQL: let ROLE (owning nothing) run the service; run as the owner, "
+        "again after each upgrade",
+    )
+    give.add_argument("role")
+    give.set_defaults(run=cmd_db_grant)
 
     org = commands.add_parser("org", help="organizations").add_subparsers(
         dest="org_command", required=True

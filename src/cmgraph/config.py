@@ -34,6 +34,9 @@ class JwtSettings:
     audience: str | None = None
     jwks: str | None = None  # a file path or an https:// URL
     leeway_seconds: int = 30
+    # a token may live this long (exp - iat; without iat, exp - now): a stolen one is
+    # worthless soon even when the identity provider issues long-lived ones
+    max_lifetime_seconds: int = 24 * 3600
     org_claim: str = "org"
     role_claim: str = "role"
     provider_claim: str = "provider_id"
@@ -85,6 +88,9 @@ class Settings:
                 audience=env.get("CMGRAPH_JWT_AUDIENCE") or None,
                 jwks=env.get("CMGRAPH_JWT_JWKS") or None,
                 leeway_seconds=number("CMGRAPH_JWT_LEEWAY_SECONDS", 30),
+                max_lifetime_seconds=number(
+                    "CMGRAPH_JWT_MAX_LIFETIME_SECONDS", JwtSettings.max_lifetime_seconds
+                ),
                 org_claim=env.get("CMGRAPH_JWT_ORG_CLAIM", "org"),
                 role_claim=env.get("CMGRAPH_JWT_ROLE_CLAIM", "role"),
                 provider_claim=env.get("CMGRAPH_JWT_PROVIDER_CLAIM", "provider_id"),

@@ -41,6 +41,15 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # uvicorn's access log prints each request line with its query string (a GET's query
+    # text and variables, a token put in the URL); cmgraph.request logs each request
+    # instead. uvicorn writes access lines only when that logger has a handler, so it gets
+    # none, even from the root, whoever configured logging before (a worker runs this after
+    # uvicorn has).
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
+    access.disabled = True

@@ -7,7 +7,7 @@ from __future__ import annotations
 import builders as b
 import principals as p
 import pytest
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, insert, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cmgraph.api.schema import schema
@@ -28,13 +28,14 @@ async def events(api, **variables):
     return (await api(EVENTS, variables))["auditEvents"]
 
 
-async def test_a_mutation_appends_who_role_when_what_before_after_and_the_request_id(api):
+async def test_a_mutation_appends_who_role_when_what_before_after_and_the_request_id(api, db):
     response = await api.post(
         b.CREATE_CLIENT,
         {"input": {"firstName": "Ada", "lastName": "Audit"}},
         headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": "req-create-1"},
     )
-    assert response.headers["x-request-id"] == "req-create-1"
+    server_id = response.headers["x-request-id"]  # the server always makes its own
+    assert len(server_id) == 32 and server_id != "req-create-1"
     client = response.json()["data"]["createClient"]["client"]["id"]
     await b.ok(
         api, b.UPDATE_CLIENT, {"input": {"id": client, "lastName": "Audited"}}, "updateClient"
@@ -47,13 +48,36 @@ async def test_a_mutation_appends_who_role_when_what_before_after_and_the_reques
     assert created["entityType"] == "Client" and created["entityId"] == client
     assert created["actor"].startswith("token:") and created["role"] == "admin"
     assert created["actorName"] == "admin token"
-    assert created["requestId"] == "req-create-1"
+    assert created["requestId"] == server_id
     assert created["before"] is None and created["after"]["last_name"] == "Audit"
     assert created["occurredAt"]
     assert updated["operation"] == "updateClient"
     assert updated["before"]["last_name"] == "Audit"
     assert updated["after"]["last_name"] == "Audited"
-    assert updated["requestId"] and updated["requestId"] != "req-create-1"
+    assert updated["requestId"] and updated["requestId"] != server_id
+    # the caller's id is kept beside the server's
+    rows = await b.changes(db, api.slug)
+    assert [(r.request_id, r.caller_request_id) for r in rows] == [
+        (server_id, "req-create-1"),
+        (updated["requestId"], None),
+    ]
+
+
+async def test_a_caller_cannot_give_two_requests_one_request_id(api, db):
+    """The caller's X-Request-ID is kept beside the server's id, cut to 64 characters and
+    with anything but letters, digits and `._:-` replaced; two requests stay apart."""
+    given = "trace 1\t<script>" + "x" * 100
+    kept = "trace_1__script_" + "x" * 48
+    for name in ("One", "Two"):
+        response = await api.post(
+            b.CREATE_CLIENT,
+            {"input": {"firstName": name, "lastName": "Traced"}},
+            headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": given},
+        )
+        assert response.status_code == 200, response.text
+    first, second = await b.changes(db, api.slug)
+    assert first.request_id != second.request_id
+    assert first.caller_request_id == second.caller_request_id == kept
 
 
 async def test_every_mutation_of_the_schema_appends_events(api, db):
@@ -194,6 +218,31 @@ async def test_the_database_refuses_to_update_or_delete_an_event(api, db, statem
         await session.rollback()
     assert {r.actor for r in await b.changes(db, api.slug)} != {"someone else"}
     assert len(await b.changes(db, api.slug)) == 1
+
+
+async def test_the_database_refuses_to_replace_an_event_by_inserting_over_it(api, db, is_postgres):
+    """SQLite's INSERT OR REPLACE deletes the row in its way without firing DELETE triggers,
+    and PostgreSQL's INSERT ... ON CONFLICT DO UPDATE updates it: both would rewrite history."""
+    await b.client(api)
+    (event,) = await b.changes(db, api.slug)
+    c = models.ChangeRecord
+    values = {col.key: getattr(event, col.key) for col in c.__table__.columns}
+    values["actor"] = "someone else"
+    if is_postgres:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        sql = pg_insert(c).values(values)
+        sql = sql.on_conflict_do_update(
+            index_elements=["organization_id", "id"], set_={"actor": sql.excluded.actor}
+        )
+    else:
+        sql = insert(c).prefix_with("OR REPLACE").values(values)
+    async with db.write() as session:
+        with pytest.raises(DBAPIError, match="append-only"):
+            await session.execute(sql)
+        await session.rollback()
+    (kept,) = await b.changes(db, api.slug)
+    assert kept.actor == event.actor != "someone else"
 
 
 async def test_the_database_refuses_to_truncate_events(db, is_postgres):

@@ -264,3 +264,97 @@ async def test_an_unreachable_key_set_refuses_the_token_and_is_no_server_error(
         response = await post(client, token(keys, api.slug), "{ __typename }")
 
     assert response.status_code == 401
+
+
+@pytest.fixture
+def signin_log(caplog):
+    caplog.set_level("INFO", logger="cmgraph.auth")
+    return lambda: [r.reason for r in caplog.records if r.name == "cmgraph.auth"]
+
+
+async def test_an_over_long_subject_is_refused_at_sign_in(api, signed_in, keys, signin_log, db):
+    """The subject becomes the actor of audit events (`user:<sub>`, at most 200 characters):
+    a longer one would fail the write, so it is refused at sign-in, never cut (two people's
+    subjects could share a prefix)."""
+    fits = await post(
+        signed_in,
+        token(keys, api.slug, sub="s" * 195),
+        b.CREATE_CLIENT,
+        {"input": {"firstName": "Fits", "lastName": "Subject"}},
+    )
+    assert fits.status_code == 200 and "errors" not in fits.json(), fits.text
+    response = await post(
+        signed_in,
+        token(keys, api.slug, sub="s" * 196),
+        b.CREATE_CLIENT,
+        {"input": {"firstName": "Long", "lastName": "Subject"}},
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert any("sub" in reason and "195" in reason for reason in signin_log())
+    from cmgraph.db import models
+
+    assert await b.count(db, models.Client, api.slug) == 1
+
+
+async def test_an_over_long_name_is_cut_to_fit(api, signed_in, keys):
+    """The name is only shown beside the actor: a longer one is cut to 200 characters rather
+    than locking its owner out."""
+    created = await post(
+        signed_in,
+        token(keys, api.slug, name="N" * 500),
+        b.CREATE_CLIENT,
+        {"input": {"firstName": "Long", "lastName": "Name"}},
+    )
+    assert created.status_code == 200 and "errors" not in created.json(), created.text
+    client_id = created.json()["data"]["createClient"]["client"]["id"]
+    events = await api(
+        "query($id: ID) { auditEvents(entityId: $id) { edges { node { actorName } } } }",
+        {"id": client_id},
+    )
+    assert events["auditEvents"]["edges"][0]["node"]["actorName"] == "N" * 200
+
+
+async def test_a_jwt_living_longer_than_the_cap_is_refused(api, signed_in, keys, signin_log):
+    now = int(time.time())
+    day = 24 * 3600
+    within = token(keys, api.slug, iat=now - 60, exp=now - 60 + day)
+    assert (await post(signed_in, within, "{ __typename }")).status_code == 200
+    too_long = token(keys, api.slug, iat=now - 60, exp=now - 60 + day + 1)
+    assert (await post(signed_in, too_long, "{ __typename }")).status_code == 401
+    assert any("lifetime" in reason for reason in signin_log())
+
+
+async def test_without_iat_a_jwt_may_not_expire_later_than_the_cap_from_now(api, signed_in, keys):
+    now = int(time.time())
+    soon = token(keys, api.slug, iat=None, exp=now + 3600)
+    assert (await post(signed_in, soon, "{ __typename }")).status_code == 200
+    late = token(keys, api.slug, iat=None, exp=now + 24 * 3600 + 120)
+    assert (await post(signed_in, late, "{ __typename }")).status_code == 401
+
+
+async def test_the_lifetime_cap_is_configurable(api, db, book, settings, keys, tmp_path):
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [jwk(keys["rsa"].public_key(), "r1", "RS256")]}))
+    configured = dataclasses.replace(
+        settings,
+        jwt=JwtSettings(
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            jwks=str(jwks),
+            leeway_seconds=0,
+            max_lifetime_seconds=300,
+        ),
+    )
+    app = create_app(configured, db=db, book=book)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        # the helper's tokens live 600 s
+        assert (await post(c, token(keys, api.slug), "{ __typename }")).status_code == 401
+
+
+def test_the_lifetime_cap_is_read_from_the_environment(monkeypatch):
+    from cmgraph.config import Settings
+
+    assert Settings.from_env().jwt.max_lifetime_seconds == 24 * 3600
+    monkeypatch.setenv("CMGRAPH_JWT_MAX_LIFETIME_SECONDS", "3600")
+    assert Settings.from_env().jwt.max_lifetime_seconds == 3600

@@ -263,7 +263,8 @@ class Assignment(Tenant):
 
 class ChangeRecord(Tenant):
     """Who changed what, when, with the row before and after: the audit trail. Only ever
-    inserted; triggers (migration sec_0001) refuse UPDATE and DELETE."""
+    inserted; triggers (migrations sec_0001, sec_0002) refuse UPDATE and DELETE, and on SQLite
+    an insert over an existing event (INSERT OR REPLACE)."""
 
     __tablename__ = "change_records"
     __table_args__ = (
@@ -283,6 +284,8 @@ class ChangeRecord(Tenant):
     role: Mapped[str | None] = mapped_column(String(32))
     actor_name: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # migration sec_0003: the caller's X-Request-ID, sanitised; request_id is the server's
+    caller_request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class IdempotencyKey(Base):

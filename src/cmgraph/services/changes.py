@@ -1,5 +1,5 @@
 """The change record (the audit trail): who, in which role, when, what, before and after, and
-the request id, for every write."""
+the request id (the server's, and the caller's X-Request-ID beside it), for every write."""
 
 from __future__ import annotations
 
@@ -50,10 +50,11 @@ def record(
     role: str | None = None,
     actor_name: str | None = None,
     request_id: str | None = None,
+    caller_request_id: str | None = None,
 ) -> None:
     """Append one event in the caller's transaction, so it commits with the change or not at
     all. Events are only ever inserted: no code updates or deletes them, and database
-    triggers (migration sec_0001) refuse it."""
+    triggers (migrations sec_0001, sec_0002) refuse it."""
     session.add(
         models.ChangeRecord(
             organization_id=organization_id,
@@ -61,6 +62,7 @@ def record(
             role=role,
             actor_name=actor_name or None,
             request_id=request_id,
+            caller_request_id=caller_request_id,
             operation=operation,
             entity_type=type(entity).__name__,
             entity_id=entity_id,
@@ -86,6 +88,7 @@ def record_by(
         role=scope.role,
         actor_name=scope.actor_name,
         request_id=scope.request_id,
+        caller_request_id=scope.caller_request_id,
         operation=operation,
         entity=row,
         entity_id=row.id,

@@ -22,6 +22,7 @@ class Scope:
     role: str = "admin"
     actor_name: str = ""
     request_id: str | None = None
+    caller_request_id: str | None = None  # the caller's X-Request-ID, sanitised (web.requests)
     # A clinician sees only the clients on this provider's caseload (services.visibility).
     caseload_of: UUID | None = None
     # The Idempotency-Key this request holds: its writes mark it (services.idempotency).

@@ -2,9 +2,12 @@
 audience, signed (RS256 or ES256) by a key of the configured JWKS (a file or a URL).
 
 Expiry (required) and not-before (when present) are enforced with a small leeway for clock
-skew. Claims name the organization (its slug), the role (a person's role: admin,
-coordinator, billing or clinician) and, for a clinician, the provider (its global id). Any
-failure means "not signed in": the caller gets a 401 and the log says why, without the token.
+skew. A token may live at most a configured time (24 hours by default) from `iat`, or from
+now when it has no `iat`. The subject (required) may not be longer than the actor column
+allows; the name is cut to fit. Claims name the organization (its slug), the role (a
+person's role: admin, coordinator, billing or clinician) and, for a clinician, the provider
+(its global id). Any failure means "not signed in": the caller gets a 401 and the log says
+why, without the token.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,11 @@ from cmgraph.services.access import CLINICIAN, PERSON_ROLES, Principal
 log = logging.getLogger("cmgraph.signin")
 
 ALGORITHMS = {"RS256": "RSA", "ES256": "EC"}
+# The actor of audit events and idempotency records is `user:<sub>`, in columns of 200
+# characters: a longer subject would fail the write, and cutting it could make two people one.
+ACTOR_PREFIX = "user:"
+MAX_SUBJECT = 200 - len(ACTOR_PREFIX)
+MAX_NAME = 200  # the actor's name, only shown beside the actor: cut to fit
 
 
 class Rejected(Exception):
@@ -86,7 +95,7 @@ class Verifier:
         key = await self.keys.key(header.get("kid"), algorithm)
         s = self.settings
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 key,
                 algorithms=[algorithm],
@@ -97,10 +106,19 @@ class Verifier:
             )
         except jwt.PyJWTError as exc:
             raise Rejected(f"invalid token: {type(exc).__name__}") from None
+        # PyJWT has checked that exp (and iat, when present) convert with int(), and that iat
+        # is not in the future. Without iat the token's age is unknown: it may then expire no
+        # later than the cap from now, which bounds how long it stays usable all the same.
+        issued = int(claims["iat"]) if "iat" in claims else int(time.time())
+        if int(claims["exp"]) - issued > s.max_lifetime_seconds:
+            raise Rejected(f"lifetime (exp - iat) over {s.max_lifetime_seconds} seconds")
+        return claims
 
     async def principal(self, db: Database, token: str) -> Principal:
         claims = await self.claims(token)
         s = self.settings
+        if len(claims["sub"]) > MAX_SUBJECT:  # PyJWT has checked that it is a string
+            raise Rejected(f"claim 'sub' is longer than {MAX_SUBJECT} characters")
         slug, role = claims.get(s.org_claim), claims.get(s.role_claim)
         if not isinstance(slug, str) or not slug:
             raise Rejected(f"no organization in claim {s.org_claim!r}")
@@ -129,8 +147,8 @@ class Verifier:
             organization_id=org.id,
             timezone=org.timezone,
             role=str(role),
-            actor=f"user:{claims['sub']}",
-            actor_name=name if isinstance(name, str) else "",
+            actor=f"{ACTOR_PREFIX}{claims['sub']}",
+            actor_name=name[:MAX_NAME] if isinstance(name, str) else "",
             provider_id=provider,
         )
 

@@ -109,6 +109,7 @@ async def issue(
     role: str,
     actor_name: str = "",
     request_id: str | None = None,
+    caller_request_id: str | None = None,
 ) -> Issued:
     now = models.utcnow()
     _check(request, now)
@@ -136,6 +137,7 @@ async def issue(
         role=role,
         actor_name=actor_name,
         request_id=request_id,
+        caller_request_id=caller_request_id,
         operation="createApiToken",
         entity=row,
         entity_id=row.id,
@@ -154,6 +156,7 @@ async def revoke(
     role: str,
     actor_name: str = "",
     request_id: str | None = None,
+    caller_request_id: str | None = None,
 ) -> models.ApiToken:
     row = await lookups.get(session, models.ApiToken, organization_id, token_id, "id")
     if row.revoked_at is None:
@@ -167,6 +170,7 @@ async def revoke(
             role=role,
             actor_name=actor_name,
             request_id=request_id,
+            caller_request_id=caller_request_id,
             operation="revokeApiToken",
             entity=row,
             entity_id=row.id,
@@ -188,6 +192,7 @@ async def create(scope: Scope, request: TokenRequest) -> Outcome[Issued]:
             role=scope.role,
             actor_name=scope.actor_name,
             request_id=scope.request_id,
+            caller_request_id=scope.caller_request_id,
         )
         return Outcome(issued)
 
@@ -206,6 +211,7 @@ async def revoke_in(scope: Scope, token_id: UUID | None) -> Outcome[models.ApiTo
             role=scope.role,
             actor_name=scope.actor_name,
             request_id=scope.request_id,
+            caller_request_id=scope.caller_request_id,
         )
         return Outcome(row)
 

@@ -1,8 +1,13 @@
 """One structured log line per request, and the request id that ties it to audit events.
 
-The line holds: request id, method, path, status, duration, organization, principal (actor),
-role, operation name and outcome. Never the query's variables nor its text, never a body:
-those carry names and birth dates."""
+The line holds: request id, the caller's request id, method, path, status, duration,
+organization, principal (actor), role, operation name and outcome. Never the query's
+variables nor its text, never a body: those carry names and birth dates.
+
+The request id is always made here, so it is unique and can be trusted to find one request's
+events. A caller's `X-Request-ID` (to trace a call across systems) is kept beside it, cut to
+64 characters and with anything but letters, digits and `._:-` replaced by `_`: a caller
+could otherwise give two requests one id, or write what it likes into the log."""
 
 from __future__ import annotations
 
@@ -21,13 +26,19 @@ log = logging.getLogger("cmgraph.request")
 
 ENTRY = "cmgraph.request_log"
 HEADER = "x-request-id"
-# A caller may give its own request id (to trace a call across systems) if it is plain.
-_GIVEN_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+MAX_CALLER_ID = 64  # the audit table's column
+_NOT_PLAIN = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+def caller_request_id(given: str) -> str | None:
+    """A caller's X-Request-ID as kept: at most 64 plain characters, or None when empty."""
+    return _NOT_PLAIN.sub("_", given.strip()[:MAX_CALLER_ID]) or None
 
 
 @dataclass
 class RequestLog:
     request_id: str
+    caller_request_id: str | None = None
     principal: Principal | None = None
     operation: str | None = None
     outcome: str | None = None
@@ -49,7 +60,7 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers") or []).get(HEADER.encode(), b"").decode("latin-1")
-        entry = RequestLog(given if _GIVEN_ID.match(given) else uuid.uuid4().hex)
+        entry = RequestLog(uuid.uuid4().hex, caller_request_id(given))
         scope[ENTRY] = entry
         started = time.perf_counter()
         status = 500
@@ -73,6 +84,7 @@ class RequestLogMiddleware:
         principal = entry.principal
         fields: dict[str, Any] = {
             "request_id": entry.request_id,
+            "caller_request_id": entry.caller_request_id,
             "method": scope.get("method"),
             "path": scope.get("path"),
             "status": status,
