@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+from cmgraph import __version__
 from cmgraph.api import ids
 from cmgraph.config import Settings
 from cmgraph.db import migrate
@@ -216,6 +217,7 @@ def cmd_plugins(args: argparse.Namespace, settings: Settings) -> None:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="cmgraph", description=__doc__.splitlines()[0])
+    root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
 
     db = commands.add_parser("db", help="database migrations").add_subparsers(
