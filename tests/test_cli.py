@@ -3,9 +3,11 @@ a SQLite file, one line on stderr and exit status 1 when something is wrong."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 import sys
+import tomllib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+import cmgraph as cmgraph_package
 from cmgraph.api.schema import sdl
 from cmgraph.app import create_app
 from cmgraph.config import Settings
@@ -70,6 +73,15 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     assert run.returncode == 0, run
     assert run.stdout.startswith("database at ")
     return url, cwd
+
+
+def test_the_version_is_pyprojects(tmp_path):
+    """One spelling of the version: pyproject.toml's, read back from the installed metadata."""
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    version = project["project"]["version"]
+    assert cmgraph_package.__version__ == importlib.metadata.version("cmgraph") == version
+    run = cmgraph("--version", url=sqlite_url(tmp_path / "unused.db"), cwd=tmp_path)
+    assert (run.returncode, run.stdout) == (0, f"cmgraph {version}\n"), run
 
 
 def test_db_upgrade_is_idempotent(migrated):

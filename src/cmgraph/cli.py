@@ -17,6 +17,7 @@ from uuid import UUID
 
 from sqlalchemy.exc import DBAPIError
 
+from cmgraph import __version__
 from cmgraph.api import ids
 from cmgraph.config import Settings
 from cmgraph.db import grants, migrate
@@ -235,6 +236,7 @@ def cmd_plugins(args: argparse.Namespace, settings: Settings) -> None:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="cmgraph", description=__doc__.splitlines()[0])
+    root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
 
     db = commands.add_parser("db", help="database migrations").add_subparsers(

@@ -9,7 +9,7 @@ from typing import Any
 
 import builders as b
 import pytest
-from test_statements import counted, seed
+from counting import counted, seed
 
 from bench.queries import (
     CASELOAD,

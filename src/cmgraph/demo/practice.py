@@ -1,361 +1,66 @@
-"""A realistic, deterministic demo practice: "Sunrise Pediatric Therapy" (America/Chicago).
-
-``load_demo(db)`` fills an already-migrated database with one organization:
-
-- 15 providers with valid NPIs and Texas credentials: 4 BCBAs (one BCBA-D), 2 BCaBAs,
-  3 RBTs, 2 SLPs, 1 SLPA, 2 OTRs (one inactive) and 1 PT;
-- 4 payors (Texas Medicaid, BCBS Texas, TRICARE East, Aetna), the first three naming their
-  shipped plugins (tx_medicaid, bcbs_tx_tiers, tricare_acd), and the
-  providers' enrollments with them (mostly enrolled for a year or more);
-- 50 children and teens (EHR-1001 to EHR-1050) with a primary coverage, some with Texas
-  Medicaid as secondary, in 1-2 of the service lines ABA, ST, OT and PT;
-- a case manager for almost every client line: a qualified provider, credentialed with the
-  client's payors, named well ahead of the first session, with some history of changes;
-- 8 weeks of appointments (4 before ``today``, 4 after) on weekdays between 08:00 and 17:00
-  Chicago time, 1-3 a week per line, delivered mostly by the case manager or, for ABA, by
-  the client's RBT/BCaBA; past ones completed (some cancelled or no-show), future ones
-  scheduled.
-
-Every random choice comes from ``random.Random(2026)``, so the same ``today`` gives the same
-practice (only the uuids and creation timestamps differ). Days below are relative to today.
-
-Deliberate findings, for the compliance report and the Clinical tab to show:
-
-1. NO_CASE_MANAGER: Mateo Garcia (EHR-1017) has an ABA case manager but started OT about
-   two weeks ago and nobody was named his OT case manager; Ava Thompson (EHR-1023) is a new
-   speech client (intake evaluation on the first weekday from 5 days ago) with no ST case
-   manager either. Rosa Castillo and Carlos Ramirez deliver those sessions, so they are
-   the familiar candidates.
-2. NOT_CREDENTIALED (enrollment): Marcus Reed's BCBS Texas enrollment is TERMINATED with
-   effective-to 21 days ago; he is still the ABA case manager of Liam Carter (EHR-1004),
-   whose primary payor is BCBS Texas, so every ABA session after that date is flagged.
-3. NOT_CREDENTIALED (coverage change): Noah Bennett (EHR-1009) changed primary payor from
-   BCBS Texas (coverage effective-to 15 days ago) to TRICARE East (effective-from 14 days
-   ago). His ST case manager Emily Hartley's TRICARE enrollment is still PENDING, so his ST
-   sessions from the change on are flagged; his OT case manager is enrolled and fine.
-   Carlos Ramirez (SLP, enrolled with TRICARE) covers about a third of his ST sessions: the
-   familiar, credentialed replacement.
-4. LEAD_TIME: Zoe Mitchell (EHR-1031) is a new ABA client whose case manager's start date
-   is the day of her first session (09:00), 9 h of lead time instead of 24 h. The API
-   refuses such an assignment; the demo writes the row directly.
-5. Expired credential: Sofia Alvarez's BCBA certification expired 31 days ago. Her three
-   ABA clients (EHR-1002, EHR-1012, EHR-1026) went to other BCBAs the next day. She is
-   still an active, enrolled provider but no longer qualifies for ABA: suggestions leave
-   her out (DISCIPLINE_MISMATCH if she is proposed).
-
-Other history: Jenna Whitfield (OTR) left the practice 42 days ago and is inactive; her OT
-clients (EHR-1011, EHR-1020) moved to Rosa Castillo the next day. Dr. Adaeze Okafor
-(BCBA-D, clinical director) handed two ABA clients (EHR-1007, EHR-1015) to Hannah
-Lindqvist 10 days ago, after Hannah had worked with them for three weeks. Two enrollments
-are PENDING: Emily Hartley with TRICARE East and Tyler Brooks (BCaBA) with Aetna.
-"""
+"""The demo practice's builder: plans clients, case managers and a schedule for one `today`
+from a seeded random generator, then turns the plans into ORM rows (nothing is written here)."""
 
 from __future__ import annotations
 
 import random
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from stdnum import luhn
 
-from cmgraph.db.engine import Database
 from cmgraph.db.models import (
     Appointment,
     Assignment,
-    Base,
-    ChangeRecord,
     Client,
     Coverage,
     Credential,
     Enrollment,
-    Organization,
     Payor,
     Provider,
 )
-from cmgraph.facts import AppointmentStatus, EnrollmentStatus, PayorKind
-from cmgraph.rules.qualification import SERVICE_LINES
-
-ORGANIZATION_NAME = "Sunrise Pediatric Therapy"
-TIMEZONE = "America/Chicago"
-SEED = 2026
-ACTOR = "cmgraph demo"
-OPERATION = "demo"
-STATE = "TX"
-
-WEEKS_BEFORE = 4
-WEEKS_AFTER = 4
-OPENS = 8 * 60  # minutes after midnight, Chicago time
-CLOSES = 17 * 60
-
-# Who may be case manager of a line: the project's own defaults, so the demo agrees with
-# the qualification rule.
-QUALIFYING = {line.code: line.qualifying_credentials for line in SERVICE_LINES}
-
-
-class DemoExists(Exception):
-    """The organization slug is taken; the demo never duplicates or overwrites data."""
-
-    def __init__(self, slug: str) -> None:
-        super().__init__(
-            f"an organization with slug {slug!r} already exists; the demo was not loaded "
-            "(it never overwrites data; pick another slug)"
-        )
-        self.slug = slug
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    """What load_demo created."""
-
-    organization_id: uuid.UUID
-    slug: str
-    clients: int
-    providers: int
-    payors: int
-    appointments: int
-    assignments: int
-
-
-# --- The practice's people and payors -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProviderSpec:
-    key: str  # a handle for this module only
-    first_name: str
-    last_name: str
-    credential: str
-    active: bool = True
-
-
-PROVIDERS = (
-    ProviderSpec("okafor", "Adaeze", "Okafor", "BCBA-D"),
-    ProviderSpec("lindqvist", "Hannah", "Lindqvist", "BCBA"),
-    ProviderSpec("reed", "Marcus", "Reed", "BCBA"),
-    ProviderSpec("alvarez", "Sofia", "Alvarez", "BCBA"),
-    ProviderSpec("nguyen", "Linh", "Nguyen", "BCaBA"),
-    ProviderSpec("brooks", "Tyler", "Brooks", "BCaBA"),
-    ProviderSpec("patel", "Priya", "Patel", "RBT"),
-    ProviderSpec("johnson", "Dante", "Johnson", "RBT"),
-    ProviderSpec("kim", "Grace", "Kim", "RBT"),
-    ProviderSpec("hartley", "Emily", "Hartley", "SLP"),
-    ProviderSpec("ramirez", "Carlos", "Ramirez", "SLP"),
-    ProviderSpec("foster", "Megan", "Foster", "SLPA"),
-    ProviderSpec("castillo", "Rosa", "Castillo", "OTR"),
-    ProviderSpec("whitfield", "Jenna", "Whitfield", "OTR", active=False),
-    ProviderSpec("sullivan", "Ben", "Sullivan", "PT"),
+from cmgraph.demo.catalog import (
+    AGES,
+    CLIENT_NAMES,
+    CLOSES,
+    COVERAGE_CHANGE_DAYS_AGO,
+    CREDENTIAL_NUMBERS,
+    EXPIRED,
+    EXPIRED_DAYS_AGO,
+    FIRST_EXTERNAL_ID,
+    LEFT,
+    LEFT_DAYS_AGO,
+    LINE_WEIGHTS,
+    MINUTES,
+    NEW_CLIENT_SHARE,
+    OPENS,
+    PAST_STATUSES,
+    PAST_WEIGHTS,
+    PAYOR_SPECS,
+    PAYORS,
+    PENDING,
+    PRIMARY_WEIGHTS,
+    PROVIDERS,
+    QUALIFYING,
+    REBALANCED_DAYS_AGO,
+    SECOND_LINE_SHARE,
+    SECONDARY_SHARE,
+    SEED,
+    SESSIONS_PER_WEEK,
+    STATE,
+    SUBSTITUTES,
+    TECHNICIANS,
+    TERMINATED,
+    TERMINATED_DAYS_AGO,
+    TIMEZONE,
+    WEEKS_AFTER,
+    WEEKS_BEFORE,
+    ProviderSpec,
 )
-
-# Credential number formats: BACB certificants, Texas licenses.
-CREDENTIAL_NUMBERS = {
-    "BCBA-D": "1-{yy}-{n:05d}",
-    "BCBA": "1-{yy}-{n:05d}",
-    "BCaBA": "2-{yy}-{n:05d}",
-    "RBT": "RBT-{yy}-{n:06d}",
-    "SLP": "SLP{n:05d}",
-    "SLPA": "SLPA{n:05d}",
-    "OTR": "OT{n:05d}",
-    "PT": "PT{n:05d}",
-}
-
-# RBTs and BCaBAs deliver most ABA sessions, under a BCBA's supervision; never CMs.
-TECHNICIANS = ("nguyen", "brooks", "patel", "johnson", "kim")
-# Who may cover a session of another line when its clinician cannot.
-SUBSTITUTES = {
-    "ST": ("hartley", "ramirez", "foster"),
-    "OT": ("castillo",),
-    "PT": ("sullivan",),
-}
-
-
-@dataclass(frozen=True)
-class PayorSpec:
-    key: str
-    name: str
-    kind: PayorKind
-    payer_id: str  # illustrative electronic payer ids, as clearinghouses list them
-    member_id: str  # format of the member ids on the cards
-    plugins: tuple[str, ...] = ()  # the shipped payor plugins in plugins/
-
-
-PAYORS = (
-    PayorSpec(
-        "medicaid", "Texas Medicaid", PayorKind.MEDICAID, "TXMCD", "5{n:08d}", ("tx_medicaid",)
-    ),
-    PayorSpec(
-        "bcbs", "BCBS Texas", PayorKind.COMMERCIAL, "84980", "ZGP{n:09d}", ("bcbs_tx_tiers",)
-    ),
-    PayorSpec("tricare", "TRICARE East", PayorKind.TRICARE, "99726", "{n:011d}", ("tricare_acd",)),
-    PayorSpec("aetna", "Aetna", PayorKind.COMMERCIAL, "60054", "W{n:09d}"),
-)
-PAYOR_SPECS = {spec.key: spec for spec in PAYORS}
-PRIMARY_WEIGHTS = {"medicaid": 45, "bcbs": 25, "tricare": 15, "aetna": 15}
-# Texas Medicaid pays after a commercial plan or TRICARE for many children with disabilities.
-SECONDARY_SHARE = 0.3
-
-# Enrollments that are not "enrolled for a year or more" (see the module docstring).
-PENDING = {("hartley", "tricare"), ("brooks", "aetna")}
-TERMINATED = ("reed", "bcbs")
-TERMINATED_DAYS_AGO = 21
-EXPIRED = "alvarez"
-EXPIRED_DAYS_AGO = 31
-LEFT = "whitfield"
-LEFT_DAYS_AGO = 42
-REBALANCED_DAYS_AGO = 10
-COVERAGE_CHANGE_DAYS_AGO = 14
-
-# --- The clients ----------------------------------------------------------------------------
-
-CLIENT_NAMES = (
-    ("Olivia", "Martinez"),
-    ("Ethan", "Walker"),
-    ("Sophia", "Hernandez"),
-    ("Liam", "Carter"),
-    ("Isabella", "Lopez"),
-    ("Jackson", "Price"),
-    ("Mia", "Robinson"),
-    ("Elijah", "Flores"),
-    ("Noah", "Bennett"),
-    ("Amelia", "Scott"),
-    ("Lucas", "Rivera"),
-    ("Harper", "Collins"),
-    ("Benjamin", "Torres"),
-    ("Evelyn", "Murphy"),
-    ("Henry", "Diaz"),
-    ("Abigail", "Morales"),
-    ("Mateo", "Garcia"),
-    ("Emily", "Cooper"),
-    ("Sebastian", "Reyes"),
-    ("Ella", "Howard"),
-    ("Jack", "Ward"),
-    ("Scarlett", "Ortiz"),
-    ("Ava", "Thompson"),
-    ("Owen", "Gutierrez"),
-    ("Chloe", "Bailey"),
-    ("Wyatt", "Sanders"),
-    ("Aria", "Mendoza"),
-    ("Caleb", "Hughes"),
-    ("Layla", "Vargas"),
-    ("Gabriel", "Jenkins"),
-    ("Zoe", "Mitchell"),
-    ("Daniel", "Castro"),
-    ("Nora", "Perry"),
-    ("Samuel", "Ruiz"),
-    ("Lily", "Long"),
-    ("Julian", "Ramos"),
-    ("Hazel", "Bryant"),
-    ("Levi", "Jimenez"),
-    ("Aurora", "Coleman"),
-    ("Isaac", "Romero"),
-    ("Stella", "Hayes"),
-    ("Josiah", "Medina"),
-    ("Violet", "Barnes"),
-    ("Miles", "Herrera"),
-    ("Penelope", "Fisher"),
-    ("Adrian", "Aguilar"),
-    ("Luna", "Wallace"),
-    ("Elias", "Moreno"),
-    ("Camila", "West"),
-    ("Roman", "Cruz"),
-)
-FIRST_EXTERNAL_ID = 1001
-
-LINE_WEIGHTS = {"ABA": 45, "ST": 30, "OT": 15, "PT": 10}
-SECOND_LINE_SHARE = 0.3
-AGES = {"ABA": (2, 11), "ST": (2, 12), "OT": (3, 14), "PT": (3, 17)}
-SESSIONS_PER_WEEK = {"ABA": (2, 3), "ST": (1, 2), "OT": (1, 2), "PT": (1, 2)}
-MINUTES = {"ABA": (120, 150, 180), "ST": (60, 60, 90), "OT": (60, 60, 90), "PT": (60, 90)}
-NEW_CLIENT_SHARE = 0.1  # regular clients whose services begin inside the 8 weeks
-PAST_STATUSES = (
-    AppointmentStatus.COMPLETED,
-    AppointmentStatus.CANCELLED,
-    AppointmentStatus.NO_SHOW,
-)
-PAST_WEIGHTS = (86, 8, 6)
-
-
-# --- Plans: what to create, before it becomes rows -------------------------------------------
-
-
-@dataclass
-class Stint:
-    """One case-manager assignment."""
-
-    provider: str
-    start: date
-    end: date | None = None
-    note: str | None = None
-
-
-@dataclass
-class Helper:
-    """A provider who delivers a share of a line's sessions from a date (handover, cover).
-
-    The helper stays first choice until one of its sessions is completed, so that the
-    familiarity it stands for is always in the data.
-    """
-
-    provider: str
-    since: date
-    share: float
-    completed: int = 0
-
-
-@dataclass
-class LinePlan:
-    code: str
-    stints: list[Stint]
-    sessions_from: date
-    therapist: str | None = None  # delivers the sessions of a line with no case manager
-    technician: str | None = None  # the ABA client's usual RBT/BCaBA
-    helper: Helper | None = None
-    first_at: int | None = None  # minutes: a first session forced on sessions_from
-
-    def case_manager(self, day: date) -> str | None:
-        for stint in self.stints:
-            if stint.start <= day and (stint.end is None or day <= stint.end):
-                return stint.provider
-        return None
-
-
-@dataclass
-class CoveragePlan:
-    payor: str
-    priority: int
-    effective_from: date
-    effective_to: date | None = None
-
-
-@dataclass
-class ClientPlan:
-    first_name: str
-    last_name: str
-    external_id: str
-    date_of_birth: date
-    coverages: list[CoveragePlan]
-    lines: list[LinePlan]
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
-
-
-@dataclass(frozen=True)
-class Booking:
-    """One appointment to create."""
-
-    client: ClientPlan
-    line: str
-    provider: str
-    starts_at: datetime
-    ends_at: datetime
-    status: AppointmentStatus
-
-
-Scenario = Callable[[], tuple[list[CoveragePlan], list[LinePlan]]]
+from cmgraph.demo.plans import Booking, ClientPlan, CoveragePlan, Helper, LinePlan, Scenario, Stint
+from cmgraph.facts import AppointmentStatus, EnrollmentStatus
 
 
 class _Calendar:
@@ -384,7 +89,7 @@ def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
 # --- The builder ------------------------------------------------------------------------------
 
 
-class _Practice:
+class Practice:
     """Plans the demo practice for one `today`, then turns the plans into ORM rows."""
 
     def __init__(self, organization_id: uuid.UUID, today: date) -> None:
@@ -558,7 +263,7 @@ class _Practice:
         ]
         return coverages, lines
 
-    # The deliberate scenarios (module docstring) ----------------------------------------------
+    # The deliberate scenarios (cmgraph.demo's docstring) -------------------------------------
 
     def scenarios(self) -> dict[str, Scenario]:
         return {
@@ -876,97 +581,3 @@ class _Practice:
             )
             for booking in bookings
         ]
-
-
-# --- Change records ---------------------------------------------------------------------------
-
-Audited = Client | Provider | Payor | Assignment
-
-AUDITED: dict[type[Base], tuple[str, tuple[str, ...]]] = {
-    Client: ("Client", ("id", "first_name", "last_name", "date_of_birth", "external_id")),
-    Provider: ("Provider", ("id", "first_name", "last_name", "npi", "active")),
-    Payor: ("Payor", ("id", "name", "payer_id", "kind", "plugins")),
-    Assignment: (
-        "CaseManagerAssignment",
-        ("id", "client_id", "service_line", "provider_id", "start_date", "end_date", "note"),
-    ),
-}
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
-
-
-def change_records(organization_id: uuid.UUID, rows: Iterable[Audited]) -> list[ChangeRecord]:
-    """One "created" record per audited row, as if an administrator had entered it."""
-    records = []
-    for row in rows:
-        entity_type, fields = AUDITED[type(row)]
-        records.append(
-            ChangeRecord(
-                organization_id=organization_id,
-                actor=ACTOR,
-                operation=OPERATION,
-                entity_type=entity_type,
-                entity_id=row.id,
-                before=None,
-                after={name: _jsonable(getattr(row, name)) for name in fields},
-            )
-        )
-    return records
-
-
-# --- Loading ----------------------------------------------------------------------------------
-
-
-async def load_demo(db: Database, *, slug: str = "demo", today: date | None = None) -> DemoSummary:
-    """Create the demo organization `slug`; raise DemoExists if the slug is taken."""
-    today = today or datetime.now(ZoneInfo(TIMEZONE)).date()
-    organization = Organization(
-        id=uuid.uuid4(), slug=slug, name=ORGANIZATION_NAME, timezone=TIMEZONE
-    )
-    practice = _Practice(organization.id, today)
-    clients = practice.clients()
-    bookings = practice.schedule(clients)
-
-    providers = practice.provider_rows()
-    payors = practice.payor_rows()
-    client_rows = practice.client_rows(clients)
-    assignments = practice.assignment_rows(clients)
-    appointments = practice.appointment_rows(bookings)
-    dependents: list[Base] = [
-        *practice.credentials.values(),
-        *practice.enrollments.values(),
-        *practice.coverage_rows(clients),
-        *assignments,
-        *appointments,
-        *change_records(organization.id, [*client_rows, *providers, *payors, *assignments]),
-    ]
-
-    async with db.write() as session:
-        if await session.scalar(select(Organization.id).where(Organization.slug == slug)):
-            raise DemoExists(slug)
-        # Flushed in dependency order: organization, then the rows others point to.
-        session.add(organization)
-        try:
-            await session.flush()
-        except IntegrityError as exc:  # created concurrently since the check above
-            raise DemoExists(slug) from exc
-        session.add_all([*providers, *payors, *client_rows])
-        await session.flush()
-        session.add_all(dependents)
-        await session.commit()
-
-    return DemoSummary(
-        organization_id=organization.id,
-        slug=slug,
-        clients=len(client_rows),
-        providers=len(providers),
-        payors=len(payors),
-        appointments=len(appointments),
-        assignments=len(assignments),
-    )
