@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from cmgraph import __version__
@@ -38,6 +39,13 @@ def _describe(exc: BaseException) -> str:
 
 async def _ready_database(settings: Settings) -> Database:
     """A database that answers and is migrated to the latest revision."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        # Said before connecting: a failed connect leaves aiosqlite's thread to report on a
+        # closed event loop, a traceback after our one line.
+        folder = Path(url.database).parent
+        if not folder.is_dir():
+            raise CommandError(f"cannot reach the database: the folder {folder} does not exist")
     db = Database.from_url(settings.database_url)
     try:
         current = await migrate.current_revision(db.engine)
