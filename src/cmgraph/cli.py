@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from cmgraph import __version__
@@ -39,14 +38,15 @@ def _describe(exc: BaseException) -> str:
 
 async def _ready_database(settings: Settings) -> Database:
     """A database that answers and is migrated to the latest revision."""
-    url = make_url(settings.database_url)
+    db = Database.from_url(settings.database_url)
+    url = db.engine.url
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         # Said before connecting: a failed connect leaves aiosqlite's thread to report on a
         # closed event loop, a traceback after our one line.
         folder = Path(url.database).parent
         if not folder.is_dir():
+            await db.dispose()
             raise CommandError(f"cannot reach the database: the folder {folder} does not exist")
-    db = Database.from_url(settings.database_url)
     try:
         current = await migrate.current_revision(db.engine)
     except Exception as exc:
