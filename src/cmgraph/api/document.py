@@ -110,11 +110,13 @@ class AnalyzedDocument:
 @functools.lru_cache(maxsize=CACHED_DOCUMENTS)
 def analyzed(schema: GraphQLSchema, query: str, max_tokens: int | None) -> AnalyzedDocument:
     """The document of `query`, parsed and analyzed, from the cache when it is there. Raises
-    graphql-core's GraphQLError when it does not parse (not cached)."""
+    graphql-core's GraphQLError when it does not parse (not cached). Call it with positional
+    arguments, as the guard and web.idempotency do: the cache keys keywords apart."""
     return analyze(schema, parse(query, max_tokens=max_tokens))
 
 
 def analyze(schema: GraphQLSchema, document: DocumentNode) -> AnalyzedDocument:
+    """One walk of a parsed document (uncached: `analyzed` is the cache)."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
