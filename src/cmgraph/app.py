@@ -18,7 +18,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from cmgraph.api.context import Context
-from cmgraph.api.reader import Reader
 from cmgraph.api.schema import build_schema
 from cmgraph.config import Settings
 from cmgraph.db.engine import Database
@@ -26,6 +25,7 @@ from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook, build_plugin_manager
 from cmgraph.services.access import CLINICIAN, Principal
 from cmgraph.services.idempotency import Claim, IdempotencyStore
+from cmgraph.services.reader import Reader
 from cmgraph.services.scope import Scope
 from cmgraph.services.signin import Verifier
 from cmgraph.web.auth import Authenticator

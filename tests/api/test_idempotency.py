@@ -19,7 +19,7 @@ from cmgraph.app import create_app
 from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock as OrganizationClock
-from cmgraph.services import compliance, directory, tenants, tokens
+from cmgraph.services import clients, compliance, tenants, tokens
 from cmgraph.services.idempotency import (
     IN_FLIGHT,
     Claim,
@@ -256,15 +256,15 @@ async def test_unavailable_is_not_kept_and_the_retry_runs(api, db, settings, boo
 
 
 async def test_an_internal_error_is_not_kept_and_the_retry_runs(api, http, monkeypatch):
-    real = directory.create_client
+    real = clients.create_client
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(directory, "create_client", broken)
+    monkeypatch.setattr(clients, "create_client", broken)
     failed = await send(http, api.token, "bug", variables=new_client("Bug"))
     assert failed.json()["errors"][0]["extensions"]["code"] == "INTERNAL_ERROR"
-    monkeypatch.setattr(directory, "create_client", real)
+    monkeypatch.setattr(clients, "create_client", real)
     retry = await send(http, api.token, "bug", variables=new_client("Bug"))
     assert "idempotent-replayed" not in retry.headers
     assert await count(api, "Bug") == 1
@@ -364,7 +364,7 @@ async def test_an_execution_that_lost_its_key_cannot_commit(api, store, clock, d
         actor="token:test",
         idempotency=claim,  # type: ignore[arg-type]
     )
-    outcome = await directory.create_client(scope, "Sid", "Slow", None, None)
+    outcome = await clients.create_client(scope, "Sid", "Slow", None, None)
     assert [e.code for e in outcome.errors] == ["IDEMPOTENCY_KEY_IN_USE"]
     assert await count(api, "Slow") == 0
     rows = await stored_keys(db, api.token)

@@ -100,9 +100,11 @@ query($requests: [RenderingProviderRequest!]!) {
   renderingProviders(requests: $requests) { provider { id } }
 }"""
 
+# Before the CM starts (2026-03-01), so the practice's one provider is a candidate: from
+# then on it is the CM whom a change would replace, and left out.
 SUGGEST = """
 query($clientId: ID!) {
-  suggestCaseManagers(clientId: $clientId, serviceLine: "ABA", startDate: "2026-04-01",
+  suggestCaseManagers(clientId: $clientId, serviceLine: "ABA", startDate: "2026-02-01",
                       includeBlocked: true) {
     provider { id }
   }
@@ -390,6 +392,11 @@ PROBES: dict[str, tuple[str, dict[str, str]]] = {
     "checkCaseManager": (
         """query($c: ID!, $p: ID!) { checkCaseManager(input: {clientId: $c, serviceLine: "ABA",
            providerId: $p, startDate: "2026-06-01"}) { code } }""",
+        {"c": "Client", "p": "Provider"},
+    ),
+    "checkChangeCaseManager": (
+        """query($c: ID!, $p: ID!) { checkChangeCaseManager(input: {clientId: $c,
+           serviceLine: "ABA", providerId: $p, startDate: "2026-06-01"}) { code } }""",
         {"c": "Client", "p": "Provider"},
     ),
     "suggestCaseManagers": (SUGGEST, {"clientId": "Client"}),

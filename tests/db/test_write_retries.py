@@ -20,7 +20,7 @@ from cmgraph.db.engine import Database
 from cmgraph.db.faults import is_retryable
 from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook
-from cmgraph.services import directory, tenants, transaction
+from cmgraph.services import clients, tenants, transaction
 from cmgraph.services.outcome import Outcome
 from cmgraph.services.scope import Scope
 from cmgraph.services.transaction import ATTEMPTS, WriteConflict, run_write
@@ -136,7 +136,7 @@ async def test_over_http_a_write_that_keeps_conflicting_is_a_503_to_retry(
     slug = f"t-{uuid.uuid4().hex[:12]}"
     await tenants.create_organization(db, f"Practice {slug}", slug, "UTC")
     token = await tenants.create_token(db, slug, "admin")
-    real = directory.create_client
+    real = clients.create_client
 
     async def contended(scope: Scope, *args: Any) -> Any:
         async def use_case(session: AsyncSession) -> Outcome[Any]:
@@ -151,7 +151,7 @@ async def test_over_http_a_write_that_keeps_conflicting_is_a_503_to_retry(
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "contended"}
     transport = httpx.ASGITransport(app=create_app(settings, db=db, book=book))
     async with httpx.AsyncClient(transport=transport, base_url="http://cmgraph.test") as client:
-        monkeypatch.setattr(directory, "create_client", contended)
+        monkeypatch.setattr(clients, "create_client", contended)
         response = await client.post("/graphql", json=mutation, headers=headers)
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"]
@@ -160,7 +160,7 @@ async def test_over_http_a_write_that_keeps_conflicting_is_a_503_to_retry(
         assert [e["extensions"]["code"] for e in body["errors"]] == ["WRITE_CONFLICT"]
         assert "Traceback" not in response.text
 
-        monkeypatch.setattr(directory, "create_client", real)
+        monkeypatch.setattr(clients, "create_client", real)
         retry = await client.post("/graphql", json=mutation, headers=headers)
         assert retry.status_code == 200 and "idempotent-replayed" not in retry.headers
         assert retry.json()["data"]["createClient"]["client"]["id"]

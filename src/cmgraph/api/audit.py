@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from cmgraph.api import ids
 from cmgraph.api.context import Info
-from cmgraph.db import models
+from cmgraph.services import records
 
 # Model names in the change records that the schema calls otherwise.
 _TYPE_NAMES = {"Assignment": "CaseManagerAssignment"}
@@ -43,7 +43,7 @@ class AuditEvent:
     at: strawberry.Private[datetime]
 
     @classmethod
-    def of(cls, row: models.ChangeRecord) -> AuditEvent:
+    def of(cls, row: records.ChangeRecord) -> AuditEvent:
         entity = type_name(row.entity_type)
         before: Any = row.before
         after: Any = row.after

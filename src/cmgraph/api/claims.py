@@ -12,7 +12,6 @@ from cmgraph.api.types import (
     Appointment,
     CaseManagerAssignment,
     Client,
-    PageInfo,
     Payor,
     Provider,
     RuleFinding,
@@ -80,19 +79,6 @@ class ClaimLine:
     @strawberry.field
     async def supervising_provider(self, info: Info) -> Provider | None:
         return await load_provider(info, self.supervising_pk) if self.supervising_pk else None
-
-
-@strawberry.type(name="ClaimLineEdge")
-class ClaimLineEdge:
-    cursor: str
-    node: ClaimLine
-
-
-@strawberry.type(name="ClaimLineConnection")
-class ClaimLineConnection:
-    edges: list[ClaimLineEdge]
-    page_info: PageInfo
-    total_count: int
 
 
 @strawberry.type(name="EnrollmentImpact")

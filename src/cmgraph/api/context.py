@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from strawberry.types import Info as StrawberryInfo
 
 from cmgraph.api.loaders import Loaders
-from cmgraph.api.reader import Reader
 from cmgraph.config import Settings
 from cmgraph.services.access import Principal
+from cmgraph.services.reader import Reader
 from cmgraph.services.scope import Scope
 
 

@@ -41,6 +41,7 @@ from cmgraph.api.payloads import (
     PayorPayload,
     ProviderPayload,
     RemoveCaseManagerPayload,
+    payload,
     user_errors,
     warnings,
 )
@@ -60,7 +61,16 @@ from cmgraph.api.types import (
     Payor,
     Provider,
 )
-from cmgraph.services import case_managers, directory, tokens
+from cmgraph.services import (
+    appointments,
+    case_managers,
+    clients,
+    coverages,
+    enrollments,
+    payors,
+    providers,
+    tokens,
+)
 from cmgraph.services.outcome import KEEP, NOT_FOUND, Outcome, Refused, refuse
 
 T = TypeVar("T")
@@ -71,7 +81,7 @@ async def perform(info: Info, work: Callable[[], Awaitable[Outcome[T]]]) -> Outc
     try:
         outcome = await work()
     except Refused as refused:
-        return Outcome.refused(refused.errors)
+        return Outcome.refused(refused.errors, refused.warnings)
     if not outcome.errors:
         await info.context.after_write()
     return outcome
@@ -95,21 +105,18 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.create_client(
+            lambda: clients.create_client(
                 scope, input.first_name, input.last_name, input.date_of_birth, input.external_id
             ),
         )
-        row = outcome.value
-        return ClientPayload(
-            client=Client.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(ClientPayload, outcome, Client.of)
 
     @strawberry.mutation
     async def update_client(self, info: Info, input: UpdateClientInput) -> ClientPayload:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.update_client(
+            lambda: clients.update_client(
                 scope,
                 parse_id(input.id, "Client", "id"),
                 first_name=given(input.first_name),
@@ -118,17 +125,14 @@ class Mutation:
                 external_id=given(input.external_id),
             ),
         )
-        row = outcome.value
-        return ClientPayload(
-            client=Client.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(ClientPayload, outcome, Client.of)
 
     @strawberry.mutation
     async def create_provider(self, info: Info, input: CreateProviderInput) -> ProviderPayload:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.create_provider(
+            lambda: providers.create_provider(
                 scope,
                 input.first_name,
                 input.last_name,
@@ -136,10 +140,7 @@ class Mutation:
                 credential_facts(input.credentials),
             ),
         )
-        row = outcome.value
-        return ProviderPayload(
-            provider=Provider.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(ProviderPayload, outcome, Provider.of)
 
     @strawberry.mutation(description="credentials, when given, replace the provider's list")
     async def update_provider(self, info: Info, input: UpdateProviderInput) -> ProviderPayload:
@@ -147,7 +148,7 @@ class Mutation:
         credentials = given(input.credentials)
         outcome = await perform(
             info,
-            lambda: directory.update_provider(
+            lambda: providers.update_provider(
                 scope,
                 parse_id(input.id, "Provider", "id"),
                 first_name=given(input.first_name),
@@ -159,29 +160,25 @@ class Mutation:
                 else credential_facts(credentials),
             ),
         )
-        row = outcome.value
-        return ProviderPayload(
-            provider=Provider.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(ProviderPayload, outcome, Provider.of)
 
     @strawberry.mutation
     async def create_payor(self, info: Info, input: CreatePayorInput) -> PayorPayload:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.create_payor(
+            lambda: payors.create_payor(
                 scope, input.name, input.payer_id, input.kind, input.plugins or []
             ),
         )
-        row = outcome.value
-        return PayorPayload(payor=Payor.of(row) if row else None, user_errors=user_errors(outcome))
+        return payload(PayorPayload, outcome, Payor.of)
 
     @strawberry.mutation
     async def add_coverage(self, info: Info, input: AddCoverageInput) -> CoveragePayload:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.add_coverage(
+            lambda: coverages.add_coverage(
                 scope,
                 parse_id(input.client_id, "Client", "clientId"),
                 parse_id(input.payor_id, "Payor", "payorId"),
@@ -191,17 +188,14 @@ class Mutation:
                 input.effective_to,
             ),
         )
-        row = outcome.value
-        return CoveragePayload(
-            coverage=Coverage.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(CoveragePayload, outcome, Coverage.of)
 
     @strawberry.mutation
     async def update_coverage(self, info: Info, input: UpdateCoverageInput) -> CoveragePayload:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.update_coverage(
+            lambda: coverages.update_coverage(
                 scope,
                 parse_id(input.id, "Coverage", "id"),
                 member_id=given(input.member_id),
@@ -210,10 +204,7 @@ class Mutation:
                 effective_to=given(input.effective_to),
             ),
         )
-        row = outcome.value
-        return CoveragePayload(
-            coverage=Coverage.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(CoveragePayload, outcome, Coverage.of)
 
     @strawberry.mutation
     async def record_enrollment(
@@ -222,7 +213,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.record_enrollment(
+            lambda: enrollments.record_enrollment(
                 scope,
                 parse_id(input.provider_id, "Provider", "providerId"),
                 parse_id(input.payor_id, "Payor", "payorId"),
@@ -231,10 +222,7 @@ class Mutation:
                 input.effective_to,
             ),
         )
-        row = outcome.value
-        return EnrollmentPayload(
-            enrollment=Enrollment.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(EnrollmentPayload, outcome, Enrollment.of)
 
     @strawberry.mutation
     async def update_enrollment(
@@ -243,7 +231,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.update_enrollment(
+            lambda: enrollments.update_enrollment(
                 scope,
                 parse_id(input.id, "Enrollment", "id"),
                 status=given(input.status),
@@ -251,10 +239,7 @@ class Mutation:
                 effective_to=given(input.effective_to),
             ),
         )
-        row = outcome.value
-        return EnrollmentPayload(
-            enrollment=Enrollment.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(EnrollmentPayload, outcome, Enrollment.of)
 
     @strawberry.mutation
     async def schedule_appointment(
@@ -263,7 +248,7 @@ class Mutation:
         scope = info.context.scope
         outcome = await perform(
             info,
-            lambda: directory.schedule_appointment(
+            lambda: appointments.schedule_appointment(
                 scope,
                 parse_id(input.client_id, "Client", "clientId"),
                 input.service_line,
@@ -274,7 +259,7 @@ class Mutation:
                 bool(input.telehealth),
             ),
         )
-        return _appointment_payload(outcome)
+        return payload(AppointmentPayload, outcome, Appointment.of)
 
     @strawberry.mutation
     async def update_appointment(
@@ -282,13 +267,13 @@ class Mutation:
     ) -> AppointmentPayload:
         scope = info.context.scope
 
-        def change() -> directory.AppointmentChange:
+        def change() -> appointments.AppointmentChange:
             provider = given(input.provider_id)
             if provider is not KEEP and provider is not None:
                 provider = parse_id(provider, "Provider", "providerId")
                 if provider is None:  # an id of another type names no provider (not a clear)
                     raise refuse(NOT_FOUND, "No provider with this id.", "providerId")
-            return directory.AppointmentChange(
+            return appointments.AppointmentChange(
                 status=given(input.status),
                 provider_id=provider,
                 starts_at=given(input.starts_at),
@@ -299,17 +284,17 @@ class Mutation:
 
         outcome = await perform(
             info,
-            lambda: directory.update_appointment(
+            lambda: appointments.update_appointment(
                 scope, parse_id(input.id, "Appointment", "id"), change()
             ),
         )
-        return _appointment_payload(outcome)
+        return payload(AppointmentPayload, outcome, Appointment.of)
 
     @strawberry.mutation
     async def add_case_manager(self, info: Info, input: AddCaseManagerInput) -> CaseManagerPayload:
         scope = info.context.scope
         outcome = await perform(info, lambda: case_managers.add(scope, proposal(input)))
-        return _case_manager_payload(outcome)
+        return payload(CaseManagerPayload, outcome, CaseManagerAssignment.of)
 
     @strawberry.mutation
     async def update_case_manager(
@@ -327,7 +312,7 @@ class Mutation:
                 note=given(input.note),
             ),
         )
-        return _case_manager_payload(outcome)
+        return payload(CaseManagerPayload, outcome, CaseManagerAssignment.of)
 
     @strawberry.mutation(
         description="End the current case manager the day before startDate and start the new "
@@ -398,10 +383,7 @@ class Mutation:
         outcome = await perform(
             info, lambda: tokens.revoke_in(scope, parse_id(input.id, "ApiToken", "id"))
         )
-        row = outcome.value
-        return RevokeApiTokenPayload(
-            api_token=ApiToken.of(row) if row else None, user_errors=user_errors(outcome)
-        )
+        return payload(RevokeApiTokenPayload, outcome, ApiToken.of)
 
 
 def _provider_id(value: strawberry.ID | None) -> UUID | None:
@@ -411,21 +393,3 @@ def _provider_id(value: strawberry.ID | None) -> UUID | None:
     if provider is None:
         raise refuse(NOT_FOUND, "No provider with this id.", "providerId")
     return provider
-
-
-def _appointment_payload(outcome: Outcome) -> AppointmentPayload:
-    row = outcome.value
-    return AppointmentPayload(
-        appointment=Appointment.of(row) if row else None,
-        user_errors=user_errors(outcome),
-        warnings=warnings(outcome),
-    )
-
-
-def _case_manager_payload(outcome: Outcome) -> CaseManagerPayload:
-    row = outcome.value
-    return CaseManagerPayload(
-        case_manager=CaseManagerAssignment.of(row) if row else None,
-        user_errors=user_errors(outcome),
-        warnings=warnings(outcome),
-    )

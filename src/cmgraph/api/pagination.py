@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 from cmgraph.api.errors import InputError
 from cmgraph.api.types import PageInfo
-
-T = TypeVar("T")
-E = TypeVar("E")
 
 _PREFIX = "cursor:"
 MAX_OFFSET = 10**9  # no list is longer; a larger cursor was not made by us
@@ -40,19 +35,10 @@ def page_size(first: int | None, cap: int) -> int:
     return first
 
 
-def page_info(start: int, count: int, total: int) -> PageInfo:
-    return page_info_ahead(start, count, has_next=start + count < total)
-
-
 def page_info_ahead(start: int, count: int, has_next: bool) -> PageInfo:
-    """For a page whose caller knows whether more follow without knowing how many."""
     return PageInfo(
         has_next_page=has_next,
         has_previous_page=start > 0,
         start_cursor=cursor(start) if count else None,
         end_cursor=cursor(start + count - 1) if count else None,
     )
-
-
-def edges(start: int, nodes: Sequence[T], make: Callable[..., E]) -> list[E]:
-    return [make(cursor=cursor(start + i), node=node) for i, node in enumerate(nodes)]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
 import strawberry
 
 from cmgraph.api.types import (
@@ -17,6 +22,9 @@ from cmgraph.api.types import (
 )
 from cmgraph.services.outcome import Outcome
 from cmgraph.services.outcome import UserError as ServiceUserError
+
+P = TypeVar("P")
+R = TypeVar("R")
 
 
 @strawberry.type(name="UserError", description="Why a mutation did nothing.")
@@ -43,7 +51,32 @@ def user_errors(outcome: Outcome) -> list[UserError]:
 
 
 def warnings(outcome: Outcome) -> list[RuleFinding]:
-    return findings([w for w in outcome.warnings if not outcome.errors])
+    return findings(list(outcome.warnings))
+
+
+_COMMON_FIELDS = frozenset({"user_errors", "warnings"})
+
+
+@functools.cache
+def _fields(kind: type) -> tuple[str, bool]:
+    """The field that carries a payload's object, and whether it has warnings."""
+    names = {f.name for f in dataclasses.fields(kind)}
+    (field,) = names - _COMMON_FIELDS
+    return field, "warnings" in names
+
+
+def payload(kind: type[P], outcome: Outcome[R], show: Callable[[R], Any]) -> P:
+    """The payload of a mutation of one object: that object as `show` makes it (null when
+    the mutation was refused), the userErrors, and the warnings when the payload has them."""
+    field, has_warnings = _fields(cast(type, kind))
+    row = outcome.value
+    values: dict[str, Any] = {
+        field: show(row) if row else None,
+        "user_errors": user_errors(outcome),
+    }
+    if has_warnings:
+        values["warnings"] = warnings(outcome)
+    return kind(**values)
 
 
 @strawberry.type(name="ClientPayload")

@@ -64,6 +64,7 @@ ACCESS: dict[str, Access] = {
     "Query.renderingProvider": allow(*STAFF, scopes=("findings:read",)),
     "Query.renderingProviders": allow(*STAFF, scopes=("findings:read",)),
     "Query.checkCaseManager": allow(*STAFF, scopes=("case_managers:read",)),
+    "Query.checkChangeCaseManager": allow(*STAFF, scopes=("case_managers:read",)),
     "Query.suggestCaseManagers": allow(*STAFF, scopes=("case_managers:read",)),
     "Query.complianceFindings": allow(*STAFF, scopes=("findings:read",)),
     "Query.rules": allow(*STAFF, scopes=("findings:read",)),

@@ -7,17 +7,17 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.api import ids, prefetch
 from cmgraph.api.audit import AuditEvent, entity_uuid
-from cmgraph.api.claims import ClaimLine, ClaimLineConnection, ClaimLineEdge, EnrollmentImpact
+from cmgraph.api.claims import ClaimLine, EnrollmentImpact
+from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
 from cmgraph.api.errors import InputError, PluginFailedError, from_refused
 from cmgraph.api.inputs import (
     APPOINTMENT_ID_HELP,
     AddCaseManagerInput,
+    ChangeCaseManagerInput,
     RenderingProviderRequest,
     parse_id,
     question,
@@ -25,10 +25,7 @@ from cmgraph.api.inputs import (
 from cmgraph.api.lookahead import selected_paths
 from cmgraph.api.mutations import proposal
 from cmgraph.api.pagination import (
-    edges,
     offset_after,
-    page_info,
-    page_info_ahead,
     page_size,
 )
 from cmgraph.api.permissions import NODE_ACCESS, allowed
@@ -41,7 +38,6 @@ from cmgraph.api.types import (
     Coverage,
     Enrollment,
     Node,
-    PageInfo,
     Payor,
     Provider,
     RuleFinding,
@@ -49,78 +45,22 @@ from cmgraph.api.types import (
     findings,
     load_client,
 )
-from cmgraph.db import models
 from cmgraph.plugins import PluginFailed
 from cmgraph.services import (
     audit,
     case_managers,
     claims,
+    clients,
     compliance,
     lookups,
+    payors,
+    providers,
     rendering,
     tokens,
-    visibility,
 )
 from cmgraph.services.outcome import Refused
 
 T = TypeVar("T")
-
-
-@strawberry.type(name="ClientEdge")
-class ClientEdge:
-    cursor: str
-    node: Client
-
-
-@strawberry.type(name="ClientConnection")
-class ClientConnection:
-    edges: list[ClientEdge]
-    page_info: PageInfo
-    total_count: int
-
-
-@strawberry.type(name="ProviderEdge")
-class ProviderEdge:
-    cursor: str
-    node: Provider
-
-
-@strawberry.type(name="ProviderConnection")
-class ProviderConnection:
-    edges: list[ProviderEdge]
-    page_info: PageInfo
-    total_count: int
-
-
-@strawberry.type(name="RuleFindingEdge")
-class RuleFindingEdge:
-    cursor: str
-    node: RuleFinding
-
-
-@strawberry.type(name="RuleFindingConnection")
-class RuleFindingConnection:
-    edges: list[RuleFindingEdge]
-    page_info: PageInfo
-    counted: strawberry.Private[int | None]  # None: the query did not select totalCount
-
-    @strawberry.field
-    def total_count(self) -> int:
-        assert self.counted is not None, "counted whenever totalCount is selected"
-        return self.counted
-
-
-@strawberry.type(name="AuditEventEdge")
-class AuditEventEdge:
-    cursor: str
-    node: AuditEvent
-
-
-@strawberry.type(name="AuditEventConnection")
-class AuditEventConnection:
-    edges: list[AuditEventEdge]
-    page_info: PageInfo
-    total_count: int
 
 
 @strawberry.type(name="CaseManagerCandidate")
@@ -179,51 +119,14 @@ MAX_SEARCH_WORDS = 10
 MAX_RENDERING_REQUESTS = 1000
 
 
-def _name_search(model: type[models.Client] | type[models.Provider], search: str | None) -> list:
-    """Every word must appear in the first or last name, case-insensitively."""
+def _search_words(search: str | None) -> list[str]:
+    """The words of a name search, each to appear in the first or last name, any case."""
     words = (search or "").lower().split()
     if len(words) > MAX_SEARCH_WORDS or any(len(w) > 100 or not w.isprintable() for w in words):
         raise InputError(
             f"Search with at most {MAX_SEARCH_WORDS} words of printable text.", field=["search"]
         )
-    conditions = []
-    for word in words:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        conditions.append(
-            or_(
-                func.lower(model.first_name).like(pattern, escape="\\"),
-                func.lower(model.last_name).like(pattern, escape="\\"),
-            )
-        )
-    return conditions
-
-
-async def _page(
-    info: Info, model: Any, conditions: list, first: int | None, after: str | None
-) -> tuple[int, list[Any], int]:
-    cap = info.context.settings.max_page_size
-    limit, start = page_size(first, cap), offset_after(after)
-    org = info.context.scope.organization_id
-    where = [
-        model.organization_id == org,
-        visibility.row_visible(info.context.scope, model),
-        *conditions,
-    ]
-
-    async def query(session: AsyncSession) -> tuple[int, list[Any]]:
-        total = await session.scalar(select(func.count()).select_from(model).where(*where))
-        rows = await session.scalars(
-            select(model)
-            .where(*where)
-            .order_by(model.last_name, model.first_name, model.id)
-            .offset(start)
-            .limit(limit)
-        )
-        return int(total or 0), list(rows)
-
-    total, rows = await info.context.reader.run(query)
-    return start, rows, total
+    return words
 
 
 async def _answers(
@@ -261,16 +164,7 @@ async def _answers(
 
 async def _payors(info: Info) -> list[Payor]:
     org = info.context.scope.organization_id
-
-    async def query(session: AsyncSession) -> list[models.Payor]:
-        rows = await session.scalars(
-            select(models.Payor)
-            .where(models.Payor.organization_id == org)
-            .order_by(models.Payor.name, models.Payor.id)
-        )
-        return list(rows)
-
-    return [Payor.of(r) for r in await info.context.reader.run(query)]
+    return [Payor.of(r) for r in await info.context.reader.run(lambda s: payors.listed(s, org))]
 
 
 @strawberry.type(name="Query")
@@ -299,18 +193,17 @@ class Query:
         search: str | None = None,
         first: int | None = 20,
         after: str | None = None,
-    ) -> ClientConnection:
-        start, rows, total = await _page(
-            info, models.Client, _name_search(models.Client, search), first, after
+    ) -> Connection[Client]:
+        scope, words = info.context.scope, _search_words(search)
+        limit = page_size(first, info.context.settings.max_page_size)
+        start = offset_after(after)
+        total, rows = await info.context.reader.run(
+            lambda session: clients.page(session, scope, words, start, limit)
         )
         await prefetch.clients(
             info.context.loaders, [r.id for r in rows], selected_paths(info), "edges.node"
         )
-        return ClientConnection(
-            edges=edges(start, [Client.of(r) for r in rows], ClientEdge),
-            page_info=page_info(start, len(rows), total),
-            total_count=total,
-        )
+        return Connection[Client].page(start, [Client.of(r) for r in rows], total)
 
     @strawberry.field
     async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
@@ -329,31 +222,21 @@ class Query:
         service_line: str | None = None,
         first: int | None = 20,
         after: str | None = None,
-    ) -> ProviderConnection:
-        scope = info.context.scope
-        conditions = _name_search(models.Provider, search)
+    ) -> Connection[Provider]:
+        scope, words = info.context.scope, _search_words(search)
+        qualifying = None
         if service_line is not None:
             try:
                 line = lookups.service_line(scope.book, service_line)
             except Refused as refused:
                 raise from_refused(refused) from None
             qualifying = scope.book.service_lines[line].qualifying_credentials
-            today, c = scope.today(), models.Credential
-            conditions.append(
-                exists().where(
-                    c.organization_id == models.Provider.organization_id,
-                    c.provider_id == models.Provider.id,
-                    func.upper(c.type).in_(sorted(qualifying)),
-                    or_(c.issued_on.is_(None), c.issued_on <= today),
-                    or_(c.expires_on.is_(None), c.expires_on >= today),
-                )
-            )
-        start, rows, total = await _page(info, models.Provider, conditions, first, after)
-        return ProviderConnection(
-            edges=edges(start, [Provider.of(r) for r in rows], ProviderEdge),
-            page_info=page_info(start, len(rows), total),
-            total_count=total,
+        limit = page_size(first, info.context.settings.max_page_size)
+        start = offset_after(after)
+        total, rows = await info.context.reader.run(
+            lambda session: providers.page(session, scope, words, qualifying, start, limit)
         )
+        return Connection[Provider].page(start, [Provider.of(r) for r in rows], total)
 
     @strawberry.field
     async def payors(self, info: Info) -> list[Payor]:
@@ -399,6 +282,17 @@ class Query:
         return findings(await _guarded(lambda: case_managers.check(scope, proposal(input))))
 
     @strawberry.field(
+        description="Dry run of changeCaseManager: every finding the change would meet (the "
+        "new assignment's, as if the current one ended the day before, and the shortening of "
+        "the current one's), nothing written."
+    )
+    async def check_change_case_manager(
+        self, info: Info, input: ChangeCaseManagerInput
+    ) -> list[RuleFinding]:
+        scope = info.context.scope
+        return findings(await _guarded(lambda: case_managers.check_change(scope, proposal(input))))
+
+    @strawberry.field(
         description="Active providers as they would fare as CM, the most familiar with the "
         "client (completed sessions in the line in the 30 days before startDate) first."
     )
@@ -441,7 +335,7 @@ class Query:
         codes: list[str] | None = None,
         first: int | None = 50,
         after: str | None = None,
-    ) -> RuleFindingConnection:
+    ) -> Connection[RuleFinding]:
         scope = info.context.scope
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)
@@ -456,10 +350,8 @@ class Query:
                 count="totalCount" in selected_paths(info),
             )
         )
-        return RuleFindingConnection(
-            edges=edges(start, findings(found.findings), RuleFindingEdge),
-            page_info=page_info_ahead(start, len(found.findings), found.has_next),
-            counted=found.total,
+        return Connection[RuleFinding].ahead(
+            start, findings(found.findings), found.has_next, found.total
         )
 
     @strawberry.field(
@@ -475,13 +367,13 @@ class Query:
         statuses: list[AppointmentStatus] | None = None,
         first: int | None = 100,
         after: str | None = None,
-    ) -> ClaimLineConnection:
+    ) -> Connection[ClaimLine]:
         scope = info.context.scope
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)
         client = ids.decode_as(client_id, "Client") if client_id is not None else None
         if client_id is not None and client is None:
-            return ClaimLineConnection(edges=[], page_info=page_info(start, 0, 0), total_count=0)
+            return Connection[ClaimLine].page(start, [], 0)
         total, verdicts = await _guarded(
             lambda: claims.claim_lines(scope, since, to, client, statuses, start, limit)
         )
@@ -490,11 +382,7 @@ class Query:
             for v in verdicts
             if v.key.appointment is not None
         ]
-        return ClaimLineConnection(
-            edges=edges(start, lines, ClaimLineEdge),
-            page_info=page_info(start, len(lines), total),
-            total_count=total,
-        )
+        return Connection[ClaimLine].page(start, lines, total)
 
     @strawberry.field(
         description="What breaks if this provider's enrollment with this payor lapses on that "
@@ -549,7 +437,7 @@ class Query:
         to: datetime | None = None,
         first: int | None = 50,
         after: str | None = None,
-    ) -> AuditEventConnection:
+    ) -> Connection[AuditEvent]:
         for value, name in ((since, "from"), (to, "to")):
             if value is not None and value.utcoffset() is None:
                 raise InputError(
@@ -564,11 +452,7 @@ class Query:
         total, rows = await info.context.reader.run(
             lambda session: audit.events(session, org, window, start, limit)
         )
-        return AuditEventConnection(
-            edges=edges(start, [AuditEvent.of(r) for r in rows], AuditEventEdge),
-            page_info=page_info(start, len(rows), total),
-            total_count=total,
-        )
+        return Connection[AuditEvent].page(start, [AuditEvent.of(r) for r in rows], total)
 
     @strawberry.field(description="The organization's API tokens (never their secrets).")
     async def api_tokens(self, info: Info) -> list[ApiToken]:

@@ -46,8 +46,7 @@ from cmgraph.api.types import (
     Provider,
 )
 from cmgraph.config import Limits, Settings
-from cmgraph.db.faults import is_unavailable
-from cmgraph.services.transaction import WriteConflict
+from cmgraph.services.transaction import WriteConflict, is_unavailable
 
 log = logging.getLogger("cmgraph.api")
 

@@ -11,7 +11,7 @@ from cmgraph.api import ids
 from cmgraph.api.context import Info
 from cmgraph.api.payloads import UserError
 from cmgraph.api.types import Provider, load_provider
-from cmgraph.db import models
+from cmgraph.services import records
 
 
 @strawberry.type(name="ApiToken")
@@ -27,7 +27,7 @@ class ApiToken:
     provider_pk: strawberry.Private[UUID | None]
 
     @classmethod
-    def of(cls, row: models.ApiToken) -> ApiToken:
+    def of(cls, row: records.ApiToken) -> ApiToken:
         return cls(
             id=strawberry.ID(ids.encode("ApiToken", row.id)),
             name=row.name,

@@ -18,9 +18,8 @@ from cmgraph.api.audit import AuditEvent
 from cmgraph.api.context import Info
 from cmgraph.api.errors import InputError
 from cmgraph.api.loaders import ready
-from cmgraph.db import models
 from cmgraph.facts import AppointmentStatus, EnrollmentStatus, PayorKind, Severity
-from cmgraph.services import loading
+from cmgraph.services import loading, records
 from cmgraph.services.outcome import UNKNOWN_SERVICE_LINE
 
 X = TypeVar("X")
@@ -158,7 +157,7 @@ class Payor(Node):
     plugins: list[str]
 
     @classmethod
-    def of(cls, row: models.Payor) -> Payor:
+    def of(cls, row: records.Payor) -> Payor:
         return cls(
             id=strawberry.ID(ids.encode("Payor", row.id)),
             name=row.name,
@@ -168,7 +167,7 @@ class Payor(Node):
         )
 
 
-def _owned_payor(row: models.Payor | None) -> Payor:
+def _owned_payor(row: records.Payor | None) -> Payor:
     assert row is not None, "a foreign key guarantees the payor"
     return Payor.of(row)
 
@@ -191,7 +190,7 @@ class Enrollment(Node):
     payor_pk: strawberry.Private[UUID]
 
     @classmethod
-    def of(cls, row: models.Enrollment) -> Enrollment:
+    def of(cls, row: records.Enrollment) -> Enrollment:
         return cls(
             id=strawberry.ID(ids.encode("Enrollment", row.id)),
             status=facts.EnrollmentStatus(row.status),
@@ -220,7 +219,7 @@ class Provider(Node):
     pk: strawberry.Private[UUID]
 
     @classmethod
-    def of(cls, row: models.Provider) -> Provider:
+    def of(cls, row: records.Provider) -> Provider:
         return cls(
             id=strawberry.ID(ids.encode("Provider", row.id)),
             first_name=row.first_name,
@@ -260,7 +259,7 @@ class Provider(Node):
         return assignments(rows, service_line, active_on)
 
 
-def _owned_provider(row: models.Provider | None) -> Provider:
+def _owned_provider(row: records.Provider | None) -> Provider:
     assert row is not None, "a foreign key guarantees the provider"
     return Provider.of(row)
 
@@ -298,7 +297,7 @@ class Coverage(Node):
     payor_pk: strawberry.Private[UUID]
 
     @classmethod
-    def of(cls, row: models.Coverage) -> Coverage:
+    def of(cls, row: records.Coverage) -> Coverage:
         return cls(
             id=strawberry.ID(ids.encode("Coverage", row.id)),
             member_id=row.member_id,
@@ -331,7 +330,7 @@ class Appointment(Node):
     line: strawberry.Private[str]
 
     @classmethod
-    def of(cls, row: models.Appointment) -> Appointment:
+    def of(cls, row: records.Appointment) -> Appointment:
         return cls.of_fact(loading.appointment_fact(row))
 
     @classmethod
@@ -395,7 +394,7 @@ class CaseManagerAssignment(Node):
     line: strawberry.Private[str]
 
     @classmethod
-    def of(cls, row: models.Assignment) -> CaseManagerAssignment:
+    def of(cls, row: records.Assignment) -> CaseManagerAssignment:
         return cls(
             id=strawberry.ID(ids.encode("CaseManagerAssignment", row.id)),
             start_date=row.start_date,
@@ -431,7 +430,7 @@ class CaseManagerAssignment(Node):
 
 
 def assignments(
-    rows: list[models.Assignment], line: str | None, active_on: date | None
+    rows: list[records.Assignment], line: str | None, active_on: date | None
 ) -> list[CaseManagerAssignment]:
     wanted = line.strip().upper() if line else None
     return [
@@ -467,7 +466,7 @@ class Client(Node):
     pk: strawberry.Private[UUID]
 
     @classmethod
-    def of(cls, row: models.Client) -> Client:
+    def of(cls, row: records.Client) -> Client:
         return cls(
             id=strawberry.ID(ids.encode("Client", row.id)),
             first_name=row.first_name,

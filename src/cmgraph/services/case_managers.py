@@ -120,8 +120,10 @@ async def _proposed(
 
 
 def _blocking(findings: list[facts.Finding]) -> Refused | None:
-    errors, _ = split_findings(findings)
-    return Refused(*(UserError.from_finding(f) for f in errors)) if errors else None
+    errors, warnings = split_findings(findings)
+    if not errors:
+        return None
+    return Refused(*(UserError.from_finding(f) for f in errors), warnings=warnings)
 
 
 async def check(scope: Scope, proposal: Proposal) -> list[facts.Finding]:
@@ -164,6 +166,87 @@ async def add(scope: Scope, proposal: Proposal) -> Outcome[models.Assignment]:
     return await run_write(scope, use_case)
 
 
+@dataclass(frozen=True)
+class _ChangePlan:
+    """What changing the CM of a line from a date does to the assignment covering it."""
+
+    current: models.Assignment
+    ended: facts.Assignment  # the current assignment as the change leaves it
+    successor_end: date | None  # the new CM takes over the rest of the period, not more
+    others: list[facts.Assignment]  # the line's assignments, the current one ended
+    shortening: list[facts.Finding]  # what ending the current one early meets
+
+
+async def _covered(
+    session: AsyncSession, scope: Scope, client_id: UUID, line: str, day: date
+) -> models.Assignment | None:
+    """The assignment of the line whose period contains day, if any."""
+    return await session.scalar(
+        select(models.Assignment).where(
+            models.Assignment.organization_id == scope.organization_id,
+            models.Assignment.client_id == client_id,
+            models.Assignment.service_line == line,
+            models.Assignment.start_date <= day,
+            (models.Assignment.end_date.is_(None)) | (models.Assignment.end_date >= day),
+        )
+    )
+
+
+async def _plan_change(
+    session: AsyncSession, scope: Scope, current: models.Assignment, start: date
+) -> _ChangePlan:
+    if current.start_date == start:
+        raise refuse(
+            INVALID_INPUT,
+            "The current assignment starts on that date; edit it instead of changing it.",
+            "startDate",
+        )
+    old = loading.assignment_fact(current)
+    ended = replace(old, end_date=start - timedelta(days=1))
+    pair = [(old.client_id, old.service_line)]
+    others = [
+        ended if a.id == old.id else a
+        for a in await loading.assignments_of(session, scope.organization_id, pair)
+    ]
+    # The old assignment's end date is not an input here: the new start date decides it.
+    shortening = [
+        replace(f, field=("input", "startDate")) if f.field else f
+        for f in await _removal_findings(session, scope, old, ended)
+    ]
+    return _ChangePlan(current, ended, old.end_date, others, shortening)
+
+
+async def _change_findings(
+    session: AsyncSession, scope: Scope, proposal: Proposal, *, lock: bool
+) -> tuple[_ChangePlan, facts.Assignment, list[facts.Finding]]:
+    """The plan of a change, its new assignment, and every finding the change meets: the
+    new assignment's, as if the current one ended the day before, and the shortening's."""
+    assignment, provider = await _proposed(session, scope, proposal, lock=lock)
+    start = assignment.start_date
+    current = await _covered(session, scope, assignment.client_id, assignment.service_line, start)
+    if current is None:
+        raise refuse(
+            NOT_FOUND,
+            f"No case manager covers {start.isoformat()} to change; use addCaseManager.",
+            "startDate",
+        )
+    plan = await _plan_change(session, scope, current, start)
+    if plan.current.provider_id == assignment.provider_id:
+        raise refuse(INVALID_INPUT, "This provider is already the case manager.", "providerId")
+    assignment = replace(assignment, end_date=plan.successor_end)
+    findings = scope.book.check_assignment(
+        await _gather(session, scope, assignment, provider, plan.others)
+    )
+    return plan, assignment, findings + plan.shortening
+
+
+async def check_change(scope: Scope, proposal: Proposal) -> list[facts.Finding]:
+    """Dry run of change: every finding the change would meet, nothing written."""
+    async with scope.db.read() as session:
+        _, _, findings = await _change_findings(session, scope, proposal, lock=False)
+        return findings
+
+
 async def change(
     scope: Scope, proposal: Proposal
 ) -> Outcome[tuple[models.Assignment, models.Assignment]]:
@@ -173,54 +256,12 @@ async def change(
     async def use_case(
         session: AsyncSession,
     ) -> Outcome[tuple[models.Assignment, models.Assignment]]:
-        assignment, provider = await _proposed(session, scope, proposal, lock=True)
-        current = await session.scalar(
-            select(models.Assignment).where(
-                models.Assignment.organization_id == scope.organization_id,
-                models.Assignment.client_id == assignment.client_id,
-                models.Assignment.service_line == assignment.service_line,
-                models.Assignment.start_date <= assignment.start_date,
-                (models.Assignment.end_date.is_(None))
-                | (models.Assignment.end_date >= assignment.start_date),
-            )
-        )
-        if current is None:
-            raise refuse(
-                NOT_FOUND,
-                f"No case manager covers {assignment.start_date.isoformat()} to change; "
-                "use addCaseManager.",
-                "startDate",
-            )
-        if current.start_date == assignment.start_date:
-            raise refuse(
-                INVALID_INPUT,
-                "The current assignment starts on that date; edit it instead of changing it.",
-                "startDate",
-            )
-        if current.provider_id == assignment.provider_id:
-            raise refuse(INVALID_INPUT, "This provider is already the case manager.", "providerId")
-        old = loading.assignment_fact(current)
-        ended = replace(old, end_date=assignment.start_date - timedelta(days=1))
-        # The new CM takes over the rest of the current period, not more: a planned end
-        # (or a successor already on file) stays as it was.
-        assignment = replace(assignment, end_date=old.end_date)
-        pair = [(assignment.client_id, assignment.service_line)]
-        others = [
-            ended if a.id == old.id else a
-            for a in await loading.assignments_of(session, scope.organization_id, pair)
-        ]
-        findings = scope.book.check_assignment(
-            await _gather(session, scope, assignment, provider, others)
-        )
-        # The old assignment's end date is not an input here: the new start date decides it.
-        findings += [
-            replace(f, field=("input", "startDate")) if f.field else f
-            for f in await _removal_findings(session, scope, old, ended)
-        ]
+        plan, assignment, findings = await _change_findings(session, scope, proposal, lock=True)
         if refused := _blocking(findings):
             raise refused
+        current = plan.current
         before = changes.snapshot(current)
-        current.end_date = ended.end_date
+        current.end_date = plan.ended.end_date
         current.version += 1
         await session.flush()
         changes.record_by(
@@ -348,25 +389,31 @@ async def remove(scope: Scope, id: UUID | None, version: int) -> Outcome[UUID]:
 async def suggest(
     scope: Scope, client_id: UUID | None, service_line: str, start_date: date, include_blocked: bool
 ) -> list[Candidate]:
-    """Active providers as they would fare if added, the most familiar with the client first."""
+    """Active providers as they would fare in the write the screen would make, the most
+    familiar with the client first: a change when a CM covers start_date (the current CM
+    left out), an add otherwise."""
     org = scope.organization_id
     async with scope.db.read() as session:
         line = lookups.service_line(scope.book, service_line)
         client = await lookups.get(session, models.Client, org, client_id, "clientId")
-        rows = list(
-            await session.scalars(
+        pair = [(client.id, line)]
+        current = await _covered(session, scope, client.id, line, start_date)
+        plan = await _plan_change(session, scope, current, start_date) if current else None
+        rows = [
+            row
+            for row in await session.scalars(
                 select(models.Provider)
                 .where(models.Provider.organization_id == org, models.Provider.active.is_(True))
                 .order_by(models.Provider.last_name, models.Provider.first_name)
             )
-        )
+            if plan is None or row.id != plan.current.provider_id
+        ]
         ids = [p.id for p in rows]
         providers = await loading.providers(session, org, ids)
         coverages = (await loading.coverages(session, org, [client.id]))[client.id]
         payors = facts.Payors.on(coverages, start_date)
         enrollments = await loading.enrollments(session, org, ids)
-        pair = [(client.id, line)]
-        others = await loading.assignments_of(session, org, pair)
+        others = plan.others if plan else await loading.assignments_of(session, org, pair)
         appointments = await loading.appointments_of(session, org, pair)
     since, starts = start_date - FAMILIARITY_WINDOW, scope.clock.start_of(start_date)
     completed = [
@@ -376,11 +423,13 @@ async def suggest(
     ]
     candidates = []
     for row in rows:
-        proposed = facts.Assignment(None, client.id, line, row.id, start_date)
+        proposed = facts.Assignment(
+            None, client.id, line, row.id, start_date, plan.successor_end if plan else None
+        )
         check = _check(
             scope, proposed, providers[row.id], payors, enrollments, appointments, others
         )
-        findings = scope.book.check_assignment(check)
+        findings = scope.book.check_assignment(check) + (plan.shortening if plan else [])
         if not include_blocked and any(f.is_error for f in findings):
             continue
         theirs = [a for a in completed if a.provider_id == row.id]

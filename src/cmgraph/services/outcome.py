@@ -40,11 +40,13 @@ class UserError:
 
 
 class Refused(Exception):
-    """Raised inside a use case to abandon its transaction with user errors."""
+    """Raised inside a use case to abandon its transaction with user errors; the rules'
+    warnings that the write also met go with them, so a refused answer shows them too."""
 
-    def __init__(self, *errors: UserError) -> None:
+    def __init__(self, *errors: UserError, warnings: Iterable[Finding] = ()) -> None:
         super().__init__("; ".join(e.message for e in errors))
         self.errors = errors
+        self.warnings = tuple(warnings)
 
 
 def refuse(code: str, message: str, *field: str) -> Refused:
@@ -58,8 +60,8 @@ class Outcome(Generic[T]):
     warnings: tuple[Finding, ...] = ()
 
     @classmethod
-    def refused(cls, errors: Iterable[UserError]) -> Outcome[T]:
-        return cls(errors=tuple(errors))
+    def refused(cls, errors: Iterable[UserError], warnings: Iterable[Finding] = ()) -> Outcome[T]:
+        return cls(errors=tuple(errors), warnings=tuple(warnings))
 
 
 def split_findings(findings: Iterable[Finding]) -> tuple[list[Finding], list[Finding]]:

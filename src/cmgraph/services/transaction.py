@@ -19,6 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db.faults import is_retryable
+
+# Re-exported for the API, which may not import cmgraph.db.
+from cmgraph.db.faults import is_unavailable as is_unavailable
 from cmgraph.plugins import PluginFailed
 from cmgraph.services.idempotency import KEY_IN_USE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
@@ -116,7 +119,7 @@ async def _run_once(
             return outcome
         except Refused as refused:
             await session.rollback()
-            return Outcome.refused(refused.errors)
+            return Outcome.refused(refused.errors, refused.warnings)
         except IntegrityError as exc:
             await session.rollback()
             return Outcome.refused([_integrity_error(exc)])

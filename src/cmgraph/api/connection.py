@@ -1,0 +1,48 @@
+"""One Relay connection type for every list that pages: `Connection[Client]` is the schema's
+ClientConnection, its edges ClientEdge (Strawberry names a generic by its argument)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+import strawberry
+
+from cmgraph.api.pagination import cursor, page_info_ahead
+from cmgraph.api.types import PageInfo
+
+N = TypeVar("N")
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    cursor: str
+    node: N
+
+
+@strawberry.type
+class Connection(Generic[N]):
+    edges: list[Edge[N]]
+    page_info: PageInfo
+    counted: strawberry.Private[int | None]  # None: the query did not select totalCount
+
+    @strawberry.field
+    def total_count(self) -> int:
+        assert self.counted is not None, "counted whenever totalCount is selected"
+        return self.counted
+
+    @classmethod
+    def page(cls, start: int, nodes: Sequence[N], total: int) -> Connection[N]:
+        """Nodes from offset `start` of `total`."""
+        return cls.ahead(start, nodes, start + len(nodes) < total, total)
+
+    @classmethod
+    def ahead(
+        cls, start: int, nodes: Sequence[N], has_next: bool, total: int | None
+    ) -> Connection[N]:
+        """For a page whose caller knows whether more follow, and perhaps not how many."""
+        return cls(
+            edges=[Edge(cursor=cursor(start + i), node=node) for i, node in enumerate(nodes)],
+            page_info=page_info_ahead(start, len(nodes), has_next),
+            counted=total,
+        )

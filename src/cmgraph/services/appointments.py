@@ -1,0 +1,140 @@
+"""Appointments: schedule and update; a write comes back with its session's findings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cmgraph import facts
+from cmgraph.db import models
+from cmgraph.services import changes, editing, lookups, sessions
+from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, refuse
+from cmgraph.services.scope import Scope
+from cmgraph.services.transaction import run_write
+
+
+@dataclass(frozen=True)
+class AppointmentChange:
+    status: Any = KEEP
+    provider_id: Any = KEEP
+    starts_at: Any = KEEP
+    ends_at: Any = KEEP
+    service_code: Any = KEEP
+    telehealth: Any = KEEP
+
+
+# CPT (five digits, or four and F/T/U) and HCPCS Level II (a letter and four digits).
+SERVICE_CODE = re.compile(r"^(\d{5}|\d{4}[FTU]|[A-V]\d{4})$")
+
+
+def _service_code(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    code = value.strip().upper()
+    if not SERVICE_CODE.match(code):
+        raise refuse(
+            INVALID_INPUT,
+            f"{value!r} is not a CPT or HCPCS code (e.g. 97153, G0515).",
+            "serviceCode",
+        )
+    return code
+
+
+async def _with_findings(
+    session: AsyncSession, scope: Scope, row: models.Appointment
+) -> Outcome[models.Appointment]:
+    """The session's findings never block scheduling; they come back as warnings."""
+    if row.status == facts.AppointmentStatus.CANCELLED.value:
+        return Outcome(value=row)
+    (verdict,) = await sessions.judge(session, scope, [sessions.key_of(row)])
+    return Outcome(value=row, warnings=tuple(verdict.findings))
+
+
+def _times(scope: Scope, row: models.Appointment) -> None:
+    if row.ends_at <= row.starts_at:
+        raise refuse(INVALID_INPUT, "The appointment ends before it starts.", "endsAt")
+    row.date_of_service = scope.clock.date_of(row.starts_at)
+
+
+async def schedule_appointment(
+    scope: Scope,
+    client_id: UUID | None,
+    service_line: str,
+    provider_id: UUID | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    service_code: str | None = None,
+    telehealth: bool = False,
+) -> Outcome[models.Appointment]:
+    async def use_case(session: AsyncSession) -> Outcome[models.Appointment]:
+        org = scope.organization_id
+        line = lookups.service_line(scope.book, service_line)
+        code = _service_code(service_code)
+        client = await lookups.get(session, models.Client, org, client_id, "clientId", lock=True)
+        provider = await lookups.get(session, models.Provider, org, provider_id, "providerId")
+        row = models.Appointment(
+            organization_id=org,
+            client_id=client.id,
+            service_line=line,
+            provider_id=provider.id,
+            starts_at=editing.aware(starts_at, "startsAt"),
+            ends_at=editing.aware(ends_at, "endsAt"),
+            status=facts.AppointmentStatus.SCHEDULED.value,
+            service_code=code,
+            telehealth=telehealth,
+            created_at=models.utcnow(),
+        )
+        _times(scope, row)
+        session.add(row)
+        await session.flush()
+        editing.record_created(session, scope, "scheduleAppointment", row)
+        return await _with_findings(session, scope, row)
+
+    return await run_write(scope, use_case)
+
+
+async def update_appointment(
+    scope: Scope, id: UUID | None, change: AppointmentChange
+) -> Outcome[models.Appointment]:
+    async def use_case(session: AsyncSession) -> Outcome[models.Appointment]:
+        org = scope.organization_id
+        row = await lookups.get(session, models.Appointment, org, id, "id")
+        await lookups.get(session, models.Client, org, row.client_id, "id", lock=True)
+        await session.refresh(row)  # as it is now that writers of this client wait for us
+        before = changes.snapshot(row)
+        for value, field in (
+            (change.status, "status"),
+            (change.provider_id, "providerId"),
+            (change.starts_at, "startsAt"),
+            (change.ends_at, "endsAt"),
+            (change.telehealth, "telehealth"),
+        ):
+            editing.required(value, field)
+        if change.provider_id is not KEEP:
+            await lookups.get(session, models.Provider, org, change.provider_id, "providerId")
+        editing.apply_given(
+            row,
+            status=change.status if change.status is KEEP else change.status.value,
+            provider_id=change.provider_id,
+            starts_at=change.starts_at
+            if change.starts_at is KEEP
+            else editing.aware(change.starts_at, "startsAt"),
+            ends_at=change.ends_at
+            if change.ends_at is KEEP
+            else editing.aware(change.ends_at, "endsAt"),
+            service_code=change.service_code
+            if change.service_code is KEEP
+            else _service_code(change.service_code),
+            telehealth=change.telehealth,
+        )
+        _times(scope, row)
+        await session.flush()
+        editing.record_updated(session, scope, "updateAppointment", row, before)
+        return await _with_findings(session, scope, row)
+
+    return await run_write(scope, use_case)

@@ -1,0 +1,164 @@
+"""Reads by many keys at once, for the API's per-request DataLoaders: each answers a batch
+of keys in one statement (or one per distinct filter), so the number of statements of a
+query does not grow with its page size.
+
+Rows are those of the caller's organization; where a row belongs to a client, only those
+the caller may see (services.visibility): anything else is absent, as if it did not exist."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cmgraph.db import models
+from cmgraph.services import sessions, visibility
+from cmgraph.services.scope import Scope
+
+M = TypeVar("M", bound=models.Tenant)
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+BatchRead = Callable[[AsyncSession, Scope, Sequence[K]], Awaitable[dict[K, V]]]
+ById = BatchRead[UUID, M]
+Grouped = BatchRead[K, list[M]]
+
+
+def _by_id(model: type[M]) -> ById[M]:
+    async def read(session: AsyncSession, scope: Scope, ids: Sequence[UUID]) -> dict[UUID, M]:
+        rows = await session.scalars(
+            select(model).where(
+                model.organization_id == scope.organization_id,
+                model.id.in_(ids),
+                visibility.row_visible(scope, model),
+            )
+        )
+        return {r.id: r for r in rows}
+
+    return read
+
+
+clients_by_id = _by_id(models.Client)
+providers_by_id = _by_id(models.Provider)
+payors_by_id = _by_id(models.Payor)
+coverages_by_id = _by_id(models.Coverage)
+enrollments_by_id = _by_id(models.Enrollment)
+appointments_by_id = _by_id(models.Appointment)
+assignments_by_id = _by_id(models.Assignment)
+
+
+def _grouped(
+    model: type[M],
+    column: str,
+    order: Sequence[Any],
+    *,
+    filtered: Callable[[Any], list[ColumnElement[bool]]] | None = None,
+    visible_only: bool = False,
+) -> Grouped[Any, M]:
+    """Rows grouped by `column`. A key is the column's value, or (value, filters) when
+    `filtered` turns the filters into conditions; keys sharing filters share one query."""
+
+    async def read(session: AsyncSession, scope: Scope, keys: Sequence[Any]) -> dict[Any, list[M]]:
+        by_filters: dict[Any, list[Any]] = defaultdict(list)
+        for key in keys:
+            value, filters = key if filtered else (key, None)
+            by_filters[filters].append(value)
+        found: dict[Any, list[M]] = defaultdict(list)
+        for filters, values in by_filters.items():
+            conditions = filtered(filters) if filtered else []
+            if visible_only:
+                conditions.append(visibility.row_visible(scope, model))
+            rows = await session.scalars(
+                select(model)
+                .where(
+                    model.organization_id == scope.organization_id,
+                    getattr(model, column).in_(values),
+                    *conditions,
+                )
+                .order_by(*order)
+            )
+            for row in rows:
+                value = getattr(row, column)
+                found[(value, filters) if filtered else value].append(row)
+        return found
+
+    return read
+
+
+AppointmentFilters = tuple[datetime | None, datetime | None, str | None]
+
+
+def _appointment_filters(filters: AppointmentFilters) -> list[ColumnElement[bool]]:
+    since, until, line = filters
+    a = models.Appointment
+    conditions = []
+    if since is not None:
+        conditions.append(a.starts_at >= since)
+    if until is not None:
+        conditions.append(a.starts_at < until)
+    if line is not None:
+        conditions.append(a.service_line == line)
+    return conditions
+
+
+credentials_by_provider = _grouped(models.Credential, "provider_id", (models.Credential.type,))
+enrollments_by_provider = _grouped(
+    models.Enrollment, "provider_id", (models.Enrollment.effective_from,)
+)
+coverages_by_client = _grouped(
+    models.Coverage, "client_id", (models.Coverage.priority, models.Coverage.effective_from)
+)
+assignments_by_client = _grouped(
+    models.Assignment, "client_id", (models.Assignment.service_line, models.Assignment.start_date)
+)
+# a provider's caseload lists only the clients the caller may see
+assignments_by_provider = _grouped(
+    models.Assignment,
+    "provider_id",
+    (models.Assignment.start_date, models.Assignment.id),
+    visible_only=True,
+)
+# keyed by (client id, (from, to, service line))
+appointments_by_client = _grouped(
+    models.Appointment,
+    "client_id",
+    (models.Appointment.starts_at, models.Appointment.id),
+    filtered=_appointment_filters,
+)
+
+
+async def lines_by_client(
+    session: AsyncSession, scope: Scope, ids: Sequence[UUID]
+) -> dict[UUID, list[str]]:
+    """The service lines each client has appointments in."""
+    a = models.Appointment
+    rows = await session.execute(
+        select(a.client_id, a.service_line)
+        .distinct()
+        .where(a.organization_id == scope.organization_id, a.client_id.in_(ids))
+    )
+    found: dict[UUID, list[str]] = defaultdict(list)
+    for client_id, line in rows:
+        found[client_id].append(line)
+    return found
+
+
+async def verdicts_by_appointment(
+    session: AsyncSession, scope: Scope, ids: Sequence[UUID]
+) -> dict[UUID, sessions.Verdict]:
+    """The verdict (rendering provider, findings) of each appointment's session."""
+    rows = list(
+        await session.scalars(
+            select(models.Appointment).where(
+                models.Appointment.organization_id == scope.organization_id,
+                models.Appointment.id.in_(ids),
+            )
+        )
+    )
+    verdicts = await sessions.judge(session, scope, [sessions.key_of(r) for r in rows])
+    return {r.id: v for r, v in zip(rows, verdicts, strict=True)}

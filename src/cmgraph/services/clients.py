@@ -1,0 +1,104 @@
+"""Clients: create and update, each in one write transaction that records the change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cmgraph.db import models
+from cmgraph.services import changes, editing, lookups, people
+from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, refuse
+from cmgraph.services.scope import Scope
+from cmgraph.services.transaction import run_write
+
+
+def _external_id(value: str | None) -> str | None:
+    """An EHR's id of the client; blank means none (so blanks never collide)."""
+    return lookups.text(value, 100, "externalId")
+
+
+def _birth_date(scope: Scope, value: date | None) -> None:
+    if value is not None and value > scope.today():
+        raise refuse(INVALID_INPUT, "The date of birth is in the future.", "dateOfBirth")
+
+
+async def create_client(
+    scope: Scope,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date | None,
+    external_id: str | None,
+) -> Outcome[models.Client]:
+    external_id = _external_id(external_id)
+
+    async def use_case(session: AsyncSession) -> Outcome[models.Client]:
+        _birth_date(scope, date_of_birth)
+        await editing.ensure_unique(
+            session, models.Client, scope.organization_id, "external_id", external_id, "externalId"
+        )
+        row = models.Client(
+            organization_id=scope.organization_id,
+            first_name=editing.name(first_name, "firstName"),
+            last_name=editing.name(last_name, "lastName"),
+            date_of_birth=date_of_birth,
+            external_id=external_id,
+            created_at=models.utcnow(),
+        )
+        session.add(row)
+        await session.flush()
+        editing.record_created(session, scope, "createClient", row)
+        return Outcome(value=row)
+
+    return await run_write(scope, use_case)
+
+
+async def update_client(
+    scope: Scope,
+    id: UUID | None,
+    first_name: Any = KEEP,
+    last_name: Any = KEEP,
+    date_of_birth: Any = KEEP,
+    external_id: Any = KEEP,
+) -> Outcome[models.Client]:
+    async def use_case(session: AsyncSession) -> Outcome[models.Client]:
+        row = await lookups.get(session, models.Client, scope.organization_id, id, "id", lock=True)
+        before = changes.snapshot(row)
+        for value, field in ((first_name, "firstName"), (last_name, "lastName")):
+            editing.required(value, field)
+        if date_of_birth is not KEEP:
+            _birth_date(scope, date_of_birth)
+        if external_id is not KEEP:
+            external = _external_id(external_id)
+            await editing.ensure_unique(
+                session,
+                models.Client,
+                scope.organization_id,
+                "external_id",
+                external,
+                "externalId",
+                row.id,
+            )
+        editing.apply_given(
+            row,
+            first_name=first_name if first_name is KEEP else editing.name(first_name, "firstName"),
+            last_name=last_name if last_name is KEEP else editing.name(last_name, "lastName"),
+            date_of_birth=date_of_birth,
+            external_id=external_id if external_id is KEEP else _external_id(external_id),
+        )
+        await session.flush()
+        editing.record_updated(session, scope, "updateClient", row, before)
+        return Outcome(value=row)
+
+    return await run_write(scope, use_case)
+
+
+async def page(
+    session: AsyncSession, scope: Scope, words: Sequence[str], start: int, limit: int
+) -> tuple[int, list[models.Client]]:
+    """Clients with every word in their first or last name, and how many there are."""
+    conditions = people.name_matches(models.Client, words)
+    return await people.page(session, scope, models.Client, conditions, start, limit)

@@ -1,0 +1,74 @@
+"""Enrollments (a provider's credentialing with one payor): record and update."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cmgraph import facts
+from cmgraph.db import models
+from cmgraph.services import changes, editing, lookups
+from cmgraph.services.outcome import KEEP, Outcome
+from cmgraph.services.scope import Scope
+from cmgraph.services.transaction import run_write
+
+
+async def record_enrollment(
+    scope: Scope,
+    provider_id: UUID | None,
+    payor_id: UUID | None,
+    status: facts.EnrollmentStatus,
+    effective_from: date | None,
+    effective_to: date | None,
+) -> Outcome[models.Enrollment]:
+    async def use_case(session: AsyncSession) -> Outcome[models.Enrollment]:
+        org = scope.organization_id
+        provider = await lookups.get(
+            session, models.Provider, org, provider_id, "providerId", lock=True
+        )
+        payor = await lookups.get(session, models.Payor, org, payor_id, "payorId")
+        lookups.period(effective_from, effective_to, "effectiveTo")
+        row = models.Enrollment(
+            organization_id=org,
+            provider_id=provider.id,
+            payor_id=payor.id,
+            status=status.value,
+            effective_from=effective_from,
+            effective_to=effective_to,
+        )
+        session.add(row)
+        await session.flush()
+        editing.record_created(session, scope, "recordEnrollment", row)
+        return Outcome(value=row)
+
+    return await run_write(scope, use_case)
+
+
+async def update_enrollment(
+    scope: Scope,
+    id: UUID | None,
+    status: Any = KEEP,
+    effective_from: Any = KEEP,
+    effective_to: Any = KEEP,
+) -> Outcome[models.Enrollment]:
+    async def use_case(session: AsyncSession) -> Outcome[models.Enrollment]:
+        row = await lookups.get(
+            session, models.Enrollment, scope.organization_id, id, "id", lock=True
+        )
+        before = changes.snapshot(row)
+        editing.required(status, "status")
+        editing.apply_given(
+            row,
+            status=status if status is KEEP else status.value,
+            effective_from=effective_from,
+            effective_to=effective_to,
+        )
+        lookups.period(row.effective_from, row.effective_to, "effectiveTo")
+        await session.flush()
+        editing.record_updated(session, scope, "updateEnrollment", row, before)
+        return Outcome(value=row)
+
+    return await run_write(scope, use_case)

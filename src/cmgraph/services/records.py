@@ -1,0 +1,33 @@
+"""The stored records that the read functions and use cases hand to the API.
+
+They are the ORM classes themselves, named here so that the API can annotate with them
+without importing cmgraph.db (the import-linter contract forbids it). The API only reads
+their attributes: relationships are lazy="raise", so no query can hide behind one."""
+
+from __future__ import annotations
+
+from cmgraph.db.models import (
+    ApiToken,
+    Appointment,
+    Assignment,
+    ChangeRecord,
+    Client,
+    Coverage,
+    Credential,
+    Enrollment,
+    Payor,
+    Provider,
+)
+
+__all__ = [
+    "ApiToken",
+    "Appointment",
+    "Assignment",
+    "ChangeRecord",
+    "Client",
+    "Coverage",
+    "Credential",
+    "Enrollment",
+    "Payor",
+    "Provider",
+]
