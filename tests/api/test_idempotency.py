@@ -19,7 +19,7 @@ from cmgraph.app import create_app
 from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock as OrganizationClock
-from cmgraph.services import clients, tenants, tokens
+from cmgraph.services import clients, compliance, tenants, tokens
 from cmgraph.services.idempotency import (
     IN_FLIGHT,
     Claim,
@@ -268,6 +268,28 @@ async def test_an_internal_error_is_not_kept_and_the_retry_runs(api, http, monke
     retry = await send(http, api.token, "bug", variables=new_client("Bug"))
     assert "idempotent-replayed" not in retry.headers
     assert await count(api, "Bug") == 1
+
+
+async def test_an_answer_with_data_and_an_internal_error_is_not_kept(api, http, monkeypatch):
+    """The write committed but a field of its payload failed: the answer has data, yet it
+    is no final answer to replay. The key is released as written, so the retry is told the
+    answer was lost instead of writing again."""
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(compliance, "client_findings", broken)
+    query = """mutation($input: CreateClientInput!) {
+      createClient(input: $input) { client { id findings { code } } userErrors { code } }
+    }"""
+    first = await send(http, api.token, "half", query, new_client("Half"))
+    body = first.json()
+    assert first.status_code == 200 and body["data"]["createClient"]["client"] is None
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL_ERROR"
+    retry = await send(http, api.token, "half", query, new_client("Half"))
+    assert "idempotent-replayed" not in retry.headers
+    assert error_code(retry) == "IDEMPOTENCY_RESPONSE_LOST"
+    assert await count(api, "Half") == 1
 
 
 async def test_a_duplicate_in_flight_is_told_to_retry(api, http_with_store, store, db):

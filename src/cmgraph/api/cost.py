@@ -5,102 +5,100 @@ A field with a `first` argument multiplies its selection by `first` (the variabl
 the argument's default, or the page-size cap when null); `renderingProviders` by the number of
 requests; any other list of objects by `list_factor` (lists such as a client's appointments
 are not paged). `edges` counts once, since `first` already multiplied its connection.
-Introspection fields cost nothing (the depth and token limits bound them)."""
+Introspection fields cost nothing (the depth and token limits bound them).
+
+The shape of the sum is known from the document alone (api.document works it out once per
+document, as a CostPlan); only the page sizes and request counts come from each request's
+variables, so a plan is evaluated per request."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLField,
     GraphQLList,
-    GraphQLNamedType,
     GraphQLObjectType,
-    GraphQLSchema,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
     Undefined,
+    ValueNode,
     get_named_type,
     get_nullable_type,
     value_from_ast_untyped,
 )
 
 
-class Costing:
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any] | None,
-        page_cap: int,
-        list_factor: int,
-    ) -> None:
-        self.schema, self.fragments = schema, fragments
-        self.variables = dict(variables or {})
-        self.page_cap, self.list_factor = page_cap, list_factor
+@dataclass(frozen=True, eq=False)
+class Multiplier:
+    """How many times a field's selection counts. `by` names the argument that decides it
+    ("first" or "requests"), read per request from `written` (a literal or a variable) or
+    else `default`; without one, or when `requests` is no list, a list of objects counts
+    `list_factor` times and anything else once."""
 
-    def operation(self, operation: OperationDefinitionNode) -> int:
-        root = self.schema.get_root_type(operation.operation)
-        assert root is not None
-        return self._selection(operation.selection_set, root, frozenset())
+    by: str | None = None
+    written: ValueNode | None = None
+    default: Any = None
+    of_objects: bool = False
 
-    def _selection(
-        self, selection_set: SelectionSetNode, parent: GraphQLNamedType, seen: frozenset[str]
-    ) -> int:
-        total = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                total += self._field(selection, parent, seen)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                inner = self.schema.get_type(condition.name.value) if condition else parent
-                total += self._selection(selection.selection_set, inner or parent, seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:
-                    continue
-                inner = self.schema.get_type(fragment.type_condition.name.value)
-                total += self._selection(fragment.selection_set, inner or parent, seen | {name})
-        return total
-
-    def _field(self, node: FieldNode, parent: GraphQLNamedType, seen: frozenset[str]) -> int:
-        name = node.name.value
-        if name.startswith("__"):
-            return 0
-        fields = getattr(parent, "fields", None) or {}
-        definition: GraphQLField | None = fields.get(name)
-        if definition is None or node.selection_set is None:
-            return 1
-        inner = get_named_type(definition.type)
-        children = self._selection(node.selection_set, inner, seen)
-        return 1 + self._multiplier(node, definition) * children
-
-    def _multiplier(self, node: FieldNode, definition: GraphQLField) -> int:
-        arguments = self._arguments(node, definition)
-        if "first" in definition.args:
-            first = arguments.get("first")
+    def times(self, variables: dict[str, Any], page_cap: int, list_factor: int) -> int:
+        if self.by == "first":
+            first = self._value(variables)
             # above the cap, the page-size check answers (INVALID_INPUT), not the cost
-            return max(1, min(first, self.page_cap) if isinstance(first, int) else self.page_cap)
-        if "requests" in arguments and isinstance(arguments["requests"], list):
-            return max(1, len(arguments["requests"]))
-        returns_list = isinstance(get_nullable_type(definition.type), GraphQLList)
-        if returns_list and node.name.value != "edges":
-            inner = get_named_type(definition.type)
-            return self.list_factor if isinstance(inner, GraphQLObjectType) else 1
-        return 1
+            return max(1, min(first, page_cap) if isinstance(first, int) else page_cap)
+        if self.by == "requests":
+            requests = self._value(variables)
+            if isinstance(requests, list):
+                return max(1, len(requests))
+        return list_factor if self.of_objects else 1
 
-    def _arguments(self, node: FieldNode, definition: GraphQLField) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            name: arg.default_value
-            for name, arg in definition.args.items()
-            if arg.default_value is not None and arg.default_value is not Undefined
-        }
-        for argument in node.arguments or ():
-            values[argument.name.value] = value_from_ast_untyped(argument.value, self.variables)
-        return values
+    def _value(self, variables: dict[str, Any]) -> Any:
+        if self.written is None:
+            return self.default
+        return value_from_ast_untyped(self.written, variables)
+
+
+ONCE = Multiplier()
+
+
+def multiplier(node: FieldNode, definition: GraphQLField) -> Multiplier:
+    """The multiplier of `node`'s selection, as far as the document alone tells."""
+    returns_list = isinstance(get_nullable_type(definition.type), GraphQLList)
+    of_objects = (
+        returns_list
+        and node.name.value != "edges"
+        and isinstance(get_named_type(definition.type), GraphQLObjectType)
+    )
+    written = {argument.name.value: argument.value for argument in node.arguments or ()}
+    by = "first" if "first" in definition.args else "requests"
+    argument = definition.args.get(by)
+    default = argument.default_value if argument is not None else None
+    if default is Undefined:
+        default = None
+    if by == "requests" and "requests" not in written and default is None:
+        return Multiplier(of_objects=of_objects)
+    return Multiplier(by, written.get(by), default, of_objects)
+
+
+@dataclass(frozen=True, eq=False)
+class CostPlan:
+    """The cost of a selection: `fields` that count once each, plus each nested selection
+    times its multiplier. A fragment's plan is shared wherever the fragment is spread."""
+
+    fields: int
+    nested: tuple[tuple[Multiplier, CostPlan], ...] = ()
+
+    def cost(self, variables: Mapping[str, Any] | None, page_cap: int, list_factor: int) -> int:
+        values = dict(variables or {})
+        known: dict[CostPlan, int] = {}
+
+        def of(plan: CostPlan) -> int:
+            # each shared plan once: a fragment spread twice per level is not walked 2^n times
+            if plan not in known:
+                known[plan] = plan.fields + sum(
+                    m.times(values, page_cap, list_factor) * of(inner) for m, inner in plan.nested
+                )
+            return known[plan]
+
+        return of(self)

@@ -17,7 +17,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
     MaxTokensLimiter,
-    ParserCache,
     ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as alias_validator
@@ -26,7 +25,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from cmgraph.api import scalars
-from cmgraph.api.document_size import DocumentSizeLimiter
+from cmgraph.api.document import CACHED_DOCUMENTS
 from cmgraph.api.errors import (
     UNAVAILABLE,
     UNAVAILABLE_MESSAGE,
@@ -52,7 +51,6 @@ from cmgraph.services.transaction import WriteConflict, is_unavailable
 log = logging.getLogger("cmgraph.api")
 
 INTERNAL_ERROR = "INTERNAL_ERROR"
-CACHED_DOCUMENTS = 128
 
 
 class Schema(strawberry.Schema):
@@ -141,14 +139,14 @@ def _built(limits: Limits, development: bool) -> Schema:
         types=[Client, Provider, Payor, Coverage, Enrollment, Appointment, CaseManagerAssignment],
         scalar_overrides=scalars.OVERRIDES,
         extensions=[
+            # First: it parses (each document once, api.document's cache) and refuses a
+            # document too large to walk before the others walk fragments as often as they
+            # are spread; roles and cost it checks just before execution.
+            lambda: Guard(max_selections=limits.max_selections),
             # Clients send the same few documents again and again: parsing and validating
             # them was a sixth of a caseload page. At most 128 documents of at most
             # max_tokens tokens each are kept.
-            lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
             lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
-            # First: the others walk fragments as often as they are spread.
-            lambda: DocumentSizeLimiter(max_selections=limits.max_selections),
-            Guard,
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             MaskWithId,

@@ -26,6 +26,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError
@@ -161,17 +162,42 @@ def _codes(errors: list[GraphQLError]) -> set[str]:
     return {str((e.extensions or {}).get("code")) for e in errors}
 
 
-def outcome_of(errors: list[GraphQLError]) -> str:
+class Outcome(StrEnum):
+    """How a request ended, as its log line says (web.requests)."""
+
+    OK = "ok"
+    ERRORS = "errors"  # executed, with errors in the answer
+    UNAUTHENTICATED = "unauthenticated"
+    BAD_REQUEST = "bad_request"
+    FORBIDDEN = "forbidden"
+    UNAVAILABLE = "unavailable"
+    WRITE_CONFLICT = "write_conflict"
+    INTERNAL_ERROR = "internal_error"
+    REPLAYED = "replayed"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+
+
+def outcome_of(errors: list[GraphQLError]) -> Outcome:
     codes = _codes(errors)
     if UNAVAILABLE in codes:
-        return "unavailable"
+        return Outcome.UNAVAILABLE
     if WRITE_CONFLICT in codes:
-        return "write_conflict"
+        return Outcome.WRITE_CONFLICT
     if INTERNAL_ERROR in codes:
-        return "internal_error"
+        return Outcome.INTERNAL_ERROR
     if FORBIDDEN in codes:
-        return "forbidden"
-    return "errors" if errors else "ok"
+        return Outcome.FORBIDDEN
+    return Outcome.ERRORS if errors else Outcome.OK
+
+
+@dataclass(frozen=True)
+class Answer:
+    response: Response
+    final: bool = False
+    """The operation ran to this answer (data, with or without userErrors), so the same
+    request would get it again: an Idempotency-Key stores it. Not a request error (nothing
+    ran; a corrected request may reuse the key), nor UNAVAILABLE, WRITE_CONFLICT or an
+    internal error (a retry must run)."""
 
 
 class GraphQLEndpoint:
@@ -209,7 +235,7 @@ class GraphQLEndpoint:
         answer_in = media_type(request.headers.get("accept"))
         principal = await self.authenticator.principal(request.headers.get("authorization", ""))
         if principal is None:
-            entry.outcome = "unauthenticated"
+            entry.outcome = Outcome.UNAUTHENTICATED
             return self._json(
                 error_body(
                     "Authentication required: Authorization: Bearer <token>.", UNAUTHENTICATED
@@ -228,10 +254,10 @@ class GraphQLEndpoint:
             params = parse_params(request.headers.get("content-type", ""), body)
             key = idempotency.key_of(request.headers)
         except idempotency.InvalidKey as exc:
-            entry.outcome = "bad_request"
+            entry.outcome = Outcome.BAD_REQUEST
             return self._json(error_body(str(exc), BAD_REQUEST), 400, answer_in or JSON)
         except RequestError as exc:
-            entry.outcome = "bad_request"
+            entry.outcome = Outcome.BAD_REQUEST
             return self._json(
                 error_body(exc.message, BAD_REQUEST), exc.status, answer_in or JSON, exc.headers
             )
@@ -239,13 +265,16 @@ class GraphQLEndpoint:
         # Parsed here only when a key came, so requests without one cost nothing more.
         fields = (
             idempotency.mutation_fields(
-                params.query, params.operation_name, self.settings.limits.max_tokens
+                self.schema._schema,
+                params.query,
+                params.operation_name,
+                self.settings.limits.max_tokens,
             )
             if key is not None
             else frozenset()
         )
         if key is not None and fields & idempotency.SECRET_ANSWERS:
-            entry.outcome = "bad_request"
+            entry.outcome = Outcome.BAD_REQUEST
             return self._json(
                 error_body(
                     "createApiToken answers with a secret that is never stored, so it takes "
@@ -257,7 +286,8 @@ class GraphQLEndpoint:
             )
         if key is not None and fields:
             return await self._execute_once(request, principal, params, answer_in, entry, key)
-        return await self._execute(request, principal, params, answer_in, entry)
+        answer = await self._execute(request, principal, params, answer_in, entry)
+        return answer.response
 
     async def _execute_once(
         self,
@@ -279,13 +309,13 @@ class GraphQLEndpoint:
             )
         )
         if isinstance(reserved, Replay):
-            entry.outcome = "replayed"
+            entry.outcome = Outcome.REPLAYED
             response = Response(reserved.body, reserved.status)
             response.headers["content-type"] = f"{answer_in}; charset=utf-8"
             response.headers[idempotency.REPLAYED_HEADER] = "true"
             return response
         if isinstance(reserved, Conflict):
-            entry.outcome = "idempotency_conflict"
+            entry.outcome = Outcome.IDEMPOTENCY_CONFLICT
             conflict = idempotency.CONFLICTS[reserved.code]
             return self._json(
                 error_body(conflict.message, reserved.code),
@@ -294,11 +324,12 @@ class GraphQLEndpoint:
                 conflict.headers,
             )
         try:
-            response = await self._execute(request, principal, params, answer_in, entry, reserved)
+            answer = await self._execute(request, principal, params, answer_in, entry, reserved)
         except Exception:
             await self._settle(self.idempotency.release(reserved))
             raise
-        if self._is_final(response, entry):
+        response = answer.response
+        if answer.final:
             await self._settle(
                 self.idempotency.complete(
                     reserved, response.status_code, bytes(response.body).decode()
@@ -307,15 +338,6 @@ class GraphQLEndpoint:
         else:
             await self._settle(self.idempotency.release(reserved))
         return response
-
-    @staticmethod
-    def _is_final(response: Response, entry: RequestLog) -> bool:
-        """An answer the mutation ran to (data, with or without userErrors): the same request
-        would get it again. Not a request error (nothing ran; a corrected request may reuse
-        the key), nor UNAVAILABLE, WRITE_CONFLICT or an internal error (a retry must run)."""
-        if response.status_code != 200 or entry.outcome not in ("ok", "errors"):
-            return False
-        return json.loads(bytes(response.body)).get("data") is not None
 
     @staticmethod
     async def _settle(step: Awaitable[None]) -> None:
@@ -334,7 +356,7 @@ class GraphQLEndpoint:
         answer_in: str,
         entry: RequestLog,
         claim: Claim | None = None,
-    ) -> Response:
+    ) -> Answer:
         context = await self.make_context(request, principal, claim)
         try:
             result = await self.schema.execute(
@@ -346,27 +368,29 @@ class GraphQLEndpoint:
                 operation_extensions=params.extensions,
             )
         except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as exc:
-            entry.outcome = "bad_request"
+            entry.outcome = Outcome.BAD_REQUEST
             message = (
                 "Subscriptions are not served here."
                 if isinstance(exc, InvalidOperationTypeError)
                 else "No operation to run: give `operationName` when the document has several."
             )
             status = 400 if answer_in == GRAPHQL_RESPONSE else 200
-            return self._json(error_body(message, BAD_REQUEST), status, answer_in)
+            return Answer(self._json(error_body(message, BAD_REQUEST), status, answer_in))
         finally:
             await context.reader.close()
             entry.operation = context.operation_name or params.operation_name
         errors = list(result.errors or [])
-        entry.outcome = outcome_of(errors)
-        if entry.outcome == "unavailable":
-            return self._unavailable(request, entry, None)
-        if entry.outcome == "write_conflict":
-            return self._json(
-                error_body(WRITE_CONFLICT_MESSAGE, WRITE_CONFLICT),
-                503,
-                answer_in,
-                {"Retry-After": RETRY_AFTER_SECONDS},
+        outcome = entry.outcome = outcome_of(errors)
+        if outcome is Outcome.UNAVAILABLE:
+            return Answer(self._unavailable(request, entry, None))
+        if outcome is Outcome.WRITE_CONFLICT:
+            return Answer(
+                self._json(
+                    error_body(WRITE_CONFLICT_MESSAGE, WRITE_CONFLICT),
+                    503,
+                    answer_in,
+                    {"Retry-After": RETRY_AFTER_SECONDS},
+                )
             )
         body: dict[str, Any] = {}
         # No `data` and no error with a path: the request never reached a resolver (parse,
@@ -383,14 +407,15 @@ class GraphQLEndpoint:
             status = 200
         if errors:
             body["errors"] = [e.formatted for e in errors]
-        return self._json(body, status, answer_in)
+        final = outcome in (Outcome.OK, Outcome.ERRORS) and result.data is not None
+        return Answer(self._json(body, status, answer_in), final)
 
     def _unavailable(
         self, request: Request, entry: RequestLog, error: BaseException | None
     ) -> Response:
         if error is not None:  # raised outside a resolver: authentication, closing the session
             log.warning("database unavailable", extra={"error_type": type(error).__name__})
-        entry.outcome = "unavailable"
+        entry.outcome = Outcome.UNAVAILABLE
         return self._json(
             error_body(UNAVAILABLE_MESSAGE, UNAVAILABLE),
             503,

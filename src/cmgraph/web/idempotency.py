@@ -7,16 +7,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from graphql import (
-    FragmentDefinitionNode,
-    GraphQLError,
-    OperationDefinitionNode,
-    OperationType,
-    parse,
-)
+from graphql import GraphQLError, GraphQLSchema
 from starlette.datastructures import Headers
 
-from cmgraph.api.guard import root_fields
+from cmgraph.api.document import analyzed
 from cmgraph.services.idempotency import KEY_IN_USE, KEY_REUSED, RESPONSE_LOST
 
 HEADER = "idempotency-key"
@@ -45,25 +39,21 @@ SECRET_ANSWERS = frozenset({"createApiToken"})
 to replay would be a copy of it, so they take no key."""
 
 
-def mutation_fields(query: str, operation_name: str | None, max_tokens: int) -> frozenset[str]:
-    """The root fields of the operation to run when it is a mutation, else none. A document
-    that does not parse or names no operation is left to execution to report, as not a
-    mutation (nothing will run)."""
+def mutation_fields(
+    schema: GraphQLSchema, query: str, operation_name: str | None, max_tokens: int
+) -> frozenset[str]:
+    """The root fields of the operation to run when it is a mutation, else none. The document
+    is the one execution will run, parsed and analyzed once (api.document's cache, under the
+    same max_tokens). A document that does not parse or names no operation is left to
+    execution to report, as not a mutation (nothing will run)."""
     try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
+        analysis = analyzed(schema, query, max_tokens)
     except GraphQLError:
         return frozenset()
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is None:
-        chosen = operations[0] if len(operations) == 1 else None
-    else:
-        chosen = next((o for o in operations if o.name and o.name.value == operation_name), None)
-    if chosen is None or chosen.operation != OperationType.MUTATION:
+    operation = analysis.operation(operation_name)
+    if operation is None or not operation.is_mutation:
         return frozenset()
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    return frozenset(root_fields(chosen.selection_set, fragments))
+    return frozenset(operation.root_fields)
 
 
 @dataclass(frozen=True)

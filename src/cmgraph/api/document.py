@@ -1,0 +1,201 @@
+"""Each document parsed and analyzed once, and the analysis kept with the parsed document.
+
+Clients send the same few documents again and again. `analyzed` parses a document and walks
+it once, in an LRU keyed by its text (in place of strawberry's ParserCache): how many fields
+it selects with every fragment spread expanded (api.document_size), and for each operation
+the root fields it selects (api.guard, web.idempotency), the types it reads anywhere (the
+guard's scope check) and the plan of what it would cost (api.cost).
+
+The walk summarizes each fragment once per type it is spread on, so a chain of fragments
+that each spread the next one twice is linear to analyze, not exponential. `selections` is
+the one fragment-aware walker of a selection set; the lookahead of a running resolver
+(api.lookahead) uses it too."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+    parse,
+)
+
+from cmgraph.api.cost import ONCE, CostPlan, Multiplier, multiplier
+
+CACHED_DOCUMENTS = 128
+"""Documents kept parsed and analyzed: at most this many, of at most max_tokens tokens each."""
+
+
+def selections(
+    selection_set: SelectionSetNode,
+    parent: GraphQLNamedType | None,
+    schema: GraphQLSchema,
+    fragments: Mapping[str, FragmentDefinitionNode],
+) -> Iterator[tuple[FieldNode | FragmentDefinitionNode, GraphQLNamedType | None]]:
+    """The fields a selection set selects and the fragments it spreads, in order, each with
+    the type it is selected on (narrowed by type conditions; None where unknown). Inline
+    fragments are opened here; a spread fragment is left to the caller, which can summarize
+    it once however often it is spread. Unknown fragments are skipped (validation says so)."""
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection, parent
+        elif isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition
+            narrowed = schema.get_type(condition.name.value) if condition else parent
+            yield from selections(selection.selection_set, narrowed or parent, schema, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                narrowed = schema.get_type(fragment.type_condition.name.value)
+                yield fragment, narrowed or parent
+
+
+@dataclass(frozen=True, eq=False)
+class Selected:
+    """What a selection set selects, fragments expanded."""
+
+    size: int  # field selections, introspection included
+    fields: tuple[str, ...]  # the names at this level, in order, each once
+    types_read: frozenset[str]  # object and interface types a field is read of (not __typename)
+    cost: CostPlan
+
+
+NOTHING = Selected(0, (), frozenset(), CostPlan(0))
+
+
+@dataclass(frozen=True, eq=False)
+class Operation:
+    node: OperationDefinitionNode
+    root: str  # "Query" or "Mutation", as permissions.ACCESS names them
+    root_fields: tuple[str, ...]
+    types_read: frozenset[str]
+    cost: CostPlan
+
+    @property
+    def name(self) -> str | None:
+        return self.node.name.value if self.node.name else None
+
+    @property
+    def is_mutation(self) -> bool:
+        return self.node.operation == OperationType.MUTATION
+
+
+@dataclass(frozen=True, eq=False)
+class AnalyzedDocument:
+    document: DocumentNode
+    size: int  # field selections of all its operations, every fragment spread expanded
+    cycle: str | None  # the first fragment found to spread itself, if any
+    operations: tuple[Operation, ...]
+
+    def operation(self, name: str | None) -> Operation | None:
+        """The operation to run, chosen as graphql-core's get_operation_ast chooses it."""
+        if name is None:
+            return self.operations[0] if len(self.operations) == 1 else None
+        return next((o for o in self.operations if o.name == name), None)
+
+
+@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
+def analyzed(schema: GraphQLSchema, query: str, max_tokens: int | None) -> AnalyzedDocument:
+    """The document of `query`, parsed and analyzed, from the cache when it is there. Raises
+    graphql-core's GraphQLError when it does not parse (not cached). Call it with positional
+    arguments, as the guard and web.idempotency do: the cache keys keywords apart."""
+    return analyze(schema, parse(query, max_tokens=max_tokens))
+
+
+def analyze(schema: GraphQLSchema, document: DocumentNode) -> AnalyzedDocument:
+    """One walk of a parsed document (uncached: `analyzed` is the cache)."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    walk = _Walk(schema, fragments)
+    size = 0
+    operations = []
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        mutation = definition.operation == OperationType.MUTATION
+        root_type = schema.mutation_type if mutation else schema.query_type
+        selected = walk.selection_set(definition.selection_set, root_type)
+        operations.append(
+            Operation(
+                definition,
+                "Mutation" if mutation else "Query",
+                selected.fields,
+                selected.types_read,
+                selected.cost,
+            )
+        )
+        size += selected.size
+    return AnalyzedDocument(document, size, walk.cycle, tuple(operations))
+
+
+class _Walk:
+    def __init__(
+        self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode]
+    ) -> None:
+        self.schema, self.fragments = schema, fragments
+        self.cycle: str | None = None
+        self._fragments: dict[tuple[str, str | None], Selected] = {}
+        self._visiting: set[str] = set()
+
+    def selection_set(
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None
+    ) -> Selected:
+        size = 0
+        names: dict[str, None] = {}
+        types: set[str] = set()
+        once = 0
+        nested: list[tuple[Multiplier, CostPlan]] = []
+        for node, on in selections(selection_set, parent, self.schema, self.fragments):
+            if isinstance(node, FragmentDefinitionNode):
+                inner = self._fragment(node, on)
+                size += inner.size
+                names.update(dict.fromkeys(inner.fields))
+                types |= inner.types_read
+                nested.append((ONCE, inner.cost))
+                continue
+            name = node.name.value
+            names[name] = None
+            definition: GraphQLField | None = (getattr(on, "fields", None) or {}).get(name)
+            child = None
+            if node.selection_set is not None:
+                child_type = get_named_type(definition.type) if definition else None
+                child = self.selection_set(node.selection_set, child_type)
+            size += 1 + (child.size if child else 0)
+            if name.startswith("__"):
+                continue  # introspection reads no data and costs nothing
+            if on is not None:
+                types.add(on.name)
+            once += 1
+            if definition is not None and child is not None:
+                types |= child.types_read
+                nested.append((multiplier(node, definition), child.cost))
+        return Selected(size, tuple(names), frozenset(types), CostPlan(once, tuple(nested)))
+
+    def _fragment(self, fragment: FragmentDefinitionNode, on: GraphQLNamedType | None) -> Selected:
+        name = fragment.name.value
+        key = (name, on.name if on else None)
+        if key in self._fragments:
+            return self._fragments[key]
+        if name in self._visiting:
+            # refused by the size limit before anything else looks at the document
+            self.cycle = self.cycle or name
+            return NOTHING
+        self._visiting.add(name)
+        selected = self.selection_set(fragment.selection_set, on)
+        self._visiting.discard(name)
+        self._fragments[key] = selected
+        return selected
