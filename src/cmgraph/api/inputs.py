@@ -6,32 +6,15 @@ In update inputs a field left out is UNSET (kept as it is) and an explicit null 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
-from uuid import UUID
 
 import strawberry
 from strawberry import UNSET
 
 from cmgraph import facts
 from cmgraph.api import ids
+from cmgraph.api.parsing import given, parse_id  # noqa: F401  (moved)
 from cmgraph.api.types import AppointmentStatus, EnrollmentStatus, PayorKind
 from cmgraph.services import rendering
-from cmgraph.services.outcome import INVALID_INPUT, KEEP, refuse
-
-
-def parse_id(value: strawberry.ID | str | None, type_name: str, field: str) -> UUID | None:
-    """The uuid behind a global id. Malformed: INVALID_INPUT; another type: None (NOT_FOUND)."""
-    if value is None:
-        return None
-    decoded = ids.decode(str(value))
-    if decoded is None:
-        raise refuse(INVALID_INPUT, "Malformed id.", field)
-    return decoded[1] if decoded[0] == type_name else None
-
-
-def given(value: Any) -> Any:
-    """UNSET (left out) becomes the services' KEEP."""
-    return KEEP if value is UNSET else value
 
 
 @strawberry.input(name="CredentialInput")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 from uuid import UUID
 
 import strawberry
@@ -42,6 +40,7 @@ from cmgraph.api.payloads import (
     ProviderPayload,
     RemoveCaseManagerPayload,
     payload,
+    perform,
     user_errors,
     warnings,
 )
@@ -71,20 +70,7 @@ from cmgraph.services import (
     providers,
     tokens,
 )
-from cmgraph.services.outcome import KEEP, NOT_FOUND, Outcome, Refused, refuse
-
-T = TypeVar("T")
-
-
-async def perform(info: Info, work: Callable[[], Awaitable[Outcome[T]]]) -> Outcome[T]:
-    """Run a use case; input refusals become userErrors; a write refreshes later reads."""
-    try:
-        outcome = await work()
-    except Refused as refused:
-        return Outcome.refused(refused.errors, refused.warnings)
-    if not outcome.errors:
-        await info.context.after_write()
-    return outcome
+from cmgraph.services.outcome import KEEP, NOT_FOUND, refuse
 
 
 def proposal(input: AddCaseManagerInput | ChangeCaseManagerInput) -> case_managers.Proposal:

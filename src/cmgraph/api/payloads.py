@@ -1,14 +1,16 @@
-"""Mutation payloads: the object, userErrors (empty on success) and warnings."""
+"""What every mutation shares: perform runs its use case, and its payload carries the object,
+userErrors (empty on success) and warnings."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import strawberry
 
+from cmgraph.api.context import Info
 from cmgraph.api.types import (
     Appointment,
     CaseManagerAssignment,
@@ -20,11 +22,12 @@ from cmgraph.api.types import (
     RuleFinding,
     findings,
 )
-from cmgraph.services.outcome import Outcome
+from cmgraph.services.outcome import Outcome, Refused
 from cmgraph.services.outcome import UserError as ServiceUserError
 
 P = TypeVar("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @strawberry.type(name="UserError", description="Why a mutation did nothing.")
@@ -44,6 +47,17 @@ class UserError:
             rule=e.rule,
             plugin=e.plugin,
         )
+
+
+async def perform(info: Info, work: Callable[[], Awaitable[Outcome[T]]]) -> Outcome[T]:
+    """Run a use case; input refusals become userErrors; a write refreshes later reads."""
+    try:
+        outcome = await work()
+    except Refused as refused:
+        return Outcome.refused(refused.errors, refused.warnings)
+    if not outcome.errors:
+        await info.context.after_write()
+    return outcome
 
 
 def user_errors(outcome: Outcome) -> list[UserError]:

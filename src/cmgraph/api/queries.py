@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import strawberry
 
@@ -13,7 +13,7 @@ from cmgraph.api.audit import AuditEvent, entity_uuid
 from cmgraph.api.claims import ClaimLine, EnrollmentImpact
 from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
-from cmgraph.api.errors import InputError, PluginFailedError, from_refused
+from cmgraph.api.errors import InputError, from_refused, guarded
 from cmgraph.api.inputs import (
     APPOINTMENT_ID_HELP,
     AddCaseManagerInput,
@@ -29,6 +29,7 @@ from cmgraph.api.pagination import (
     page_size,
 )
 from cmgraph.api.permissions import NODE_ACCESS, allowed
+from cmgraph.api.search import search_words
 from cmgraph.api.tokens import ApiToken
 from cmgraph.api.types import (
     Appointment,
@@ -45,7 +46,6 @@ from cmgraph.api.types import (
     findings,
     load_client,
 )
-from cmgraph.plugins import PluginFailed
 from cmgraph.services import (
     audit,
     case_managers,
@@ -59,8 +59,6 @@ from cmgraph.services import (
     tokens,
 )
 from cmgraph.services.outcome import Refused
-
-T = TypeVar("T")
 
 
 @strawberry.type(name="CaseManagerCandidate")
@@ -93,17 +91,6 @@ class RenderingProviderAnswer:
     findings: list[RuleFinding]
 
 
-async def _guarded(work: Callable[[], Awaitable[T]]) -> T:
-    """Input refusals and plugin failures of a query become a top-level error with
-    extensions.code."""
-    try:
-        return await work()
-    except Refused as refused:
-        raise from_refused(refused) from None
-    except PluginFailed as failed:
-        raise PluginFailedError(failed) from None
-
-
 _NODE_TYPES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "Client": ("client_by_id", Client.of),
     "Provider": ("provider_by_id", Provider.of),
@@ -115,18 +102,7 @@ _NODE_TYPES: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 
 
-MAX_SEARCH_WORDS = 10
 MAX_RENDERING_REQUESTS = 1000
-
-
-def _search_words(search: str | None) -> list[str]:
-    """The words of a name search, each to appear in the first or last name, any case."""
-    words = (search or "").lower().split()
-    if len(words) > MAX_SEARCH_WORDS or any(len(w) > 100 or not w.isprintable() for w in words):
-        raise InputError(
-            f"Search with at most {MAX_SEARCH_WORDS} words of printable text.", field=["search"]
-        )
-    return words
 
 
 async def _answers(
@@ -194,7 +170,7 @@ class Query:
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[Client]:
-        scope, words = info.context.scope, _search_words(search)
+        scope, words = info.context.scope, search_words(search)
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)
         total, rows = await info.context.reader.run(
@@ -223,7 +199,7 @@ class Query:
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[Provider]:
-        scope, words = info.context.scope, _search_words(search)
+        scope, words = info.context.scope, search_words(search)
         qualifying = None
         if service_line is not None:
             try:
@@ -260,7 +236,7 @@ class Query:
     ) -> RenderingProviderAnswer:
         scope = info.context.scope
         asked = question(client_id, service_line, date_of_service, appointment_id)
-        (verdict,) = await _guarded(lambda: rendering.answer(scope, [asked]))
+        (verdict,) = await guarded(lambda: rendering.answer(scope, [asked]))
         return (await _answers(info, [client_id], [verdict]))[0]
 
     @strawberry.field(description="Rendering providers of many sessions in one request.")
@@ -273,13 +249,13 @@ class Query:
                 f"At most {MAX_RENDERING_REQUESTS} requests at a time.", field=["requests"]
             )
         questions = [r.question() for r in requests]
-        verdicts = await _guarded(lambda: rendering.answer(scope, questions, batch=True))
+        verdicts = await guarded(lambda: rendering.answer(scope, questions, batch=True))
         return await _answers(info, [r.client_id for r in requests], verdicts)
 
     @strawberry.field(description="Dry run of addCaseManager: every finding, nothing written.")
     async def check_case_manager(self, info: Info, input: AddCaseManagerInput) -> list[RuleFinding]:
         scope = info.context.scope
-        return findings(await _guarded(lambda: case_managers.check(scope, proposal(input))))
+        return findings(await guarded(lambda: case_managers.check(scope, proposal(input))))
 
     @strawberry.field(
         description="Dry run of changeCaseManager: every finding the change would meet (the "
@@ -290,7 +266,7 @@ class Query:
         self, info: Info, input: ChangeCaseManagerInput
     ) -> list[RuleFinding]:
         scope = info.context.scope
-        return findings(await _guarded(lambda: case_managers.check_change(scope, proposal(input))))
+        return findings(await guarded(lambda: case_managers.check_change(scope, proposal(input))))
 
     @strawberry.field(
         description="Active providers as they would fare as CM, the most familiar with the "
@@ -305,7 +281,7 @@ class Query:
         include_blocked: bool | None = False,
     ) -> list[CaseManagerCandidate]:
         scope = info.context.scope
-        candidates = await _guarded(
+        candidates = await guarded(
             lambda: case_managers.suggest(
                 scope,
                 parse_id(client_id, "Client", "clientId"),
@@ -339,7 +315,7 @@ class Query:
         scope = info.context.scope
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)
-        found = await _guarded(
+        found = await guarded(
             lambda: compliance.findings_page(
                 scope,
                 since,
@@ -374,7 +350,7 @@ class Query:
         client = ids.decode_as(client_id, "Client") if client_id is not None else None
         if client_id is not None and client is None:
             return Connection[ClaimLine].page(start, [], 0)
-        total, verdicts = await _guarded(
+        total, verdicts = await guarded(
             lambda: claims.claim_lines(scope, since, to, client, statuses, start, limit)
         )
         lines = [
@@ -393,7 +369,7 @@ class Query:
         self, info: Info, provider_id: strawberry.ID, payor_id: strawberry.ID, lapse_on: date
     ) -> EnrollmentImpact:
         scope = info.context.scope
-        impact = await _guarded(
+        impact = await guarded(
             lambda: claims.enrollment_impact(
                 scope,
                 parse_id(provider_id, "Provider", "providerId"),

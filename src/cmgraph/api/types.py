@@ -4,10 +4,8 @@ lists resolve through the request's DataLoaders."""
 from __future__ import annotations
 
 import functools
-import inspect
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, TypeVar, cast
+from typing import Annotated
 from uuid import UUID
 
 import strawberry
@@ -16,48 +14,12 @@ from cmgraph import facts
 from cmgraph.api import ids
 from cmgraph.api.audit import AuditEvent
 from cmgraph.api.context import Info
+from cmgraph.api.enums import AppointmentStatus, EnrollmentStatus, PayorKind, Severity
 from cmgraph.api.errors import InputError
-from cmgraph.api.loaders import ready
-from cmgraph.facts import AppointmentStatus, EnrollmentStatus, PayorKind, Severity
+from cmgraph.api.loaders import resolved
+from cmgraph.api.node import Node
 from cmgraph.services import loading, records
 from cmgraph.services.outcome import UNKNOWN_SERVICE_LINE
-
-X = TypeVar("X")
-R = TypeVar("R")
-
-
-def resolved(value: X | Awaitable[X], make: Callable[[X], R]) -> R:
-    """make(value) at once when the value is at hand (api.prefetch), else an awaitable of it.
-
-    Resolvers of related objects on the caseload page are plain functions that return
-    either: graphql-core awaits what a resolver returns only when it is awaitable, so a
-    prefetched page costs no task switch per related object. Typed as R for the schema."""
-    if inspect.isawaitable(value):
-        awaited = value
-
-        async def later() -> R:
-            return make(await awaited)
-
-        return cast(R, later())
-    return make(cast(X, value))
-
-
-# The facts' enums are the schema's enums, under the same names.
-for _enum in (Severity, PayorKind, EnrollmentStatus, AppointmentStatus):
-    strawberry.enum(_enum)
-
-
-@strawberry.interface(name="Node", description="An object with an opaque, global id.")
-class Node:
-    id: strawberry.ID
-
-
-@strawberry.type(name="PageInfo")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
 
 
 @strawberry.type(name="ServiceLine")
@@ -178,7 +140,7 @@ async def load_payor(info: Info, pk: UUID) -> Payor:
 
 def related_payor(info: Info, pk: UUID) -> Payor:
     """The payor, at once when prefetched (see resolved)."""
-    return resolved(ready(info.context.loaders.payor_by_id, pk), _owned_payor)
+    return resolved(info.context.loaders.payor_by_id, pk, _owned_payor)
 
 
 @strawberry.type(name="Enrollment")
@@ -233,7 +195,8 @@ class Provider(Node):
     @strawberry.field
     def credentials(self, info: Info) -> list[Credential]:
         return resolved(
-            ready(info.context.loaders.credentials_by_provider, self.pk),
+            info.context.loaders.credentials_by_provider,
+            self.pk,
             lambda rows: [
                 Credential(
                     type=r.type,
@@ -270,7 +233,7 @@ async def load_provider(info: Info, pk: UUID) -> Provider:
 
 def related_provider(info: Info, pk: UUID) -> Provider:
     """The provider, at once when prefetched (see resolved)."""
-    return resolved(ready(info.context.loaders.provider_by_id, pk), _owned_provider)
+    return resolved(info.context.loaders.provider_by_id, pk, _owned_provider)
 
 
 async def load_owning_client(info: Info, pk: UUID) -> Client:
@@ -480,7 +443,8 @@ class Client(Node):
     @strawberry.field
     def coverages(self, info: Info, active_on: date | None = None) -> list[Coverage]:
         return resolved(
-            ready(info.context.loaders.coverages_by_client, self.pk),
+            info.context.loaders.coverages_by_client,
+            self.pk,
             lambda rows: [
                 Coverage.of(r)
                 for r in rows
@@ -493,7 +457,8 @@ class Client(Node):
         self, info: Info, service_line: str | None = None, active_on: date | None = None
     ) -> list[CaseManagerAssignment]:
         return resolved(
-            ready(info.context.loaders.assignments_by_client, self.pk),
+            info.context.loaders.assignments_by_client,
+            self.pk,
             lambda rows: assignments(rows, service_line, active_on),
         )
 
