@@ -10,18 +10,8 @@ from typing import Any, TypeVar, cast
 
 import strawberry
 
+from cmgraph.api.compliance.types import RuleFinding, findings
 from cmgraph.api.context import Info
-from cmgraph.api.types import (
-    Appointment,
-    CaseManagerAssignment,
-    Client,
-    Coverage,
-    Enrollment,
-    Payor,
-    Provider,
-    RuleFinding,
-    findings,
-)
 from cmgraph.services.outcome import Outcome, Refused
 from cmgraph.services.outcome import UserError as ServiceUserError
 
@@ -91,64 +81,3 @@ def payload(kind: type[P], outcome: Outcome[R], show: Callable[[R], Any]) -> P:
     if has_warnings:
         values["warnings"] = warnings(outcome)
     return kind(**values)
-
-
-@strawberry.type(name="ClientPayload")
-class ClientPayload:
-    client: Client | None
-    user_errors: list[UserError]
-
-
-@strawberry.type(name="ProviderPayload")
-class ProviderPayload:
-    provider: Provider | None
-    user_errors: list[UserError]
-
-
-@strawberry.type(name="PayorPayload")
-class PayorPayload:
-    payor: Payor | None
-    user_errors: list[UserError]
-
-
-@strawberry.type(name="CoveragePayload")
-class CoveragePayload:
-    coverage: Coverage | None
-    user_errors: list[UserError]
-
-
-@strawberry.type(name="EnrollmentPayload")
-class EnrollmentPayload:
-    enrollment: Enrollment | None
-    user_errors: list[UserError]
-
-
-@strawberry.type(name="AppointmentPayload")
-class AppointmentPayload:
-    appointment: Appointment | None
-    user_errors: list[UserError]
-    warnings: list[RuleFinding] = strawberry.field(
-        description="Findings of the session that do not block scheduling; severity tells "
-        "how they affect billing."
-    )
-
-
-@strawberry.type(name="CaseManagerPayload")
-class CaseManagerPayload:
-    case_manager: CaseManagerAssignment | None
-    user_errors: list[UserError]
-    warnings: list[RuleFinding]
-
-
-@strawberry.type(name="ChangeCaseManagerPayload")
-class ChangeCaseManagerPayload:
-    ended: CaseManagerAssignment | None
-    case_manager: CaseManagerAssignment | None
-    user_errors: list[UserError]
-    warnings: list[RuleFinding]
-
-
-@strawberry.type(name="RemoveCaseManagerPayload")
-class RemoveCaseManagerPayload:
-    removed_id: strawberry.ID | None
-    user_errors: list[UserError]
