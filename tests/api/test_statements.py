@@ -8,7 +8,7 @@ import inspect
 import pytest
 from counting import counted, seed
 
-from cmgraph.api import loaders, types
+from cmgraph.api import loaders
 
 SIZES = (10, 50)
 
@@ -64,14 +64,15 @@ async def test_the_caseload_page_prefetches_what_it_selects(
     and the statements are the loaders' own."""
     await seed(db, api.slug)
     waited: list[object] = []
+    loaded = loaders.ready
 
     def ready(loader, key):
-        value = loaders.ready(loader, key)
+        value = loaded(loader, key)
         if inspect.isawaitable(value):
             waited.append(key)
         return value
 
-    monkeypatch.setattr(types, "ready", ready)
+    monkeypatch.setattr(loaders, "ready", ready)
     count, data = await counted(api, statements, query, {"first": 20})
 
     assert len(data["clients"]["edges"]) == 20

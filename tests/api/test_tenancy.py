@@ -431,9 +431,9 @@ def test_every_root_query_field_has_a_tenancy_probe():
 
 
 def test_every_node_type_is_probed():
-    from cmgraph.api.queries import _NODE_TYPES
+    from cmgraph.api.node_queries import NODE_TYPES
 
-    assert set(_NODE_TYPES) == {
+    assert set(NODE_TYPES) == {
         "Client",
         "Provider",
         "Payor",

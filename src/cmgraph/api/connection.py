@@ -8,8 +8,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from cmgraph.api.pagination import cursor, page_info_ahead
-from cmgraph.api.types import PageInfo
+from cmgraph.api.pagination import PageInfo, cursor, page_info_ahead
 
 N = TypeVar("N")
 

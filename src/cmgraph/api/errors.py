@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from graphql import GraphQLError
 
@@ -10,6 +12,8 @@ from cmgraph.plugins import PluginFailed
 from cmgraph.services.outcome import INVALID_INPUT, Refused
 
 log = logging.getLogger("cmgraph.plugins")
+
+T = TypeVar("T")
 
 UNAVAILABLE = "UNAVAILABLE"
 UNAVAILABLE_MESSAGE = "The database is unavailable. Try again shortly."
@@ -43,6 +47,17 @@ class PluginFailedError(GraphQLError):
 def from_refused(refused: Refused) -> InputError:
     first = refused.errors[0]
     return InputError(first.message, first.code, list(first.field) if first.field else None)
+
+
+async def guarded(work: Callable[[], Awaitable[T]]) -> T:
+    """Input refusals and plugin failures of a query become a top-level error with
+    extensions.code."""
+    try:
+        return await work()
+    except Refused as refused:
+        raise from_refused(refused) from None
+    except PluginFailed as failed:
+        raise PluginFailedError(failed) from None
 
 
 def is_safe(error: GraphQLError) -> bool:

@@ -4,9 +4,10 @@ size."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Hashable, Iterator
+import inspect
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TypeVar, cast
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
@@ -21,6 +22,7 @@ from cmgraph.services.scope import Scope
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+R = TypeVar("R")
 
 
 def _by_id(reader: Reader, scope: Scope, read: BatchRead[UUID, V]) -> DataLoader[UUID, V | None]:
@@ -49,6 +51,24 @@ def ready(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
     if future is not None and settled and future.exception() is None:
         return future.result()
     return loader.load(key)  # pending, or failed: awaiting it raises as before
+
+
+def resolved(loader: DataLoader[K, V], key: K, make: Callable[[V], R]) -> R:
+    """make(the loaded value) at once when the loader holds it (api.prefetch), else an
+    awaitable of it.
+
+    Resolvers of related objects on the caseload page are plain functions that return
+    either: graphql-core awaits what a resolver returns only when it is awaitable, so a
+    prefetched page costs no task switch per related object. Typed as R for the schema."""
+    value = ready(loader, key)
+    if inspect.isawaitable(value):
+        awaited = value
+
+        async def later() -> R:
+            return make(await awaited)
+
+        return cast(R, later())
+    return make(cast(V, value))
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 A resolver that knows its children will ask for every row's coverages, say, loads them for
 the whole page at once (api.prefetch), and the children then answer from the loaders
-without waiting (types.resolved). The selection is read with api.document's walker, from
+without waiting (loaders.resolved). The selection is read with api.document's walker, from
 the field's own nodes in the (validated, size-limited) document."""
 
 from __future__ import annotations

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import base64
 
+import strawberry
+
 from cmgraph.api.errors import InputError
-from cmgraph.api.types import PageInfo
 
 _PREFIX = "cursor:"
 MAX_OFFSET = 10**9  # no list is longer; a larger cursor was not made by us
+
+
+@strawberry.type(name="PageInfo")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
 
 
 def cursor(offset: int) -> str:

@@ -1,30 +1,23 @@
-"""Mutation payloads: the object, userErrors (empty on success) and warnings."""
+"""What every mutation shares: perform runs its use case, and its payload carries the object,
+userErrors (empty on success) and warnings."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import strawberry
 
-from cmgraph.api.types import (
-    Appointment,
-    CaseManagerAssignment,
-    Client,
-    Coverage,
-    Enrollment,
-    Payor,
-    Provider,
-    RuleFinding,
-    findings,
-)
-from cmgraph.services.outcome import Outcome
+from cmgraph.api.compliance.types import RuleFinding, findings
+from cmgraph.api.context import Info
+from cmgraph.services.outcome import Outcome, Refused
 from cmgraph.services.outcome import UserError as ServiceUserError
 
 P = TypeVar("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @strawberry.type(name="UserError", description="Why a mutation did nothing.")
@@ -44,6 +37,17 @@ class UserError:
             rule=e.rule,
             plugin=e.plugin,
         )
+
+
+async def perform(info: Info, work: Callable[[], Awaitable[Outcome[T]]]) -> Outcome[T]:
+    """Run a use case; input refusals become userErrors; a write refreshes later reads."""
+    try:
+        outcome = await work()
+    except Refused as refused:
+        return Outcome.refused(refused.errors, refused.warnings)
+    if not outcome.errors:
+        await info.context.after_write()
+    return outcome
 
 
 def user_errors(outcome: Outcome) -> list[UserError]:
@@ -77,64 +81,3 @@ def payload(kind: type[P], outcome: Outcome[R], show: Callable[[R], Any]) -> P:
     if has_warnings:
         values["warnings"] = warnings(outcome)
     return kind(**values)
-
-
-@strawberry.type(name="ClientPayload")
-class ClientPayload:
-    client: Client | None
-    user_errors: list[UserError]
-
-
-@strawberry.type(name="ProviderPayload")
-class ProviderPayload:
-    provider: Provider | None
-    user_errors: list[UserError]
-
-
-@strawberry.type(name="PayorPayload")
-class PayorPayload:
-    payor: Payor | None
-    user_errors: list[UserError]
-
-
-@strawberry.type(name="CoveragePayload")
-class CoveragePayload:
-    coverage: Coverage | None
-    user_errors: list[UserError]
-
-
-@strawberry.type(name="EnrollmentPayload")
-class EnrollmentPayload:
-    enrollment: Enrollment | None
-    user_errors: list[UserError]
-
-
-@strawberry.type(name="AppointmentPayload")
-class AppointmentPayload:
-    appointment: Appointment | None
-    user_errors: list[UserError]
-    warnings: list[RuleFinding] = strawberry.field(
-        description="Findings of the session that do not block scheduling; severity tells "
-        "how they affect billing."
-    )
-
-
-@strawberry.type(name="CaseManagerPayload")
-class CaseManagerPayload:
-    case_manager: CaseManagerAssignment | None
-    user_errors: list[UserError]
-    warnings: list[RuleFinding]
-
-
-@strawberry.type(name="ChangeCaseManagerPayload")
-class ChangeCaseManagerPayload:
-    ended: CaseManagerAssignment | None
-    case_manager: CaseManagerAssignment | None
-    user_errors: list[UserError]
-    warnings: list[RuleFinding]
-
-
-@strawberry.type(name="RemoveCaseManagerPayload")
-class RemoveCaseManagerPayload:
-    removed_id: strawberry.ID | None
-    user_errors: list[UserError]

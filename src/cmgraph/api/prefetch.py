@@ -5,7 +5,7 @@ payor, and for their case managers and each one's provider and credentials. Thro
 DataLoaders alone that is the same handful of queries, but every one of those objects is
 then awaited on its own. Loading each relation for the whole page here, from what the query
 selects (api.lookahead), leaves the loaders holding every answer, and the fields (plain
-functions, types.resolved) answer at once. The queries are the loaders' own: what a caller
+functions, loaders.resolved) answer at once. The queries are the loaders' own: what a caller
 may see, and how many statements a page takes, do not change."""
 
 from __future__ import annotations

@@ -25,6 +25,18 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from cmgraph.api import scalars
+from cmgraph.api.admin.mutations import ApiTokenMutations
+from cmgraph.api.admin.queries import AdminQueries
+from cmgraph.api.appointments.mutations import AppointmentMutations
+from cmgraph.api.appointments.types import Appointment
+from cmgraph.api.billing.queries import ClaimQueries, RenderingQueries
+from cmgraph.api.case_managers.mutations import CaseManagerMutations
+from cmgraph.api.case_managers.queries import CaseManagerQueries
+from cmgraph.api.case_managers.types import CaseManagerAssignment
+from cmgraph.api.clients.mutations import ClientMutations, CoverageMutations
+from cmgraph.api.clients.queries import ClientQueries
+from cmgraph.api.clients.types import Client, Coverage
+from cmgraph.api.compliance.queries import ComplianceQueries, RuleQueries
 from cmgraph.api.document import CACHED_DOCUMENTS
 from cmgraph.api.errors import (
     UNAVAILABLE,
@@ -34,23 +46,54 @@ from cmgraph.api.errors import (
     is_safe,
 )
 from cmgraph.api.guard import Guard
-from cmgraph.api.mutations import Mutation
-from cmgraph.api.queries import Query
-from cmgraph.api.types import (
-    Appointment,
-    CaseManagerAssignment,
-    Client,
-    Coverage,
-    Enrollment,
-    Payor,
-    Provider,
-)
+from cmgraph.api.node_queries import NodeQueries
+from cmgraph.api.payors.mutations import PayorMutations
+from cmgraph.api.payors.queries import PayorQueries
+from cmgraph.api.payors.types import Payor
+from cmgraph.api.providers.mutations import EnrollmentMutations, ProviderMutations
+from cmgraph.api.providers.queries import ProviderQueries
+from cmgraph.api.providers.types import Enrollment, Provider
+from cmgraph.api.service_lines.queries import ServiceLineQueries
 from cmgraph.config import Limits, Settings
 from cmgraph.services.transaction import WriteConflict, is_unavailable
 
 log = logging.getLogger("cmgraph.api")
 
 INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+# The roots merge each domain's fields. A class's fields come in the order of its bases, and
+# schema.graphql lists them in this order: where it interleaves domains, a domain has two
+# classes (billing; compliance).
+@strawberry.type(name="Query")
+class Query(
+    NodeQueries,
+    ClientQueries,
+    ProviderQueries,
+    PayorQueries,
+    ServiceLineQueries,
+    RenderingQueries,
+    CaseManagerQueries,
+    ComplianceQueries,
+    ClaimQueries,
+    RuleQueries,
+    AdminQueries,
+):
+    pass
+
+
+@strawberry.type(name="Mutation")
+class Mutation(
+    ClientMutations,
+    ProviderMutations,
+    PayorMutations,
+    CoverageMutations,
+    EnrollmentMutations,
+    AppointmentMutations,
+    CaseManagerMutations,
+    ApiTokenMutations,
+):
+    pass
 
 
 class Schema(strawberry.Schema):

@@ -1,4 +1,4 @@
-"""Claim lines and enrollment impact: what billing integrations pull."""
+"""The answers of billing's queries: rendering providers, claim lines, enrollment impact."""
 
 from __future__ import annotations
 
@@ -7,22 +7,25 @@ from uuid import UUID
 
 import strawberry
 
+from cmgraph.api.appointments.types import Appointment
+from cmgraph.api.case_managers.types import CaseManagerAssignment
+from cmgraph.api.clients.types import Client, load_owning_client
+from cmgraph.api.compliance.types import RuleFinding, findings
 from cmgraph.api.context import Info
-from cmgraph.api.types import (
-    Appointment,
-    CaseManagerAssignment,
-    Client,
-    Payor,
-    Provider,
-    RuleFinding,
-    ServiceLine,
-    findings,
-    load_owning_client,
-    load_payor,
-    load_provider,
-    service_line,
-)
+from cmgraph.api.payors.types import Payor, load_payor
+from cmgraph.api.providers.types import Provider, load_provider
+from cmgraph.api.service_lines.types import ServiceLine, service_line
 from cmgraph.services.sessions import Verdict
+
+
+@strawberry.type(name="RenderingProviderAnswer")
+class RenderingProviderAnswer:
+    client_id: strawberry.ID
+    service_line: str
+    date_of_service: date
+    provider: Provider | None
+    assignment: CaseManagerAssignment | None
+    findings: list[RuleFinding]
 
 
 @strawberry.type(name="ClaimLine", description="What goes on the claim line of one session.")

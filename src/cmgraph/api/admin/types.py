@@ -1,15 +1,18 @@
-"""The audit trail as the API shows it: read-only events, one per change."""
+"""The audit trail's events (read-only, one per change) and API tokens as admins see them:
+never the secret, which createApiToken returns once."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
 
 from cmgraph.api import ids
 from cmgraph.api.context import Info
+from cmgraph.api.providers.types import Provider, load_provider
 from cmgraph.services import records
 
 # Model names in the change records that the schema calls otherwise.
@@ -66,7 +69,32 @@ class AuditEvent:
         return self.at.astimezone(info.context.scope.clock.zone)
 
 
-def entity_uuid(global_id: str) -> Any:
-    """The uuid of any global id, whatever its type (audit events name every kind)."""
-    decoded = ids.decode(global_id)
-    return decoded[1] if decoded else None
+@strawberry.type(name="ApiToken")
+class ApiToken:
+    id: strawberry.ID
+    name: str
+    role: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    provider_pk: strawberry.Private[UUID | None]
+
+    @classmethod
+    def of(cls, row: records.ApiToken) -> ApiToken:
+        return cls(
+            id=strawberry.ID(ids.encode("ApiToken", row.id)),
+            name=row.name,
+            role=row.role,
+            scopes=list(row.scopes or []),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+            provider_pk=row.provider_id,
+        )
+
+    @strawberry.field(description="A clinician token's provider.")
+    async def provider(self, info: Info) -> Provider | None:
+        return await load_provider(info, self.provider_pk) if self.provider_pk else None

@@ -1,0 +1,1 @@
+"""What admins keep: the audit trail and the organization's API tokens."""

@@ -1,0 +1,42 @@
+"""Input of renderingProviders, and the question a rendering request asks."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from cmgraph.api import ids
+from cmgraph.services import rendering
+
+APPOINTMENT_ID_HELP = (
+    "The session in question, when known: payors that bill the provider who delivered it "
+    "need it on a date with sessions by several providers."
+)
+
+
+@strawberry.input(name="RenderingProviderRequest")
+class RenderingProviderRequest:
+    client_id: strawberry.ID
+    service_line: str
+    date_of_service: date
+    appointment_id: strawberry.ID | None = strawberry.field(
+        default=None, description=APPOINTMENT_ID_HELP
+    )
+
+    def question(self) -> rendering.Question:
+        return question(
+            self.client_id, self.service_line, self.date_of_service, self.appointment_id
+        )
+
+
+def question(
+    client_id: str, service_line: str, day: date, appointment_id: str | None
+) -> rendering.Question:
+    return rendering.Question(
+        ids.decode_as(client_id, "Client"),
+        service_line,
+        day,
+        ids.decode_as(appointment_id, "Appointment") if appointment_id is not None else None,
+        appointment_given=appointment_id is not None,
+    )

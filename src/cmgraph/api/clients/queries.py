@@ -1,0 +1,42 @@
+"""Root query fields of clients."""
+
+from __future__ import annotations
+
+import strawberry
+
+from cmgraph.api import ids, prefetch
+from cmgraph.api.clients.types import Client
+from cmgraph.api.connection import Connection
+from cmgraph.api.context import Info
+from cmgraph.api.lookahead import selected_paths
+from cmgraph.api.pagination import offset_after, page_size
+from cmgraph.api.search import search_words
+from cmgraph.services import clients
+
+
+@strawberry.type
+class ClientQueries:
+    @strawberry.field
+    async def client(self, info: Info, id: strawberry.ID) -> Client | None:
+        pk = ids.decode_as(id, "Client")
+        row = await info.context.loaders.client_by_id.load(pk) if pk else None
+        return Client.of(row) if row else None
+
+    @strawberry.field(description="Clients by name: every word of `search` in a name, any case.")
+    async def clients(
+        self,
+        info: Info,
+        search: str | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[Client]:
+        scope, words = info.context.scope, search_words(search)
+        limit = page_size(first, info.context.settings.max_page_size)
+        start = offset_after(after)
+        total, rows = await info.context.reader.run(
+            lambda session: clients.page(session, scope, words, start, limit)
+        )
+        await prefetch.clients(
+            info.context.loaders, [r.id for r in rows], selected_paths(info), "edges.node"
+        )
+        return Connection[Client].page(start, [Client.of(r) for r in rows], total)

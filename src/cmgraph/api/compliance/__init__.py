@@ -1,0 +1,1 @@
+"""Compliance: the rules that are loaded and the findings they raise."""

@@ -1,0 +1,30 @@
+"""Reading mutation and query inputs: global ids to uuids, fields left out to KEEP.
+
+In update inputs a field left out is UNSET (kept as it is) and an explicit null clears it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry import UNSET
+
+from cmgraph.api import ids
+from cmgraph.services.outcome import INVALID_INPUT, KEEP, refuse
+
+
+def parse_id(value: strawberry.ID | str | None, type_name: str, field: str) -> UUID | None:
+    """The uuid behind a global id. Malformed: INVALID_INPUT; another type: None (NOT_FOUND)."""
+    if value is None:
+        return None
+    decoded = ids.decode(str(value))
+    if decoded is None:
+        raise refuse(INVALID_INPUT, "Malformed id.", field)
+    return decoded[1] if decoded[0] == type_name else None
+
+
+def given(value: Any) -> Any:
+    """UNSET (left out) becomes the services' KEEP."""
+    return KEEP if value is UNSET else value

@@ -1,0 +1,31 @@
+"""Payor mutations and their payloads."""
+
+from __future__ import annotations
+
+import strawberry
+
+from cmgraph.api.context import Info
+from cmgraph.api.payloads import UserError, payload, perform
+from cmgraph.api.payors.inputs import CreatePayorInput
+from cmgraph.api.payors.types import Payor
+from cmgraph.services import payors
+
+
+@strawberry.type(name="PayorPayload")
+class PayorPayload:
+    payor: Payor | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class PayorMutations:
+    @strawberry.mutation
+    async def create_payor(self, info: Info, input: CreatePayorInput) -> PayorPayload:
+        scope = info.context.scope
+        outcome = await perform(
+            info,
+            lambda: payors.create_payor(
+                scope, input.name, input.payer_id, input.kind, input.plugins or []
+            ),
+        )
+        return payload(PayorPayload, outcome, Payor.of)

@@ -1,0 +1,1 @@
+"""Providers (clinicians), their credentials and their enrollments with payors."""

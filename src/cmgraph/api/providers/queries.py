@@ -1,0 +1,51 @@
+"""Root query fields of providers."""
+
+from __future__ import annotations
+
+import strawberry
+
+from cmgraph.api import ids
+from cmgraph.api.connection import Connection
+from cmgraph.api.context import Info
+from cmgraph.api.errors import from_refused
+from cmgraph.api.pagination import offset_after, page_size
+from cmgraph.api.providers.types import Provider
+from cmgraph.api.search import search_words
+from cmgraph.services import lookups, providers
+from cmgraph.services.outcome import Refused
+
+
+@strawberry.type
+class ProviderQueries:
+    @strawberry.field
+    async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
+        pk = ids.decode_as(id, "Provider")
+        row = await info.context.loaders.provider_by_id.load(pk) if pk else None
+        return Provider.of(row) if row else None
+
+    @strawberry.field(
+        description="Providers by name; with serviceLine, only those holding a credential "
+        "that qualifies for it today (by default)."
+    )
+    async def providers(
+        self,
+        info: Info,
+        search: str | None = None,
+        service_line: str | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[Provider]:
+        scope, words = info.context.scope, search_words(search)
+        qualifying = None
+        if service_line is not None:
+            try:
+                line = lookups.service_line(scope.book, service_line)
+            except Refused as refused:
+                raise from_refused(refused) from None
+            qualifying = scope.book.service_lines[line].qualifying_credentials
+        limit = page_size(first, info.context.settings.max_page_size)
+        start = offset_after(after)
+        total, rows = await info.context.reader.run(
+            lambda session: providers.page(session, scope, words, qualifying, start, limit)
+        )
+        return Connection[Provider].page(start, [Provider.of(r) for r in rows], total)
