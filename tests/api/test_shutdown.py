@@ -42,7 +42,7 @@ async def write_lock_held(db, database_url: str, client_id: str) -> AsyncIterato
             yield
             await connection.rollback()
         return
-    # SQLite: one writer at a time; the app's BEGIN IMMEDIATE waits (busy timeout 30 s).
+    # SQLite: one writer at a time; the app's BEGIN IMMEDIATE waits (busy timeout 5 s).
     connection = sqlite3.connect(make_url(database_url).database or "", isolation_level=None)
     try:
         connection.execute("BEGIN IMMEDIATE")
