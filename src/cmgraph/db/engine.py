@@ -17,6 +17,9 @@ connection that timed out is dropped rather than reused: its state is unknown.
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -121,10 +124,44 @@ def _configure_sqlite(engine: AsyncEngine, busy_seconds: float) -> None:
         # SQLite's lower() folds ASCII only; name search must find "Élise" as PostgreSQL does.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _recycle_read_only(context: ExceptionContext) -> None:
+        # A connection opened while the file (or its -wal/-shm) was read-only stays read-only
+        # after the file is fixed: drop it, and the pool's others of its time, so that the
+        # next request opens a connection that can write.
+        if "readonly database" in str(context.original_exception):
+            context.is_disconnect = True
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def unwritable_sqlite_files(url: str) -> list[str]:
+    """For a SQLite URL, the database file, its -wal and -shm files (those that exist) and its
+    folder that cmgraph cannot write, or that grant their owner no write permission (SQLite
+    then creates -shm read-only too, and it stays so after the file is fixed); one line each,
+    saying what to do."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return []
+    database = Path(parsed.database or "")
+    problems = []
+    if not os.access(database.parent if str(database.parent) else Path("."), os.W_OK):
+        problems.append(f"{database.parent}: cannot create files in this folder")
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists() and (
+            not os.access(path, os.W_OK) or not path.stat().st_mode & stat.S_IWUSR
+        ):
+            mode = oct(stat.S_IMODE(path.stat().st_mode))
+            fix = (
+                "make it writable"
+                if path == database
+                else "remove it while no cmgraph process runs, or make it writable"
+            )
+            problems.append(f"{path} is not writable (mode {mode}): {fix}")
+    return problems
 
 
 class Database:
