@@ -325,7 +325,7 @@ class GraphQLEndpoint:
             )
         try:
             answer = await self._execute(request, principal, params, answer_in, entry, reserved)
-        except Exception:
+        except BaseException:  # cancelled too (a stop's deadline): the retry must run
             await self._settle(self.idempotency.release(reserved))
             raise
         response = answer.response
