@@ -12,6 +12,7 @@ import strawberry
 
 from cmgraph.api.compliance.types import RuleFinding, findings
 from cmgraph.api.context import Info
+from cmgraph.api.input_paths import input_path
 from cmgraph.services.outcome import Outcome, Refused
 from cmgraph.services.outcome import UserError as ServiceUserError
 
@@ -31,7 +32,7 @@ class UserError:
     @classmethod
     def of(cls, e: ServiceUserError) -> UserError:
         return cls(
-            field=list(e.field) if e.field else None,
+            field=input_path(e.field),
             code=e.code,
             message=e.message,
             rule=e.rule,

@@ -14,6 +14,7 @@ from cmgraph.facts import (
     AssignmentCheck,
     Enrollment,
     EnrollmentStatus,
+    Field,
     Finding,
     Payor,
     Payors,
@@ -86,7 +87,7 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
         check.credentialed,
         check.provider.display_name,
         assignment.start_date,
-        field=("input", "providerId"),
+        field=Field.PROVIDER,
         client_id=assignment.client_id,
         service_line=assignment.service_line,
     )

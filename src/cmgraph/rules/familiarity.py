@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cmgraph import hookimpl
-from cmgraph.facts import AppointmentStatus, AssignmentCheck, Finding, RuleInfo, Severity
+from cmgraph.facts import AppointmentStatus, AssignmentCheck, Field, Finding, RuleInfo, Severity
 from cmgraph.rules._finding import FindingFactory
 
 RULE = "familiarity"
@@ -52,7 +52,7 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
             f"{check.provider.display_name} delivered none of the client's {len(recent)} "
             f"completed {assignment.service_line} sessions in the 30 days before "
             f"{assignment.start_date.isoformat()}.",
-            field=("input", "providerId"),
+            field=Field.PROVIDER,
             client_id=assignment.client_id,
             service_line=assignment.service_line,
             date=assignment.start_date,

@@ -7,7 +7,7 @@ PostgreSQL's exclusion constraint is the backstop under concurrent requests.
 from __future__ import annotations
 
 from cmgraph import hookimpl
-from cmgraph.facts import AssignmentCheck, Finding, RuleInfo, Severity
+from cmgraph.facts import AssignmentCheck, Field, Finding, RuleInfo, Severity
 from cmgraph.rules._finding import FindingFactory
 
 RULE = "no_overlap"
@@ -39,7 +39,7 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
             Severity.ERROR,
             f"{proposed.service_line} already has a case manager from "
             f"{_period(other.start_date, other.end_date)}; end or change that assignment first.",
-            field=("input", "startDate"),
+            field=Field.START_DATE,
             client_id=proposed.client_id,
             service_line=proposed.service_line,
             date=max(proposed.start_date, other.start_date),

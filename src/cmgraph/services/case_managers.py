@@ -210,7 +210,7 @@ async def _plan_change(
     ]
     # The old assignment's end date is not an input here: the new start date decides it.
     shortening = [
-        replace(f, field=("input", "startDate")) if f.field else f
+        replace(f, field=facts.Field.START_DATE) if f.field else f
         for f in await _removal_findings(session, scope, old, ended)
     ]
     return _ChangePlan(current, ended, old.end_date, others, shortening)
