@@ -21,6 +21,11 @@ class Severity(enum.Enum):
     WARNING = "WARNING"
 
 
+# "At least once a month" (rule 7): the days before an assignment's start in which a CM is
+# expected to have cared for the client; the suggestions rank candidates over the same days.
+FAMILIARITY_WINDOW = timedelta(days=30)
+
+
 class Field(enum.StrEnum):
     """The part of the assignment being judged that a finding concerns, in the facts'
     terms; the API names the input it came from (providerId, startDate, ...)."""

@@ -47,3 +47,14 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
         for other in check.assignments
         if other.id != proposed.id and other.overlaps(proposed)
     ]
+
+
+def lost_race() -> Finding:
+    """What the exclusion constraint's refusal means: a concurrent write assigned a CM for
+    this period first (the service's serialized check could not see it yet)."""
+    return finding(
+        CODE,
+        Severity.ERROR,
+        "Another case manager was assigned for this period at the same time; reload and try again.",
+        field=Field.START_DATE,
+    )
