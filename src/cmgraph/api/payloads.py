@@ -51,11 +51,11 @@ async def perform(info: Info, work: Callable[[], Awaitable[Outcome[T]]]) -> Outc
     return outcome
 
 
-def user_errors(outcome: Outcome) -> list[UserError]:
+def user_errors(outcome: Outcome[Any]) -> list[UserError]:
     return [UserError.of(e) for e in outcome.errors]
 
 
-def warnings(outcome: Outcome) -> list[RuleFinding]:
+def warnings(outcome: Outcome[Any]) -> list[RuleFinding]:
     return findings(list(outcome.warnings))
 
 

@@ -8,6 +8,7 @@ secondary payor active on that date: a warning. A client without coverage on tha
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 from cmgraph import hookimpl
 from cmgraph.facts import (
@@ -58,7 +59,7 @@ def cmgraph_enrollment_qualifies(enrollment: Enrollment, day: date, payor: Payor
 
 
 def _findings(
-    payors: Payors, credentialed: dict, who: str, day: date, **where: object
+    payors: Payors, credentialed: dict[UUID, bool], who: str, day: date, **where: object
 ) -> list[Finding]:
     found = []
     for index, payor in enumerate(payors.all):

@@ -46,7 +46,7 @@ class WriteConflict(Exception):
 def backoff(attempt: int) -> float:
     """Seconds to pause after losing attempt `attempt` (1-based): jittered so that the
     transactions that collided do not collide again in step."""
-    ceiling = BACKOFF_SECONDS * 2 ** (attempt - 1)
+    ceiling: float = BACKOFF_SECONDS * 2 ** (attempt - 1)
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
