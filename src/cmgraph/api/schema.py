@@ -55,6 +55,7 @@ from cmgraph.api.providers.queries import ProviderQueries
 from cmgraph.api.providers.types import Enrollment, Provider
 from cmgraph.api.service_lines.queries import ServiceLineQueries
 from cmgraph.config import Limits, Settings
+from cmgraph.services.outcome import INVALID_INPUT
 from cmgraph.services.transaction import WriteConflict, is_unavailable
 
 log = logging.getLogger("cmgraph.api")
@@ -111,6 +112,13 @@ class MaskWithId(MaskErrors):
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda e: not is_safe(e), error_message="")
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        # A Date or DateTime that is none carries the code every bad input carries.
+        for error in errors:
+            if scalars.is_invalid_scalar(error.original_error):
+                error.extensions = {**(error.extensions or {}), "code": INVALID_INPUT}
+        return super()._process_errors(errors)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
