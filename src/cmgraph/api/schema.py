@@ -46,6 +46,7 @@ from cmgraph.api.errors import (
     is_safe,
 )
 from cmgraph.api.guard import Guard
+from cmgraph.api.integrations.queries import EventQueries
 from cmgraph.api.node_queries import NodeQueries
 from cmgraph.api.payors.mutations import PayorMutations
 from cmgraph.api.payors.queries import PayorQueries
@@ -79,6 +80,7 @@ class Query(
     ClaimQueries,
     RuleQueries,
     AdminQueries,
+    EventQueries,
 ):
     pass
 
