@@ -100,7 +100,7 @@ export function openAdd({ client, serviceLines, line, returnFocus, reload }) {
       const providers = data.providers.edges.map((e) => e.node);
       providerSelect.replaceChildren(
         h("option", { value: "" }, providers.length ? "Choose a provider" : "No provider matches"),
-        providers.map(providerOption),
+        ...providers.map(providerOption),
       );
       if (providers.some((p) => p.id === chosen)) providerSelect.value = chosen;
     } catch (error) {
