@@ -47,7 +47,7 @@ export function showErrors(form, problems, box) {
     error.append(error.childNodes.length ? " " : "", line, " ", problem.message);
     const control = form.querySelector(`[data-field="${name}"] input, [data-field="${name}"] select, [data-field="${name}"] textarea`);
     if (control) {
-      // broken on purpose
+      control.setAttribute("aria-invalid", "true");
       first = first || control;
     }
   }
