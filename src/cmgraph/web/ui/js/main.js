@@ -113,14 +113,20 @@ async function renderClients(focusKey) {
   else search.focus();
 }
 
+let pageRequests = 0;
+
 async function loadPage(results) {
+  // Only the latest search may fill the list: a slower, older answer is dropped.
+  pageRequests += 1;
+  const mine = pageRequests;
   let data;
   try {
     data = await gql("Clients", { search: state.search || null, first: PAGE_SIZE, after: state.cursors[state.page] });
   } catch (error) {
-    results.replaceChildren(failure(error) || "");
+    if (mine === pageRequests) results.replaceChildren(failure(error) || "");
     return;
   }
+  if (mine !== pageRequests) return;
   const { edges, totalCount, pageInfo } = data.clients;
   state.cursors[state.page + 1] = pageInfo.endCursor;
   if (!edges.length) {
