@@ -249,6 +249,8 @@ def test_removing_a_cm_who_covers_a_completed_session_is_refused_in_words(
     expect(refusal).to_contain_text("Not removed: this assignment is in use.")
     expect(refusal).to_contain_text("Completed sessions fall within its period")
     expect(refusal).to_contain_text("ASSIGNMENT_IN_USE")
+    expect(dialog.get_by_role("button", name="Remove")).to_be_hidden()
+    expect(dialog.get_by_role("button", name="Close", exact=True)).to_be_focused()
     shot("remove-in-use")
     assert serious_violations(page) == []
     page.keyboard.press("Escape")

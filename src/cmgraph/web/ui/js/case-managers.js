@@ -283,6 +283,8 @@ export function openRemove({ assignment, line, returnFocus, reload }) {
             ),
           ),
         );
+        // Trying again cannot succeed while those sessions exist: only Close is left.
+        remove.hidden = true;
         cancel.textContent = "Close";
         cancel.focus();
         return;

@@ -20,7 +20,7 @@ export function focusByKey(...keys) {
 export function openDialog({ title, returnFocus, fallbackFocus, className }) {
   const titleId = uid("dialog-title");
   const body = h("div", { class: "dialog-body" });
-  const closeButton = h("button", { type: "button", class: "icon", "aria-label": "Close" }, "×");
+  const closeButton = h("button", { type: "button", class: "icon", "aria-label": "Close dialog" }, "×");
   const dialog = h(
     "dialog",
     { class: `dialog ${className || ""}`, "aria-labelledby": titleId },
