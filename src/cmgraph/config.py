@@ -58,6 +58,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # how long `cmgraph serve` lets requests in flight finish once asked to stop
     graceful_shutdown_seconds: int = 30
+    # the reference UI at /app (README, "The reference UI"); the demo turns it on
+    ui: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -99,4 +101,5 @@ class Settings:
                 o.strip() for o in env.get("CMGRAPH_CORS_ORIGINS", "").split(",") if o.strip()
             ),
             graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30),
+            ui=env.get("CMGRAPH_UI", "").lower() in {"1", "true", "yes"},
         )
