@@ -50,3 +50,8 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     provider_id: UUID | None = None
     token_id: UUID | None = None
+
+    @property
+    def is_person(self) -> bool:
+        """Signed in with a JWT (a person, through the UI), not an API token."""
+        return self.actor.startswith("user:")
