@@ -58,6 +58,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # how long `cmgraph serve` lets requests in flight finish once asked to stop
     graceful_shutdown_seconds: int = 30
+    # at start-up, judge again in the background the stored findings of organizations whose
+    # were judged by other rules (services.findings); `cmgraph findings rebuild` does it too
+    rebuild_findings_on_start: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -99,4 +102,6 @@ class Settings:
                 o.strip() for o in env.get("CMGRAPH_CORS_ORIGINS", "").split(",") if o.strip()
             ),
             graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30),
+            rebuild_findings_on_start=env.get("CMGRAPH_REBUILD_FINDINGS_ON_START", "1")
+            not in {"0", "false", "no"},
         )

@@ -12,6 +12,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
+from cmgraph.services import findings
 from cmgraph.services.scope import Scope
 
 
@@ -70,6 +71,7 @@ def record(
             after=after,
         )
     )
+    findings.note(session, entity, before)  # the stored findings it may change
 
 
 def record_by(
