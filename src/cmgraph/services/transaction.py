@@ -13,6 +13,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -93,10 +94,41 @@ async def run_write(
     scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
 ) -> Outcome[T]:
     """Run use_case in a serialized write transaction; commit only when it succeeds. A lost
-    race runs it again from the start, at most ATTEMPTS times in all."""
+    race runs it again from the start, at most ATTEMPTS times in all. Inside run_batch it
+    runs in a savepoint of the batch's transaction instead."""
+    if scope.batch is not None:
+        return await _run_in_savepoint(scope.batch, use_case)
+    return await _retrying(lambda: _run_once(scope, use_case))
+
+
+async def run_batch(
+    scope: Scope, work: Callable[[Scope], Awaitable[T]], keep: Callable[[T], bool]
+) -> T:
+    """Run many use cases in one serialized write transaction (a bulk import's batch).
+
+    `work` gets a scope whose run_write runs each use case in a savepoint of this
+    transaction: a refused use case undoes only its own writes and answers as it would
+    alone. The transaction commits when keep(result) says so and rolls back otherwise (a
+    dry run; a policy that keeps nothing when a row was refused). A lost race runs `work`
+    again from the start, as run_write does.
+    """
+
+    async def once() -> T:
+        async with scope.db.write() as session:
+            result = await work(replace(scope, batch=session))
+            if keep(result):
+                await session.commit()
+            else:
+                await session.rollback()
+            return result
+
+    return await _retrying(once)
+
+
+async def _retrying(attempt_once: Callable[[], Awaitable[T]]) -> T:
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return await _run_once(scope, use_case)
+            return await attempt_once()
         except Exception as exc:
             if not is_retryable(exc):
                 raise
@@ -107,6 +139,27 @@ async def run_write(
             )
             await asyncio.sleep(backoff(attempt))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _run_in_savepoint(
+    session: AsyncSession, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
+) -> Outcome[T]:
+    """use_case inside a batch: its writes stand or fall alone, the batch commits them."""
+    savepoint = await session.begin_nested()
+    try:
+        outcome = await use_case(session)
+        await savepoint.commit()
+        return outcome
+    except Refused as refused:
+        await savepoint.rollback()
+        return Outcome.refused(refused.errors, refused.warnings)
+    except IntegrityError as exc:
+        await savepoint.rollback()
+        return Outcome.refused([_integrity_error(exc)])
+    except PluginFailed as failed:
+        await savepoint.rollback()
+        log.error("%s", failed, exc_info=failed.error)
+        return Outcome.refused([plugin_failed(failed)])
 
 
 async def _run_once(
