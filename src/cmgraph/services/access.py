@@ -29,10 +29,11 @@ RESOURCES = (
     "case_managers",
 )
 # Scopes an integration token may hold: read and write of each resource, and read-only
-# views (findings: rendering providers, compliance, rules; claims: claim lines; audit).
+# views (findings: rendering providers, compliance, rules; claims: claim lines; audit), and
+# imports:write (importRecords, which writes every kind).
 SCOPES = tuple(
     [f"{r}:{mode}" for r in RESOURCES for mode in ("read", "write")]
-    + ["findings:read", "claims:read", "audit:read"]
+    + ["findings:read", "claims:read", "audit:read", "imports:write"]
 )
 
 

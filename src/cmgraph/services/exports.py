@@ -213,6 +213,8 @@ async def records(
                 if kind is Kind.PROVIDERS:
                     values["credentials"] = credentials_text(extra.get(r[0].id, []))
                 yield {name: _text(values.get(name), zone) for name in columns}
+            if len(rows) < batch_rows:
+                return
             after = rows[-1][0].id
 
 
