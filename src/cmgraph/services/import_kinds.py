@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from cmgraph import facts
 from cmgraph.db import models
@@ -93,6 +93,11 @@ class Handler:
     async def finish(self) -> list[tuple[Row, RowRefused]]:
         """Write what the batch's rows left for the end; the rows refused then."""
         return []
+
+    def atomic(self) -> AsyncSessionTransaction:
+        """A savepoint around a row's several use cases: all of them stand, or none. (Each
+        use case has a savepoint of its own; a row of one needs nothing more.)"""
+        return self.session.begin_nested()
 
     def checked(self, outcome: Outcome[Any]) -> Any:
         """The outcome's value, or the row refused with the service's errors."""
@@ -413,21 +418,22 @@ class Appointments(_Referring):
         await self._providers(rows, "provider_npi")
         self.existing: dict[tuple[UUID, str, datetime], models.Appointment] = {}
         self.pending: dict[tuple[UUID, str, datetime], tuple[Row, models.Appointment]] = {}
-        ids = [c.id for c in self.clients.values()]
-        starts = []
+        # The batch's (client, start) pairs, found in one query by the exact pairs: a
+        # window of starts would read every session of the batch's clients.
+        keys = set()
         for r in rows:
             try:
-                starts.append(r.instant("starts_at"))
+                client = self.clients.get(r.text("client_external_id") or "")
+                if client is not None:
+                    keys.add((client.id, r.instant("starts_at").astimezone(UTC)))
             except CellError:
                 continue
-        if ids and starts:
+        if keys:
             a = models.Appointment
             for found in await self.session.scalars(
                 select(a).where(
                     a.organization_id == self.org,
-                    a.client_id.in_(ids),
-                    a.starts_at >= min(starts),
-                    a.starts_at <= max(starts),
+                    tuple_(a.client_id, a.starts_at).in_(sorted(keys)),
                 )
             ):
                 self.existing[(found.client_id, found.service_line, found.starts_at)] = found
@@ -571,14 +577,15 @@ class CaseManagers(_Referring):
         if covering is None:
             history.append(self.checked(await case_managers.add(self.scope, proposal)))
             return "created"
-        _, successor = self.checked(await case_managers.change(self.scope, proposal))
-        history.append(successor)
-        if successor.end_date != end:
-            self.checked(
-                await case_managers.update(
-                    self.scope, successor.id, successor.version, end_date=end
+        async with self.atomic():
+            _, successor = self.checked(await case_managers.change(self.scope, proposal))
+            if successor.end_date != end:  # the row ends before the assignment it follows
+                self.checked(
+                    await case_managers.update(
+                        self.scope, successor.id, successor.version, end_date=end
+                    )
                 )
-            )
+        history.append(successor)
         return "created"
 
     async def _revise(

@@ -4,8 +4,8 @@ Each file holds one kind (services.csv_columns); files are imported in the kinds
 rows may name records of earlier files. Rows are found again by natural key: importing the
 same files twice changes nothing; a corrected file updates what changed.
 
-How the error policy maps onto transactions (services.transaction.run_batch), each row in
-a savepoint of its own so that a refused row undoes only itself:
+How the error policy maps onto transactions (services.transaction.run_batch), a refused row
+undoing only its own writes (each use case runs in a savepoint of the batch's transaction):
 - reject-failed-rows: one transaction per batch of BATCH_ROWS rows of a file, committed
   with the rows that passed; a refused row is reported and left out.
 - reject-everything (the default): the whole import in one transaction, committed only when
@@ -178,7 +178,9 @@ def _passes(files: Sequence[_File]) -> list[_Pass]:
 
 
 async def _rows(scope: Scope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
-    """Rows of one file, each in its savepoint of the batch's transaction."""
+    """Rows of one file in the batch's transaction. Each use case a row calls runs in a
+    savepoint (transaction.run_write), so a refused one undoes its own writes; a handler
+    whose row calls several wraps them in one more (import_kinds.Handler.atomic)."""
     assert scope.batch is not None
     tally, kind, name = _Tally(), walk.file.source.kind, walk.file.source.name
     counts = tally.of(kind)
@@ -186,7 +188,6 @@ async def _rows(scope: Scope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
     await handler.prepare(rows)
     for row in rows:
         problems: list[tuple[str | None, str, str]]
-        savepoint = await scope.batch.begin_nested()
         try:
             status: Status = await handler.apply(row)
         except CellError as bad:
@@ -196,11 +197,9 @@ async def _rows(scope: Scope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
         except Refused as refused:  # input a service refused before its transaction
             problems = [handler._on_column(e) for e in refused.errors]
         else:
-            await savepoint.commit()
             if walk.counted:
                 setattr(counts, status, getattr(counts, status) + 1)
             continue
-        await savepoint.rollback()
         handler.forget(row)
         counts.refused += 1
         tally.errors.extend(RowError(name, row.number, *p) for p in problems)
