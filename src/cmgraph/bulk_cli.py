@@ -4,7 +4,6 @@ itself is services.imports and services.exports."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,7 +97,3 @@ def summary(report: imports.Report) -> list[str]:
 
 def write_errors(report: imports.Report, path: Path) -> None:
     path.write_text(imports.errors_csv(report.errors), encoding="utf-8")
-
-
-def stdout() -> TextIO:
-    return sys.stdout

@@ -147,6 +147,10 @@ def _scope(db: Database, settings: Settings, org: Any) -> Scope:
     )
 
 
+class ImportRefused(Exception):
+    """Rows were refused: the command ends with status 1 after its summary."""
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
     if args.template:
         try:
@@ -185,10 +189,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         _with_db(settings, work)
     except ImportRefused:
         raise CommandError("some rows were refused; see the errors file") from None
-
-
-class ImportRefused(Exception):
-    """Rows were refused: the command ends with status 1 after its summary."""
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:

@@ -234,3 +234,23 @@ async def test_export_reads_in_batches_not_all_at_once(api, db, statements):
 
     assert paged == whole and len(whole) == 8
     assert statements.count - in_one == 3  # four pages of 2 instead of one of 7
+
+
+async def test_an_import_sent_again_under_its_idempotency_key_answers_the_first_answer(api, http):
+    body = {
+        "query": IMPORT,
+        "variables": {
+            "input": {
+                "kind": "CLIENTS",
+                "csv": "external_id,first_name,last_name\nC1,Ada,Lovelace\n",
+            }
+        },
+    }
+    headers = {"Authorization": f"Bearer {api.token}", "Idempotency-Key": "import-clients-1"}
+
+    first = await http.post("/graphql", json=body, headers=headers)
+    again = await http.post("/graphql", json=body, headers=headers)
+
+    assert first.status_code == again.status_code == 200
+    assert counts(first.json()["data"]["importRecords"]) == (1, 0, 0, 0)
+    assert again.json() == first.json()  # replayed, not "unchanged"

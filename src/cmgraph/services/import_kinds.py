@@ -102,10 +102,10 @@ class Handler:
     def checked(self, outcome: Outcome[Any]) -> Any:
         """The outcome's value, or the row refused with the service's errors."""
         if outcome.errors:
-            raise RowRefused(tuple(self._on_column(e) for e in outcome.errors))
+            raise RowRefused(tuple(self.on_column(e) for e in outcome.errors))
         return outcome.value
 
-    def _on_column(self, error: UserError) -> tuple[str | None, str, str]:
+    def on_column(self, error: UserError) -> tuple[str | None, str, str]:
         column = None
         if error.field:
             names = [f for f in error.field if f != "input" and not f.isdigit()]
@@ -492,7 +492,7 @@ class Appointments(_Referring):
         outcome = await appointments.schedule_checked(self.scope, [new for _, new in pending])
         if not outcome.errors:
             return []
-        refused = RowRefused(tuple(self._on_column(e) for e in outcome.errors))
+        refused = RowRefused(tuple(self.on_column(e) for e in outcome.errors))
         return [(row, refused) for row, _ in pending]
 
 

@@ -195,7 +195,7 @@ async def _rows(scope: Scope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
         except RowRefused as refused:
             problems = list(refused.errors)
         except Refused as refused:  # input a service refused before its transaction
-            problems = [handler._on_column(e) for e in refused.errors]
+            problems = [handler.on_column(e) for e in refused.errors]
         else:
             if walk.counted:
                 setattr(counts, status, getattr(counts, status) + 1)

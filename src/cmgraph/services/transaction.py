@@ -110,16 +110,22 @@ async def run_batch(
     transaction: a refused use case undoes only its own writes and answers as it would
     alone. The transaction commits when keep(result) says so and rolls back otherwise (a
     dry run; a policy that keeps nothing when a row was refused). A lost race runs `work`
-    again from the start, as run_write does.
+    again from the start, as run_write does. When the request's Idempotency-Key was taken
+    over by a retry, nothing is committed and Refused(KEY_IN_USE) is raised.
     """
 
     async def once() -> T:
         async with scope.db.write() as session:
             result = await work(replace(scope, batch=session))
-            if keep(result):
-                await session.commit()
-            else:
+            if not keep(result):
                 await session.rollback()
+                return result
+            # As in run_write: the request's Idempotency-Key says "written" in the very
+            # transaction that writes; a key another attempt took over stops the commit.
+            if scope.idempotency is not None and not await mark_written(session, scope.idempotency):
+                await session.rollback()
+                raise Refused(KEY_TAKEN_OVER)
+            await session.commit()
             return result
 
     return await _retrying(once)

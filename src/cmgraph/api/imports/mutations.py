@@ -8,6 +8,7 @@ from cmgraph.api.context import Info
 from cmgraph.api.imports.inputs import ImportRecordsInput
 from cmgraph.api.imports.types import ImportRecordsPayload
 from cmgraph.services import imports
+from cmgraph.services.outcome import Refused
 
 
 @strawberry.type
@@ -18,9 +19,12 @@ class ImportMutations:
     )
     async def import_records(self, info: Info, input: ImportRecordsInput) -> ImportRecordsPayload:
         source = imports.Source(input.kind, "csv", input.csv)
-        report = await imports.run_import(
-            info.context.scope, [source], dry_run=input.dry_run, policy=input.error_policy
-        )
+        try:
+            report = await imports.run_import(
+                info.context.scope, [source], dry_run=input.dry_run, policy=input.error_policy
+            )
+        except Refused as refused:  # the request's Idempotency-Key was taken over
+            return ImportRecordsPayload.nothing_done(refused.errors)
         if report.committed:
             await info.context.after_write()
         return ImportRecordsPayload.of(report)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import strawberry
 
 from cmgraph.api.payloads import UserError
@@ -43,6 +45,19 @@ class ImportRecordsPayload:
     committed: bool
     row_errors: list[ImportRowError]
     user_errors: list[UserError]
+
+    @classmethod
+    def nothing_done(cls, errors: Sequence[ServiceUserError]) -> ImportRecordsPayload:
+        """Nothing was done: the whole request was refused."""
+        return cls(
+            created=0,
+            updated=0,
+            unchanged=0,
+            refused=0,
+            committed=False,
+            row_errors=[],
+            user_errors=[UserError.of(e) for e in errors],
+        )
 
     @classmethod
     def of(cls, report: imports.Report) -> ImportRecordsPayload:
