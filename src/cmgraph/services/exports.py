@@ -57,8 +57,8 @@ def _joined(model: Any, other: Any, column: str) -> Any:
 
 @dataclass(frozen=True)
 class _Shape:
-    """What a kind's export reads: the model (its first column), the natural keys of the
-    records it refers to, and how one result row becomes the kind's columns."""
+    """What a kind's export reads: the model, its rows with the natural keys of the records
+    they refer to, and how one result row becomes the kind's columns."""
 
     model: Any
     query: AnySelect
@@ -66,86 +66,85 @@ class _Shape:
 
 
 def _payor(r: Any) -> dict[str, Any]:
-    p = r[0]
-    return {"payer_id": p.payer_id, "name": p.name, "kind": p.kind, "plugins": p.plugins}
+    return {"payer_id": r.payer_id, "name": r.name, "kind": r.kind, "plugins": r.plugins}
 
 
 def _provider(r: Any) -> dict[str, Any]:
-    p = r[0]
-    return {"npi": p.npi, "first_name": p.first_name, "last_name": p.last_name, "active": p.active}
+    return {"npi": r.npi, "first_name": r.first_name, "last_name": r.last_name, "active": r.active}
 
 
 def _client(r: Any) -> dict[str, Any]:
-    c = r[0]
     return {
-        "external_id": c.external_id,
-        "first_name": c.first_name,
-        "last_name": c.last_name,
-        "date_of_birth": c.date_of_birth,
+        "external_id": r.external_id,
+        "first_name": r.first_name,
+        "last_name": r.last_name,
+        "date_of_birth": r.date_of_birth,
     }
 
 
 def _enrollment(r: Any) -> dict[str, Any]:
-    e, npi, payer_id = r
     return {
-        "npi": npi,
-        "payer_id": payer_id,
-        "effective_from": e.effective_from,
-        "status": e.status,
-        "effective_to": e.effective_to,
+        "npi": r.ref_npi,
+        "payer_id": r.ref_payer_id,
+        "effective_from": r.effective_from,
+        "status": r.status,
+        "effective_to": r.effective_to,
     }
 
 
 def _coverage(r: Any) -> dict[str, Any]:
-    v, external_id, payer_id = r
     return {
-        "client_external_id": external_id,
-        "payer_id": payer_id,
-        "effective_from": v.effective_from,
-        "priority": v.priority,
-        "member_id": v.member_id,
-        "effective_to": v.effective_to,
+        "client_external_id": r.ref_external_id,
+        "payer_id": r.ref_payer_id,
+        "effective_from": r.effective_from,
+        "priority": r.priority,
+        "member_id": r.member_id,
+        "effective_to": r.effective_to,
     }
 
 
 def _appointment(r: Any) -> dict[str, Any]:
-    a, external_id, npi = r
     return {
-        "client_external_id": external_id,
-        "service_line": a.service_line,
-        "starts_at": a.starts_at,
-        "ends_at": a.ends_at,
-        "provider_npi": npi,
-        "status": a.status,
-        "service_code": a.service_code,
-        "telehealth": a.telehealth,
+        "client_external_id": r.ref_external_id,
+        "service_line": r.service_line,
+        "starts_at": r.starts_at,
+        "ends_at": r.ends_at,
+        "provider_npi": r.ref_npi,
+        "status": r.status,
+        "service_code": r.service_code,
+        "telehealth": r.telehealth,
     }
 
 
 def _assignment(r: Any) -> dict[str, Any]:
-    m, external_id, npi = r
     return {
-        "client_external_id": external_id,
-        "service_line": m.service_line,
-        "start_date": m.start_date,
-        "provider_npi": npi,
-        "end_date": m.end_date,
-        "note": m.note,
+        "client_external_id": r.ref_external_id,
+        "service_line": r.service_line,
+        "start_date": r.start_date,
+        "provider_npi": r.ref_npi,
+        "end_date": r.end_date,
+        "note": r.note,
     }
+
+
+def _columns(model: Any, *refs: Any) -> AnySelect:
+    """Plain rows (no ORM objects: an export reads many) of the model's columns and the
+    natural keys it refers to, labelled ref_<column>."""
+    return select(*model.__table__.columns, *(ref.label(f"ref_{ref.key}") for ref in refs))
 
 
 def _shape(kind: Kind) -> _Shape:
     c, p, y = models.Client, models.Provider, models.Payor
     if kind is Kind.PAYORS:
-        return _Shape(y, select(y), _payor)
+        return _Shape(y, _columns(y), _payor)
     if kind is Kind.PROVIDERS:
-        return _Shape(p, select(p), _provider)
+        return _Shape(p, _columns(p), _provider)
     if kind is Kind.CLIENTS:
-        return _Shape(c, select(c), _client)
+        return _Shape(c, _columns(c), _client)
     if kind is Kind.ENROLLMENTS:
         e = models.Enrollment
-        query: AnySelect = (
-            select(e, p.npi, y.payer_id)
+        query = (
+            _columns(e, p.npi, y.payer_id)
             .join(p, _joined(e, p, "provider_id"))
             .join(y, _joined(e, y, "payor_id"))
         )
@@ -153,7 +152,7 @@ def _shape(kind: Kind) -> _Shape:
     if kind is Kind.COVERAGES:
         v = models.Coverage
         query = (
-            select(v, c.external_id, y.payer_id)
+            _columns(v, c.external_id, y.payer_id)
             .join(c, _joined(v, c, "client_id"))
             .join(y, _joined(v, y, "payor_id"))
         )
@@ -161,14 +160,14 @@ def _shape(kind: Kind) -> _Shape:
     if kind is Kind.APPOINTMENTS:
         a = models.Appointment
         query = (
-            select(a, c.external_id, p.npi)
+            _columns(a, c.external_id, p.npi)
             .join(c, _joined(a, c, "client_id"))
             .join(p, _joined(a, p, "provider_id"))
         )
         return _Shape(a, query, _appointment)
     m = models.Assignment
     query = (
-        select(m, c.external_id, p.npi)
+        _columns(m, c.external_id, p.npi)
         .join(c, _joined(m, c, "client_id"))
         .join(p, _joined(m, p, "provider_id"))
     )
@@ -207,15 +206,15 @@ async def records(
                 return
             extra: dict[UUID, list[facts.Credential]] = {}
             if kind is Kind.PROVIDERS:
-                extra = await _credentials(session, organization_id, [r[0].id for r in rows])
+                extra = await _credentials(session, organization_id, [r.id for r in rows])
             for r in rows:
                 values = shape.columns(r)
                 if kind is Kind.PROVIDERS:
-                    values["credentials"] = credentials_text(extra.get(r[0].id, []))
+                    values["credentials"] = credentials_text(extra.get(r.id, []))
                 yield {name: _text(values.get(name), zone) for name in columns}
             if len(rows) < batch_rows:
                 return
-            after = rows[-1][0].id
+            after = rows[-1].id
 
 
 async def lines(records_: AsyncIterator[Record], kind: Kind, format: str) -> AsyncIterator[str]:

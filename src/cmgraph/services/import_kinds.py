@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from cmgraph import facts
@@ -413,28 +413,25 @@ class Appointments(_Referring):
         "telehealth",
     )
 
+    @classmethod
+    def order(cls, rows: list[Row]) -> list[Row]:
+        """By client, then start: a batch then spans a few clients, whatever the file's
+        order, and finding its rows' sessions reads only theirs."""
+        return sorted(
+            rows, key=lambda r: (r.text("client_external_id") or "", r.text("starts_at") or "")
+        )
+
     async def prepare(self, rows: Sequence[Row]) -> None:
         await self._clients(rows)
         await self._providers(rows, "provider_npi")
         self.existing: dict[tuple[UUID, str, datetime], models.Appointment] = {}
         self.pending: dict[tuple[UUID, str, datetime], tuple[Row, models.Appointment]] = {}
-        # The batch's (client, start) pairs, found in one query by the exact pairs: a
-        # window of starts would read every session of the batch's clients.
-        keys = set()
-        for r in rows:
-            try:
-                client = self.clients.get(r.text("client_external_id") or "")
-                if client is not None:
-                    keys.add((client.id, r.instant("starts_at").astimezone(UTC)))
-            except CellError:
-                continue
-        if keys:
+        # Batches hold few clients (order), so their sessions are few: one index search.
+        ids = [c.id for c in self.clients.values()]
+        if ids:
             a = models.Appointment
             for found in await self.session.scalars(
-                select(a).where(
-                    a.organization_id == self.org,
-                    tuple_(a.client_id, a.starts_at).in_(sorted(keys)),
-                )
+                select(a).where(a.organization_id == self.org, a.client_id.in_(ids))
             ):
                 self.existing[(found.client_id, found.service_line, found.starts_at)] = found
 
