@@ -912,6 +912,12 @@ def parser() -> argparse.ArgumentParser:
         "leaves it, migrated and loaded, without planner statistics",
     )
     p.add_argument("--no-load", action="store_true", help="only growth (with --growth)")
+    p.add_argument(
+        "--no-import",
+        action="store_true",
+        help="skip the CSV step: export the practice and import it into a fresh database "
+        "(bench/import_csv.py; default: run it)",
+    )
     return p
 
 
@@ -933,6 +939,15 @@ async def amain(args: argparse.Namespace) -> int:
             results[kind] = result
             lines += list(report(result, args))
             print("\n".join(report(result, args)), flush=True)
+        if not args.no_import:
+            from bench import import_csv  # it builds on this module's prepare()
+
+            imported = await import_csv.bench_import(
+                kind, Params(clients=args.clients), args.postgres_url
+            )
+            results[f"{kind}_import"] = imported
+            lines += list(import_csv.report_import(imported))
+            print("\n".join(import_csv.report_import(imported)), flush=True)
         if args.growth:
             table = await growth(kind, args)
             results[f"{kind}_growth"] = table

@@ -18,14 +18,17 @@ from uuid import UUID
 
 from sqlalchemy.exc import DBAPIError
 
-from cmgraph import __version__
+from cmgraph import __version__, bulk_cli
 from cmgraph.api import ids
 from cmgraph.config import Settings
 from cmgraph.db import grants, migrate
 from cmgraph.db.engine import Database, DatabaseConfigError, unwritable_sqlite_files
+from cmgraph.facts import Clock
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
-from cmgraph.services import findings, tenants, tokens
+from cmgraph.services import exports, findings, imports, tenants, tokens
+from cmgraph.services.csv_columns import Kind, kind_of
 from cmgraph.services.idempotency import IdempotencyStore
+from cmgraph.services.scope import Scope
 
 
 class CommandError(Exception):
@@ -106,6 +109,106 @@ def cmd_db_grant(args: argparse.Namespace, settings: Settings) -> None:
     except DBAPIError as exc:
         raise CommandError(f"grant failed: {_describe(exc)}") from exc
     print(f"{args.role} may use {len(tables)} tables; {grants.AUDIT_TABLE}: SELECT and INSERT only")
+
+
+def cmd_org_list(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(db: Database) -> None:
+        print("slug\tname\ttime zone\tcreated")
+        for org in await tenants.list_organizations(db):
+            print(f"{org.slug}\t{org.name}\t{org.timezone}\t{org.created_at:%Y-%m-%d}")
+
+    _with_db(settings, work)
+
+
+def cmd_org_show(args: argparse.Namespace, settings: Settings) -> None:
+    loaded = set(_book(settings).plugin_names())
+
+    async def work(db: Database) -> None:
+        about = await tenants.describe_organization(db, args.slug)
+        org = about.organization
+        print(f"slug\t{org.slug}\nname\t{org.name}\ntime zone\t{org.timezone}")
+        print(f"created\t{org.created_at:%Y-%m-%d}")
+        for name, count in about.counts.items():
+            print(f"{name}\t{count}")
+        plugins = [p if p in loaded else f"{p} (not loaded)" for p in about.plugins]
+        print(f"plugins in use\t{', '.join(plugins) or 'none'}")
+
+    _with_db(settings, work)
+
+
+def _scope(db: Database, settings: Settings, org: Any) -> Scope:
+    return Scope(
+        db=db,
+        book=_book(settings),
+        organization_id=org.id,
+        clock=Clock(org.timezone),
+        actor=tenants.OPERATOR,
+        role=tenants.OPERATOR,
+    )
+
+
+class ImportRefused(Exception):
+    """Rows were refused: the command ends with status 1 after its summary."""
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
+    if args.template:
+        try:
+            text = imports.template(kind_of(args.template))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if args.path is None:
+            sys.stdout.write(text)
+        else:
+            Path(args.path).write_text(text)
+            print(f"wrote {args.path}")
+        return
+    if args.org is None or args.path is None:
+        raise CommandError("import needs --org SLUG and PATH (or --template KIND)")
+    try:
+        files = bulk_cli.sources(Path(args.path), args.kind)
+    except bulk_cli.InputError as exc:
+        raise CommandError(str(exc)) from None
+    policy = imports.ErrorPolicy(args.error_policy)
+
+    async def work(db: Database) -> None:
+        scope = _scope(db, settings, await tenants.organization(db, args.org))
+        with bulk_cli.progress(sys.stderr) as show:
+            report = await imports.run_import(
+                scope, files, dry_run=args.dry_run, policy=policy, progress=show
+            )
+        for line in bulk_cli.summary(report):
+            print(line)
+        if report.errors:
+            errors = Path(args.errors)
+            bulk_cli.write_errors(report, errors)
+            print(f"{len(report.errors)} errors in {errors}")
+            raise ImportRefused()
+
+    try:
+        _with_db(settings, work)
+    except ImportRefused:
+        raise CommandError("some rows were refused; see the errors file") from None
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
+    try:
+        kind = kind_of(args.kind)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+    async def work(db: Database) -> None:
+        org = await tenants.organization(db, args.org)
+        records = exports.records(db, org.id, org.timezone, kind)
+        async for chunk in exports.lines(records, kind, args.format):
+            out.write(chunk)
+
+    if args.output == "-":
+        out = sys.stdout
+        _with_db(settings, work)
+        return
+    with open(args.output, "w", encoding="utf-8") as out:
+        _with_db(settings, work)
 
 
 def cmd_org_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -300,6 +403,56 @@ def parser() -> argparse.ArgumentParser:
     create_org.add_argument("--slug", required=True)
     create_org.add_argument("--timezone", required=True, help="IANA name, e.g. America/Chicago")
     create_org.set_defaults(run=cmd_org_create)
+    list_orgs = org.add_parser("list", help="list organizations: slug, name, time zone, created")
+    list_orgs.set_defaults(run=cmd_org_list)
+    show_org = org.add_parser(
+        "show", help="one organization: time zone, records of each kind, plugins its payors name"
+    )
+    show_org.add_argument("slug", help="the organization's slug")
+    show_org.set_defaults(run=cmd_org_show)
+
+    load = commands.add_parser(
+        "import",
+        help="import CSV files of payors, providers, enrollments, clients, coverages, "
+        "appointments and case managers (docs/import.md)",
+    )
+    load.add_argument("path", nargs="?", help="a CSV file, or a folder of <kind>.csv files")
+    load.add_argument("--org", help="organization slug (required unless --template)")
+    load.add_argument(
+        "--kind", help="the file's kind (default: from the file's name, e.g. clients.csv)"
+    )
+    load.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check every row and report, write nothing (default: write)",
+    )
+    load.add_argument(
+        "--error-policy",
+        choices=[p.value for p in imports.ErrorPolicy],
+        default=imports.ErrorPolicy.REJECT_EVERYTHING.value,
+        help="reject-everything: write nothing when a row is refused; reject-failed-rows: "
+        "write the rows that pass, batch by batch (default: reject-everything)",
+    )
+    load.add_argument(
+        "--errors",
+        default="import-errors.csv",
+        help="where refused rows are written, when there are any (default: import-errors.csv)",
+    )
+    load.add_argument(
+        "--template",
+        metavar="KIND",
+        help="write an empty file of KIND (its header) to PATH, or to stdout without PATH",
+    )
+    load.set_defaults(run=cmd_import)
+
+    dump = commands.add_parser(
+        "export", help="stream every record of a kind, in the columns import reads"
+    )
+    dump.add_argument("--org", required=True, help="organization slug")
+    dump.add_argument("--kind", required=True, help=f"one of {', '.join(k.value for k in Kind)}")
+    dump.add_argument("--format", choices=("csv", "ndjson"), default="csv", help="default: csv")
+    dump.add_argument("--output", "-o", default="-", help="file, or - for stdout (default: -)")
+    dump.set_defaults(run=cmd_export)
 
     token = commands.add_parser("token", help="API tokens").add_subparsers(
         dest="token_command", required=True

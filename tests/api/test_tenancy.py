@@ -464,3 +464,31 @@ async def test_every_root_field_finds_nothing_of_another_organization(
         data = body["data"][field]
         if isinstance(data, dict) and "totalCount" in data:
             assert data["totalCount"] == 0 or field == "complianceFindings", data
+
+
+async def test_an_import_never_reaches_another_organizations_records(api, other_api, db):
+    """Natural keys are looked up in the caller's organization only: B's file naming A's
+    client by its external id finds nothing, and A is unchanged."""
+    clients = "external_id,first_name,last_name\nA-1,Alpha,Client\n"
+    created = await api(IMPORT_RECORDS, {"input": {"kind": "CLIENTS", "csv": clients}})
+    assert created["importRecords"]["created"] == 1
+    before = (await snapshot(db, api.slug), await snapshot(db, other_api.slug))
+
+    payors = "payer_id,name,kind\nB-1,Their Payor,COMMERCIAL\n"
+    await other_api(IMPORT_RECORDS, {"input": {"kind": "PAYORS", "csv": payors}})
+    coverage = "client_external_id,payer_id,effective_from\nA-1,B-1,2026-01-01\n"
+    answer = await other_api(
+        IMPORT_RECORDS,
+        {"input": {"kind": "COVERAGES", "csv": coverage, "errorPolicy": "REJECT_FAILED_ROWS"}},
+    )
+
+    errors = answer["importRecords"]["rowErrors"]
+    assert [(e["column"], e["code"]) for e in errors] == [("client_external_id", "NOT_FOUND")]
+    assert await snapshot(db, api.slug) == before[0]
+    own = await other_api(IMPORT_RECORDS, {"input": {"kind": "CLIENTS", "csv": clients}})
+    assert own["importRecords"]["created"] == 1  # A-1 is free in B: a key of its own
+
+
+IMPORT_RECORDS = """mutation($input: ImportRecordsInput!) {
+  importRecords(input: $input) { created rowErrors { column code } }
+}"""

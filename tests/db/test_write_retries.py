@@ -20,10 +20,10 @@ from cmgraph.db.engine import Database
 from cmgraph.db.faults import is_retryable
 from cmgraph.facts import Clock, Field
 from cmgraph.plugins import RuleBook
-from cmgraph.services import clients, tenants, transaction
-from cmgraph.services.outcome import Outcome
+from cmgraph.services import changes, clients, tenants, transaction
+from cmgraph.services.outcome import Outcome, refuse
 from cmgraph.services.scope import Scope
-from cmgraph.services.transaction import ATTEMPTS, WriteConflict, run_write
+from cmgraph.services.transaction import ATTEMPTS, WriteConflict, run_batch, run_write
 
 
 class DriverError(Exception):
@@ -246,3 +246,38 @@ async def test_the_overlap_backstop_refuses_in_the_overlap_rules_words(scope):
     )
     assert error.field is Field.START_DATE
     assert "at the same time" in error.message
+
+
+async def test_a_use_case_refused_in_a_batch_takes_only_its_own_records_and_events(scope):
+    """A bulk import runs each row in a savepoint of one transaction: a row refused after it
+    recorded its change leaves no record nor event, and the other rows keep theirs."""
+
+    async def refused_after_recording(session: AsyncSession) -> Outcome[str]:
+        row = models.Client(organization_id=scope.organization_id, first_name="B", last_name="Two")
+        session.add(row)
+        await session.flush()
+        changes.record_by(session, scope, "createClient", row, None, changes.snapshot(row))
+        raise refuse("INVALID_INPUT", "Refused after it recorded its change.")
+
+    async def work(batch: Scope) -> list[Outcome[Any]]:
+        return [
+            await clients.create_client(batch, "A", "One", None, None),
+            await run_write(batch, refused_after_recording),
+            await clients.create_client(batch, "C", "Three", None, None),
+        ]
+
+    outcomes = await run_batch(scope, work, keep=lambda _: True)
+
+    assert [bool(o.errors) for o in outcomes] == [False, True, False]
+    async with scope.db.read() as session:
+        recorded = await session.scalar(
+            select(func.count())
+            .select_from(models.ChangeRecord)
+            .where(models.ChangeRecord.organization_id == scope.organization_id)
+        )
+        emitted = await session.scalar(
+            select(func.count())
+            .select_from(models.Event)
+            .where(models.Event.organization_id == scope.organization_id)
+        )
+    assert (recorded, emitted) == (1 + 2, 2)  # createOrganization, then A and C

@@ -91,6 +91,7 @@ ACCESS: dict[str, Access] = {
     "Mutation.removeCaseManager": allow(*WRITERS, scopes=("case_managers:write",)),
     "Mutation.createApiToken": allow(ADMIN),
     "Mutation.revokeApiToken": allow(ADMIN),
+    "Mutation.importRecords": allow(ADMIN, scopes=("imports:write",)),
 }
 
 

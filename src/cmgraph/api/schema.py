@@ -46,6 +46,7 @@ from cmgraph.api.errors import (
     is_safe,
 )
 from cmgraph.api.guard import Guard
+from cmgraph.api.imports.mutations import ImportMutations
 from cmgraph.api.integrations.queries import EventQueries
 from cmgraph.api.node_queries import NodeQueries
 from cmgraph.api.payors.mutations import PayorMutations
@@ -95,6 +96,7 @@ class Mutation(
     AppointmentMutations,
     CaseManagerMutations,
     ApiTokenMutations,
+    ImportMutations,
 ):
     pass
 

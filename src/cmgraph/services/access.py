@@ -30,10 +30,11 @@ RESOURCES = (
 )
 # Scopes an integration token may hold: read and write of each resource, and read-only
 # views (findings: rendering providers, compliance, rules; claims: claim lines; audit;
-# events: the feed of domain events).
+# events: the feed of domain events), and imports:write (importRecords, which writes every
+# kind).
 SCOPES = tuple(
     [f"{r}:{mode}" for r in RESOURCES for mode in ("read", "write")]
-    + ["findings:read", "claims:read", "audit:read", "events:read"]
+    + ["findings:read", "claims:read", "audit:read", "events:read", "imports:write"]
 )
 
 

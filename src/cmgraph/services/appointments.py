@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,6 +62,40 @@ def _times(scope: Scope, row: models.Appointment) -> None:
     row.date_of_service = scope.clock.date_of(row.starts_at)
 
 
+@dataclass(frozen=True)
+class NewAppointment:
+    """An appointment to schedule; a bulk import may give it a status already (a session
+    of the past is imported as it ended)."""
+
+    client_id: UUID
+    service_line: str
+    provider_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    service_code: str | None = None
+    telehealth: bool = False
+    status: facts.AppointmentStatus = facts.AppointmentStatus.SCHEDULED
+
+
+def new_row(scope: Scope, new: NewAppointment) -> models.Appointment:
+    """The row of an appointment to schedule, its input checked; raises Refused. The caller
+    has found its client and provider in the organization."""
+    row = models.Appointment(
+        organization_id=scope.organization_id,
+        client_id=new.client_id,
+        service_line=lookups.service_line(scope.book, new.service_line),
+        provider_id=new.provider_id,
+        starts_at=editing.aware(new.starts_at, "startsAt"),
+        ends_at=editing.aware(new.ends_at, "endsAt"),
+        status=new.status.value,
+        service_code=_service_code(new.service_code),
+        telehealth=new.telehealth,
+        created_at=models.utcnow(),
+    )
+    _times(scope, row)
+    return row
+
+
 async def schedule_appointment(
     scope: Scope,
     client_id: UUID | None,
@@ -73,27 +108,46 @@ async def schedule_appointment(
 ) -> Outcome[models.Appointment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Appointment]:
         org = scope.organization_id
-        line = lookups.service_line(scope.book, service_line)
-        code = _service_code(service_code)
+        lookups.service_line(scope.book, service_line)
+        _service_code(service_code)
         client = await lookups.get(session, models.Client, org, client_id, "clientId", lock=True)
         provider = await lookups.get(session, models.Provider, org, provider_id, "providerId")
-        row = models.Appointment(
-            organization_id=org,
-            client_id=client.id,
-            service_line=line,
-            provider_id=provider.id,
-            starts_at=editing.aware(starts_at, "startsAt"),
-            ends_at=editing.aware(ends_at, "endsAt"),
-            status=facts.AppointmentStatus.SCHEDULED.value,
-            service_code=code,
-            telehealth=telehealth,
-            created_at=models.utcnow(),
+        row = new_row(
+            scope,
+            NewAppointment(
+                client.id, service_line, provider.id, starts_at, ends_at, service_code, telehealth
+            ),
         )
-        _times(scope, row)
         session.add(row)
         await session.flush()
         editing.record_created(session, scope, "scheduleAppointment", row)
         return await _with_findings(session, scope, row)
+
+    return await run_write(scope, use_case)
+
+
+async def schedule_checked(
+    scope: Scope, rows: Sequence[models.Appointment]
+) -> Outcome[list[models.Appointment]]:
+    """Schedule many appointments at once (a bulk import): rows made by new_row, their
+    clients and providers checked in two queries, inserted together, each with its change
+    record (operation scheduleAppointment). Their sessions' findings, which never block
+    scheduling, are not computed here: the compliance report and the client show them."""
+
+    async def use_case(session: AsyncSession) -> Outcome[list[models.Appointment]]:
+        org = scope.organization_id
+        await lookups.all_exist(
+            session, models.Client, org, {r.client_id for r in rows}, "clientId"
+        )
+        await lookups.all_exist(
+            session, models.Provider, org, {r.provider_id for r in rows}, "providerId"
+        )
+        session.add_all(rows)
+        await session.flush()
+        for row in rows:
+            editing.record_created(session, scope, "scheduleAppointment", row)
+        await session.flush()
+        return Outcome(value=list(rows))
 
     return await run_write(scope, use_case)
 

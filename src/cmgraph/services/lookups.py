@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import TypeVar
 from uuid import UUID
@@ -39,6 +40,19 @@ async def get(
         if row is not None:
             return row
     raise refuse(NOT_FOUND, f"No {model.__name__.lower()} with this id.", field)
+
+
+async def all_exist(
+    session: AsyncSession, model: type[R], org: UUID, ids: Collection[UUID], field: str
+) -> None:
+    """Refuse with NOT_FOUND unless every id is a row of this organization (one query)."""
+    found = set(
+        await session.scalars(
+            select(model.id).where(model.organization_id == org, model.id.in_(list(ids)))
+        )
+    )
+    if found != set(ids):
+        raise refuse(NOT_FOUND, f"No {model.__name__.lower()} with this id.", field)
 
 
 def service_line(book: RuleBook, code: str, field: str = "serviceLine") -> str:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook
@@ -27,6 +29,9 @@ class Scope:
     caseload_of: UUID | None = None
     # The Idempotency-Key this request holds: its writes mark it (services.idempotency).
     idempotency: Claim | None = None
+    # Set by transaction.run_batch: this scope's writes run in savepoints of that one
+    # transaction (a bulk import) instead of each opening its own.
+    batch: AsyncSession | None = None
 
     def today(self) -> date:
         return datetime.now(self.clock.zone).date()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
@@ -124,3 +125,53 @@ async def revoke_token(db: Database, slug: str, token_id: str) -> models.ApiToke
             raise TenantError(f"no token {token_id} in organization {slug!r}") from None
         await session.commit()
         return row
+
+
+async def organization(db: Database, slug: str) -> models.Organization:
+    async with db.read() as session:
+        return await _organization(session, slug)
+
+
+async def list_organizations(db: Database) -> list[models.Organization]:
+    async with db.read() as session:
+        return list(
+            await session.scalars(select(models.Organization).order_by(models.Organization.slug))
+        )
+
+
+@dataclass(frozen=True)
+class OrganizationSummary:
+    organization: models.Organization
+    counts: dict[str, int]  # records per kind, in a fixed order
+    plugins: list[str]  # the rule plugins the organization's payors name
+
+
+COUNTED: tuple[tuple[str, type[models.Tenant]], ...] = (
+    ("payors", models.Payor),
+    ("providers", models.Provider),
+    ("enrollments", models.Enrollment),
+    ("clients", models.Client),
+    ("coverages", models.Coverage),
+    ("appointments", models.Appointment),
+    ("case_managers", models.Assignment),
+    ("api_tokens", models.ApiToken),
+)
+
+
+async def describe_organization(db: Database, slug: str) -> OrganizationSummary:
+    """What an operator wants to see of one organization: counts, time zone, plugins."""
+    async with db.read() as session:
+        org = await _organization(session, slug)
+        counts = {}
+        for name, model in COUNTED:
+            counts[name] = (
+                await session.scalar(
+                    select(func.count()).select_from(model).where(model.organization_id == org.id)
+                )
+                or 0
+            )
+        named = await session.scalars(
+            select(models.Payor.plugins).where(models.Payor.organization_id == org.id)
+        )
+        plugins = sorted({p for listed in named for p in listed or []})
+        return OrganizationSummary(org, counts, plugins)

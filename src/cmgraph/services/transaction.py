@@ -13,17 +13,18 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from cmgraph.db.faults import is_retryable
 
 # Re-exported for the API, which may not import cmgraph.db.
 from cmgraph.db.faults import is_unavailable as is_unavailable
 from cmgraph.plugins import PluginFailed, RuleBook
-from cmgraph.services import findings
+from cmgraph.services import findings, positions
 from cmgraph.services.idempotency import KEY_IN_USE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
 from cmgraph.services.scope import Scope
@@ -85,10 +86,51 @@ async def run_write(
     scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
 ) -> Outcome[T]:
     """Run use_case in a serialized write transaction; commit only when it succeeds. A lost
-    race runs it again from the start, at most ATTEMPTS times in all."""
+    race runs it again from the start, at most ATTEMPTS times in all. Inside run_batch it
+    runs in a savepoint of the batch's transaction instead."""
+    if scope.batch is not None:
+        return await _run_in_savepoint(scope.batch, use_case)
+    return await _retrying(lambda: _run_once(scope, use_case))
+
+
+async def run_batch(
+    scope: Scope, work: Callable[[Scope], Awaitable[T]], keep: Callable[[T], bool]
+) -> T:
+    """Run many use cases in one serialized write transaction (a bulk import's batch).
+
+    `work` gets a scope whose run_write runs each use case in a savepoint of this
+    transaction: a refused use case undoes only its own writes and answers as it would
+    alone. The transaction commits when keep(result) says so and rolls back otherwise (a
+    dry run; a policy that keeps nothing when a row was refused). A lost race runs `work`
+    again from the start, as run_write does. When the request's Idempotency-Key was taken
+    over by a retry, nothing is committed and Refused(KEY_IN_USE) is raised.
+    """
+
+    async def once() -> T:
+        async with scope.db.write() as session:
+            result = await work(replace(scope, batch=session))
+            if not keep(result):
+                await session.rollback()
+                return result
+            # As in run_write: the stored findings the batch changes are judged again, and
+            # the request's Idempotency-Key says "written", in the very transaction that
+            # writes; a key another attempt took over stops the commit.
+            marked_stale = await findings.keep_current(session, scope)
+            if scope.idempotency is not None and not await mark_written(session, scope.idempotency):
+                await session.rollback()
+                raise Refused(KEY_TAKEN_OVER)
+            await session.commit()
+            if marked_stale:
+                findings.after_commit(scope)
+            return result
+
+    return await _retrying(once)
+
+
+async def _retrying(attempt_once: Callable[[], Awaitable[T]]) -> T:
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return await _run_once(scope, use_case)
+            return await attempt_once()
         except Exception as exc:
             if not is_retryable(exc):
                 raise
@@ -99,6 +141,34 @@ async def run_write(
             )
             await asyncio.sleep(backoff(attempt))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _run_in_savepoint(
+    session: AsyncSession, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
+) -> Outcome[T]:
+    """use_case inside a batch: its writes stand or fall alone, the batch commits them;
+    the change records and events it staged go with its savepoint."""
+    staged = positions.mark(session)
+    savepoint = await session.begin_nested()
+    try:
+        outcome = await use_case(session)
+        await savepoint.commit()
+        return outcome
+    except Refused as refused:
+        await _undo(session, savepoint, staged)
+        return Outcome.refused(refused.errors, refused.warnings)
+    except IntegrityError as exc:
+        await _undo(session, savepoint, staged)
+        return Outcome.refused([_integrity_error(exc)])
+    except PluginFailed as failed:
+        await _undo(session, savepoint, staged)
+        log.error("%s", failed, exc_info=failed.error)
+        return Outcome.refused([plugin_failed(failed)])
+
+
+async def _undo(session: AsyncSession, savepoint: AsyncSessionTransaction, staged: int) -> None:
+    await savepoint.rollback()
+    positions.forget_since(session, staged)
 
 
 async def _run_once(

@@ -1,0 +1,1 @@
+"""Bulk import for integrations: importRecords, the GraphQL face of services.imports."""

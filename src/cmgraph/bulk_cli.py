@@ -1,0 +1,99 @@
+"""The terminal side of `cmgraph import` and `cmgraph export`: files in and out, a progress
+bar (rich) on a terminal and plain lines otherwise, and the import's summary. The work
+itself is services.imports and services.exports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from cmgraph.services import imports
+from cmgraph.services.csv_columns import Kind, kind_of
+
+
+class InputError(Exception):
+    """A path or file the import cannot use; the message fits on one line."""
+
+
+def sources(path: Path, kind: str | None) -> list[imports.Source]:
+    """A folder's `<kind>.csv` files, or one file (its kind from --kind or its name)."""
+    if path.is_dir():
+        found = []
+        for file in sorted(path.glob("*.csv")):
+            try:
+                found.append(_source(file, kind_of(file.stem)))
+            except ValueError:
+                continue  # not a kind's file (an earlier run's errors, say)
+        if not found:
+            known = ", ".join(f"{k.value}.csv" for k in Kind)
+            raise InputError(f"no CSV file of a kind in {path} (expected: {known})")
+        return found
+    if not path.is_file():
+        raise InputError(f"no such file or folder: {path}")
+    try:
+        return [_source(path, kind_of(kind or path.stem))]
+    except ValueError as exc:
+        raise InputError(f"{exc}; name the file after its kind or pass --kind") from None
+
+
+def _source(file: Path, kind: Kind) -> imports.Source:
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{file} is not UTF-8 text") from None
+    return imports.Source(kind, file.name, text)
+
+
+@contextmanager
+def progress(out: TextIO) -> Iterator[imports.Progress]:
+    """A progress bar per kind on a terminal; otherwise a line per batch."""
+    if out.isatty():
+        bar = Progress(
+            TextColumn("{task.description:<14}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        tasks: dict[Kind, TaskID] = {}
+
+        def show(kind: Kind, done: int, total: int) -> None:
+            if kind not in tasks:
+                tasks[kind] = bar.add_task(kind.value, total=total)
+            bar.update(tasks[kind], completed=done)
+
+        with bar:
+            yield show
+        return
+
+    def line(kind: Kind, done: int, total: int) -> None:
+        print(f"{kind.value}: {done}/{total} rows", file=out, flush=True)
+
+    yield line
+
+
+def summary(report: imports.Report) -> list[str]:
+    lines = [f"{'kind':<14} {'created':>8} {'updated':>8} {'unchanged':>10} {'refused':>8}"]
+    for kind, c in report.counts.items():
+        lines.append(
+            f"{kind.value:<14} {c.created:>8} {c.updated:>8} {c.unchanged:>10} {c.refused:>8}"
+        )
+    if report.dry_run:
+        lines.append("dry run: nothing was written")
+    elif report.errors and report.policy is imports.ErrorPolicy.REJECT_EVERYTHING:
+        lines.append("rows were refused, so nothing was written (--error-policy reject-everything)")
+    return lines
+
+
+def write_errors(report: imports.Report, path: Path) -> None:
+    path.write_text(imports.errors_csv(report.errors), encoding="utf-8")

@@ -1,0 +1,628 @@
+"""How each kind's rows become calls of the services that the API calls too.
+
+A handler first looks up, for a whole batch and in a constant number of queries, the
+records its rows name by natural key (services.csv_columns.KEYS) and those they refer to;
+then each row is created, updated (only the fields that differ) or left unchanged through
+the service's own use case, so every row passes the API's validation and rules and records
+its change. A handler never writes a table itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
+
+from cmgraph import facts
+from cmgraph.db import models
+from cmgraph.facts import Field
+from cmgraph.services import (
+    appointments,
+    case_managers,
+    clients,
+    coverages,
+    enrollments,
+    payors,
+    providers,
+)
+from cmgraph.services.csv_columns import Kind
+from cmgraph.services.import_cells import (
+    CellError,
+    Row,
+    credentials_text,
+    normalized_credentials,
+)
+from cmgraph.services.outcome import NOT_FOUND, Outcome, UserError
+from cmgraph.services.scope import Scope
+
+Status = Literal["created", "updated", "unchanged"]
+
+UPDATE_NOT_SUPPORTED = "UPDATE_NOT_SUPPORTED"
+PROVIDER_DIFFERS = "PROVIDER_DIFFERS"
+DUPLICATE_ROW = "DUPLICATE_ROW"
+
+
+@dataclass(frozen=True)
+class RowRefused(Exception):
+    """The row did nothing: the service's user errors, on the file's columns."""
+
+    errors: tuple[tuple[str | None, str, str], ...]  # (column, code, message)
+
+
+def missing(column: str, what: str, value: str) -> RowRefused:
+    return RowRefused(((column, NOT_FOUND, f"No {what} {value!r} (import it first)."),))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Handler:
+    """The rows of one kind within one batch (a transaction); `renames` maps the services'
+    input fields to this kind's columns."""
+
+    kind: Kind
+    renames: dict[str, str] = {}
+    columns: Collection[str] = ()
+
+    def __init__(self, scope: Scope) -> None:
+        assert scope.batch is not None, "handlers run inside transaction.run_batch"
+        self.scope = scope
+        self.session: AsyncSession = scope.batch
+        self.org = scope.organization_id
+
+    @classmethod
+    def order(cls, rows: list[Row]) -> list[Row]:
+        return rows
+
+    async def prepare(self, rows: Sequence[Row]) -> None:
+        """Look up what the batch's rows name, set-based."""
+
+    async def apply(self, row: Row) -> Status:
+        raise NotImplementedError
+
+    def forget(self, row: Row) -> None:
+        """The row's writes were rolled back: drop what was learnt from them."""
+
+    async def finish(self) -> list[tuple[Row, RowRefused]]:
+        """Write what the batch's rows left for the end; the rows refused then."""
+        return []
+
+    def atomic(self) -> AsyncSessionTransaction:
+        """A savepoint around a row's several use cases: all of them stand, or none. (Each
+        use case has a savepoint of its own; a row of one needs nothing more.)"""
+        return self.session.begin_nested()
+
+    def checked(self, outcome: Outcome[Any]) -> Any:
+        """The outcome's value, or the row refused with the service's errors."""
+        if outcome.errors:
+            raise RowRefused(tuple(self.on_column(e) for e in outcome.errors))
+        return outcome.value
+
+    def on_column(self, error: UserError) -> tuple[str | None, str, str]:
+        column, field = None, error.field
+        if field:
+            # A rule names the fact (facts.Field: provider_id, start_date...); a service the
+            # input (["input", "providerId"]).
+            names = (
+                [field]
+                if isinstance(field, Field)
+                else [f for f in field if f != "input" and not f.isdigit()]
+            )
+            if names:
+                guess = self.renames.get(names[0], _snake(names[0]))
+                column = guess if guess in self.columns else None
+        return column, error.code, error.message
+
+
+M = TypeVar("M", bound=models.Base)
+
+
+async def _by(
+    session: AsyncSession, model: type[M], org: UUID, column: str, values: Collection[str]
+) -> dict[str, M]:
+    """Rows of the organization whose `column` is one of `values`, by that value."""
+    if not values:
+        return {}
+    # Every tenant table has organization_id, but Base does not declare it.
+    tenant = getattr(model, "organization_id")  # noqa: B009
+    attribute = getattr(model, column)
+    rows = await session.scalars(select(model).where(tenant == org, attribute.in_(sorted(values))))
+    return {getattr(r, column): r for r in rows}
+
+
+def _texts(rows: Sequence[Row], column: str) -> set[str]:
+    return {v for r in rows if (v := r.text(column)) is not None}
+
+
+def _changed(row: Any, **wanted: Any) -> dict[str, Any]:
+    """The fields whose wanted value differs from the row's."""
+    return {k: v for k, v in wanted.items() if getattr(row, k) != v}
+
+
+class Payors(Handler):
+    kind = Kind.PAYORS
+    renames = {"payerId": "payer_id"}
+    columns = ("payer_id", "name", "kind", "plugins")
+
+    async def prepare(self, rows: Sequence[Row]) -> None:
+        self.payors = await _by(
+            self.session, models.Payor, self.org, "payer_id", _texts(rows, "payer_id")
+        )
+
+    async def apply(self, row: Row) -> Status:
+        payer_id, name = row.required("payer_id"), row.required("name")
+        kind, plugins = row.choice("kind", facts.PayorKind), row.words("plugins")
+        current = self.payors.get(payer_id)
+        if current is None:
+            created = self.checked(
+                await payors.create_payor(self.scope, name, payer_id, kind, plugins)
+            )
+            self.payors[payer_id] = created
+            return "created"
+        if _changed(current, name=name, kind=kind.value, plugins=list(dict.fromkeys(plugins))):
+            raise RowRefused(
+                (
+                    (
+                        None,
+                        UPDATE_NOT_SUPPORTED,
+                        "This payor exists with other values, and payors cannot be changed "
+                        "yet; change it by hand or leave the row as it is.",
+                    ),
+                )
+            )
+        return "unchanged"
+
+
+class Providers(Handler):
+    kind = Kind.PROVIDERS
+    columns = ("npi", "first_name", "last_name", "active", "credentials")
+
+    async def prepare(self, rows: Sequence[Row]) -> None:
+        self.providers = await _by(
+            self.session, models.Provider, self.org, "npi", _texts(rows, "npi")
+        )
+        self.credentials: dict[UUID, list[facts.Credential]] = defaultdict(list)
+        ids = [p.id for p in self.providers.values()]
+        if ids:
+            for c in await self.session.scalars(
+                select(models.Credential).where(
+                    models.Credential.organization_id == self.org,
+                    models.Credential.provider_id.in_(ids),
+                )
+            ):
+                self.credentials[c.provider_id].append(
+                    facts.Credential(c.type, c.number, c.state, c.issued_on, c.expires_on)
+                )
+
+    async def apply(self, row: Row) -> Status:
+        npi = row.required("npi")
+        first, last = row.required("first_name"), row.required("last_name")
+        active, credentials = row.flag("active", True), row.credentials("credentials")
+        current = self.providers.get(npi)
+        if current is None:
+            created = self.checked(
+                await providers.create_provider(self.scope, first, last, npi, credentials)
+            )
+            self.providers[npi] = created
+            self.credentials[created.id] = credentials
+            return "created"
+        change = _changed(current, first_name=first, last_name=last)
+        if active and not current.active:
+            change["active"] = True  # at once: later files may name them case manager
+        if normalized_credentials(credentials) != credentials_text(self.credentials[current.id]):
+            change["credentials"] = credentials
+        if change:
+            self.checked(await providers.update_provider(self.scope, current.id, **change))
+        if "credentials" in change:
+            self.credentials[current.id] = credentials
+        return "updated" if change or active != current.active else "unchanged"
+
+
+class ProviderDeactivations(Handler):
+    """The providers file's second pass, after every other file: a provider who left is
+    made inactive only now, so that the case-manager history naming them imports first
+    (an inactive provider cannot be named case manager). Its rows were counted in the
+    first pass."""
+
+    kind = Kind.PROVIDERS
+    columns = ("npi", "active")
+
+    async def prepare(self, rows: Sequence[Row]) -> None:
+        self.providers = await _by(
+            self.session, models.Provider, self.org, "npi", _texts(rows, "npi")
+        )
+
+    async def apply(self, row: Row) -> Status:
+        current = self.providers.get(row.required("npi"))
+        if current is not None and current.active and not row.flag("active", True):
+            self.checked(await providers.update_provider(self.scope, current.id, active=False))
+        return "unchanged"
+
+
+class Clients(Handler):
+    kind = Kind.CLIENTS
+    renames = {"externalId": "external_id", "dateOfBirth": "date_of_birth"}
+    columns = ("external_id", "first_name", "last_name", "date_of_birth")
+
+    async def prepare(self, rows: Sequence[Row]) -> None:
+        found = _texts(rows, "external_id")
+        self.clients = await _by(self.session, models.Client, self.org, "external_id", found)
+
+    async def apply(self, row: Row) -> Status:
+        external_id = row.required("external_id")
+        first, last = row.required("first_name"), row.required("last_name")
+        born = row.day("date_of_birth")
+        current = self.clients.get(external_id)
+        if current is None:
+            self.clients[external_id] = self.checked(
+                await clients.create_client(self.scope, first, last, born, external_id)
+            )
+            return "created"
+        change = _changed(current, first_name=first, last_name=last, date_of_birth=born)
+        if not change:
+            return "unchanged"
+        self.checked(await clients.update_client(self.scope, current.id, **change))
+        return "updated"
+
+
+class _Referring(Handler):
+    """A kind whose rows name clients, providers or payors by their natural keys."""
+
+    async def _clients(self, rows: Sequence[Row]) -> None:
+        found = _texts(rows, "client_external_id")
+        self.clients = await _by(self.session, models.Client, self.org, "external_id", found)
+
+    async def _providers(self, rows: Sequence[Row], column: str) -> None:
+        self.providers = await _by(
+            self.session, models.Provider, self.org, "npi", _texts(rows, column)
+        )
+
+    async def _payors(self) -> None:
+        self.payors = {
+            p.payer_id: p for p in await payors.listed(self.session, self.org) if p.payer_id
+        }
+
+    def client(self, row: Row) -> models.Client:
+        key = row.required("client_external_id")
+        if key not in self.clients:
+            raise missing("client_external_id", "client with external id", key)
+        return self.clients[key]
+
+    def provider(self, row: Row, column: str) -> models.Provider:
+        key = row.required(column)
+        if key not in self.providers:
+            raise missing(column, "provider with NPI", key)
+        return self.providers[key]
+
+    def payor(self, row: Row) -> models.Payor:
+        key = row.required("payer_id")
+        if key not in self.payors:
+            raise missing("payer_id", "payor with payer id", key)
+        return self.payors[key]
+
+
+class Enrollments(_Referring):
+    kind = Kind.ENROLLMENTS
+    renames = {"effectiveTo": "effective_to", "providerId": "npi", "payorId": "payer_id"}
+    columns = ("npi", "payer_id", "effective_from", "status", "effective_to")
+
+    async def prepare(self, rows: Sequence[Row]) -> None:
+        await self._providers(rows, "npi")
+        await self._payors()
+        self.existing: dict[tuple[UUID, UUID, date | None], models.Enrollment] = {}
+        ids = [p.id for p in self.providers.values()]
+        if ids:
+            for e in await self.session.scalars(
+                select(models.Enrollment).where(
+                    models.Enrollment.organization_id == self.org,
+                    models.Enrollment.provider_id.in_(ids),
+                )
+            ):
+                self.existing.setdefault((e.provider_id, e.payor_id, e.effective_from), e)
+
+    async def apply(self, row: Row) -> Status:
+        provider, payor = self.provider(row, "npi"), self.payor(row)
+        start, end = row.day("effective_from"), row.day("effective_to")
+        status = row.choice("status", facts.EnrollmentStatus)
+        key = (provider.id, payor.id, start)
+        current = self.existing.get(key)
+        if current is None:
+            self.existing[key] = self.checked(
+                await enrollments.record_enrollment(
+                    self.scope, provider.id, payor.id, status, start, end
+                )
+            )
+            return "created"
+        if not _changed(current, status=status.value, effective_to=end):
+            return "unchanged"
+        self.checked(
+            await enrollments.update_enrollment(
+                self.scope, current.id, status=status, effective_to=end
+            )
+        )
+        return "updated"
+
+
+class Coverages(_Referring):
+    kind = Kind.COVERAGES
+    renames = {
+        "clientId": "client_external_id",
+        "payorId": "payer_id",
+        "memberId": "member_id",
+        "effectiveTo": "effective_to",
+    }
+    columns = (
+        "client_external_id",
+        "payer_id",
+        "effective_from",
+        "priority",
+        "member_id",
+        "effective_to",
+    )
+
+    async def prepare(self, rows: Sequence[Row]) -> None:
+        await self._clients(rows)
+        await self._payors()
+        self.existing: dict[tuple[UUID, UUID, date], models.Coverage] = {}
+        ids = [c.id for c in self.clients.values()]
+        if ids:
+            for c in await self.session.scalars(
+                select(models.Coverage).where(
+                    models.Coverage.organization_id == self.org,
+                    models.Coverage.client_id.in_(ids),
+                )
+            ):
+                self.existing.setdefault((c.client_id, c.payor_id, c.effective_from), c)
+
+    async def apply(self, row: Row) -> Status:
+        client, payor = self.client(row), self.payor(row)
+        start, end = row.required_day("effective_from"), row.day("effective_to")
+        priority, member = row.integer("priority", 1), row.text("member_id")
+        key = (client.id, payor.id, start)
+        current = self.existing.get(key)
+        if current is None:
+            self.existing[key] = self.checked(
+                await coverages.add_coverage(
+                    self.scope, client.id, payor.id, member, priority, start, end
+                )
+            )
+            return "created"
+        change = _changed(current, member_id=member, priority=priority, effective_to=end)
+        if not change:
+            return "unchanged"
+        self.checked(await coverages.update_coverage(self.scope, current.id, **change))
+        return "updated"
+
+
+class Appointments(_Referring):
+    kind = Kind.APPOINTMENTS
+    renames = {
+        "clientId": "client_external_id",
+        "providerId": "provider_npi",
+        "serviceLine": "service_line",
+        "startsAt": "starts_at",
+        "endsAt": "ends_at",
+        "serviceCode": "service_code",
+    }
+    columns = (
+        "client_external_id",
+        "service_line",
+        "starts_at",
+        "ends_at",
+        "provider_npi",
+        "status",
+        "service_code",
+        "telehealth",
+    )
+
+    @classmethod
+    def order(cls, rows: list[Row]) -> list[Row]:
+        """By client, then start: a batch then spans a few clients, whatever the file's
+        order, and finding its rows' sessions reads only theirs."""
+        return sorted(
+            rows, key=lambda r: (r.text("client_external_id") or "", r.text("starts_at") or "")
+        )
+
+    async def prepare(self, rows: Sequence[Row]) -> None:
+        await self._clients(rows)
+        await self._providers(rows, "provider_npi")
+        self.existing: dict[tuple[UUID, str, datetime], models.Appointment] = {}
+        self.pending: dict[tuple[UUID, str, datetime], tuple[Row, models.Appointment]] = {}
+        # Batches hold few clients (order), so their sessions are few: one index search.
+        ids = [c.id for c in self.clients.values()]
+        if ids:
+            a = models.Appointment
+            for found in await self.session.scalars(
+                select(a).where(a.organization_id == self.org, a.client_id.in_(ids))
+            ):
+                self.existing[(found.client_id, found.service_line, found.starts_at)] = found
+
+    async def apply(self, row: Row) -> Status:
+        client, provider = self.client(row), self.provider(row, "provider_npi")
+        line = row.required("service_line").upper()
+        starts, ends = row.instant("starts_at"), row.instant("ends_at")
+        status = row.choice("status", facts.AppointmentStatus, facts.AppointmentStatus.SCHEDULED)
+        code, telehealth = row.text("service_code"), row.flag("telehealth", False)
+        key = (client.id, line, starts.astimezone(UTC))
+        if key in self.pending:
+            raise RowRefused(
+                (
+                    (
+                        "starts_at",
+                        DUPLICATE_ROW,
+                        f"Row {self.pending[key][0].number} is the same appointment.",
+                    ),
+                )
+            )
+        current = self.existing.get(key)
+        if current is None:
+            # Checked now, written with the batch's other new appointments (finish).
+            new = appointments.NewAppointment(
+                client.id, line, provider.id, starts, ends, code, telehealth, status
+            )
+            self.pending[key] = (row, appointments.new_row(self.scope, new))
+            return "created"
+        wanted = _changed(
+            current,
+            provider_id=provider.id,
+            ends_at=ends.astimezone(UTC),
+            status=status.value,
+            service_code=code.upper() if code else None,
+            telehealth=telehealth,
+        )
+        if not wanted:
+            return "unchanged"
+        if "status" in wanted:
+            wanted["status"] = status
+        if "ends_at" in wanted:
+            wanted["ends_at"] = ends
+        if "service_code" in wanted:
+            wanted["service_code"] = code
+        change = appointments.AppointmentChange(**wanted)
+        self.checked(await appointments.update_appointment(self.scope, current.id, change))
+        return "updated"
+
+    async def finish(self) -> list[tuple[Row, RowRefused]]:
+        """New appointments go in together: one insert for the batch, not one per row (a
+        practice's history is most of an import's rows)."""
+        pending = list(self.pending.values())
+        if not pending:
+            return []
+        outcome = await appointments.schedule_checked(self.scope, [new for _, new in pending])
+        if not outcome.errors:
+            return []
+        refused = RowRefused(tuple(self.on_column(e) for e in outcome.errors))
+        return [(row, refused) for row, _ in pending]
+
+
+class CaseManagers(_Referring):
+    """Rows in date order: a row starting inside a current assignment of the line changes
+    the case manager from that day (the current one ends the day before), as
+    changeCaseManager does; other new rows are added as addCaseManager adds them."""
+
+    kind = Kind.CASE_MANAGERS
+    renames = {
+        "clientId": "client_external_id",
+        "providerId": "provider_npi",
+        Field.PROVIDER: "provider_npi",
+        "serviceLine": "service_line",
+        "startDate": "start_date",
+        "endDate": "end_date",
+    }
+    columns = (
+        "client_external_id",
+        "service_line",
+        "start_date",
+        "provider_npi",
+        "end_date",
+        "note",
+    )
+
+    @classmethod
+    def order(cls, rows: list[Row]) -> list[Row]:
+        def start(row: Row) -> date:
+            try:
+                return row.day("start_date") or date.min
+            except CellError:
+                return date.min
+
+        return sorted(rows, key=start)
+
+    async def prepare(self, rows: Sequence[Row]) -> None:
+        await self._clients(rows)
+        await self._providers(rows, "provider_npi")
+        await self._load_lines()
+
+    async def _load_lines(self) -> None:
+        """The assignments of the batch's clients, as the database has them now."""
+        self.stale = False
+        self.lines: dict[tuple[UUID, str], list[models.Assignment]] = defaultdict(list)
+        ids = [c.id for c in self.clients.values()]
+        if ids:
+            a = models.Assignment
+            for found in await self.session.scalars(
+                select(a)
+                .where(a.organization_id == self.org, a.client_id.in_(ids))
+                .execution_options(populate_existing=True)
+            ):
+                self.lines[(found.client_id, found.service_line)].append(found)
+
+    def forget(self, row: Row) -> None:
+        # A refused row may have changed the line before it was rolled back: read it again.
+        self.stale = True
+
+    async def _line(self, client_id: UUID, line: str) -> list[models.Assignment]:
+        if self.stale:
+            await self._load_lines()
+        return self.lines[(client_id, line)]
+
+    async def apply(self, row: Row) -> Status:
+        client, provider = self.client(row), self.provider(row, "provider_npi")
+        line = row.required("service_line").upper()
+        start, end = row.required_day("start_date"), row.day("end_date")
+        note = row.text("note")
+        history = await self._line(client.id, line)
+        same = next((a for a in history if a.start_date == start), None)
+        if same is not None:
+            return await self._revise(same, provider, end, note)
+        proposal = case_managers.Proposal(client.id, line, provider.id, start, end, note)
+        covering = next(
+            (
+                a
+                for a in history
+                if a.start_date < start and (a.end_date is None or a.end_date >= start)
+            ),
+            None,
+        )
+        if covering is None:
+            history.append(self.checked(await case_managers.add(self.scope, proposal)))
+            return "created"
+        async with self.atomic():
+            _, successor = self.checked(await case_managers.change(self.scope, proposal))
+            if successor.end_date != end:  # the row ends before the assignment it follows
+                self.checked(
+                    await case_managers.update(
+                        self.scope, successor.id, successor.version, end_date=end
+                    )
+                )
+        history.append(successor)
+        return "created"
+
+    async def _revise(
+        self,
+        current: models.Assignment,
+        provider: models.Provider,
+        end: date | None,
+        note: str | None,
+    ) -> Status:
+        if current.provider_id != provider.id:
+            raise RowRefused(
+                (
+                    (
+                        "provider_npi",
+                        PROVIDER_DIFFERS,
+                        "Another provider is case manager from this date. History is not "
+                        "rewritten by import: a change of case manager is a row with the "
+                        "date it takes effect.",
+                    ),
+                )
+            )
+        change = _changed(current, end_date=end, note=note)
+        if not change:
+            return "unchanged"
+        self.checked(await case_managers.update(self.scope, current.id, current.version, **change))
+        return "updated"
+
+
+HANDLERS: dict[Kind, type[Handler]] = {
+    h.kind: h
+    for h in (Payors, Providers, Enrollments, Clients, Coverages, Appointments, CaseManagers)
+}

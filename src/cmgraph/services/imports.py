@@ -1,0 +1,276 @@
+"""Bulk import of CSV files: every row through the same use cases as the API, in batches.
+
+Each file holds one kind (services.csv_columns); files are imported in the kinds' order, so
+rows may name records of earlier files. Rows are found again by natural key: importing the
+same files twice changes nothing; a corrected file updates what changed.
+
+How the error policy maps onto transactions (services.transaction.run_batch), a refused row
+undoing only its own writes (each use case runs in a savepoint of the batch's transaction):
+- reject-failed-rows: one transaction per batch of BATCH_ROWS rows of a file, committed
+  with the rows that passed; a refused row is reported and left out.
+- reject-everything (the default): the whole import in one transaction, committed only when
+  no row was refused; otherwise nothing is written and every refused row is reported.
+- a dry run: as reject-everything, and always rolled back. Rows of later files see those
+  of earlier ones, so the answer is what the import would do.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from cmgraph.services.csv_columns import COLUMNS, Kind, names
+from cmgraph.services.import_cells import CellError, Row
+from cmgraph.services.import_kinds import (
+    HANDLERS,
+    Handler,
+    ProviderDeactivations,
+    RowRefused,
+    Status,
+)
+from cmgraph.services.outcome import INVALID_INPUT, Refused
+from cmgraph.services.scope import Scope
+from cmgraph.services.transaction import run_batch
+
+BATCH_ROWS = 500
+INVALID_HEADER = "INVALID_HEADER"
+ERROR_COLUMNS = ("file", "row", "column", "code", "message")
+
+
+class ErrorPolicy(enum.StrEnum):
+    REJECT_EVERYTHING = "reject-everything"
+    REJECT_FAILED_ROWS = "reject-failed-rows"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file's text and the kind of its rows; `name` is how errors name the file."""
+
+    kind: Kind
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    row: int  # as a spreadsheet numbers it: the header is row 1
+    column: str | None
+    code: str
+    message: str
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    refused: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.refused += other.refused
+
+
+@dataclass
+class Report:
+    dry_run: bool
+    policy: ErrorPolicy
+    counts: dict[Kind, Counts] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    committed: bool = False  # whether anything this import did was kept
+
+    @property
+    def refused(self) -> int:
+        return sum(c.refused for c in self.counts.values())
+
+
+# (kind, rows of the kind done, rows of the kind in all)
+Progress = Callable[[Kind, int, int], None]
+
+
+@dataclass
+class _Tally:
+    counts: dict[Kind, Counts] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+
+    def of(self, kind: Kind) -> Counts:
+        return self.counts.setdefault(kind, Counts())
+
+    def merge(self, other: _Tally) -> None:
+        for kind, counts in other.counts.items():
+            self.of(kind).add(counts)
+        self.errors.extend(other.errors)
+
+
+@dataclass(frozen=True)
+class _File:
+    source: Source
+    rows: list[Row]
+    header_errors: list[RowError]
+
+
+def read(source: Source) -> _File:
+    """The file's rows, or the errors of its header (then no row is read)."""
+    reader = csv.DictReader(io.StringIO(source.text.removeprefix("\ufeff")))
+    header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+    reader.fieldnames = header
+    known, errors = set(names(source.kind)), []
+    for column in header:
+        if column not in known:
+            message = (
+                f"Unknown column {column!r} for {source.kind.value} "
+                f"(columns: {', '.join(names(source.kind))})."
+            )
+            errors.append(RowError(source.name, 1, column, INVALID_HEADER, message))
+    for c in COLUMNS[source.kind]:
+        if c.required and c.name not in header:
+            message = f"The required column {c.name!r} is missing."
+            errors.append(RowError(source.name, 1, c.name, INVALID_HEADER, message))
+    rows = [
+        Row(number, {k: v for k, v in cells.items() if k is not None and isinstance(v, str)})
+        for number, cells in enumerate(reader, start=2)
+    ]
+    return _File(source, rows, errors)
+
+
+def template(kind: Kind) -> str:
+    """An empty file of the kind: its header line."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(names(kind))
+    return out.getvalue()
+
+
+def errors_csv(errors: Sequence[RowError]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ERROR_COLUMNS)
+    for e in errors:
+        writer.writerow([e.file, e.row, e.column or "", e.code, e.message])
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One walk over a file's rows with a handler; a second pass counts only refusals."""
+
+    file: _File
+    handler: type[Handler]
+    counted: bool = True
+
+    def batches(self, size: int) -> list[list[Row]]:
+        ordered = self.handler.order(self.file.rows)
+        return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _passes(files: Sequence[_File]) -> list[_Pass]:
+    """Each file in the kinds' order, then the providers' deactivations (import_kinds)."""
+    first = [_Pass(f, HANDLERS[f.source.kind]) for f in files]
+    last = [
+        _Pass(f, ProviderDeactivations, False) for f in files if f.source.kind is Kind.PROVIDERS
+    ]
+    return first + last
+
+
+async def _rows(scope: Scope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
+    """Rows of one file in the batch's transaction. Each use case a row calls runs in a
+    savepoint (transaction.run_write), so a refused one undoes its own writes; a handler
+    whose row calls several wraps them in one more (import_kinds.Handler.atomic)."""
+    assert scope.batch is not None
+    tally, kind, name = _Tally(), walk.file.source.kind, walk.file.source.name
+    counts = tally.of(kind)
+    handler = walk.handler(scope)
+    await handler.prepare(rows)
+    for row in rows:
+        problems: list[tuple[str | None, str, str]]
+        try:
+            status: Status = await handler.apply(row)
+        except CellError as bad:
+            problems = [(bad.column, INVALID_INPUT, bad.message)]
+        except RowRefused as refused:
+            problems = list(refused.errors)
+        except Refused as refused:  # input a service refused before its transaction
+            problems = [handler.on_column(e) for e in refused.errors]
+        else:
+            if walk.counted:
+                setattr(counts, status, getattr(counts, status) + 1)
+            continue
+        handler.forget(row)
+        counts.refused += 1
+        tally.errors.extend(RowError(name, row.number, *p) for p in problems)
+    for row, late in await handler.finish():
+        counts.created, counts.refused = counts.created - 1, counts.refused + 1
+        tally.errors.extend(RowError(name, row.number, *p) for p in late.errors)
+    return tally
+
+
+async def run_import(
+    scope: Scope,
+    sources: Sequence[Source],
+    *,
+    dry_run: bool = False,
+    policy: ErrorPolicy = ErrorPolicy.REJECT_EVERYTHING,
+    progress: Progress | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Report:
+    """Import the sources in the kinds' order; see the module's docstring for the policies."""
+    files = sorted((read(s) for s in sources), key=lambda f: list(Kind).index(f.source.kind))
+    report, tally = Report(dry_run, policy), _Tally()
+    readable = []
+    for f in files:
+        tally.of(f.source.kind)
+        if f.header_errors:
+            tally.errors.extend(f.header_errors)
+            tally.of(f.source.kind).refused += len(f.rows)
+        else:
+            readable.append(f)
+    passes = _passes(readable)
+
+    def advance(walk: _Pass, done: int) -> None:
+        if progress is not None and walk.counted:
+            progress(walk.file.source.kind, done, len(walk.file.rows))
+
+    if policy is ErrorPolicy.REJECT_FAILED_ROWS and not dry_run:
+        for walk in passes:
+            done = 0
+            advance(walk, done)
+            for batch in walk.batches(batch_rows):
+
+                async def rows(batch_scope: Scope, w: _Pass = walk, b: list[Row] = batch) -> _Tally:
+                    return await _rows(batch_scope, w, b)
+
+                part = await run_batch(scope, rows, keep=lambda _: True)
+                tally.merge(part)
+                report.committed = report.committed or any(
+                    c.created or c.updated for c in part.counts.values()
+                )
+                done += len(batch)
+                advance(walk, done)
+    else:
+        blocked = bool(tally.errors)
+
+        async def everything(batch_scope: Scope) -> _Tally:
+            whole = _Tally()
+            for walk in passes:
+                done = 0
+                advance(walk, done)
+                for batch in walk.batches(batch_rows):
+                    whole.merge(await _rows(batch_scope, walk, batch))
+                    done += len(batch)
+                    advance(walk, done)
+            return whole
+
+        def keep(whole: _Tally) -> bool:
+            return not dry_run and not blocked and not whole.errors
+
+        part = await run_batch(scope, everything, keep)
+        tally.merge(part)
+        report.committed = keep(part)
+    report.counts = {k: tally.counts[k] for k in Kind if k in tally.counts}
+    report.errors = tally.errors
+    return report

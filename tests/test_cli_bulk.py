@@ -1,0 +1,141 @@
+"""`cmgraph import`, `cmgraph export` and `cmgraph org list/show` as operators run them: a
+real process on a SQLite file. (The import's rules and round trip are specified on both
+databases in tests/api/test_imports.py; here: files, progress, summary, errors, exit status.)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from stdnum import luhn
+
+from cmgraph.services import csv_columns
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cmgraph(*args: str, cwd: Path) -> Run:
+    env = {
+        **os.environ,
+        "CMGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'cmgraph.db'}",
+        "CMGRAPH_PLUGINS_DIR": str(cwd / "no-plugins"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "cmgraph.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
+def npi(serial: int) -> str:
+    body = str(200_000_000 + serial)
+    return body + luhn.calc_check_digit("80840" + body)
+
+
+@pytest.fixture(scope="module")
+def practice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file with organization `north`, and a folder of CSV files."""
+    cwd = tmp_path_factory.mktemp("bulk")
+    assert cmgraph("db", "upgrade", cwd=cwd).returncode == 0
+    made = cmgraph("org", "create", "--name", "North", "--slug", "north", "--timezone",
+                   "America/Chicago", cwd=cwd)  # fmt: skip
+    assert made.returncode == 0, made
+    folder = cwd / "files"
+    folder.mkdir()
+    (folder / "payors.csv").write_text("payer_id,name,kind,plugins\nP1,Acme,COMMERCIAL,\n")
+    (folder / "providers.csv").write_text(
+        f"npi,first_name,last_name,active,credentials\n{npi(1)},Grace,Hopper,,BCBA|1|TX||\n"
+    )
+    (folder / "clients.csv").write_text(
+        "external_id,first_name,last_name,date_of_birth\nC1,Ada,Lovelace,\nC2,Alan,Turing,\n"
+    )
+    return cwd
+
+
+def test_a_folder_imports_with_progress_lines_and_a_summary(practice):
+    run = cmgraph("import", "--org", "north", "files", cwd=practice)
+
+    assert run.returncode == 0, run
+    assert "clients: 2/2 rows" in run.stderr  # not a terminal: plain progress lines
+    summary = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines()}
+    assert summary["payors"] == ["1", "0", "0", "0"]
+    assert summary["providers"] == ["1", "0", "0", "0"]
+    assert summary["clients"] == ["2", "0", "0", "0"]
+
+    again = cmgraph("import", "--org", "north", "files", cwd=practice)
+    assert again.returncode == 0, again
+    summary = {line.split()[0]: line.split()[1:] for line in again.stdout.splitlines()}
+    assert summary["clients"] == ["0", "0", "2", "0"]
+
+
+def test_refused_rows_end_in_an_errors_file_and_exit_status_1(practice):
+    bad = practice / "bad-clients.csv"
+    bad.write_text(
+        "external_id,first_name,last_name,date_of_birth\nC3,Kurt,,\nC4,Ed,Codd,3000-01-01\n"
+    )
+
+    run = cmgraph("import", "--org", "north", "--kind", "clients", str(bad), cwd=practice)
+
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1].startswith("cmgraph: ")
+    assert "nothing was written" in run.stdout
+    with (practice / "import-errors.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["file"], r["row"], r["column"], r["code"]) for r in rows] == [
+        ("bad-clients.csv", "2", "last_name", "INVALID_INPUT"),
+        ("bad-clients.csv", "3", "date_of_birth", "INVALID_INPUT"),
+    ]
+    shown = cmgraph("org", "show", "north", cwd=practice)
+    assert "clients\t2" in shown.stdout  # nothing of the refused file was written
+
+
+def test_a_template_has_the_documented_columns(practice):
+    run = cmgraph("import", "--template", "case-managers", cwd=practice)
+    assert run.returncode == 0, run
+    assert run.stdout.strip().split(",") == csv_columns.names(csv_columns.Kind.CASE_MANAGERS)
+
+    unknown = cmgraph("import", "--template", "invoices", cwd=practice)
+    assert unknown.returncode == 1 and "unknown kind 'invoices'" in unknown.stderr
+
+
+def test_export_streams_a_kind_as_ndjson(practice):
+    cmgraph("import", "--org", "north", "files", cwd=practice)
+    run = cmgraph("export", "--org", "north", "--kind", "clients", "--format", "ndjson",
+                  cwd=practice)  # fmt: skip
+    assert run.returncode == 0, run
+    records = sorted((json.loads(line) for line in run.stdout.splitlines()), key=str)
+    assert {(r["external_id"], r["date_of_birth"]) for r in records} == {
+        ("C1", None),
+        ("C2", None),
+    }
+
+
+def test_org_list_and_show_tell_an_operator_what_is_there(practice):
+    cmgraph("import", "--org", "north", "files", cwd=practice)
+    listed = cmgraph("org", "list", cwd=practice)
+    assert listed.returncode == 0 and "north\tNorth\tAmerica/Chicago" in listed.stdout
+
+    shown = cmgraph("org", "show", "north", cwd=practice)
+    lines = dict(line.split("\t", 1) for line in shown.stdout.splitlines())
+    assert lines["time zone"] == "America/Chicago"
+    assert (lines["payors"], lines["providers"], lines["clients"]) == ("1", "1", "2")
+    assert lines["plugins in use"] == "none"
+
+    missing = cmgraph("org", "show", "south", cwd=practice)
+    assert missing.returncode == 1 and "no organization with slug 'south'" in missing.stderr
