@@ -45,16 +45,6 @@ def stage(session: Any, row: Positioned) -> None:
     session.info.setdefault(_STAGED, []).append(row)
 
 
-def mark(session: Any) -> int:
-    """How many rows the session has staged so far: where a savepoint begins."""
-    return len(session.info.get(_STAGED, ()))
-
-
-def forget_since(session: Any, mark: int) -> None:
-    """A savepoint begun at `mark` rolled back: the rows it staged were never written."""
-    del session.info.get(_STAGED, [])[mark:]
-
-
 def before_sealing(callback: Callable[[Session, list[Positioned]], None]) -> None:
     """Run callback on the staged rows at commit, before positions are taken (and the
     organization's counter locked): for what costs a query, kept out of the lock."""
@@ -97,8 +87,8 @@ def _seal(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, previous: Any) -> None:
-    # What a rolled-back transaction staged was never written. A savepoint's rollback fires
-    # this too: its owner forgets its own rows (forget_since), the transaction's others stay.
-    if not previous.nested:
-        session.info.pop(_STAGED, None)
+def _forget(session: Session, _previous: Any) -> None:
+    # What a rolled-back transaction staged was never written. Savepoints too: a committed
+    # savepoint sealed its rows already (before_commit fires for it), so what is staged
+    # when one rolls back is its own (a bulk import's refused row).
+    session.info.pop(_STAGED, None)

@@ -17,14 +17,14 @@ from dataclasses import replace
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db.faults import is_retryable
 
 # Re-exported for the API, which may not import cmgraph.db.
 from cmgraph.db.faults import is_unavailable as is_unavailable
 from cmgraph.plugins import PluginFailed, RuleBook
-from cmgraph.services import findings, positions
+from cmgraph.services import findings
 from cmgraph.services.idempotency import KEY_IN_USE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
 from cmgraph.services.scope import Scope
@@ -147,28 +147,22 @@ async def _run_in_savepoint(
     session: AsyncSession, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
 ) -> Outcome[T]:
     """use_case inside a batch: its writes stand or fall alone, the batch commits them;
-    the change records and events it staged go with its savepoint."""
-    staged = positions.mark(session)
+    the change records and events it staged go with its savepoint (services.positions)."""
     savepoint = await session.begin_nested()
     try:
         outcome = await use_case(session)
         await savepoint.commit()
         return outcome
     except Refused as refused:
-        await _undo(session, savepoint, staged)
+        await savepoint.rollback()
         return Outcome.refused(refused.errors, refused.warnings)
     except IntegrityError as exc:
-        await _undo(session, savepoint, staged)
+        await savepoint.rollback()
         return Outcome.refused([_integrity_error(exc)])
     except PluginFailed as failed:
-        await _undo(session, savepoint, staged)
+        await savepoint.rollback()
         log.error("%s", failed, exc_info=failed.error)
         return Outcome.refused([plugin_failed(failed)])
-
-
-async def _undo(session: AsyncSession, savepoint: AsyncSessionTransaction, staged: int) -> None:
-    await savepoint.rollback()
-    positions.forget_since(session, staged)
 
 
 async def _run_once(
