@@ -5,6 +5,14 @@ db.faults.is_retryable) is run again from the start,
 in a fresh session, up to ATTEMPTS times with a short jittered pause; the use case is a
 function of its session, so running it again reads the state anew. When every attempt
 lost, WriteConflict says so (the API answers 503 WRITE_CONFLICT: try again).
+
+A connection to PostgreSQL lost during the COMMIT leaves its outcome unknown (the server
+may have committed before the answer was lost): OutcomeUnknown says so (the API answers 503
+OUTCOME_UNKNOWN; only a retry under the same Idempotency-Key is safe). SQLite's COMMIT runs
+in the process, so its failure means nothing was committed. Each commit is counted in the
+request's Journal, so that a later failure of the request is not answered "nothing was
+written". Under an Idempotency-Key each write records its outcome in its own transaction
+(services.recorded); a retry answers a recorded write from the record instead of running it.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +33,8 @@ from cmgraph.db.faults import is_unavailable as is_unavailable
 from cmgraph.plugins import PluginFailed
 from cmgraph.rules import BUILTIN_PLUGIN
 from cmgraph.rules.overlap import RULE as OVERLAP_RULE
-from cmgraph.services.idempotency import KEY_IN_USE, mark_written
+from cmgraph.services import recorded
+from cmgraph.services.idempotency import KEY_IN_USE, RESPONSE_LOST, UNRECORDABLE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
 from cmgraph.services.scope import Scope
 
@@ -52,7 +61,20 @@ def backoff(attempt: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+class OutcomeUnknown(Exception):
+    """The connection was lost during the COMMIT: the write may or may not be applied."""
+
+    def __init__(self) -> None:
+        super().__init__("the connection was lost while the write was committing")
+
+
 OVERLAP_CONSTRAINT = "ex_assignments_no_overlap"
+WRITTEN_AND_CHANGED = UserError(
+    None,
+    RESPONSE_LOST,
+    "This request was applied, but what it wrote has been removed since, so its answer "
+    "cannot be given again; read the current state rather than repeating it.",
+)
 KEY_TAKEN_OVER = UserError(
     None,
     KEY_IN_USE,
@@ -93,7 +115,13 @@ async def run_write(
     scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
 ) -> Outcome[T]:
     """Run use_case in a serialized write transaction; commit only when it succeeds. A lost
-    race runs it again from the start, at most ATTEMPTS times in all."""
+    race runs it again from the start, at most ATTEMPTS times in all. A write an earlier
+    attempt of this request committed under its Idempotency-Key answers from its record."""
+    index = scope.journal.writes
+    scope.journal.writes += 1
+    claim = scope.idempotency
+    if claim is not None and index in claim.recorded:
+        return await _replayed(scope, claim.recorded[index])
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return await _run_once(scope, use_case)
@@ -109,17 +137,38 @@ async def run_write(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+async def _replayed(scope: Scope, record: dict[str, Any]) -> Outcome[Any]:
+    async with scope.db.read() as session:
+        try:
+            return await recorded.decode(session, record)
+        except recorded.Vanished:
+            return Outcome.refused([WRITTEN_AND_CHANGED])
+
+
+def _record_of(outcome: Outcome[Any]) -> dict[str, Any]:
+    try:
+        return recorded.encode(outcome)
+    except recorded.Unrecordable:
+        return UNRECORDABLE
+
+
 async def _run_once(
     scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
 ) -> Outcome[T]:
     async with scope.db.write() as session:
         try:
             outcome = await use_case(session)
-            # The key says "written" in the very transaction that writes, or neither happens
-            # (services.idempotency); a key another attempt took over stops this commit.
-            if scope.idempotency is not None and not await mark_written(session, scope.idempotency):
+            # The key says "written", with what this write returned, in the very transaction
+            # that writes, or neither happens (services.idempotency); a key another attempt
+            # took over stops this commit.
+            claim, journal = scope.idempotency, scope.journal
+            outcomes = {**(claim.recorded if claim else {}), **journal.recorded}
+            outcomes[journal.writes - 1] = _record_of(outcome)
+            if claim is not None and not await mark_written(session, claim, outcomes):
                 raise Refused(KEY_TAKEN_OVER)
-            await session.commit()
+            await _commit(scope, session)
+            journal.committed += 1
+            journal.recorded = outcomes
             return outcome
         except Refused as refused:
             await session.rollback()
@@ -132,3 +181,12 @@ async def _run_once(
             await session.rollback()
             log.error("%s", failed, exc_info=failed.error)
             return Outcome.refused([plugin_failed(failed)])
+
+
+async def _commit(scope: Scope, session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except Exception as exc:
+        if is_unavailable(exc) and scope.db.engine.dialect.name != "sqlite":
+            raise OutcomeUnknown() from exc
+        raise
