@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import helpers as h
 import httpx
 import pytest
 from proxy import proxy_to
@@ -89,6 +90,7 @@ class ReadsFailAfterAClientIsWritten(Database):
     equivalent of an answer lost after the COMMIT; on both databases."""
 
     down = False
+    written: type[models.Base] = models.Client
 
     def write(self) -> Any:
         session = super().write()
@@ -96,7 +98,7 @@ class ReadsFailAfterAClientIsWritten(Database):
 
         async def committing() -> None:
             await session.flush()
-            wrote = any(isinstance(row, models.Client) for row in session.identity_map.values())
+            wrote = any(isinstance(row, self.written) for row in session.identity_map.values())
             await commit()
             self.down = self.down or wrote
 
@@ -131,3 +133,75 @@ async def test_a_write_committed_before_the_database_failed_is_answered_outcome_
         again = await send(client, api.token, key, WITH_FINDINGS, new_client("Committed"))
         assert again.headers["idempotent-replayed"] == "true" and again.json() == retry.json()
     assert await count(api, "Committed") == 1
+
+
+class ReadsFailAfterAnAssignmentIsWritten(ReadsFailAfterAClientIsWritten):
+    written = models.Assignment
+
+
+async def test_a_change_whose_answer_was_lost_is_answered_from_its_record(api, db, settings, book):
+    """Its record holds both assignments (the one it ended, the one it made) and the
+    warnings; the retry's answer is made from them, and nothing is changed twice."""
+    case = await h.credentialed_case(api)
+    await h.assign(api, h.cm_input(case, "2026-03-01"))
+    successor = await h.credentialed_bcba(api, case.payor, "Next", "Manager")
+    change = {"input": h.cm_input(case, "2026-04-01", successor, note="answer lost")}
+    failing = ReadsFailAfterAnAssignmentIsWritten(db.engine)
+    async with client_of(create_app(settings, db=failing, book=book)) as client:
+        lost = await send(client, api.token, "change", h.CHANGE, change)
+    assert_outcome_unknown(lost)
+    async with client_of(create_app(settings, db=db, book=book)) as client:
+        retry = await send(client, api.token, "change", h.CHANGE, change)
+    assert retry.status_code == 200, retry.text
+    answered = retry.json()["data"]["changeCaseManager"]
+    assert answered["userErrors"] == []
+    assert answered["ended"]["endDate"] == "2026-03-31"
+    assert answered["caseManager"]["note"] == "answer lost"
+    assert answered["caseManager"]["startDate"] == "2026-04-01"
+    history = await h.case_managers(api, case.client)
+    assert sorted((a["startDate"], a["endDate"]) for a in history) == [
+        ("2026-03-01", "2026-03-31"),
+        ("2026-04-01", None),
+    ]
+
+
+TWO_CLIENTS = """mutation($a: CreateClientInput!, $b: CreateClientInput!) {
+  first: createClient(input: $a) { client { id lastName } userErrors { code } }
+  second: createClient(input: $b) { client { id lastName } userErrors { code } }
+}"""
+
+
+class SecondClientCommitFails(Database):
+    """The connection drops as the client named Second is about to be committed."""
+
+    def write(self) -> Any:
+        session = super().write()
+        commit = session.commit
+
+        async def committing() -> None:
+            await session.flush()
+            for row in session.identity_map.values():
+                if isinstance(row, models.Client) and row.last_name == "Second":
+                    raise ConnectionResetError("connection lost while committing")
+            await commit()
+
+        session.commit = committing  # type: ignore[method-assign]
+        return session
+
+
+async def test_of_two_writes_in_one_request_the_retry_answers_the_committed_one_and_runs_the_other(
+    api, db, settings, book
+):
+    variables = {"a": new_client("First")["input"], "b": new_client("Second")["input"]}
+    failing = SecondClientCommitFails(db.engine)
+    async with client_of(create_app(settings, db=failing, book=book)) as client:
+        cut = await send(client, api.token, "two", TWO_CLIENTS, variables)
+    assert_outcome_unknown(cut)  # the first had committed
+    assert (await count(api, "First"), await count(api, "Second")) == (1, 0)
+    async with client_of(create_app(settings, db=db, book=book)) as client:
+        retry = await send(client, api.token, "two", TWO_CLIENTS, variables)
+    assert retry.status_code == 200, retry.text
+    data = retry.json()["data"]
+    assert data["first"]["client"]["lastName"] == "First"
+    assert data["second"]["client"]["lastName"] == "Second"
+    assert (await count(api, "First"), await count(api, "Second")) == (1, 1)
