@@ -1,7 +1,9 @@
 """A TCP proxy to PostgreSQL that a test controls, to make the database fail the ways a
 network does: stop (every connection dropped, new ones refused, as a server that went away),
 pause (sockets stay open and nothing is forwarded, as a stalled server or a black-holed
-route), and cut (drop every open connection at once, while new ones are still accepted)."""
+route), and cut (drop every open connection at once, while new ones are still accepted);
+and cut_at_commit (drop a connection exactly at the COMMIT of a chosen write, before it
+reaches PostgreSQL or after it did, its answer lost on the way back)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,9 @@ class Proxy:
         self._flowing = asyncio.Event()
         self._flowing.set()
         self.bytes_up = 0  # forwarded from the client to PostgreSQL
+        self._commit_after: bytes | None = None  # armed: cut at the COMMIT after these bytes
+        self._deliver_commit = False
+        self.commits_cut = 0
 
     @classmethod
     def to(cls, database_url: str) -> Proxy:
@@ -58,6 +63,13 @@ class Proxy:
     def resume(self) -> None:
         self._flowing.set()
 
+    def cut_at_commit(self, after: bytes, delivered: bool) -> None:
+        """Once: on the connection that sends `after` (a statement of the write), cut at its
+        next COMMIT; delivered=False cuts before PostgreSQL gets the COMMIT (nothing is
+        committed), True after its answer to the COMMIT came back (committed; the client
+        never hears it). Either way the client's COMMIT fails with a lost connection."""
+        self._commit_after, self._deliver_commit = after, delivered
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
         await self._flowing.wait()  # a paused server does not even answer the handshake
@@ -67,11 +79,28 @@ class Proxy:
             writer.transport.abort()
             return
         self._writers.add(up_writer)
+        armed = {"seen": False, "committing": False}
+
+        def cut_here() -> None:
+            self.commits_cut += 1
+            writer.transport.abort()
+            up_writer.transport.abort()
 
         async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter, up: bool) -> None:
             with contextlib.suppress(OSError, ConnectionError):
                 while data := await source.read(65536):
                     await self._flowing.wait()
+                    if up and self._commit_after is not None:
+                        armed["seen"] = armed["seen"] or self._commit_after in data
+                        if armed["seen"] and b"COMMIT" in data:
+                            self._commit_after = None
+                            if not self._deliver_commit:
+                                cut_here()
+                                return
+                            armed["committing"] = True
+                    if not up and armed["committing"]:
+                        cut_here()  # PostgreSQL answered the COMMIT: it is committed
+                        return
                     if up:
                         self.bytes_up += len(data)
                     sink.write(data)

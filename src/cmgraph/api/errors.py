@@ -18,6 +18,12 @@ T = TypeVar("T")
 
 UNAVAILABLE = "UNAVAILABLE"
 UNAVAILABLE_MESSAGE = "The database is unavailable. Try again shortly."
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
+OUTCOME_UNKNOWN_MESSAGE = (
+    "The database became unavailable while or after this write was committed, so it may "
+    "have been applied. Retry with the same Idempotency-Key to get its answer; without one, "
+    "read the current state before sending it again."
+)
 WRITE_CONFLICT = "WRITE_CONFLICT"
 WRITE_CONFLICT_MESSAGE = (
     "The write kept conflicting with concurrent writes and was not done. Try again shortly."

@@ -39,6 +39,8 @@ from cmgraph.api.clients.types import Client, Coverage
 from cmgraph.api.compliance.queries import ComplianceQueries, RuleQueries
 from cmgraph.api.document import CACHED_DOCUMENTS
 from cmgraph.api.errors import (
+    OUTCOME_UNKNOWN,
+    OUTCOME_UNKNOWN_MESSAGE,
     UNAVAILABLE,
     UNAVAILABLE_MESSAGE,
     WRITE_CONFLICT,
@@ -58,7 +60,7 @@ from cmgraph.api.providers.types import Enrollment, Provider
 from cmgraph.api.service_lines.queries import ServiceLineQueries
 from cmgraph.config import Limits, Settings
 from cmgraph.services.outcome import INVALID_INPUT
-from cmgraph.services.transaction import WriteConflict, is_unavailable
+from cmgraph.services.transaction import OutcomeUnknown, WriteConflict, is_unavailable
 
 log = logging.getLogger("cmgraph.api")
 
@@ -138,6 +140,16 @@ class MaskWithId(MaskErrors):
                 nodes=error.nodes,
                 path=error.path,
                 extensions={"code": WRITE_CONFLICT},
+            )
+        if isinstance(original, OutcomeUnknown):
+            # First: its cause, a lost connection, would read as unavailable, which promises
+            # that nothing was written. The endpoint answers 503.
+            log.warning("write outcome unknown", extra={"path": [str(p) for p in error.path or ()]})
+            return GraphQLError(
+                OUTCOME_UNKNOWN_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": OUTCOME_UNKNOWN},
             )
         if is_unavailable(original):
             # Not a bug: the database is down or unreachable. The endpoint answers 503.

@@ -348,6 +348,10 @@ class IdempotencyKey(Base):
     reserved_at: Mapped[datetime]  # when the current attempt started
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
+    # The process of the current attempt (services.idempotency_holder), to tell a dead one.
+    holder: Mapped[str | None] = mapped_column(String(200))
+    # What the request's writes returned, as JSON, appended in each write's own transaction.
+    outcomes: Mapped[str | None] = mapped_column(Text)
 
 
 class StoredFinding(Base):

@@ -5,6 +5,14 @@ db.faults.is_retryable) is run again from the start,
 in a fresh session, up to ATTEMPTS times with a short jittered pause; the use case is a
 function of its session, so running it again reads the state anew. When every attempt
 lost, WriteConflict says so (the API answers 503 WRITE_CONFLICT: try again).
+
+A connection to PostgreSQL lost during the COMMIT leaves its outcome unknown (the server
+may have committed before the answer was lost): OutcomeUnknown says so (the API answers 503
+OUTCOME_UNKNOWN; only a retry under the same Idempotency-Key is safe). SQLite's COMMIT runs
+in the process, so its failure means nothing was committed. Each commit is counted in the
+request's Journal, so that a later failure of the request is not answered "nothing was
+written". Under an Idempotency-Key each write records its outcome in its own transaction
+(services.recorded); a retry answers a recorded write from the record instead of running it.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +32,8 @@ from cmgraph.db.faults import is_retryable
 # Re-exported for the API, which may not import cmgraph.db.
 from cmgraph.db.faults import is_unavailable as is_unavailable
 from cmgraph.plugins import PluginFailed, RuleBook
-from cmgraph.services import findings
-from cmgraph.services.idempotency import KEY_IN_USE, mark_written
+from cmgraph.services import findings, recorded
+from cmgraph.services.idempotency import KEY_IN_USE, RESPONSE_LOST, UNRECORDABLE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
 from cmgraph.services.scope import Scope
 
@@ -52,7 +60,20 @@ def backoff(attempt: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+class OutcomeUnknown(Exception):
+    """The connection was lost during the COMMIT: the write may or may not be applied."""
+
+    def __init__(self) -> None:
+        super().__init__("the connection was lost while the write was committing")
+
+
 OVERLAP_CONSTRAINT = "ex_assignments_no_overlap"
+WRITTEN_AND_CHANGED = UserError(
+    None,
+    RESPONSE_LOST,
+    "This request was applied, but what it wrote has been removed since, so its answer "
+    "cannot be given again; read the current state rather than repeating it.",
+)
 KEY_TAKEN_OVER = UserError(
     None,
     KEY_IN_USE,
@@ -86,10 +107,16 @@ async def run_write(
     scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
 ) -> Outcome[T]:
     """Run use_case in a serialized write transaction; commit only when it succeeds. A lost
-    race runs it again from the start, at most ATTEMPTS times in all. Inside run_batch it
-    runs in a savepoint of the batch's transaction instead."""
+    race runs it again from the start, at most ATTEMPTS times in all. A write an earlier
+    attempt of this request committed under its Idempotency-Key answers from its record.
+    Inside run_batch it runs in a savepoint of the batch's transaction instead."""
     if scope.batch is not None:
         return await _run_in_savepoint(scope.batch, use_case)
+    index = scope.journal.writes
+    scope.journal.writes += 1
+    claim = scope.idempotency
+    if claim is not None and index in claim.recorded:
+        return await _replayed(scope, claim.recorded[index])
     return await _retrying(lambda: _run_once(scope, use_case))
 
 
@@ -105,6 +132,8 @@ async def run_batch(
     again from the start, as run_write does. When the request's Idempotency-Key was taken
     over by a retry, nothing is committed and Refused(KEY_IN_USE) is raised.
     """
+    index = scope.journal.writes
+    scope.journal.writes += 1
 
     async def once() -> T:
         async with scope.db.write() as session:
@@ -114,12 +143,18 @@ async def run_batch(
                 return result
             # As in run_write: the stored findings the batch changes are judged again, and
             # the request's Idempotency-Key says "written", in the very transaction that
-            # writes; a key another attempt took over stops the commit.
+            # writes; a key another attempt took over stops the commit. A batch's answer is
+            # not rebuilt from a record: a retry after a lost one is told so (RESPONSE_LOST).
             marked_stale = await findings.keep_current(session, scope)
-            if scope.idempotency is not None and not await mark_written(session, scope.idempotency):
+            claim, journal = scope.idempotency, scope.journal
+            outcomes = {**(claim.recorded if claim else {}), **journal.recorded}
+            outcomes[index] = UNRECORDABLE
+            if claim is not None and not await mark_written(session, claim, outcomes):
                 await session.rollback()
                 raise Refused(KEY_TAKEN_OVER)
-            await session.commit()
+            await _commit(scope, session)
+            journal.committed += 1
+            journal.recorded = outcomes
             if marked_stale:
                 findings.after_commit(scope)
             return result
@@ -165,6 +200,21 @@ async def _run_in_savepoint(
         return Outcome.refused([plugin_failed(failed)])
 
 
+async def _replayed(scope: Scope, record: dict[str, Any]) -> Outcome[Any]:
+    async with scope.db.read() as session:
+        try:
+            return await recorded.decode(session, record)
+        except recorded.Vanished:
+            return Outcome.refused([WRITTEN_AND_CHANGED])
+
+
+def _record_of(outcome: Outcome[Any]) -> dict[str, Any]:
+    try:
+        return recorded.encode(outcome)
+    except recorded.Unrecordable:
+        return UNRECORDABLE
+
+
 async def _run_once(
     scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
 ) -> Outcome[T]:
@@ -173,11 +223,17 @@ async def _run_once(
             outcome = await use_case(session)
             # The stored findings the write changes are judged again before it commits.
             marked_stale = await findings.keep_current(session, scope)
-            # The key says "written" in the very transaction that writes, or neither happens
-            # (services.idempotency); a key another attempt took over stops this commit.
-            if scope.idempotency is not None and not await mark_written(session, scope.idempotency):
+            # The key says "written", with what this write returned, in the very transaction
+            # that writes, or neither happens (services.idempotency); a key another attempt
+            # took over stops this commit.
+            claim, journal = scope.idempotency, scope.journal
+            outcomes = {**(claim.recorded if claim else {}), **journal.recorded}
+            outcomes[journal.writes - 1] = _record_of(outcome)
+            if claim is not None and not await mark_written(session, claim, outcomes):
                 raise Refused(KEY_TAKEN_OVER)
-            await session.commit()
+            await _commit(scope, session)
+            journal.committed += 1
+            journal.recorded = outcomes
             if marked_stale:
                 findings.after_commit(scope)
             return outcome
@@ -192,3 +248,12 @@ async def _run_once(
             await session.rollback()
             log.error("%s", failed, exc_info=failed.error)
             return Outcome.refused([plugin_failed(failed)])
+
+
+async def _commit(scope: Scope, session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except Exception as exc:
+        if is_unavailable(exc) and scope.db.engine.dialect.name != "sqlite":
+            raise OutcomeUnknown() from exc
+        raise

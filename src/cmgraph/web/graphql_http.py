@@ -14,16 +14,22 @@ audits check it, for one POST endpoint behind a bearer token.
 - The database unavailable (db.faults.is_unavailable), whether authenticating the caller or
   running the operation: 503 with one error, `extensions.code` UNAVAILABLE, no `data` (an
   interrupted write is rolled back with its transaction) and Retry-After, in both media
-  types. This is the one place that answer is made. A write that kept losing races with
+  types. This is the one place that answer is made. When a write of the request had
+  committed, or its COMMIT was cut (the outcome unknown), the 503's code is OUTCOME_UNKNOWN
+  instead: "nothing was written" would not be true. A write that kept losing races with
   concurrent writes (WRITE_CONFLICT) is answered the same way, with its own code.
 - An Idempotency-Key header on a mutation: the first final answer is stored and replayed
   (web.idempotency, services.idempotency); on anything else, the key is only validated.
+- Anything else that fails outside the operation (the idempotency store, say) is the masked
+  JSON 500 INTERNAL_ERROR with an errorId in the log, never the server's plain-text page.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import traceback
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -38,6 +44,8 @@ from strawberry.types.graphql import OperationType
 
 from cmgraph.api.context import Context
 from cmgraph.api.errors import (
+    OUTCOME_UNKNOWN,
+    OUTCOME_UNKNOWN_MESSAGE,
     UNAVAILABLE,
     UNAVAILABLE_MESSAGE,
     WRITE_CONFLICT,
@@ -187,6 +195,7 @@ class Outcome(StrEnum):
     BAD_REQUEST = "bad_request"
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"
+    OUTCOME_UNKNOWN = "outcome_unknown"
     WRITE_CONFLICT = "write_conflict"
     INTERNAL_ERROR = "internal_error"
     REPLAYED = "replayed"
@@ -195,6 +204,8 @@ class Outcome(StrEnum):
 
 def outcome_of(errors: list[GraphQLError]) -> Outcome:
     codes = _codes(errors)
+    if OUTCOME_UNKNOWN in codes:
+        return Outcome.OUTCOME_UNKNOWN
     if UNAVAILABLE in codes:
         return Outcome.UNAVAILABLE
     if WRITE_CONFLICT in codes:
@@ -242,7 +253,7 @@ class GraphQLEndpoint:
             return await self._respond(request, entry)
         except Exception as exc:
             if not is_unavailable(exc):
-                raise
+                return self._internal_error(request, entry, exc)
             return self._unavailable(request, entry, exc)
 
     async def _respond(self, request: Request, entry: RequestLog) -> Response:
@@ -366,27 +377,29 @@ class GraphQLEndpoint:
         try:
             answer = await self._execute(request, principal, params, answer_in, entry, reserved)
         except BaseException:  # cancelled too (a stop's deadline): the retry must run
-            await self._settle(self.idempotency.release(reserved))
+            await self._settle(reserved, self.idempotency.release(reserved))
             raise
         response = answer.response
         if answer.final:
             await self._settle(
+                reserved,
                 self.idempotency.complete(
                     reserved, response.status_code, bytes(response.body).decode()
-                )
+                ),
             )
         else:
-            await self._settle(self.idempotency.release(reserved))
+            await self._settle(reserved, self.idempotency.release(reserved))
         return response
 
-    @staticmethod
-    async def _settle(step: Awaitable[None]) -> None:
-        """Storing or releasing a key must not replace the answer the caller is owed; a key
-        left in flight is taken over once its lease runs out."""
+    async def _settle(self, claim: Claim, step: Awaitable[None]) -> None:
+        """Storing or releasing a key must not replace the answer the caller is owed. When
+        it fails (the database, usually), the key is released in the background as soon as
+        the database takes it, so that the retry runs."""
         try:
             await step
         except Exception as exc:
             log.warning("idempotency key not settled", extra={"error_type": type(exc).__name__})
+            self.idempotency.release_later(claim)
 
     async def _execute(
         self,
@@ -398,6 +411,21 @@ class GraphQLEndpoint:
         claim: Claim | None = None,
     ) -> Answer:
         context = await self.make_context(request, principal, claim)
+        try:
+            return await self._execute_in(context, request, params, answer_in, entry)
+        except Exception as exc:
+            if context.scope.journal.committed and is_unavailable(exc):
+                return Answer(self._outcome_unknown(request, entry, answer_in))
+            raise
+
+    async def _execute_in(
+        self,
+        context: Context,
+        request: Request,
+        params: Params,
+        answer_in: str,
+        entry: RequestLog,
+    ) -> Answer:
         try:
             result = await self.schema.execute(
                 params.query,
@@ -421,6 +449,10 @@ class GraphQLEndpoint:
             entry.operation = context.operation_name or params.operation_name
         errors = list(result.errors or [])
         outcome = entry.outcome = outcome_of(errors)
+        if outcome is Outcome.UNAVAILABLE and context.scope.journal.committed:
+            outcome = Outcome.OUTCOME_UNKNOWN  # a write committed before the failure
+        if outcome is Outcome.OUTCOME_UNKNOWN:
+            return Answer(self._outcome_unknown(request, entry, answer_in))
         if outcome is Outcome.UNAVAILABLE:
             return Answer(self._unavailable(request, entry, None))
         if outcome is Outcome.WRITE_CONFLICT:
@@ -462,6 +494,32 @@ class GraphQLEndpoint:
             media_type(request.headers.get("accept")) or JSON,
             {"Retry-After": RETRY_AFTER_SECONDS},
         )
+
+    def _outcome_unknown(self, request: Request, entry: RequestLog, answer_in: str) -> Response:
+        entry.outcome = Outcome.OUTCOME_UNKNOWN
+        return self._json(
+            error_body(OUTCOME_UNKNOWN_MESSAGE, OUTCOME_UNKNOWN),
+            503,
+            answer_in,
+            {"Retry-After": RETRY_AFTER_SECONDS},
+        )
+
+    def _internal_error(self, request: Request, entry: RequestLog, error: Exception) -> Response:
+        """Masked like an error inside the operation (api.schema.MaskWithId): an id to quote,
+        the log line with the type and traceback, never the message (it may quote data)."""
+        error_id = uuid.uuid4().hex[:12]
+        log.error(
+            "internal error",
+            extra={
+                "error_id": error_id,
+                "error_type": type(error).__name__,
+                "traceback": "".join(traceback.format_tb(error.__traceback__)),
+            },
+        )
+        entry.outcome = Outcome.INTERNAL_ERROR
+        body = error_body("Internal error.", INTERNAL_ERROR)
+        body["errors"][0]["extensions"]["errorId"] = error_id
+        return self._json(body, 500, media_type(request.headers.get("accept")) or JSON)
 
     def _json(
         self,
