@@ -55,6 +55,7 @@ from cmgraph.api.providers.queries import ProviderQueries
 from cmgraph.api.providers.types import Enrollment, Provider
 from cmgraph.api.service_lines.queries import ServiceLineQueries
 from cmgraph.config import Limits, Settings
+from cmgraph.logs import note_error_id
 from cmgraph.services.transaction import WriteConflict, is_unavailable
 
 log = logging.getLogger("cmgraph.api")
@@ -143,6 +144,7 @@ class MaskWithId(MaskErrors):
                 extensions={"code": UNAVAILABLE},
             )
         error_id = uuid.uuid4().hex[:12]
+        note_error_id(error_id)  # the request's own line names it too
         log.error(
             "internal error",
             extra={

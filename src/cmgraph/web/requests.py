@@ -1,7 +1,9 @@
 """One structured log line per request, and the request id that ties it to audit events.
 
 The line holds: request id, the caller's request id, method, path, status, duration,
-organization, principal (actor), role, operation name and outcome. Never the query's
+organization, principal (actor), role, operation name, outcome and the ids of the internal
+errors it met (`error_ids`, each also on its error's own line). Every other line logged
+while the request is served carries its request id too (cmgraph.logs.RequestTag). Never the query's
 variables nor its text, never a body: those carry names and birth dates.
 
 The request id is always made here, so it is unique and can be trusted to find one request's
@@ -20,6 +22,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cmgraph.logs import RequestTag, bind_request, unbind_request
 from cmgraph.services.access import Principal
 
 log = logging.getLogger("cmgraph.request")
@@ -62,6 +65,8 @@ class RequestLogMiddleware:
         given = dict(scope.get("headers") or []).get(HEADER.encode(), b"").decode("latin-1")
         entry = RequestLog(uuid.uuid4().hex, caller_request_id(given))
         scope[ENTRY] = entry
+        tag = RequestTag(entry.request_id, entry.caller_request_id)
+        bound = bind_request(tag)
         started = time.perf_counter()
         status = 500
 
@@ -77,10 +82,11 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self._log(scope, entry, status, time.perf_counter() - started)
+            self._log(scope, entry, tag, status, time.perf_counter() - started)
+            unbind_request(bound)
 
     @staticmethod
-    def _log(scope: Scope, entry: RequestLog, status: int, seconds: float) -> None:
+    def _log(scope: Scope, entry: RequestLog, tag: RequestTag, status: int, seconds: float) -> None:
         principal = entry.principal
         fields: dict[str, Any] = {
             "request_id": entry.request_id,
@@ -94,5 +100,6 @@ class RequestLogMiddleware:
             "role": principal.role if principal else None,
             "operation": entry.operation,
             "outcome": entry.outcome or ("ok" if status < 400 else "error"),
+            "error_ids": tag.error_ids or None,
         }
         log.info("request", extra=fields)
