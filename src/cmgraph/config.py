@@ -1,15 +1,68 @@
 """Settings read from the environment, once, at start-up.
 
 Every limit is on by default; an operator loosens one by setting its variable (README,
-"Limits")."""
+"Limits"). A value that is not what its variable takes is a SettingsError whose message is
+one line naming the variable, what it takes and what it got.
+
+Hand-written rather than pydantic-settings: about twenty plain variables, frozen dataclasses
+the rest of the code already uses, and messages in our words (pydantic's name its own
+fields and list every error); the parsing below is a few small functions."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cmgraph.db"
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+# what operators and hosting platforms write; SQLAlchemy would pick psycopg2 (not installed)
+_POSTGRES_SCHEMES = {"postgres", "postgresql"}
+
+
+class SettingsError(ValueError):
+    """An environment variable holds what it does not take; the message is one line."""
+
+
+def database_url(value: str, name: str = "CMGRAPH_DATABASE_URL") -> str:
+    """The URL to connect with: `postgresql://` and `postgres://` mean asyncpg, the driver
+    cmgraph ships with; anything SQLAlchemy cannot read is a SettingsError."""
+    try:
+        url = make_url(value)
+    except ArgumentError as exc:
+        raise SettingsError(
+            f"{name} is not a database URL: {value!r} (e.g. "
+            "postgresql+asyncpg://user:password@host/db or sqlite+aiosqlite:///./cmgraph.db)"
+        ) from exc
+    if url.drivername in _POSTGRES_SCHEMES:
+        return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    return value
+
+
+def flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name} takes true or false (1/0, yes/no, on/off), got {value!r}")
+
+
+def whole_number(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise SettingsError(f"{name} takes a whole number of at least {minimum}, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -60,19 +113,20 @@ class Settings:
     graceful_shutdown_seconds: int = 30
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings of the environment; SettingsError on the first bad variable."""
+        env = os.environ if env is None else env
         disabled = env.get("CMGRAPH_DISABLE_PLUGINS", "")
 
-        def number(name: str, default: int) -> int:
-            return int(env.get(name, str(default)))
+        def number(name: str, default: int, minimum: int = 1) -> int:
+            return whole_number(env, name, default, minimum)
 
         defaults = Limits()
         return cls(
-            database_url=env.get("CMGRAPH_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=database_url(env.get("CMGRAPH_DATABASE_URL") or DEFAULT_DATABASE_URL),
             plugins_dir=Path(env.get("CMGRAPH_PLUGINS_DIR", "plugins")),
             disabled_plugins=frozenset(n.strip() for n in disabled.split(",") if n.strip()),
-            development=env.get("CMGRAPH_DEV", "") in {"1", "true", "yes"},
+            development=flag(env, "CMGRAPH_DEV"),
             max_page_size=number("CMGRAPH_MAX_PAGE_SIZE", 100),
             limits=Limits(
                 max_depth=number("CMGRAPH_MAX_DEPTH", defaults.max_depth),
@@ -87,7 +141,7 @@ class Settings:
                 issuer=env.get("CMGRAPH_JWT_ISSUER") or None,
                 audience=env.get("CMGRAPH_JWT_AUDIENCE") or None,
                 jwks=env.get("CMGRAPH_JWT_JWKS") or None,
-                leeway_seconds=number("CMGRAPH_JWT_LEEWAY_SECONDS", 30),
+                leeway_seconds=number("CMGRAPH_JWT_LEEWAY_SECONDS", 30, minimum=0),
                 max_lifetime_seconds=number(
                     "CMGRAPH_JWT_MAX_LIFETIME_SECONDS", JwtSettings.max_lifetime_seconds
                 ),
@@ -98,5 +152,5 @@ class Settings:
             cors_origins=tuple(
                 o.strip() for o in env.get("CMGRAPH_CORS_ORIGINS", "").split(",") if o.strip()
             ),
-            graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30),
+            graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30, minimum=0),
         )
