@@ -90,6 +90,9 @@ class JwtSettings:
     # a token may live this long (exp - iat; without iat, exp - now): a stolen one is
     # worthless soon even when the identity provider issues long-lived ones
     max_lifetime_seconds: int = 24 * 3600
+    # an unknown kid (the provider rotated its keys) fetches the JWKS URL again, at most
+    # once in this many seconds
+    jwks_refetch_seconds: int = 30
     org_claim: str = "org"
     role_claim: str = "role"
     provider_claim: str = "provider_id"
@@ -144,6 +147,9 @@ class Settings:
                 leeway_seconds=number("CMGRAPH_JWT_LEEWAY_SECONDS", 30, minimum=0),
                 max_lifetime_seconds=number(
                     "CMGRAPH_JWT_MAX_LIFETIME_SECONDS", JwtSettings.max_lifetime_seconds
+                ),
+                jwks_refetch_seconds=number(
+                    "CMGRAPH_JWT_JWKS_REFETCH_SECONDS", JwtSettings.jwks_refetch_seconds, minimum=0
                 ),
                 org_claim=env.get("CMGRAPH_JWT_ORG_CLAIM", "org"),
                 role_claim=env.get("CMGRAPH_JWT_ROLE_CLAIM", "role"),
