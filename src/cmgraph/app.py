@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from cmgraph.api.schema import build_schema
 from cmgraph.config import Settings
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
+from cmgraph.observability import metrics
 from cmgraph.plugins import RuleBook, build_plugin_manager
 from cmgraph.services.access import CLINICIAN, Principal
 from cmgraph.services.idempotency import Claim, IdempotencyStore
@@ -30,6 +32,7 @@ from cmgraph.services.scope import Scope
 from cmgraph.services.signin import Verifier
 from cmgraph.web.auth import Authenticator
 from cmgraph.web.graphql_http import GraphQLEndpoint
+from cmgraph.web.metrics import metrics_endpoint
 from cmgraph.web.requests import RequestLogMiddleware, request_log
 
 log = logging.getLogger("cmgraph.app")
@@ -57,6 +60,9 @@ def create_app(
     db = db or Database.from_url(settings.database_url)
     book = book or RuleBook(build_plugin_manager(settings.plugins_dir, settings.disabled_plugins))
     rule_book = book
+    if settings.metrics.enabled:
+        metrics.enable()
+        metrics.watch_pool(db.engine)
 
     async def make_context(request: Request, principal: Principal, claim: Claim | None) -> Context:
         entry = request_log(request.scope)
@@ -99,6 +105,7 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await db.dispose()
+        metrics.worker_exited(os.getpid())
 
     middleware = [Middleware(RequestLogMiddleware)]
     if settings.cors_origins:
@@ -112,12 +119,15 @@ def create_app(
                 max_age=600,
             )
         )
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if settings.metrics.token:  # else off, or on a port of its own (serving.py)
+        routes.append(Route("/metrics", metrics_endpoint(settings.metrics.token)))
     return Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )

@@ -238,7 +238,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         raise CommandError("--graceful-timeout must not be negative")
     _book(settings)  # a broken plugin fails here, in one line, not in every worker
     _check_ready(settings)
-    serving.serve(args.host, args.port, args.workers, graceful)
+    serving.serve(args.host, args.port, args.workers, graceful, settings.metrics)
 
 
 def _check_ready(settings: Settings) -> None:

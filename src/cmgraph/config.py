@@ -103,6 +103,37 @@ class JwtSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """Prometheus metrics: off, or on behind a bearer token at /metrics, or on a port of
+    their own (never open next to /graphql)."""
+
+    enabled: bool = False
+    token: str | None = None  # /metrics on the service's port asks for it (Bearer)
+    port: int | None = None  # a listener of its own, for /metrics only
+
+    MIN_TOKEN_LENGTH = 16
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MetricsSettings:
+        if not flag(env, "CMGRAPH_METRICS"):
+            return cls()
+        token = env.get("CMGRAPH_METRICS_TOKEN", "").strip() or None
+        port = whole_number(env, "CMGRAPH_METRICS_PORT", 0, minimum=0) or None
+        if port is not None and port > 65535:
+            raise SettingsError(f"CMGRAPH_METRICS_PORT takes a port (1-65535), got {port}")
+        if (token is None) == (port is None):
+            raise SettingsError(
+                "CMGRAPH_METRICS=true takes exactly one of CMGRAPH_METRICS_TOKEN (a bearer "
+                "token for /metrics) or CMGRAPH_METRICS_PORT (a port of its own)"
+            )
+        if token is not None and len(token) < cls.MIN_TOKEN_LENGTH:
+            raise SettingsError(
+                f"CMGRAPH_METRICS_TOKEN takes at least {cls.MIN_TOKEN_LENGTH} characters"
+            )
+        return cls(enabled=True, token=token, port=port)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     plugins_dir: Path
@@ -114,6 +145,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # how long `cmgraph serve` lets requests in flight finish once asked to stop
     graceful_shutdown_seconds: int = 30
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -159,4 +191,5 @@ class Settings:
                 o.strip() for o in env.get("CMGRAPH_CORS_ORIGINS", "").split(",") if o.strip()
             ),
             graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30, minimum=0),
+            metrics=MetricsSettings.from_env(env),
         )

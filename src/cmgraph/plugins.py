@@ -42,6 +42,7 @@ from cmgraph.facts import (
     ServiceLine,
     SessionCheck,
 )
+from cmgraph.observability import metrics
 from cmgraph.rules import BUILTIN_PLUGIN, BUILTIN_RULES
 
 ALL_PAYORS_MARKER = "CMGRAPH_ALL_PAYORS"
@@ -275,7 +276,10 @@ class Impl:
 
     def failed(self, exc: BaseException) -> BaseException:
         # A built-in rule's failure is the core's own: an internal error, not a plugin's.
-        return exc if self.builtin else PluginFailed(self.plugin, exc, self.hook)
+        if self.builtin:
+            return exc
+        metrics.plugin_failed(self.plugin, self.hook)
+        return PluginFailed(self.plugin, exc, self.hook)
 
     def checked(self, answer: Any) -> Any:
         fits, expected = ANSWERS[self.hook]

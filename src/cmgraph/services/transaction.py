@@ -22,6 +22,7 @@ from cmgraph.db.faults import is_retryable
 
 # Re-exported for the API, which may not import cmgraph.db.
 from cmgraph.db.faults import is_unavailable as is_unavailable
+from cmgraph.observability import metrics
 from cmgraph.plugins import PluginFailed
 from cmgraph.rules import BUILTIN_PLUGIN
 from cmgraph.rules.overlap import RULE as OVERLAP_RULE
@@ -96,7 +97,7 @@ async def run_write(
     race runs it again from the start, at most ATTEMPTS times in all."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return await _run_once(scope, use_case)
+            outcome = await _run_once(scope, use_case)
         except Exception as exc:
             if not is_retryable(exc):
                 raise
@@ -106,6 +107,10 @@ async def run_write(
                 "write retried", extra={"attempt": attempt, "error_type": type(exc).__name__}
             )
             await asyncio.sleep(backoff(attempt))
+        else:
+            if outcome.errors:
+                metrics.refused(error.code for error in outcome.errors)
+            return outcome
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cmgraph.logs import RequestTag, bind_request, unbind_request
+from cmgraph.observability import metrics
 from cmgraph.services.access import Principal
 
 log = logging.getLogger("cmgraph.request")
@@ -45,6 +46,8 @@ class RequestLog:
     principal: Principal | None = None
     operation: str | None = None
     outcome: str | None = None
+    # the operation as metrics label it (observability.metrics.operation_label)
+    metric_operation: str = metrics.NO_OPERATION
 
 
 def request_log(scope: Scope) -> RequestLog:
@@ -82,8 +85,11 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self._log(scope, entry, tag, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self._log(scope, entry, tag, status, seconds)
             unbind_request(bound)
+            outcome = entry.outcome or ("ok" if status < 400 else "error")
+            metrics.request(scope.get("path", ""), entry.metric_operation, outcome, status, seconds)
 
     @staticmethod
     def _log(scope: Scope, entry: RequestLog, tag: RequestTag, status: int, seconds: float) -> None:
