@@ -23,7 +23,7 @@ from cmgraph.api.schema import build_schema
 from cmgraph.config import Settings
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
-from cmgraph.observability import metrics
+from cmgraph.observability import metrics, tracing
 from cmgraph.plugins import RuleBook, build_plugin_manager
 from cmgraph.services.access import CLINICIAN, Principal
 from cmgraph.services.idempotency import Claim, IdempotencyStore
@@ -63,6 +63,8 @@ def create_app(
     if settings.metrics.enabled:
         metrics.enable()
         metrics.watch_pool(db.engine)
+    tracing.configure()  # on only when the OTEL_* variables ask
+    tracing.watch_statements(db.engine)
 
     async def make_context(request: Request, principal: Principal, claim: Claim | None) -> Context:
         entry = request_log(request.scope)

@@ -42,7 +42,7 @@ from cmgraph.facts import (
     ServiceLine,
     SessionCheck,
 )
-from cmgraph.observability import metrics
+from cmgraph.observability import metrics, tracing
 from cmgraph.rules import BUILTIN_PLUGIN, BUILTIN_RULES
 
 ALL_PAYORS_MARKER = "CMGRAPH_ALL_PAYORS"
@@ -364,6 +364,12 @@ class RuleBook:
 
     def _first(self, hook: str, payor: Payor | None, kwargs: dict[str, Any]) -> Any:
         """The first answer other than None of the implementations reaching payor."""
+        if tracing.on():  # a span per hook call; one flag check while tracing is off
+            with tracing.span(hook, {"cmgraph.hook": hook}):
+                return self._first_answer(hook, payor, kwargs)
+        return self._first_answer(hook, payor, kwargs)
+
+    def _first_answer(self, hook: str, payor: Payor | None, kwargs: dict[str, Any]) -> Any:
         for impl in self._calls[hook]:
             if impl.reaches(payor):
                 answer = impl.checked(impl.run(kwargs))
@@ -372,6 +378,14 @@ class RuleBook:
         return None, None
 
     def _collect(
+        self, hook: str, scopes: Sequence[Scope], kwargs: dict[str, Any], *, every: bool = False
+    ) -> list[Any]:
+        if tracing.on():
+            with tracing.span(hook, {"cmgraph.hook": hook}):
+                return self._collected(hook, scopes, kwargs, every=every)
+        return self._collected(hook, scopes, kwargs, every=every)
+
+    def _collected(
         self, hook: str, scopes: Sequence[Scope], kwargs: dict[str, Any], *, every: bool = False
     ) -> list[Any]:
         """Every answer, flattened: built-in and all-payor implementations once (payor and

@@ -153,8 +153,7 @@ def test_plugin_failures_are_counted_by_plugin_and_hook():
 
 
 def test_operation_names_are_capped_per_process(monkeypatch):
-    metrics.enable()
-    monkeypatch.setattr(metrics._on, "operation_names", set())
+    monkeypatch.setattr(metrics, "_operation_names", set())
     monkeypatch.setattr(metrics, "MAX_OPERATION_NAMES", 2)
     assert metrics.operation_label("One", validated=True) == "One"
     assert metrics.operation_label("Two", validated=True) == "Two"

@@ -47,6 +47,7 @@ from cmgraph.api.errors import (
 )
 from cmgraph.api.guard import Guard
 from cmgraph.api.node_queries import NodeQueries
+from cmgraph.api.operation_span import OperationSpan
 from cmgraph.api.payors.mutations import PayorMutations
 from cmgraph.api.payors.queries import PayorQueries
 from cmgraph.api.payors.types import Payor
@@ -195,6 +196,7 @@ def _built(limits: Limits, development: bool) -> Schema:
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             MaskWithId,
+            OperationSpan,  # while tracing is on: the operation's span, by name
         ],
         config=StrawberryConfig(disable_field_suggestions=not development),
     )

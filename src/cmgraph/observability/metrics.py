@@ -85,10 +85,10 @@ class _Metrics:
             ["outcome"],
             registry=r,
         )
-        self.operation_names: set[str] = set()
 
 
 _on: _Metrics | None = None
+_operation_names: set[str] = set()  # the names labelled so far in this process
 
 
 def enable() -> None:
@@ -103,11 +103,12 @@ def enabled() -> bool:
 
 
 def operation_label(name: str | None, validated: bool) -> str:
-    if _on is None or not validated:
+    """The operation as metrics and the request's span name it (bounded, see above)."""
+    if not validated:
         return NO_OPERATION
     if name is None:
         return ANONYMOUS
-    names = _on.operation_names
+    names = _operation_names
     if name in names:
         return name
     if len(names) >= MAX_OPERATION_NAMES:

@@ -22,7 +22,7 @@ from cmgraph.db.faults import is_retryable
 
 # Re-exported for the API, which may not import cmgraph.db.
 from cmgraph.db.faults import is_unavailable as is_unavailable
-from cmgraph.observability import metrics
+from cmgraph.observability import metrics, tracing
 from cmgraph.plugins import PluginFailed
 from cmgraph.rules import BUILTIN_PLUGIN
 from cmgraph.rules.overlap import RULE as OVERLAP_RULE
@@ -95,6 +95,16 @@ async def run_write(
 ) -> Outcome[T]:
     """Run use_case in a serialized write transaction; commit only when it succeeds. A lost
     race runs it again from the start, at most ATTEMPTS times in all."""
+    if tracing.on():
+        name = tracing.use_case_name(use_case)
+        with tracing.span(f"use_case {name}", {"cmgraph.use_case": name}):
+            return await _run_write(scope, use_case)
+    return await _run_write(scope, use_case)
+
+
+async def _run_write(
+    scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
+) -> Outcome[T]:
     for attempt in range(1, ATTEMPTS + 1):
         try:
             outcome = await _run_once(scope, use_case)

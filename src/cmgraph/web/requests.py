@@ -23,7 +23,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cmgraph.logs import RequestTag, bind_request, unbind_request
-from cmgraph.observability import metrics
+from cmgraph.observability import metrics, tracing
 from cmgraph.services.access import Principal
 
 log = logging.getLogger("cmgraph.request")
@@ -68,6 +68,33 @@ class RequestLogMiddleware:
         given = dict(scope.get("headers") or []).get(HEADER.encode(), b"").decode("latin-1")
         entry = RequestLog(uuid.uuid4().hex, caller_request_id(given))
         scope[ENTRY] = entry
+        if tracing.on():
+            await self._traced(scope, receive, send, entry)
+            return
+        await self._serve(scope, receive, send, entry)
+
+    async def _traced(self, scope: Scope, receive: Receive, send: Send, entry: RequestLog) -> None:
+        """The request in a span: method, route (a known path or `other`, never the path a
+        caller made up), status and request id; continuing the caller's trace
+        (`traceparent`) when it sends one."""
+        from opentelemetry.propagate import extract
+
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        method = scope.get("method", "")
+        route = scope.get("path", "") if scope.get("path") in metrics.PATHS else "other"
+        attributes = {
+            "http.request.method": method,
+            "http.route": route,
+            "cmgraph.request_id": entry.request_id,
+        }
+        with tracing.span(f"{method} {route}", attributes, extract(headers)) as current:
+            status = await self._serve(scope, receive, send, entry)
+            if current is not None:
+                current.set_attribute("http.response.status_code", status)
+                current.set_attribute("graphql.operation.name", entry.metric_operation)
+                current.set_attribute("cmgraph.outcome", str(entry.outcome or ""))
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, entry: RequestLog) -> int:
         tag = RequestTag(entry.request_id, entry.caller_request_id)
         bound = bind_request(tag)
         started = time.perf_counter()
@@ -90,6 +117,7 @@ class RequestLogMiddleware:
             unbind_request(bound)
             outcome = entry.outcome or ("ok" if status < 400 else "error")
             metrics.request(scope.get("path", ""), entry.metric_operation, outcome, status, seconds)
+        return status
 
     @staticmethod
     def _log(scope: Scope, entry: RequestLog, tag: RequestTag, status: int, seconds: float) -> None:
