@@ -390,6 +390,8 @@ def test_the_top_level_help_says_what_cmgraph_is_and_what_it_reads(tmp_path):
         ("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", "-1", "whole number of at least 0"),
         ("CMGRAPH_JWT_LEEWAY_SECONDS", "1.5", "whole number of at least 0"),
         ("CMGRAPH_DEV", "maybe", "true or false"),
+        ("CMGRAPH_METRICS", "yes-please", "true or false"),
+        ("CMGRAPH_METRICS_PORT", "-1", "whole number of at least 0"),
         ("CMGRAPH_DATABASE_URL", "::nope", "database URL"),
     ],
 )
@@ -398,6 +400,8 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
 ):
     url, cwd = migrated
     monkeypatch.setenv(variable, value)
+    if variable.startswith("CMGRAPH_METRICS_"):
+        monkeypatch.setenv("CMGRAPH_METRICS", "true")
     run = cmgraph("idempotency", "purge", url=url, cwd=cwd)
     if variable == "CMGRAPH_DATABASE_URL":  # the helper sets it: give the bad one directly
         run = cmgraph("idempotency", "purge", url=value, cwd=cwd)
@@ -442,3 +446,17 @@ def test_a_command_that_fails_before_migrating_leaves_no_sqlite_file(tmp_path, a
     run = cmgraph(*args, url=sqlite_url(tmp_path / "never.db"), cwd=tmp_path)
     assert_one_line_error(run)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("never")) == []
+
+
+def test_serve_refuses_a_trace_exporter_it_does_not_have(migrated, monkeypatch):
+    url, cwd = migrated
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    line = assert_one_line_error(cmgraph("serve", url=url, cwd=cwd))
+    assert "OTEL_TRACES_EXPORTER" in line and "otlp" in line
+
+
+def test_metrics_on_without_a_token_or_port_is_one_line(migrated, monkeypatch):
+    url, cwd = migrated
+    monkeypatch.setenv("CMGRAPH_METRICS", "true")
+    line = assert_one_line_error(cmgraph("serve", url=url, cwd=cwd))
+    assert "CMGRAPH_METRICS_TOKEN" in line and "CMGRAPH_METRICS_PORT" in line

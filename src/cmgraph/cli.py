@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from cmgraph.api import ids
 from cmgraph.config import DEFAULT_DATABASE_URL, Settings, SettingsError
 from cmgraph.db import grants, migrate
 from cmgraph.db.engine import Database, DatabaseConfigError
+from cmgraph.observability import tracing
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
 from cmgraph.services import tenants, tokens
 from cmgraph.services.idempotency import IdempotencyStore
@@ -237,6 +239,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if graceful < 0:
         raise CommandError("--graceful-timeout must not be negative")
     _book(settings)  # a broken plugin fails here, in one line, not in every worker
+    tracing.wanted(os.environ)  # so does an OTEL_TRACES_EXPORTER cmgraph cannot use
     _check_ready(settings)
     serving.serve(args.host, args.port, args.workers, graceful, settings.metrics)
 
@@ -292,8 +295,10 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("CMGRAPH_JWT_*", "none", "front-end sign-in (README, Sign-in)"),
     ("CMGRAPH_CORS_ORIGINS", "none", "origins allowed to call from a browser"),
     ("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", "30", "serve: seconds to finish requests when stopped"),
-    ("CMGRAPH_METRICS", "false", "serve: /metrics (README, Operating cmgraph)"),
-    ("OTEL_*", "none", "serve: OpenTelemetry traces (README, Operating cmgraph)"),
+    ("CMGRAPH_METRICS", "false", "serve: Prometheus metrics (README, Operating cmgraph)"),
+    ("CMGRAPH_METRICS_TOKEN", "none", "serve: bearer token for /metrics on the service's port"),
+    ("CMGRAPH_METRICS_PORT", "none", "serve: or a port of its own for /metrics"),
+    ("OTEL_*", "off", "serve: OpenTelemetry traces, e.g. OTEL_EXPORTER_OTLP_ENDPOINT"),
 )
 DATABASE_ONLY = ("CMGRAPH_DATABASE_URL",)
 
@@ -464,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     except (
         CommandError,
         SettingsError,
+        tracing.TracingConfigError,
         DatabaseConfigError,
         PluginError,
         tenants.TenantError,
