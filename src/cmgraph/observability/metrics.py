@@ -72,7 +72,7 @@ class _Metrics:
         )
         self.refusals: Counter = Counter(
             "cmgraph_refusals",
-            "writes refused with userErrors, by code (rule codes such as LEAD_TIME_NOT_MET, "
+            "writes refused with userErrors, by code (rule codes such as LEAD_TIME, "
             "and input codes)",
             ["code"],
             registry=r,
