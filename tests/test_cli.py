@@ -355,3 +355,124 @@ def test_serve_says_at_once_when_the_sqlite_files_are_not_writable(migrated, whi
     finally:
         path.chmod(0o644)
     assert f"{path} is not writable (mode 0o444)" in line
+
+
+def _every_parser(parser, path=("cmgraph",)):
+    """Each parser of the command line with its path, subcommands included."""
+    yield path, parser
+    for action in parser._actions:
+        if action.choices and hasattr(action, "_name_parser_map"):
+            for name, sub in action._name_parser_map.items():
+                yield from _every_parser(sub, (*path, name))
+
+
+def test_every_command_and_option_explains_itself():
+    """Each command says what it does and which variables it reads; each option and
+    argument has help, with its default when it has one."""
+    from cmgraph.cli import parser
+
+    for path, command in _every_parser(parser()):
+        assert command.description, path
+        if len(path) > 1 and not any(
+            a.choices for a in command._actions if a.dest.endswith("command")
+        ):
+            assert command.epilog and command.epilog.startswith("environment"), path
+        for action in command._actions:
+            if action.dest in ("help", "version") or action.dest.endswith("command"):
+                continue
+            assert action.help, (path, action.dest)
+            if action.default not in (None, False) and not action.required:
+                assert "default" in action.help, (path, action.dest)
+
+
+def test_the_top_level_help_says_what_cmgraph_is_and_what_it_reads(tmp_path):
+    run = cmgraph("--help", url=sqlite_url(tmp_path / "unused.db"), cwd=tmp_path)
+    assert run.returncode == 0, run
+    assert "Case Manager" in run.stdout and "therapy" in run.stdout
+    environment = run.stdout.split("environment:", 1)[1]
+    assert environment.split()[0] == "CMGRAPH_DATABASE_URL"  # the one every command reads
+    for name in ("CMGRAPH_PLUGINS_DIR", "CMGRAPH_METRICS", "OTEL_"):
+        assert name in environment
+    serve = cmgraph("serve", "--help", url=sqlite_url(tmp_path / "unused.db"), cwd=tmp_path)
+    assert "(default: 8000)" in serve.stdout and "CMGRAPH_DATABASE_URL" in serve.stdout
+    assert not (tmp_path / "unused.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "takes"),
+    [
+        ("CMGRAPH_MAX_DEPTH", "abc", "whole number of at least 1"),
+        ("CMGRAPH_MAX_PAGE_SIZE", "-5", "whole number of at least 1"),
+        ("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", "-1", "whole number of at least 0"),
+        ("CMGRAPH_JWT_LEEWAY_SECONDS", "1.5", "whole number of at least 0"),
+        ("CMGRAPH_DEV", "maybe", "true or false"),
+        ("CMGRAPH_METRICS", "yes-please", "true or false"),
+        ("CMGRAPH_METRICS_PORT", "-1", "whole number of at least 0"),
+        ("CMGRAPH_DATABASE_URL", "::nope", "database URL"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(
+    migrated, monkeypatch, variable, value, takes
+):
+    url, cwd = migrated
+    monkeypatch.setenv(variable, value)
+    if variable.startswith("CMGRAPH_METRICS_"):
+        monkeypatch.setenv("CMGRAPH_METRICS", "true")
+    run = cmgraph("idempotency", "purge", url=url, cwd=cwd)
+    if variable == "CMGRAPH_DATABASE_URL":  # the helper sets it: give the bad one directly
+        run = cmgraph("idempotency", "purge", url=value, cwd=cwd)
+    line = assert_one_line_error(run)
+    assert variable in line and takes in line and repr(value) in line, line
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_plain_postgresql_urls_mean_asyncpg(scheme):
+    settings = Settings.from_env({"CMGRAPH_DATABASE_URL": f"{scheme}://u:p%40ss@db.example/cm"})
+    assert settings.database_url == "postgresql+asyncpg://u:p%40ss@db.example/cm"
+    kept = "postgresql+asyncpg://u@h/cm"
+    assert Settings.from_env({"CMGRAPH_DATABASE_URL": kept}).database_url == kept
+
+
+def test_a_plain_postgresql_url_works_from_the_command_line(database_url, tmp_path):
+    """Operators paste the URL their host gives them: postgres://... works as it is."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("needs the suite's PostgreSQL database")
+    plain = url.set(drivername="postgres").render_as_string(hide_password=False)
+    run = cmgraph("idempotency", "purge", url=plain, cwd=tmp_path)
+    assert run.returncode == 0, run
+    assert run.stdout.startswith("purged ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("org", "create", "--name", "X", "--slug", "x", "--timezone", "UTC"),
+        ("token", "list", "--org", "x"),
+        ("serve",),
+        ("db", "downgrade"),
+        ("db", "upgrade", "no-such-revision"),
+    ],
+    ids=["org-create", "token-list", "serve", "db-downgrade", "db-upgrade-bad-revision"],
+)
+def test_a_command_that_fails_before_migrating_leaves_no_sqlite_file(tmp_path, args):
+    run = cmgraph(*args, url=sqlite_url(tmp_path / "never.db"), cwd=tmp_path)
+    assert_one_line_error(run)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("never")) == []
+
+
+def test_serve_refuses_a_trace_exporter_it_does_not_have(migrated, monkeypatch):
+    url, cwd = migrated
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    line = assert_one_line_error(cmgraph("serve", url=url, cwd=cwd))
+    assert "OTEL_TRACES_EXPORTER" in line and "otlp" in line
+
+
+def test_metrics_on_without_a_token_or_port_is_one_line(migrated, monkeypatch):
+    url, cwd = migrated
+    monkeypatch.setenv("CMGRAPH_METRICS", "true")
+    line = assert_one_line_error(cmgraph("serve", url=url, cwd=cwd))
+    assert "CMGRAPH_METRICS_TOKEN" in line and "CMGRAPH_METRICS_PORT" in line

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from cmgraph.api.schema import build_schema
 from cmgraph.config import Settings
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
+from cmgraph.observability import metrics, tracing
 from cmgraph.plugins import RuleBook, build_plugin_manager
 from cmgraph.services import findings
 from cmgraph.services.access import CLINICIAN, Principal
@@ -32,6 +34,7 @@ from cmgraph.services.scope import Scope
 from cmgraph.services.signin import Verifier
 from cmgraph.web.auth import Authenticator
 from cmgraph.web.graphql_http import GraphQLEndpoint
+from cmgraph.web.metrics import metrics_endpoint
 from cmgraph.web.pages import graphiql_routes, ui_routes
 from cmgraph.web.requests import RequestLogMiddleware, request_log
 
@@ -60,6 +63,11 @@ def create_app(
     db = db or Database.from_url(settings.database_url)
     book = book or RuleBook(build_plugin_manager(settings.plugins_dir, settings.disabled_plugins))
     rule_book = book
+    if settings.metrics.enabled:
+        metrics.enable()
+        metrics.watch_pool(db.engine)
+    tracing.configure()  # on only when the OTEL_* variables ask
+    tracing.watch_statements(db.engine)
 
     async def make_context(request: Request, principal: Principal, claim: Claim | None) -> Context:
         entry = request_log(request.scope)
@@ -114,6 +122,7 @@ def create_app(
                 await rebuild
         await findings.stop_draining()  # the stale marks stay; the next start drains them
         await db.dispose()
+        metrics.worker_exited(os.getpid())
 
     middleware = [Middleware(RequestLogMiddleware)]
     if settings.cors_origins:
@@ -136,6 +145,8 @@ def create_app(
         routes += graphiql_routes()
     if settings.ui:
         routes += ui_routes()
+    if settings.metrics.token:  # else off, or on a port of its own (serving.py)
+        routes.append(Route("/metrics", metrics_endpoint(settings.metrics.token)))
     return Starlette(
         routes=routes,
         middleware=middleware,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -16,14 +17,16 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from cmgraph import __version__, bulk_cli
 from cmgraph.api import ids
-from cmgraph.config import Settings
+from cmgraph.config import DEFAULT_DATABASE_URL, Settings, SettingsError
 from cmgraph.db import grants, migrate
 from cmgraph.db.engine import Database, DatabaseConfigError, unwritable_sqlite_files
 from cmgraph.facts import Clock
+from cmgraph.observability import tracing
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
 from cmgraph.services import exports, findings, imports, tenants, tokens
 from cmgraph.services.csv_columns import Kind, kind_of
@@ -40,17 +43,36 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def _sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database)
+    return None
+
+
+def _existing_sqlite_file(database_url: str) -> None:
+    """Connecting to a missing SQLite file creates it, empty: a command that needs a
+    migrated database says so instead, and leaves nothing behind. Said before connecting
+    also because a failed connect leaves aiosqlite's thread to report on a closed event
+    loop, a traceback after our one line."""
+    path = _sqlite_file(database_url)
+    if path is None:
+        return
+    if not path.parent.is_dir():
+        raise CommandError(f"cannot reach the database: the folder {path.parent} does not exist")
+    if not path.exists():
+        raise CommandError(f"no database at {path}: run `cmgraph db upgrade` to make it")
+
+
 async def _ready_database(settings: Settings) -> Database:
     """A database that answers and is migrated to the latest revision."""
-    db = Database.from_url(settings.database_url)
-    url = db.engine.url
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        # Said before connecting: a failed connect leaves aiosqlite's thread to report on a
-        # closed event loop, a traceback after our one line.
-        folder = Path(url.database).parent
-        if not folder.is_dir():
-            await db.dispose()
-            raise CommandError(f"cannot reach the database: the folder {folder} does not exist")
+    db = Database.from_url(settings.database_url)  # a bad URL fails here, in one line
+    try:
+        _existing_sqlite_file(settings.database_url)
+    except CommandError:
+        await db.dispose()
+        raise
     try:
         current = await migrate.current_revision(db.engine)
     except Exception as exc:
@@ -78,15 +100,23 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[None]]) ->
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
     Database.from_url(settings.database_url)  # a bad URL fails here, in one line
+    path = _sqlite_file(settings.database_url)
+    if path is not None and not path.parent.is_dir():
+        raise CommandError(f"cannot reach the database: the folder {path.parent} does not exist")
+    new_file = path is not None and not path.exists()
     try:
         migrate.upgrade(settings.database_url, args.revision)
     except Exception as exc:
+        if new_file and path is not None:  # made by this failed attempt: leave nothing behind
+            for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
         raise CommandError(f"migration failed: {_describe(exc)}") from exc
     print(f"database at {migrate.head_revision() if args.revision == 'head' else args.revision}")
 
 
 def cmd_db_downgrade(args: argparse.Namespace, settings: Settings) -> None:
     Database.from_url(settings.database_url)
+    _existing_sqlite_file(settings.database_url)
     try:
         migrate.downgrade(settings.database_url, args.revision)
     except Exception as exc:
@@ -340,8 +370,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if unwritable := unwritable_sqlite_files(settings.database_url):
         # Served anyway, every request would be a 503, even after the file is fixed.
         raise CommandError("the database is not writable: " + "; ".join(unwritable))
+    tracing.wanted(os.environ)  # so does an OTEL_TRACES_EXPORTER cmgraph cannot use
     _check_ready(settings)
-    serving.serve(args.host, args.port, args.workers, graceful)
+    serving.serve(args.host, args.port, args.workers, graceful, settings.metrics)
 
 
 def _check_ready(settings: Settings) -> None:
@@ -373,51 +404,135 @@ def cmd_plugins(args: argparse.Namespace, settings: Settings) -> None:
         print(f"{name}\t{book.origin(name)}\t{', '.join(hooks)}")
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="cmgraph", description=__doc__.splitlines()[0])
-    root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = root.add_subparsers(dest="command", required=True)
+DESCRIPTION = """\
+cmgraph keeps each therapy client's Case Manager right: a GraphQL service for therapy
+practices (ABA, speech, occupational and physical therapy, mental health) that enforces who
+may be a client's CM (credentialed with the payor, qualified for the service line, in place
+24 hours before the first session) on every write, and reports it over any window of dates.
+These commands serve it and administer it."""
 
-    db = commands.add_parser("db", help="database migrations").add_subparsers(
-        dest="db_command", required=True
+# The variables every command may read, the database first: (name, default, meaning).
+ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
+    (
+        "CMGRAPH_DATABASE_URL",
+        DEFAULT_DATABASE_URL,
+        "the database; postgresql://user:pass@host/db for PostgreSQL (asyncpg)",
+    ),
+    ("CMGRAPH_PLUGINS_DIR", "./plugins", "folder of payor-rule plugins (*.py)"),
+    ("CMGRAPH_DISABLE_PLUGINS", "none", "comma-separated plugin names not to load"),
+    ("CMGRAPH_DEV", "false", "development mode: GraphiQL on GET /graphql"),
+    ("CMGRAPH_MAX_PAGE_SIZE", "100", "the cap on `first` for connections"),
+    ("CMGRAPH_MAX_DEPTH etc.", "see README", "request limits (README, Limits)"),
+    ("CMGRAPH_JWT_*", "none", "front-end sign-in (README, Sign-in)"),
+    ("CMGRAPH_CORS_ORIGINS", "none", "origins allowed to call from a browser"),
+    ("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", "30", "serve: seconds to finish requests when stopped"),
+    ("CMGRAPH_METRICS", "false", "serve: Prometheus metrics (README, Operating cmgraph)"),
+    ("CMGRAPH_METRICS_TOKEN", "none", "serve: bearer token for /metrics on the service's port"),
+    ("CMGRAPH_METRICS_PORT", "none", "serve: or a port of its own for /metrics"),
+    ("OTEL_*", "off", "serve: OpenTelemetry traces, e.g. OTEL_EXPORTER_OTLP_ENDPOINT"),
+)
+DATABASE_ONLY = ("CMGRAPH_DATABASE_URL",)
+
+
+def _environment(names: tuple[str, ...] | None = None) -> str:
+    rows = [row for row in ENVIRONMENT if names is None or row[0] in names]
+    width = max(len(name) for name, _, _ in rows)
+    lines = [
+        f"  {name:<{width}}  {meaning}\n  {'':<{width}}  default: {default}"
+        for name, default, meaning in rows
+    ]
+    return "environment:\n" + "\n".join(lines)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written (the environment table keeps its columns)."""
+
+
+def _command(
+    group: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    reads: tuple[str, ...] | None = DATABASE_ONLY,
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and which variables it reads (None:
+    every variable; an empty tuple: none)."""
+    epilog = "environment: reads no variable" if reads == () else _environment(reads)
+    return group.add_parser(
+        name, help=summary, description=summary, epilog=epilog, formatter_class=_Formatter
     )
-    up = db.add_parser("upgrade", help="apply migrations")
-    up.add_argument("revision", nargs="?", default="head")
+
+
+def _group(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=_environment(DATABASE_ONLY),
+        formatter_class=_Formatter,
+    )
+    return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="cmgraph",
+        description=DESCRIPTION,
+        epilog=_environment()
+        + "\n\nA bad value ends the command with one line naming the variable.",
+        formatter_class=_Formatter,
+    )
+    root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = _group(commands, "db", "database migrations and grants")
+    up = _command(db, "upgrade", "apply migrations (the only way the schema is made)")
+    up.add_argument(
+        "revision", nargs="?", default="head", help="the revision to reach (default: head)"
+    )
     up.set_defaults(run=cmd_db_upgrade)
-    down = db.add_parser("downgrade", help="revert migrations")
-    down.add_argument("revision", nargs="?", default="base")
+    down = _command(db, "downgrade", "revert migrations")
+    down.add_argument(
+        "revision", nargs="?", default="base", help="the revision to reach (default: base)"
+    )
     down.set_defaults(run=cmd_db_downgrade)
-    give = db.add_parser(
+    give = _command(
+        db,
         "grant",
-        help="PostgreSQL: let ROLE (owning nothing) run the service; run as the owner, "
+        "PostgreSQL: let ROLE (owning nothing) run the service; run as the owner, "
         "again after each upgrade",
     )
-    give.add_argument("role")
+    give.add_argument("role", help="the PostgreSQL role the service connects as")
     give.set_defaults(run=cmd_db_grant)
 
-    org = commands.add_parser("org", help="organizations").add_subparsers(
-        dest="org_command", required=True
+    org = _group(commands, "org", "organizations (practices)")
+    create_org = _command(org, "create", "create an organization")
+    create_org.add_argument("--name", required=True, help="its name, as people read it")
+    create_org.add_argument(
+        "--slug", required=True, help="its short name in commands (letters, digits, -)"
     )
-    create_org = org.add_parser("create", help="create an organization")
-    create_org.add_argument("--name", required=True)
-    create_org.add_argument("--slug", required=True)
-    create_org.add_argument("--timezone", required=True, help="IANA name, e.g. America/Chicago")
+    create_org.add_argument(
+        "--timezone", required=True, help="IANA name of its time zone, e.g. America/Chicago"
+    )
     create_org.set_defaults(run=cmd_org_create)
-    list_orgs = org.add_parser("list", help="list organizations: slug, name, time zone, created")
+    list_orgs = _command(org, "list", "list organizations: slug, name, time zone, created")
     list_orgs.set_defaults(run=cmd_org_list)
-    show_org = org.add_parser(
-        "show", help="one organization: time zone, records of each kind, plugins its payors name"
+    show_org = _command(
+        org, "show", "one organization: time zone, records of each kind, plugins its payors name"
     )
     show_org.add_argument("slug", help="the organization's slug")
     show_org.set_defaults(run=cmd_org_show)
 
-    load = commands.add_parser(
+    load = _command(
+        commands,
         "import",
-        help="import CSV files of payors, providers, enrollments, clients, coverages, "
+        "import CSV files of payors, providers, enrollments, clients, coverages, "
         "appointments and case managers (docs/import.md)",
+        reads=("CMGRAPH_DATABASE_URL", "CMGRAPH_PLUGINS_DIR", "CMGRAPH_DISABLE_PLUGINS"),
     )
     load.add_argument("path", nargs="?", help="a CSV file, or a folder of <kind>.csv files")
-    load.add_argument("--org", help="organization slug (required unless --template)")
+    load.add_argument("--org", help="organization slug (required unless --template; default: none)")
     load.add_argument(
         "--kind", help="the file's kind (default: from the file's name, e.g. clients.csv)"
     )
@@ -441,12 +556,13 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--template",
         metavar="KIND",
-        help="write an empty file of KIND (its header) to PATH, or to stdout without PATH",
+        help="write an empty file of KIND (its header) to PATH, or to stdout without PATH "
+        "(default: import)",
     )
     load.set_defaults(run=cmd_import)
 
-    dump = commands.add_parser(
-        "export", help="stream every record of a kind, in the columns import reads"
+    dump = _command(
+        commands, "export", "stream every record of a kind, in the columns import reads"
     )
     dump.add_argument("--org", required=True, help="organization slug")
     dump.add_argument("--kind", required=True, help=f"one of {', '.join(k.value for k in Kind)}")
@@ -454,41 +570,49 @@ def parser() -> argparse.ArgumentParser:
     dump.add_argument("--output", "-o", default="-", help="file, or - for stdout (default: -)")
     dump.set_defaults(run=cmd_export)
 
-    token = commands.add_parser("token", help="API tokens").add_subparsers(
-        dest="token_command", required=True
-    )
-    create_token = token.add_parser("create", help="create a token; prints it on its last line")
+    token = _group(commands, "token", "API tokens")
+    create_token = _command(token, "create", "create a token; prints it on its last line")
     create_token.add_argument("--org", required=True, help="organization slug")
-    create_token.add_argument("--role", required=True, choices=tenants.ROLES)
-    create_token.add_argument("--name", help="what the token is for")
     create_token.add_argument(
-        "--scopes", help="integration only: comma-separated, e.g. clients:read,appointments:write"
+        "--role", required=True, choices=tenants.ROLES, help="what it may do (README, Roles)"
     )
-    create_token.add_argument("--provider", help="clinician only: the provider's id")
-    create_token.add_argument("--expires-in-days", type=int, help="default: never expires")
+    create_token.add_argument("--name", help="what the token is for (default: none)")
+    create_token.add_argument(
+        "--scopes",
+        help="integration only: comma-separated, e.g. clients:read,appointments:write "
+        "(default: none)",
+    )
+    create_token.add_argument(
+        "--provider", help="clinician only: the provider's id (default: none)"
+    )
+    create_token.add_argument(
+        "--expires-in-days", type=int, help="days until it expires (default: never expires)"
+    )
     create_token.set_defaults(run=cmd_token_create)
-    list_tokens = token.add_parser("list", help="list an organization's tokens (never secrets)")
+    list_tokens = _command(token, "list", "list an organization's tokens (never secrets)")
     list_tokens.add_argument("--org", required=True, help="organization slug")
     list_tokens.set_defaults(run=cmd_token_list)
-    revoke = token.add_parser("revoke", help="revoke a token: it authenticates nothing after")
+    revoke = _command(token, "revoke", "revoke a token: it authenticates nothing after")
     revoke.add_argument("--org", required=True, help="organization slug")
     revoke.add_argument("--id", required=True, help="the token's id (from `token list`)")
     revoke.set_defaults(run=cmd_token_revoke)
 
-    keys = commands.add_parser("idempotency", help="Idempotency-Key records").add_subparsers(
-        dest="idempotency_command", required=True
-    )
-    purge = keys.add_parser("purge", help="delete keys first used more than 24 hours ago")
+    keys = _group(commands, "idempotency", "Idempotency-Key records")
+    purge = _command(keys, "purge", "delete keys first used more than 24 hours ago")
     purge.set_defaults(run=cmd_idempotency_purge)
 
-    serve = commands.add_parser("serve", help="serve /graphql, /healthz and /readyz")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve = _command(
+        commands, "serve", "serve /graphql, /healthz and /readyz (and /metrics)", reads=None
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     serve.add_argument(
         "--workers",
         type=int,
         default=1,
-        help="worker processes: about one per core (several need PostgreSQL)",
+        help="worker processes: about one per core; several need PostgreSQL (default: %(default)s)",
     )
     serve.add_argument(
         "--graceful-timeout",
@@ -498,27 +622,38 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=cmd_serve)
 
-    demo = commands.add_parser("demo", help="load the demo practice")
-    demo.add_argument("--slug", default="demo")
+    demo = _command(commands, "demo", "load the demo practice")
+    demo.add_argument("--slug", default="demo", help="its organization slug (default: %(default)s)")
     demo.set_defaults(run=cmd_demo)
 
-    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
-    export.add_argument("--output", "-o", default="schema.graphql", help="file, or - for stdout")
+    export = _command(commands, "export-schema", "write the GraphQL SDL", reads=())
+    export.add_argument(
+        "--output",
+        "-o",
+        default="schema.graphql",
+        help="file, or - for stdout (default: %(default)s)",
+    )
     export.set_defaults(run=cmd_export_schema)
 
-    stored = commands.add_parser("findings", help="stored findings").add_subparsers(
-        dest="findings_command", required=True
+    stored = _group(commands, "findings", "stored findings")
+    rebuild = _command(
+        stored,
+        "rebuild",
+        "judge every client again under the loaded rules (if they changed)",
+        reads=("CMGRAPH_DATABASE_URL", "CMGRAPH_PLUGINS_DIR", "CMGRAPH_DISABLE_PLUGINS"),
     )
-    rebuild = stored.add_parser(
-        "rebuild", help="judge every client again under the loaded rules (if they changed)"
-    )
-    rebuild.add_argument("--org", help="only this organization's slug")
+    rebuild.add_argument("--org", help="only this organization's slug (default: every one)")
     rebuild.add_argument(
         "--force", action="store_true", help="judge again even when the rules did not change"
     )
     rebuild.set_defaults(run=cmd_findings_rebuild)
 
-    plugins = commands.add_parser("plugins", help="list loaded plugins and their hooks")
+    plugins = _command(
+        commands,
+        "plugins",
+        "list loaded plugins and their hooks",
+        reads=("CMGRAPH_PLUGINS_DIR", "CMGRAPH_DISABLE_PLUGINS"),
+    )
     plugins.set_defaults(run=cmd_plugins)
     return root
 
@@ -528,7 +663,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         args.run(args, settings)
-    except (CommandError, DatabaseConfigError, PluginError, tenants.TenantError) as exc:
+    except (
+        CommandError,
+        SettingsError,
+        tracing.TracingConfigError,
+        DatabaseConfigError,
+        PluginError,
+        tenants.TenantError,
+    ) as exc:
         print(f"cmgraph: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -1,15 +1,68 @@
 """Settings read from the environment, once, at start-up.
 
 Every limit is on by default; an operator loosens one by setting its variable (README,
-"Limits")."""
+"Limits"). A value that is not what its variable takes is a SettingsError whose message is
+one line naming the variable, what it takes and what it got.
+
+Hand-written rather than pydantic-settings: about twenty plain variables, frozen dataclasses
+the rest of the code already uses, and messages in our words (pydantic's name its own
+fields and list every error); the parsing below is a few small functions."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cmgraph.db"
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+# what operators and hosting platforms write; SQLAlchemy would pick psycopg2 (not installed)
+_POSTGRES_SCHEMES = {"postgres", "postgresql"}
+
+
+class SettingsError(ValueError):
+    """An environment variable holds what it does not take; the message is one line."""
+
+
+def database_url(value: str, name: str = "CMGRAPH_DATABASE_URL") -> str:
+    """The URL to connect with: `postgresql://` and `postgres://` mean asyncpg, the driver
+    cmgraph ships with; anything SQLAlchemy cannot read is a SettingsError."""
+    try:
+        url = make_url(value)
+    except ArgumentError as exc:
+        raise SettingsError(
+            f"{name} is not a database URL: {value!r} (e.g. "
+            "postgresql+asyncpg://user:password@host/db or sqlite+aiosqlite:///./cmgraph.db)"
+        ) from exc
+    if url.drivername in _POSTGRES_SCHEMES:
+        return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    return value
+
+
+def flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name} takes true or false (1/0, yes/no, on/off), got {value!r}")
+
+
+def whole_number(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise SettingsError(f"{name} takes a whole number of at least {minimum}, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -37,6 +90,9 @@ class JwtSettings:
     # a token may live this long (exp - iat; without iat, exp - now): a stolen one is
     # worthless soon even when the identity provider issues long-lived ones
     max_lifetime_seconds: int = 24 * 3600
+    # an unknown kid (the provider rotated its keys) fetches the JWKS URL again, at most
+    # once in this many seconds
+    jwks_refetch_seconds: int = 30
     org_claim: str = "org"
     role_claim: str = "role"
     provider_claim: str = "provider_id"
@@ -44,6 +100,37 @@ class JwtSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.issuer and self.audience and self.jwks)
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Prometheus metrics: off, or on behind a bearer token at /metrics, or on a port of
+    their own (never open next to /graphql)."""
+
+    enabled: bool = False
+    token: str | None = None  # /metrics on the service's port asks for it (Bearer)
+    port: int | None = None  # a listener of its own, for /metrics only
+
+    MIN_TOKEN_LENGTH = 16
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MetricsSettings:
+        if not flag(env, "CMGRAPH_METRICS"):
+            return cls()
+        token = env.get("CMGRAPH_METRICS_TOKEN", "").strip() or None
+        port = whole_number(env, "CMGRAPH_METRICS_PORT", 0, minimum=0) or None
+        if port is not None and port > 65535:
+            raise SettingsError(f"CMGRAPH_METRICS_PORT takes a port (1-65535), got {port}")
+        if (token is None) == (port is None):
+            raise SettingsError(
+                "CMGRAPH_METRICS=true takes exactly one of CMGRAPH_METRICS_TOKEN (a bearer "
+                "token for /metrics) or CMGRAPH_METRICS_PORT (a port of its own)"
+            )
+        if token is not None and len(token) < cls.MIN_TOKEN_LENGTH:
+            raise SettingsError(
+                f"CMGRAPH_METRICS_TOKEN takes at least {cls.MIN_TOKEN_LENGTH} characters"
+            )
+        return cls(enabled=True, token=token, port=port)
 
 
 @dataclass(frozen=True)
@@ -65,21 +152,23 @@ class Settings:
     # at start-up, judge again in the background the stored findings of organizations whose
     # were judged by other rules (services.findings); `cmgraph findings rebuild` does it too
     rebuild_findings_on_start: bool = True
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings of the environment; SettingsError on the first bad variable."""
+        env = os.environ if env is None else env
         disabled = env.get("CMGRAPH_DISABLE_PLUGINS", "")
 
-        def number(name: str, default: int) -> int:
-            return int(env.get(name, str(default)))
+        def number(name: str, default: int, minimum: int = 1) -> int:
+            return whole_number(env, name, default, minimum)
 
         defaults = Limits()
         return cls(
-            database_url=env.get("CMGRAPH_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=database_url(env.get("CMGRAPH_DATABASE_URL") or DEFAULT_DATABASE_URL),
             plugins_dir=Path(env.get("CMGRAPH_PLUGINS_DIR", "plugins")),
             disabled_plugins=frozenset(n.strip() for n in disabled.split(",") if n.strip()),
-            development=env.get("CMGRAPH_DEV", "") in {"1", "true", "yes"},
+            development=flag(env, "CMGRAPH_DEV"),
             max_page_size=number("CMGRAPH_MAX_PAGE_SIZE", 100),
             limits=Limits(
                 max_depth=number("CMGRAPH_MAX_DEPTH", defaults.max_depth),
@@ -94,9 +183,12 @@ class Settings:
                 issuer=env.get("CMGRAPH_JWT_ISSUER") or None,
                 audience=env.get("CMGRAPH_JWT_AUDIENCE") or None,
                 jwks=env.get("CMGRAPH_JWT_JWKS") or None,
-                leeway_seconds=number("CMGRAPH_JWT_LEEWAY_SECONDS", 30),
+                leeway_seconds=number("CMGRAPH_JWT_LEEWAY_SECONDS", 30, minimum=0),
                 max_lifetime_seconds=number(
                     "CMGRAPH_JWT_MAX_LIFETIME_SECONDS", JwtSettings.max_lifetime_seconds
+                ),
+                jwks_refetch_seconds=number(
+                    "CMGRAPH_JWT_JWKS_REFETCH_SECONDS", JwtSettings.jwks_refetch_seconds, minimum=0
                 ),
                 org_claim=env.get("CMGRAPH_JWT_ORG_CLAIM", "org"),
                 role_claim=env.get("CMGRAPH_JWT_ROLE_CLAIM", "role"),
@@ -105,11 +197,13 @@ class Settings:
             cors_origins=tuple(
                 o.strip() for o in env.get("CMGRAPH_CORS_ORIGINS", "").split(",") if o.strip()
             ),
-            graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30),
-            ui=env.get("CMGRAPH_UI", "").lower() in {"1", "true", "yes"},
+            graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30, minimum=0),
+            metrics=MetricsSettings.from_env(env),
+            ui=flag(env, "CMGRAPH_UI"),
             trusted_documents_only=_trusted_documents(env.get("CMGRAPH_TRUSTED_DOCUMENTS", "")),
-            rebuild_findings_on_start=env.get("CMGRAPH_REBUILD_FINDINGS_ON_START", "1")
-            not in {"0", "false", "no"},
+            # on unless said otherwise
+            rebuild_findings_on_start=not env.get("CMGRAPH_REBUILD_FINDINGS_ON_START", "").strip()
+            or flag(env, "CMGRAPH_REBUILD_FINDINGS_ON_START"),
         )
 
 
@@ -118,4 +212,4 @@ def _trusted_documents(value: str) -> bool:
         return False
     if value.lower() == "only":
         return True
-    raise ValueError(f"CMGRAPH_TRUSTED_DOCUMENTS takes `only` or `off`, not {value!r}")
+    raise SettingsError(f"CMGRAPH_TRUSTED_DOCUMENTS takes only or off, got {value!r}")

@@ -2,7 +2,12 @@
 
 Only what a record carries on purpose is written: its message, logger, level, time and the
 `extra` fields the code gives. An exception is written as its type and traceback (file, line,
-function), never its message, which may quote data such as a client's name."""
+function), never its message, which may quote data such as a client's name.
+
+Every line written while a request is served carries that request's `request_id` (and the
+caller's, when given): the request's middleware binds a RequestTag to a context variable,
+which follows the request into every coroutine and thread it starts, and the formatter
+writes it on whatever line is logged there, by whichever logger."""
 
 from __future__ import annotations
 
@@ -10,10 +15,41 @@ import json
 import logging
 import sys
 import traceback
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+@dataclass
+class RequestTag:
+    """What ties a request's log lines together; `error_ids` collects the ids of the
+    internal errors it met, for its request line."""
+
+    request_id: str
+    caller_request_id: str | None = None
+    error_ids: list[str] = field(default_factory=list)
+
+
+_request: ContextVar[RequestTag | None] = ContextVar("cmgraph_request", default=None)
+
+
+def bind_request(tag: RequestTag) -> Token[RequestTag | None]:
+    """Tag every line logged from here on, in this context, with the request's ids."""
+    return _request.set(tag)
+
+
+def unbind_request(token: Token[RequestTag | None]) -> None:
+    _request.reset(token)
+
+
+def note_error_id(error_id: str) -> None:
+    """Remember an internal error's id on the request being served (none: nothing to do)."""
+    tag = _request.get()
+    if tag is not None:
+        tag.error_ids.append(error_id)
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,6 +60,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        tag = _request.get()
+        if tag is not None:
+            line["request_id"] = tag.request_id
+            if tag.caller_request_id is not None:
+                line["caller_request_id"] = tag.caller_request_id
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 line[key] = value

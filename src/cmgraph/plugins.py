@@ -44,6 +44,7 @@ from cmgraph.facts import (
     ServiceLine,
     SessionCheck,
 )
+from cmgraph.observability import metrics, tracing
 from cmgraph.rules import BUILTIN_PLUGIN, BUILTIN_RULES, overlap
 
 ALL_PAYORS_MARKER = "CMGRAPH_ALL_PAYORS"
@@ -277,7 +278,10 @@ class Impl:
 
     def failed(self, exc: BaseException) -> BaseException:
         # A built-in rule's failure is the core's own: an internal error, not a plugin's.
-        return exc if self.builtin else PluginFailed(self.plugin, exc, self.hook)
+        if self.builtin:
+            return exc
+        metrics.plugin_failed(self.plugin, self.hook)
+        return PluginFailed(self.plugin, exc, self.hook)
 
     def checked(self, answer: Any) -> Any:
         fits, expected = ANSWERS[self.hook]
@@ -373,6 +377,12 @@ class RuleBook:
 
     def _first(self, hook: str, payor: Payor | None, kwargs: dict[str, Any]) -> Any:
         """The first answer other than None of the implementations reaching payor."""
+        if tracing.on():  # a span per hook call; one flag check while tracing is off
+            with tracing.span(hook, {"cmgraph.hook": hook}):
+                return self._first_answer(hook, payor, kwargs)
+        return self._first_answer(hook, payor, kwargs)
+
+    def _first_answer(self, hook: str, payor: Payor | None, kwargs: dict[str, Any]) -> Any:
         for impl in self._calls[hook]:
             if impl.reaches(payor):
                 answer = impl.checked(impl.run(kwargs))
@@ -381,6 +391,14 @@ class RuleBook:
         return None, None
 
     def _collect(
+        self, hook: str, scopes: Sequence[Scope], kwargs: dict[str, Any], *, every: bool = False
+    ) -> list[Any]:
+        if tracing.on():
+            with tracing.span(hook, {"cmgraph.hook": hook}):
+                return self._collected(hook, scopes, kwargs, every=every)
+        return self._collected(hook, scopes, kwargs, every=every)
+
+    def _collected(
         self, hook: str, scopes: Sequence[Scope], kwargs: dict[str, Any], *, every: bool = False
     ) -> list[Any]:
         """Every answer, flattened: built-in and all-payor implementations once (payor and

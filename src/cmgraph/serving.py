@@ -14,15 +14,25 @@ roll back.
 
 Each worker builds its own app from the environment (`worker_app`): workers share nothing
 but the database, so any worker serves any request.
+
+With metrics on (CMGRAPH_METRICS), the workers write their samples to a folder of files
+(prometheus-client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR) that this process makes
+before they start and removes when they have stopped, so that a scrape sums every worker;
+with CMGRAPH_METRICS_PORT this process answers the scrapes itself, on that port.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
@@ -32,6 +42,8 @@ from uvicorn.supervisors import Multiprocess, multiprocess
 from cmgraph import logs
 from cmgraph.api.errors import UNAVAILABLE
 from cmgraph.app import create_app
+from cmgraph.config import MetricsSettings
+from cmgraph.observability import metrics
 
 WORKER_APP = "cmgraph.serving:worker_app"
 CUT_MARGIN_SECONDS = 1.0
@@ -165,8 +177,39 @@ def _stopped_as_asked(sig: int, frame: FrameType | None) -> None:
     sys.exit(0)
 
 
-def serve(host: str, port: int, workers: int, graceful_seconds: int) -> None:
+@contextlib.contextmanager
+def metrics_files(settings: MetricsSettings, host: str) -> Iterator[None]:
+    """The multiprocess folder for the workers' samples, set in the environment they
+    inherit (before any of them imports prometheus-client), and the metrics port."""
+    if not settings.enabled:
+        yield
+        return
+    given = os.environ.get(metrics.MULTIPROC_ENV)
+    folder = given or tempfile.mkdtemp(prefix="cmgraph-metrics-")
+    os.environ[metrics.MULTIPROC_ENV] = folder
+    try:
+        if settings.port is not None:
+            metrics.serve_port(host, settings.port)
+        yield
+    finally:
+        if not given:  # a folder the operator gave is theirs to keep
+            shutil.rmtree(folder, ignore_errors=True)
+            os.environ.pop(metrics.MULTIPROC_ENV, None)
+
+
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    graceful_seconds: int,
+    metrics_settings: MetricsSettings | None = None,
+) -> None:
     logs.configure()
+    with metrics_files(metrics_settings or MetricsSettings(), host):
+        _serve(host, port, workers, graceful_seconds)
+
+
+def _serve(host: str, port: int, workers: int, graceful_seconds: int) -> None:
     config = uvicorn.Config(
         WORKER_APP,
         factory=True,

@@ -60,15 +60,22 @@ def _wait_until_ready(server: Server, workers: int) -> None:
 
 @contextlib.contextmanager
 def serving(
-    database_url: str, tmp_path: Path, workers: int = 1, graceful_seconds: int = 30
+    database_url: str,
+    tmp_path: Path,
+    workers: int = 1,
+    graceful_seconds: int = 30,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """A running `cmgraph serve` against database_url; killed afterwards if still running."""
+    """A running `cmgraph serve` against database_url (with `env` added to the
+    environment); killed afterwards if still running."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
+    extra = env or {}
     env = {
         **os.environ,
         "CMGRAPH_DATABASE_URL": database_url,
         "CMGRAPH_PLUGINS_DIR": str(tmp_path / "no-plugins"),
+        **extra,
     }
     env.pop("CMGRAPH_DISABLE_PLUGINS", None)
     command = [sys.executable, "-m", "cmgraph.cli", "serve", "--host", "127.0.0.1"]

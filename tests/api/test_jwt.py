@@ -358,3 +358,108 @@ def test_the_lifetime_cap_is_read_from_the_environment(monkeypatch):
     assert Settings.from_env().jwt.max_lifetime_seconds == 24 * 3600
     monkeypatch.setenv("CMGRAPH_JWT_MAX_LIFETIME_SECONDS", "3600")
     assert Settings.from_env().jwt.max_lifetime_seconds == 3600
+
+
+class IdentityProvider:
+    """A JWKS URL on loopback whose keys can be rotated, counting the fetches it answers."""
+
+    def __init__(self, keys: list[dict[str, Any]]) -> None:
+        import http.server
+        import threading
+
+        self.keys, self.fetches = keys, 0
+        provider = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                provider.fetches += 1
+                body = json.dumps({"keys": provider.keys}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def rotation_keys():
+    return {n: rsa.generate_private_key(public_exponent=65537, key_size=2048) for n in "ab"}
+
+
+@pytest.fixture
+def idp(rotation_keys):
+    provider = IdentityProvider([jwk(rotation_keys["a"].public_key(), "a", "RS256")])
+    yield provider
+    provider.close()
+
+
+def rotated_token(private_key: Any, kid: str, slug: str) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "p", "org": slug, "role": "coordinator"}
+    return jwt.encode(
+        {**claims, "iat": now, "exp": now + 600}, private_key, "RS256", headers={"kid": kid}
+    )
+
+
+def app_trusting(settings, db, book, url: str, refetch_seconds: int):
+    jwt_settings = JwtSettings(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        jwks=url,
+        leeway_seconds=0,
+        jwks_refetch_seconds=refetch_seconds,
+    )
+    app = create_app(dataclasses.replace(settings, jwt=jwt_settings), db=db, book=book)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+async def test_a_rotated_key_signs_in_at_once(api, db, book, settings, idp, rotation_keys):
+    """The identity provider adds key b and signs with it: the first token naming b makes
+    the service fetch the key set again, instead of refusing b until the cache expires."""
+    async with app_trusting(settings, db, book, idp.url, refetch_seconds=0) as client:
+        old = rotated_token(rotation_keys["a"], "a", api.slug)
+        assert (await post(client, old, "{ __typename }")).status_code == 200
+        assert idp.fetches == 1
+
+        idp.keys = [jwk(rotation_keys["b"].public_key(), "b", "RS256")]  # a withdrawn, b new
+        new = rotated_token(rotation_keys["b"], "b", api.slug)
+        response = await post(client, new, "{ clients { totalCount } }")
+        assert response.status_code == 200, response.text
+        assert idp.fetches == 2
+        # the set now fetched no longer has a: its tokens stop verifying
+        assert (await post(client, old, "{ __typename }")).status_code == 401
+
+
+async def test_unknown_kids_fetch_the_key_set_at_most_once_per_cooldown(
+    api, db, book, settings, idp, rotation_keys
+):
+    """Anyone can send a token with a made-up kid: that must not make the service hammer
+    the identity provider. Within the cooldown after a fetch, unknown kids are refused
+    without fetching."""
+    async with app_trusting(settings, db, book, idp.url, refetch_seconds=3600) as client:
+        good = rotated_token(rotation_keys["a"], "a", api.slug)
+        assert (await post(client, good, "{ __typename }")).status_code == 200
+        for n in range(10):
+            forged = rotated_token(rotation_keys["b"], f"made-up-{n}", api.slug)
+            assert (await post(client, forged, "{ __typename }")).status_code == 401
+        assert idp.fetches == 1
+        assert (await post(client, good, "{ __typename }")).status_code == 200
+
+
+def test_the_refetch_cooldown_is_read_from_the_environment(monkeypatch):
+    from cmgraph.config import Settings
+
+    assert Settings.from_env({}).jwt.jwks_refetch_seconds == 30
+    monkeypatch.setenv("CMGRAPH_JWT_JWKS_REFETCH_SECONDS", "5")
+    assert Settings.from_env().jwt.jwks_refetch_seconds == 5

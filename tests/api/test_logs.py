@@ -129,3 +129,39 @@ async def test_the_served_logs_hold_no_query_string(db, database_url, api, tmp_p
     secret = api.token.rsplit("_", 1)[1]
     for leak in (SURNAME, BIRTH, secret, "access_token", "variables="):
         assert leak not in text, leak
+
+
+async def test_every_line_of_a_request_carries_its_request_id(api, log_output, monkeypatch):
+    """The internal error's line names the request, and the request's line names the error:
+    from either, an operator finds the other."""
+    from cmgraph.services import compliance
+
+    async def broken(*args, **kwargs):
+        logging.getLogger("cmgraph.somewhere.deep").warning("about to fail")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(compliance, "findings_page", broken)
+    response = await api.post(
+        '{ complianceFindings(from: "2026-01-01", to: "2026-01-31") { totalCount } }',
+        headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": "trace-7"},
+    )
+    (error,) = response.json()["errors"]
+    error_id = error["extensions"]["errorId"]
+    request_id = response.headers["x-request-id"]
+
+    lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("request_id") == request_id]
+    messages = {line["message"] for line in mine}
+    assert {"about to fail", "internal error", "request"} <= messages, messages
+    assert all(line["caller_request_id"] == "trace-7" for line in mine)
+    (failure,) = [line for line in mine if line["message"] == "internal error"]
+    assert failure["error_id"] == error_id
+    (request,) = [line for line in mine if line["message"] == "request"]
+    assert request["error_ids"] == [error_id]
+
+
+async def test_lines_outside_a_request_carry_no_request_id(api, log_output):
+    await api("{ __typename }")
+    logging.getLogger("cmgraph.elsewhere").info("between requests")
+    (line,) = [json.loads(x) for x in log_output.getvalue().splitlines() if "between requests" in x]
+    assert "request_id" not in line

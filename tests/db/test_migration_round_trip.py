@@ -15,7 +15,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from cmgraph.db import migrate
 from cmgraph.db.engine import create_engine
@@ -38,24 +37,17 @@ TOKENS = sa.table(
 
 
 @pytest.fixture
-async def scratch_url(database_url: str, tmp_path) -> AsyncIterator[str]:
+async def scratch_url(database_url: str, tmp_path, owned_databases) -> AsyncIterator[str]:
     """An empty database of the suite's kind: a temp SQLite file, or a PostgreSQL database
     named after the suite's and dropped afterwards."""
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
         yield f"sqlite+aiosqlite:///{tmp_path / 'round-trip.db'}"
         return
-    name = f"{url.database}_migrations"
-    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield url.set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    scratch = url.set(database=f"{url.database}_migrations").render_as_string(hide_password=False)
+    await owned_databases(scratch)  # marked as the suite's, like the suite's own
+    yield scratch
+    await owned_databases(scratch, drop_only=True)
 
 
 def _schema(sync: Connection) -> dict[str, Any]:

@@ -21,6 +21,7 @@ class Context:
     principal: Principal
     loaders: Loaders = field(init=False)
     operation_name: str | None = None  # set by the guard, for the request log
+    operation_validated: bool = False  # set by the guard: the document validated
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.scope, self.reader)

@@ -55,6 +55,7 @@ class Guard(SchemaExtension):
             yield
             return
         context.operation_name = operation.name
+        context.operation_validated = True  # executing() runs only after validation
         refusal = self._refusal(context, operation)
         if refusal is not None:
             # A result set here means: graphql-core's execute is never called.

@@ -51,6 +51,7 @@ from cmgraph.api.guard import Guard
 from cmgraph.api.imports.mutations import ImportMutations
 from cmgraph.api.integrations.queries import EventQueries
 from cmgraph.api.node_queries import NodeQueries
+from cmgraph.api.operation_span import OperationSpan
 from cmgraph.api.payors.mutations import PayorMutations
 from cmgraph.api.payors.queries import PayorQueries
 from cmgraph.api.payors.types import Payor
@@ -59,6 +60,7 @@ from cmgraph.api.providers.queries import ProviderQueries
 from cmgraph.api.providers.types import Enrollment, Provider
 from cmgraph.api.service_lines.queries import ServiceLineQueries
 from cmgraph.config import Limits, Settings
+from cmgraph.logs import note_error_id
 from cmgraph.services.outcome import INVALID_INPUT
 from cmgraph.services.transaction import OutcomeUnknown, WriteConflict, is_unavailable
 
@@ -167,6 +169,7 @@ class MaskWithId(MaskErrors):
                 extensions={"code": UNAVAILABLE},
             )
         error_id = uuid.uuid4().hex[:12]
+        note_error_id(error_id)  # the request's own line names it too
         log.error(
             "internal error",
             extra={
@@ -217,6 +220,7 @@ def _built(limits: Limits, development: bool) -> Schema:
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             MaskWithId,
+            OperationSpan,  # while tracing is on: the operation's span, by name
         ],
         config=StrawberryConfig(disable_field_suggestions=not development),
     )

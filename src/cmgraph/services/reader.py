@@ -14,6 +14,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db.engine import Database
+from cmgraph.observability import tracing
 
 T = TypeVar("T")
 
@@ -25,6 +26,13 @@ class Reader:
         self._lock = asyncio.Lock()
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        if tracing.on():
+            name = tracing.use_case_name(work)
+            with tracing.span(f"use_case {name}", {"cmgraph.use_case": name}):
+                return await self._run(work)
+        return await self._run(work)
+
+    async def _run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self._lock:
             if self._session is None:
                 self._session = self._db.read()

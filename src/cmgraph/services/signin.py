@@ -37,6 +37,7 @@ ALGORITHMS = {"RS256": "RSA", "ES256": "EC"}
 ACTOR_PREFIX = "user:"
 MAX_SUBJECT = 200 - len(ACTOR_PREFIX)
 MAX_NAME = 200  # the actor's name, only shown beside the actor: cut to fit
+JWKS_LIFESPAN_SECONDS = 300  # a fetched key set is used this long before it is fetched again
 
 
 class Rejected(Exception):
@@ -44,13 +45,26 @@ class Rejected(Exception):
 
 
 class KeySet:
-    """The verification keys: a JWKS file read once, or a URL fetched and cached."""
+    """The verification keys: a JWKS file read once, or a URL fetched and cached.
 
-    def __init__(self, source: str) -> None:
+    A URL's key set is cached for `JWKS_LIFESPAN_SECONDS`. When the identity provider
+    rotates its keys, a token names a `kid` the cached set lacks: the set is fetched again at
+    once, unless a fetch succeeded less than `refetch_seconds` ago (PyJWT's cooldown), so a
+    stream of tokens with made-up kids costs the identity provider at most one fetch per
+    cooldown. Keys are looked up in the current set each time, never cached one by one: a
+    key the provider withdrew stops verifying when the set is next fetched."""
+
+    def __init__(self, source: str, refetch_seconds: float = 30) -> None:
         self._client: jwt.PyJWKClient | None = None
         self._keys: list[jwt.PyJWK] = []
         if source.startswith(("https://", "http://")):
-            self._client = jwt.PyJWKClient(source, cache_keys=True, lifespan=300, timeout=5)
+            self._client = jwt.PyJWKClient(
+                source,
+                cache_keys=False,
+                lifespan=JWKS_LIFESPAN_SECONDS,
+                timeout=5,
+                cooldown_duration=refetch_seconds,
+            )
         else:
             data = json.loads(Path(source).read_text())
             self._keys = [
@@ -58,18 +72,32 @@ class KeySet:
             ]
 
     async def key(self, kid: str | None, algorithm: str) -> Any:
-        if self._client is not None:
+        kty = ALGORITHMS[algorithm]
+        if self._client is not None and kid is not None:
+            client = self._client
+            try:  # an unknown kid refetches the set (rate-limited), then looks again
+                found = await asyncio.to_thread(client.get_signing_key, kid)
+            except jwt.PyJWKClientError as exc:
+                raise Rejected(f"no key of the key set has the token's kid: {_why(exc)}") from None
+            keys = [found]
+        elif self._client is not None:
             try:
                 keys = await asyncio.to_thread(self._client.get_signing_keys)
             except jwt.PyJWKClientError as exc:
-                raise Rejected(f"the key set could not be fetched: {type(exc).__name__}") from None
+                raise Rejected(f"the key set could not be fetched: {_why(exc)}") from None
         else:
             keys = self._keys
-        kty = ALGORITHMS[algorithm]
         fitting = [k for k in keys if k.key_type == kty and (kid is None or k.key_id == kid)]
         if len(fitting) != 1:
             raise Rejected("no single key of the key set matches the token's kid and alg")
         return fitting[0].key
+
+
+def _why(exc: jwt.PyJWKClientError) -> str:
+    """The kind of failure, never the kid (the token's, the caller's text)."""
+    if "Unable to find a signing key" in str(exc):
+        return "not in the set"
+    return type(exc).__name__
 
 
 class Verifier:
@@ -81,7 +109,7 @@ class Verifier:
     ) -> None:
         assert settings.enabled, "JWT sign-in needs an issuer, an audience and a JWKS"
         self.settings = settings
-        self.keys = keys or KeySet(settings.jwks or "")
+        self.keys = keys or KeySet(settings.jwks or "", settings.jwks_refetch_seconds)
         self.provider_id = provider_id
 
     async def claims(self, token: str) -> dict[str, Any]:

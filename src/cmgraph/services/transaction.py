@@ -31,6 +31,7 @@ from cmgraph.db.faults import is_retryable
 
 # Re-exported for the API, which may not import cmgraph.db.
 from cmgraph.db.faults import is_unavailable as is_unavailable
+from cmgraph.observability import metrics, tracing
 from cmgraph.plugins import PluginFailed, RuleBook
 from cmgraph.services import findings, recorded
 from cmgraph.services.idempotency import KEY_IN_USE, RESPONSE_LOST, UNRECORDABLE, mark_written
@@ -110,14 +111,28 @@ async def run_write(
     race runs it again from the start, at most ATTEMPTS times in all. A write an earlier
     attempt of this request committed under its Idempotency-Key answers from its record.
     Inside run_batch it runs in a savepoint of the batch's transaction instead."""
+    if tracing.on():
+        name = tracing.use_case_name(use_case)
+        with tracing.span(f"use_case {name}", {"cmgraph.use_case": name}):
+            return await _run_write(scope, use_case)
+    return await _run_write(scope, use_case)
+
+
+async def _run_write(
+    scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
+) -> Outcome[T]:
     if scope.batch is not None:
-        return await _run_in_savepoint(scope.batch, use_case)
-    index = scope.journal.writes
-    scope.journal.writes += 1
-    claim = scope.idempotency
-    if claim is not None and index in claim.recorded:
-        return await _replayed(scope, claim.recorded[index])
-    return await _retrying(lambda: _run_once(scope, use_case))
+        outcome = await _run_in_savepoint(scope.batch, use_case)
+    else:
+        index = scope.journal.writes
+        scope.journal.writes += 1
+        claim = scope.idempotency
+        if claim is not None and index in claim.recorded:
+            return await _replayed(scope, claim.recorded[index])
+        outcome = await _retrying(lambda: _run_once(scope, use_case))
+    if outcome.errors:
+        metrics.refused(error.code for error in outcome.errors)
+    return outcome
 
 
 async def run_batch(

@@ -55,6 +55,7 @@ from cmgraph.api.guard import FORBIDDEN
 from cmgraph.api.schema import INTERNAL_ERROR, Schema
 from cmgraph.config import Settings
 from cmgraph.db.faults import is_unavailable
+from cmgraph.observability import metrics
 from cmgraph.services.access import Principal
 from cmgraph.services.idempotency import (
     Claim,
@@ -447,6 +448,9 @@ class GraphQLEndpoint:
         finally:
             await context.reader.close()
             entry.operation = context.operation_name or params.operation_name
+            entry.metric_operation = metrics.operation_label(
+                context.operation_name, context.operation_validated
+            )
         errors = list(result.errors or [])
         outcome = entry.outcome = outcome_of(errors)
         if outcome is Outcome.UNAVAILABLE and context.scope.journal.committed:
