@@ -352,7 +352,11 @@ async def test_a_plugin_that_raises_fails_closed_names_itself_and_writes_nothing
             }
         },
     )
-    assert body["errors"][0]["extensions"] == {"code": "PLUGIN_FAILED", "plugin": "broken_payor"}
+    assert body["errors"][0]["extensions"] == {
+        "code": "PLUGIN_FAILED",
+        "plugin": "broken_payor",
+        "hook": "cmgraph_check_assignment",
+    }
 
 
 class FortyEight:
