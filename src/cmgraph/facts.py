@@ -7,11 +7,13 @@ rule (or a payor plugin) is a pure function that a test can call with literals.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from dataclasses import field as dataclass_field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
+from types import MappingProxyType
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -124,6 +126,11 @@ class Payor:
     name: str
     kind: PayorKind
     plugins: tuple[str, ...] = ()
+    # The payor's settings for its plugins, checked on write against what each plugin
+    # declares (`cmgraph.facts.Setting`); a setting left unset reads as its default.
+    settings: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, hash=False
+    )
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,7 @@ class Enrollment:
     status: EnrollmentStatus
     effective_from: date | None = None
     effective_to: date | None = None
+    applied_on: date | None = None  # when the provider applied (for pending enrollments)
 
 
 @dataclass(frozen=True)
@@ -238,6 +246,16 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class DecidedBy:
+    """Whose answer decided a value a built-in rule enforces (the lead time): the built-in
+    rule's findings are attributed to that plugin and payor, so a refusal caused by a payor's
+    72-hour notice names that payor's plugin. `plugin` is "cmgraph" for the default."""
+
+    plugin: str
+    payor_id: UUID | None = None
+
+
+@dataclass(frozen=True)
 class AssignmentCheck:
     """Everything the rules need to judge one proposed (or edited) assignment.
 
@@ -257,6 +275,7 @@ class AssignmentCheck:
     lead_time: timedelta
     qualifying_credentials: frozenset[str]
     credentialed: dict[UUID, bool] = field(default_factory=dict)
+    lead_time_by: DecidedBy | None = None
 
     def is_credentialed(self, payor: Payor) -> bool:
         """Decided by the core through cmgraph_enrollment_qualifies for the start date."""
@@ -309,6 +328,7 @@ class SessionCheck:
     deliverer: Provider | None = None
     deliverer_credentialed: bool = False
     day_sessions: tuple[Appointment, ...] = ()
+    lead_time_by: DecidedBy | None = None
 
     def cm_credentialed_with(self, payor: Payor) -> bool:
         """Whether the CM counts as enrolled with payor on the date of service."""
@@ -385,10 +405,14 @@ class CurrentAssignmentCheck:
 @dataclass(frozen=True)
 class RuleInfo:
     """What the `rules` query lists about a rule; the core stamps `plugin` with the name
-    the plugin is registered under."""
+    the plugin is registered under. A payor rule that loosens or reshapes a built-in rule
+    names it in `replaces`."""
 
     name: str
     codes: tuple[str, ...]
     description: str
     applies_to_all_payors: bool = True
+    # Built-in rules (by name: "lead_time", "credentialing", ...) this rule stands in for,
+    # for the payors naming its plugin: their findings concerning such a payor are dropped.
+    replaces: tuple[str, ...] = ()
     plugin: str = dataclass_field(default="", kw_only=True)

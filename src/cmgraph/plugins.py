@@ -31,6 +31,7 @@ from cmgraph.facts import (
     AssignmentCheck,
     Choice,
     CurrentAssignmentCheck,
+    DecidedBy,
     Enrollment,
     ExpiryKind,
     Finding,
@@ -285,9 +286,12 @@ class Impl:
 
     def stamp(self, finding: Finding, payor: Payor | None) -> Finding:
         payor_id = finding.payor_id or (payor.id if payor else None)
-        if finding.plugin == self.plugin and finding.payor_id == payor_id:
+        # A built-in rule may attribute its finding to the plugin whose answer it enforces
+        # (a payor's lead time); anybody else's is stamped with their registered name.
+        plugin = finding.plugin if self.builtin and finding.plugin else self.plugin
+        if finding.plugin == plugin and finding.payor_id == payor_id:
             return finding
-        return replace(finding, plugin=self.plugin, payor_id=payor_id)
+        return replace(finding, plugin=plugin, payor_id=payor_id)
 
     def stamped(self, answer: Any, payor: Payor | None) -> Any:
         """The answer with this plugin's registered name on it, whatever the plugin wrote."""
@@ -325,6 +329,7 @@ class RuleBook:
         rank = {name: i for i, (name, _) in enumerate(named)}
         self._calls: dict[str, list[Impl]] = {}
         self._wrappers: dict[str, list[Impl]] = {}
+        self._replacing: dict[str, frozenset[str]] = {}
         for hook in ANSWERS:
             caller = getattr(pm.hook, hook, None)
             impls = []
@@ -355,6 +360,42 @@ class RuleBook:
         for line in self._collect("cmgraph_service_lines", _NOBODY, {}, every=True):
             lines.setdefault(line.code.upper(), line)
         self.service_lines = lines
+        self._replacing = self._replacements()
+
+    def _replacements(self) -> dict[str, frozenset[str]]:
+        """Which built-in rules each plugin stands in for (RuleInfo.replaces), checked."""
+        rules = self.rules()
+        builtin = {r.name for r in rules if r.plugin == BUILTIN_PLUGIN}
+        replacing: dict[str, set[str]] = {}
+        for rule in rules:
+            for name in rule.replaces:
+                if rule.plugin == BUILTIN_PLUGIN or name not in builtin:
+                    raise PluginError(
+                        f"{self.origin(rule.plugin)}: rule {rule.name!r} replaces {name!r}, "
+                        f"which is not a built-in rule (built-in: {', '.join(sorted(builtin))})"
+                    )
+                replacing.setdefault(rule.plugin, set()).add(name)
+        return {plugin: frozenset(names) for plugin, names in replacing.items()}
+
+    def replaced(self, rule: str, payor: Payor | None) -> bool:
+        """Whether a plugin the payor names stands in for the built-in rule."""
+        return payor is not None and any(rule in self._replacing.get(p, ()) for p in payor.plugins)
+
+    def _unreplaced(self, found: list[Any], scopes: Sequence[Scope]) -> list[Any]:
+        """A built-in rule's findings minus those concerning a payor that replaced the rule;
+        a finding concerning no payor in particular concerns the primary (it decides)."""
+        if not self._replacing:
+            return found
+        by_id = {p.id: p for p, _ in scopes if p is not None}
+        primary = next((p for p, r in scopes if r is PayorRole.PRIMARY), None)
+        return [
+            f
+            for f in found
+            if not (
+                isinstance(f, Finding)
+                and self.replaced(f.rule, by_id.get(f.payor_id) if f.payor_id else primary)
+            )
+        ]
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -395,7 +436,8 @@ class RuleBook:
             for impl in self._calls[hook]:
                 for payor, role in reached(impl):
                     answer = impl.checked(impl.run({**kwargs, "payor": payor, "role": role}))
-                    found.extend(impl.stamped(answer, payor))
+                    answer = impl.stamped(answer, payor)
+                    found.extend(self._unreplaced(answer, scopes) if impl.builtin else answer)
             while opened:
                 impl, payor, gen = opened.pop()
                 found = self._unwrap(impl, payor, gen, found)
@@ -456,8 +498,28 @@ class RuleBook:
         return frozenset.intersection(*sets) if sets else frozenset()
 
     def lead_time(self, service_line: str, payors: Payors) -> timedelta:
-        answers = self._per_payor("cmgraph_lead_time", payors, service_line=service_line)
-        return max((a for a in answers if a is not None), default=timedelta(0))
+        return self.lead_time_decision(service_line, payors)[0]
+
+    def lead_time_decision(
+        self, service_line: str, payors: Payors
+    ) -> tuple[timedelta, DecidedBy | None]:
+        """The longest lead time across the payors, and whose answer it is (the first payor's
+        on a tie). Payors whose plugins replace the built-in lead_time rule are left out
+        while another payor remains: the built-in rule enforces the others' lead time."""
+        answers = []
+        for payor, role in payors.with_roles() or _NOBODY:
+            kwargs = {"service_line": service_line, "payor": payor, "role": role}
+            answer, impl = self._first("cmgraph_lead_time", payor, kwargs)
+            if answer is not None and impl is not None:
+                answers.append((answer, DecidedBy(impl.plugin, payor.id if payor else None)))
+        kept = [a for a in answers if not self.replaced("lead_time", self._payor(payors, a))]
+        if not (kept or answers):
+            return timedelta(0), None
+        return max(kept or answers, key=lambda a: a[0])
+
+    @staticmethod
+    def _payor(payors: Payors, answer: tuple[timedelta, DecidedBy]) -> Payor | None:
+        return next((p for p in payors.all if p.id == answer[1].payor_id), None)
 
     def expiry_windows(self, payors: Payors) -> dict[ExpiryKind, timedelta]:
         windows = {}

@@ -38,6 +38,7 @@ def enrollment_fact(row: models.Enrollment) -> facts.Enrollment:
         status=facts.EnrollmentStatus(row.status),
         effective_from=row.effective_from,
         effective_to=row.effective_to,
+        applied_on=row.applied_on,
     )
 
 
