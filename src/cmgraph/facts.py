@@ -120,6 +120,80 @@ class Provider:
         return frozenset(c.type.upper() for c in self.credentials if c.current_on(day))
 
 
+class SettingKind(enum.Enum):
+    """What a per-payor setting holds, as JSON on the payor and as the plugin reads it."""
+
+    TEXT = "text"  # a JSON string
+    INTEGER = "integer"  # a JSON integer
+    NUMBER = "number"  # a JSON number
+    BOOLEAN = "boolean"  # true or false
+    DATE = "date"  # an ISO date string, read as a date
+    DATE_PERIODS = "date periods"  # [{"from": ISO date, "to": ISO date}], both inclusive
+
+    def parse(self, value: Any) -> Any:
+        """The value as a plugin reads it; ValueError saying what was expected."""
+        kinds: dict[SettingKind, Any] = {
+            SettingKind.TEXT: lambda v: v if isinstance(v, str) else _bad("a string"),
+            SettingKind.INTEGER: lambda v: (
+                v if isinstance(v, int) and not isinstance(v, bool) else _bad("an integer")
+            ),
+            SettingKind.NUMBER: lambda v: (
+                v if isinstance(v, (int, float)) and not isinstance(v, bool) else _bad("a number")
+            ),
+            SettingKind.BOOLEAN: lambda v: v if isinstance(v, bool) else _bad("true or false"),
+            SettingKind.DATE: _iso_date,
+            SettingKind.DATE_PERIODS: _periods,
+        }
+        return kinds[self](value)
+
+
+def _bad(expected: str) -> Any:
+    raise ValueError(f"expected {expected}")
+
+
+def _iso_date(value: Any) -> date:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else _bad("an ISO date")
+    except ValueError:
+        return _bad("an ISO date (2026-03-01)")
+
+
+def _periods(value: Any) -> tuple[tuple[date, date], ...]:
+    expected = 'a list of {"from": ISO date, "to": ISO date}'
+    if not isinstance(value, list):
+        return _bad(expected)
+    periods = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"from", "to"}:
+            return _bad(expected)
+        start, end = _iso_date(item["from"]), _iso_date(item["to"])
+        if start > end:
+            return _bad(f"periods that end on or after they start ({start} > {end})")
+        periods.append((start, end))
+    return tuple(periods)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A per-payor setting a plugin reads, declared by ``cmgraph_payor_settings``: its name
+    (one namespace for all plugins: two declaring one name must agree on its kind), kind,
+    the value it reads as when the payor leaves it unset, and a sentence for the admin.
+
+    ``setting.of(payor)`` is the payor's value, parsed (dates as dates), or the default. The
+    core refuses a payor's settings that its plugins do not declare or that do not parse."""
+
+    name: str
+    kind: SettingKind
+    default: Any
+    description: str = ""
+    plugin: str = dataclass_field(default="", kw_only=True)
+
+    def of(self, payor: Payor | None) -> Any:
+        if payor is None or self.name not in payor.settings:
+            return self.default
+        return self.kind.parse(payor.settings[self.name])
+
+
 @dataclass(frozen=True)
 class Payor:
     id: UUID

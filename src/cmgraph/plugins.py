@@ -16,7 +16,7 @@ import importlib.util
 import inspect
 import re
 import sys
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -42,6 +42,7 @@ from cmgraph.facts import (
     RuleInfo,
     ServiceLine,
     SessionCheck,
+    Setting,
 )
 from cmgraph.rules import BUILTIN_PLUGIN, BUILTIN_RULES
 
@@ -231,6 +232,7 @@ _findings = _list_of(Finding)
 ANSWERS: dict[str, tuple[Callable[[object], bool], str]] = {
     "cmgraph_service_lines": (_list_of(ServiceLine), "a list of ServiceLine"),
     "cmgraph_rules": (_list_of(RuleInfo), "a list of RuleInfo"),
+    "cmgraph_payor_settings": (_list_of(Setting), "a list of Setting"),
     "cmgraph_qualifying_credentials": (_credentials, "a set of credential types, or None"),
     "cmgraph_lead_time": (_duration, "a timedelta of zero or more, or None"),
     "cmgraph_enrollment_qualifies": (_optional(bool), "True, False or None"),
@@ -299,7 +301,7 @@ class Impl:
             return [self.stamped(x, payor) for x in answer]
         if isinstance(answer, Finding):
             return self.stamp(answer, payor)
-        if isinstance(answer, (RuleInfo, Choice)) and answer.plugin != self.plugin:
+        if isinstance(answer, (RuleInfo, Choice, Setting)) and answer.plugin != self.plugin:
             return replace(answer, plugin=self.plugin)
         return answer
 
@@ -330,6 +332,7 @@ class RuleBook:
         self._calls: dict[str, list[Impl]] = {}
         self._wrappers: dict[str, list[Impl]] = {}
         self._replacing: dict[str, frozenset[str]] = {}
+        self.setting_declarations: list[Setting] = []
         for hook in ANSWERS:
             caller = getattr(pm.hook, hook, None)
             impls = []
@@ -361,6 +364,8 @@ class RuleBook:
             lines.setdefault(line.code.upper(), line)
         self.service_lines = lines
         self._replacing = self._replacements()
+        self.setting_declarations = self._collect("cmgraph_payor_settings", _NOBODY, {}, every=True)
+        self.settings = self._declared_settings()
 
     def _replacements(self) -> dict[str, frozenset[str]]:
         """Which built-in rules each plugin stands in for (RuleInfo.replaces), checked."""
@@ -376,6 +381,38 @@ class RuleBook:
                     )
                 replacing.setdefault(rule.plugin, set()).add(name)
         return {plugin: frozenset(names) for plugin, names in replacing.items()}
+
+    def _declared_settings(self) -> dict[str, Setting]:
+        """Every plugin's declared payor settings by name; one name, one kind."""
+        declared: dict[str, Setting] = {}
+        for setting in self.setting_declarations:
+            other = declared.setdefault(setting.name, setting)
+            if other.kind is not setting.kind:
+                raise PluginError(
+                    f"{self.origin(setting.plugin)}: setting {setting.name!r} is declared "
+                    f"{setting.kind.value} here and {other.kind.value} by {other.plugin!r}"
+                )
+        return declared
+
+    def setting_errors(self, plugins: Sequence[str], settings: Mapping[str, Any]) -> list[str]:
+        """Why a payor naming `plugins` may not hold `settings`, one sentence per setting
+        (each starting with its name); empty when it may."""
+        errors = []
+        for name, value in settings.items():
+            setting = self.settings.get(name)
+            declarers = {s.plugin for s in self.setting_declarations if s.name == name}
+            if setting is None or not declarers & set(plugins):
+                offered = sorted({s.name for s in self.setting_declarations if s.plugin in plugins})
+                errors.append(
+                    f"{name}: none of the payor's plugins reads this setting (they read: "
+                    f"{', '.join(offered) or 'none'})."
+                )
+                continue
+            try:
+                setting.kind.parse(value)
+            except ValueError as exc:
+                errors.append(f"{name}: {exc}.")
+        return errors
 
     def replaced(self, rule: str, payor: Payor | None) -> bool:
         """Whether a plugin the payor names stands in for the built-in rule."""
