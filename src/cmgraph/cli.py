@@ -242,6 +242,17 @@ def cmd_plugins(args: argparse.Namespace, settings: Settings) -> None:
         print(f"{name}\t{book.origin(name)}\t{', '.join(hooks)}")
 
 
+def cmd_plugin_new(args: argparse.Namespace, settings: Settings) -> None:
+    from cmgraph import plugin_template
+
+    try:
+        written = plugin_template.write(args.name, Path(args.dir))
+    except (ValueError, FileExistsError) as exc:
+        raise CommandError(str(exc)) from exc
+    for path in written:
+        print(f"wrote {path}")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="cmgraph", description=__doc__.splitlines()[0])
     root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -327,6 +338,14 @@ def parser() -> argparse.ArgumentParser:
 
     plugins = commands.add_parser("plugins", help="list loaded plugins and their hooks")
     plugins.set_defaults(run=cmd_plugins)
+
+    plugin = commands.add_parser("plugin", help="write plugins").add_subparsers(
+        dest="plugin_command", required=True
+    )
+    new = plugin.add_parser("new", help="write a payor plugin and its passing tests")
+    new.add_argument("name", help="the plugin's name (its module, and what payors list)")
+    new.add_argument("--dir", default=".", help="folder to write into (default: here)")
+    new.set_defaults(run=cmd_plugin_new)
     return root
 
 

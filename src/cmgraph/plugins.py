@@ -115,7 +115,8 @@ def _one_line(exc: BaseException) -> str:
     return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
-def _import_file(path: Path) -> ModuleType:
+def import_plugin(path: Path) -> ModuleType:
+    """A plugin file imported as CMGRAPH_PLUGINS_DIR's are (PluginError when it fails)."""
     name = f"cmgraph_plugin_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -158,6 +159,12 @@ def _refuse_misfits(pm: pluggy.PluginManager, plugin: object, origin: str) -> No
                 )
 
 
+def _not_a_plugin(path: Path) -> bool:
+    """Private modules, and a plugin's tests kept beside it (pytest's names)."""
+    name = path.name
+    return name.startswith("_") or name.startswith("test_") or name == "conftest.py"
+
+
 def build_plugin_manager(
     plugins_dir: Path | None = None, disabled: Iterable[str] = ()
 ) -> PluginManager:
@@ -181,9 +188,9 @@ def build_plugin_manager(
         _refuse_misfits(pm, plugin, origin)
     if plugins_dir is not None and plugins_dir.is_dir():
         for path in sorted(plugins_dir.glob("*.py")):
-            if path.stem.startswith("_") or pm.is_blocked(path.stem):
+            if _not_a_plugin(path) or pm.is_blocked(path.stem):
                 continue
-            pm.register_from(_import_file(path), path.stem, str(path))
+            pm.register_from(import_plugin(path), path.stem, str(path))
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
