@@ -5,7 +5,8 @@ Fixtures:
 - ``@pytest.mark.cmgraph_plugins(plugin, ...)``: the plugins of one test (a module, a class
   instance: anything with ``@hookimpl`` functions; or the path of a plugin file), registered
   under the name production would give them: a file's or module's stem, else the object's
-  ``name`` attribute or its class name. The core stamps that name on the plugin's findings, rules and claim choices.
+  ``name`` attribute or its class name. The core stamps that name on the plugin's
+  findings, rules and claim choices.
   ``cmgraph_plugins`` is the registry those markers fill; override that fixture in
   a conftest.py to register plugins for a whole directory.
 - ``cmgraph_book``: the `RuleBook` of the built-in rules plus the registered plugins, for
