@@ -31,6 +31,7 @@ from cmgraph.logs import JsonFormatter
 from cmgraph.plugins import RuleBook, build_plugin_manager
 
 _serial = itertools.count(400_000_001)
+CLIENTS_DOB = "2019-07-04"
 
 ADD = """mutation($input: AddCaseManagerInput!) {
   addCaseManager(input: $input) {

@@ -17,13 +17,13 @@ from uuid import UUID
 
 from sqlalchemy.exc import DBAPIError
 
-from cmgraph import __version__
+from cmgraph import __version__, plugin_report
 from cmgraph.api import ids
 from cmgraph.config import Settings
 from cmgraph.db import grants, migrate
 from cmgraph.db.engine import Database, DatabaseConfigError
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
-from cmgraph.services import tenants, tokens
+from cmgraph.services import payors, tenants, tokens
 from cmgraph.services.idempotency import IdempotencyStore
 
 
@@ -233,13 +233,20 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_plugins(args: argparse.Namespace, settings: Settings) -> None:
-    """One line a plugin: its name, where it came from, the hooks it implements."""
+    """One line a plugin: its name, where it came from, the hooks it implements; then,
+    indented, its rules with their codes, its payor settings and (with --org) the payors
+    naming it."""
     book = _book(settings)
-    for name, plugin in sorted(book.pm.list_name_plugin()):
-        if plugin is None:
-            continue
-        hooks = sorted(h.name for h in book.pm.get_hookcallers(plugin) or [])
-        print(f"{name}\t{book.origin(name)}\t{', '.join(hooks)}")
+    naming: dict[str, list[str]] | None = None
+    if args.org:
+
+        async def work(db: Database) -> None:
+            nonlocal naming
+            naming = await payors.names_by_plugin(db, args.org)
+
+        _with_db(settings, work)
+    for line in plugin_report.lines(book, naming):
+        print(line)
 
 
 def cmd_plugin_new(args: argparse.Namespace, settings: Settings) -> None:
@@ -336,7 +343,10 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", default="schema.graphql", help="file, or - for stdout")
     export.set_defaults(run=cmd_export_schema)
 
-    plugins = commands.add_parser("plugins", help="list loaded plugins and their hooks")
+    plugins = commands.add_parser(
+        "plugins", help="list loaded plugins: hooks, rules, codes, settings, payors naming them"
+    )
+    plugins.add_argument("--org", help="also list the payors of this organization naming each")
     plugins.set_defaults(run=cmd_plugins)
 
     plugin = commands.add_parser("plugin", help="write plugins").add_subparsers(

@@ -16,6 +16,7 @@ import importlib.util
 import inspect
 import re
 import sys
+import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -26,7 +27,7 @@ from uuid import UUID
 
 import pluggy
 
-from cmgraph import PROJECT_NAME, hookspecs
+from cmgraph import PROJECT_NAME, hookspecs, plugin_trace
 from cmgraph.facts import (
     AssignmentCheck,
     Choice,
@@ -268,6 +269,7 @@ class Impl:
     registered: str  # the name payors list (built-ins: cmgraph.<module>)
     everywhere: bool  # a built-in rule or an all-payor plugin
     rank: int  # registration order
+    trace: bool = False  # log every call (CMGRAPH_TRACE_PLUGINS)
 
     @property
     def builtin(self) -> bool:
@@ -278,10 +280,16 @@ class Impl:
 
     def run(self, kwargs: dict[str, Any]) -> Any:
         args = [kwargs[name] for name in self.impl.argnames]
+        started = time.perf_counter()
         try:
-            return self.impl.function(*args)
+            answer = self.impl.function(*args)
         except Exception as exc:
+            if self.trace:
+                plugin_trace.record(self.plugin, self.hook, kwargs, _since(started), error=exc)
             raise self.failed(exc) from exc
+        if self.trace and not self.impl.wrapper:  # a wrapper's answer is traced when it ends
+            plugin_trace.record(self.plugin, self.hook, kwargs, _since(started), answer)
+        return answer
 
     def failed(self, exc: BaseException) -> BaseException:
         # A built-in rule's failure is the core's own: an internal error, not a plugin's.
@@ -313,6 +321,10 @@ class Impl:
         return answer
 
 
+def _since(started: float) -> float:
+    return time.perf_counter() - started
+
+
 Scope = tuple[Payor | None, PayorRole | None]
 _NOBODY: tuple[Scope, ...] = ((None, None),)
 
@@ -332,8 +344,10 @@ class ClaimDecision:
 class RuleBook:
     """Typed access to the hooks, scoped to payors, combining answers (the strictest wins)."""
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
+    def __init__(self, pm: pluggy.PluginManager, *, trace: bool | None = None) -> None:
+        """`trace`: log every hook call (default: CMGRAPH_TRACE_PLUGINS)."""
         self.pm = pm
+        trace = plugin_trace.enabled() if trace is None else trace
         named = [(name, plugin) for name, plugin in pm.list_name_plugin() if plugin is not None]
         rank = {name: i for i, (name, _) in enumerate(named)}
         self._calls: dict[str, list[Impl]] = {}
@@ -354,6 +368,7 @@ class RuleBook:
                         registered=registered,
                         everywhere=builtin or bool(getattr(impl.plugin, ALL_PAYORS_MARKER, False)),
                         rank=rank.get(registered, len(rank)),
+                        trace=trace,
                     )
                 )
             # pluggy's order: the last of the list is called first; wrappers are set up
@@ -497,9 +512,14 @@ class RuleBook:
         # A payor's wrapper handles its payor's findings and those of no payor in particular;
         # another payor's pass around it, so it cannot drop them by accident.
         mine = [f for f in found if payor is None or f.payor_id in (None, payor.id)]
+        started = time.perf_counter()
         try:
             gen.send(mine)
         except StopIteration as done:
+            if impl.trace:
+                plugin_trace.record(
+                    impl.plugin, impl.hook, {"payor": payor}, _since(started), done.value
+                )
             kept = [impl.stamp(f, payor) if f.plugin == "" else f for f in impl.checked(done.value)]
         except Exception as exc:
             raise impl.failed(exc) from exc

@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
+from cmgraph.db.engine import Database
 from cmgraph.services import changes, editing, lookups
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Refused, UserError, refuse
 from cmgraph.services.scope import Scope
+from cmgraph.services.tenants import organization_id
 from cmgraph.services.transaction import run_write
 
 
@@ -120,3 +122,13 @@ async def listed(session: AsyncSession, organization_id: UUID) -> list[models.Pa
         .order_by(models.Payor.name, models.Payor.id)
     )
     return list(rows)
+
+
+async def names_by_plugin(db: Database, slug: str) -> dict[str, list[str]]:
+    """An organization's payor names by the plugins they name (for `cmgraph plugins`)."""
+    async with db.read() as session:
+        naming: dict[str, list[str]] = {}
+        for row in await listed(session, await organization_id(session, slug)):
+            for plugin in row.plugins or []:
+                naming.setdefault(plugin, []).append(row.name)
+        return naming
