@@ -59,7 +59,7 @@ def test_plugin_new_writes_a_plugin_whose_tests_pass(tmp_path, capsys):
         text=True,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "3 passed" in run.stdout
+    assert "4 passed" in run.stdout
 
 
 @pytest.mark.parametrize(

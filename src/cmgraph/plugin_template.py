@@ -98,6 +98,20 @@ def test_a_short_start_is_refused_in_the_plugins_name(cmgraph_book):
     assert (finding.code, finding.plugin) == ("LEAD_TIME", "{name}")
 
 
+async def test_through_the_api_a_short_start_is_refused_and_a_long_one_accepted(cmgraph_graphql):
+    who = await cmgraph_graphql.practice(["{name}"])
+    # The first session is 33 hours after 00:00 on 2026-03-01 (America/New_York).
+    await cmgraph_graphql.session(who, "2026-03-02T09:00-05:00", "2026-03-02T10:00-05:00")
+
+    refused = await cmgraph_graphql.add_case_manager(who, "2026-03-01")
+    accepted = await cmgraph_graphql.add_case_manager(who, "2026-02-28")
+
+    assert [(e["code"], e["plugin"]) for e in refused["userErrors"]] == [
+        ("LEAD_TIME", "{name}")
+    ]
+    assert accepted["userErrors"] == [] and accepted["caseManager"] is not None
+
+
 async def test_a_payor_sets_its_notice_through_the_api(cmgraph_graphql):
     data = await cmgraph_graphql(
         "mutation($input: CreatePayorInput!) {{ createPayor(input: $input) {{ "

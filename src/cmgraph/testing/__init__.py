@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cmgraph.plugins import PluginManager, RuleBook, build_plugin_manager, import_plugin, name_of
+from cmgraph.testing import practice as _practice
+from cmgraph.testing.practice import Practice
 
 if TYPE_CHECKING:
     import httpx
@@ -95,6 +97,19 @@ class GraphQLClient:
         body = await self.raw(query, variables)
         assert "errors" not in body, body["errors"]
         return body["data"]
+
+    async def practice(self, plugins: list[str], **options: Any) -> Practice:
+        """A client covered by a payor naming `plugins`, an enrolled CM candidate and an RBT
+        (see cmgraph.testing.practice)."""
+        return await _practice.practice(self, plugins, **options)
+
+    async def add_case_manager(
+        self, who: Practice, start: str, line: str = "ABA"
+    ) -> dict[str, Any]:
+        return await _practice.add_case_manager(self, who, start, line)
+
+    async def session(self, who: Practice, starts_at: str, ends_at: str, **options: Any) -> str:
+        return await _practice.session(self, who, starts_at, ends_at, **options)
 
 
 def pytest_configure(config: pytest.Config) -> None:

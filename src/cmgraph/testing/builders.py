@@ -203,19 +203,23 @@ def session_check(
     service_line: str = "ABA",
     client_id: UUID = CLIENT_ID,
     cm: Provider | None = None,
+    deliverer: Provider | None = None,
 ) -> SessionCheck:
     """The facts of one session (or of a date billing asks about, when `session` is None).
 
     `first_covered` is worked out from `appointments` (default: the session alone) unless
     given; the CM's credentialing and the qualifying credentials are decided on the date of
     service. `cm` is the case manager's provider, with their credentials (None: not given,
-    and rule 3 has nothing to judge).
+    and rule 3 has nothing to judge). `deliverer` is the provider who delivered the session
+    (for the claim-line hooks); default `cm` when the session is theirs; whether they count
+    as enrolled with the primary payor is decided as the core does.
     """
     if session is not None:
         day = clock.date_of(session.starts_at)
         client_id, service_line = session.client_id, session.service_line
     assert day is not None, "a date of service is needed when no session is named"
     payors = Payors.on(tuple(coverages), day)
+    enrollments = tuple(enrollments)
     if first_covered is None:
         if appointments is None:
             appointments = () if session is None else (session,)
@@ -228,6 +232,13 @@ def session_check(
         else {}
     )
     lead, lead_by = book.lead_time_decision(service_line, payors)
+    if deliverer is None and cm is not None and session is not None:
+        deliverer = cm if session.provider_id == cm.id else None
+    deliverer_credentialed = bool(
+        deliverer
+        and payors.primary
+        and book.credentialed(tuple(enrollments), deliverer.id, payors.primary, day, service_line)
+    )
     return SessionCheck(
         client_id=client_id,
         service_line=service_line,
@@ -242,6 +253,8 @@ def session_check(
         credentialed=credentialed,
         case_manager_provider=cm,
         qualifying_credentials=book.qualifying_credentials(service_line, payors),
+        deliverer=deliverer,
+        deliverer_credentialed=deliverer_credentialed,
     )
 
 
