@@ -15,6 +15,8 @@ The built-in rule still speaks for a client's other payors that do not name the 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from cmgraph import hookimpl
 from cmgraph.facts import (
     Appointment,
@@ -45,7 +47,9 @@ def cmgraph_rules() -> list[RuleInfo]:
     ]
 
 
-def _first_covered(assignment: Assignment, clock: Clock, sessions: tuple[Appointment, ...]):
+def _first_covered(
+    assignment: Assignment, clock: Clock, sessions: tuple[Appointment, ...]
+) -> Appointment | None:
     covered = [
         a
         for a in sessions
@@ -57,7 +61,7 @@ def _first_covered(assignment: Assignment, clock: Clock, sessions: tuple[Appoint
     return min(covered, key=lambda a: a.starts_at, default=None)
 
 
-def _short(clock: Clock, assignment: Assignment, first: Appointment, lead) -> str | None:
+def _short(clock: Clock, assignment: Assignment, first: Appointment, lead: timedelta) -> str | None:
     """The refusal's sentence, or None when the lead time is met or waived."""
     if first.telehealth:
         return None
@@ -75,8 +79,10 @@ def _short(clock: Clock, assignment: Assignment, first: Appointment, lead) -> st
 @hookimpl
 def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
     first = _first_covered(check.assignment, check.clock, check.appointments)
-    message = first and _short(check.clock, check.assignment, first, check.lead_time)
-    if not message:
+    if first is None:
+        return []
+    message = _short(check.clock, check.assignment, first, check.lead_time)
+    if message is None:
         return []
     return [
         Finding(

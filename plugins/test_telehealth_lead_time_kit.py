@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from cmgraph.plugins import RuleBook
+from cmgraph.testing import GraphQLClient
 from cmgraph.testing import builders as b
 
 PLUGIN = Path(__file__).with_name("telehealth_lead_time.py")
@@ -29,11 +31,13 @@ def _check(book: Any, telehealth: bool) -> Any:
     )
 
 
-def test_a_first_session_by_telehealth_needs_no_lead_time(cmgraph_book):
+def test_a_first_session_by_telehealth_needs_no_lead_time(cmgraph_book: RuleBook) -> None:
     assert b.codes(cmgraph_book.check_assignment(_check(cmgraph_book, telehealth=True))) == []
 
 
-def test_an_in_person_first_session_is_refused_in_the_plugins_name(cmgraph_book):
+def test_an_in_person_first_session_is_refused_in_the_plugins_name(
+    cmgraph_book: RuleBook,
+) -> None:
     [finding] = cmgraph_book.check_assignment(_check(cmgraph_book, telehealth=False))
 
     assert (finding.code, finding.rule, finding.plugin) == (
@@ -44,7 +48,9 @@ def test_an_in_person_first_session_is_refused_in_the_plugins_name(cmgraph_book)
     assert finding.payor_id == PAYOR.id
 
 
-async def test_the_rules_query_lists_it_for_the_payor_naming_it(cmgraph_graphql):
+async def test_the_rules_query_lists_it_for_the_payor_naming_it(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     await cmgraph_graphql(
         'mutation { createPayor(input: {name: "Acme", kind: COMMERCIAL, '
         'plugins: ["telehealth_lead_time"]}) { payor { id } } }'

@@ -13,7 +13,7 @@ from dataclasses import field as dataclass_field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,21 @@ from zoneinfo import ZoneInfo
 class Severity(enum.Enum):
     ERROR = "ERROR"
     WARNING = "WARNING"
+
+
+# "At least once a month" (rule 7): the days before an assignment's start in which a CM is
+# expected to have cared for the client; the suggestions rank candidates over the same days.
+FAMILIARITY_WINDOW = timedelta(days=30)
+
+
+class Field(enum.StrEnum):
+    """The part of the assignment being judged that a finding concerns, in the facts'
+    terms; the API names the input it came from (providerId, startDate, ...)."""
+
+    PROVIDER = "provider_id"
+    START_DATE = "start_date"
+    END_DATE = "end_date"
+    ASSIGNMENT = "id"
 
 
 class PayorKind(enum.Enum):
@@ -147,7 +162,7 @@ class SettingKind(enum.Enum):
         return kinds[self](value)
 
 
-def _bad(expected: str) -> Any:
+def _bad(expected: str) -> NoReturn:
     raise ValueError(f"expected {expected}")
 
 
@@ -306,7 +321,8 @@ class Finding:
     severity: Severity
     message: str
     rule: str
-    field: tuple[str, ...] | None = None
+    # A Field; a tuple is passed on as an input path as it is (how plugins said it before).
+    field: Field | tuple[str, ...] | None = None
     client_id: UUID | None = None
     service_line: str | None = None
     appointment_id: UUID | None = None

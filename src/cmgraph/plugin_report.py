@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cmgraph.facts import RuleInfo
 from cmgraph.plugins import RuleBook
 from cmgraph.rules import BUILTIN_PLUGIN
 
@@ -28,7 +29,7 @@ def lines(book: RuleBook, naming: dict[str, list[str]] | None = None) -> Iterato
     yield from _details(book, rules, BUILTIN_PLUGIN)
 
 
-def _details(book: RuleBook, rules: list, plugin: str) -> Iterator[str]:
+def _details(book: RuleBook, rules: list[RuleInfo], plugin: str) -> Iterator[str]:
     for rule in (r for r in rules if r.plugin == plugin):
         codes = ", ".join(rule.codes) or "no codes"
         replaces = f" (replaces {', '.join(rule.replaces)})" if rule.replaces else ""

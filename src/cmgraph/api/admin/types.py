@@ -44,6 +44,7 @@ class AuditEvent:
     after: JSON | None
     request_id: str | None
     at: strawberry.Private[datetime]
+    position: strawberry.Private[int]  # its place in commit order: the keyset of the cursor
 
     @classmethod
     def of(cls, row: records.ChangeRecord) -> AuditEvent:
@@ -62,6 +63,7 @@ class AuditEvent:
             after=after,
             request_id=row.request_id,
             at=row.occurred_at,
+            position=row.position,
         )
 
     @strawberry.field(description="When the change was committed, in the organization's zone.")

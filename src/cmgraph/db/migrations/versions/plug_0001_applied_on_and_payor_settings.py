@@ -5,7 +5,7 @@ its application; `payors.settings` holds per-payor values the payor's plugins re
 (validated by the core against what each plugin declares), instead of the environment.
 
 Revision ID: plug_0001
-Revises: sec_0003
+Revises: evt_0001
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "plug_0001"
-down_revision = "sec_0003"
+down_revision = "evt_0001"
 branch_labels = None
 depends_on = None
 
