@@ -23,13 +23,15 @@ manager whose enrollment starts 2026-03-20 may be assigned from 2026-03-01) and 
 service (claim lines, compliance report). This plugin only widens when an enrollment counts;
 the NOT_CREDENTIALED findings themselves stay the built-in credentialing rule's.
 
-Declared disasters: the environment variable ``CMGRAPH_MEDICARE_DISASTERS`` holds the
-declared incident periods, comma-separated, each ``START:END`` in ISO dates, both inclusive
-(``CMGRAPH_MEDICARE_DISASTERS="2026-03-01:2026-04-30,2026-08-15:2026-09-30"``). Unset or
-empty: no disasters. Whitespace around entries and empty entries are ignored. It is read
-once, when the plugin is imported (at start-up); a malformed value (no colon, a date that
-is not ISO, START after END) makes the import fail with a one-line message naming the
-variable and the bad entry, so the service does not start with a misread disaster list.
+Declared disasters: the payor's setting ``medicare_disasters`` (declared below; edit it with
+``updatePayor(input: {id: ..., settings: {medicare_disasters: [{from: "2026-03-01", to:
+"2026-04-30"}]}})``) holds the declared incident periods, both ends inclusive. Unset: no
+disasters. The core refuses a malformed value on write, naming the setting.
+
+Deprecated: the environment variable ``CMGRAPH_MEDICARE_DISASTERS`` (comma-separated
+``START:END`` ISO periods, read once at import; a malformed value stops start-up naming the
+variable) still applies to Medicare payors that leave the setting unset, with a
+DeprecationWarning at start-up; it goes in 1.0.
 
 Interpretation chosen: 424.521 grants 90 days when a disaster "precluded enrollment in
 advance of providing services"; we take it to apply to a day that itself falls within a
@@ -41,14 +43,22 @@ its area); the plugin does not check areas.
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import date, timedelta
 
 from cmgraph import hookimpl
-from cmgraph.facts import Enrollment, EnrollmentStatus, RuleInfo
+from cmgraph.facts import Enrollment, EnrollmentStatus, Payor, RuleInfo, Setting, SettingKind
 
 RULE = "retroactive_billing"
 
-DISASTERS_ENV = "CMGRAPH_MEDICARE_DISASTERS"
+DISASTERS = Setting(
+    "medicare_disasters",
+    SettingKind.DATE_PERIODS,
+    default=(),
+    description="Declared (Stafford Act) disaster periods affecting the practice, both ends "
+    "inclusive: dates of service within one reach back 90 days instead of 30.",
+)
+DISASTERS_ENV = "CMGRAPH_MEDICARE_DISASTERS"  # deprecated for the setting, goes in 1.0
 RETRO = timedelta(days=30)
 DISASTER_RETRO = timedelta(days=90)
 
@@ -77,11 +87,31 @@ def parse_disasters(value: str) -> tuple[tuple[date, date], ...]:
     return tuple(periods)
 
 
-DISASTERS = parse_disasters(os.environ.get(DISASTERS_ENV, ""))
+ENV_DISASTERS = parse_disasters(os.environ.get(DISASTERS_ENV, ""))
+if os.environ.get(DISASTERS_ENV):
+    warnings.warn(
+        f"{DISASTERS_ENV} is deprecated and goes in 1.0: set the Medicare payor's "
+        f"{DISASTERS.name!r} setting instead (updatePayor)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
 
 
-def in_disaster(day: date) -> bool:
-    return any(start <= day <= end for start, end in DISASTERS)
+def disasters(payor: Payor) -> tuple[tuple[date, date], ...]:
+    """The payor's declared disasters; the deprecated variable's when it sets none."""
+    if DISASTERS.name in payor.settings:
+        periods: tuple[tuple[date, date], ...] = DISASTERS.of(payor)
+        return periods
+    return ENV_DISASTERS
+
+
+def in_disaster(day: date, payor: Payor) -> bool:
+    return any(start <= day <= end for start, end in disasters(payor))
+
+
+@hookimpl
+def cmgraph_payor_settings() -> list[Setting]:
+    return [DISASTERS]
 
 
 @hookimpl
@@ -93,7 +123,8 @@ def cmgraph_rules() -> list[RuleInfo]:
             description=(
                 "An ENROLLED (or TERMINATED, up to its end) Medicare enrollment counts from 30 "
                 "days before its effective date, 90 days for a date within a declared "
-                f"disaster period ({DISASTERS_ENV}); 42 CFR 424.520(d), 424.521."
+                f"disaster period (the payor's {DISASTERS.name} setting); 42 CFR 424.520(d), "
+                "424.521."
             ),
             applies_to_all_payors=False,
         )
@@ -101,7 +132,7 @@ def cmgraph_rules() -> list[RuleInfo]:
 
 
 @hookimpl
-def cmgraph_enrollment_qualifies(enrollment: Enrollment, day: date) -> bool:
+def cmgraph_enrollment_qualifies(enrollment: Enrollment, day: date, payor: Payor) -> bool:
     if enrollment.status is EnrollmentStatus.TERMINATED:
         if enrollment.effective_to is None:
             return False  # a termination only counts up to its known last day
@@ -111,5 +142,5 @@ def cmgraph_enrollment_qualifies(enrollment: Enrollment, day: date) -> bool:
         return False
     if enrollment.effective_from is None:
         return True
-    window = DISASTER_RETRO if in_disaster(day) else RETRO
+    window = DISASTER_RETRO if in_disaster(day, payor) else RETRO
     return enrollment.effective_from - window <= day

@@ -251,6 +251,51 @@ def test_plugins_lists_each_plugin_with_its_origin_and_hooks(tmp_path: Path) -> 
     assert rows["cmgraph.lead_time"][0] == "built-in"
 
 
+async def test_plugins_lists_rules_codes_settings_and_with_org_the_payors_naming_each(migrated):
+    url, cwd = migrated
+    (cwd / "no-plugins").mkdir(exist_ok=True)
+    (cwd / "no-plugins" / "acme_health.py").write_text(
+        "from cmgraph import hookimpl\n"
+        "from cmgraph.facts import RuleInfo, Setting, SettingKind\n\n"
+        "@hookimpl\n"
+        "def cmgraph_rules():\n"
+        "    return [RuleInfo('acme_notice', ('LEAD_TIME',), 'Notice.', False,\n"
+        "                     replaces=('lead_time',))]\n\n"
+        "@hookimpl\n"
+        "def cmgraph_payor_settings():\n"
+        "    return [Setting('acme_hours', SettingKind.INTEGER, 72, 'Hours.')]\n"
+    )
+    db = Database.from_url(url)
+    try:
+        org = await tenants.create_organization(db, "Plugin Practice", "plugged", "UTC")
+        async with db.write() as session:
+            for name, plugins in (("Acme", ["acme_health"]), ("Plain", [])):
+                session.add(
+                    models.Payor(
+                        organization_id=org.id, name=name, kind="COMMERCIAL", plugins=plugins
+                    )
+                )
+            await session.commit()
+    finally:
+        await db.dispose()
+
+    run = cmgraph("plugins", "--org", "plugged", url=url, cwd=cwd)
+    without = cmgraph("plugins", url=url, cwd=cwd)
+
+    assert run.returncode == 0, run
+    block = run.stdout.split("acme_health\t", 1)[1].splitlines()[:4]
+    assert block[1:] == [
+        "  rule acme_notice: LEAD_TIME (replaces lead_time)",
+        "  setting acme_hours (integer, default 72): Hours.",
+        "  payors: Acme",
+    ]
+    assert "  rule lead_time: LEAD_TIME" in run.stdout.split("cmgraph\tbuilt-in rules")[1]
+    assert "payors:" not in without.stdout
+    unknown = cmgraph("plugins", "--org", "nobody", url=url, cwd=cwd)
+    assert "no organization with slug 'nobody'" in assert_one_line_error(unknown)
+    (cwd / "no-plugins" / "acme_health.py").unlink()
+
+
 def test_a_plugin_that_does_not_load_stops_the_command_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "no-plugins").mkdir()
     (tmp_path / "no-plugins" / "broken.py").write_text("raise RuntimeError('no config')\n")

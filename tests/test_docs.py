@@ -85,6 +85,10 @@ def _session(book: RuleBook) -> Any:
 DRIVE = {
     "cmgraph_service_lines": lambda book: book.service_lines,
     "cmgraph_rules": lambda book: book.rules(),
+    "cmgraph_payor_settings": lambda book: [
+        book.lead_time("ABA", rf.Payors(primary=MINE)),
+        book.setting_errors(["my_payor"], {"notice_hours": 72}) == [] or 1 / 0,
+    ],
     "cmgraph_qualifying_credentials": lambda book: book.qualifying_credentials(
         "ABA", rf.Payors(primary=MINE)
     ),

@@ -31,6 +31,7 @@ from cmgraph.logs import JsonFormatter
 from cmgraph.plugins import RuleBook, build_plugin_manager
 
 _serial = itertools.count(400_000_001)
+CLIENTS_DOB = "2019-07-04"
 
 ADD = """mutation($input: AddCaseManagerInput!) {
   addCaseManager(input: $input) {
@@ -352,7 +353,11 @@ async def test_a_plugin_that_raises_fails_closed_names_itself_and_writes_nothing
             }
         },
     )
-    assert body["errors"][0]["extensions"] == {"code": "PLUGIN_FAILED", "plugin": "broken_payor"}
+    assert body["errors"][0]["extensions"] == {
+        "code": "PLUGIN_FAILED",
+        "plugin": "broken_payor",
+        "hook": "cmgraph_check_assignment",
+    }
 
 
 class FortyEight:

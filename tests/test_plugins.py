@@ -17,8 +17,8 @@ from cmgraph.plugins import (
     PluginError,
     PluginFailed,
     RuleBook,
-    _import_file,
     build_plugin_manager,
+    import_plugin,
     name_of,
 )
 from cmgraph.testing import Registrar
@@ -156,7 +156,7 @@ def test_a_copy_of_a_shipped_plugin_works_under_its_new_name(tmp_path: Path) -> 
 
 
 def test_a_module_registered_by_a_test_is_named_after_its_stem(tmp_path: Path) -> None:
-    module = _import_file(_write(tmp_path, "stemmed", SLOW_PLUGIN.replace('"slow"', '"stemmed"')))
+    module = import_plugin(_write(tmp_path, "stemmed", SLOW_PLUGIN.replace('"slow"', '"stemmed"')))
     registrar = Registrar()
     registrar.register(module)
 

@@ -20,7 +20,7 @@ from uuid import UUID
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from cmgraph import __version__, bulk_cli
+from cmgraph import __version__, bulk_cli, plugin_report
 from cmgraph.api import ids
 from cmgraph.config import DEFAULT_DATABASE_URL, Settings, SettingsError
 from cmgraph.db import grants, migrate
@@ -28,7 +28,7 @@ from cmgraph.db.engine import Database, DatabaseConfigError, unwritable_sqlite_f
 from cmgraph.facts import Clock
 from cmgraph.observability import tracing
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
-from cmgraph.services import exports, findings, imports, tenants, tokens
+from cmgraph.services import exports, findings, imports, payors, tenants, tokens
 from cmgraph.services.csv_columns import Kind, kind_of
 from cmgraph.services.idempotency import IdempotencyStore
 from cmgraph.services.scope import Scope
@@ -395,13 +395,31 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_plugins(args: argparse.Namespace, settings: Settings) -> None:
-    """One line a plugin: its name, where it came from, the hooks it implements."""
+    """One line a plugin: its name, where it came from, the hooks it implements; then,
+    indented, its rules with their codes, its payor settings and (with --org) the payors
+    naming it."""
     book = _book(settings)
-    for name, plugin in sorted(book.pm.list_name_plugin()):
-        if plugin is None:
-            continue
-        hooks = sorted(h.name for h in book.pm.get_hookcallers(plugin) or [])
-        print(f"{name}\t{book.origin(name)}\t{', '.join(hooks)}")
+    naming: dict[str, list[str]] | None = None
+    if args.org:
+
+        async def work(db: Database) -> None:
+            nonlocal naming
+            naming = await payors.names_by_plugin(db, args.org)
+
+        _with_db(settings, work)
+    for line in plugin_report.lines(book, naming):
+        print(line)
+
+
+def cmd_plugin_new(args: argparse.Namespace, settings: Settings) -> None:
+    from cmgraph import plugin_template
+
+    try:
+        written = plugin_template.write(args.name, Path(args.dir))
+    except (ValueError, FileExistsError) as exc:
+        raise CommandError(str(exc)) from exc
+    for path in written:
+        print(f"wrote {path}")
 
 
 DESCRIPTION = """\
@@ -651,10 +669,19 @@ def parser() -> argparse.ArgumentParser:
     plugins = _command(
         commands,
         "plugins",
-        "list loaded plugins and their hooks",
-        reads=("CMGRAPH_PLUGINS_DIR", "CMGRAPH_DISABLE_PLUGINS"),
+        "list loaded plugins: hooks, rules, codes, settings, payors naming them",
+        reads=("CMGRAPH_DATABASE_URL", "CMGRAPH_PLUGINS_DIR", "CMGRAPH_DISABLE_PLUGINS"),
+    )
+    plugins.add_argument(
+        "--org", help="also list the payors of this organization naming each (default: none)"
     )
     plugins.set_defaults(run=cmd_plugins)
+
+    plugin = _group(commands, "plugin", "write plugins")
+    new = _command(plugin, "new", "write a payor plugin and its passing tests", reads=())
+    new.add_argument("name", help="the plugin's name (its module, and what payors list)")
+    new.add_argument("--dir", default=".", help="folder to write into (default: here)")
+    new.set_defaults(run=cmd_plugin_new)
     return root
 
 

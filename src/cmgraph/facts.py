@@ -7,11 +7,13 @@ rule (or a payor plugin) is a pure function that a test can call with literals.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from dataclasses import field as dataclass_field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
+from types import MappingProxyType
+from typing import Any, NoReturn
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -133,12 +135,91 @@ class Provider:
         return frozenset(c.type.upper() for c in self.credentials if c.current_on(day))
 
 
+class SettingKind(enum.Enum):
+    """What a per-payor setting holds, as JSON on the payor and as the plugin reads it."""
+
+    TEXT = "text"  # a JSON string
+    INTEGER = "integer"  # a JSON integer
+    NUMBER = "number"  # a JSON number
+    BOOLEAN = "boolean"  # true or false
+    DATE = "date"  # an ISO date string, read as a date
+    DATE_PERIODS = "date periods"  # [{"from": ISO date, "to": ISO date}], both inclusive
+
+    def parse(self, value: Any) -> Any:
+        """The value as a plugin reads it; ValueError saying what was expected."""
+        kinds: dict[SettingKind, Any] = {
+            SettingKind.TEXT: lambda v: v if isinstance(v, str) else _bad("a string"),
+            SettingKind.INTEGER: lambda v: (
+                v if isinstance(v, int) and not isinstance(v, bool) else _bad("an integer")
+            ),
+            SettingKind.NUMBER: lambda v: (
+                v if isinstance(v, (int, float)) and not isinstance(v, bool) else _bad("a number")
+            ),
+            SettingKind.BOOLEAN: lambda v: v if isinstance(v, bool) else _bad("true or false"),
+            SettingKind.DATE: _iso_date,
+            SettingKind.DATE_PERIODS: _periods,
+        }
+        return kinds[self](value)
+
+
+def _bad(expected: str) -> NoReturn:
+    raise ValueError(f"expected {expected}")
+
+
+def _iso_date(value: Any) -> date:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else _bad("an ISO date")
+    except ValueError:
+        return _bad("an ISO date (2026-03-01)")
+
+
+def _periods(value: Any) -> tuple[tuple[date, date], ...]:
+    expected = 'a list of {"from": ISO date, "to": ISO date}'
+    if not isinstance(value, list):
+        return _bad(expected)
+    periods = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"from", "to"}:
+            return _bad(expected)
+        start, end = _iso_date(item["from"]), _iso_date(item["to"])
+        if start > end:
+            return _bad(f"periods that end on or after they start ({start} > {end})")
+        periods.append((start, end))
+    return tuple(periods)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A per-payor setting a plugin reads, declared by ``cmgraph_payor_settings``: its name
+    (one namespace for all plugins: two declaring one name must agree on its kind), kind,
+    the value it reads as when the payor leaves it unset, and a sentence for the admin.
+
+    ``setting.of(payor)`` is the payor's value, parsed (dates as dates), or the default. The
+    core refuses a payor's settings that its plugins do not declare or that do not parse."""
+
+    name: str
+    kind: SettingKind
+    default: Any
+    description: str = ""
+    plugin: str = dataclass_field(default="", kw_only=True)
+
+    def of(self, payor: Payor | None) -> Any:
+        if payor is None or self.name not in payor.settings:
+            return self.default
+        return self.kind.parse(payor.settings[self.name])
+
+
 @dataclass(frozen=True)
 class Payor:
     id: UUID
     name: str
     kind: PayorKind
     plugins: tuple[str, ...] = ()
+    # The payor's settings for its plugins, checked on write against what each plugin
+    # declares (`cmgraph.facts.Setting`); a setting left unset reads as its default.
+    settings: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, hash=False
+    )
 
 
 @dataclass(frozen=True)
@@ -159,6 +240,7 @@ class Enrollment:
     status: EnrollmentStatus
     effective_from: date | None = None
     effective_to: date | None = None
+    applied_on: date | None = None  # when the provider applied (for pending enrollments)
 
 
 @dataclass(frozen=True)
@@ -254,6 +336,16 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class DecidedBy:
+    """Whose answer decided a value a built-in rule enforces (the lead time): the built-in
+    rule's findings are attributed to that plugin and payor, so a refusal caused by a payor's
+    72-hour notice names that payor's plugin. `plugin` is "cmgraph" for the default."""
+
+    plugin: str
+    payor_id: UUID | None = None
+
+
+@dataclass(frozen=True)
 class AssignmentCheck:
     """Everything the rules need to judge one proposed (or edited) assignment.
 
@@ -273,6 +365,7 @@ class AssignmentCheck:
     lead_time: timedelta
     qualifying_credentials: frozenset[str]
     credentialed: dict[UUID, bool] = field(default_factory=dict)
+    lead_time_by: DecidedBy | None = None
 
     def is_credentialed(self, payor: Payor) -> bool:
         """Decided by the core through cmgraph_enrollment_qualifies for the start date."""
@@ -325,6 +418,7 @@ class SessionCheck:
     deliverer: Provider | None = None
     deliverer_credentialed: bool = False
     day_sessions: tuple[Appointment, ...] = ()
+    lead_time_by: DecidedBy | None = None
 
     def cm_credentialed_with(self, payor: Payor) -> bool:
         """Whether the CM counts as enrolled with payor on the date of service."""
@@ -401,10 +495,14 @@ class CurrentAssignmentCheck:
 @dataclass(frozen=True)
 class RuleInfo:
     """What the `rules` query lists about a rule; the core stamps `plugin` with the name
-    the plugin is registered under."""
+    the plugin is registered under. A payor rule that loosens or reshapes a built-in rule
+    names it in `replaces`."""
 
     name: str
     codes: tuple[str, ...]
     description: str
     applies_to_all_payors: bool = True
+    # Built-in rules (by name: "lead_time", "credentialing", ...) this rule stands in for,
+    # for the payors naming its plugin: their findings concerning such a payor are dropped.
+    replaces: tuple[str, ...] = ()
     plugin: str = dataclass_field(default="", kw_only=True)

@@ -3,7 +3,8 @@
 
 When they fire:
 
-- ``cmgraph_service_lines`` and ``cmgraph_rules``: once, when the plugin manager starts.
+- ``cmgraph_service_lines``, ``cmgraph_rules`` and ``cmgraph_payor_settings``: once, when
+  the plugin manager starts.
 - ``cmgraph_qualifying_credentials``, ``cmgraph_lead_time``, ``cmgraph_enrollment_qualifies``,
   ``cmgraph_expiry_window``: while the core gathers the facts of a check, once per payor of
   the client (and once with ``payor=None`` for a client without coverage); the strictest
@@ -54,6 +55,7 @@ from cmgraph.facts import (
     RuleInfo,
     ServiceLine,
     SessionCheck,
+    Setting,
 )
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -83,6 +85,23 @@ def cmgraph_rules() -> list[RuleInfo]:
     Every answer is kept.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def cmgraph_payor_settings() -> list[Setting]:
+    """Declare the per-payor settings this plugin reads (from ``payor.settings``).
+
+    :return: A list of :class:`~cmgraph.facts.Setting` (name, kind, default, description).
+        The core fills in ``plugin``. A payor may hold only settings its plugins declare,
+        each of the declared kind (``createPayor`` / ``updatePayor`` refuse anything else
+        with a user error naming the setting); read one with ``setting.of(payor)``, which
+        gives the default when the payor leaves it unset. Two plugins declaring one name
+        must agree on its kind, or start-up stops.
+
+    Every answer is kept.
+
+    .. versionadded:: 0.3
     """
 
 

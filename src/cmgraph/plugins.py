@@ -18,7 +18,8 @@ import importlib.util
 import inspect
 import re
 import sys
-from collections.abc import Callable, Generator, Iterable, Sequence
+import time
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,11 +29,12 @@ from uuid import UUID
 
 import pluggy
 
-from cmgraph import PROJECT_NAME, hookspecs
+from cmgraph import PROJECT_NAME, hookspecs, plugin_trace
 from cmgraph.facts import (
     AssignmentCheck,
     Choice,
     CurrentAssignmentCheck,
+    DecidedBy,
     Enrollment,
     ExpiryKind,
     Finding,
@@ -43,6 +45,7 @@ from cmgraph.facts import (
     RuleInfo,
     ServiceLine,
     SessionCheck,
+    Setting,
 )
 from cmgraph.observability import metrics, tracing
 from cmgraph.rules import BUILTIN_PLUGIN, BUILTIN_RULES, overlap
@@ -116,7 +119,8 @@ def _one_line(exc: BaseException) -> str:
     return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
-def _import_file(path: Path) -> ModuleType:
+def import_plugin(path: Path) -> ModuleType:
+    """A plugin file imported as CMGRAPH_PLUGINS_DIR's are (PluginError when it fails)."""
     name = f"cmgraph_plugin_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -159,6 +163,12 @@ def _refuse_misfits(pm: pluggy.PluginManager, plugin: object, origin: str) -> No
                 )
 
 
+def _not_a_plugin(path: Path) -> bool:
+    """Private modules, and a plugin's tests kept beside it (pytest's names)."""
+    name = path.name
+    return name.startswith("_") or name.startswith("test_") or name == "conftest.py"
+
+
 def build_plugin_manager(
     plugins_dir: Path | None = None, disabled: Iterable[str] = ()
 ) -> PluginManager:
@@ -182,9 +192,9 @@ def build_plugin_manager(
         _refuse_misfits(pm, plugin, origin)
     if plugins_dir is not None and plugins_dir.is_dir():
         for path in sorted(plugins_dir.glob("*.py")):
-            if path.stem.startswith("_") or pm.is_blocked(path.stem):
+            if _not_a_plugin(path) or pm.is_blocked(path.stem):
                 continue
-            pm.register_from(_import_file(path), path.stem, str(path))
+            pm.register_from(import_plugin(path), path.stem, str(path))
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -233,6 +243,7 @@ _findings = _list_of(Finding)
 ANSWERS: dict[str, tuple[Callable[[object], bool], str]] = {
     "cmgraph_service_lines": (_list_of(ServiceLine), "a list of ServiceLine"),
     "cmgraph_rules": (_list_of(RuleInfo), "a list of RuleInfo"),
+    "cmgraph_payor_settings": (_list_of(Setting), "a list of Setting"),
     "cmgraph_qualifying_credentials": (_credentials, "a set of credential types, or None"),
     "cmgraph_lead_time": (_duration, "a timedelta of zero or more, or None"),
     "cmgraph_enrollment_qualifies": (_optional(bool), "True, False or None"),
@@ -261,6 +272,7 @@ class Impl:
     registered: str  # the name payors list (built-ins: cmgraph.<module>)
     everywhere: bool  # a built-in rule or an all-payor plugin
     rank: int  # registration order
+    trace: bool = False  # log every call (CMGRAPH_TRACE_PLUGINS)
 
     @property
     def builtin(self) -> bool:
@@ -271,10 +283,16 @@ class Impl:
 
     def run(self, kwargs: dict[str, Any]) -> Any:
         args = [kwargs[name] for name in self.impl.argnames]
+        started = time.perf_counter()
         try:
-            return self.impl.function(*args)
+            answer = self.impl.function(*args)
         except Exception as exc:
+            if self.trace:
+                plugin_trace.record(self.plugin, self.hook, kwargs, _since(started), error=exc)
             raise self.failed(exc) from exc
+        if self.trace and not self.impl.wrapper:  # a wrapper's answer is traced when it ends
+            plugin_trace.record(self.plugin, self.hook, kwargs, _since(started), answer)
+        return answer
 
     def failed(self, exc: BaseException) -> BaseException:
         # A built-in rule's failure is the core's own: an internal error, not a plugin's.
@@ -291,9 +309,12 @@ class Impl:
 
     def stamp(self, finding: Finding, payor: Payor | None) -> Finding:
         payor_id = finding.payor_id or (payor.id if payor else None)
-        if finding.plugin == self.plugin and finding.payor_id == payor_id:
+        # A built-in rule may attribute its finding to the plugin whose answer it enforces
+        # (a payor's lead time); anybody else's is stamped with their registered name.
+        plugin = finding.plugin if self.builtin and finding.plugin else self.plugin
+        if finding.plugin == plugin and finding.payor_id == payor_id:
             return finding
-        return replace(finding, plugin=self.plugin, payor_id=payor_id)
+        return replace(finding, plugin=plugin, payor_id=payor_id)
 
     def stamped(self, answer: Any, payor: Payor | None) -> Any:
         """The answer with this plugin's registered name on it, whatever the plugin wrote."""
@@ -301,9 +322,13 @@ class Impl:
             return [self.stamped(x, payor) for x in answer]
         if isinstance(answer, Finding):
             return self.stamp(answer, payor)
-        if isinstance(answer, (RuleInfo, Choice)) and answer.plugin != self.plugin:
+        if isinstance(answer, (RuleInfo, Choice, Setting)) and answer.plugin != self.plugin:
             return replace(answer, plugin=self.plugin)
         return answer
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
 
 
 Scope = tuple[Payor | None, PayorRole | None]
@@ -336,12 +361,16 @@ def _source_hash(plugin: object) -> str:
 class RuleBook:
     """Typed access to the hooks, scoped to payors, combining answers (the strictest wins)."""
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
+    def __init__(self, pm: pluggy.PluginManager, *, trace: bool | None = None) -> None:
+        """`trace`: log every hook call (default: CMGRAPH_TRACE_PLUGINS)."""
         self.pm = pm
+        trace = plugin_trace.enabled() if trace is None else trace
         named = [(name, plugin) for name, plugin in pm.list_name_plugin() if plugin is not None]
         rank = {name: i for i, (name, _) in enumerate(named)}
         self._calls: dict[str, list[Impl]] = {}
         self._wrappers: dict[str, list[Impl]] = {}
+        self._replacing: dict[str, frozenset[str]] = {}
+        self.setting_declarations: list[Setting] = []
         for hook in ANSWERS:
             caller = getattr(pm.hook, hook, None)
             impls = []
@@ -356,6 +385,7 @@ class RuleBook:
                         registered=registered,
                         everywhere=builtin or bool(getattr(impl.plugin, ALL_PAYORS_MARKER, False)),
                         rank=rank.get(registered, len(rank)),
+                        trace=trace,
                     )
                 )
             # pluggy's order: the last of the list is called first; wrappers are set up
@@ -372,6 +402,76 @@ class RuleBook:
         for line in self._collect("cmgraph_service_lines", _NOBODY, {}, every=True):
             lines.setdefault(line.code.upper(), line)
         self.service_lines = lines
+        self._replacing = self._replacements()
+        self.setting_declarations = self._collect("cmgraph_payor_settings", _NOBODY, {}, every=True)
+        self.settings = self._declared_settings()
+
+    def _replacements(self) -> dict[str, frozenset[str]]:
+        """Which built-in rules each plugin stands in for (RuleInfo.replaces), checked."""
+        rules = self.rules()
+        builtin = {r.name for r in rules if r.plugin == BUILTIN_PLUGIN}
+        replacing: dict[str, set[str]] = {}
+        for rule in rules:
+            for name in rule.replaces:
+                if rule.plugin == BUILTIN_PLUGIN or name not in builtin:
+                    raise PluginError(
+                        f"{self.origin(rule.plugin)}: rule {rule.name!r} replaces {name!r}, "
+                        f"which is not a built-in rule (built-in: {', '.join(sorted(builtin))})"
+                    )
+                replacing.setdefault(rule.plugin, set()).add(name)
+        return {plugin: frozenset(names) for plugin, names in replacing.items()}
+
+    def _declared_settings(self) -> dict[str, Setting]:
+        """Every plugin's declared payor settings by name; one name, one kind."""
+        declared: dict[str, Setting] = {}
+        for setting in self.setting_declarations:
+            other = declared.setdefault(setting.name, setting)
+            if other.kind is not setting.kind:
+                raise PluginError(
+                    f"{self.origin(setting.plugin)}: setting {setting.name!r} is declared "
+                    f"{setting.kind.value} here and {other.kind.value} by {other.plugin!r}"
+                )
+        return declared
+
+    def setting_errors(self, plugins: Sequence[str], settings: Mapping[str, Any]) -> list[str]:
+        """Why a payor naming `plugins` may not hold `settings`, one sentence per setting
+        (each starting with its name); empty when it may."""
+        errors = []
+        for name, value in settings.items():
+            setting = self.settings.get(name)
+            declarers = {s.plugin for s in self.setting_declarations if s.name == name}
+            if setting is None or not declarers & set(plugins):
+                offered = sorted({s.name for s in self.setting_declarations if s.plugin in plugins})
+                errors.append(
+                    f"{name}: none of the payor's plugins reads this setting (they read: "
+                    f"{', '.join(offered) or 'none'})."
+                )
+                continue
+            try:
+                setting.kind.parse(value)
+            except ValueError as exc:
+                errors.append(f"{name}: {exc}.")
+        return errors
+
+    def replaced(self, rule: str, payor: Payor | None) -> bool:
+        """Whether a plugin the payor names stands in for the built-in rule."""
+        return payor is not None and any(rule in self._replacing.get(p, ()) for p in payor.plugins)
+
+    def _unreplaced(self, found: list[Any], scopes: Sequence[Scope]) -> list[Any]:
+        """A built-in rule's findings minus those concerning a payor that replaced the rule;
+        a finding concerning no payor in particular concerns the primary (it decides)."""
+        if not self._replacing:
+            return found
+        by_id = {p.id: p for p, _ in scopes if p is not None}
+        primary = next((p for p, r in scopes if r is PayorRole.PRIMARY), None)
+        return [
+            f
+            for f in found
+            if not (
+                isinstance(f, Finding)
+                and self.replaced(f.rule, by_id.get(f.payor_id) if f.payor_id else primary)
+            )
+        ]
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -426,7 +526,8 @@ class RuleBook:
             for impl in self._calls[hook]:
                 for payor, role in reached(impl):
                     answer = impl.checked(impl.run({**kwargs, "payor": payor, "role": role}))
-                    found.extend(impl.stamped(answer, payor))
+                    answer = impl.stamped(answer, payor)
+                    found.extend(self._unreplaced(answer, scopes) if impl.builtin else answer)
             while opened:
                 impl, payor, gen = opened.pop()
                 found = self._unwrap(impl, payor, gen, found)
@@ -442,9 +543,14 @@ class RuleBook:
         # A payor's wrapper handles its payor's findings and those of no payor in particular;
         # another payor's pass around it, so it cannot drop them by accident.
         mine = [f for f in found if payor is None or f.payor_id in (None, payor.id)]
+        started = time.perf_counter()
         try:
             gen.send(mine)
         except StopIteration as done:
+            if impl.trace:
+                plugin_trace.record(
+                    impl.plugin, impl.hook, {"payor": payor}, _since(started), done.value
+                )
             kept = [impl.stamp(f, payor) if f.plugin == "" else f for f in impl.checked(done.value)]
         except Exception as exc:
             raise impl.failed(exc) from exc
@@ -505,8 +611,28 @@ class RuleBook:
         return frozenset.intersection(*sets) if sets else frozenset()
 
     def lead_time(self, service_line: str, payors: Payors) -> timedelta:
-        answers = self._per_payor("cmgraph_lead_time", payors, service_line=service_line)
-        return max((a for a in answers if a is not None), default=timedelta(0))
+        return self.lead_time_decision(service_line, payors)[0]
+
+    def lead_time_decision(
+        self, service_line: str, payors: Payors
+    ) -> tuple[timedelta, DecidedBy | None]:
+        """The longest lead time across the payors, and whose answer it is (the first payor's
+        on a tie). Payors whose plugins replace the built-in lead_time rule are left out
+        while another payor remains: the built-in rule enforces the others' lead time."""
+        answers = []
+        for payor, role in payors.with_roles() or _NOBODY:
+            kwargs = {"service_line": service_line, "payor": payor, "role": role}
+            answer, impl = self._first("cmgraph_lead_time", payor, kwargs)
+            if answer is not None and impl is not None:
+                answers.append((answer, DecidedBy(impl.plugin, payor.id if payor else None)))
+        kept = [a for a in answers if not self.replaced("lead_time", self._payor(payors, a))]
+        if not (kept or answers):
+            return timedelta(0), None
+        return max(kept or answers, key=lambda a: a[0])
+
+    @staticmethod
+    def _payor(payors: Payors, answer: tuple[timedelta, DecidedBy]) -> Payor | None:
+        return next((p for p in payors.all if p.id == answer[1].payor_id), None)
 
     def expiry_windows(self, payors: Payors) -> dict[ExpiryKind, timedelta]:
         windows = {}

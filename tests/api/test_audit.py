@@ -90,6 +90,13 @@ async def test_every_mutation_of_the_schema_appends_events(api, db):
     )
     second = await b.provider(api, "Sam", "Second")
     payor = await b.payor(api, "Every Health")
+    await b.ok(
+        api,
+        """mutation($input: UpdatePayorInput!) { updatePayor(input: $input) {
+             payor { id } userErrors { code } } }""",
+        {"input": {"id": payor, "payerId": "EVERY1"}},
+        "updatePayor",
+    )
     coverage = await b.coverage(api, client, payor, "2025-01-01")
     await b.ok(
         api, b.UPDATE_COVERAGE, {"input": {"id": coverage, "memberId": "M2"}}, "updateCoverage"

@@ -84,7 +84,9 @@ FINDINGS = """
 query($from: Date!, $to: Date!, $first: Int!) {
   complianceFindings(from: $from, to: $to, first: $first) {
     totalCount
-    edges { node { code date client { displayName } appointment { startsAt provider { npi } } } }
+    edges { node {
+      code date client { displayName } appointment { startsAt provider { npi } } payor { name }
+    } }
   }
 }"""
 

@@ -44,7 +44,30 @@ async def _check(api: Any, client: str, provider: str, start: str) -> list[tuple
     return [(f["code"], f["severity"]) for f in data["checkCaseManager"]]
 
 
-async def _payor(api: Any, with_plugin: bool) -> str:
+MARCH_2026 = [
+    {"from": "2026-03-01", "to": "2026-03-31"},
+    {"from": "2025-08-01", "to": "2025-08-15"},
+]
+CREATE_PAYOR = """mutation($input: CreatePayorInput!) {
+  createPayor(input: $input) { payor { id settings } userErrors { code field message } }
+}"""
+
+
+async def _payor(api: Any, with_plugin: bool, disasters: list | None = None) -> str:
+    if disasters is not None:
+        data = await api(
+            CREATE_PAYOR,
+            {
+                "input": {
+                    "name": "Medicare",
+                    "kind": "MEDICARE",
+                    "plugins": [PLUGIN],
+                    "settings": {"medicare_disasters": disasters},
+                }
+            },
+        )
+        assert data["createPayor"]["userErrors"] == []
+        return data["createPayor"]["payor"]["id"]
     if with_plugin:
         return await p.payor(api, "Medicare", "MEDICARE", PLUGIN)
     return await p.payor(api, "Plain Plan", "COMMERCIAL")
@@ -206,9 +229,10 @@ def _only_this_plugin(directory: Path) -> Path:
 async def disaster_api(
     db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[_Api]:
-    """The app started with March 2026 declared a disaster."""
+    """The app started with March 2026 declared a disaster by the deprecated variable."""
     monkeypatch.setenv(ENV, " 2026-03-01:2026-03-31 , 2025-08-01:2025-08-15,")
-    book = RuleBook(build_plugin_manager(_only_this_plugin(tmp_path / "plugins")))
+    with pytest.warns(DeprecationWarning, match="medicare_disasters"):
+        book = RuleBook(build_plugin_manager(_only_this_plugin(tmp_path / "plugins")))
     app = create_app(settings, db=db, book=book)
     slug = f"t-{uuid.uuid4().hex[:12]}"
     await tenants.create_organization(db, f"Practice {slug}", slug, "America/New_York")
@@ -218,11 +242,13 @@ async def disaster_api(
         yield _Api(http, token)
 
 
-async def _disaster_sessions(api: Any, with_plugin: bool) -> dict[str, list[str]]:
+async def _disaster_sessions(
+    api: Any, with_plugin: bool, disasters: list | None = None
+) -> dict[str, list[str]]:
     """Sessions 91 and 90 days (in the disaster), 42 days (after it) and 27 days before a
     2026-06-01 enrollment: findings by date of service."""
     client = await p.client(api)
-    payor = await _payor(api, with_plugin)
+    payor = await _payor(api, with_plugin, disasters)
     await p.coverage(api, client, payor, since="2026-03-01")
     cm = await p.provider(api, "Casey", "Manager", "BCBA")
     await p.enroll(api, cm, payor, since="2026-06-01")
@@ -238,7 +264,16 @@ async def _disaster_sessions(api: Any, with_plugin: bool) -> dict[str, list[str]
     return {line["dateOfService"]: [f["code"] for f in line["findings"]] for line in lines}
 
 
-async def test_a_declared_disaster_reaches_back_90_days(disaster_api):
+async def test_a_declared_disaster_reaches_back_90_days(api):
+    assert await _disaster_sessions(api, with_plugin=True, disasters=MARCH_2026) == {
+        "2026-03-02": ["NOT_CREDENTIALED"],
+        "2026-03-03": [],
+        "2026-04-20": ["NOT_CREDENTIALED"],
+        "2026-05-05": [],
+    }
+
+
+async def test_the_deprecated_variable_still_declares_disasters(disaster_api):
     assert await _disaster_sessions(disaster_api, with_plugin=True) == {
         "2026-03-02": ["NOT_CREDENTIALED"],
         "2026-03-03": [],
@@ -265,15 +300,15 @@ async def test_a_declared_disaster_gives_another_payor_nothing(disaster_api):
     }
 
 
-async def test_a_disaster_assignment_may_start_90_days_before(disaster_api):
-    client = await p.client(disaster_api)
-    medicare = await _payor(disaster_api, with_plugin=True)
-    await p.coverage(disaster_api, client, medicare)
-    cm = await p.provider(disaster_api, "Casey", "Manager", "BCBA")
-    await p.enroll(disaster_api, cm, medicare, since="2026-06-01")
+async def test_a_disaster_assignment_may_start_90_days_before(api):
+    client = await p.client(api)
+    medicare = await _payor(api, with_plugin=True, disasters=MARCH_2026)
+    await p.coverage(api, client, medicare)
+    cm = await p.provider(api, "Casey", "Manager", "BCBA")
+    await p.enroll(api, cm, medicare, since="2026-06-01")
 
-    assert await _check(disaster_api, client, cm, "2026-03-02") == [NOT_CREDENTIALED]
-    assert await _check(disaster_api, client, cm, "2026-03-03") == []
+    assert await _check(api, client, cm, "2026-03-02") == [NOT_CREDENTIALED]
+    assert await _check(api, client, cm, "2026-03-03") == []
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ class PluginFailedError(GraphQLError):
         log.error("%s", failed, exc_info=failed.error)
         super().__init__(
             f"The rules plugin {failed.plugin!r} failed; the error is logged.",
-            extensions={"code": "PLUGIN_FAILED", "plugin": failed.plugin},
+            extensions={"code": "PLUGIN_FAILED", "plugin": failed.plugin, "hook": failed.hook},
         )
 
 

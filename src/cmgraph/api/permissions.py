@@ -79,6 +79,7 @@ ACCESS: dict[str, Access] = {
     "Mutation.createProvider": allow(ADMIN, scopes=("providers:write",)),
     "Mutation.updateProvider": allow(ADMIN, scopes=("providers:write",)),
     "Mutation.createPayor": allow(ADMIN, scopes=("payors:write",)),
+    "Mutation.updatePayor": allow(ADMIN, scopes=("payors:write",)),
     "Mutation.addCoverage": allow(*WRITERS, scopes=("coverages:write",)),
     "Mutation.updateCoverage": allow(*WRITERS, scopes=("coverages:write",)),
     "Mutation.recordEnrollment": allow(*WRITERS, scopes=("enrollments:write",)),

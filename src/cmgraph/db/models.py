@@ -170,6 +170,8 @@ class Payor(Tenant):
     payer_id: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     plugins: Mapped[list[str]] = mapped_column(default=list)
+    # Values the payor's plugins read, checked against what each declares (plugin_settings).
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Coverage(Tenant):
@@ -201,6 +203,7 @@ class Enrollment(Tenant):
     status: Mapped[str] = mapped_column(String(16))
     effective_from: Mapped[date | None] = mapped_column(Date)
     effective_to: Mapped[date | None] = mapped_column(Date)
+    applied_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Appointment(Tenant):

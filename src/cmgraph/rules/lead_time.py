@@ -96,7 +96,7 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
     if first is None or not misses_lead_time(check.clock, assignment, first, check.lead_time):
         return []
     return [
-        finding(
+        finding.by(check.lead_time_by)(
             CODE,
             Severity.ERROR,
             _missed(check.clock, assignment, first, check.lead_time),
@@ -117,7 +117,7 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
     if not misses_lead_time(check.clock, cm, appointment, check.lead_time):
         return []
     return [
-        finding(
+        finding.by(check.lead_time_by)(
             CODE,
             Severity.ERROR,
             _missed(check.clock, cm, appointment, check.lead_time),

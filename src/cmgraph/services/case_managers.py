@@ -80,6 +80,7 @@ def _check(
     others: list[facts.Assignment],
 ) -> facts.AssignmentCheck:
     book, line = scope.book, assignment.service_line
+    lead_time, lead_time_by = book.lead_time_decision(line, payors)
     return facts.AssignmentCheck(
         assignment=assignment,
         clock=scope.clock,
@@ -88,7 +89,8 @@ def _check(
         enrollments=tuple(e for e in enrollments if e.provider_id == provider.id),
         appointments=tuple(appointments),
         assignments=tuple(a for a in others if a.id != assignment.id),
-        lead_time=book.lead_time(line, payors),
+        lead_time=lead_time,
+        lead_time_by=lead_time_by,
         qualifying_credentials=book.qualifying_credentials(line, payors),
         credentialed=book.credentialed_with(
             enrollments, provider.id, payors, assignment.start_date, line

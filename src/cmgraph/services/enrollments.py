@@ -23,6 +23,7 @@ async def record_enrollment(
     status: facts.EnrollmentStatus,
     effective_from: date | None,
     effective_to: date | None,
+    applied_on: date | None = None,
 ) -> Outcome[models.Enrollment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Enrollment]:
         org = scope.organization_id
@@ -38,6 +39,7 @@ async def record_enrollment(
             status=status.value,
             effective_from=effective_from,
             effective_to=effective_to,
+            applied_on=applied_on,
         )
         session.add(row)
         await session.flush()
@@ -53,6 +55,7 @@ async def update_enrollment(
     status: Any = KEEP,
     effective_from: Any = KEEP,
     effective_to: Any = KEEP,
+    applied_on: Any = KEEP,
 ) -> Outcome[models.Enrollment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Enrollment]:
         row = await lookups.get(
@@ -65,6 +68,7 @@ async def update_enrollment(
             status=status if status is KEEP else status.value,
             effective_from=effective_from,
             effective_to=effective_to,
+            applied_on=applied_on,
         )
         lookups.period(row.effective_from, row.effective_to, "effectiveTo")
         await session.flush()

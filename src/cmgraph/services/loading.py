@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Protocol
 from uuid import UUID
 
@@ -17,7 +18,11 @@ from cmgraph.db import models
 
 def payor_fact(row: models.Payor) -> facts.Payor:
     return facts.Payor(
-        id=row.id, name=row.name, kind=facts.PayorKind(row.kind), plugins=tuple(row.plugins or ())
+        id=row.id,
+        name=row.name,
+        kind=facts.PayorKind(row.kind),
+        plugins=tuple(row.plugins or ()),
+        settings=MappingProxyType(dict(row.settings or {})),
     )
 
 
@@ -38,6 +43,7 @@ def enrollment_fact(row: models.Enrollment) -> facts.Enrollment:
         status=facts.EnrollmentStatus(row.status),
         effective_from=row.effective_from,
         effective_to=row.effective_to,
+        applied_on=row.applied_on,
     )
 
 

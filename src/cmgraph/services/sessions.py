@@ -168,7 +168,7 @@ async def judge(
     # Many sessions share a client's day, a CM's day or a line's payors: the hooks are pure,
     # so each distinct question is asked once per batch.
     payors_on = functools.cache(lambda client, day: facts.Payors.on(coverages[client], day))
-    lead_time = functools.cache(book.lead_time)
+    lead_time = functools.cache(book.lead_time_decision)
     qualifying = functools.cache(book.qualifying_credentials)
     credentialed = functools.cache(
         lambda provider, payor, day, line: book.credentialed(
@@ -182,6 +182,7 @@ async def judge(
         day = key.date_of_service
         payors = payors_on(key.client_id, day)
         deliverer = providers.get(appointment.provider_id) if appointment else None
+        lead, lead_by = lead_time(key.service_line, payors)
         check = facts.SessionCheck(
             client_id=key.client_id,
             service_line=key.service_line,
@@ -197,7 +198,8 @@ async def judge(
                 and not appointment.cancelled
                 and appointment.starts_at == first[cm.id]
             ),
-            lead_time=lead_time(key.service_line, payors),
+            lead_time=lead,
+            lead_time_by=lead_by,
             credentialed=(
                 {p.id: credentialed(cm.provider_id, p, day, key.service_line) for p in payors.all}
                 if cm

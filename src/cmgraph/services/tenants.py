@@ -79,6 +79,11 @@ async def _organization(session: AsyncSession, slug: str) -> models.Organization
     return org
 
 
+async def organization_id(session: AsyncSession, slug: str) -> UUID:
+    """The id of the organization with this slug (TenantError when there is none)."""
+    return (await _organization(session, slug)).id
+
+
 async def create_token(
     db: Database,
     slug: str,

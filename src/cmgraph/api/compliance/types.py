@@ -14,7 +14,7 @@ from cmgraph.api.appointments.types import Appointment
 from cmgraph.api.context import Info
 from cmgraph.api.enums import Severity
 from cmgraph.api.input_paths import input_path
-from cmgraph.api.payors.types import Payor
+from cmgraph.api.payors.types import Payor, load_payor
 from cmgraph.api.service_lines.types import ServiceLine, service_line
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class RuleFinding:
     client_pk: strawberry.Private[UUID | None]
     line: strawberry.Private[str | None]
     appointment_pk: strawberry.Private[UUID | None]
+    payor_pk: strawberry.Private[UUID | None] = None
 
     @classmethod
     def of(cls, f: facts.Finding) -> RuleFinding:
@@ -47,6 +48,7 @@ class RuleFinding:
             client_pk=f.client_id,
             line=f.service_line,
             appointment_pk=f.appointment_id,
+            payor_pk=f.payor_id,
         )
 
     @strawberry.field
@@ -69,6 +71,10 @@ class RuleFinding:
             return None
         row = await info.context.loaders.appointment_by_id.load(self.appointment_pk)
         return Appointment.of(row) if row else None
+
+    @strawberry.field(description="The payor the finding concerns; null when it concerns none.")
+    async def payor(self, info: Info) -> Payor | None:
+        return None if self.payor_pk is None else await load_payor(info, self.payor_pk)
 
 
 def findings(found: list[facts.Finding]) -> list[RuleFinding]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from cmgraph.api.context import Info
+from cmgraph.api.parsing import given, parse_id
 from cmgraph.api.payloads import UserError, payload, perform
-from cmgraph.api.payors.inputs import CreatePayorInput
+from cmgraph.api.payors.inputs import CreatePayorInput, UpdatePayorInput
 from cmgraph.api.payors.types import Payor
 from cmgraph.services import payors
 
@@ -25,7 +26,28 @@ class PayorMutations:
         outcome = await perform(
             info,
             lambda: payors.create_payor(
-                scope, input.name, input.payer_id, input.kind, input.plugins or []
+                scope,
+                input.name,
+                input.payer_id,
+                input.kind,
+                input.plugins or [],
+                input.settings,
+            ),
+        )
+        return payload(PayorPayload, outcome, Payor.of)
+
+    @strawberry.mutation
+    async def update_payor(self, info: Info, input: UpdatePayorInput) -> PayorPayload:
+        scope = info.context.scope
+        outcome = await perform(
+            info,
+            lambda: payors.update_payor(
+                scope,
+                parse_id(input.id, "Payor", "id"),
+                name=given(input.name),
+                payer_id=given(input.payer_id),
+                plugins=given(input.plugins),
+                settings=given(input.settings),
             ),
         )
         return payload(PayorPayload, outcome, Payor.of)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
 from uuid import UUID
 
 import strawberry
+from strawberry.scalars import JSON
 
 from cmgraph import facts
 from cmgraph.api import ids
@@ -21,6 +23,10 @@ class Payor(Node):
     payer_id: str | None
     kind: PayorKind
     plugins: list[str]
+    settings: JSON = strawberry.field(
+        description="Values the payor's plugins read, by setting name; a plugin declares "
+        "what it reads (cmgraph plugins lists them) and an unset one reads as its default."
+    )
 
     @classmethod
     def of(cls, row: records.Payor) -> Payor:
@@ -30,6 +36,7 @@ class Payor(Node):
             payer_id=row.payer_id,
             kind=facts.PayorKind(row.kind),
             plugins=list(row.plugins or []),
+            settings=cast(JSON, dict(row.settings or {})),
         )
 
 

@@ -52,6 +52,9 @@ class RecordEnrollmentInput:
     status: EnrollmentStatus
     effective_from: date | None = None
     effective_to: date | None = None
+    applied_on: date | None = strawberry.field(
+        default=None, description="When the provider applied to the payor."
+    )
 
 
 @strawberry.input(name="UpdateEnrollmentInput")
@@ -60,3 +63,4 @@ class UpdateEnrollmentInput:
     status: EnrollmentStatus | None = UNSET
     effective_from: date | None = UNSET
     effective_to: date | None = UNSET
+    applied_on: date | None = UNSET

@@ -86,6 +86,7 @@ class EnrollmentMutations:
                 facts.EnrollmentStatus(input.status.value),
                 input.effective_from,
                 input.effective_to,
+                applied_on=input.applied_on,
             ),
         )
         return payload(EnrollmentPayload, outcome, Enrollment.of)
@@ -103,6 +104,7 @@ class EnrollmentMutations:
                 status=given(input.status),
                 effective_from=given(input.effective_from),
                 effective_to=given(input.effective_to),
+                applied_on=given(input.applied_on),
             ),
         )
         return payload(EnrollmentPayload, outcome, Enrollment.of)

@@ -36,6 +36,7 @@ class Enrollment(Node):
     status: EnrollmentStatus
     effective_from: date | None
     effective_to: date | None
+    applied_on: date | None = strawberry.field(description="When the provider applied.")
     provider_pk: strawberry.Private[UUID]
     payor_pk: strawberry.Private[UUID]
 
@@ -46,6 +47,7 @@ class Enrollment(Node):
             status=facts.EnrollmentStatus(row.status),
             effective_from=row.effective_from,
             effective_to=row.effective_to,
+            applied_on=row.applied_on,
             provider_pk=row.provider_id,
             payor_pk=row.payor_id,
         )

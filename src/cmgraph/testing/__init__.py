@@ -3,9 +3,10 @@
 Fixtures:
 
 - ``@pytest.mark.cmgraph_plugins(plugin, ...)``: the plugins of one test (a module, a class
-  instance: anything with ``@hookimpl`` functions), registered under the name production
-  would give them: a module's file stem, else the object's ``name`` attribute or its class
-  name. The core stamps that name on the plugin's findings, rules and claim choices.
+  instance: anything with ``@hookimpl`` functions; or the path of a plugin file), registered
+  under the name production would give them: a file's or module's stem, else the object's
+  ``name`` attribute or its class name. The core stamps that name on the plugin's
+  findings, rules and claim choices.
   ``cmgraph_plugins`` is the registry those markers fill; override that fixture in
   a conftest.py to register plugins for a whole directory.
 - ``cmgraph_book``: the `RuleBook` of the built-in rules plus the registered plugins, for
@@ -15,25 +16,42 @@ Fixtures:
   ``await cmgraph_graphql(query, variables)`` returns the data (and fails the test on
   errors); ``.raw(...)`` returns the whole response body.
 
+Fact builders for unit tests: ``cmgraph.testing.builders``.
+
+Needs pytest-asyncio in auto mode and httpx for ``cmgraph_graphql``: ``pip install
+'cmgraph[testing]'`` and ``asyncio_mode = auto`` in pytest's configuration.
+
 See docs/plugins.md, "Testing a plugin".
 """
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
-from cmgraph.app import create_app
-from cmgraph.config import Settings
-from cmgraph.db import migrate
-from cmgraph.db.engine import Database
-from cmgraph.plugins import PluginManager, RuleBook, build_plugin_manager, name_of
-from cmgraph.services import tenants
+from cmgraph.plugins import PluginManager, RuleBook, build_plugin_manager, import_plugin, name_of
+from cmgraph.testing import practice as _practice
+from cmgraph.testing.practice import Practice
+
+if TYPE_CHECKING:
+    import httpx
+
+# pytest loads this module in every run of every project where cmgraph is installed: the app,
+# the database layer and httpx are imported only when a test asks for cmgraph_graphql.
+
+
+def _needed(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise pytest.UsageError(
+            f"cmgraph_graphql needs {exc.name}: pip install 'cmgraph[testing]'"
+        ) from exc
 
 
 class Registrar:
@@ -43,6 +61,11 @@ class Registrar:
         self.plugins: list[tuple[object, str]] = []
 
     def register(self, plugin: object, name: str | None = None) -> object:
+        """Register a plugin object or module, or a plugin file (a path: imported the way
+        CMGRAPH_PLUGINS_DIR's files are, named by its stem)."""
+        if isinstance(plugin, (str, Path)):
+            path = Path(plugin)
+            plugin, name = import_plugin(path), name or path.stem
         self.plugins.append((plugin, name or name_of(plugin)))
         return plugin
 
@@ -75,6 +98,19 @@ class GraphQLClient:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
+    async def practice(self, plugins: list[str], **options: Any) -> Practice:
+        """A client covered by a payor naming `plugins`, an enrolled CM candidate and an RBT
+        (see cmgraph.testing.practice)."""
+        return await _practice.practice(self, plugins, **options)
+
+    async def add_case_manager(
+        self, who: Practice, start: str, line: str = "ABA"
+    ) -> dict[str, Any]:
+        return await _practice.add_case_manager(self, who, start, line)
+
+    async def session(self, who: Practice, starts_at: str, ends_at: str, **options: Any) -> str:
+        return await _practice.session(self, who, starts_at, ends_at, **options)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
@@ -99,6 +135,7 @@ def cmgraph_book(cmgraph_plugins: Registrar) -> RuleBook:
 @pytest.fixture(scope="session")
 def _cmgraph_migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file per run; each test copies it (faster than migrating)."""
+    migrate = importlib.import_module("cmgraph.db.migrate")
     path = tmp_path_factory.mktemp("cmgraph-template") / "template.db"
     migrate.upgrade(f"sqlite+aiosqlite:///{path}")
     return path
@@ -117,6 +154,11 @@ async def cmgraph_graphql(
     tmp_path: Path,
     cmgraph_timezone: str,
 ) -> AsyncIterator[GraphQLClient]:
+    httpx = _needed("httpx")
+    create_app = _needed("cmgraph.app").create_app
+    Settings = _needed("cmgraph.config").Settings
+    Database = _needed("cmgraph.db.engine").Database
+    tenants = _needed("cmgraph.services.tenants")
     path = tmp_path / "cmgraph.db"
     shutil.copy(_cmgraph_migrated_template, path)
     url = f"sqlite+aiosqlite:///{path}"
