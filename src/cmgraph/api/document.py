@@ -69,7 +69,8 @@ class Selected:
 
     size: int  # field selections, introspection included
     fields: tuple[str, ...]  # the names at this level, in order, each once
-    types_read: frozenset[str]  # object and interface types a field is read of (not __typename)
+    types_read: frozenset[str]  # object and interface types a field is read of (not
+    # __typename), whether named by a fragment's type condition or by the field's type
     cost: CostPlan
 
 
@@ -182,6 +183,9 @@ class _Walk:
             once += 1
             if definition is not None and child is not None:
                 types |= child.types_read
+                if child.types_read:
+                    # the field's own type too: `client { ... on Node { id } }` reads a Client
+                    types.add(get_named_type(definition.type).name)
                 nested.append((multiplier(node, definition), child.cost))
         return Selected(size, tuple(names), frozenset(types), CostPlan(once, tuple(nested)))
 

@@ -7,7 +7,7 @@ fields once its fragments are expanded, before validation walks it. Executing: a
 validation and before the first resolver, it looks at the root fields the operation selects
 (through fragments too), and for integration tokens at the types it reads anywhere in the
 selection. If the caller's role or scopes do not allow one of them (permissions.ACCESS,
-permissions.NESTED_SCOPES), or the query would cost more than the limit, the request ends
+permissions.read_scopes), or the query would cost more than the limit, the request ends
 with one top-level error and nothing runs or is written."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from strawberry.extensions import SchemaExtension
 from cmgraph.api.context import Context
 from cmgraph.api.document import AnalyzedDocument, Operation, analyze, analyzed
 from cmgraph.api.document_size import size_refusal
-from cmgraph.api.permissions import NESTED_SCOPES, may_call, may_read_nested
+from cmgraph.api.permissions import may_call, may_read_nested, read_scopes
 
 FORBIDDEN = "FORBIDDEN"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -70,11 +70,12 @@ class Guard(SchemaExtension):
                     f"field {name!r}.",
                     extensions={"code": FORBIDDEN},
                 )
+        mutation = operation.is_mutation
         for type_name in sorted(operation.types_read):
-            if not may_read_nested(principal, type_name):
+            if not may_read_nested(principal, type_name, mutation):
                 return GraphQLError(
                     f"This token may not read {type_name} (scopes: "
-                    f"{', '.join(NESTED_SCOPES[type_name])}).",
+                    f"{', '.join(read_scopes(type_name, mutation) or ())}).",
                     extensions={"code": FORBIDDEN},
                 )
         settings = context.settings
