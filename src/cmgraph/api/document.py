@@ -29,11 +29,15 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
+    Visitor,
     get_named_type,
     parse,
+    visit,
 )
 
 from cmgraph.api.cost import ONCE, CostPlan, Multiplier, multiplier
+from cmgraph.services import text
 
 CACHED_DOCUMENTS = 128
 """Documents kept parsed and analyzed: at most this many, of at most max_tokens tokens each."""
@@ -100,6 +104,7 @@ class AnalyzedDocument:
     size: int  # field selections of all its operations, every fragment spread expanded
     cycle: str | None  # the first fragment found to spread itself, if any
     operations: tuple[Operation, ...]
+    text_problem: str | None = None  # why a string written in the document is not text
 
     def operation(self, name: str | None) -> Operation | None:
         """The operation to run, chosen as graphql-core's get_operation_ast chooses it."""
@@ -140,7 +145,22 @@ def analyze(schema: GraphQLSchema, document: DocumentNode) -> AnalyzedDocument:
             )
         )
         size += selected.size
-    return AnalyzedDocument(document, size, walk.cycle, tuple(operations))
+    return AnalyzedDocument(document, size, walk.cycle, tuple(operations), _text_problem(document))
+
+
+def _text_problem(document: DocumentNode) -> str | None:
+    """services.text's rule, for the strings written in the document (variables' are
+    checked per request, by api.guard)."""
+    found: list[str] = []
+
+    class Strings(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+            reason = text.problem(node.value)
+            if reason is not None and not found:
+                found.append(reason)
+
+    visit(document, Strings())
+    return found[0] if found else None
 
 
 class _Walk:

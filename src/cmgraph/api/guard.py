@@ -21,6 +21,8 @@ from cmgraph.api.context import Context
 from cmgraph.api.document import AnalyzedDocument, Operation, analyze, analyzed
 from cmgraph.api.document_size import size_refusal
 from cmgraph.api.permissions import may_call, may_read_nested, read_scopes
+from cmgraph.services import text
+from cmgraph.services.outcome import INVALID_INPUT
 
 FORBIDDEN = "FORBIDDEN"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -78,6 +80,9 @@ class Guard(SchemaExtension):
                     f"{', '.join(read_scopes(type_name, mutation) or ())}).",
                     extensions={"code": FORBIDDEN},
                 )
+        refusal = self._text_refusal()
+        if refusal is not None:
+            return refusal
         settings = context.settings
         cost = operation.cost.cost(
             self.execution_context.variables,
@@ -91,3 +96,29 @@ class Guard(SchemaExtension):
                 extensions={"code": QUERY_TOO_COMPLEX, "cost": cost},
             )
         return None
+
+    def _text_refusal(self) -> GraphQLError | None:
+        """Every string of the request, written in the document or sent as a variable,
+        is text (services.text), whatever field it is for: nothing else runs otherwise."""
+        if self.analysis is not None and self.analysis.text_problem is not None:
+            return GraphQLError(self.analysis.text_problem, extensions={"code": INVALID_INPUT})
+        for path, value in _strings(self.execution_context.variables or {}, []):
+            reason = text.problem(value)
+            if reason is not None:
+                extensions: dict[str, object] = {"code": INVALID_INPUT, "field": path}
+                return GraphQLError(reason, extensions=extensions)
+        return None
+
+
+def _strings(value: object, path: list[str]) -> Iterator[tuple[list[str], str]]:
+    """Every string in a request's variables, with its path (variable, fields, indexes)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(key, str) and text.problem(key) is not None:
+                yield [*path], key
+            yield from _strings(inner, [*path, str(key)])
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _strings(inner, [*path, str(index)])
