@@ -261,7 +261,6 @@ class GraphQLEndpoint:
             return self._json(
                 error_body(exc.message, BAD_REQUEST), exc.status, answer_in or JSON, exc.headers
             )
-        entry.operation = params.operation_name
         # Parsed here only when a key came, so requests without one cost nothing more.
         fields = (
             idempotency.mutation_fields(
@@ -372,13 +371,16 @@ class GraphQLEndpoint:
             message = (
                 "Subscriptions are not served here."
                 if isinstance(exc, InvalidOperationTypeError)
-                else "No operation to run: give `operationName` when the document has several."
+                else "No operation to run: `operationName` must name one of the document's "
+                "operations, and is needed when it has several."
             )
             status = 400 if answer_in == GRAPHQL_RESPONSE else 200
             return Answer(self._json(error_body(message, BAD_REQUEST), status, answer_in))
         finally:
             await context.reader.close()
-            entry.operation = context.operation_name or params.operation_name
+            # the selected operation's name (api.guard), never the caller's operationName as
+            # given: one that names no operation is refused above and logs none
+            entry.operation = context.operation_name
         errors = list(result.errors or [])
         outcome = entry.outcome = outcome_of(errors)
         if outcome is Outcome.UNAVAILABLE:
