@@ -20,6 +20,8 @@ class Limits:
     max_aliases: int = 30
     max_tokens: int = 2000
     max_selections: int = 5000  # fields, with every fragment spread expanded
+    max_field_directives: int = 5  # directives on one field
+    max_repeated_fields: int = 20  # one response key in one selection set, fragments expanded
     # a client screen of 100 clients with their lines, history and findings costs ~24000
     max_cost: int = 25000
     list_cost_factor: int = 5
@@ -79,6 +81,12 @@ class Settings:
                 max_aliases=number("CMGRAPH_MAX_ALIASES", defaults.max_aliases),
                 max_tokens=number("CMGRAPH_MAX_TOKENS", defaults.max_tokens),
                 max_selections=number("CMGRAPH_MAX_SELECTIONS", defaults.max_selections),
+                max_field_directives=number(
+                    "CMGRAPH_MAX_FIELD_DIRECTIVES", defaults.max_field_directives
+                ),
+                max_repeated_fields=number(
+                    "CMGRAPH_MAX_REPEATED_FIELDS", defaults.max_repeated_fields
+                ),
                 max_cost=number("CMGRAPH_MAX_COST", defaults.max_cost),
                 list_cost_factor=number("CMGRAPH_LIST_COST_FACTOR", defaults.list_cost_factor),
                 max_body_bytes=number("CMGRAPH_MAX_BODY_BYTES", defaults.max_body_bytes),

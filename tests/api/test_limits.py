@@ -224,3 +224,37 @@ async def test_a_fragment_that_spreads_itself_is_refused(api):
     body = await api.raw("query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }")
 
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def test_too_many_directives_on_one_field_are_refused_before_validation(api, app_with):
+    two = "{ serviceLines { code @include(if: true) @skip(if: false) } }"
+    assert "errors" not in await api.raw(two)
+    # a thousand directives would be validated pairwise: refused before that, by count
+    many = "{ serviceLines { code " + "@include(if: true) " * 6 + "} }"
+    body = await api.raw(many)
+    assert body["data"] is None and codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert "6 directives; at most 5" in body["errors"][0]["message"]
+
+    stricter = await app_with(limits=Limits(max_field_directives=1))
+    response = await stricter.post(
+        "/graphql", json={"query": two}, headers={"Authorization": f"Bearer {api.token}"}
+    )
+    assert codes(response.json()) == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_one_field_selected_too_many_times_is_refused_through_fragments_too(api):
+    twenty = "{ serviceLines { " + "code " * 20 + "} }"
+    assert "errors" not in await api.raw(twenty)
+
+    for document in (
+        "{ serviceLines { " + "code " * 21 + "} }",
+        "{ serviceLines { ...A ...B code } } fragment A on ServiceLine { "
+        + "code " * 10
+        + "} fragment B on ServiceLine { "
+        + "code " * 10
+        + "}",
+        "{ " + "serviceLines { name } " * 21 + "}",
+    ):
+        body = await api.raw(document)
+        assert body["data"] is None and codes(body) == ["QUERY_TOO_COMPLEX"], document
+        assert "21 times" in body["errors"][0]["message"]

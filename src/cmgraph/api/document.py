@@ -14,6 +14,7 @@ the one fragment-aware walker of a selection set; the lookahead of a running res
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -73,12 +74,13 @@ class Selected:
 
     size: int  # field selections, introspection included
     fields: tuple[str, ...]  # the names at this level, in order, each once
+    keys: Mapping[str, int]  # how often each response key is selected at this level
     types_read: frozenset[str]  # object and interface types a field is read of (not
     # __typename), whether named by a fragment's type condition or by the field's type
     cost: CostPlan
 
 
-NOTHING = Selected(0, (), frozenset(), CostPlan(0))
+NOTHING = Selected(0, (), {}, frozenset(), CostPlan(0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,6 +107,8 @@ class AnalyzedDocument:
     cycle: str | None  # the first fragment found to spread itself, if any
     operations: tuple[Operation, ...]
     text_problem: str | None = None  # why a string written in the document is not text
+    most_directives: int = 0  # on any one field
+    most_repeats: int = 0  # times one response key is selected in one selection set
 
     def operation(self, name: str | None) -> Operation | None:
         """The operation to run, chosen as graphql-core's get_operation_ast chooses it."""
@@ -145,7 +149,15 @@ def analyze(schema: GraphQLSchema, document: DocumentNode) -> AnalyzedDocument:
             )
         )
         size += selected.size
-    return AnalyzedDocument(document, size, walk.cycle, tuple(operations), _text_problem(document))
+    return AnalyzedDocument(
+        document,
+        size,
+        walk.cycle,
+        tuple(operations),
+        _text_problem(document),
+        walk.most_directives,
+        walk.most_repeats,
+    )
 
 
 def _text_problem(document: DocumentNode) -> str | None:
@@ -169,6 +181,7 @@ class _Walk:
     ) -> None:
         self.schema, self.fragments = schema, fragments
         self.cycle: str | None = None
+        self.most_directives = self.most_repeats = 0
         self._fragments: dict[tuple[str, str | None], Selected] = {}
         self._visiting: set[str] = set()
 
@@ -177,6 +190,7 @@ class _Walk:
     ) -> Selected:
         size = 0
         names: dict[str, None] = {}
+        keys: Counter[str] = Counter()
         types: set[str] = set()
         once = 0
         nested: list[tuple[Multiplier, CostPlan]] = []
@@ -185,11 +199,14 @@ class _Walk:
                 inner = self._fragment(node, on)
                 size += inner.size
                 names.update(dict.fromkeys(inner.fields))
+                keys.update(inner.keys)
                 types |= inner.types_read
                 nested.append((ONCE, inner.cost))
                 continue
             name = node.name.value
             names[name] = None
+            keys[node.alias.value if node.alias else name] += 1
+            self.most_directives = max(self.most_directives, len(node.directives or ()))
             definition: GraphQLField | None = (getattr(on, "fields", None) or {}).get(name)
             child = None
             if node.selection_set is not None:
@@ -207,7 +224,9 @@ class _Walk:
                     # the field's own type too: `client { ... on Node { id } }` reads a Client
                     types.add(get_named_type(definition.type).name)
                 nested.append((multiplier(node, definition), child.cost))
-        return Selected(size, tuple(names), frozenset(types), CostPlan(once, tuple(nested)))
+        if keys:
+            self.most_repeats = max(self.most_repeats, max(keys.values()))
+        return Selected(size, tuple(names), keys, frozenset(types), CostPlan(once, tuple(nested)))
 
     def _fragment(self, fragment: FragmentDefinitionNode, on: GraphQLNamedType | None) -> Selected:
         name = fragment.name.value

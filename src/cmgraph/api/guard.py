@@ -29,8 +29,11 @@ QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 
 class Guard(SchemaExtension):
-    def __init__(self, max_selections: int) -> None:
+    def __init__(
+        self, max_selections: int, max_directives: int | None = None, max_repeats: int | None = None
+    ) -> None:
         self.max_selections = max_selections
+        self.max_directives, self.max_repeats = max_directives, max_repeats
         self.analysis: AnalyzedDocument | None = None
 
     def on_parse(self) -> Iterator[None]:
@@ -43,7 +46,9 @@ class Guard(SchemaExtension):
             self.analysis = analyzed(schema, ec.query, max_tokens)
             ec.graphql_document = self.analysis.document
         if self.analysis is not None:
-            refusal = size_refusal(self.analysis, self.max_selections)
+            refusal = size_refusal(
+                self.analysis, self.max_selections, self.max_directives, self.max_repeats
+            )
             if refusal is not None:
                 raise refusal
         yield
