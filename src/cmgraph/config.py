@@ -25,6 +25,7 @@ class Limits:
     # a client screen of 100 clients with their lines, history and findings costs ~24000
     max_cost: int = 25000
     list_cost_factor: int = 5
+    max_report_days: int = 366  # the longest window of dates a report may span
     max_body_bytes: int = 500_000  # room for 1,000 rendering questions (about 110 kB)
 
 
@@ -89,6 +90,7 @@ class Settings:
                 ),
                 max_cost=number("CMGRAPH_MAX_COST", defaults.max_cost),
                 list_cost_factor=number("CMGRAPH_LIST_COST_FACTOR", defaults.list_cost_factor),
+                max_report_days=number("CMGRAPH_MAX_REPORT_DAYS", defaults.max_report_days),
                 max_body_bytes=number("CMGRAPH_MAX_BODY_BYTES", defaults.max_body_bytes),
             ),
             jwt=JwtSettings(

@@ -258,3 +258,65 @@ async def test_one_field_selected_too_many_times_is_refused_through_fragments_to
         body = await api.raw(document)
         assert body["data"] is None and codes(body) == ["QUERY_TOO_COMPLEX"], document
         assert "21 times" in body["errors"][0]["message"]
+
+
+FINDINGS = """{ a0: complianceFindings(from: "1900-01-01", to: "2100-12-31", first: 0) {
+  totalCount } }"""
+
+
+async def test_a_report_spans_at_most_the_longest_window(api, app_with):
+    body = await api.raw(FINDINGS)
+    assert codes(body) == ["INVALID_INPUT"]
+    assert "at most 366 days" in body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"]["field"] == ["to"]
+    year = '{ claimLines(from: "2026-01-01", to: "2026-12-31") { totalCount } }'
+    assert "errors" not in await api.raw(year)
+    leap = '{ claimLines(from: "2024-01-01", to: "2025-01-01") { totalCount } }'  # 367 days
+    assert codes(await api.raw(leap)) == ["INVALID_INPUT"]
+
+    wider = await app_with(limits=Limits(max_report_days=400))
+    response = await wider.post(
+        "/graphql", json={"query": leap}, headers={"Authorization": f"Bearer {api.token}"}
+    )
+    assert "errors" not in response.json()
+
+
+async def test_one_request_holds_about_one_reports_work(api):
+    """The pen test's 30 aliases of a centuries-long findings report cost 60; now each alias
+    costs its window's days, so a second year-long report is over the limit."""
+    thirty = (
+        "{ "
+        + " ".join(
+            f'a{i}: complianceFindings(from: "2026-01-01", to: "2026-12-31", first: 0) '
+            "{ totalCount }"
+            for i in range(30)
+        )
+        + " }"
+    )
+    body = await api.raw(thirty)
+    assert body["data"] is None and codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert body["errors"][0]["extensions"]["cost"] > 30 * 365 * 60
+
+    one_year = thirty.split(" a1:")[0] + " }"
+    assert "errors" not in await api.raw(one_year)
+    two_years = thirty.split(" a2:")[0] + " }"
+    assert codes(await api.raw(two_years)) == ["QUERY_TOO_COMPLEX"]
+    monthly = (
+        "{ "
+        + " ".join(
+            f'm{i}: claimLines(from: "2026-{i:02d}-01", to: "2026-{i:02d}-28") {{ totalCount }}'
+            for i in range(1, 13)
+        )
+        + " }"
+    )
+    assert "errors" not in await api.raw(monthly)  # a year in twelve months: one year's work
+
+    batch = [{"clientId": "x", "serviceLine": "ABA", "dateOfService": "2026-01-01"}] * 1000
+    rendering = """query($r: [RenderingProviderRequest!]!) { %s }"""
+    aliases = " ".join(f"r{i}: renderingProviders(requests: $r) {{ clientId }}" for i in range(3))
+    body = await api.raw(rendering % aliases, {"r": batch})
+    assert codes(body) == ["QUERY_TOO_COMPLEX"]  # 24 of them took 6 s in the pen test
+    full = """clientId serviceLine dateOfService provider { displayName npi }
+      assignment { startDate } findings { code }"""
+    one = await api.raw(rendering % f"renderingProviders(requests: $r) {{ {full} }}", {"r": batch})
+    assert "QUERY_TOO_COMPLEX" not in codes(one)

@@ -37,7 +37,7 @@ from graphql import (
     visit,
 )
 
-from cmgraph.api.cost import ONCE, CostPlan, Multiplier, multiplier
+from cmgraph.api.cost import ONCE, CostPlan, Multiplier, Work, multiplier, work
 from cmgraph.services import text
 
 CACHED_DOCUMENTS = 128
@@ -194,6 +194,7 @@ class _Walk:
         types: set[str] = set()
         once = 0
         nested: list[tuple[Multiplier, CostPlan]] = []
+        reports: list[Work] = []
         for node, on in selections(selection_set, parent, self.schema, self.fragments):
             if isinstance(node, FragmentDefinitionNode):
                 inner = self._fragment(node, on)
@@ -218,6 +219,9 @@ class _Walk:
             if on is not None:
                 types.add(on.name)
             once += 1
+            report = work(node, on.name if on is not None else None)
+            if report is not None:
+                reports.append(report)
             if definition is not None and child is not None:
                 types |= child.types_read
                 if child.types_read:
@@ -226,7 +230,8 @@ class _Walk:
                 nested.append((multiplier(node, definition), child.cost))
         if keys:
             self.most_repeats = max(self.most_repeats, max(keys.values()))
-        return Selected(size, tuple(names), keys, frozenset(types), CostPlan(once, tuple(nested)))
+        plan = CostPlan(once, tuple(nested), tuple(reports))
+        return Selected(size, tuple(names), keys, frozenset(types), plan)
 
     def _fragment(self, fragment: FragmentDefinitionNode, on: GraphQLNamedType | None) -> Selected:
         name = fragment.name.value

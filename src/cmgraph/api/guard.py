@@ -93,6 +93,7 @@ class Guard(SchemaExtension):
             self.execution_context.variables,
             settings.max_page_size,
             settings.limits.list_cost_factor,
+            settings.limits.max_report_days,
         )
         if cost > settings.limits.max_cost:
             return GraphQLError(
