@@ -197,3 +197,29 @@ async def test_real_text_passes_notes_keep_their_lines(api):
     assert data["addCaseManager"]["caseManager"]["note"].startswith("Line one\n\tline two")
     found = await api('{ clients(search: "Zoë") { totalCount } }')
     assert found["clients"]["totalCount"] == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("query($n: Int) { clients(first: $n) { totalCount } }", {"n": "\ud800"}),
+        (
+            "mutation($i: CreateClientInput!) { createClient(input: $i) { client { id } } }",
+            {"i": {"firstName": "A", "lastName": "B", "a\ud800": 1}},
+        ),
+        ('{ clients(search: "\ud800") { totalCount } }', {}),
+        ("{ clients { totalCount } } \ud800", {}),
+    ],
+    ids=["int-variable", "input-key", "literal", "document"],
+)
+async def test_a_lone_surrogate_anywhere_is_a_clear_error_not_a_500(api, query, variables):
+    body = json.dumps({"query": query, "variables": variables})  # "\ud800" escaped, as sent
+    response = await api.client.post(
+        "/graphql",
+        content=body,
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    errors = response.json()["errors"]
+    codes = [e.get("extensions", {}).get("code") for e in errors]
+    assert errors and "INTERNAL_ERROR" not in codes, ascii(errors)
