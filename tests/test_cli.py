@@ -339,3 +339,19 @@ async def test_idempotency_purge_deletes_expired_keys(migrated):
         assert left == ["new"]
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize("which", ["", "-shm"])
+def test_serve_says_at_once_when_the_sqlite_files_are_not_writable(migrated, which):
+    """A read-only database file (SQLite would then create -shm read-only too), or a -shm
+    left read-only by such a start, makes every request a 503 even after the file is fixed:
+    serve says so in one line instead of starting."""
+    url, cwd = migrated
+    path = Path(url.split("///", 1)[1] + which)
+    path.touch()
+    path.chmod(0o444)
+    try:
+        line = assert_one_line_error(cmgraph("serve", "--port", "1", url=url, cwd=cwd))
+    finally:
+        path.chmod(0o644)
+    assert f"{path} is not writable (mode 0o444)" in line

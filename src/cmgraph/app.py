@@ -1,5 +1,6 @@
 """The ASGI application: /graphql behind bearer tokens or JWTs, /healthz and /readyz, with a
-request id and one structured log line per request, and CORS for configured origins only."""
+request id and one structured log line per request, and CORS for configured origins only;
+GraphiQL in development mode and the reference UI at /app when CMGRAPH_UI is on."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from cmgraph.api.context import Context
 from cmgraph.api.schema import build_schema
@@ -30,6 +31,7 @@ from cmgraph.services.scope import Scope
 from cmgraph.services.signin import Verifier
 from cmgraph.web.auth import Authenticator
 from cmgraph.web.graphql_http import GraphQLEndpoint
+from cmgraph.web.pages import graphiql_routes, ui_routes
 from cmgraph.web.requests import RequestLogMiddleware, request_log
 
 log = logging.getLogger("cmgraph.app")
@@ -112,12 +114,17 @@ def create_app(
                 max_age=600,
             )
         )
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if settings.development:  # GraphiQL's page is served in development mode only
+        routes += graphiql_routes()
+    if settings.ui:
+        routes += ui_routes()
     return Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )

@@ -21,7 +21,7 @@ from cmgraph import __version__
 from cmgraph.api import ids
 from cmgraph.config import Settings
 from cmgraph.db import grants, migrate
-from cmgraph.db.engine import Database, DatabaseConfigError
+from cmgraph.db.engine import Database, DatabaseConfigError, unwritable_sqlite_files
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
 from cmgraph.services import tenants, tokens
 from cmgraph.services.idempotency import IdempotencyStore
@@ -209,6 +209,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if graceful < 0:
         raise CommandError("--graceful-timeout must not be negative")
     _book(settings)  # a broken plugin fails here, in one line, not in every worker
+    if unwritable := unwritable_sqlite_files(settings.database_url):
+        # Served anyway, every request would be a 503, even after the file is fixed.
+        raise CommandError("the database is not writable: " + "; ".join(unwritable))
     _check_ready(settings)
     serving.serve(args.host, args.port, args.workers, graceful)
 

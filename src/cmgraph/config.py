@@ -65,6 +65,10 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # how long `cmgraph serve` lets requests in flight finish once asked to stop
     graceful_shutdown_seconds: int = 30
+    # the reference UI at /app (README, "The reference UI"); the demo turns it on
+    ui: bool = False
+    # CMGRAPH_TRUSTED_DOCUMENTS=only: people (JWT) may run only the UI's documents
+    trusted_documents_only: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -120,4 +124,14 @@ class Settings:
                 o.strip() for o in env.get("CMGRAPH_CORS_ORIGINS", "").split(",") if o.strip()
             ),
             graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30),
+            ui=env.get("CMGRAPH_UI", "").lower() in {"1", "true", "yes"},
+            trusted_documents_only=_trusted_documents(env.get("CMGRAPH_TRUSTED_DOCUMENTS", "")),
         )
+
+
+def _trusted_documents(value: str) -> bool:
+    if value.lower() in {"", "off"}:
+        return False
+    if value.lower() == "only":
+        return True
+    raise ValueError(f"CMGRAPH_TRUSTED_DOCUMENTS takes `only` or `off`, not {value!r}")

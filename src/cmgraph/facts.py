@@ -21,6 +21,21 @@ class Severity(enum.Enum):
     WARNING = "WARNING"
 
 
+# "At least once a month" (rule 7): the days before an assignment's start in which a CM is
+# expected to have cared for the client; the suggestions rank candidates over the same days.
+FAMILIARITY_WINDOW = timedelta(days=30)
+
+
+class Field(enum.StrEnum):
+    """The part of the assignment being judged that a finding concerns, in the facts'
+    terms; the API names the input it came from (providerId, startDate, ...)."""
+
+    PROVIDER = "provider_id"
+    START_DATE = "start_date"
+    END_DATE = "end_date"
+    ASSIGNMENT = "id"
+
+
 class PayorKind(enum.Enum):
     COMMERCIAL = "COMMERCIAL"
     MEDICAID = "MEDICAID"
@@ -224,7 +239,8 @@ class Finding:
     severity: Severity
     message: str
     rule: str
-    field: tuple[str, ...] | None = None
+    # A Field; a tuple is passed on as an input path as it is (how plugins said it before).
+    field: Field | tuple[str, ...] | None = None
     client_id: UUID | None = None
     service_line: str | None = None
     appointment_id: UUID | None = None

@@ -42,7 +42,7 @@ from cmgraph.facts import (
     ServiceLine,
     SessionCheck,
 )
-from cmgraph.rules import BUILTIN_PLUGIN, BUILTIN_RULES
+from cmgraph.rules import BUILTIN_PLUGIN, BUILTIN_RULES, overlap
 
 ALL_PAYORS_MARKER = "CMGRAPH_ALL_PAYORS"
 HOOK_PREFIX = f"{PROJECT_NAME}_"
@@ -437,6 +437,12 @@ class RuleBook:
     def origin(self, name: str) -> str:
         origins: dict[str, str] = getattr(self.pm, "origins", {})
         return origins.get(name, "registered directly")
+
+    @staticmethod
+    def overlap_lost_race() -> Finding:
+        """The finding for a write the database's overlap backstop refused (a concurrent
+        write got there first), in the overlap rule's own words."""
+        return overlap.lost_race()
 
     def rules(self) -> list[RuleInfo]:
         return self._collect("cmgraph_rules", _NOBODY, {}, every=True)

@@ -2,8 +2,15 @@
 
 Stopping (SIGTERM, or Ctrl-C) is graceful: the server stops listening at once, so a new
 connection is refused (a load balancer tries another instance), requests in flight finish
-within `graceful_seconds`, and the command then exits with status 0. Requests still running
-after that are cancelled; their transactions roll back.
+within `graceful_seconds` (their answers say `Connection: close`), and the command then
+exits with status 0. No new request starts once a worker stops, on any connection: uvicorn
+closes the idle connections it knows of, but one accepted a moment after the stop began
+would be served keep-alive for the whole grace period, so the workers close connections for
+as long as they drain, and a request arriving after the stop is answered 503 (JSON,
+`Connection: close`) without running. Requests still running a second before the graceful
+timeout ends are cancelled here rather than by uvicorn, so that they too answer the JSON
+503 (not uvicorn's plain-text 500) and give their Idempotency-Key back; their transactions
+roll back.
 
 Each worker builds its own app from the environment (`worker_app`): workers share nothing
 but the database, so any worker serves any request.
@@ -11,24 +18,133 @@ but the database, so any worker serves any request.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import signal
+import socket
 import sys
 from types import FrameType
 
 import uvicorn
-from starlette.applications import Starlette
-from uvicorn.supervisors import Multiprocess
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.supervisors import Multiprocess, multiprocess
 
 from cmgraph import logs
+from cmgraph.api.errors import UNAVAILABLE
 from cmgraph.app import create_app
 
 WORKER_APP = "cmgraph.serving:worker_app"
+CUT_MARGIN_SECONDS = 1.0
+"""Requests still running this long before the graceful timeout ends are cut by us, so that
+they answer (and release their key) before uvicorn cancels them without a word."""
+STOPPING_MESSAGE = "The service is restarting. Try again shortly."
+RETRY_AFTER_SECONDS = "1"
 
 
-def worker_app() -> Starlette:
+class _Stop:
+    """This process's stop: when it began, and the requests running, each under a deadline
+    that the stop moves to just before the graceful timeout ends."""
+
+    def __init__(self) -> None:
+        self.begun = False
+        self.cut_at: float | None = None  # loop time
+        self.running: set[asyncio.Timeout] = set()
+
+    def begin(self, graceful_seconds: float) -> None:
+        self.begun = True
+        margin = min(CUT_MARGIN_SECONDS, graceful_seconds / 2)
+        self.cut_at = asyncio.get_running_loop().time() + graceful_seconds - margin
+        for deadline in self.running:
+            deadline.reschedule(self.cut_at)
+
+
+stop = _Stop()
+
+
+def _answer_503(message: str) -> list[Message]:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": UNAVAILABLE}}]})
+    headers = [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"retry-after", RETRY_AFTER_SECONDS.encode()),
+        (b"connection", b"close"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    return [
+        {"type": "http.response.start", "status": 503, "headers": headers},
+        {"type": "http.response.body", "body": body.encode()},
+    ]
+
+
+class StopGuard:
+    """The app's side of a graceful stop (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if stop.begun:  # nothing of it runs: another instance (or this one, restarted) will
+            for message in _answer_503(STOPPING_MESSAGE):
+                await send(message)
+            return
+        answering = False
+
+        async def send_closing(message: Message) -> None:
+            nonlocal answering
+            if message["type"] == "http.response.start":
+                answering = True
+                if stop.begun:
+                    headers = [*message.get("headers", []), (b"connection", b"close")]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        deadline = asyncio.timeout(stop.cut_at)
+        stop.running.add(deadline)
+        try:
+            async with deadline:
+                await self.app(scope, receive, send_closing)
+        except TimeoutError:
+            if not deadline.expired() or answering:
+                raise
+            for message in _answer_503(STOPPING_MESSAGE):
+                await send(message)
+        finally:
+            stop.running.discard(deadline)
+
+
+def worker_app() -> ASGIApp:
     """The app of one worker process, configured from the environment like the command."""
     logs.configure()
-    return create_app()
+    return StopGuard(create_app())
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the app that it stops, and closing every connection that
+    turns up while it drains (uvicorn closes only those open when the stop began)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        stop.begin(self.config.timeout_graceful_shutdown or 0)
+        closing = asyncio.ensure_future(self._close_connections())
+        try:
+            await super().shutdown(sockets)
+        finally:
+            closing.cancel()
+
+    async def _close_connections(self) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            for connection in list(self.server_state.connections):
+                connection.shutdown()  # idle: closed; answering: closed after its answer
+
+
+class _Process(multiprocess.Process):
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = _Server(config=self.config)
+        return self._server
 
 
 class _Supervisor(Multiprocess):
@@ -63,11 +179,13 @@ def serve(host: str, port: int, workers: int, graceful_seconds: int) -> None:
         access_log=False,  # it would print query strings; cmgraph logs each request itself
     )
     if workers > 1:
+        # uvicorn builds its workers from this module global, and offers no other hook.
+        multiprocess.Process = _Process  # type: ignore[misc]
         _Supervisor(config, sockets=[config.bind_socket()]).run()
         return
-    for stop in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop, _stopped_as_asked)
-    server = uvicorn.Server(config)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stopped_as_asked)
+    server = _Server(config)
     server.run()
     if not server.started:
         sys.exit(1)

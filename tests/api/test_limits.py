@@ -7,11 +7,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import uuid
 
 import builders as b
 import httpx
 import pytest
 
+from cmgraph.api import ids
 from cmgraph.app import create_app
 from cmgraph.config import Limits
 from cmgraph.db import models
@@ -37,11 +39,15 @@ async def app_with(db, book, settings):
         await client.aclose()
 
 
+# A well-formed id of no client: the query runs and answers null.
+NOBODY = ids.encode("Client", uuid.UUID(int=0))
+
+
 def deep(levels: int) -> str:
     inner = "id"
     for _ in range(levels):
         inner = f"caseManagers {{ client {{ {inner} }} }}"
-    return f'{{ client(id: "x") {{ {inner} }} }}'
+    return f'{{ client(id: "{NOBODY}") {{ {inner} }} }}'
 
 
 async def test_a_query_deeper_than_the_limit_is_refused_before_it_runs(api):

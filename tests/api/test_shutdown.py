@@ -19,12 +19,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from helpers import ADD, case_managers, cm_input, credentialed_case
 from ledger import uuid_of
 from served import serving
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
+
+from cmgraph.db.models import IdempotencyKey
+from cmgraph.services.tokens import organization_of
 
 GRACEFUL_SECONDS = 20
 PROC_TCP = Path("/proc/net/tcp")
@@ -42,7 +46,7 @@ async def write_lock_held(db, database_url: str, client_id: str) -> AsyncIterato
             yield
             await connection.rollback()
         return
-    # SQLite: one writer at a time; the app's BEGIN IMMEDIATE waits (busy timeout 30 s).
+    # SQLite: one writer at a time; the app's BEGIN IMMEDIATE waits (busy timeout 5 s).
     connection = sqlite3.connect(make_url(database_url).database or "", isolation_level=None)
     try:
         connection.execute("BEGIN IMMEDIATE")
@@ -139,3 +143,112 @@ async def test_a_stopped_server_finishes_the_request_in_flight_and_refuses_new_o
     assert [(a["id"], a["note"]) for a in stored] == [
         (payload["caseManager"]["id"], "in flight at the stop")
     ]
+
+
+CHEAP = "{ clients(first: 1) { totalCount } }"
+STOPS = 5  # the race (a connection accepted just after the stop) came in 3 of 8 stops
+KEEP_ALIVE_CLIENTS = 24
+SETTLE = 2.0  # seconds after the signal by which every worker has begun stopping
+
+
+@pytest.mark.skipif(not PROC_TCP.exists(), reason="needs Linux's /proc/net/tcp")
+@pytest.mark.parametrize("stop", range(STOPS))
+async def test_after_the_stop_no_new_request_starts_on_any_connection(
+    api, database_url, tmp_path, stop
+):
+    """Kept-alive clients keep sending through the stop: requests sent well after it are
+    refused (503, JSON), never served for the whole grace period, and the server exits in
+    about a second rather than after the graceful timeout."""
+    answers: list[tuple[float, httpx.Response]] = []
+    running = True
+    with serving(database_url, tmp_path, workers=2, graceful_seconds=30) as server:
+
+        async def keep_sending() -> None:
+            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            async with httpx.AsyncClient(
+                base_url=server.url,
+                headers={"Authorization": f"Bearer {api.token}"},
+                timeout=40,
+                limits=limits,
+            ) as client:
+                while running:
+                    sent = time.monotonic()
+                    try:
+                        response = await client.post("/graphql", json={"query": CHEAP})
+                    except httpx.HTTPError:  # closed or refused: the server is going away
+                        await asyncio.sleep(0.01)
+                        continue
+                    answers.append((sent, response))
+
+        clients = [asyncio.ensure_future(keep_sending()) for _ in range(KEEP_ALIVE_CLIENTS)]
+        await asyncio.sleep(1.0)
+        signalled = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        exit_status = await asyncio.to_thread(server.process.wait, 40)
+        stopped_in = time.monotonic() - signalled
+        running = False
+        await asyncio.gather(*clients)
+
+    assert exit_status == 0, server.log_text()[-3000:]
+    assert stopped_in < 8, f"stopped in {stopped_in:.1f} s"  # it took the graceful 30 s
+    assert any(sent < signalled and r.status_code == 200 for sent, r in answers)
+    for _, response in answers:
+        assert response.headers["content-type"].startswith("application/json"), response.text
+        assert response.status_code in (200, 503), response.text
+    late = [r for sent, r in answers if sent > signalled + SETTLE]
+    assert all(r.status_code == 503 for r in late), [r.status_code for r in late][:20]
+    assert all(r.headers.get("connection") == "close" for r in late)
+
+
+@pytest.mark.skipif(not PROC_TCP.exists(), reason="needs Linux's /proc/net/tcp")
+async def test_a_request_cut_at_the_graceful_deadline_answers_json_and_releases_its_key(
+    api, db, database_url, tmp_path, is_postgres
+):
+    """Still running when the graceful timeout ends (it waits for a lock the test holds):
+    the answer is the JSON 503, not uvicorn's plain-text 500, and its Idempotency-Key is
+    given back, so a retry runs at once."""
+    if not is_postgres:
+        pytest.skip("on SQLite the lock that holds the write holds the key's reservation too")
+    case = await credentialed_case(api)
+    input = cm_input(case, "2026-03-01", note="cut at the deadline")
+    with serving(database_url, tmp_path, 1, graceful_seconds=2) as server:
+        async with (
+            write_lock_held(db, database_url, case.client),
+            httpx.AsyncClient(base_url=server.url, timeout=20) as client,
+        ):
+            answer = asyncio.ensure_future(
+                client.post(
+                    "/graphql",
+                    json={"query": ADD, "variables": {"input": input}},
+                    headers={
+                        "Authorization": f"Bearer {api.token}",
+                        "Idempotency-Key": "cut-at-the-deadline",
+                    },
+                )
+            )
+            deadline = time.monotonic() + WITHIN
+            while not await stored_key(db, api.token, "cut-at-the-deadline"):
+                assert time.monotonic() < deadline, "the key was never reserved"
+                await asyncio.sleep(0.05)
+            server.process.send_signal(signal.SIGTERM)
+            response = await asyncio.wait_for(answer, WITHIN)
+        exit_status = server.process.wait(WITHIN)
+
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    assert response.headers["retry-after"]
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["UNAVAILABLE"]
+    assert exit_status == 0
+    assert not await stored_key(db, api.token, "cut-at-the-deadline")
+    assert await case_managers(api, case.client) == []
+
+
+async def stored_key(db, token: str, key: str) -> str | None:
+    """The state of the caller's key, None when there is no record of it."""
+    async with db.read() as session:
+        return await session.scalar(
+            select(IdempotencyKey.state).where(
+                IdempotencyKey.organization_id == organization_of(token),
+                IdempotencyKey.key == key,
+            )
+        )

@@ -411,6 +411,8 @@ PROBES: dict[str, tuple[str, dict[str, str]]] = {
         {"id": "Client"},
     ),
     "apiTokens": ("{ apiTokens { id name } }", {}),
+    # B has events of its own: the probe is that none of A's ids appears in B's feed
+    "events": ("{ events { edges { node { id type data } } } }", {}),
     "claimLines": (
         """query($c: ID) { claimLines(from: "2026-01-01", to: "2026-12-31", clientId: $c) {
            totalCount edges { node { client { id } renderingProvider { id } } } } }""",

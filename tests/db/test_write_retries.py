@@ -11,14 +11,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.app import create_app
 from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.db.faults import is_retryable
-from cmgraph.facts import Clock
+from cmgraph.facts import Clock, Field
 from cmgraph.plugins import RuleBook
 from cmgraph.services import clients, tenants, transaction
 from cmgraph.services.outcome import Outcome
@@ -222,3 +222,27 @@ async def test_a_real_deadlock_on_postgresql_is_resolved_by_the_retry(scope, is_
             )
         )
     assert len(names) == 1  # whichever committed last renamed both rows
+
+
+async def test_the_overlap_backstop_refuses_in_the_overlap_rules_words(scope):
+    """PostgreSQL's exclusion constraint fired: a concurrent write assigned a CM first."""
+
+    async def use_case(session: AsyncSession) -> Outcome[str]:
+        raise IntegrityError(
+            "INSERT ...",
+            None,
+            Exception(
+                'conflicting key value violates exclusion constraint "ex_assignments_no_overlap"'
+            ),
+        )
+
+    outcome = await run_write(scope, use_case)
+
+    [error] = outcome.errors
+    assert (error.code, error.rule, error.plugin) == (
+        "OVERLAPPING_ASSIGNMENT",
+        "no_overlap",
+        "cmgraph",
+    )
+    assert error.field is Field.START_DATE
+    assert "at the same time" in error.message

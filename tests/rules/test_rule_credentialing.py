@@ -19,7 +19,7 @@ from rulefacts import (
     session_check,
 )
 
-from cmgraph.facts import EnrollmentStatus, Payors, Severity
+from cmgraph.facts import EnrollmentStatus, Field, Payors, Severity
 
 ENROLLED = EnrollmentStatus.ENROLLED
 TERMINATED = EnrollmentStatus.TERMINATED
@@ -134,7 +134,7 @@ def test_not_enrolled_with_the_primary_payor_is_an_error_on_the_provider_field(b
 
     assert found.severity is Severity.ERROR
     assert found.is_error
-    assert found.field == ("input", "providerId")
+    assert found.field == Field.PROVIDER
     assert found.date == d(START)
     assert found.rule == "credentialing"
     assert found.plugin == "cmgraph"
@@ -157,7 +157,7 @@ def test_not_enrolled_with_a_secondary_payor_is_only_a_warning(book):
 
     assert found.severity is Severity.WARNING
     assert not found.is_error
-    assert found.field == ("input", "providerId")
+    assert found.field == Field.PROVIDER
     assert "State Medicaid" in found.message
     assert "secondary" in found.message
 

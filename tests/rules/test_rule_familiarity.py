@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rulefacts import appointment, assignment, assignment_check, bcba, d, only
 
-from cmgraph.facts import AppointmentStatus, Severity
+from cmgraph.facts import AppointmentStatus, Field, Severity
 
 CODE = "NOT_FAMILIAR"
 START = "2026-03-07"  # the 30 days before it are 2026-02-05 .. 2026-03-06
@@ -32,7 +32,7 @@ def test_recent_sessions_all_delivered_by_others_warn(book):
 
     assert found.severity is Severity.WARNING
     assert not found.is_error
-    assert found.field == ("input", "providerId")
+    assert found.field == Field.PROVIDER
     assert found.date == d(START)
     assert found.service_line == "ABA"
     assert found.rule == "familiarity"

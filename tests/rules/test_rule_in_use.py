@@ -7,7 +7,7 @@ from uuid import uuid4
 import pytest
 from rulefacts import appointment, assignment, bcba, d, removal_check
 
-from cmgraph.facts import AppointmentStatus, Severity
+from cmgraph.facts import AppointmentStatus, Field, Severity
 
 CODE = "ASSIGNMENT_IN_USE"
 COMPLETED = AppointmentStatus.COMPLETED
@@ -26,7 +26,7 @@ def test_removing_an_assignment_with_a_completed_session_is_refused(book):
 
     assert found.code == CODE
     assert found.severity is Severity.ERROR
-    assert found.field == ("input", "id")
+    assert found.field == Field.ASSIGNMENT
     assert found.date == d("2026-03-10")
     assert found.client_id == saved.client_id
     assert found.service_line == "ABA"
@@ -135,7 +135,7 @@ def test_moving_the_start_after_a_completed_session_is_refused(book):
     assert found.code == CODE
     assert found.severity is Severity.ERROR
     assert found.date == d("2026-03-05")
-    assert found.field == ("input", "startDate")
+    assert found.field == Field.START_DATE
     assert "shortened" in found.message
 
 
@@ -161,4 +161,4 @@ def test_an_end_date_moved_too_early_is_reported_on_the_end_date_field(book):
     [found] = removal(book, saved, session, replacement=end_dated)
 
     # The start date did not change; the person must fix the end date.
-    assert found.field == ("input", "endDate")
+    assert found.field == Field.END_DATE

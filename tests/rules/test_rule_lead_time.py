@@ -21,7 +21,7 @@ from rulefacts import (
     session_check,
 )
 
-from cmgraph.facts import AppointmentStatus, Payors, Severity
+from cmgraph.facts import AppointmentStatus, Field, Payors, Severity
 from cmgraph.rules.lead_time import first_covered
 
 CODE = "LEAD_TIME"
@@ -81,7 +81,7 @@ def test_domain_example_first_appointment_on_the_start_date_misses_the_lead_time
     [found] = only(book.check_assignment(check), CODE)
 
     assert found.severity is Severity.ERROR
-    assert found.field == ("input", "startDate")
+    assert found.field == Field.START_DATE
     assert found.appointment_id == too_soon.id
     assert found.date == d("2026-03-07")
     assert found.service_line == "ABA"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rulefacts import assignment, assignment_check, bcba, d, only
 
-from cmgraph.facts import Severity
+from cmgraph.facts import Field, Severity
 
 CODE = "OVERLAPPING_ASSIGNMENT"
 
@@ -51,7 +51,7 @@ def test_an_overlap_is_an_error_on_the_start_date_field(book):
     [found] = overlaps(book, "2026-03-06", None, ("2026-01-01", "2026-03-06"))
 
     assert found.severity is Severity.ERROR
-    assert found.field == ("input", "startDate")
+    assert found.field == Field.START_DATE
     assert found.date == d("2026-03-06")
     assert found.service_line == "ABA"
     assert found.rule == "no_overlap"

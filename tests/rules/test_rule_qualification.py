@@ -18,7 +18,7 @@ from rulefacts import (
 )
 
 from cmgraph import hookimpl
-from cmgraph.facts import Payor, Payors, Severity
+from cmgraph.facts import Field, Payor, Payors, Severity
 from cmgraph.plugins import RuleBook, build_plugin_manager
 
 CODE = "DISCIPLINE_MISMATCH"
@@ -77,7 +77,7 @@ def test_a_credential_of_another_discipline_or_level_does_not_qualify(book, serv
 
     assert found.code == CODE
     assert found.severity is Severity.ERROR
-    assert found.field == ("input", "providerId")
+    assert found.field == Field.PROVIDER
     assert found.service_line == service_line
     assert found.date == START
     assert found.rule == "qualification"
@@ -129,7 +129,7 @@ def test_an_inactive_provider_cannot_be_case_manager(book):
 
     assert found.code == INACTIVE
     assert found.severity is Severity.ERROR
-    assert found.field == ("input", "providerId")
+    assert found.field == Field.PROVIDER
     assert found.rule == "qualification"
     assert "Pat Provider" in found.message
 

@@ -45,3 +45,25 @@ class Connection(Generic[N]):
             page_info=page_info_ahead(start, len(nodes), has_next),
             counted=total,
         )
+
+    @classmethod
+    def keyset(
+        cls,
+        nodes: Sequence[N],
+        cursors: Sequence[str],
+        *,
+        has_next: bool,
+        has_previous: bool,
+        total: int | None,
+    ) -> Connection[N]:
+        """A keyset page: each node with its own cursor (pagination.keyset_cursor)."""
+        return cls(
+            edges=[Edge(cursor=c, node=node) for c, node in zip(cursors, nodes, strict=True)],
+            page_info=PageInfo(
+                has_next_page=has_next,
+                has_previous_page=has_previous,
+                start_cursor=cursors[0] if cursors else None,
+                end_cursor=cursors[-1] if cursors else None,
+            ),
+            counted=total,
+        )

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from graphql import GraphQLError
 
+from cmgraph.api.input_paths import input_path
 from cmgraph.plugins import PluginFailed
 from cmgraph.services.outcome import INVALID_INPUT, Refused
 
@@ -46,7 +47,7 @@ class PluginFailedError(GraphQLError):
 
 def from_refused(refused: Refused) -> InputError:
     first = refused.errors[0]
-    return InputError(first.message, first.code, list(first.field) if first.field else None)
+    return InputError(first.message, first.code, input_path(first.field))
 
 
 async def guarded(work: Callable[[], Awaitable[T]]) -> T:

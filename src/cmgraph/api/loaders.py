@@ -68,7 +68,7 @@ def resolved(loader: DataLoader[K, V], key: K, make: Callable[[V], R]) -> R:
             return make(await awaited)
 
         return cast(R, later())
-    return make(cast(V, value))
+    return make(value)
 
 
 @contextmanager

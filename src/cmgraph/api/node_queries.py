@@ -12,6 +12,7 @@ from cmgraph.api.appointments.types import Appointment
 from cmgraph.api.case_managers.types import CaseManagerAssignment
 from cmgraph.api.clients.types import Client, Coverage
 from cmgraph.api.context import Info
+from cmgraph.api.errors import InputError
 from cmgraph.api.node import Node
 from cmgraph.api.payors.types import Payor
 from cmgraph.api.permissions import NODE_ACCESS, allowed
@@ -34,7 +35,9 @@ class NodeQueries:
     @strawberry.field
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         decoded = ids.decode(id)
-        if decoded is None or decoded[0] not in NODE_TYPES:
+        if decoded is None:
+            raise InputError("Malformed id.", field=["id"])
+        if decoded[0] not in NODE_TYPES:
             return None
         if not allowed(info.context.principal, NODE_ACCESS.get(decoded[0])):
             return None  # a kind the caller may not read is, to them, nothing

@@ -12,6 +12,7 @@ import strawberry
 from strawberry import UNSET
 
 from cmgraph.api import ids
+from cmgraph.api.errors import InputError
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, refuse
 
 
@@ -22,6 +23,16 @@ def parse_id(value: strawberry.ID | str | None, type_name: str, field: str) -> U
     decoded = ids.decode(str(value))
     if decoded is None:
         raise refuse(INVALID_INPUT, "Malformed id.", field)
+    return decoded[1] if decoded[0] == type_name else None
+
+
+def query_id(value: strawberry.ID | str, type_name: str, *field: str) -> UUID | None:
+    """The uuid behind a query argument's global id. Malformed: a top-level INVALID_INPUT,
+    as a mutation refuses it; another type: None, so the query answers null (or NOT_FOUND)
+    as for an unknown id."""
+    decoded = ids.decode(str(value))
+    if decoded is None:
+        raise InputError("Malformed id.", field=list(field))
     return decoded[1] if decoded[0] == type_name else None
 
 

@@ -12,6 +12,7 @@ import strawberry
 
 from cmgraph.api.compliance.types import RuleFinding, findings
 from cmgraph.api.context import Info
+from cmgraph.api.input_paths import input_path
 from cmgraph.services.outcome import Outcome, Refused
 from cmgraph.services.outcome import UserError as ServiceUserError
 
@@ -31,7 +32,7 @@ class UserError:
     @classmethod
     def of(cls, e: ServiceUserError) -> UserError:
         return cls(
-            field=list(e.field) if e.field else None,
+            field=input_path(e.field),
             code=e.code,
             message=e.message,
             rule=e.rule,
@@ -50,11 +51,11 @@ async def perform(info: Info, work: Callable[[], Awaitable[Outcome[T]]]) -> Outc
     return outcome
 
 
-def user_errors(outcome: Outcome) -> list[UserError]:
+def user_errors(outcome: Outcome[Any]) -> list[UserError]:
     return [UserError.of(e) for e in outcome.errors]
 
 
-def warnings(outcome: Outcome) -> list[RuleFinding]:
+def warnings(outcome: Outcome[Any]) -> list[RuleFinding]:
     return findings(list(outcome.warnings))
 
 

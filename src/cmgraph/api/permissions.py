@@ -72,6 +72,7 @@ ACCESS: dict[str, Access] = {
     "Query.enrollmentImpact": allow(*STAFF, scopes=("enrollments:read",)),
     "Query.auditEvents": allow(ADMIN, BILLING, scopes=("audit:read",)),
     "Query.apiTokens": allow(ADMIN),
+    "Query.events": allow(ADMIN, scopes=("events:read",)),
     # --- mutations
     "Mutation.createClient": allow(*WRITERS, scopes=("clients:write",)),
     "Mutation.updateClient": allow(*WRITERS, scopes=("clients:write",)),

@@ -15,19 +15,36 @@ EARLIEST = date(1900, 1, 1)
 LATEST = date(2199, 12, 31)
 
 
+class InvalidScalar(ValueError):
+    """A Date or DateTime the caller sent that is none: the API answers INVALID_INPUT."""
+
+
+def is_invalid_scalar(error: BaseException | None) -> bool:
+    """Whether error, or what it wraps (graphql-core wraps a scalar's error), is ours."""
+    while error is not None:
+        if isinstance(error, InvalidScalar):
+            return True
+        error = getattr(error, "original_error", None) or error.__cause__
+    return False
+
+
 def _within_range(day: date) -> None:
     if not EARLIEST <= day <= LATEST:
-        raise ValueError(f"dates run from {EARLIEST.isoformat()} to {LATEST.isoformat()}")
+        raise InvalidScalar(
+            f"{day.isoformat()} is out of range: dates run from {EARLIEST.isoformat()} to "
+            f"{LATEST.isoformat()}"
+        )
 
 
 def _parsed(kind: str, parse: Callable[[str], date]) -> Callable[[object], date]:
     def parse_value(value: object) -> date:
         if not isinstance(value, str):
-            raise ValueError(f"a {kind} is an ISO 8601 string")
+            raise InvalidScalar(f"a {kind} is an ISO 8601 string")
         try:
             parsed = parse(value)
         except ValueError as exc:
-            raise ValueError(f"{value!r} is not a valid {kind}: {exc}") from None
+            # No quotes around the value: graphql-core quotes this whole message already.
+            raise InvalidScalar(f"{value} is not a valid {kind} ({exc})") from None
         _within_range(parsed.date() if isinstance(parsed, datetime) else parsed)
         return parsed
 

@@ -46,6 +46,7 @@ from cmgraph.api.errors import (
     is_safe,
 )
 from cmgraph.api.guard import Guard
+from cmgraph.api.integrations.queries import EventQueries
 from cmgraph.api.node_queries import NodeQueries
 from cmgraph.api.payors.mutations import PayorMutations
 from cmgraph.api.payors.queries import PayorQueries
@@ -55,6 +56,7 @@ from cmgraph.api.providers.queries import ProviderQueries
 from cmgraph.api.providers.types import Enrollment, Provider
 from cmgraph.api.service_lines.queries import ServiceLineQueries
 from cmgraph.config import Limits, Settings
+from cmgraph.services.outcome import INVALID_INPUT
 from cmgraph.services.transaction import WriteConflict, is_unavailable
 
 log = logging.getLogger("cmgraph.api")
@@ -78,6 +80,7 @@ class Query(
     ClaimQueries,
     RuleQueries,
     AdminQueries,
+    EventQueries,
 ):
     pass
 
@@ -111,6 +114,13 @@ class MaskWithId(MaskErrors):
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda e: not is_safe(e), error_message="")
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        # A Date or DateTime that is none carries the code every bad input carries.
+        for error in errors:
+            if scalars.is_invalid_scalar(error.original_error):
+                error.extensions = {**(error.extensions or {}), "code": INVALID_INPUT}
+        return super()._process_errors(errors)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error

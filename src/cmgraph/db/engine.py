@@ -5,17 +5,25 @@ an exclusion constraint. SQLite has one writer at a time, but its default deferr
 transactions let two writers read the same state before either writes; write sessions
 therefore open with BEGIN IMMEDIATE, which takes the write lock before the first read.
 
-A PostgreSQL server that does not answer must not hold requests: connecting gives up after
-CONNECT_TIMEOUT_SECONDS (db.faults), and pooled connections are pinged before use, so a
-restarted server is reconnected to without restarting the service.
+A database that does not answer must not hold requests (README: 503 within 5 seconds):
+connecting gives up after CONNECT_TIMEOUT_SECONDS, and every statement after
+STATEMENT_TIMEOUT_SECONDS (db.faults): PostgreSQL's statement_timeout when the server is
+slow, asyncpg's command_timeout when it says nothing at all (a stalled network), SQLite's busy
+timeout when another writer holds the lock. Pooled connections are pinged before use, under
+the same deadline, so a restarted server is reconnected to without restarting the service. A
+connection that timed out is dropped rather than reused: its state is unknown.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -23,8 +31,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
-from cmgraph.db.faults import CONNECT_TIMEOUT_SECONDS
+from cmgraph.db.faults import CONNECT_TIMEOUT_SECONDS, STATEMENT_TIMEOUT_SECONDS
 
 WRITE_OPTION = "cmgraph_write"
 
@@ -37,29 +46,72 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str, statement_timeout: float | None = STATEMENT_TIMEOUT_SECONDS, **kwargs: Any
+) -> AsyncEngine:
+    """statement_timeout=None: no deadline (migrations may rightly run for minutes)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseConfigError(f"CMGRAPH_DATABASE_URL is not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(parsed, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        busy = statement_timeout or 30.0
+        engine = create_async_engine(parsed, connect_args={"timeout": busy}, **kwargs)
+        _configure_sqlite(engine, busy)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise DatabaseConfigError(f"unsupported database {parsed.get_backend_name()!r}")
+    connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_SECONDS}
+    if statement_timeout is not None:
+        # The server cancels a slow statement itself a second before the client gives up on
+        # a silent one, so that a merely slow server costs no connection.
+        server_ms = int(max(statement_timeout - 1, statement_timeout / 2) * 1000)
+        connect_args |= {
+            "command_timeout": statement_timeout,
+            "server_settings": {"statement_timeout": str(server_ms)},
+        }
+    connect_args |= kwargs.pop("connect_args", {})
     try:
-        connect_args = {"timeout": CONNECT_TIMEOUT_SECONDS} | kwargs.pop("connect_args", {})
-        return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+        engine = create_async_engine(
+            parsed, pool_pre_ping=True, connect_args=connect_args, **kwargs
+        )
     except Exception as exc:
         raise DatabaseConfigError(f"cannot use {parsed.render_as_string()}: {exc}") from exc
+    if statement_timeout is not None:
+        _bound_postgresql(engine, statement_timeout)
+    return engine
+
+
+def _bound_postgresql(engine: AsyncEngine, seconds: float) -> None:
+    dialect: Any = engine.sync_engine.dialect
+
+    def ping(dbapi_connection: Any) -> bool:
+        # SQLAlchemy's own ping wraps the ping in BEGIN ... ROLLBACK, and that ROLLBACK waits
+        # (unbounded) for the timed-out ping's cancel request to reach a server that does
+        # not answer. One bounded statement instead; a failure drops the connection (the pool
+        # then connects anew, itself bounded by the connect timeout).
+        try:
+            await_(dbapi_connection._connection.fetchrow(";", timeout=seconds))
+        except Exception as error:
+            dbapi_connection._handle_exception(error)
+        return True
+
+    dialect.do_ping = ping
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _drop_timed_out(context: ExceptionContext) -> None:
+        # asyncpg gave up on a statement (command_timeout): the connection is mid-protocol
+        # and waits for a cancel the server may never see; reusing it, or rolling it back,
+        # would wait again. Treat it as lost: SQLAlchemy closes it and raises at once.
+        if isinstance(context.original_exception, asyncio.TimeoutError):
+            context.is_disconnect = True
 
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_seconds: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us emit BEGIN ourselves (the driver would defer it to the first write).
@@ -67,15 +119,49 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.close()
         # SQLite's lower() folds ASCII only; name search must find "Élise" as PostgreSQL does.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _recycle_read_only(context: ExceptionContext) -> None:
+        # A connection opened while the file (or its -wal/-shm) was read-only stays read-only
+        # after the file is fixed: drop it, and the pool's others of its time, so that the
+        # next request opens a connection that can write.
+        if "readonly database" in str(context.original_exception):
+            context.is_disconnect = True
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def unwritable_sqlite_files(url: str) -> list[str]:
+    """For a SQLite URL, the database file, its -wal and -shm files (those that exist) and its
+    folder that cmgraph cannot write, or that grant their owner no write permission (SQLite
+    then creates -shm read-only too, and it stays so after the file is fixed); one line each,
+    saying what to do."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return []
+    database = Path(parsed.database or "")
+    problems = []
+    if not os.access(database.parent if str(database.parent) else Path("."), os.W_OK):
+        problems.append(f"{database.parent}: cannot create files in this folder")
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists() and (
+            not os.access(path, os.W_OK) or not path.stat().st_mode & stat.S_IWUSR
+        ):
+            mode = oct(stat.S_IMODE(path.stat().st_mode))
+            fix = (
+                "make it writable"
+                if path == database
+                else "remove it while no cmgraph process runs, or make it writable"
+            )
+            problems.append(f"{path} is not writable (mode {mode}): {fix}")
+    return problems
 
 
 class Database:

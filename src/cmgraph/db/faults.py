@@ -13,8 +13,8 @@ Which failures mean "a concurrent transaction got in the way, run it again": Pos
 serialization_failure (SQLSTATE 40001) and deadlock_detected (40P01), which asyncpg
 reports through SQLAlchemy as a DBAPIError whose `.orig` carries `.sqlstate` (and
 `.pgcode`). SQLite's "database is locked" is not one: it comes only after the write waited
-its 30 s busy timeout, and running it again would hold the caller as long once more; it is
-answered as unavailable.
+its busy timeout (STATEMENT_TIMEOUT_SECONDS), and running it again would hold the caller as
+long once more; it is answered as unavailable.
 """
 
 from __future__ import annotations
@@ -23,6 +23,14 @@ from sqlalchemy import exc as sa_exc
 
 CONNECT_TIMEOUT_SECONDS = 5
 """How long connecting to PostgreSQL may take before a request is answered 503."""
+STATEMENT_TIMEOUT_SECONDS = 5
+"""How long one statement (or the pool's ping of a connection) may wait for the database
+before the request is answered 503: README promises an answer within 5 seconds whatever the
+database does. A server that answers late cancels the statement itself a second earlier
+(statement_timeout, the connection stays usable); one that does not answer at all is given
+up on here and its connection dropped."""
+
+QUERY_CANCELED = "57014"  # PostgreSQL's statement_timeout (or a cancel request) fired
 
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
@@ -45,6 +53,12 @@ except ImportError:  # pragma: no cover
     pass
 
 
+def _sqlstate(error: BaseException) -> str | None:
+    if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
+        error = error.orig
+    return getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+
+
 def is_unavailable(error: BaseException | None) -> bool:
     """True when error, or any error it was raised from, says the database cannot be reached
     or cannot answer now."""
@@ -54,6 +68,8 @@ def is_unavailable(error: BaseException | None) -> bool:
         if isinstance(error, _UNAVAILABLE):
             return True
         if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if _sqlstate(error) == QUERY_CANCELED:  # the database did not answer in time
             return True
         error = error.__cause__ or error.__context__
     return False
@@ -70,8 +86,7 @@ def is_retryable(error: BaseException | None) -> bool:
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-        if state in _RETRYABLE_SQLSTATES:
+        if _sqlstate(error) in _RETRYABLE_SQLSTATES:
             return True
         if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
             error = error.orig

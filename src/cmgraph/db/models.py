@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -271,6 +272,8 @@ class ChangeRecord(Tenant):
         _owner(),
         Index("ix_change_records_entity", "organization_id", "entity_id", "occurred_at"),
         Index("ix_change_records_time", "organization_id", "occurred_at"),
+        # migration evt_0001: the keyset of auditEvents, in commit order
+        Index("uq_change_records_position", "organization_id", "position", unique=True),
     )
 
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -286,6 +289,39 @@ class ChangeRecord(Tenant):
     request_id: Mapped[str | None] = mapped_column(String(64))
     # migration sec_0003: the caller's X-Request-ID, sanitised; request_id is the server's
     caller_request_id: Mapped[str | None] = mapped_column(String(64))
+    # migration evt_0001: the organization's feed position, handed out at commit
+    # (services.positions), so that ordering by it is ordering by commit
+    position: Mapped[int] = mapped_column(BigInteger)
+
+
+class Event(Tenant):
+    """A domain event (client.created, case_manager.assigned ...), appended in the transaction
+    of the write it reports (the outbox, services.events): the feed `events` and webhooks
+    read it. Its id is the event's stable id; `position` orders it by commit."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        _owner(),
+        Index("uq_events_position", "organization_id", "position", unique=True),
+        Index("ix_events_type", "organization_id", "type", "position"),
+    )
+
+    position: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    data: Mapped[dict[str, Any]]
+
+
+class FeedCounter(Base):
+    """The last feed position handed out in an organization (change records and events
+    share it). A write takes the next positions at commit, holding this row's lock until it
+    commits, so positions follow commit order (services.positions)."""
+
+    __tablename__ = "feed_counters"
+    __table_args__ = (_owner(),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
 
 
 class IdempotencyKey(Base):

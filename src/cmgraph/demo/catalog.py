@@ -67,6 +67,12 @@ CREDENTIAL_NUMBERS = {
     "PT": "PT{n:05d}",
 }
 
+# The CPT code of a session, by line and by who delivers it, so that payor plugins' code-level
+# rules (modifiers, who may deliver 97155...) show in the demo's claim lines: technicians
+# deliver treatment by protocol (97153), analysts protocol modification (97155).
+SERVICE_CODES = {"ST": "92507", "OT": "97530", "PT": "97110", "MH": "90837"}
+ABA_SERVICE_CODES = {"RBT": "97153", "BCaBA": "97153", "BCBA": "97155", "BCBA-D": "97155"}
+
 # RBTs and BCaBAs deliver most ABA sessions, under a BCBA's supervision; never CMs.
 TECHNICIANS = ("nguyen", "brooks", "patel", "johnson", "kim")
 # Who may cover a session of another line when its clinician cannot.

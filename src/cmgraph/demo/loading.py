@@ -15,6 +15,7 @@ from cmgraph.db.models import Base, Organization
 from cmgraph.demo.catalog import ORGANIZATION_NAME, TIMEZONE
 from cmgraph.demo.practice import Practice
 from cmgraph.demo.records import change_records
+from cmgraph.services import positions
 
 
 class DemoExists(Exception):
@@ -62,8 +63,8 @@ async def load_demo(db: Database, *, slug: str = "demo", today: date | None = No
         *practice.coverage_rows(clients),
         *assignments,
         *appointments,
-        *change_records(organization.id, [*client_rows, *providers, *payors, *assignments]),
     ]
+    records = change_records(organization.id, [*client_rows, *providers, *payors, *assignments])
 
     async with db.write() as session:
         if await session.scalar(select(Organization.id).where(Organization.slug == slug)):
@@ -77,6 +78,8 @@ async def load_demo(db: Database, *, slug: str = "demo", today: date | None = No
         session.add_all([*providers, *payors, *client_rows])
         await session.flush()
         session.add_all(dependents)
+        for record in records:  # inserted at commit, with their feed positions
+            positions.stage(session, record)
         await session.commit()
 
     return DemoSummary(

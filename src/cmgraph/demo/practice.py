@@ -22,6 +22,7 @@ from cmgraph.db.models import (
     Provider,
 )
 from cmgraph.demo.catalog import (
+    ABA_SERVICE_CODES,
     AGES,
     CLIENT_NAMES,
     CLOSES,
@@ -48,6 +49,7 @@ from cmgraph.demo.catalog import (
     SECOND_LINE_SHARE,
     SECONDARY_SHARE,
     SEED,
+    SERVICE_CODES,
     SESSIONS_PER_WEEK,
     STATE,
     SUBSTITUTES,
@@ -578,6 +580,12 @@ class Practice:
                 ends_at=booking.ends_at,
                 date_of_service=booking.starts_at.date(),  # starts_at is in Chicago time
                 status=booking.status.value,
+                service_code=self.service_code(booking),
             )
             for booking in bookings
         ]
+
+    def service_code(self, booking: Booking) -> str | None:
+        if booking.line == "ABA":
+            return ABA_SERVICE_CODES.get(self.specs[booking.provider].credential)
+        return SERVICE_CODES.get(booking.line)

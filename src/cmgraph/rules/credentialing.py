@@ -8,12 +8,14 @@ secondary payor active on that date: a warning. A client without coverage on tha
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 from cmgraph import hookimpl
 from cmgraph.facts import (
     AssignmentCheck,
     Enrollment,
     EnrollmentStatus,
+    Field,
     Finding,
     Payor,
     Payors,
@@ -57,7 +59,7 @@ def cmgraph_enrollment_qualifies(enrollment: Enrollment, day: date, payor: Payor
 
 
 def _findings(
-    payors: Payors, credentialed: dict, who: str, day: date, **where: object
+    payors: Payors, credentialed: dict[UUID, bool], who: str, day: date, **where: object
 ) -> list[Finding]:
     found = []
     for index, payor in enumerate(payors.all):
@@ -86,7 +88,7 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
         check.credentialed,
         check.provider.display_name,
         assignment.start_date,
-        field=("input", "providerId"),
+        field=Field.PROVIDER,
         client_id=assignment.client_id,
         service_line=assignment.service_line,
     )

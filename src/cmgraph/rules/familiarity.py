@@ -6,15 +6,20 @@ assignment's start date and the proposed case manager delivered none of them.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from cmgraph import hookimpl
-from cmgraph.facts import AppointmentStatus, AssignmentCheck, Finding, RuleInfo, Severity
+from cmgraph.facts import (
+    FAMILIARITY_WINDOW,
+    AppointmentStatus,
+    AssignmentCheck,
+    Field,
+    Finding,
+    RuleInfo,
+    Severity,
+)
 from cmgraph.rules._finding import FindingFactory
 
 RULE = "familiarity"
 CODE = "NOT_FAMILIAR"
-WINDOW = timedelta(days=30)
 finding = FindingFactory(RULE)
 
 
@@ -35,7 +40,7 @@ def cmgraph_rules() -> list[RuleInfo]:
 @hookimpl(trylast=True)
 def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
     assignment = check.assignment
-    since = assignment.start_date - WINDOW
+    since = assignment.start_date - FAMILIARITY_WINDOW
     recent = [
         a
         for a in check.appointments
@@ -52,7 +57,7 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
             f"{check.provider.display_name} delivered none of the client's {len(recent)} "
             f"completed {assignment.service_line} sessions in the 30 days before "
             f"{assignment.start_date.isoformat()}.",
-            field=("input", "providerId"),
+            field=Field.PROVIDER,
             client_id=assignment.client_id,
             service_line=assignment.service_line,
             date=assignment.start_date,

@@ -8,7 +8,7 @@ case manager end-dates the current assignment instead (see services.case_manager
 from __future__ import annotations
 
 from cmgraph import hookimpl
-from cmgraph.facts import AppointmentStatus, Finding, RemovalCheck, RuleInfo, Severity
+from cmgraph.facts import AppointmentStatus, Field, Finding, RemovalCheck, RuleInfo, Severity
 from cmgraph.rules._finding import FindingFactory
 
 RULE = "assignment_in_use"
@@ -46,11 +46,11 @@ def cmgraph_check_removal(check: RemovalCheck) -> list[Finding]:
         return []
     what = "removed" if replacement is None else "shortened"
     if replacement is None:
-        field = ("input", "id")
+        field = Field.ASSIGNMENT
     elif orphaned[0] < replacement.start_date:
-        field = ("input", "startDate")
+        field = Field.START_DATE
     else:
-        field = ("input", "endDate")
+        field = Field.END_DATE
     return [
         finding(
             CODE,

@@ -15,6 +15,7 @@ from datetime import date
 from cmgraph import hookimpl
 from cmgraph.facts import (
     AssignmentCheck,
+    Field,
     Finding,
     Payor,
     RuleInfo,
@@ -68,7 +69,7 @@ def cmgraph_qualifying_credentials(service_line: str, payor: Payor | None) -> fr
 def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
     provider, assignment = check.provider, check.assignment
     where = {
-        "field": ("input", "providerId"),
+        "field": Field.PROVIDER,
         "client_id": assignment.client_id,
         "service_line": assignment.service_line,
         "date": assignment.start_date,

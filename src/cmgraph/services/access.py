@@ -29,10 +29,11 @@ RESOURCES = (
     "case_managers",
 )
 # Scopes an integration token may hold: read and write of each resource, and read-only
-# views (findings: rendering providers, compliance, rules; claims: claim lines; audit).
+# views (findings: rendering providers, compliance, rules; claims: claim lines; audit;
+# events: the feed of domain events).
 SCOPES = tuple(
     [f"{r}:{mode}" for r in RESOURCES for mode in ("read", "write")]
-    + ["findings:read", "claims:read", "audit:read"]
+    + ["findings:read", "claims:read", "audit:read", "events:read"]
 )
 
 
@@ -49,3 +50,8 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     provider_id: UUID | None = None
     token_id: UUID | None = None
+
+    @property
+    def is_person(self) -> bool:
+        """Signed in with a JWT (a person, through the UI), not an API token."""
+        return self.actor.startswith("user:")

@@ -1,7 +1,9 @@
-"""Reading the audit trail (the change records): read-only, oldest first.
+"""Reading the audit trail (the change records): read-only, in commit order.
 
-Oldest first, because offsets over an append-only table stay stable while events are added:
-a page read earlier never shifts."""
+Each record has its organization's feed position, handed out at commit (services.positions),
+so a reader that keeps the last position it saw and asks for those after it never skips a
+record that committed late, nor sees one twice: a keyset read, which also costs the same
+deep in the trail as at its start."""
 
 from __future__ import annotations
 
@@ -36,27 +38,30 @@ def _conditions(organization_id: UUID, window: Window) -> list[ColumnElement[boo
 
 
 async def events(
-    session: AsyncSession, organization_id: UUID, window: Window, offset: int, limit: int
-) -> tuple[int, list[models.ChangeRecord]]:
-    """(total, one page) of the events in the window."""
+    session: AsyncSession, organization_id: UUID, window: Window, position: int, limit: int
+) -> tuple[int, list[models.ChangeRecord], bool]:
+    """(total in the window, the page after `position`, whether more follow)."""
     c = models.ChangeRecord
     where = _conditions(organization_id, window)
     total = await session.scalar(select(func.count()).select_from(c).where(*where))
-    rows = await session.scalars(
-        select(c).where(*where).order_by(c.occurred_at, c.id).offset(offset).limit(limit)
+    rows = list(
+        await session.scalars(
+            select(c).where(*where, c.position > position).order_by(c.position).limit(limit + 1)
+        )
     )
-    return int(total or 0), list(rows)
+    return int(total or 0), rows[:limit], len(rows) > limit
 
 
 async def events_by_entity(
     session: AsyncSession, organization_id: UUID, entity_ids: list[UUID]
 ) -> dict[UUID, list[models.ChangeRecord]]:
-    """Every event of each entity, oldest first, in one query (the Clinical tab's history)."""
+    """Every event of each entity, in commit order, in one query (the Clinical tab's
+    history)."""
     c = models.ChangeRecord
     rows = await session.scalars(
         select(c)
         .where(c.organization_id == organization_id, c.entity_id.in_(entity_ids))
-        .order_by(c.occurred_at, c.id)
+        .order_by(c.position)
     )
     found: dict[UUID, list[models.ChangeRecord]] = defaultdict(list)
     for row in rows:

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
-from cmgraph.rules import familiarity
 from cmgraph.services import changes, loading, lookups
 from cmgraph.services.outcome import (
     INVALID_INPUT,
@@ -30,8 +29,6 @@ from cmgraph.services.outcome import (
 )
 from cmgraph.services.scope import Scope
 from cmgraph.services.transaction import run_write
-
-FAMILIARITY_WINDOW = familiarity.WINDOW
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,7 @@ async def _gather(
     enrollments = await loading.enrollments(session, org, [provider.id])
     if others is None:
         others = await loading.assignments_of(session, org, [pair])
-    since = scope.clock.start_of(assignment.start_date - FAMILIARITY_WINDOW)
+    since = scope.clock.start_of(assignment.start_date - facts.FAMILIARITY_WINDOW)
     appointments = await loading.appointments_of(session, org, [pair], since=since)
     return _check(scope, assignment, provider, payors, enrollments, appointments, others)
 
@@ -210,7 +207,7 @@ async def _plan_change(
     ]
     # The old assignment's end date is not an input here: the new start date decides it.
     shortening = [
-        replace(f, field=("input", "startDate")) if f.field else f
+        replace(f, field=facts.Field.START_DATE) if f.field else f
         for f in await _removal_findings(session, scope, old, ended)
     ]
     return _ChangePlan(current, ended, old.end_date, others, shortening)
@@ -417,7 +414,7 @@ async def suggest(
         enrollments = await loading.enrollments(session, org, ids)
         others = plan.others if plan else await loading.assignments_of(session, org, pair)
         appointments = await loading.appointments_of(session, org, pair)
-    since, starts = start_date - FAMILIARITY_WINDOW, scope.clock.start_of(start_date)
+    since, starts = start_date - facts.FAMILIARITY_WINDOW, scope.clock.start_of(start_date)
     completed = [
         a
         for a in appointments

@@ -12,6 +12,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
+from cmgraph.services import events, positions
 from cmgraph.services.scope import Scope
 
 
@@ -53,9 +54,11 @@ def record(
     caller_request_id: str | None = None,
 ) -> None:
     """Append one event in the caller's transaction, so it commits with the change or not at
-    all. Events are only ever inserted: no code updates or deletes them, and database
-    triggers (migrations sec_0001, sec_0002) refuse it."""
-    session.add(
+    all; it is inserted at commit, with its position in commit order (services.positions).
+    Events are only ever inserted: no code updates or deletes them, and database triggers
+    (migrations sec_0001, sec_0002) refuse it."""
+    positions.stage(
+        session,
         models.ChangeRecord(
             organization_id=organization_id,
             actor=actor,
@@ -68,7 +71,8 @@ def record(
             entity_id=entity_id,
             before=before,
             after=after,
-        )
+            occurred_at=models.utcnow(),
+        ),
     )
 
 
@@ -80,7 +84,8 @@ def record_by(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    """`record` for a use case: who, role and request come from the caller's scope."""
+    """`record` for a use case: who, role and request come from the caller's scope. The
+    domain events of the change (the outbox, services.events) are appended beside it."""
     record(
         session,
         organization_id=scope.organization_id,
@@ -95,3 +100,4 @@ def record_by(
         before=before,
         after=after,
     )
+    events.append(session, scope.organization_id, operation, row, before, after)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from cmgraph.facts import Finding
+from cmgraph.facts import Field, Finding
 
 T = TypeVar("T")
 
@@ -28,7 +28,7 @@ STALE_VERSION = "STALE_VERSION"
 
 @dataclass(frozen=True)
 class UserError:
-    field: tuple[str, ...] | None
+    field: Field | tuple[str, ...] | None  # a rule's Field, or an input path
     code: str
     message: str
     rule: str | None = None

@@ -15,6 +15,7 @@ from cmgraph.db.models import (
     Coverage,
     Credential,
     Enrollment,
+    Event,
     Payor,
     Provider,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "Coverage",
     "Credential",
     "Enrollment",
+    "Event",
     "Payor",
     "Provider",
 ]

@@ -22,9 +22,7 @@ from cmgraph.db.faults import is_retryable
 
 # Re-exported for the API, which may not import cmgraph.db.
 from cmgraph.db.faults import is_unavailable as is_unavailable
-from cmgraph.plugins import PluginFailed
-from cmgraph.rules import BUILTIN_PLUGIN
-from cmgraph.rules.overlap import RULE as OVERLAP_RULE
+from cmgraph.plugins import PluginFailed, RuleBook
 from cmgraph.services.idempotency import KEY_IN_USE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
 from cmgraph.services.scope import Scope
@@ -48,7 +46,7 @@ class WriteConflict(Exception):
 def backoff(attempt: int) -> float:
     """Seconds to pause after losing attempt `attempt` (1-based): jittered so that the
     transactions that collided do not collide again in step."""
-    ceiling = BACKOFF_SECONDS * 2 ** (attempt - 1)
+    ceiling: float = BACKOFF_SECONDS * 2 ** (attempt - 1)
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -76,14 +74,7 @@ def _integrity_error(exc: IntegrityError) -> UserError:
     text = str(exc.orig)
     if OVERLAP_CONSTRAINT in text:
         # The backstop fired: a concurrent write got there first.
-        return UserError(
-            ("input", "startDate"),
-            "OVERLAPPING_ASSIGNMENT",
-            "Another case manager was assigned for this period at the same time; reload and "
-            "try again.",
-            rule=OVERLAP_RULE,
-            plugin=BUILTIN_PLUGIN,
-        )
+        return UserError.from_finding(RuleBook.overlap_lost_race())
     if "UNIQUE" in text.upper() or "unique" in text or "duplicate key" in text:
         return UserError(None, "INVALID_INPUT", "A record with the same unique value exists.")
     raise exc

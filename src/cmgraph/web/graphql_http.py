@@ -32,9 +32,8 @@ from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -62,7 +61,9 @@ from cmgraph.services.idempotency import (
 from cmgraph.web import idempotency
 from cmgraph.web.auth import Authenticator
 from cmgraph.web.budget import Budget, caller
+from cmgraph.web.pages import graphiql_response
 from cmgraph.web.requests import RequestLog, request_log
+from cmgraph.web.trusted_documents import TrustedDocuments
 
 log = logging.getLogger("cmgraph.web")
 
@@ -70,15 +71,24 @@ JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 BAD_REQUEST = "BAD_REQUEST"
 UNAUTHENTICATED = "UNAUTHENTICATED"
+UNKNOWN_DOCUMENT = "PERSISTED_DOCUMENT_NOT_FOUND"
+UNTRUSTED_DOCUMENT = "DOCUMENT_NOT_TRUSTED"
 RETRY_AFTER_SECONDS = "5"
 RATE_LIMITED = "RATE_LIMITED"
 TIMEOUT = "TIMEOUT"
 
 
 class RequestError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        code: str = BAD_REQUEST,
+    ):
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}
+        self.code = code
 
 
 @dataclass
@@ -87,6 +97,7 @@ class Params:
     variables: dict[str, Any] | None = None
     operation_name: str | None = None
     extensions: dict[str, Any] | None = field(default=None)
+    document_id: str | None = None  # the query was named by a trusted document's id
 
 
 def error_body(message: str, code: str) -> dict[str, Any]:
@@ -149,8 +160,13 @@ def parse_params(content_type: str, body: bytes) -> Params:
     if not isinstance(data, dict):
         raise RequestError(400, "The request body must be a JSON object.")
     query = data.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise RequestError(400, "The request needs a `query` string.")
+    document = data.get("documentId")
+    if query is None and document is not None:
+        if not isinstance(document, str):
+            raise RequestError(400, "`documentId` must be a string.")
+        query = ""  # the endpoint looks the document up
+    elif not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "The request needs a `query` string (or a `documentId`).")
     variables: Any = data.get("variables")
     operation_name: Any = data.get("operationName")
     extensions: Any = data.get("extensions")
@@ -160,7 +176,7 @@ def parse_params(content_type: str, body: bytes) -> Params:
         raise RequestError(400, "`operationName` must be a string.")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError(400, "`extensions` must be an object.")
-    return Params(query, variables, operation_name, extensions)
+    return Params(query, variables, operation_name, extensions, document)
 
 
 def _codes(errors: list[GraphQLError]) -> set[str]:
@@ -221,6 +237,7 @@ class GraphQLEndpoint:
         self.schema, self.settings = schema, settings
         self.authenticator, self.make_context = authenticator, make_context
         self.idempotency = idempotency_store
+        self.trusted = TrustedDocuments.of_ui()
         limits = settings.limits
         self.budget = (
             Budget(limits.requests_per_minute, limits.cost_per_minute, limits.max_cost)
@@ -244,7 +261,7 @@ class GraphQLEndpoint:
     async def _respond(self, request: Request, entry: RequestLog) -> Response:
         if self._wants_ide(request):
             # The IDE page holds no data; its queries come back with the token it is given.
-            return HTMLResponse(get_graphql_ide_html("graphiql"))
+            return graphiql_response()  # vendored assets: works without the internet
         answer_in = media_type(request.headers.get("accept"))
         principal = await self.authenticator.principal(request.headers.get("authorization", ""))
         if principal is None:
@@ -265,6 +282,7 @@ class GraphQLEndpoint:
                 raise RequestError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.")
             body = await read_body(request, self.settings.limits.max_body_bytes)
             params = parse_params(request.headers.get("content-type", ""), body)
+            self._trusted_query(params, principal)
             key = idempotency.key_of(request.headers)
         except idempotency.InvalidKey as exc:
             entry.outcome = Outcome.BAD_REQUEST
@@ -272,7 +290,7 @@ class GraphQLEndpoint:
         except RequestError as exc:
             entry.outcome = Outcome.BAD_REQUEST
             return self._json(
-                error_body(exc.message, BAD_REQUEST), exc.status, answer_in or JSON, exc.headers
+                error_body(exc.message, exc.code), exc.status, answer_in or JSON, exc.headers
             )
         if self.budget is None:
             return await self._answer(request, principal, params, answer_in, entry, key)
@@ -345,6 +363,28 @@ class GraphQLEndpoint:
         answer = await self._execute(request, principal, params, answer_in, entry)
         return answer.response
 
+    def _trusted_query(self, params: Params, principal: Principal) -> None:
+        """Put a named trusted document's text in params; refuse a person's free query when
+        only trusted documents may run."""
+        if params.document_id is not None:
+            text = self.trusted.text_of(params.document_id)
+            if text is None:
+                raise RequestError(
+                    400, "No trusted document has this documentId.", code=UNKNOWN_DOCUMENT
+                )
+            params.query = text
+        elif (
+            self.settings.trusted_documents_only
+            and principal.is_person
+            and not self.trusted.trusts(params.query)
+        ):
+            raise RequestError(
+                403,
+                "Only the reference UI's documents may run when signed in as a person "
+                "(CMGRAPH_TRUSTED_DOCUMENTS=only); integrations use an API token.",
+                code=UNTRUSTED_DOCUMENT,
+            )
+
     async def _execute_once(
         self,
         request: Request,
@@ -381,7 +421,7 @@ class GraphQLEndpoint:
             )
         try:
             answer = await self._execute(request, principal, params, answer_in, entry, reserved)
-        except Exception:
+        except BaseException:  # cancelled too (a stop's deadline): the retry must run
             await self._settle(self.idempotency.release(reserved))
             raise
         response = answer.response

@@ -12,7 +12,7 @@ from cmgraph.api.admin.types import ApiToken, AuditEvent
 from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
 from cmgraph.api.errors import InputError
-from cmgraph.api.pagination import offset_after, page_size
+from cmgraph.api.pagination import keyset_after, keyset_cursor, page_size
 from cmgraph.services import audit, tokens
 
 
@@ -22,11 +22,15 @@ def entity_uuid(global_id: str) -> Any:
     return decoded[1] if decoded else None
 
 
+AUDIT_CURSOR = "auditEvents"
+
+
 @strawberry.type
 class AdminQueries:
     @strawberry.field(
-        description="The audit trail, oldest first: every change, or those of one entity "
-        "(any global id) and within [from, to]."
+        description="The audit trail in commit order: every change, or those of one entity "
+        "(any global id) and within [from, to]. Keyset cursors: a change that commits after "
+        "a page was read comes after its end cursor, never before it."
     )
     async def audit_events(
         self,
@@ -43,15 +47,22 @@ class AdminQueries:
                     "A date-time needs an offset (e.g. 2026-03-08T09:00-05:00).", field=[name]
                 )
         limit = page_size(first, info.context.settings.max_page_size)
-        start = offset_after(after)
+        key = keyset_after(after, AUDIT_CURSOR, (int,))
+        position = int(key[0]) if key else 0
         if entity_id is not None and entity_uuid(entity_id) is None:
             raise InputError("Malformed id.", field=["entityId"])
         window = audit.Window(entity_uuid(entity_id) if entity_id else None, since, to)
         org = info.context.scope.organization_id
-        total, rows = await info.context.reader.run(
-            lambda session: audit.events(session, org, window, start, limit)
+        total, rows, more = await info.context.reader.run(
+            lambda session: audit.events(session, org, window, position, limit)
         )
-        return Connection[AuditEvent].page(start, [AuditEvent.of(r) for r in rows], total)
+        return Connection[AuditEvent].keyset(
+            [AuditEvent.of(r) for r in rows],
+            [keyset_cursor(AUDIT_CURSOR, (r.position,)) for r in rows],
+            has_next=more,
+            has_previous=key is not None,
+            total=total,
+        )
 
     @strawberry.field(description="The organization's API tokens (never their secrets).")
     async def api_tokens(self, info: Info) -> list[ApiToken]:

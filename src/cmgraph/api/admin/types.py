@@ -4,7 +4,7 @@ never the secret, which createApiToken returns once."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import strawberry
@@ -53,6 +53,7 @@ class AuditEvent:
     request_id: str | None
     at: strawberry.Private[datetime]
     contents: strawberry.Private[tuple[Any, Any]]  # before, after: shown by `shown`
+    position: strawberry.Private[int]  # its place in commit order: the keyset of the cursor
 
     @classmethod
     def of(cls, row: records.ChangeRecord) -> AuditEvent:
@@ -68,12 +69,15 @@ class AuditEvent:
             request_id=row.request_id,
             at=row.occurred_at,
             contents=(row.before, row.after),
+            position=row.position,
         )
 
-    def shown(self, info: Info, contents: Any) -> Any:
+    def shown(self, info: Info, contents: Any) -> JSON | None:
         """The one rule of the audit trail, wherever events are read (auditEvents, an
         assignment's changes): an entity's contents only to whoever may read its type."""
-        return contents if may_read_entity(info.context.principal, self.entity_type) else None
+        if not may_read_entity(info.context.principal, self.entity_type):
+            return None
+        return cast("JSON | None", contents)  # a snapshot: JSON-able by construction
 
     @strawberry.field(
         description="The entity before the change (null when created), for a caller who may "

@@ -6,7 +6,7 @@ from datetime import date
 
 import strawberry
 
-from cmgraph.api import ids
+from cmgraph.api.parsing import query_id
 from cmgraph.services import rendering
 
 APPOINTMENT_ID_HELP = (
@@ -24,19 +24,23 @@ class RenderingProviderRequest:
         default=None, description=APPOINTMENT_ID_HELP
     )
 
-    def question(self) -> rendering.Question:
+    def question(self, where: tuple[str, ...]) -> rendering.Question:
         return question(
-            self.client_id, self.service_line, self.date_of_service, self.appointment_id
+            self.client_id, self.service_line, self.date_of_service, self.appointment_id, where
         )
 
 
 def question(
-    client_id: str, service_line: str, day: date, appointment_id: str | None
+    client_id: str, service_line: str, day: date, appointment_id: str | None, where: tuple[str, ...]
 ) -> rendering.Question:
+    """A rendering question; a malformed id refuses it where it stands (`where`: the
+    request's place in a batch)."""
     return rendering.Question(
-        ids.decode_as(client_id, "Client"),
+        query_id(client_id, "Client", *where, "clientId"),
         service_line,
         day,
-        ids.decode_as(appointment_id, "Appointment") if appointment_id is not None else None,
+        query_id(appointment_id, "Appointment", *where, "appointmentId")
+        if appointment_id is not None
+        else None,
         appointment_given=appointment_id is not None,
     )

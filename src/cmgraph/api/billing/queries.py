@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import strawberry
 
-from cmgraph.api import ids
 from cmgraph.api.appointments.types import Appointment
 from cmgraph.api.billing.inputs import APPOINTMENT_ID_HELP, RenderingProviderRequest, question
 from cmgraph.api.billing.types import ClaimLine, EnrollmentImpact, RenderingProviderAnswer
@@ -22,7 +21,7 @@ from cmgraph.api.context import Info
 from cmgraph.api.enums import AppointmentStatus
 from cmgraph.api.errors import InputError, guarded
 from cmgraph.api.pagination import offset_after, page_size
-from cmgraph.api.parsing import parse_id
+from cmgraph.api.parsing import parse_id, query_id
 from cmgraph.api.providers.types import Provider
 from cmgraph.api.windows import report_window
 from cmgraph.services import claims, rendering
@@ -77,7 +76,7 @@ class RenderingQueries:
         ] = None,
     ) -> RenderingProviderAnswer:
         scope = info.context.scope
-        asked = question(client_id, service_line, date_of_service, appointment_id)
+        asked = question(client_id, service_line, date_of_service, appointment_id, where=())
         (verdict,) = await guarded(lambda: rendering.answer(scope, [asked]))
         return (await _answers(info, [client_id], [verdict]))[0]
 
@@ -90,7 +89,7 @@ class RenderingQueries:
             raise InputError(
                 f"At most {MAX_RENDERING_REQUESTS} requests at a time.", field=["requests"]
             )
-        questions = [r.question() for r in requests]
+        questions = [r.question(where=("requests", str(i))) for i, r in enumerate(requests)]
         verdicts = await guarded(lambda: rendering.answer(scope, questions, batch=True))
         return await _answers(info, [r.client_id for r in requests], verdicts)
 
@@ -115,7 +114,7 @@ class ClaimQueries:
         scope = info.context.scope
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)
-        client = ids.decode_as(client_id, "Client") if client_id is not None else None
+        client = query_id(client_id, "Client", "clientId") if client_id is not None else None
         if client_id is not None and client is None:
             return Connection[ClaimLine].page(start, [], 0)
         total, verdicts = await guarded(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
-from cmgraph.api import ids, prefetch
+from cmgraph.api import prefetch
 from cmgraph.api.clients.types import Client
 from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
 from cmgraph.api.lookahead import selected_paths
 from cmgraph.api.pagination import offset_after, page_size
+from cmgraph.api.parsing import query_id
 from cmgraph.api.search import search_words
 from cmgraph.services import clients
 
@@ -18,7 +19,7 @@ from cmgraph.services import clients
 class ClientQueries:
     @strawberry.field
     async def client(self, info: Info, id: strawberry.ID) -> Client | None:
-        pk = ids.decode_as(id, "Client")
+        pk = query_id(id, "Client", "id")
         row = await info.context.loaders.client_by_id.load(pk) if pk else None
         return Client.of(row) if row else None
 

@@ -13,6 +13,7 @@ from cmgraph import facts
 from cmgraph.api.appointments.types import Appointment
 from cmgraph.api.context import Info
 from cmgraph.api.enums import Severity
+from cmgraph.api.input_paths import input_path
 from cmgraph.api.payors.types import Payor
 from cmgraph.api.service_lines.types import ServiceLine, service_line
 
@@ -39,7 +40,7 @@ class RuleFinding:
             code=f.code,
             severity=f.severity,
             message=f.message,
-            field=list(f.field) if f.field else None,
+            field=input_path(f.field),
             rule=f.rule,
             plugin=f.plugin,
             date=f.date,

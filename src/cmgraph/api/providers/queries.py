@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from cmgraph.api import ids
 from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
 from cmgraph.api.errors import from_refused
 from cmgraph.api.pagination import offset_after, page_size
+from cmgraph.api.parsing import query_id
 from cmgraph.api.providers.types import Provider
 from cmgraph.api.search import search_words
 from cmgraph.services import lookups, providers
@@ -19,7 +19,7 @@ from cmgraph.services.outcome import Refused
 class ProviderQueries:
     @strawberry.field
     async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
-        pk = ids.decode_as(id, "Provider")
+        pk = query_id(id, "Provider", "id")
         row = await info.context.loaders.provider_by_id.load(pk) if pk else None
         return Provider.of(row) if row else None
 

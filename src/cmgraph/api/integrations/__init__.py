@@ -1,0 +1,1 @@
+"""What partner integrations read: the feed of domain events (`events`)."""

@@ -1,0 +1,92 @@
+"""Feed positions in commit order, for the audit trail and the domain events (the outbox).
+
+A reader that keeps "the last position I saw" must never miss a row that commits later with
+a smaller position. So positions are handed out at commit, not when a row is made: the rows
+a transaction appends (change records, events) are staged on its session, and just before
+COMMIT one statement takes the organization's next positions from `feed_counters`
+
+    INSERT INTO feed_counters ... ON CONFLICT (organization_id)
+        DO UPDATE SET position = feed_counters.position + n RETURNING position
+
+and the rows are inserted with them. That row stays locked until the transaction ends, and
+PostgreSQL makes a commit visible before it releases the commit's locks, so the next writer
+of the organization gets its positions only after this one is visible: positions are dense
+and ascend in commit order, and `WHERE position > p ORDER BY position` never skips nor
+repeats. (PostgreSQL's write transactions run READ COMMITTED, where the waiting upsert reads
+the counter as the holder left it.) SQLite has one writer at a time, so the same statement
+is commit order there too.
+
+The cost: one statement per write transaction, and writes of one organization serialize
+for the moment between that statement and COMMIT. Staging happens in `stage`; the sealing
+runs in the session's before_commit event, so every commit, whichever use case made it,
+seals what it staged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cmgraph.db import models
+
+Positioned = models.ChangeRecord | models.Event
+_STAGED = "cmgraph.positions.staged"
+_before_sealing: list[Callable[[Session, list[Positioned]], None]] = []
+
+
+def stage(session: Any, row: Positioned) -> None:
+    """Insert row when session commits, with the next position of its organization.
+    `session` is an AsyncSession or a Session: both share `info`."""
+    session.info.setdefault(_STAGED, []).append(row)
+
+
+def before_sealing(callback: Callable[[Session, list[Positioned]], None]) -> None:
+    """Run callback on the staged rows at commit, before positions are taken (and the
+    organization's counter locked): for what costs a query, kept out of the lock."""
+    _before_sealing.append(callback)
+
+
+def _next_positions(session: Session, organization_id: UUID, count: int) -> int:
+    """Reserve `count` positions; returns the last of them."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    counter = models.FeedCounter
+    statement = (
+        insert(counter)
+        .values(organization_id=organization_id, position=count)
+        .on_conflict_do_update(
+            index_elements=[counter.organization_id],
+            set_={"position": counter.position + count},
+        )
+        .returning(counter.position)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+@event.listens_for(Session, "before_commit")
+def _seal(session: Session) -> None:
+    staged: list[Positioned] = session.info.pop(_STAGED, [])
+    if not staged:
+        return
+    for callback in _before_sealing:
+        callback(session, staged)
+    by_organization: dict[UUID, list[Positioned]] = {}
+    for row in staged:
+        by_organization.setdefault(row.organization_id, []).append(row)
+    for organization_id in sorted(by_organization):  # one order: no deadlock between orgs
+        rows = by_organization[organization_id]
+        last = _next_positions(session, organization_id, len(rows))
+        for offset, row in enumerate(rows, start=last - len(rows) + 1):
+            row.position = offset
+        session.add_all(rows)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, _previous: Any) -> None:
+    # What a rolled-back transaction staged was never written.
+    session.info.pop(_STAGED, None)
