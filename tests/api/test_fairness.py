@@ -82,6 +82,11 @@ async def test_a_flood_of_reports_from_one_organization_leaves_another_fast(
 
             statuses: list[int] = []
             latencies: list[float] = []
+            quiet_alone: list[float] = []
+            for _ in range(40):  # the small query alone, to tell the flood from a busy machine
+                started = time.perf_counter()
+                await ask(quiet, SMALL)
+                quiet_alone.append(time.perf_counter() - started)
             stop = time.monotonic() + SECONDS
 
             async def flood() -> None:
@@ -106,7 +111,8 @@ async def test_a_flood_of_reports_from_one_organization_leaves_another_fast(
     print(
         f"flood: {len(statuses)} reports asked, {statuses.count(200)} answered, "
         f"{statuses.count(429)} refused (429); small query: {len(latencies)} asked, "
-        f"median {median * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+        f"median {median * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms (alone: median "
+        f"{statistics.median(quiet_alone) * 1000:.1f} ms, max {max(quiet_alone) * 1000:.1f} ms)"
     )
-    assert len(latencies) >= SECONDS / (PROBE_EVERY + P99_LIMIT) / 2
+    assert len(latencies) >= 20
     assert p99 < P99_LIMIT, (median, p99)
