@@ -76,6 +76,22 @@ async def _organization(engine: AsyncEngine, slug: str) -> UUID | None:
 
 
 async def prepare(kind: str, params: Params, pg_base: str, rebuild: bool) -> tuple[str, UUID]:
+    """The database URL of the practice, built unless cached, and its organization id; its
+    stored findings judged under the rules the server loads, as an operator would."""
+    url, org = await _practice(kind, params, pg_base, rebuild)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "cmgraph"), "findings", "rebuild", "--org", params.slug],
+        check=True,
+        cwd=ROOT,
+        env={**server_env(url), "CMGRAPH_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL,
+    )
+    log(f"stored findings current in {time.perf_counter() - started:.0f} s")
+    return url, org
+
+
+async def _practice(kind: str, params: Params, pg_base: str, rebuild: bool) -> tuple[str, UUID]:
     """The database URL of the practice, built unless cached, and its organization id."""
     CACHE.mkdir(exist_ok=True)
     if kind == "sqlite":

@@ -24,6 +24,7 @@ from cmgraph.config import Settings
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook, build_plugin_manager
+from cmgraph.services import findings
 from cmgraph.services.access import CLINICIAN, Principal
 from cmgraph.services.idempotency import Claim, IdempotencyStore
 from cmgraph.services.reader import Reader
@@ -99,7 +100,19 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Stored findings of other rules are judged again in the background; until then
+        # answers are judged live (services.findings), so serving starts at once.
+        rebuild = (
+            asyncio.create_task(findings.rebuild_outdated(db, book))
+            if settings.rebuild_findings_on_start
+            else None
+        )
         yield
+        if rebuild is not None:
+            rebuild.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await rebuild
+        await findings.stop_draining()  # the stale marks stay; the next start drains them
         await db.dispose()
 
     middleware = [Middleware(RequestLogMiddleware)]

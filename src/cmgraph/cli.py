@@ -13,6 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.exc import DBAPIError
@@ -23,7 +24,7 @@ from cmgraph.config import Settings
 from cmgraph.db import grants, migrate
 from cmgraph.db.engine import Database, DatabaseConfigError, unwritable_sqlite_files
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
-from cmgraph.services import tenants, tokens
+from cmgraph.services import findings, tenants, tokens
 from cmgraph.services.idempotency import IdempotencyStore
 
 
@@ -194,6 +195,30 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     _with_db(settings, work)
 
 
+def cmd_findings_rebuild(args: argparse.Namespace, settings: Settings) -> None:
+    from rich.progress import Progress
+
+    book = _book(settings)
+
+    async def work(db: Database) -> None:
+        try:
+            orgs = await findings.organizations(db, args.org)
+        except LookupError as exc:
+            raise CommandError(str(exc)) from exc
+        with Progress(transient=False) as bar:
+            for org_id, slug in orgs:
+                task = bar.add_task(slug, total=None)
+
+                def show(done: int, todo: int, task: Any = task) -> None:
+                    bar.update(task, completed=done, total=todo)
+
+                judged = await findings.rebuild(db, book, org_id, force=args.force, progress=show)
+                bar.update(task, completed=judged, total=judged)
+        print(f"stored findings current for {len(orgs)} organization(s)")
+
+    _with_db(settings, work)
+
+
 def _book(settings: Settings) -> RuleBook:
     return RuleBook(build_plugin_manager(settings.plugins_dir, settings.disabled_plugins))
 
@@ -327,6 +352,18 @@ def parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", "-o", default="schema.graphql", help="file, or - for stdout")
     export.set_defaults(run=cmd_export_schema)
+
+    stored = commands.add_parser("findings", help="stored findings").add_subparsers(
+        dest="findings_command", required=True
+    )
+    rebuild = stored.add_parser(
+        "rebuild", help="judge every client again under the loaded rules (if they changed)"
+    )
+    rebuild.add_argument("--org", help="only this organization's slug")
+    rebuild.add_argument(
+        "--force", action="store_true", help="judge again even when the rules did not change"
+    )
+    rebuild.set_defaults(run=cmd_findings_rebuild)
 
     plugins = commands.add_parser("plugins", help="list loaded plugins and their hooks")
     plugins.set_defaults(run=cmd_plugins)

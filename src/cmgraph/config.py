@@ -69,6 +69,9 @@ class Settings:
     ui: bool = False
     # CMGRAPH_TRUSTED_DOCUMENTS=only: people (JWT) may run only the UI's documents
     trusted_documents_only: bool = False
+    # at start-up, judge again in the background the stored findings of organizations whose
+    # were judged by other rules (services.findings); `cmgraph findings rebuild` does it too
+    rebuild_findings_on_start: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -126,6 +129,8 @@ class Settings:
             graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30),
             ui=env.get("CMGRAPH_UI", "").lower() in {"1", "true", "yes"},
             trusted_documents_only=_trusted_documents(env.get("CMGRAPH_TRUSTED_DOCUMENTS", "")),
+            rebuild_findings_on_start=env.get("CMGRAPH_REBUILD_FINDINGS_ON_START", "1")
+            not in {"0", "false", "no"},
         )
 
 

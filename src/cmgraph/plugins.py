@@ -12,6 +12,8 @@ wins (longest lead time, narrowest credentials).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import inspect
 import re
@@ -316,6 +318,17 @@ class ClaimDecision:
     modifier_plugins: tuple[str, ...] = ()
 
 
+def _source_hash(plugin: object) -> str:
+    """A hash of a plugin's code: its module's or class's source (an instance: its class's);
+    what has no source to read (built in C, made at run time) hashes its qualified name."""
+    target = plugin if inspect.ismodule(plugin) or inspect.isclass(plugin) else type(plugin)
+    try:
+        text = inspect.getsource(target)
+    except (OSError, TypeError):
+        text = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', target)}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class RuleBook:
     """Typed access to the hooks, scoped to payors, combining answers (the strictest wins)."""
 
@@ -433,6 +446,18 @@ class RuleBook:
             for name, plugin in self.pm.list_name_plugin()
             if plugin is not None and not name.startswith(f"{BUILTIN_PLUGIN}.")
         }
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Which rules these are: every loaded plugin's name, origin (an entry point names its
+        distribution's version) and a hash of its source. Stored findings judged under
+        another fingerprint are judged again (services.findings)."""
+        parts = sorted(
+            f"{name}\0{self.origin(name)}\0{_source_hash(plugin)}"
+            for name, plugin in self.pm.list_name_plugin()
+            if plugin is not None
+        )
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def origin(self, name: str) -> str:
         origins: dict[str, str] = getattr(self.pm, "origins", {})

@@ -10,12 +10,16 @@ import builders as b
 
 from cmgraph.api.ids import encode
 from cmgraph.db import models
+from cmgraph.plugins import RuleBook, build_plugin_manager
+from cmgraph.services import findings
 
 
-async def seed(db: Any, slug: str, clients: int = 50) -> list[str]:
+async def seed(db: Any, slug: str, clients: int = 50, *, judged: bool = True) -> list[str]:
     """`clients` clients, each with a coverage, a CM (a BCBA enrolled with the payor) and two
     sessions (the second one without a CM); returns the clients' global ids by name order.
-    Inserted directly, as the API would store them, to keep the test fast."""
+    Inserted directly, as the API would store them, to keep the test fast; then `judged`
+    stores their findings under the core rules, as `cmgraph findings rebuild` would (else
+    the organization's findings are judged live)."""
     org = await b.org_id(db, slug)
     async with db.write() as session:
         payor = models.Payor(organization_id=org, name="Acme", kind="COMMERCIAL", plugins=[])
@@ -78,6 +82,8 @@ async def seed(db: Any, slug: str, clients: int = 50) -> list[str]:
                     )
                 )
         await session.commit()
+    if judged:
+        await findings.rebuild(db, RuleBook(build_plugin_manager()), org)
     return ids
 
 

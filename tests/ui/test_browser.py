@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cmgraph import demo
+from cmgraph.demo import catalog
 from conftest import Practice
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
@@ -94,7 +94,7 @@ def first_date(practice: Practice, ok: Any) -> str:
 
 def _today() -> str:
     """Today in the demo practice's zone: the demo is built around it."""
-    return datetime.now(ZoneInfo(demo.TIMEZONE)).date().isoformat()
+    return datetime.now(ZoneInfo(catalog.TIMEZONE)).date().isoformat()
 
 
 def test_graphiql_runs_a_query_without_the_internet(page: Any, practice: Practice) -> None:

@@ -348,3 +348,61 @@ class IdempotencyKey(Base):
     reserved_at: Mapped[datetime]  # when the current attempt started
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
+
+
+class StoredFinding(Base):
+    """A session finding as the live judge made it (services.findings keeps these current):
+    the compliance report and a client's findings read them instead of judging every
+    session. `finding` is the whole finding; the other columns order and filter the report."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        _owner(),
+        _ref("client_id", "clients"),
+        # The report's order: date of service, start, session, then the judge's own order.
+        Index(
+            "ix_findings_report",
+            "organization_id",
+            "date_of_service",
+            "starts_at",
+            "appointment_id",
+            "seq",
+        ),
+        Index("ix_findings_client", "organization_id", "client_id"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    appointment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)  # its place among the session's
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    date_of_service: Mapped[date] = mapped_column(Date)
+    starts_at: Mapped[datetime]
+    code: Mapped[str] = mapped_column(String(64))
+    finding: Mapped[dict[str, Any]]
+
+
+class StaleClient(Base):
+    """A client whose stored findings may be out of date: a write reached more clients than
+    one transaction re-judges, or the rules changed. Reads judge such a client live until
+    the background job (services.findings.drain) re-judges it and removes this row."""
+
+    __tablename__ = "findings_stale_clients"
+    __table_args__ = (_owner(), _ref("client_id", "clients"))
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # renewed by every marking: a re-judge removes only the mark it saw before judging
+    mark: Mapped[uuid.UUID] = mapped_column(Uuid)
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FindingsBuild(Base):
+    """Which rules an organization's stored findings were judged by (RuleBook.fingerprint
+    and the judge's own code): another fingerprint means every stored row is suspect."""
+
+    __tablename__ = "findings_builds"
+    __table_args__ = (_owner(),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,7 +12,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
-from cmgraph.services import events, positions
+from cmgraph.services import events, findings, positions
 from cmgraph.services.scope import Scope
 
 
@@ -74,6 +74,7 @@ def record(
             occurred_at=models.utcnow(),
         ),
     )
+    findings.note(session, entity, before)  # the stored findings it may change
 
 
 def record_by(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
-from cmgraph.services import expiry, loading, sessions
+from cmgraph.services import expiry, findings, loading, sessions
 from cmgraph.services.outcome import INVALID_INPUT, refuse
 from cmgraph.services.scope import Scope
 
@@ -87,10 +87,71 @@ async def findings_page(
 ) -> FindingsPage:
     """Findings [offset, offset + limit) of every non-cancelled session whose date of
     service is in [start, end], then, when the window reaches today, the expiry warnings of
-    current assignments. Sessions are judged a batch at a time and only the page is kept;
-    without `count`, judging stops once the page and one more finding are found."""
+    current assignments. The session findings are read from the stored ones
+    (services.findings) when they can answer, else judged live."""
     if end < start:
         raise refuse(INVALID_INPUT, "The window ends before it starts.", "to")
+    # One snapshot for every statement: a session moved to another day while the report
+    # reads is counted once, on one of them.
+    async with scope.db.snapshot() as session:
+        trust = await findings.stored(session, scope)
+        if trust is not None:
+            return await _stored_page(
+                session, scope, trust, start, end, codes, offset, limit, count=count
+            )
+        return await live_findings_page(
+            session, scope, start, end, codes, offset, limit, count=count
+        )
+
+
+async def _stored_page(
+    session: AsyncSession,
+    scope: Scope,
+    trust: findings.Stored,
+    start: date,
+    end: date,
+    codes: Collection[str] | None,
+    offset: int,
+    limit: int,
+    *,
+    count: bool,
+) -> FindingsPage:
+    """The page from the stored findings, then the expiry warnings (computed now) when the
+    window reaches today and the page or the count reaches them."""
+    found = await findings.session_findings(
+        session, scope, trust, (start, end), codes, offset, limit, count=count
+    )
+    page, total = found.page, found.total
+    if end >= scope.today() and (count or len(page) <= limit):
+        ahead = _wanted(
+            [f for c in (await expiry.findings(session, scope)).values() for f in c], codes
+        )
+        if total is None:  # the page runs into the expiry warnings: where do they start?
+            total = (
+                await findings.session_findings(
+                    session, scope, trust, (start, end), codes, 0, 0, count=True
+                )
+            ).total
+        assert total is not None
+        skip = max(0, offset - total)
+        page = page + ahead[skip : skip + limit + 1 - len(page)]
+        total += len(ahead)
+    return FindingsPage(page[:limit], has_next=len(page) > limit, total=total if count else None)
+
+
+async def live_findings_page(
+    session: AsyncSession,
+    scope: Scope,
+    start: date,
+    end: date,
+    codes: Collection[str] | None,
+    offset: int,
+    limit: int,
+    *,
+    count: bool,
+) -> FindingsPage:
+    """findings_page judged live, session by session: the answer while an organization's
+    stored findings belong to other rules or await re-judging, and what they are held to."""
     page: list[facts.Finding] = []
     seen = 0
 
@@ -104,42 +165,27 @@ async def findings_page(
     def enough() -> bool:
         return not count and seen > offset + limit
 
-    # One snapshot for every batch: a session moved to another day while the report reads
-    # is judged once, on one of them.
-    async with scope.db.snapshot() as session:
-        async with aclosing(_session_batches(session, scope, start, end)) as batches:
-            async for keys in batches:
-                verdicts = await sessions.judge(session, scope, keys, claims=False, whole_days=True)
-                take(f for v in verdicts for f in v.findings)
-                if enough():
-                    return FindingsPage(page, has_next=True, total=None)
-        # What counts from today belongs to any window that reaches today.
-        if end >= scope.today():
-            take(f for c in (await expiry.findings(session, scope)).values() for f in c)
+    async with aclosing(_session_batches(session, scope, start, end)) as batches:
+        async for keys in batches:
+            verdicts = await sessions.judge(session, scope, keys, claims=False, whole_days=True)
+            take(f for v in verdicts for f in v.findings)
+            if enough():
+                return FindingsPage(page, has_next=True, total=None)
+    # What counts from today belongs to any window that reaches today.
+    if end >= scope.today():
+        take(f for c in (await expiry.findings(session, scope)).values() for f in c)
     return FindingsPage(page, has_next=seen > offset + limit, total=seen if count else None)
 
 
 async def client_findings(
     session: AsyncSession, scope: Scope, client_ids: Collection[UUID]
 ) -> dict[UUID, list[facts.Finding]]:
-    """Each client's findings over all of their non-cancelled sessions, and expiry warnings."""
-    found_rows = await session.execute(
-        select(*loading.APPOINTMENT_FACT).where(
-            models.Appointment.organization_id == scope.organization_id,
-            models.Appointment.client_id.in_(client_ids),
-            _LIVE,
-        )
-    )
-    # Sorted here, not in SQL: an ORDER BY on the date of service tempts SQLite, without
-    # statistics, to walk the whole date index to avoid a sort of a few dozen rows.
-    rows = sorted(found_rows, key=lambda r: (r.date_of_service, r.starts_at, r.id))
-    # Every non-cancelled session of these clients: their days are whole.
-    verdicts = await sessions.judge(
-        session, scope, [sessions.key_of(r) for r in rows], claims=False, whole_days=True
-    )
-    found: dict[UUID, list[facts.Finding]] = {c: [] for c in client_ids}
-    for verdict in verdicts:
-        found[verdict.key.client_id].extend(verdict.findings)
+    """Each client's findings over all of their non-cancelled sessions (stored, or judged live
+    when the stored ones cannot answer), and expiry warnings."""
+    trust = await findings.stored(session, scope)
+    if trust is None:
+        trust = findings.Stored(frozenset(client_ids))  # every one judged live
+    found = await findings.client_session_findings(session, scope, trust, client_ids)
     for client_id, ahead in (await expiry.findings(session, scope, client_ids)).items():
         found[client_id].extend(ahead)
     return found

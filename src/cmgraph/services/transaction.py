@@ -23,6 +23,7 @@ from cmgraph.db.faults import is_retryable
 # Re-exported for the API, which may not import cmgraph.db.
 from cmgraph.db.faults import is_unavailable as is_unavailable
 from cmgraph.plugins import PluginFailed, RuleBook
+from cmgraph.services import findings
 from cmgraph.services.idempotency import KEY_IN_USE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
 from cmgraph.services.scope import Scope
@@ -106,11 +107,15 @@ async def _run_once(
     async with scope.db.write() as session:
         try:
             outcome = await use_case(session)
+            # The stored findings the write changes are judged again before it commits.
+            marked_stale = await findings.keep_current(session, scope)
             # The key says "written" in the very transaction that writes, or neither happens
             # (services.idempotency); a key another attempt took over stops this commit.
             if scope.idempotency is not None and not await mark_written(session, scope.idempotency):
                 raise Refused(KEY_TAKEN_OVER)
             await session.commit()
+            if marked_stale:
+                findings.after_commit(scope)
             return outcome
         except Refused as refused:
             await session.rollback()
