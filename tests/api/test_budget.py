@@ -64,9 +64,10 @@ async def test_a_caller_over_its_requests_per_minute_gets_429_and_nothing_runs(a
 
 
 async def test_a_caller_over_its_cost_per_minute_gets_429(api, app_with):
-    client = await app_with(cost_per_minute=30_000)
+    client = await app_with(cost_per_minute=6 * 30_000)  # 30,000 in any 10 s
     first = await post(client, api.token, YEAR)
     assert first.status_code == 200 and "errors" not in first.json()
+    assert '"cost";q=30000;w=10' in first.headers["RateLimit-Policy"]
     cost_left = int(first.headers["RateLimit"].split('"cost";r=')[1].split(";")[0])
     assert cost_left == 30_000 - (2 + 365 * 60)
 
@@ -108,7 +109,7 @@ async def test_a_caller_runs_one_reports_worth_at_a_time_and_small_queries_besid
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(compliance, "findings_page", held)
-    client = await app_with()
+    client = await app_with(cost_per_minute=6 * 100_000)  # cost is not what refuses here
     running = asyncio.create_task(post(client, api.token, YEAR))
     await asyncio.wait_for(started.wait(), 5)
 

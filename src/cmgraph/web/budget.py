@@ -4,14 +4,15 @@ organization. Counted per process with the `limits` library's sliding-window cou
 well-kept implementation, in memory): with N worker processes a caller may get up to N
 times the budget, since the processes share nothing.
 
-A request is admitted when both its one request and its cost (api.cost, at most the cost
-limit: a refused query spends at most that) fit in the last minute, and when what the caller
+A request is admitted when its one request fits in the last minute and its cost (api.cost,
+at most the cost limit: a refused query spends at most that) in the last 10 seconds' sixth
+of the cost per minute (so the minute's budget is not spent in one burst), and when what the caller
 already has running in this process and its cost together stay within one request's worth
 (the cost limit): a caller runs one report at a time, however many connections it opens, and
 any number of small queries. A refused request spends nothing, and is answered 429 with
 Retry-After. Every answer to an authenticated
 caller says where they stand, in the IETF draft's headers (draft-ietf-httpapi-ratelimit-
-headers): `RateLimit-Policy: "requests";q=600;w=60, "cost";q=250000;w=60` and
+headers): `RateLimit-Policy: "requests";q=600;w=60, "cost";q=41666;w=10` and
 `RateLimit: "requests";r=<left>;t=<seconds>, "cost";r=<left>;t=<seconds>`."""
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import math
 import time
 from dataclasses import dataclass
 
-from limits import RateLimitItem, RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from cmgraph.services.access import Principal
 
 WINDOW_SECONDS = 60
+COST_WINDOW_SECONDS = 10
 
 
 def caller(principal: Principal) -> str:
@@ -74,11 +76,13 @@ class Budget:
         self.max_running_cost = max_running_cost
         self.running: dict[str, int] = {}  # caller: cost of their requests under way
         self.requests = RateLimitItemPerMinute(requests_per_minute)
-        self.cost = RateLimitItemPerMinute(cost_per_minute)
+        # the minute's cost in sixths, each over a sliding 10 s: a caller cannot spend the
+        # whole minute in one burst (at the defaults, one year's report every 10 s)
+        self.cost = RateLimitItemPerSecond(max(1, cost_per_minute // 6), COST_WINDOW_SECONDS)
         self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
         self.policy = (
             f'"requests";q={requests_per_minute};w={WINDOW_SECONDS}, '
-            f'"cost";q={cost_per_minute};w={WINDOW_SECONDS}'
+            f'"cost";q={self.cost.amount};w={COST_WINDOW_SECONDS}'
         )
 
     def spend(self, caller: str, cost: int) -> Standing:
@@ -88,7 +92,7 @@ class Budget:
         running = self.running.get(caller, 0)
         if running and running + cost > self.max_running_cost:
             return self._standing(caller, admitted=False, short=None, busy=True)
-        short = None  # the budget that is short, if one is
+        short: RateLimitItem | None = None  # the budget that is short, if one is
         if not self.limiter.test(self.requests, caller):
             short = self.requests
         elif cost and not self.limiter.test(self.cost, caller, cost=cost):
