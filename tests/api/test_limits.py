@@ -271,6 +271,9 @@ FINDINGS = """{ a0: complianceFindings(from: "1900-01-01", to: "2100-12-31", fir
 
 
 async def test_a_report_spans_at_most_the_longest_window(api, app_with):
+    # several year-long reports in a row: more than a caller's cost in 10 s (test_budget.py)
+    roomy = dataclasses.replace(Limits(), cost_per_minute=6 * 500_000)
+    api = type(api)(await app_with(limits=roomy), api.token, api.slug)
     body = await api.raw(FINDINGS)
     assert codes(body) == ["INVALID_INPUT"]
     assert "at most 366 days" in body["errors"][0]["message"]
@@ -280,16 +283,18 @@ async def test_a_report_spans_at_most_the_longest_window(api, app_with):
     leap = '{ claimLines(from: "2024-01-01", to: "2025-01-01") { totalCount } }'  # 367 days
     assert codes(await api.raw(leap)) == ["INVALID_INPUT"]
 
-    wider = await app_with(limits=Limits(max_report_days=400))
+    wider = await app_with(limits=dataclasses.replace(roomy, max_report_days=400))
     response = await wider.post(
         "/graphql", json={"query": leap}, headers={"Authorization": f"Bearer {api.token}"}
     )
     assert "errors" not in response.json()
 
 
-async def test_one_request_holds_about_one_reports_work(api):
+async def test_one_request_holds_about_one_reports_work(api, app_with):
     """The pen test's 30 aliases of a centuries-long findings report cost 60; now each alias
     costs its window's days, so a second year-long report is over the limit."""
+    roomy = dataclasses.replace(Limits(), cost_per_minute=6 * 500_000)  # as above
+    api = type(api)(await app_with(limits=roomy), api.token, api.slug)
     thirty = (
         "{ "
         + " ".join(
