@@ -281,6 +281,8 @@ def server_env(url: str) -> dict[str, str]:
     env["CMGRAPH_DATABASE_URL"] = url
     env["CMGRAPH_PLUGINS_DIR"] = str(ROOT / "plugins")
     env["PYTHONPATH"] = str(ROOT)
+    # one token asks everything here: a caller's budget would measure 429s, not the service
+    env["CMGRAPH_REQUESTS_PER_MINUTE"] = env["CMGRAPH_COST_PER_MINUTE"] = "0"
     return env
 
 

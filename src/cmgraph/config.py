@@ -73,10 +73,17 @@ class Limits:
     max_aliases: int = 30
     max_tokens: int = 2000
     max_selections: int = 5000  # fields, with every fragment spread expanded
+    max_field_directives: int = 5  # directives on one field
+    max_repeated_fields: int = 20  # one response key in one selection set, fragments expanded
     # a client screen of 100 clients with their lines, history and findings costs ~24000
     max_cost: int = 25000
     list_cost_factor: int = 5
+    max_report_days: int = 366  # the longest window of dates a report may span
     max_body_bytes: int = 500_000  # room for 1,000 rendering questions (about 110 kB)
+    # each caller's budget per minute, per process (web.budget); 0: none
+    requests_per_minute: int = 600
+    cost_per_minute: int = 250_000  # ten requests at the cost limit
+    request_seconds: float = 10.0  # a query's time budget (web.graphql_http); 0: none
 
 
 @dataclass(frozen=True)
@@ -175,9 +182,23 @@ class Settings:
                 max_aliases=number("CMGRAPH_MAX_ALIASES", defaults.max_aliases),
                 max_tokens=number("CMGRAPH_MAX_TOKENS", defaults.max_tokens),
                 max_selections=number("CMGRAPH_MAX_SELECTIONS", defaults.max_selections),
+                max_field_directives=number(
+                    "CMGRAPH_MAX_FIELD_DIRECTIVES", defaults.max_field_directives
+                ),
+                max_repeated_fields=number(
+                    "CMGRAPH_MAX_REPEATED_FIELDS", defaults.max_repeated_fields
+                ),
                 max_cost=number("CMGRAPH_MAX_COST", defaults.max_cost),
                 list_cost_factor=number("CMGRAPH_LIST_COST_FACTOR", defaults.list_cost_factor),
+                max_report_days=number("CMGRAPH_MAX_REPORT_DAYS", defaults.max_report_days),
                 max_body_bytes=number("CMGRAPH_MAX_BODY_BYTES", defaults.max_body_bytes),
+                requests_per_minute=number(
+                    "CMGRAPH_REQUESTS_PER_MINUTE", defaults.requests_per_minute
+                ),
+                cost_per_minute=number("CMGRAPH_COST_PER_MINUTE", defaults.cost_per_minute),
+                request_seconds=float(
+                    env.get("CMGRAPH_REQUEST_TIMEOUT_SECONDS", str(defaults.request_seconds))
+                ),
             ),
             jwt=JwtSettings(
                 issuer=env.get("CMGRAPH_JWT_ISSUER") or None,

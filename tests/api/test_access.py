@@ -238,3 +238,57 @@ def test_a_clinician_bound_to_no_provider_would_see_no_client_not_every_client()
     assert _caseload_of(unbound) is not None  # None would mean: every client
     assert _caseload_of(bound) == org
     assert _caseload_of(coordinator) is None
+
+
+async def test_a_write_scope_writes_but_does_not_read_what_it_touches(api, db):
+    client = await b.client(api, "Wanda", "Writeonly", dateOfBirth="2014-05-06")
+    provider = await b.provider(api)
+    writer = p.as_(api, await p.token(db, api.slug, "integration", scopes=("clients:write",)))
+    events = await b.count(db, models.ChangeRecord, api.slug)
+
+    for read_back in (
+        "client { displayName dateOfBirth }",
+        "client { id }",
+        "... on ClientPayload { client { ... on Node { id } } }",
+    ):
+        forbidden(
+            await writer.post(
+                "mutation($id: ID!) { updateClient(input: {id: $id}) { " + read_back + " } }",
+                {"id": client},
+            )
+        )
+    done = await writer(
+        """mutation($id: ID!) { updateClient(input: {id: $id, lastName: "W"}) {
+          userErrors { code } } }""",
+        {"id": client},
+    )
+    assert done["updateClient"]["userErrors"] == []
+    assert await b.count(db, models.ChangeRecord, api.slug) == events + 1
+
+    scheduler = p.as_(
+        api, await p.token(db, api.slug, "integration", scopes=("appointments:write",))
+    )
+    forbidden(
+        await scheduler.post(
+            """mutation($c: ID!, $p: ID!) { scheduleAppointment(input: {
+          clientId: $c, providerId: $p, serviceLine: "ABA", startsAt: "2026-03-10T09:00:00-05:00",
+          endsAt: "2026-03-10T10:00:00-05:00"}) { appointment { startsAt } } }""",
+            {"c": client, "p": provider},
+        )
+    )
+    assert await b.count(db, models.Appointment, api.slug) == 0
+
+
+async def test_a_fragment_on_an_interface_does_not_hide_the_type_a_field_reads(api, db):
+    client = await b.client(api, "Ned", "Node")
+    provider = await b.provider(api)
+    visit = await b.appointment(
+        api, client, provider, "2026-03-10T09:00:00-05:00", "2026-03-10T10:00:00-05:00"
+    )
+    visits = p.as_(api, await p.token(db, api.slug, "integration", scopes=("appointments:read",)))
+    query = """query($id: ID!) { node(id: $id) { ... on Appointment { startsAt
+      client { ... on Node { id } } } } }"""
+
+    forbidden(await visits.post(query, {"id": visit["appointment"]["id"]}))
+    plain = "query($id: ID!) { node(id: $id) { ... on Appointment { startsAt } } }"
+    assert (await visits(plain, {"id": visit["appointment"]["id"]}))["node"]["startsAt"]

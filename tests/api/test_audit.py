@@ -269,3 +269,61 @@ async def test_the_database_refuses_to_truncate_events(db, is_postgres):
         with pytest.raises(DBAPIError, match="append-only"):
             await session.execute(text("TRUNCATE change_records"))
         await session.rollback()
+
+
+async def test_a_write_that_changes_nothing_writes_nothing(api, db):
+    """Every update, given only its id or the values already there: no event, no version."""
+    client = await b.client(api, "Nell", "Nochange", dateOfBirth="2016-02-03")
+    provider = await b.provider(api, "Nia", "Same", credentials=["BCBA", "RBT"])
+    payor = await b.payor(api, "Still Health")
+    coverage = await b.coverage(api, client, payor, "2025-01-01")
+    enrollment = await b.enrollment(api, provider, payor)
+    visit = await b.appointment(
+        api, client, provider, "2026-03-10T09:00:00-05:00", "2026-03-10T10:00:00-05:00"
+    )
+    assignment = await b.case_manager(api, client, provider, "2026-01-01")
+    before = len(await b.changes(db, api.slug))
+
+    same = [
+        (b.UPDATE_CLIENT, {"id": client}, "updateClient"),
+        (
+            b.UPDATE_CLIENT,
+            {"id": client, "firstName": "Nell", "dateOfBirth": "2016-02-03"},
+            "updateClient",
+        ),
+        (
+            b.UPDATE_PROVIDER,
+            {"id": provider, "credentials": [{"type": "RBT"}, {"type": "BCBA"}]},
+            "updateProvider",
+        ),
+        (b.UPDATE_PROVIDER, {"id": provider, "lastName": "Same"}, "updateProvider"),
+        (b.UPDATE_COVERAGE, {"id": coverage, "effectiveFrom": "2025-01-01"}, "updateCoverage"),
+        (b.UPDATE_ENROLLMENT, {"id": enrollment, "status": "ENROLLED"}, "updateEnrollment"),
+        (
+            b.UPDATE_APPOINTMENT,
+            {"id": visit["appointment"]["id"], "status": "SCHEDULED"},
+            "updateAppointment",
+        ),
+    ]
+    for mutation, given, name in same:
+        await b.ok(api, mutation, {"input": given}, name)
+    update_cm = """mutation($input: UpdateCaseManagerInput!) { updateCaseManager(input: $input) {
+      caseManager { version startDate } userErrors { code } } }"""
+    unchanged = await b.ok(
+        api,
+        update_cm,
+        {"input": {"id": assignment, "version": 1, "startDate": "2026-01-01"}},
+        "updateCaseManager",
+    )
+    assert unchanged["caseManager"]["version"] == 1
+    assert len(await b.changes(db, api.slug)) == before
+
+    changed = await b.ok(
+        api,
+        update_cm,
+        {"input": {"id": assignment, "version": 1, "note": "now"}},
+        "updateCaseManager",
+    )
+    assert changed["caseManager"]["version"] == 2
+    await b.ok(api, b.UPDATE_CLIENT, {"input": {"id": client, "firstName": "Nora"}}, "updateClient")
+    assert len(await b.changes(db, api.slug)) == before + 2

@@ -10,6 +10,7 @@ import pytest
 from graphql import DocumentNode, GraphQLSchema, parse
 
 from cmgraph.api import document
+from cmgraph.api.cost import RENDERING_QUESTION_COST, REPORT_DAY_COST
 from cmgraph.api.document import AnalyzedDocument, analyze
 from cmgraph.api.schema import schema
 
@@ -101,9 +102,27 @@ def test_the_cost_of_rendering_providers_is_per_request():
     query = """query($r: [RenderingProviderRequest!]!) {
       renderingProviders(requests: $r) { provider { npi } }
     }"""
-    assert cost(query, {"r": [{}] * 4}) == 1 + 4 * 2
+    q = RENDERING_QUESTION_COST  # the work of each question, whatever is selected
+    assert cost(query, {"r": [{}] * 4}) == 1 + 4 * 2 + 4 * q
     assert cost(query, {"r": []}) == 1 + 1 * 2
-    assert cost(query, {}) == 1 + LIST_FACTOR * 2  # no list to count: a list's factor
+    assert cost(query, {}) == 1 + LIST_FACTOR * 2 + q  # no list to count: a list's factor
+
+
+def test_a_report_costs_the_days_of_its_window_per_alias_up_to_the_longest_window():
+    report = """query($from: Date!, $to: Date!) { complianceFindings(from: $from, to: $to,
+      first: 0) { totalCount } }"""
+    year = {"from": "2026-01-01", "to": "2026-12-31"}
+    assert cost(report, year) == 1 + 1 + 365 * REPORT_DAY_COST
+    assert cost(report, {"from": "2026-03-01", "to": "2026-03-01"}) == 2 + REPORT_DAY_COST
+    centuries = {"from": "1900-01-01", "to": "2100-12-31"}  # refused by the field itself
+    assert cost(report, centuries) == 2 + 366 * REPORT_DAY_COST
+    one = '{ a: claimLines(from: "2026-01-01", to: "2026-12-31", first: 1) { totalCount } }'
+    assert cost(one) == 2 + 365 * REPORT_DAY_COST
+    two = one[:-2] + one[2:].replace("a:", "b:")
+    assert cost(two) == 2 * cost(one) > 25_000  # the default limit: one report a request
+    single = """{ renderingProvider(clientId: "x", serviceLine: "ABA",
+      dateOfService: "2026-01-01") { findings { code } } }"""
+    assert cost(single) == 1 + 1 + LIST_FACTOR * 1 + RENDERING_QUESTION_COST
 
 
 @pytest.fixture

@@ -230,3 +230,104 @@ async def test_a_fragment_that_spreads_itself_is_refused(api):
     body = await api.raw("query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }")
 
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def test_too_many_directives_on_one_field_are_refused_before_validation(api, app_with):
+    two = "{ serviceLines { code @include(if: true) @skip(if: false) } }"
+    assert "errors" not in await api.raw(two)
+    # a thousand directives would be validated pairwise: refused before that, by count
+    many = "{ serviceLines { code " + "@include(if: true) " * 6 + "} }"
+    body = await api.raw(many)
+    assert body["data"] is None and codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert "6 directives; at most 5" in body["errors"][0]["message"]
+
+    stricter = await app_with(limits=Limits(max_field_directives=1))
+    response = await stricter.post(
+        "/graphql", json={"query": two}, headers={"Authorization": f"Bearer {api.token}"}
+    )
+    assert codes(response.json()) == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_one_field_selected_too_many_times_is_refused_through_fragments_too(api):
+    twenty = "{ serviceLines { " + "code " * 20 + "} }"
+    assert "errors" not in await api.raw(twenty)
+
+    for document in (
+        "{ serviceLines { " + "code " * 21 + "} }",
+        "{ serviceLines { ...A ...B code } } fragment A on ServiceLine { "
+        + "code " * 10
+        + "} fragment B on ServiceLine { "
+        + "code " * 10
+        + "}",
+        "{ " + "serviceLines { name } " * 21 + "}",
+    ):
+        body = await api.raw(document)
+        assert body["data"] is None and codes(body) == ["QUERY_TOO_COMPLEX"], document
+        assert "21 times" in body["errors"][0]["message"]
+
+
+FINDINGS = """{ a0: complianceFindings(from: "1900-01-01", to: "2100-12-31", first: 0) {
+  totalCount } }"""
+
+
+async def test_a_report_spans_at_most_the_longest_window(api, app_with):
+    # several year-long reports in a row: more than a caller's cost in 10 s (test_budget.py)
+    roomy = dataclasses.replace(Limits(), cost_per_minute=6 * 500_000)
+    api = type(api)(await app_with(limits=roomy), api.token, api.slug)
+    body = await api.raw(FINDINGS)
+    assert codes(body) == ["INVALID_INPUT"]
+    assert "at most 366 days" in body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"]["field"] == ["to"]
+    year = '{ claimLines(from: "2026-01-01", to: "2026-12-31") { totalCount } }'
+    assert "errors" not in await api.raw(year)
+    leap = '{ claimLines(from: "2024-01-01", to: "2025-01-01") { totalCount } }'  # 367 days
+    assert codes(await api.raw(leap)) == ["INVALID_INPUT"]
+
+    wider = await app_with(limits=dataclasses.replace(roomy, max_report_days=400))
+    response = await wider.post(
+        "/graphql", json={"query": leap}, headers={"Authorization": f"Bearer {api.token}"}
+    )
+    assert "errors" not in response.json()
+
+
+async def test_one_request_holds_about_one_reports_work(api, app_with):
+    """The pen test's 30 aliases of a centuries-long findings report cost 60; now each alias
+    costs its window's days, so a second year-long report is over the limit."""
+    roomy = dataclasses.replace(Limits(), cost_per_minute=6 * 500_000)  # as above
+    api = type(api)(await app_with(limits=roomy), api.token, api.slug)
+    thirty = (
+        "{ "
+        + " ".join(
+            f'a{i}: complianceFindings(from: "2026-01-01", to: "2026-12-31", first: 0) '
+            "{ totalCount }"
+            for i in range(30)
+        )
+        + " }"
+    )
+    body = await api.raw(thirty)
+    assert body["data"] is None and codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert body["errors"][0]["extensions"]["cost"] > 30 * 365 * 60
+
+    one_year = thirty.split(" a1:")[0] + " }"
+    assert "errors" not in await api.raw(one_year)
+    two_years = thirty.split(" a2:")[0] + " }"
+    assert codes(await api.raw(two_years)) == ["QUERY_TOO_COMPLEX"]
+    monthly = (
+        "{ "
+        + " ".join(
+            f'm{i}: claimLines(from: "2026-{i:02d}-01", to: "2026-{i:02d}-28") {{ totalCount }}'
+            for i in range(1, 13)
+        )
+        + " }"
+    )
+    assert "errors" not in await api.raw(monthly)  # a year in twelve months: one year's work
+
+    batch = [{"clientId": "x", "serviceLine": "ABA", "dateOfService": "2026-01-01"}] * 1000
+    rendering = """query($r: [RenderingProviderRequest!]!) { %s }"""
+    aliases = " ".join(f"r{i}: renderingProviders(requests: $r) {{ clientId }}" for i in range(3))
+    body = await api.raw(rendering % aliases, {"r": batch})
+    assert codes(body) == ["QUERY_TOO_COMPLEX"]  # 24 of them took 6 s in the pen test
+    full = """clientId serviceLine dateOfService provider { displayName npi }
+      assignment { startDate } findings { code }"""
+    one = await api.raw(rendering % f"renderingProviders(requests: $r) {{ {full} }}", {"r": batch})
+    assert "QUERY_TOO_COMPLEX" not in codes(one)

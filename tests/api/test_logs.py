@@ -165,3 +165,26 @@ async def test_lines_outside_a_request_carry_no_request_id(api, log_output):
     logging.getLogger("cmgraph.elsewhere").info("between requests")
     (line,) = [json.loads(x) for x in log_output.getvalue().splitlines() if "between requests" in x]
     assert "request_id" not in line
+
+
+@pytest.mark.parametrize("answer_in", ["application/json", "application/graphql-response+json"])
+async def test_an_operation_name_that_names_no_operation_is_refused_and_not_logged(
+    api, log_output, answer_in
+):
+    smuggled = "Zebulon Quattlebaum " * 5000
+    for document in ("query Caseload { clients { totalCount } }", "{ clients { totalCount } }"):
+        response = await api.client.post(
+            "/graphql",
+            json={"query": document, "operationName": smuggled},
+            headers={"Authorization": f"Bearer {api.token}", "Accept": answer_in},
+        )
+        assert response.status_code == (200 if answer_in == "application/json" else 400)
+        body = response.json()
+        assert "operationName" in body["errors"][0]["message"]
+        assert not body.get("data")
+        assert "Zebulon" not in response.text
+    assert "Zebulon" not in log_output.getvalue()
+    lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
+    requests = [x for x in lines if x["message"] == "request"]
+    assert len(requests) == 2 and all(x["operation"] is None for x in requests)
+    assert all(x["outcome"] == "bad_request" for x in requests)

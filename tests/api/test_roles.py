@@ -1,7 +1,11 @@
 """Roles, generated over the whole schema: every root field and mutation, called by every
 role (and by integrations with and without the operation's scope), is allowed or denied as
 the one table in the code (cmgraph.api.permissions.ACCESS) says. Denied: HTTP 403, one
-top-level error with extensions.code FORBIDDEN, no data, nothing written."""
+top-level error with extensions.code FORBIDDEN, no data, nothing written.
+
+And the audit trail, through every path that reads events (auditEvents, an assignment's
+changes), shows an event's contents (before, after) to exactly the callers who may read the
+entity's type (permissions.ENTITY_ACCESS); to the others its ids and changed field names."""
 
 from __future__ import annotations
 
@@ -24,11 +28,11 @@ from graphql import (
 )
 
 from cmgraph.api import ids
-from cmgraph.api.permissions import ACCESS, NODE_ACCESS
+from cmgraph.api.permissions import ACCESS, NODE_ACCESS, may_call, may_read_entity
 from cmgraph.api.schema import schema
 from cmgraph.db import models
 from cmgraph.services import tenants
-from cmgraph.services.access import ADMIN, BILLING, PERSON_ROLES, SCOPES
+from cmgraph.services.access import ADMIN, BILLING, INTEGRATION, PERSON_ROLES, SCOPES, Principal
 
 GRAPHQL = schema._schema
 ROOTS = {"Query": GRAPHQL.query_type, "Mutation": GRAPHQL.mutation_type}
@@ -172,3 +176,92 @@ async def test_every_operation_for_every_caller(db, http, org, operation, caller
         after = await written(db, org["slug"])
         after["ApiToken"] = before["ApiToken"]  # the caller's own token was made above
         assert after == before, (operation, caller)
+
+
+# --- the audit trail's contents ---------------------------------------------------------
+
+TRAIL_SCOPES: dict[str, tuple[str, ...]] = {
+    "integration-audit": ("audit:read",),
+    "integration-audit-clients": ("audit:read", "clients:read"),
+    "integration-history": ("audit:read", "clients:read", "case_managers:read"),
+    "integration-audit-everything": tuple(s for s in SCOPES if s.endswith(":read")),
+}
+TRAIL_CALLERS = [*PERSON_ROLES, *TRAIL_SCOPES]
+TRAIL = """{ auditEvents(first: 100) { edges { node {
+  entityType entityId before after changedFields } } } }"""
+HISTORY = """query($id: ID!) { client(id: $id) { caseManagers { changes {
+  entityType entityId before after changedFields } } } }"""
+
+
+@pytest.fixture
+async def trail(api) -> dict[str, Any]:
+    """An organization with an event of each kind: a client, a provider (the clinician's),
+    their assignment, a payor, a coverage, an enrollment, an appointment and an API token."""
+    admin = api
+    client = await b.client(admin, "Tess", "Trail", dateOfBirth="2015-04-01")
+    provider = await b.provider(admin, "Cara", "Clinician")
+    await b.case_manager(admin, client, provider, "2026-01-01")
+    payor = await b.payor(admin, "Trail Health")
+    await b.coverage(admin, client, payor, "2026-01-01")
+    await b.enrollment(admin, provider, payor)
+    await b.appointment(
+        admin, client, provider, "2026-03-10T09:00:00-05:00", "2026-03-10T10:00:00-05:00"
+    )
+    await admin('mutation { createApiToken(input: {name: "t", role: "billing"}) { token } }')
+    return {"slug": api.slug, "client": client, "provider": provider, "http": api.client}
+
+
+async def trail_caller(db, trail, caller: str) -> tuple[str, Principal]:
+    slug, org = trail["slug"], await b.org_id(db, trail["slug"])
+    if caller in TRAIL_SCOPES:
+        scopes = TRAIL_SCOPES[caller]
+        token_value = await p.token(db, slug, INTEGRATION, scopes=scopes)
+        return token_value, Principal(org, "UTC", INTEGRATION, "t", scopes=frozenset(scopes))
+    provider = trail["provider"] if caller == "clinician" else None
+    token_value = await p.token(db, slug, caller, provider=provider)
+    return token_value, Principal(org, "UTC", caller, "t")
+
+
+def check_events(events: list[dict[str, Any]], principal: Principal, caller: str) -> None:
+    assert events, caller
+    for event in events:
+        shown = may_read_entity(principal, event["entityType"])
+        contents = [event["before"], event["after"]]
+        assert any(c is not None for c in contents) == shown, (caller, event)
+        assert event["changedFields"], event  # the names, to everyone who reads the event
+        assert event["entityId"]
+
+
+@pytest.mark.parametrize("caller", TRAIL_CALLERS)
+async def test_every_path_to_the_audit_trail_shows_contents_as_the_table_says(db, trail, caller):
+    token_value, principal = await trail_caller(db, trail, caller)
+    headers = {"Authorization": f"Bearer {token_value}"}
+    post = trail["http"].post
+    paths = 0
+
+    response = await post("/graphql", json={"query": TRAIL}, headers=headers)
+    if may_call(principal, "Query", "auditEvents"):
+        paths += 1
+        body = response.json()
+        assert "errors" not in body, body
+        events = [e["node"] for e in body["data"]["auditEvents"]["edges"]]
+        kinds = {e["entityType"] for e in events}
+        assert {"Client", "CaseManagerAssignment", "Payor", "ApiToken"} <= kinds
+        check_events(events, principal, caller)
+    else:
+        assert response.status_code == 403, response.text
+
+    variables = {"id": trail["client"]}
+    response = await post(
+        "/graphql", json={"query": HISTORY, "variables": variables}, headers=headers
+    )
+    body = response.json()
+    if response.status_code == 200:
+        paths += 1
+        assert "errors" not in body, body
+        [assignment] = body["data"]["client"]["caseManagers"]
+        check_events(assignment["changes"], principal, caller)
+    else:
+        assert response.status_code == 403, (caller, body)
+        assert not (principal.role == INTEGRATION and "case_managers:read" in principal.scopes)
+    assert paths, caller  # every caller here reads the trail one way or another

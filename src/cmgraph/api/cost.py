@@ -7,6 +7,15 @@ requests; any other list of objects by `list_factor` (lists such as a client's a
 are not paged). `edges` counts once, since `first` already multiplied its connection.
 Introspection fields cost nothing (the depth and token limits bound them).
 
+Reports also count the work they do, whatever they select (an alias is one more report):
+a report over a window of dates of service (`complianceFindings`, `claimLines`) counts
+REPORT_DAY_COST per day of its window (at most the longest window allowed), a rendering
+question (`renderingProvider`, each of `renderingProviders`' requests) RENDERING_QUESTION_COST.
+They are priced so that one request holds about one report's work at the default cost limit
+of 25,000: a year's report (366 days) costs 21,960 and a page of 100 of its rows on top of
+it still fits, a second year does not; 1,000 rendering questions cost 10,000 and fit with a
+full answer each (bench's selection), but not three times over.
+
 The shape of the sum is known from the document alone (api.document works it out once per
 document, as a CostPlan); only the page sizes and request counts come from each request's
 variables, so a plan is evaluated per request."""
@@ -15,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from graphql import (
@@ -61,6 +71,59 @@ class Multiplier:
 
 ONCE = Multiplier()
 
+REPORT_DAY_COST = 60
+RENDERING_QUESTION_COST = 10
+DEFAULT_MAX_DAYS = 366
+
+# The root fields that are reports, and what their work grows with.
+WINDOW, QUESTION, QUESTIONS = "window", "question", "questions"
+REPORTS: dict[str, str] = {
+    "complianceFindings": WINDOW,
+    "claimLines": WINDOW,
+    "renderingProvider": QUESTION,
+    "renderingProviders": QUESTIONS,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Work:
+    """What a report field costs beyond what it selects, read per request from its
+    arguments as written (literals or variables)."""
+
+    kind: str
+    written: Mapping[str, ValueNode]
+
+    def cost(self, variables: dict[str, Any], max_days: int) -> int:
+        if self.kind == QUESTION:
+            return RENDERING_QUESTION_COST
+        if self.kind == QUESTIONS:
+            requests = self._value("requests", variables)
+            return RENDERING_QUESTION_COST * (len(requests) if isinstance(requests, list) else 1)
+        since, to = self._day("from", variables), self._day("to", variables)
+        # a window beyond the longest is refused by the field itself (INVALID_INPUT), so it
+        # counts as the longest here; a window that does not parse is refused by validation
+        days = (to - since).days + 1 if since and to else 1
+        return REPORT_DAY_COST * min(max(days, 1), max_days)
+
+    def _value(self, name: str, variables: dict[str, Any]) -> Any:
+        node = self.written.get(name)
+        return value_from_ast_untyped(node, variables) if node is not None else None
+
+    def _day(self, name: str, variables: dict[str, Any]) -> date | None:
+        value = self._value(name, variables)
+        try:
+            return date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+
+def work(node: FieldNode, parent: str | None) -> Work | None:
+    """The work of a root field that is a report, else None."""
+    kind = REPORTS.get(node.name.value) if parent == "Query" else None
+    if kind is None:
+        return None
+    return Work(kind, {a.name.value: a.value for a in node.arguments or ()})
+
 
 def multiplier(node: FieldNode, definition: GraphQLField) -> Multiplier:
     """The multiplier of `node`'s selection, as far as the document alone tells."""
@@ -83,21 +146,34 @@ def multiplier(node: FieldNode, definition: GraphQLField) -> Multiplier:
 
 @dataclass(frozen=True, eq=False)
 class CostPlan:
-    """The cost of a selection: `fields` that count once each, plus each nested selection
-    times its multiplier. A fragment's plan is shared wherever the fragment is spread."""
+    """The cost of a selection: `fields` that count once each, the `work` of the reports
+    among them, plus each nested selection times its multiplier. A fragment's plan is
+    shared wherever the fragment is spread."""
 
     fields: int
     nested: tuple[tuple[Multiplier, CostPlan], ...] = ()
+    work: tuple[Work, ...] = ()
 
-    def cost(self, variables: Mapping[str, Any] | None, page_cap: int, list_factor: int) -> int:
+    def cost(
+        self,
+        variables: Mapping[str, Any] | None,
+        page_cap: int,
+        list_factor: int,
+        max_days: int = DEFAULT_MAX_DAYS,
+    ) -> int:
         values = dict(variables or {})
         known: dict[CostPlan, int] = {}
 
         def of(plan: CostPlan) -> int:
             # each shared plan once: a fragment spread twice per level is not walked 2^n times
             if plan not in known:
-                known[plan] = plan.fields + sum(
-                    m.times(values, page_cap, list_factor) * of(inner) for m, inner in plan.nested
+                known[plan] = (
+                    plan.fields
+                    + sum(w.cost(values, max_days) for w in plan.work)
+                    + sum(
+                        m.times(values, page_cap, list_factor) * of(inner)
+                        for m, inner in plan.nested
+                    )
                 )
             return known[plan]
 

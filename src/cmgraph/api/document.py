@@ -14,6 +14,7 @@ the one fragment-aware walker of a selection set; the lookahead of a running res
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -29,11 +30,15 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
+    Visitor,
     get_named_type,
     parse,
+    visit,
 )
 
-from cmgraph.api.cost import ONCE, CostPlan, Multiplier, multiplier
+from cmgraph.api.cost import ONCE, CostPlan, Multiplier, Work, multiplier, work
+from cmgraph.services import text
 
 CACHED_DOCUMENTS = 128
 """Documents kept parsed and analyzed: at most this many, of at most max_tokens tokens each."""
@@ -69,11 +74,13 @@ class Selected:
 
     size: int  # field selections, introspection included
     fields: tuple[str, ...]  # the names at this level, in order, each once
-    types_read: frozenset[str]  # object and interface types a field is read of (not __typename)
+    keys: Mapping[str, int]  # how often each response key is selected at this level
+    types_read: frozenset[str]  # object and interface types a field is read of (not
+    # __typename), whether named by a fragment's type condition or by the field's type
     cost: CostPlan
 
 
-NOTHING = Selected(0, (), frozenset(), CostPlan(0))
+NOTHING = Selected(0, (), {}, frozenset(), CostPlan(0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +106,9 @@ class AnalyzedDocument:
     size: int  # field selections of all its operations, every fragment spread expanded
     cycle: str | None  # the first fragment found to spread itself, if any
     operations: tuple[Operation, ...]
+    text_problem: str | None = None  # why a string written in the document is not text
+    most_directives: int = 0  # on any one field
+    most_repeats: int = 0  # times one response key is selected in one selection set
 
     def operation(self, name: str | None) -> Operation | None:
         """The operation to run, chosen as graphql-core's get_operation_ast chooses it."""
@@ -139,7 +149,30 @@ def analyze(schema: GraphQLSchema, document: DocumentNode) -> AnalyzedDocument:
             )
         )
         size += selected.size
-    return AnalyzedDocument(document, size, walk.cycle, tuple(operations))
+    return AnalyzedDocument(
+        document,
+        size,
+        walk.cycle,
+        tuple(operations),
+        _text_problem(document),
+        walk.most_directives,
+        walk.most_repeats,
+    )
+
+
+def _text_problem(document: DocumentNode) -> str | None:
+    """services.text's rule, for the strings written in the document (variables' are
+    checked per request, by api.guard)."""
+    found: list[str] = []
+
+    class Strings(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+            reason = text.problem(node.value)
+            if reason is not None and not found:
+                found.append(reason)
+
+    visit(document, Strings())
+    return found[0] if found else None
 
 
 class _Walk:
@@ -148,6 +181,7 @@ class _Walk:
     ) -> None:
         self.schema, self.fragments = schema, fragments
         self.cycle: str | None = None
+        self.most_directives = self.most_repeats = 0
         self._fragments: dict[tuple[str, str | None], Selected] = {}
         self._visiting: set[str] = set()
 
@@ -156,19 +190,24 @@ class _Walk:
     ) -> Selected:
         size = 0
         names: dict[str, None] = {}
+        keys: Counter[str] = Counter()
         types: set[str] = set()
         once = 0
         nested: list[tuple[Multiplier, CostPlan]] = []
+        reports: list[Work] = []
         for node, on in selections(selection_set, parent, self.schema, self.fragments):
             if isinstance(node, FragmentDefinitionNode):
                 inner = self._fragment(node, on)
                 size += inner.size
                 names.update(dict.fromkeys(inner.fields))
+                keys.update(inner.keys)
                 types |= inner.types_read
                 nested.append((ONCE, inner.cost))
                 continue
             name = node.name.value
             names[name] = None
+            keys[node.alias.value if node.alias else name] += 1
+            self.most_directives = max(self.most_directives, len(node.directives or ()))
             definition: GraphQLField | None = (getattr(on, "fields", None) or {}).get(name)
             child = None
             if node.selection_set is not None:
@@ -180,10 +219,19 @@ class _Walk:
             if on is not None:
                 types.add(on.name)
             once += 1
+            report = work(node, on.name if on is not None else None)
+            if report is not None:
+                reports.append(report)
             if definition is not None and child is not None:
                 types |= child.types_read
+                if child.types_read:
+                    # the field's own type too: `client { ... on Node { id } }` reads a Client
+                    types.add(get_named_type(definition.type).name)
                 nested.append((multiplier(node, definition), child.cost))
-        return Selected(size, tuple(names), frozenset(types), CostPlan(once, tuple(nested)))
+        if keys:
+            self.most_repeats = max(self.most_repeats, max(keys.values()))
+        plan = CostPlan(once, tuple(nested), tuple(reports))
+        return Selected(size, tuple(names), keys, frozenset(types), plan)
 
     def _fragment(self, fragment: FragmentDefinitionNode, on: GraphQLNamedType | None) -> Selected:
         name = fragment.name.value

@@ -7,7 +7,7 @@ fields once its fragments are expanded, before validation walks it. Executing: a
 validation and before the first resolver, it looks at the root fields the operation selects
 (through fragments too), and for integration tokens at the types it reads anywhere in the
 selection. If the caller's role or scopes do not allow one of them (permissions.ACCESS,
-permissions.NESTED_SCOPES), or the query would cost more than the limit, the request ends
+permissions.read_scopes), or the query would cost more than the limit, the request ends
 with one top-level error and nothing runs or is written."""
 
 from __future__ import annotations
@@ -20,15 +20,20 @@ from strawberry.extensions import SchemaExtension
 from cmgraph.api.context import Context
 from cmgraph.api.document import AnalyzedDocument, Operation, analyze, analyzed
 from cmgraph.api.document_size import size_refusal
-from cmgraph.api.permissions import NESTED_SCOPES, may_call, may_read_nested
+from cmgraph.api.permissions import may_call, may_read_nested, read_scopes
+from cmgraph.services import text
+from cmgraph.services.outcome import INVALID_INPUT
 
 FORBIDDEN = "FORBIDDEN"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 
 class Guard(SchemaExtension):
-    def __init__(self, max_selections: int) -> None:
+    def __init__(
+        self, max_selections: int, max_directives: int | None = None, max_repeats: int | None = None
+    ) -> None:
         self.max_selections = max_selections
+        self.max_directives, self.max_repeats = max_directives, max_repeats
         self.analysis: AnalyzedDocument | None = None
 
     def on_parse(self) -> Iterator[None]:
@@ -41,7 +46,9 @@ class Guard(SchemaExtension):
             self.analysis = analyzed(schema, ec.query, max_tokens)
             ec.graphql_document = self.analysis.document
         if self.analysis is not None:
-            refusal = size_refusal(self.analysis, self.max_selections)
+            refusal = size_refusal(
+                self.analysis, self.max_selections, self.max_directives, self.max_repeats
+            )
             if refusal is not None:
                 raise refusal
         yield
@@ -71,18 +78,23 @@ class Guard(SchemaExtension):
                     f"field {name!r}.",
                     extensions={"code": FORBIDDEN},
                 )
+        mutation = operation.is_mutation
         for type_name in sorted(operation.types_read):
-            if not may_read_nested(principal, type_name):
+            if not may_read_nested(principal, type_name, mutation):
                 return GraphQLError(
                     f"This token may not read {type_name} (scopes: "
-                    f"{', '.join(NESTED_SCOPES[type_name])}).",
+                    f"{', '.join(read_scopes(type_name, mutation) or ())}).",
                     extensions={"code": FORBIDDEN},
                 )
+        refusal = self._text_refusal()
+        if refusal is not None:
+            return refusal
         settings = context.settings
         cost = operation.cost.cost(
             self.execution_context.variables,
             settings.max_page_size,
             settings.limits.list_cost_factor,
+            settings.limits.max_report_days,
         )
         if cost > settings.limits.max_cost:
             return GraphQLError(
@@ -91,3 +103,29 @@ class Guard(SchemaExtension):
                 extensions={"code": QUERY_TOO_COMPLEX, "cost": cost},
             )
         return None
+
+    def _text_refusal(self) -> GraphQLError | None:
+        """Every string of the request, written in the document or sent as a variable,
+        is text (services.text), whatever field it is for: nothing else runs otherwise."""
+        if self.analysis is not None and self.analysis.text_problem is not None:
+            return GraphQLError(self.analysis.text_problem, extensions={"code": INVALID_INPUT})
+        for path, value in _strings(self.execution_context.variables or {}, []):
+            reason = text.problem(value)
+            if reason is not None:
+                extensions: dict[str, object] = {"code": INVALID_INPUT, "field": path}
+                return GraphQLError(reason, extensions=extensions)
+        return None
+
+
+def _strings(value: object, path: list[str]) -> Iterator[tuple[list[str], str]]:
+    """Every string in a request's variables, with its path (variable, fields, indexes)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(key, str) and text.problem(key) is not None:
+                yield [*path], key
+            yield from _strings(inner, [*path, str(key)])
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _strings(inner, [*path, str(index)])

@@ -112,17 +112,39 @@ def may_call(principal: Principal, root: str, field: str) -> bool:
 
 
 # What an integration token needs to read these types anywhere in a selection, not only at
-# the root: who a client is (health data) and the audit trail. A resource's write scope
-# lets the token read back what it wrote. People's roles read what hangs from the root
-# fields they may call (a clinician only within their caseload: services.visibility).
+# the root: who a client is (health data) and the audit trail.
 NESTED_SCOPES: dict[str, tuple[str, ...]] = {
-    "Client": ("clients:read", "clients:write"),
+    "Client": ("clients:read",),
     "AuditEvent": ("audit:read",),
 }
 
 
-def may_read_nested(principal: Principal, type_name: str) -> bool:
-    scopes = NESTED_SCOPES.get(type_name)
+def read_scopes(type_name: str, in_mutation: bool) -> tuple[str, ...] | None:
+    """The scopes of which an integration token must hold one to read `type_name` here, or
+    None when the root field's scope is enough. A write scope lets a token write, not read:
+    what a mutation's payload selects needs the read scope of each entity type in it (else
+    `update(input: {id})` would read any record by id)."""
+    if in_mutation and type_name in NODE_ACCESS:
+        return tuple(sorted(NODE_ACCESS[type_name].scopes))
+    return NESTED_SCOPES.get(type_name)
+
+
+def may_read_nested(principal: Principal, type_name: str, in_mutation: bool = False) -> bool:
+    scopes = read_scopes(type_name, in_mutation)
     if scopes is None or principal.role != INTEGRATION:
         return True
     return bool(principal.scopes & set(scopes))
+
+
+# Whose contents (before, after) an audit event shows: the callers who may read the entity's
+# type (NODE_ACCESS), API tokens to admins only, the organization to staff. Everyone else
+# who may read the event sees its ids and the names of the fields that changed.
+ENTITY_ACCESS: dict[str, Access] = {
+    **NODE_ACCESS,
+    "ApiToken": allow(ADMIN),
+    "Organization": allow(*STAFF),
+}
+
+
+def may_read_entity(principal: Principal, type_name: str) -> bool:
+    return allowed(principal, ENTITY_ACCESS.get(type_name))

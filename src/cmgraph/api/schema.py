@@ -212,7 +212,9 @@ def _built(limits: Limits, development: bool) -> Schema:
             # First: it parses (each document once, api.document's cache) and refuses a
             # document too large to walk before the others walk fragments as often as they
             # are spread; roles and cost it checks just before execution.
-            lambda: Guard(max_selections=limits.max_selections),
+            lambda: Guard(
+                limits.max_selections, limits.max_field_directives, limits.max_repeated_fields
+            ),
             # Clients send the same few documents again and again: parsing and validating
             # them was a sixth of a caseload page. At most 128 documents of at most
             # max_tokens tokens each are kept.

@@ -361,6 +361,8 @@ async def update(
         row.start_date, row.end_date = edited.start_date, edited.end_date
         if note is not KEEP:
             row.note = _note(note)
+        if changes.snapshot(row) == before:
+            return Outcome(value=row, warnings=tuple(findings))  # nothing changed: no new version
         row.version += 1
         await session.flush()
         changes.record_by(session, scope, "updateCaseManager", row, before, changes.snapshot(row))

@@ -64,8 +64,14 @@ def record_updated(
     row: models.Tenant,
     before: dict[str, Any],
     **extra: Any,
-) -> None:
-    changes.record_by(session, scope, operation, row, before, changes.snapshot(row, **extra))
+) -> bool:
+    """Record the change, if there is one: a write that changes nothing (an update giving
+    the values already there) writes no event. True when recorded."""
+    after = changes.snapshot(row, **extra)
+    if after == before:
+        return False
+    changes.record_by(session, scope, operation, row, before, after)
+    return True
 
 
 def apply_given(row: models.Base, **fields: Any) -> None:

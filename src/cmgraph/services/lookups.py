@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.plugins import RuleBook
+from cmgraph.services import text as text_rule
 from cmgraph.services.outcome import INVALID_INPUT, NOT_FOUND, UNKNOWN_SERVICE_LINE, refuse
 
 R = TypeVar("R", bound=models.Tenant)
@@ -71,14 +72,17 @@ def period(start: date | None, end: date | None, end_field: str = "endDate") -> 
 
 
 def text(value: str | None, max_length: int, *field: str, multiline: bool = False) -> str | None:
-    """Trimmed text (None when blank), refused when too long or holding control characters
-    (a NUL would be refused by PostgreSQL, and a name has no line breaks)."""
-    if value is None or not value.strip():
+    """Trimmed text (None when blank, formatting characters aside), refused when it is not
+    text (services.text: lone surrogates, control or bidirectional formatting characters; a
+    line break only when `multiline`) or too long. Every text a use case stores passes here."""
+    if value is None:
+        return None
+    reason = text_rule.problem(value, multiline)
+    if reason is not None:
+        raise refuse(INVALID_INPUT, reason, *field)
+    if not text_rule.visible(value):
         return None
     value = value.strip()
-    allowed = {"\n", "\t"} if multiline else set()
-    if any((ord(ch) < 32 or ord(ch) == 127) and ch not in allowed for ch in value):
-        raise refuse(INVALID_INPUT, "The text holds control characters.", *field)
     if len(value) > max_length:
         raise refuse(INVALID_INPUT, f"At most {max_length} characters.", *field)
     return value

@@ -55,6 +55,14 @@ def _credentials(
     return rows
 
 
+def _held(credentials: Sequence[models.Credential | dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What a list of credentials says, whatever the rows' ids: the same list given again
+    is no change (and writes nothing)."""
+    fields = ("type", "number", "state", "issued_on", "expires_on")
+    snapshots = [c if isinstance(c, dict) else changes.snapshot(c) for c in credentials]
+    return sorted(tuple(str(s.get(f)) for f in fields) for s in snapshots)
+
+
 async def credentials_of(
     session: AsyncSession, org: UUID, provider_id: UUID
 ) -> list[dict[str, Any]]:
@@ -133,8 +141,8 @@ async def update_provider(
             npi=npi if npi is KEEP else checked_npi(npi),
             active=active,
         )
-        if credentials is not KEEP:
-            new_rows = _credentials(scope, row.id, credentials)
+        new_rows = [] if credentials is KEEP else _credentials(scope, row.id, credentials)
+        if credentials is not KEEP and _held(new_rows) != _held(before["credentials"]):
             await session.execute(
                 delete(models.Credential).where(
                     models.Credential.organization_id == org,

@@ -120,7 +120,7 @@ async def issue(
     token = new_token(organization_id)
     row = models.ApiToken(
         organization_id=organization_id,
-        name=request.name.strip() or f"{request.role} token",
+        name=lookups.text(request.name, 100, "name") or f"{request.role} token",
         role=request.role,
         scopes=sorted(set(request.scopes)),
         provider_id=request.provider_id,

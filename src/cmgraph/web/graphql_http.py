@@ -26,6 +26,7 @@ audits check it, for one POST endpoint behind a bearer token.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import traceback
@@ -43,6 +44,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from cmgraph.api.context import Context
+from cmgraph.api.document import analyzed
 from cmgraph.api.errors import (
     OUTCOME_UNKNOWN,
     OUTCOME_UNKNOWN_MESSAGE,
@@ -67,6 +69,7 @@ from cmgraph.services.idempotency import (
 )
 from cmgraph.web import idempotency
 from cmgraph.web.auth import Authenticator
+from cmgraph.web.budget import Budget, caller
 from cmgraph.web.pages import graphiql_response
 from cmgraph.web.requests import RequestLog, request_log
 from cmgraph.web.trusted_documents import TrustedDocuments
@@ -80,6 +83,8 @@ UNAUTHENTICATED = "UNAUTHENTICATED"
 UNKNOWN_DOCUMENT = "PERSISTED_DOCUMENT_NOT_FOUND"
 UNTRUSTED_DOCUMENT = "DOCUMENT_NOT_TRUSTED"
 RETRY_AFTER_SECONDS = "5"
+RATE_LIMITED = "RATE_LIMITED"
+TIMEOUT = "TIMEOUT"
 
 
 class RequestError(Exception):
@@ -201,6 +206,8 @@ class Outcome(StrEnum):
     INTERNAL_ERROR = "internal_error"
     REPLAYED = "replayed"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
 
 
 def outcome_of(errors: list[GraphQLError]) -> Outcome:
@@ -243,6 +250,12 @@ class GraphQLEndpoint:
         self.authenticator, self.make_context = authenticator, make_context
         self.idempotency = idempotency_store
         self.trusted = TrustedDocuments.of_ui()
+        limits = settings.limits
+        self.budget = (
+            Budget(limits.requests_per_minute, limits.cost_per_minute, limits.max_cost)
+            if limits.requests_per_minute > 0 and limits.cost_per_minute > 0
+            else None
+        )
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
@@ -291,7 +304,50 @@ class GraphQLEndpoint:
             return self._json(
                 error_body(exc.message, exc.code), exc.status, answer_in or JSON, exc.headers
             )
-        entry.operation = params.operation_name
+        if self.budget is None:
+            return await self._answer(request, principal, params, answer_in, entry, key)
+        who, cost = caller(principal), self._cost(params)
+        standing = self.budget.spend(who, cost)
+        if not standing.admitted:
+            entry.outcome = Outcome.RATE_LIMITED
+            headers = standing.headers()
+            message = f"{standing.reason} Retry after {headers['Retry-After']} s."
+            return self._json(error_body(message, RATE_LIMITED), 429, answer_in, headers)
+        try:
+            response = await self._answer(request, principal, params, answer_in, entry, key)
+        finally:
+            self.budget.done(who, cost)
+        response.headers.update(standing.headers())
+        return response
+
+    def _cost(self, params: Params) -> int:
+        """What the operation would cost (api.cost), from the document's one analysis; 0
+        when it does not parse or names no operation (nothing will run)."""
+        limits = self.settings.limits
+        try:
+            analysis = analyzed(self.schema._schema, params.query, limits.max_tokens)
+            operation = analysis.operation(params.operation_name)
+            if operation is None:
+                return 0
+            cost = operation.cost.cost(
+                params.variables,
+                self.settings.max_page_size,
+                limits.list_cost_factor,
+                limits.max_report_days,
+            )
+            return min(cost, limits.max_cost)  # above it, refused: nothing more is spent
+        except (GraphQLError, TypeError, ValueError):
+            return 0  # refused by parsing or by the variables' coercion, before anything runs
+
+    async def _answer(
+        self,
+        request: Request,
+        principal: Principal,
+        params: Params,
+        answer_in: str,
+        entry: RequestLog,
+        key: str | None,
+    ) -> Response:
         # Parsed here only when a key came, so requests without one cost nothing more.
         fields = (
             idempotency.mutation_fields(
@@ -428,26 +484,44 @@ class GraphQLEndpoint:
         entry: RequestLog,
     ) -> Answer:
         try:
-            result = await self.schema.execute(
-                params.query,
-                variable_values=params.variables,
-                context_value=context,
-                operation_name=params.operation_name,
-                allowed_operation_types=(OperationType.QUERY, OperationType.MUTATION),
-                operation_extensions=params.extensions,
+            async with asyncio.timeout(self._time_budget(params)):
+                result = await self.schema.execute(
+                    params.query,
+                    variable_values=params.variables,
+                    context_value=context,
+                    operation_name=params.operation_name,
+                    allowed_operation_types=(OperationType.QUERY, OperationType.MUTATION),
+                    operation_extensions=params.extensions,
+                )
+        except TimeoutError:
+            entry.outcome = Outcome.TIMEOUT
+            seconds = self.settings.limits.request_seconds
+            return Answer(
+                self._json(
+                    error_body(
+                        f"The query ran out of its time budget ({seconds:g} s) and was stopped: "
+                        "ask for less (a shorter window, a smaller page).",
+                        TIMEOUT,
+                    ),
+                    503,
+                    answer_in,
+                )
             )
         except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as exc:
             entry.outcome = Outcome.BAD_REQUEST
             message = (
                 "Subscriptions are not served here."
                 if isinstance(exc, InvalidOperationTypeError)
-                else "No operation to run: give `operationName` when the document has several."
+                else "No operation to run: `operationName` must name one of the document's "
+                "operations, and is needed when it has several."
             )
             status = 400 if answer_in == GRAPHQL_RESPONSE else 200
             return Answer(self._json(error_body(message, BAD_REQUEST), status, answer_in))
         finally:
             await context.reader.close()
-            entry.operation = context.operation_name or params.operation_name
+            # the selected operation's name (api.guard), never the caller's operationName as
+            # given: one that names no operation is refused above and logs none
+            entry.operation = context.operation_name
             entry.metric_operation = metrics.operation_label(
                 context.operation_name, context.operation_validated
             )
@@ -485,6 +559,20 @@ class GraphQLEndpoint:
             body["errors"] = [e.formatted for e in errors]
         final = outcome in (Outcome.OK, Outcome.ERRORS) and result.data is not None
         return Answer(self._json(body, status, answer_in), final)
+
+    def _time_budget(self, params: Params) -> float | None:
+        """Seconds a query may run; None for a mutation, which is not cut short: stopped
+        while it commits, whether it was done would be unknown (an Idempotency-Key retry
+        could do it twice), and its work is bounded by its input."""
+        seconds = self.settings.limits.request_seconds
+        if seconds <= 0:
+            return None
+        try:
+            analysis = analyzed(self.schema._schema, params.query, self.settings.limits.max_tokens)
+        except GraphQLError:
+            return seconds
+        operation = analysis.operation(params.operation_name)
+        return None if operation is not None and operation.is_mutation else seconds
 
     def _unavailable(
         self, request: Request, entry: RequestLog, error: BaseException | None

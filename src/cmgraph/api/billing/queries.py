@@ -23,6 +23,7 @@ from cmgraph.api.errors import InputError, guarded
 from cmgraph.api.pagination import offset_after, page_size
 from cmgraph.api.parsing import parse_id, query_id
 from cmgraph.api.providers.types import Provider
+from cmgraph.api.windows import report_window
 from cmgraph.services import claims, rendering
 
 MAX_RENDERING_REQUESTS = 1000
@@ -109,6 +110,7 @@ class ClaimQueries:
         first: int | None = 100,
         after: str | None = None,
     ) -> Connection[ClaimLine]:
+        report_window(info, since, to)
         scope = info.context.scope
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)

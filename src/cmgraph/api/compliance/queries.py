@@ -14,6 +14,7 @@ from cmgraph.api.errors import guarded
 from cmgraph.api.lookahead import selected_paths
 from cmgraph.api.pagination import offset_after, page_size
 from cmgraph.api.payors.types import load_payors
+from cmgraph.api.windows import report_window
 from cmgraph.services import compliance
 
 
@@ -29,6 +30,7 @@ class ComplianceQueries:
         first: int | None = 50,
         after: str | None = None,
     ) -> Connection[RuleFinding]:
+        report_window(info, since, to)
         scope = info.context.scope
         limit = page_size(first, info.context.settings.max_page_size)
         start = offset_after(after)
