@@ -5,7 +5,7 @@ In update inputs a field left out is UNSET (kept as it is) and an explicit null 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 from uuid import UUID
 
 import strawberry
@@ -13,7 +13,9 @@ from strawberry import UNSET
 
 from cmgraph.api import ids
 from cmgraph.api.errors import InputError
-from cmgraph.services.outcome import INVALID_INPUT, KEEP, refuse
+from cmgraph.services.outcome import INVALID_INPUT, KEEP, Update, refuse
+
+T = TypeVar("T")
 
 
 def parse_id(value: strawberry.ID | str | None, type_name: str, field: str) -> UUID | None:
@@ -36,6 +38,6 @@ def query_id(value: strawberry.ID | str, type_name: str, *field: str) -> UUID | 
     return decoded[1] if decoded[0] == type_name else None
 
 
-def given(value: Any) -> Any:
+def given(value: T) -> Update[T]:
     """UNSET (left out) becomes the services' KEEP."""
     return KEEP if value is UNSET else value

@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,19 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import changes, editing, lookups, sessions
-from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, refuse
+from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Update, refuse
 from cmgraph.services.scope import Scope
 from cmgraph.services.transaction import run_write
 
 
 @dataclass(frozen=True)
 class AppointmentChange:
-    status: Any = KEEP
-    provider_id: Any = KEEP
-    starts_at: Any = KEEP
-    ends_at: Any = KEEP
-    service_code: Any = KEEP
-    telehealth: Any = KEEP
+    status: Update[facts.AppointmentStatus | None] = KEEP
+    provider_id: Update[UUID | None] = KEEP
+    starts_at: Update[datetime | None] = KEEP
+    ends_at: Update[datetime | None] = KEEP
+    service_code: Update[str | None] = KEEP
+    telehealth: Update[bool | None] = KEEP
 
 
 # CPT (five digits, or four and F/T/U) and HCPCS Level II (a letter and four digits).
@@ -161,30 +160,23 @@ async def update_appointment(
         await lookups.get(session, models.Client, org, row.client_id, "id", lock=True)
         await session.refresh(row)  # as it is now that writers of this client wait for us
         before = changes.snapshot(row)
-        for value, field in (
-            (change.status, "status"),
-            (change.provider_id, "providerId"),
-            (change.starts_at, "startsAt"),
-            (change.ends_at, "endsAt"),
-            (change.telehealth, "telehealth"),
-        ):
-            editing.required(value, field)
-        if change.provider_id is not KEEP:
-            await lookups.get(session, models.Provider, org, change.provider_id, "providerId")
+        status = editing.not_cleared(change.status, "status")
+        provider = editing.not_cleared(change.provider_id, "providerId")
+        starts = editing.not_cleared(change.starts_at, "startsAt")
+        ends = editing.not_cleared(change.ends_at, "endsAt")
+        telehealth = editing.not_cleared(change.telehealth, "telehealth")
+        if provider is not KEEP:
+            await lookups.get(session, models.Provider, org, provider, "providerId")
         editing.apply_given(
             row,
-            status=change.status if change.status is KEEP else change.status.value,
-            provider_id=change.provider_id,
-            starts_at=change.starts_at
-            if change.starts_at is KEEP
-            else editing.aware(change.starts_at, "startsAt"),
-            ends_at=change.ends_at
-            if change.ends_at is KEEP
-            else editing.aware(change.ends_at, "endsAt"),
+            status=status if status is KEEP else status.value,
+            provider_id=provider,
+            starts_at=starts if starts is KEEP else editing.aware(starts, "startsAt"),
+            ends_at=ends if ends is KEEP else editing.aware(ends, "endsAt"),
             service_code=change.service_code
             if change.service_code is KEEP
             else _service_code(change.service_code),
-            telehealth=change.telehealth,
+            telehealth=telehealth,
         )
         _times(scope, row)
         await session.flush()

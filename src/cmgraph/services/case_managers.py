@@ -23,6 +23,7 @@ from cmgraph.services.outcome import (
     STALE_VERSION,
     Outcome,
     Refused,
+    Update,
     UserError,
     refuse,
     split_findings,
@@ -337,9 +338,9 @@ async def update(
     scope: Scope,
     id: UUID | None,
     version: int,
-    start_date: date = KEEP,
-    end_date: date | None = KEEP,
-    note: str | None = KEEP,
+    start_date: Update[date | None] = KEEP,
+    end_date: Update[date | None] = KEEP,
+    note: Update[str | None] = KEEP,
 ) -> Outcome[models.Assignment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Assignment]:
         row = await _versioned(session, scope, id, version)

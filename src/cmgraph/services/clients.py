@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.services import changes, editing, lookups, people
-from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, refuse
+from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Update, refuse
 from cmgraph.services.scope import Scope
 from cmgraph.services.transaction import run_write
 
@@ -59,16 +58,16 @@ async def create_client(
 async def update_client(
     scope: Scope,
     id: UUID | None,
-    first_name: Any = KEEP,
-    last_name: Any = KEEP,
-    date_of_birth: Any = KEEP,
-    external_id: Any = KEEP,
+    first_name: Update[str | None] = KEEP,
+    last_name: Update[str | None] = KEEP,
+    date_of_birth: Update[date | None] = KEEP,
+    external_id: Update[str | None] = KEEP,
 ) -> Outcome[models.Client]:
     async def use_case(session: AsyncSession) -> Outcome[models.Client]:
         row = await lookups.get(session, models.Client, scope.organization_id, id, "id", lock=True)
         before = changes.snapshot(row)
-        for value, field in ((first_name, "firstName"), (last_name, "lastName")):
-            editing.required(value, field)
+        first = editing.not_cleared(first_name, "firstName")
+        last = editing.not_cleared(last_name, "lastName")
         if date_of_birth is not KEEP:
             _birth_date(scope, date_of_birth)
         if external_id is not KEEP:
@@ -84,8 +83,8 @@ async def update_client(
             )
         editing.apply_given(
             row,
-            first_name=first_name if first_name is KEEP else editing.name(first_name, "firstName"),
-            last_name=last_name if last_name is KEEP else editing.name(last_name, "lastName"),
+            first_name=first if first is KEEP else editing.name(first, "firstName"),
+            last_name=last if last is KEEP else editing.name(last, "lastName"),
             date_of_birth=date_of_birth,
             external_id=external_id if external_id is KEEP else _external_id(external_id),
         )

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.services import changes, editing, lookups
-from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, refuse
+from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Update, refuse
 from cmgraph.services.scope import Scope
 from cmgraph.services.transaction import run_write
 
@@ -51,25 +50,25 @@ async def add_coverage(
 async def update_coverage(
     scope: Scope,
     id: UUID | None,
-    member_id: Any = KEEP,
-    priority: Any = KEEP,
-    effective_from: Any = KEEP,
-    effective_to: Any = KEEP,
+    member_id: Update[str | None] = KEEP,
+    priority: Update[int | None] = KEEP,
+    effective_from: Update[date | None] = KEEP,
+    effective_to: Update[date | None] = KEEP,
 ) -> Outcome[models.Coverage]:
     async def use_case(session: AsyncSession) -> Outcome[models.Coverage]:
         row = await lookups.get(
             session, models.Coverage, scope.organization_id, id, "id", lock=True
         )
         before = changes.snapshot(row)
-        editing.required(priority, "priority")
-        editing.required(effective_from, "effectiveFrom")
-        if priority is not KEEP and priority < 1:
+        rank = editing.not_cleared(priority, "priority")
+        starts = editing.not_cleared(effective_from, "effectiveFrom")
+        if rank is not KEEP and rank < 1:
             raise refuse(INVALID_INPUT, "Priority starts at 1 (primary).", "priority")
         editing.apply_given(
             row,
             member_id=member_id if member_id is KEEP else lookups.text(member_id, 64, "memberId"),
-            priority=priority,
-            effective_from=effective_from,
+            priority=rank,
+            effective_from=starts,
             effective_to=effective_to,
         )
         lookups.period(row.effective_from, row.effective_to, "effectiveTo")

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.services import changes, lookups
-from cmgraph.services.outcome import INVALID_INPUT, KEEP, refuse
+from cmgraph.services.outcome import INVALID_INPUT, KEEP, Update, refuse
 from cmgraph.services.scope import Scope
 
 R = TypeVar("R", bound=models.Tenant)
+T = TypeVar("T")
 
 
 def name(value: str, field: str) -> str:
@@ -81,6 +82,8 @@ def apply_given(row: models.Base, **fields: Any) -> None:
             setattr(row, name, value)
 
 
-def required(value: Any, field: str) -> None:
+def not_cleared(value: Update[T | None], field: str) -> Update[T]:
+    """An update's field that may be left out (KEEP) but not cleared (None is refused)."""
     if value is None:
         raise refuse(INVALID_INPUT, "This field cannot be cleared.", field)
+    return value

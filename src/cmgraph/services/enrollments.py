@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import changes, editing, lookups
-from cmgraph.services.outcome import KEEP, Outcome
+from cmgraph.services.outcome import KEEP, Outcome, Update
 from cmgraph.services.scope import Scope
 from cmgraph.services.transaction import run_write
 
@@ -52,20 +51,20 @@ async def record_enrollment(
 async def update_enrollment(
     scope: Scope,
     id: UUID | None,
-    status: Any = KEEP,
-    effective_from: Any = KEEP,
-    effective_to: Any = KEEP,
-    applied_on: Any = KEEP,
+    status: Update[facts.EnrollmentStatus | None] = KEEP,
+    effective_from: Update[date | None] = KEEP,
+    effective_to: Update[date | None] = KEEP,
+    applied_on: Update[date | None] = KEEP,
 ) -> Outcome[models.Enrollment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Enrollment]:
         row = await lookups.get(
             session, models.Enrollment, scope.organization_id, id, "id", lock=True
         )
         before = changes.snapshot(row)
-        editing.required(status, "status")
+        new_status = editing.not_cleared(status, "status")
         editing.apply_given(
             row,
-            status=status if status is KEEP else status.value,
+            status=new_status if new_status is KEEP else new_status.value,
             effective_from=effective_from,
             effective_to=effective_to,
             applied_on=applied_on,

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Final, Generic, Literal, TypeAlias, TypeVar, Union
 
 from cmgraph.facts import Field, Finding
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
-class _Keep:
+class Keep(enum.Enum):
     """Marks an update field that was left out (None would mean: clear it)."""
+
+    KEEP = "KEEP"
 
     def __repr__(self) -> str:
         return "KEEP"
 
 
-KEEP: Any = _Keep()
+KEEP: Final = Keep.KEEP
+# What an update use case takes for a field: a new value, or KEEP to leave it as it is.
+# (A Union, not `|`: a TypeVar's alias must stay subscriptable at run time.)
+Update: TypeAlias = Union[V, Literal[Keep.KEEP]]  # noqa: UP007
 
 INVALID_INPUT = "INVALID_INPUT"
 NOT_FOUND = "NOT_FOUND"

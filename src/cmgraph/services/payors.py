@@ -14,7 +14,15 @@ from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.services import changes, editing, lookups
-from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Refused, UserError, refuse
+from cmgraph.services.outcome import (
+    INVALID_INPUT,
+    KEEP,
+    Outcome,
+    Refused,
+    Update,
+    UserError,
+    refuse,
+)
 from cmgraph.services.scope import Scope
 from cmgraph.services.tenants import organization_id
 from cmgraph.services.transaction import run_write
@@ -85,10 +93,10 @@ async def create_payor(
 async def update_payor(
     scope: Scope,
     id: UUID | None,
-    name: Any = KEEP,
-    payer_id: Any = KEEP,
-    plugins: Any = KEEP,
-    settings: Any = KEEP,
+    name: Update[str | None] = KEEP,
+    payer_id: Update[str | None] = KEEP,
+    plugins: Update[Sequence[str] | None] = KEEP,
+    settings: Update[dict[str, Any] | None] = KEEP,
 ) -> Outcome[models.Payor]:
     """Edit what was given; the settings kept or given are checked against the plugins
     kept or given (dropping a plugin whose setting the payor still holds is refused)."""
@@ -96,16 +104,18 @@ async def update_payor(
     async def use_case(session: AsyncSession) -> Outcome[models.Payor]:
         row = await lookups.get(session, models.Payor, scope.organization_id, id, "id", lock=True)
         before = changes.snapshot(row)
-        editing.required(name, "name")
-        editing.required(plugins, "plugins")
-        editing.required(settings, "settings")
-        named = row.plugins if plugins is KEEP else _plugins(scope, plugins)
+        new_name = editing.not_cleared(name, "name")
+        new_plugins = editing.not_cleared(plugins, "plugins")
+        new_settings = editing.not_cleared(settings, "settings")
+        named = row.plugins if new_plugins is KEEP else _plugins(scope, new_plugins)
         editing.apply_given(
             row,
-            name=name if name is KEEP else _name(name),
+            name=new_name if new_name is KEEP else _name(new_name),
             payer_id=payer_id if payer_id is KEEP else lookups.text(payer_id, 64, "payerId"),
-            plugins=plugins if plugins is KEEP else named,
-            settings=_settings(scope, named, row.settings if settings is KEEP else settings),
+            plugins=new_plugins if new_plugins is KEEP else named,
+            settings=_settings(
+                scope, named, row.settings if new_settings is KEEP else new_settings
+            ),
         )
         await session.flush()
         editing.record_updated(session, scope, "updatePayor", row, before)

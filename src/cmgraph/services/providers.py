@@ -14,7 +14,7 @@ from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import changes, editing, lookups, people
 from cmgraph.services.npi import checked_npi
-from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, refuse
+from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Update, refuse
 from cmgraph.services.scope import Scope
 from cmgraph.services.transaction import run_write
 
@@ -110,11 +110,11 @@ async def create_provider(
 async def update_provider(
     scope: Scope,
     id: UUID | None,
-    first_name: Any = KEEP,
-    last_name: Any = KEEP,
-    npi: Any = KEEP,
-    active: Any = KEEP,
-    credentials: Any = KEEP,
+    first_name: Update[str | None] = KEEP,
+    last_name: Update[str | None] = KEEP,
+    npi: Update[str | None] = KEEP,
+    active: Update[bool | None] = KEEP,
+    credentials: Update[Sequence[facts.Credential] | None] = KEEP,
 ) -> Outcome[models.Provider]:
     """`credentials`, when given, replace the provider's list."""
 
@@ -122,27 +122,24 @@ async def update_provider(
         org = scope.organization_id
         row = await lookups.get(session, models.Provider, org, id, "id", lock=True)
         before = changes.snapshot(row, credentials=await credentials_of(session, org, row.id))
-        for value, field in (
-            (first_name, "firstName"),
-            (last_name, "lastName"),
-            (npi, "npi"),
-            (active, "active"),
-            (credentials, "credentials"),
-        ):
-            editing.required(value, field)
-        if npi is not KEEP:
+        first = editing.not_cleared(first_name, "firstName")
+        last = editing.not_cleared(last_name, "lastName")
+        new_npi = editing.not_cleared(npi, "npi")
+        is_active = editing.not_cleared(active, "active")
+        held = editing.not_cleared(credentials, "credentials")
+        if new_npi is not KEEP:
             await editing.ensure_unique(
-                session, models.Provider, org, "npi", checked_npi(npi), "npi", row.id
+                session, models.Provider, org, "npi", checked_npi(new_npi), "npi", row.id
             )
         editing.apply_given(
             row,
-            first_name=first_name if first_name is KEEP else editing.name(first_name, "firstName"),
-            last_name=last_name if last_name is KEEP else editing.name(last_name, "lastName"),
-            npi=npi if npi is KEEP else checked_npi(npi),
-            active=active,
+            first_name=first if first is KEEP else editing.name(first, "firstName"),
+            last_name=last if last is KEEP else editing.name(last, "lastName"),
+            npi=new_npi if new_npi is KEEP else checked_npi(new_npi),
+            active=is_active,
         )
-        new_rows = [] if credentials is KEEP else _credentials(scope, row.id, credentials)
-        if credentials is not KEEP and _held(new_rows) != _held(before["credentials"]):
+        new_rows = [] if held is KEEP else _credentials(scope, row.id, held)
+        if held is not KEEP and _held(new_rows) != _held(before["credentials"]):
             await session.execute(
                 delete(models.Credential).where(
                     models.Credential.organization_id == org,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import strawberry
 
 from cmgraph.api.appointments.inputs import ScheduleAppointmentInput, UpdateAppointmentInput
@@ -11,7 +13,7 @@ from cmgraph.api.context import Info
 from cmgraph.api.parsing import given, parse_id
 from cmgraph.api.payloads import UserError, payload, perform
 from cmgraph.services import appointments
-from cmgraph.services.outcome import KEEP, NOT_FOUND, refuse
+from cmgraph.services.outcome import KEEP, NOT_FOUND, Update, refuse
 
 
 @strawberry.type(name="AppointmentPayload")
@@ -53,9 +55,10 @@ class AppointmentMutations:
         scope = info.context.scope
 
         def change() -> appointments.AppointmentChange:
-            provider = given(input.provider_id)
-            if provider is not KEEP and provider is not None:
-                provider = parse_id(provider, "Provider", "providerId")
+            given_id = given(input.provider_id)
+            provider: Update[UUID | None] = None if given_id is None else KEEP
+            if given_id is not KEEP and given_id is not None:
+                provider = parse_id(given_id, "Provider", "providerId")
                 if provider is None:  # an id of another type names no provider (not a clear)
                     raise refuse(NOT_FOUND, "No provider with this id.", "providerId")
             return appointments.AppointmentChange(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import strawberry
 
 from cmgraph.api.context import Info
@@ -47,7 +49,7 @@ class PayorMutations:
                 name=given(input.name),
                 payer_id=given(input.payer_id),
                 plugins=given(input.plugins),
-                settings=given(input.settings),
+                settings=given(cast("dict[str, Any] | None", input.settings)),
             ),
         )
         return payload(PayorPayload, outcome, Payor.of)
