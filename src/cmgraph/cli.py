@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,8 +25,10 @@ from cmgraph.config import Settings
 from cmgraph.db import grants, migrate
 from cmgraph.db.engine import Database, DatabaseConfigError, unwritable_sqlite_files
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
-from cmgraph.services import tenants, tokens
+from cmgraph.services import sealing, tenants, tokens
+from cmgraph.services.dispatch import Dispatcher
 from cmgraph.services.idempotency import IdempotencyStore
+from cmgraph.services.sealing import Sealer, SealingError
 
 
 class CommandError(Exception):
@@ -213,7 +217,43 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         # Served anyway, every request would be a 503, even after the file is fixed.
         raise CommandError("the database is not writable: " + "; ".join(unwritable))
     _check_ready(settings)
+    if args.dispatch:
+        _sealer(settings, "; or pass --no-dispatch and run `cmgraph worker` elsewhere")
+    # The workers build their apps from the environment (serving.worker_app).
+    os.environ[DISPATCH_ENV] = "true" if args.dispatch else "false"
     serving.serve(args.host, args.port, args.workers, graceful)
+
+
+DISPATCH_ENV = "CMGRAPH_WEBHOOK_DISPATCH"
+
+
+def _sealer(settings: Settings, hint: str = "") -> Sealer:
+    """The key that opens webhook secrets, or the one line that says what to set."""
+    try:
+        return Sealer.from_settings(settings)
+    except SealingError as exc:
+        raise CommandError(f"webhook delivery cannot start: {exc}{hint}") from exc
+
+
+def cmd_secret_key(args: argparse.Namespace, settings: Settings) -> None:
+    print(sealing.new_key())
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    """Dispatch webhooks, and nothing else, until SIGTERM or Ctrl-C (then finish the
+    attempts in flight and release what this process holds)."""
+    sealer = _sealer(settings)
+
+    async def work(db: Database) -> None:
+        dispatcher = Dispatcher(db, settings.webhooks, sealer, concurrency=args.concurrency)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, dispatcher.stop)
+        print(f"dispatching webhooks as {dispatcher.name}", flush=True)
+        await dispatcher.run()
+        print("stopped", flush=True)
+
+    _with_db(settings, work)
 
 
 def _check_ready(settings: Settings) -> None:
@@ -318,7 +358,25 @@ def parser() -> argparse.ArgumentParser:
         help="seconds to let requests in flight finish when stopped "
         "(default: CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS, 30)",
     )
+    serve.add_argument(
+        "--no-dispatch",
+        dest="dispatch",
+        action="store_false",
+        help="do not deliver webhooks here (run `cmgraph worker` for them); by default every "
+        "worker process delivers, and needs CMGRAPH_SECRET_KEY",
+    )
     serve.set_defaults(run=cmd_serve)
+
+    worker = commands.add_parser(
+        "worker", help="deliver webhooks only (any number, beside `cmgraph serve`)"
+    )
+    worker.add_argument("--concurrency", type=int, default=8, help="endpoints delivered to at once")
+    worker.set_defaults(run=cmd_worker)
+
+    key = commands.add_parser(
+        "secret-key", help="print a new CMGRAPH_SECRET_KEY (a Fernet key; docs/webhooks.md)"
+    )
+    key.set_defaults(run=cmd_secret_key)
 
     demo = commands.add_parser("demo", help="load the demo practice")
     demo.add_argument("--slug", default="demo")

@@ -46,6 +46,25 @@ class JwtSettings:
         return bool(self.issuer and self.audience and self.jwks)
 
 
+RETRY_SECONDS = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Webhook delivery (docs/webhooks.md): where it may connect, how it retries, and whether
+    this process dispatches (`cmgraph serve` and `cmgraph worker` turn that on)."""
+
+    dispatch: bool = False
+    # development and tests only: http:// and private addresses (never cloud metadata)
+    allow_private_networks: bool = False
+    # pauses after each failed attempt (jittered); once spent, the delivery has failed
+    retry_seconds: tuple[float, ...] = RETRY_SECONDS
+    disable_after_seconds: float = 5 * 24 * 3600.0  # an endpoint failing this long: disabled
+    timeout_seconds: float = 10.0  # a 2xx within this is success
+    poll_seconds: float = 1.0
+    lease_seconds: float = 30.0  # a process killed mid-delivery lets go after this
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -58,6 +77,10 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # how long `cmgraph serve` lets requests in flight finish once asked to stop
     graceful_shutdown_seconds: int = 30
+    # Fernet keys (services.sealing): the current one encrypts, previous ones still decrypt
+    secret_key: str | None = None
+    previous_secret_keys: tuple[str, ...] = ()
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -99,4 +122,31 @@ class Settings:
                 o.strip() for o in env.get("CMGRAPH_CORS_ORIGINS", "").split(",") if o.strip()
             ),
             graceful_shutdown_seconds=number("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", 30),
+            secret_key=env.get("CMGRAPH_SECRET_KEY") or None,
+            previous_secret_keys=_listed(env.get("CMGRAPH_SECRET_KEY_PREVIOUS", "")),
+            webhooks=_webhooks(env),
         )
+
+
+def _listed(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in {"1", "true", "yes"}
+
+
+def _webhooks(env: os._Environ[str] | dict[str, str]) -> WebhookSettings:
+    defaults = WebhookSettings()
+    schedule = _listed(env.get("CMGRAPH_WEBHOOK_RETRY_SCHEDULE", ""))
+    return WebhookSettings(
+        dispatch=_flag(env.get("CMGRAPH_WEBHOOK_DISPATCH")),
+        allow_private_networks=_flag(env.get("CMGRAPH_WEBHOOK_ALLOW_PRIVATE_NETWORKS")),
+        retry_seconds=tuple(float(s) for s in schedule) or defaults.retry_seconds,
+        disable_after_seconds=float(
+            env.get("CMGRAPH_WEBHOOK_DISABLE_AFTER_SECONDS", defaults.disable_after_seconds)
+        ),
+        timeout_seconds=float(env.get("CMGRAPH_WEBHOOK_TIMEOUT_SECONDS", defaults.timeout_seconds)),
+        poll_seconds=float(env.get("CMGRAPH_WEBHOOK_POLL_SECONDS", defaults.poll_seconds)),
+        lease_seconds=float(env.get("CMGRAPH_WEBHOOK_LEASE_SECONDS", defaults.lease_seconds)),
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 STARTUP_SECONDS = 60.0  # generous: workers import the whole app on a busy 2-core machine
 
@@ -60,15 +61,24 @@ def _wait_until_ready(server: Server, workers: int) -> None:
 
 @contextlib.contextmanager
 def serving(
-    database_url: str, tmp_path: Path, workers: int = 1, graceful_seconds: int = 30
+    database_url: str,
+    tmp_path: Path,
+    workers: int = 1,
+    graceful_seconds: int = 30,
+    env_extra: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """A running `cmgraph serve` against database_url; killed afterwards if still running."""
+    """A running `cmgraph serve` against database_url; killed afterwards if still running.
+    It dispatches webhooks, as the command does by default (a key of its own, receivers on
+    loopback allowed)."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
     env = {
         **os.environ,
         "CMGRAPH_DATABASE_URL": database_url,
         "CMGRAPH_PLUGINS_DIR": str(tmp_path / "no-plugins"),
+        "CMGRAPH_SECRET_KEY": Fernet.generate_key().decode(),
+        "CMGRAPH_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        **(env_extra or {}),
     }
     env.pop("CMGRAPH_DISABLE_PLUGINS", None)
     command = [sys.executable, "-m", "cmgraph.cli", "serve", "--host", "127.0.0.1"]

@@ -47,6 +47,8 @@ from cmgraph.api.errors import (
 )
 from cmgraph.api.guard import Guard
 from cmgraph.api.integrations.queries import EventQueries
+from cmgraph.api.integrations.webhook_mutations import WebhookMutations
+from cmgraph.api.integrations.webhook_queries import WebhookQueries
 from cmgraph.api.node_queries import NodeQueries
 from cmgraph.api.payors.mutations import PayorMutations
 from cmgraph.api.payors.queries import PayorQueries
@@ -81,6 +83,7 @@ class Query(
     RuleQueries,
     AdminQueries,
     EventQueries,
+    WebhookQueries,
 ):
     pass
 
@@ -95,6 +98,7 @@ class Mutation(
     AppointmentMutations,
     CaseManagerMutations,
     ApiTokenMutations,
+    WebhookMutations,
 ):
     pass
 

@@ -30,10 +30,11 @@ RESOURCES = (
 )
 # Scopes an integration token may hold: read and write of each resource, and read-only
 # views (findings: rendering providers, compliance, rules; claims: claim lines; audit;
-# events: the feed of domain events).
+# events: the feed of domain events; webhooks: the token's own webhook endpoints).
 SCOPES = tuple(
     [f"{r}:{mode}" for r in RESOURCES for mode in ("read", "write")]
     + ["findings:read", "claims:read", "audit:read", "events:read"]
+    + ["webhooks:read", "webhooks:write"]
 )
 
 
