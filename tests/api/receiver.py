@@ -90,20 +90,36 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class Up:
+    """A receiver being served on its port; `stop` takes it down (connections refused)."""
+
+    def __init__(self, receiver: Receiver) -> None:
+        config = uvicorn.Config(
+            receiver, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.task: asyncio.Future[None] | None = None
+
+    async def start(self) -> Up:
+        self.task = asyncio.ensure_future(self.server.serve())
+        while not self.server.started:
+            await asyncio.sleep(0.01)
+            if self.task.done():
+                self.task.result()
+        return self
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            await self.task
+
+
 @contextlib.asynccontextmanager
-async def receiving(port: int | None = None) -> AsyncIterator[Receiver]:
-    receiver = Receiver(port or free_port())
-    config = uvicorn.Config(
-        receiver, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.ensure_future(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-        if task.done():
-            task.result()
+async def receiving(receiver: Receiver | None = None) -> AsyncIterator[Receiver]:
+    """Serve `receiver` (a new one on a free port without it) until the block ends."""
+    receiver = receiver or Receiver(free_port())
+    up = await Up(receiver).start()
     try:
         yield receiver
     finally:
-        server.should_exit = True
-        await task
+        await up.stop()
