@@ -22,12 +22,13 @@ from principals import as_, token
 from receiver import Receiver, receiving
 from sqlalchemy import select, update
 
+from cmgraph.api import ids
 from cmgraph.app import create_app
 from cmgraph.config import Settings, WebhookSettings
 from cmgraph.db import models
 from cmgraph.services import destinations, events
 from cmgraph.services.dispatch import Dispatcher
-from cmgraph.services.sealing import Sealer
+from cmgraph.services.sealing import Sealer, SealingError
 
 KEY = Fernet.generate_key().decode()
 FAST = WebhookSettings(
@@ -168,12 +169,11 @@ async def test_the_secret_is_answered_once_and_stored_encrypted(api, db, receive
     assert data["webhookEndpoint"]["description"] == "billing sync"
     listed = (await api(ENDPOINTS))["webhookEndpoints"]
     assert "secret" not in str(listed) and secret not in str(listed)
+    made = ids.decode_as(data["webhookEndpoint"]["id"], "WebhookEndpoint")
     async with db.read() as session:
-        row = await session.scalar(select(models.WebhookEndpoint))
-        rows = list(await session.scalars(select(models.WebhookEndpoint)))
-    stored = {r.secret for r in rows}
-    assert secret not in stored and row is not None
-    assert secret in {Fernet(KEY.encode()).decrypt(s.encode()).decode() for s in stored}
+        row = await session.get(models.WebhookEndpoint, (await b.org_id(db, api.slug), made))
+    assert row is not None and secret not in row.secret
+    assert Fernet(KEY.encode()).decrypt(row.secret.encode()).decode() == secret
 
 
 async def test_deliveries_are_signed_verifiable_and_carry_the_events_envelope(api, db, receiver):
@@ -617,3 +617,14 @@ async def _leased(db) -> bool:
 def test_every_webhook_event_type_is_in_the_catalogue():
     for kind in events.WEBHOOK_TYPES:
         assert kind in events.TYPES
+
+
+def test_after_a_key_rotation_the_previous_key_still_opens_what_it_sealed():
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    sealed = Sealer(old).seal("whsec_secret")
+    assert Sealer(new, (old,)).open(sealed) == "whsec_secret"
+    assert Sealer(new, (old,)).seal("whsec_secret") != sealed  # new secrets: the new key
+    with pytest.raises(SealingError, match="neither CMGRAPH_SECRET_KEY"):
+        Sealer(new).open(sealed)
+    with pytest.raises(SealingError, match="not a Fernet key"):
+        Sealer("too-short")

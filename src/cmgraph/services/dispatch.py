@@ -131,6 +131,11 @@ class Dispatcher:
             .where(e.enabled.is_(True), free, or_(e.due_at <= now, new_events))
             .limit(limit)
         )
+        # Idle most of the time: look first in a read transaction, which takes no lock (a
+        # write transaction on SQLite is the database's one writer, each poll).
+        async with self.db.read() as session:
+            if not (await session.execute(candidates)).first():
+                return []
         async with self.db.write() as session:
             if session.get_bind().dialect.name == "postgresql":
                 candidates = candidates.with_for_update(skip_locked=True)

@@ -2,8 +2,8 @@
 
 CMGRAPH_SECRET_KEY encrypts (and decrypts); keys in CMGRAPH_SECRET_KEY_PREVIOUS (comma-
 separated) still decrypt, so a key is rotated without downtime: put the old key in
-PREVIOUS, a new one (`cmgraph secret-key`) in SECRET_KEY, restart, and `rotate` re-encrypts
-(cryptography's MultiFernet does both; docs/webhooks.md, "Keys")."""
+PREVIOUS, a new one (`cmgraph secret-key`) in SECRET_KEY, restart (cryptography's
+MultiFernet; docs/webhooks.md, "Keys")."""
 
 from __future__ import annotations
 
@@ -52,7 +52,3 @@ class Sealer:
                 "a stored secret is encrypted with a key that is neither CMGRAPH_SECRET_KEY nor "
                 "in CMGRAPH_SECRET_KEY_PREVIOUS"
             ) from exc
-
-    def reseal(self, sealed: str) -> str:
-        """The same secret under the current key (after a key rotation)."""
-        return self._keys.rotate(sealed.encode()).decode()
