@@ -287,7 +287,9 @@ def server_env(url: str) -> dict[str, str]:
 
 
 def cmgraph_server(url: str, tag: str) -> Server:
-    argv = [str(BIN / "cmgraph"), "serve", "--host", "127.0.0.1", "--port", "{port}"]
+    # the API alone, as measured before webhooks: no dispatcher beside it
+    argv = [str(BIN / "cmgraph"), "serve", "--no-dispatch", "--host", "127.0.0.1"]
+    argv += ["--port", "{port}"]
     return Server(f"cmgraph-{tag}", argv, server_env(url), "/readyz")
 
 

@@ -12,11 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from cmgraph.app import create_app
-from cmgraph.config import Settings
+from cmgraph.config import Settings, WebhookSettings
 from cmgraph.db import migrate
 from cmgraph.db.engine import Database
 from cmgraph.plugins import RuleBook, build_plugin_manager
@@ -130,6 +131,9 @@ def settings(database_url: str) -> Settings:
         disabled_plugins=frozenset(),
         development=False,
         max_page_size=100,
+        # webhooks (tests/api/test_webhooks.py): secrets sealed, receivers on loopback
+        secret_key=Fernet.generate_key().decode(),
+        webhooks=WebhookSettings(allow_private_networks=True),
     )
 
 

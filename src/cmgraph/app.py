@@ -28,9 +28,11 @@ from cmgraph.observability import metrics, tracing
 from cmgraph.plugins import RuleBook, build_plugin_manager
 from cmgraph.services import findings
 from cmgraph.services.access import CLINICIAN, Principal
+from cmgraph.services.dispatch import Dispatcher
 from cmgraph.services.idempotency import Claim, IdempotencyStore
 from cmgraph.services.reader import Reader
 from cmgraph.services.scope import Scope
+from cmgraph.services.sealing import Sealer
 from cmgraph.services.signin import Verifier
 from cmgraph.web.auth import Authenticator
 from cmgraph.web.graphql_http import GraphQLEndpoint
@@ -115,7 +117,16 @@ def create_app(
             if settings.rebuild_findings_on_start
             else None
         )
+        # `cmgraph serve` dispatches webhooks in every worker (services.dispatch); a stop
+        # lets the attempts in flight finish and releases what this process holds.
+        dispatcher = None
+        if settings.webhooks.dispatch:
+            dispatcher = Dispatcher(db, settings.webhooks, Sealer.from_settings(settings))
+            dispatching = asyncio.ensure_future(dispatcher.run())
         yield
+        if dispatcher is not None:
+            dispatcher.stop()
+            await dispatching
         if rebuild is not None:
             rebuild.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -28,10 +29,12 @@ from cmgraph.db.engine import Database, DatabaseConfigError, unwritable_sqlite_f
 from cmgraph.facts import Clock
 from cmgraph.observability import tracing
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
-from cmgraph.services import exports, findings, imports, payors, tenants, tokens
+from cmgraph.services import exports, findings, imports, payors, sealing, tenants, tokens
 from cmgraph.services.csv_columns import Kind, kind_of
+from cmgraph.services.dispatch import Dispatcher
 from cmgraph.services.idempotency import IdempotencyStore
 from cmgraph.services.scope import Scope
+from cmgraph.services.sealing import Sealer, SealingError
 
 
 class CommandError(Exception):
@@ -372,7 +375,43 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         raise CommandError("the database is not writable: " + "; ".join(unwritable))
     tracing.wanted(os.environ)  # so does an OTEL_TRACES_EXPORTER cmgraph cannot use
     _check_ready(settings)
+    if args.dispatch:
+        _sealer(settings, "; or pass --no-dispatch and run `cmgraph worker` elsewhere")
+    # The workers build their apps from the environment (serving.worker_app).
+    os.environ[DISPATCH_ENV] = "true" if args.dispatch else "false"
     serving.serve(args.host, args.port, args.workers, graceful, settings.metrics)
+
+
+DISPATCH_ENV = "CMGRAPH_WEBHOOK_DISPATCH"
+
+
+def _sealer(settings: Settings, hint: str = "") -> Sealer:
+    """The key that opens webhook secrets, or the one line that says what to set."""
+    try:
+        return Sealer.from_settings(settings)
+    except SealingError as exc:
+        raise CommandError(f"webhook delivery cannot start: {exc}{hint}") from exc
+
+
+def cmd_secret_key(args: argparse.Namespace, settings: Settings) -> None:
+    print(sealing.new_key())
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    """Dispatch webhooks, and nothing else, until SIGTERM or Ctrl-C (then finish the
+    attempts in flight and release what this process holds)."""
+    sealer = _sealer(settings)
+
+    async def work(db: Database) -> None:
+        dispatcher = Dispatcher(db, settings.webhooks, sealer, concurrency=args.concurrency)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, dispatcher.stop)
+        print(f"dispatching webhooks as {dispatcher.name}", flush=True)
+        await dispatcher.run()
+        print("stopped", flush=True)
+
+    _with_db(settings, work)
 
 
 def _check_ready(settings: Settings) -> None:
@@ -448,6 +487,8 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("CMGRAPH_METRICS_TOKEN", "none", "serve: bearer token for /metrics on the service's port"),
     ("CMGRAPH_METRICS_PORT", "none", "serve: or a port of its own for /metrics"),
     ("OTEL_*", "off", "serve: OpenTelemetry traces, e.g. OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ("CMGRAPH_SECRET_KEY", "none", "serve, worker: Fernet key sealing webhook secrets"),
+    ("CMGRAPH_WEBHOOK_*", "see docs/webhooks.md", "serve, worker: webhook delivery"),
 )
 DATABASE_ONLY = ("CMGRAPH_DATABASE_URL",)
 
@@ -638,7 +679,33 @@ def parser() -> argparse.ArgumentParser:
         help="seconds to let requests in flight finish when stopped "
         "(default: CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS, 30)",
     )
+    serve.add_argument(
+        "--no-dispatch",
+        dest="dispatch",
+        action="store_false",
+        help="do not deliver webhooks here (run `cmgraph worker` for them); by default every "
+        "worker process delivers, and needs CMGRAPH_SECRET_KEY",
+    )
     serve.set_defaults(run=cmd_serve)
+
+    worker = _command(
+        commands,
+        "worker",
+        "deliver webhooks only (any number, beside `cmgraph serve`)",
+        reads=("CMGRAPH_DATABASE_URL", "CMGRAPH_SECRET_KEY", "CMGRAPH_WEBHOOK_*"),
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=8, help="endpoints delivered to at once (default: 8)"
+    )
+    worker.set_defaults(run=cmd_worker)
+
+    key = _command(
+        commands,
+        "secret-key",
+        "print a new CMGRAPH_SECRET_KEY (a Fernet key; docs/webhooks.md)",
+        reads=(),
+    )
+    key.set_defaults(run=cmd_secret_key)
 
     demo = _command(commands, "demo", "load the demo practice")
     demo.add_argument("--slug", default="demo", help="its organization slug (default: %(default)s)")

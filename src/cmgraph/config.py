@@ -109,6 +109,25 @@ class JwtSettings:
         return bool(self.issuer and self.audience and self.jwks)
 
 
+RETRY_SECONDS = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Webhook delivery (docs/webhooks.md): where it may connect, how it retries, and whether
+    this process dispatches (`cmgraph serve` and `cmgraph worker` turn that on)."""
+
+    dispatch: bool = False
+    # development and tests only: http:// and private addresses (never cloud metadata)
+    allow_private_networks: bool = False
+    # pauses after each failed attempt (jittered); once spent, the delivery has failed
+    retry_seconds: tuple[float, ...] = RETRY_SECONDS
+    disable_after_seconds: float = 5 * 24 * 3600.0  # an endpoint failing this long: disabled
+    timeout_seconds: float = 10.0  # a 2xx within this is success
+    poll_seconds: float = 1.0
+    lease_seconds: float = 30.0  # a process killed mid-delivery lets go after this
+
+
 @dataclass(frozen=True)
 class MetricsSettings:
     """Prometheus metrics: off, or on behind a bearer token at /metrics, or on a port of
@@ -160,6 +179,10 @@ class Settings:
     # were judged by other rules (services.findings); `cmgraph findings rebuild` does it too
     rebuild_findings_on_start: bool = True
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    # Fernet keys (services.sealing): the current one encrypts, previous ones still decrypt
+    secret_key: str | None = None
+    previous_secret_keys: tuple[str, ...] = ()
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -225,6 +248,9 @@ class Settings:
             # on unless said otherwise
             rebuild_findings_on_start=not env.get("CMGRAPH_REBUILD_FINDINGS_ON_START", "").strip()
             or flag(env, "CMGRAPH_REBUILD_FINDINGS_ON_START"),
+            secret_key=env.get("CMGRAPH_SECRET_KEY") or None,
+            previous_secret_keys=_listed(env.get("CMGRAPH_SECRET_KEY_PREVIOUS", "")),
+            webhooks=_webhooks(env),
         )
 
 
@@ -234,3 +260,43 @@ def _trusted_documents(value: str) -> bool:
     if value.lower() == "only":
         return True
     raise SettingsError(f"CMGRAPH_TRUSTED_DOCUMENTS takes only or off, got {value!r}")
+
+
+def _listed(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise SettingsError(f"{name} takes a number of seconds, at least 0, got {raw!r}")
+    return value
+
+
+def _webhooks(env: Mapping[str, str]) -> WebhookSettings:
+    defaults = WebhookSettings()
+    schedule = _listed(env.get("CMGRAPH_WEBHOOK_RETRY_SCHEDULE", ""))
+    try:
+        retries = tuple(float(s) for s in schedule) or defaults.retry_seconds
+    except ValueError:
+        raise SettingsError(
+            "CMGRAPH_WEBHOOK_RETRY_SCHEDULE takes comma-separated seconds, got "
+            f"{env.get('CMGRAPH_WEBHOOK_RETRY_SCHEDULE')!r}"
+        ) from None
+    return WebhookSettings(
+        dispatch=flag(env, "CMGRAPH_WEBHOOK_DISPATCH"),
+        allow_private_networks=flag(env, "CMGRAPH_WEBHOOK_ALLOW_PRIVATE_NETWORKS"),
+        retry_seconds=retries,
+        disable_after_seconds=_seconds(
+            env, "CMGRAPH_WEBHOOK_DISABLE_AFTER_SECONDS", defaults.disable_after_seconds
+        ),
+        timeout_seconds=_seconds(env, "CMGRAPH_WEBHOOK_TIMEOUT_SECONDS", defaults.timeout_seconds),
+        poll_seconds=_seconds(env, "CMGRAPH_WEBHOOK_POLL_SECONDS", defaults.poll_seconds),
+        lease_seconds=_seconds(env, "CMGRAPH_WEBHOOK_LEASE_SECONDS", defaults.lease_seconds),
+    )

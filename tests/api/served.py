@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 STARTUP_SECONDS = 60.0  # generous: workers import the whole app on a busy 2-core machine
 
@@ -67,7 +68,8 @@ def serving(
     env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """A running `cmgraph serve` against database_url (with `env` added to the
-    environment); killed afterwards if still running."""
+    environment); killed afterwards if still running. It dispatches webhooks, as the
+    command does by default (a key of its own, receivers on loopback allowed)."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
     extra = env or {}
@@ -75,6 +77,8 @@ def serving(
         **os.environ,
         "CMGRAPH_DATABASE_URL": database_url,
         "CMGRAPH_PLUGINS_DIR": str(tmp_path / "no-plugins"),
+        "CMGRAPH_SECRET_KEY": Fernet.generate_key().decode(),
+        "CMGRAPH_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         **extra,
     }
     env.pop("CMGRAPH_DISABLE_PLUGINS", None)

@@ -139,6 +139,40 @@ async def test_every_mutation_of_the_schema_appends_events(api, db):
         "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { userErrors { code } } }",
         {"id": made["createApiToken"]["apiToken"]["id"]},
     )
+    hook = await b.ok(
+        api,
+        """mutation { createWebhookEndpoint(input: {url: "http://127.0.0.1:9/closed",
+             eventTypes: ["client.created"]}) { webhookEndpoint { id } userErrors { code } } }""",
+        {},
+        "createWebhookEndpoint",
+    )
+    endpoint = {"id": hook["webhookEndpoint"]["id"]}
+    for mutation in ("updateWebhookEndpoint", "rotateWebhookSecret", "sendTestWebhook"):
+        extra = ', description: "d"' if mutation == "updateWebhookEndpoint" else ""
+        await b.ok(
+            api,
+            f"""mutation($id: ID!) {{ {mutation}(input: {{id: $id{extra}}}) {{
+                 userErrors {{ code }} }} }}""",
+            endpoint,
+            mutation,
+        )
+    listed = await api(
+        "query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }",
+        endpoint,
+    )
+    await b.ok(
+        api,
+        """mutation($id: ID!) { redeliverWebhook(input: {deliveryId: $id}) {
+             userErrors { code } } }""",
+        {"id": listed["webhookDeliveries"]["edges"][0]["node"]["id"]},
+        "redeliverWebhook",
+    )
+    await b.ok(
+        api,
+        "mutation($id: ID!) { deleteWebhookEndpoint(input: {id: $id}) { userErrors { code } } }",
+        endpoint,
+        "deleteWebhookEndpoint",
+    )
 
     imported = await api(
         """mutation($csv: String!) { importRecords(input: {kind: CLIENTS, csv: $csv}) {

@@ -5,13 +5,22 @@ clients x 2 lines, 10 providers), so they race for the same client and line all 
 
 Afterwards: no answer was a 5xx, a transport error or a GraphQL error; no two assignments
 of one client and line overlap (a self-join in SQL); the table holds exactly what the
-acknowledged writes said, and nothing of the refused ones (ledger.py explains how)."""
+acknowledged writes said, and nothing of the refused ones (ledger.py explains how).
+
+Webhooks too: the workers dispatch the case-manager events to a receiver on loopback, which
+is down for WEBHOOK_DOWN_SECONDS in the middle, while one worker is killed with SIGKILL.
+Every event of the feed arrives at least once (signed, verified), the first arrivals in feed
+order, nothing that is not in the feed (refused writes make no event), every acknowledged
+assignment is announced."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
+import signal
+import subprocess
 import time
 import uuid
 from datetime import date, timedelta
@@ -20,11 +29,13 @@ from typing import Any
 import helpers as h
 import httpx
 import pytest
-from ledger import Ledger, Row
+from ledger import Ledger, Row, uuid_of
+from receiver import Receiver, Up, free_port
 from served import serving
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cmgraph.services import events
 from cmgraph.services.tokens import organization_of
 
 SECONDS = float(os.environ.get("CMGRAPH_LOAD_SECONDS", "60"))
@@ -33,6 +44,15 @@ WORKERS = 3  # several, so that any worker serves any request; the machine has 2
 CASELOAD = 20
 LINES = ("ABA", "ST")
 PROVIDERS = 10
+WEBHOOK_DOWN_SECONDS = min(20.0, SECONDS / 3)
+WEBHOOK_DRAIN_SECONDS = 180.0  # after the load, for the backlog of the receiver's outage
+CM_EVENTS = ["case_manager.assigned", "case_manager.updated", "case_manager.ended"]
+CM_EVENTS += ["case_manager.removed"]
+DISPATCH_ENV = {  # retries every second or two, so the outage's backlog drains in the test
+    "CMGRAPH_WEBHOOK_RETRY_SCHEDULE": ",".join(["1", "2"] * 30),
+    "CMGRAPH_WEBHOOK_LEASE_SECONDS": "5",
+    "CMGRAPH_WEBHOOK_POLL_SECONDS": "0.2",
+}
 MIN_REQUESTS_PER_SECOND = 5  # far below what even a busy 2-core machine does: not vacuous
 FIRST_DAY = date(2026, 1, 1)
 DAYS = 180
@@ -276,8 +296,29 @@ async def _table(db, organization_id: uuid.UUID) -> dict[str, Row]:
         }
 
 
+def _workers_of(supervisor: int) -> list[int]:
+    found = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(supervisor)], capture_output=True, text=True
+    )
+    return [int(p) for p in found.stdout.split()]
+
+
+async def _outage_and_kill(receiver: Receiver, up: list[Up], supervisor: int, until: float) -> None:
+    """Mid-load: the receiver goes down (connections refused) for WEBHOOK_DOWN_SECONDS;
+    after it is back, a worker (which may hold the endpoint's lease and a delivery in
+    flight) is killed with SIGKILL."""
+    await asyncio.sleep(max(0.0, (until - time.monotonic() - WEBHOOK_DOWN_SECONDS) / 3))
+    await up[0].stop()
+    await asyncio.sleep(WEBHOOK_DOWN_SECONDS)
+    up[0] = await Up(receiver).start()
+    await asyncio.sleep(2)
+    workers = _workers_of(supervisor)
+    assert workers, "no worker to kill"
+    os.kill(workers[0], signal.SIGKILL)
+
+
 async def test_concurrent_clients_against_several_workers_keep_every_promise(
-    api, db, postgres_url, tmp_path, capsys, monkeypatch
+    api, db, settings, postgres_url, tmp_path, capsys, monkeypatch
 ):
     # 32 clients share one token here: a caller's budget (web.budget, test_fairness.py)
     # would answer most of them 429; this test is about concurrent writes
@@ -285,7 +326,16 @@ async def test_concurrent_clients_against_several_workers_keep_every_promise(
     monkeypatch.setenv("CMGRAPH_COST_PER_MINUTE", "0")
     practice = await _practice(api)
     ledger = Ledger()
-    with serving(postgres_url, tmp_path, workers=WORKERS) as server:
+    receiver = Receiver(free_port())
+    hook = await api(
+        """mutation($url: String!, $types: [String!]!) { createWebhookEndpoint(input: {
+             url: $url, eventTypes: $types}) { secret userErrors { code } } }""",
+        {"url": receiver.url, "types": CM_EVENTS},
+    )
+    receiver.secrets.append(hook["createWebhookEndpoint"]["secret"])
+    dispatch = {**DISPATCH_ENV, "CMGRAPH_SECRET_KEY": str(settings.secret_key)}
+    up = [await Up(receiver).start()]
+    with serving(postgres_url, tmp_path, workers=WORKERS, env=dispatch) as server:
         headers = {"Authorization": f"Bearer {api.token}"}
         started = time.monotonic()
         until = started + SECONDS
@@ -294,19 +344,30 @@ async def test_concurrent_clients_against_several_workers_keep_every_promise(
             async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as c:
                 await LoadClient(c, practice, ledger, seed=n).run(until)
 
-        await asyncio.gather(*(one_client(n) for n in range(CLIENTS)))
+        await asyncio.gather(
+            *(one_client(n) for n in range(CLIENTS)),
+            _outage_and_kill(receiver, up, server.process.pid, until),
+        )
         elapsed = time.monotonic() - started
+        feed = await _feed(db, organization_of(api.token))
+        delivered = await _drained(receiver, feed)
         assert server.stop(timeout=60) == 0, server.log_text()[-3000:]
         internal_errors = [line for line in server.log_text().splitlines() if "error_id" in line]
+    await up[0].stop()
+    refused = await _refused_attempts(db, organization_of(api.token))
 
     requests = sum(ledger.requests.values())
     writes = sum(ledger.acknowledged.values())
+    first_arrivals = list(dict.fromkeys(r.id for r in receiver.received))
     with capsys.disabled():
         print(
             f"\nload: {requests} requests in {elapsed:.0f} s ({requests / elapsed:.0f}/s), "
             f"{CLIENTS} clients, {WORKERS} workers; acknowledged writes {writes} "
             f"{dict(ledger.acknowledged)}; refused {sum(ledger.refusals.values())} "
-            f"{dict(ledger.refusals)}; failures {len(ledger.failures)}"
+            f"{dict(ledger.refusals)}; failures {len(ledger.failures)}; webhooks: "
+            f"{len(feed)} events, {len(receiver.received)} requests received "
+            f"({len(receiver.received) - len(first_arrivals)} again), {refused} attempts "
+            f"refused while it was down, all delivered {delivered:.0f} s after the load"
         )
     assert ledger.failures == [], (ledger.failures[:10], internal_errors[:3])
     assert requests >= MIN_REQUESTS_PER_SECOND * SECONDS, ledger.requests
@@ -324,3 +385,51 @@ async def test_concurrent_clients_against_several_workers_keep_every_promise(
     missing = {id: row for id, row in expected.items() if table.get(id) != row}
     unexplained = {id: row for id, row in table.items() if id not in expected}
     assert (missing, unexplained) == ({}, {})
+
+    # Webhooks: at least once, in feed order, signed, and nothing that is not in the feed.
+    assert refused > 0, "the receiver's outage refused no attempt: not tested"
+    assert all(r.verified for r in receiver.received)
+    assert first_arrivals == [e.id for e in feed]
+    by_id = {e.id: e for e in feed}
+    assert all(r.payload == by_id[r.id].envelope for r in receiver.received)
+    announced = {
+        uuid_of(r.payload["data"]["assignmentId"])
+        for r in receiver.received
+        if r.payload["type"] == "case_manager.assigned"
+    }
+    assert set(ledger.created) <= announced
+
+
+@dataclasses.dataclass(frozen=True)
+class FedEvent:
+    id: str
+    envelope: dict[str, Any]
+
+
+async def _feed(db, organization_id: uuid.UUID) -> list[FedEvent]:
+    async with db.read() as session:
+        rows = await events.after(session, organization_id, 0, 1_000_000, CM_EVENTS)
+    return [FedEvent(str(r.id), events.envelope(r)) for r in rows[0]]
+
+
+async def _drained(receiver: Receiver, feed: list[FedEvent]) -> float:
+    """Seconds until every event of the feed has arrived (the outage's backlog drains)."""
+    started = time.monotonic()
+    wanted = {e.id for e in feed}
+    async with asyncio.timeout(WEBHOOK_DRAIN_SECONDS):
+        while not wanted <= {r.id for r in receiver.received}:
+            receiver.arrived.clear()
+            await receiver.arrived.wait()
+    return time.monotonic() - started
+
+
+async def _refused_attempts(db, organization_id: uuid.UUID) -> int:
+    async with db.engine.connect() as connection:
+        found = await connection.scalar(
+            text(
+                "SELECT count(*) FROM webhook_attempts WHERE organization_id = :org "
+                "AND error = 'CONNECT_ERROR'"
+            ),
+            {"org": organization_id},
+        )
+    return int(found or 0)

@@ -26,7 +26,15 @@ async def populate(api: Any, last: str) -> dict[str, str]:
     await b.appointment(  # before the CM starts: a NO_CASE_MANAGER finding
         api, client_id, provider_id, "2026-02-10T09:00:00-05:00", "2026-02-10T10:00:00-05:00"
     )
+    hook = await b.ok(
+        api,
+        """mutation($url: String!) { createWebhookEndpoint(input: {url: $url,
+             eventTypes: ["client.created"]}) { webhookEndpoint { id } userErrors { code } } }""",
+        {"url": f"http://127.0.0.1:9/{last}"},
+        "createWebhookEndpoint",
+    )
     return {
+        "WebhookEndpoint": hook["webhookEndpoint"]["id"],
         "Client": client_id,
         "Provider": provider_id,
         "Payor": payor_id,
@@ -411,6 +419,11 @@ PROBES: dict[str, tuple[str, dict[str, str]]] = {
         {"id": "Client"},
     ),
     "apiTokens": ("{ apiTokens { id name } }", {}),
+    "webhookEndpoints": ("{ webhookEndpoints { id url } }", {}),
+    "webhookDeliveries": (
+        "query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }",
+        {"id": "WebhookEndpoint"},
+    ),
     # B has events of its own: the probe is that none of A's ids appears in B's feed
     "events": ("{ events { edges { node { id type data } } } }", {}),
     "claimLines": (

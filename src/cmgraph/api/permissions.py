@@ -73,6 +73,8 @@ ACCESS: dict[str, Access] = {
     "Query.auditEvents": allow(ADMIN, BILLING, scopes=("audit:read",)),
     "Query.apiTokens": allow(ADMIN),
     "Query.events": allow(ADMIN, scopes=("events:read",)),
+    "Query.webhookEndpoints": allow(ADMIN, scopes=("webhooks:read", "webhooks:write")),
+    "Query.webhookDeliveries": allow(ADMIN, scopes=("webhooks:read", "webhooks:write")),
     # --- mutations
     "Mutation.createClient": allow(*WRITERS, scopes=("clients:write",)),
     "Mutation.updateClient": allow(*WRITERS, scopes=("clients:write",)),
@@ -93,7 +95,37 @@ ACCESS: dict[str, Access] = {
     "Mutation.createApiToken": allow(ADMIN),
     "Mutation.revokeApiToken": allow(ADMIN),
     "Mutation.importRecords": allow(ADMIN, scopes=("imports:write",)),
+    "Mutation.createWebhookEndpoint": allow(ADMIN, scopes=("webhooks:write",)),
+    "Mutation.updateWebhookEndpoint": allow(ADMIN, scopes=("webhooks:write",)),
+    "Mutation.deleteWebhookEndpoint": allow(ADMIN, scopes=("webhooks:write",)),
+    "Mutation.rotateWebhookSecret": allow(ADMIN, scopes=("webhooks:write",)),
+    "Mutation.sendTestWebhook": allow(ADMIN, scopes=("webhooks:write",)),
+    "Mutation.redeliverWebhook": allow(ADMIN, scopes=("webhooks:write",)),
 }
+
+# The resource an event type is about (its prefix), for may_subscribe.
+EVENT_RESOURCES = {
+    "client": "clients",
+    "provider": "providers",
+    "payor": "payors",
+    "coverage": "coverages",
+    "enrollment": "enrollments",
+    "appointment": "appointments",
+    "case_manager": "case_managers",
+    "webhook": "webhooks",
+}
+
+
+def may_subscribe(principal: Principal, event_type: str) -> bool:
+    """Whether a caller may have events of this type delivered: an integration token only
+    of what it may read (a read or write scope of the resource, or the whole feed)."""
+    if principal.role != INTEGRATION:
+        return True
+    resource = EVENT_RESOURCES.get(event_type.split(".")[0])
+    wanted = {"events:read"}
+    if resource is not None:
+        wanted |= {f"{resource}:read", f"{resource}:write"}
+    return bool(principal.scopes & wanted)
 
 
 def allowed(principal: Principal, access: Access | None) -> bool:

@@ -50,6 +50,8 @@ from cmgraph.api.errors import (
 from cmgraph.api.guard import Guard
 from cmgraph.api.imports.mutations import ImportMutations
 from cmgraph.api.integrations.queries import EventQueries
+from cmgraph.api.integrations.webhook_mutations import WebhookMutations
+from cmgraph.api.integrations.webhook_queries import WebhookQueries
 from cmgraph.api.node_queries import NodeQueries
 from cmgraph.api.operation_span import OperationSpan
 from cmgraph.api.payors.mutations import PayorMutations
@@ -86,6 +88,7 @@ class Query(
     RuleQueries,
     AdminQueries,
     EventQueries,
+    WebhookQueries,
 ):
     pass
 
@@ -101,6 +104,7 @@ class Mutation(
     CaseManagerMutations,
     ApiTokenMutations,
     ImportMutations,
+    WebhookMutations,
 ):
     pass
 

@@ -315,6 +315,85 @@ class Event(Tenant):
     data: Mapped[dict[str, Any]]
 
 
+class WebhookEndpoint(Tenant):
+    """Where a partner wants events delivered (services.webhooks), and the dispatcher's state
+    for it (services.dispatch): the last feed position enqueued, when its next delivery is
+    due, and which process holds it (a lease, so one process delivers to it at a time)."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        _owner(),
+        Index("ix_webhook_endpoints_due", "organization_id", "enabled", "due_at"),
+    )
+
+    url: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    event_types: Mapped[list[str]] = mapped_column(default=list)
+    owner: Mapped[str] = mapped_column(String(200))  # the actor who made it: "token:<id>" ...
+    secret: Mapped[str] = mapped_column(Text)  # Fernet token of the signing secret
+    previous_secret: Mapped[str | None] = mapped_column(Text)  # still signs until ...
+    previous_secret_until: Mapped[datetime | None]
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the dispatcher's state
+    position: Mapped[int] = mapped_column(BigInteger, default=0)  # last event enqueued
+    next_sequence: Mapped[int] = mapped_column(BigInteger, default=0)  # deliveries' order
+    due_at: Mapped[datetime | None]  # when its first pending delivery is due
+    failing_since: Mapped[datetime | None]  # first failed attempt since the last success
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    leased_until: Mapped[datetime | None]
+
+
+class WebhookDelivery(Tenant):
+    """One message for one endpoint: an event (its webhook-id is the event's id), a
+    redelivery of one, or a test. Delivered in `sequence` order, one at a time."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        _owner(),
+        _ref("endpoint_id", "webhook_endpoints"),
+        Index(
+            "uq_webhook_deliveries_sequence",
+            "organization_id",
+            "endpoint_id",
+            "sequence",
+            unique=True,
+        ),
+        Index("ix_webhook_deliveries_status", "organization_id", "endpoint_id", "status"),
+    )
+
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # webhook-id: stable across retries
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]  # the envelope (events.envelope), as delivered
+    status: Mapped[str] = mapped_column(String(16))  # pending, succeeded, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class WebhookAttempt(Tenant):
+    """One HTTP attempt of a delivery: when, how long, the status code or the error class.
+    Never the receiver's body."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (
+        _owner(),
+        _ref("delivery_id", "webhook_deliveries"),
+        Index("ix_webhook_attempts_delivery", "organization_id", "delivery_id", "attempted_at"),
+    )
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(64))
+
+
 class FeedCounter(Base):
     """The last feed position handed out in an organization (change records and events
     share it). A write takes the next positions at commit, holding this row's lock until it

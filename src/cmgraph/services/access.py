@@ -30,11 +30,12 @@ RESOURCES = (
 )
 # Scopes an integration token may hold: read and write of each resource, and read-only
 # views (findings: rendering providers, compliance, rules; claims: claim lines; audit;
-# events: the feed of domain events), and imports:write (importRecords, which writes every
-# kind).
+# events: the feed of domain events; webhooks: the token's own webhook endpoints), and
+# imports:write (importRecords, which writes every kind).
 SCOPES = tuple(
     [f"{r}:{mode}" for r in RESOURCES for mode in ("read", "write")]
     + ["findings:read", "claims:read", "audit:read", "events:read", "imports:write"]
+    + ["webhooks:read", "webhooks:write"]
 )
 
 

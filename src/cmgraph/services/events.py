@@ -50,7 +50,12 @@ TYPES: tuple[str, ...] = (
     "case_manager.updated",
     "case_manager.ended",
     "case_manager.removed",
+    # webhook delivery (services.dispatch): not of a write, of the dispatcher
+    "webhook.delivery_failed",
+    "webhook.endpoint_disabled",
 )
+# What webhooks themselves say: never delivered to the endpoint they are about.
+WEBHOOK_TYPES: tuple[str, ...] = ("webhook.delivery_failed", "webhook.endpoint_disabled")
 
 _NPI = "providerNpi"
 _NPI_WANTED = "cmgraph.events.npi_wanted"  # event id -> provider not loaded by the write
@@ -198,6 +203,31 @@ def append(
         else:
             session.info.setdefault(_NPI_WANTED, {})[event.id] = row.provider_id
     positions.stage(session, event)
+
+
+def emit(session: AsyncSession, organization_id: UUID, kind: str, data: Facts) -> models.Event:
+    """Stage an event that no audited write makes (the dispatcher's: a delivery failed for
+    good, an endpoint disabled) in the caller's transaction."""
+    assert kind in TYPES, kind
+    event = models.Event(
+        organization_id=organization_id,
+        id=uuid4(),
+        type=kind,
+        occurred_at=models.utcnow(),
+        data=data,
+    )
+    positions.stage(session, event)
+    return event
+
+
+async def head(session: AsyncSession, organization_id: UUID) -> int:
+    """The organization's last visible event position (0 before the first): every event at
+    or before it is visible, since positions become visible in order."""
+    e = models.Event
+    found = await session.scalar(
+        select(func.max(e.position)).where(e.organization_id == organization_id)
+    )
+    return int(found or 0)
 
 
 def _complete_npis(session: Session, staged: list[positions.Positioned]) -> None:

@@ -18,6 +18,9 @@ from cmgraph.db.models import (
     Event,
     Payor,
     Provider,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 __all__ = [
@@ -32,4 +35,7 @@ __all__ = [
     "Event",
     "Payor",
     "Provider",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
