@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import builders as b
@@ -22,9 +23,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cmgraph.app import create_app
+from cmgraph.config import Settings
 from cmgraph.db.engine import Database, create_engine
+from cmgraph.plugins import RuleBook
 from cmgraph.services.access import ADMIN, Principal
 from cmgraph.services.tokens import organization_of
+from tests.support import Api
 
 CLIENTS = "{ clients(first: 5) { totalCount edges { node { lastName } } } }"
 DOES_NOT_HANG = 10.0  # seconds: generous; the point is "not a hang"
@@ -87,8 +91,8 @@ class FixedVerifier:
 
 
 async def test_with_the_database_unreachable_authentication_answers_503_not_401(
-    api, settings, book, database_url, tmp_path
-):
+    api: Api, settings: Settings, book: RuleBook, database_url: str, tmp_path: Path
+) -> None:
     dead = Database.from_url(dead_url(database_url, tmp_path))
     try:
         async with client_of(create_app(settings, db=dead, book=book)) as client:
@@ -106,8 +110,8 @@ async def test_with_the_database_unreachable_authentication_answers_503_not_401(
 
 
 async def test_an_operation_that_meets_the_outage_answers_503(
-    api, settings, book, database_url, tmp_path
-):
+    api: Api, settings: Settings, book: RuleBook, database_url: str, tmp_path: Path
+) -> None:
     organization_id = organization_of(api.token)
     assert organization_id is not None
     admin = Principal(organization_id, "America/New_York", ADMIN, "user:test")
@@ -142,7 +146,9 @@ class CommitFails(Database):
         return session
 
 
-async def test_a_write_cut_off_by_the_failure_leaves_no_row(api, db, settings, book, is_postgres):
+async def test_a_write_cut_off_by_the_failure_leaves_no_row(
+    api: Api, db: Database, settings: Settings, book: RuleBook, is_postgres: bool
+) -> None:
     """Its COMMIT never reached the database. On PostgreSQL the service cannot tell that
     from a COMMIT whose answer was lost, so it says OUTCOME_UNKNOWN (test_write_outcomes);
     SQLite's COMMIT runs in the process, so its failure means nothing was written."""
@@ -165,8 +171,8 @@ async def test_a_write_cut_off_by_the_failure_leaves_no_row(api, db, settings, b
 
 
 async def test_the_service_answers_again_when_the_database_returns(
-    api, db, settings, book, database_url, tmp_path
-):
+    api: Api, db: Database, settings: Settings, book: RuleBook, database_url: str, tmp_path: Path
+) -> None:
     dead_engine = create_engine(dead_url(database_url, tmp_path))
     switchable = Switchable(db.engine)
     try:
@@ -183,8 +189,8 @@ async def test_the_service_answers_again_when_the_database_returns(
 
 
 async def test_a_server_that_never_answers_is_given_up_on_within_seconds(
-    api, settings, book, database_url, is_postgres
-):
+    api: Api, settings: Settings, book: RuleBook, database_url: str, is_postgres: bool
+) -> None:
     """A host that accepts connections and then says nothing (a hung server, a black hole)
     is not waited on for ever: connecting gives up after the connect timeout."""
     if not is_postgres:
@@ -211,8 +217,8 @@ async def test_a_server_that_never_answers_is_given_up_on_within_seconds(
 
 
 async def test_after_postgresql_goes_away_and_returns_the_pool_reconnects(
-    api, settings, book, database_url, is_postgres
-):
+    api: Api, settings: Settings, book: RuleBook, database_url: str, is_postgres: bool
+) -> None:
     """A real outage of the connection, not a swapped engine: pooled connections die, new
     ones are refused, then the same pool connects again without a restart."""
     if not is_postgres:
@@ -253,8 +259,8 @@ async def _waiting_for_a_lock_on(db: Database, table: str) -> None:
 
 
 async def test_postgresql_going_away_in_the_middle_of_a_change_leaves_it_undone(
-    api, db, settings, book, database_url, is_postgres
-):
+    api: Api, db: Database, settings: Settings, book: RuleBook, database_url: str, is_postgres: bool
+) -> None:
     """A real outage in the middle of a write: the change has ended the current case manager
     and waits to write its audit events (the test holds that table) when the connection
     drops. The answer is 503, and once the database is back nothing of the change is there."""

@@ -15,7 +15,8 @@ import random
 import time
 import uuid
 from datetime import date, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import helpers as h
 import httpx
@@ -25,7 +26,9 @@ from served import serving
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cmgraph.db.engine import Database
 from cmgraph.services.tokens import organization_of
+from tests.support import Api
 
 SECONDS = float(os.environ.get("CMGRAPH_LOAD_SECONDS", "60"))
 CLIENTS = 32
@@ -66,7 +69,9 @@ def postgres_url(database_url: str, is_postgres: bool) -> str:
     return database_url
 
 
-async def test_the_overlap_query_finds_overlaps_and_only_them(db, postgres_url):
+async def test_the_overlap_query_finds_overlaps_and_only_them(
+    db: Database, postgres_url: str
+) -> None:
     """The check the load test relies on, on rows the exclusion constraint would refuse."""
     org, client, provider = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     periods = {  # name: (line, start, end)
@@ -108,7 +113,7 @@ async def test_the_overlap_query_finds_overlaps_and_only_them(db, postgres_url):
     }
 
 
-async def _practice(api) -> tuple[list[str], list[str], str]:
+async def _practice(api: Api) -> tuple[list[str], list[str], str]:
     """Clients covered by one payor, providers qualified for both lines and enrolled with it
     (and one who is not: his writes are refused by a rule). No appointments, so lead time
     and sessions in use never refuse: writes fail only by racing each other."""
@@ -145,7 +150,7 @@ ASSIGNMENTS_OF_LINE = """query($id: ID!, $line: String!) {
 class LoadClient:
     """One of the concurrent clients: its own connection, picking operations at random."""
 
-    def __init__(self, http: httpx.AsyncClient, practice: Any, ledger: Ledger, seed: int):
+    def __init__(self, http: httpx.AsyncClient, practice: Any, ledger: Ledger, seed: int) -> None:
         self.http, self.ledger, self.rng = http, ledger, random.Random(seed)
         self.clients, self.providers, self.unenrolled = practice
 
@@ -168,7 +173,7 @@ class LoadClient:
         if "errors" in body:
             self.ledger.fail(f"{kind}: {body['errors']}")
             return None
-        return body["data"]
+        return cast("dict[str, Any] | None", body["data"])
 
     def target(self) -> tuple[str, str, str]:
         """A client, a line and a provider; now and then the unenrolled one."""
@@ -253,7 +258,7 @@ class LoadClient:
             await self.rng.choices(operations, weights=[45, 25, 15, 15])[0]()
 
 
-async def _table(db, organization_id: uuid.UUID) -> dict[str, Row]:
+async def _table(db: Database, organization_id: uuid.UUID) -> dict[str, Row]:
     async with db.engine.connect() as connection:
         result = await connection.execute(
             text(
@@ -277,8 +282,8 @@ async def _table(db, organization_id: uuid.UUID) -> dict[str, Row]:
 
 
 async def test_concurrent_clients_against_several_workers_keep_every_promise(
-    api, db, postgres_url, tmp_path, capsys
-):
+    api: Api, db: Database, postgres_url: str, tmp_path: Path, capsys
+) -> None:
     practice = await _practice(api)
     ledger = Ledger()
     with serving(postgres_url, tmp_path, workers=WORKERS) as server:

@@ -6,7 +6,7 @@ top-level error with extensions.code FORBIDDEN, no data, nothing written."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import builders as b
 import principals as p
@@ -22,11 +22,13 @@ from graphql import (
     is_required_argument,
     is_required_input_field,
 )
+from httpx import AsyncClient
 
 from cmgraph.api import ids
 from cmgraph.api.permissions import ACCESS, NODE_ACCESS
 from cmgraph.api.schema import schema
 from cmgraph.db import models
+from cmgraph.db.engine import Database
 from cmgraph.services import tenants
 from cmgraph.services.access import ADMIN, BILLING, PERSON_ROLES, SCOPES
 
@@ -56,7 +58,7 @@ def literal(kind: GraphQLInputType) -> str:
     if isinstance(kind, GraphQLList):
         return f"[{literal(kind.of_type)}]"
     if isinstance(kind, GraphQLEnumType):
-        return next(iter(kind.values))
+        return cast("str", next(iter(kind.values)))
     if isinstance(kind, GraphQLInputObjectType):
         fields = [
             f"{name}: {literal(f.type)}"
@@ -91,14 +93,14 @@ def expected(operation: str, caller: str) -> bool:
     return caller in access.roles
 
 
-def test_the_table_covers_every_root_field_and_mutation_and_nothing_else():
+def test_the_table_covers_every_root_field_and_mutation_and_nothing_else() -> None:
     assert set(ACCESS) == set(OPERATIONS)
     assert set(NODE_ACCESS) == {
         t.name for t in GRAPHQL.get_implementations(GRAPHQL.get_type("Node")).objects
     }
 
 
-def test_the_table_keeps_the_roles_promises():
+def test_the_table_keeps_the_roles_promises() -> None:
     for operation, access in ACCESS.items():
         assert ADMIN in access.roles, operation  # admin does everything
         assert access.scopes <= set(SCOPES), operation
@@ -110,7 +112,7 @@ def test_the_table_keeps_the_roles_promises():
 
 
 @pytest.fixture(scope="module")
-async def org(db) -> dict[str, Any]:
+async def org(db: Database) -> dict[str, Any]:
     """One organization with an admin token and a provider (for the clinician's token)."""
     slug = f"roles-{uuid.uuid4().hex[:12]}"
     await tenants.create_organization(db, "Roles Practice", slug, "America/New_York")
@@ -130,9 +132,9 @@ async def org(db) -> dict[str, Any]:
     }
 
 
-async def caller_token(db, org, operation: str, caller: str) -> str:
+async def caller_token(db: Database, org: dict[str, Any], operation: str, caller: str) -> str:
     if caller in (ADMIN, "clinician"):
-        return org[caller]
+        return cast("str", org[caller])
     if caller.startswith("integration"):
         granted = tuple(sorted(ACCESS[operation].scopes))
         if caller == "integration-granted":
@@ -143,14 +145,16 @@ async def caller_token(db, org, operation: str, caller: str) -> str:
     return await p.token(db, org["slug"], caller)
 
 
-async def written(db, slug: str) -> dict[str, int]:
+async def written(db: Database, slug: str) -> dict[str, int]:
     kinds = (models.Client, models.Provider, models.Payor, models.ChangeRecord, models.ApiToken)
     return {k.__name__: await b.count(db, k, slug) for k in kinds}
 
 
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("operation", OPERATIONS)
-async def test_every_operation_for_every_caller(db, http, org, operation, caller):
+async def test_every_operation_for_every_caller(
+    db: Database, http: AsyncClient, org: dict[str, Any], operation, caller
+) -> None:
     token_value = await caller_token(db, org, operation, caller)
     before = await written(db, org["slug"])
 

@@ -12,12 +12,14 @@ import httpx
 import practice as p
 import pytest
 from claims import claim_lines
+from pytest import MonkeyPatch
 
 from cmgraph.app import create_app
 from cmgraph.config import Settings
 from cmgraph.db.engine import Database
 from cmgraph.plugins import PluginError, RuleBook, build_plugin_manager
 from cmgraph.services import tenants
+from tests.support import Api
 
 PLUGINS_DIR = Path(__file__).resolve().parents[2] / "plugins"
 PLUGIN = "medicare_retro"
@@ -56,7 +58,7 @@ NOT_CREDENTIALED = ("NOT_CREDENTIALED", "ERROR")
 # -- assignment start dates ----------------------------------------------------------------
 
 
-async def test_an_assignment_may_start_up_to_30_days_before_the_enrollment(api):
+async def test_an_assignment_may_start_up_to_30_days_before_the_enrollment(api: Api) -> None:
     client = await p.client(api)
     medicare = await _payor(api, with_plugin=True)
     await p.coverage(api, client, medicare)
@@ -71,7 +73,7 @@ async def test_an_assignment_may_start_up_to_30_days_before_the_enrollment(api):
     assert payload["caseManager"]["id"]
 
 
-async def test_another_payor_gives_no_retro_window_to_an_assignment(api):
+async def test_another_payor_gives_no_retro_window_to_an_assignment(api: Api) -> None:
     client = await p.client(api)
     plan = await _payor(api, with_plugin=False)
     await p.coverage(api, client, plan)
@@ -97,7 +99,9 @@ async def test_another_payor_gives_no_retro_window_to_an_assignment(api):
         ("DENIED", None, False),
     ],
 )
-async def test_only_enrolled_or_terminated_enrollments_reach_back(api, status, until, counts):
+async def test_only_enrolled_or_terminated_enrollments_reach_back(
+    api: Api, status: str, until: str | None, counts: bool
+) -> None:
     client = await p.client(api)
     medicare = await _payor(api, with_plugin=True)
     await p.coverage(api, client, medicare)
@@ -108,7 +112,7 @@ async def test_only_enrolled_or_terminated_enrollments_reach_back(api, status, u
 
 
 @pytest.mark.parametrize("with_plugin", [True, False])
-async def test_the_end_of_an_enrollment_is_kept(api, with_plugin):
+async def test_the_end_of_an_enrollment_is_kept(api: Api, with_plugin: bool) -> None:
     client = await p.client(api)
     payor = await _payor(api, with_plugin)
     await p.coverage(api, client, payor)
@@ -156,7 +160,7 @@ async def _sessions_around(api: Any, with_plugin: bool) -> dict[str, list[str]]:
     return {line["dateOfService"]: [f["code"] for f in line["findings"]] for line in lines}
 
 
-async def test_sessions_count_from_30_days_before_the_enrollment(api):
+async def test_sessions_count_from_30_days_before_the_enrollment(api: Api) -> None:
     assert await _sessions_around(api, with_plugin=True) == {
         "2026-02-17": ["NOT_CREDENTIALED"],
         "2026-02-18": [],
@@ -165,7 +169,7 @@ async def test_sessions_count_from_30_days_before_the_enrollment(api):
     }
 
 
-async def test_another_payors_sessions_count_only_from_the_enrollment(api):
+async def test_another_payors_sessions_count_only_from_the_enrollment(api: Api) -> None:
     assert await _sessions_around(api, with_plugin=False) == {
         "2026-02-17": ["NOT_CREDENTIALED"],
         "2026-02-18": ["NOT_CREDENTIALED"],
@@ -238,7 +242,7 @@ async def _disaster_sessions(api: Any, with_plugin: bool) -> dict[str, list[str]
     return {line["dateOfService"]: [f["code"] for f in line["findings"]] for line in lines}
 
 
-async def test_a_declared_disaster_reaches_back_90_days(disaster_api):
+async def test_a_declared_disaster_reaches_back_90_days(disaster_api: _Api) -> None:
     assert await _disaster_sessions(disaster_api, with_plugin=True) == {
         "2026-03-02": ["NOT_CREDENTIALED"],
         "2026-03-03": [],
@@ -247,7 +251,7 @@ async def test_a_declared_disaster_reaches_back_90_days(disaster_api):
     }
 
 
-async def test_without_a_declared_disaster_only_30_days(api):
+async def test_without_a_declared_disaster_only_30_days(api: Api) -> None:
     assert await _disaster_sessions(api, with_plugin=True) == {
         "2026-03-02": ["NOT_CREDENTIALED"],
         "2026-03-03": ["NOT_CREDENTIALED"],
@@ -256,7 +260,7 @@ async def test_without_a_declared_disaster_only_30_days(api):
     }
 
 
-async def test_a_declared_disaster_gives_another_payor_nothing(disaster_api):
+async def test_a_declared_disaster_gives_another_payor_nothing(disaster_api: _Api) -> None:
     assert await _disaster_sessions(disaster_api, with_plugin=False) == {
         "2026-03-02": ["NOT_CREDENTIALED"],
         "2026-03-03": ["NOT_CREDENTIALED"],
@@ -265,7 +269,7 @@ async def test_a_declared_disaster_gives_another_payor_nothing(disaster_api):
     }
 
 
-async def test_a_disaster_assignment_may_start_90_days_before(disaster_api):
+async def test_a_disaster_assignment_may_start_90_days_before(disaster_api: _Api) -> None:
     client = await p.client(disaster_api)
     medicare = await _payor(disaster_api, with_plugin=True)
     await p.coverage(disaster_api, client, medicare)
@@ -286,8 +290,8 @@ async def test_a_disaster_assignment_may_start_90_days_before(disaster_api):
     ],
 )
 def test_a_malformed_disaster_list_stops_the_plugin_loading(
-    value, complaint, tmp_path, monkeypatch
-):
+    value: str, complaint: str, tmp_path: Path, monkeypatch: MonkeyPatch
+) -> None:
     monkeypatch.setenv(ENV, value)
     with pytest.raises(PluginError) as raised:
         build_plugin_manager(_only_this_plugin(tmp_path / "plugins"))
@@ -298,7 +302,7 @@ def test_a_malformed_disaster_list_stops_the_plugin_loading(
     assert complaint in message
 
 
-def test_the_rule_is_listed_for_the_payor_only(book):
+def test_the_rule_is_listed_for_the_payor_only(book: RuleBook) -> None:
     [info] = [r for r in book.rules() if r.plugin == PLUGIN]
     assert info.name == "retroactive_billing"
     assert info.applies_to_all_payors is False
