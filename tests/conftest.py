@@ -22,6 +22,7 @@ from cmgraph.db import migrate
 from cmgraph.db.engine import Database
 from cmgraph.plugins import RuleBook, build_plugin_manager
 from cmgraph.services import tenants
+from tests.support import Api, StatementCounter
 
 TEST_URL_ENV = "CMGRAPH_TEST_DATABASE_URL"
 
@@ -137,32 +138,6 @@ def settings(database_url: str) -> Settings:
     )
 
 
-class Api:
-    """GraphQL over HTTP against the app, as one organization's token."""
-
-    def __init__(self, client: httpx.AsyncClient, token: str, slug: str) -> None:
-        self.client, self.token, self.slug = client, token, slug
-
-    async def post(
-        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
-    ) -> httpx.Response:
-        headers = kw.pop("headers", {"Authorization": f"Bearer {self.token}"})
-        return await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers, **kw
-        )
-
-    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = await self.post(query, variables)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The data of a query that must succeed without GraphQL errors."""
-        body = await self.raw(query, variables)
-        assert "errors" not in body, body["errors"]
-        return body["data"]
-
-
 async def new_org(db: Database, timezone: str = "America/New_York") -> tuple[str, str]:
     slug = f"t-{uuid.uuid4().hex[:12]}"
     await tenants.create_organization(db, f"Practice {slug}", slug, timezone)
@@ -196,14 +171,6 @@ async def other_api(db: Database, http: httpx.AsyncClient) -> Api:
     """A second organization, for tenancy tests."""
     slug, token = await new_org(db)
     return Api(http, token, slug)
-
-
-class StatementCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, *args: Any) -> None:
-        self.count += 1
 
 
 @pytest.fixture

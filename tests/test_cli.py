@@ -75,7 +75,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     return url, cwd
 
 
-def test_the_version_is_pyprojects(tmp_path):
+def test_the_version_is_pyprojects(tmp_path: Path) -> None:
     """One spelling of the version: pyproject.toml's, read back from the installed metadata."""
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     version = project["project"]["version"]
@@ -84,14 +84,14 @@ def test_the_version_is_pyprojects(tmp_path):
     assert (run.returncode, run.stdout) == (0, f"cmgraph {version}\n"), run
 
 
-def test_db_upgrade_is_idempotent(migrated):
+def test_db_upgrade_is_idempotent(migrated: tuple[str, Path]) -> None:
     url, cwd = migrated
     run = cmgraph("db", "upgrade", url=url, cwd=cwd)
     assert run.returncode == 0, run
     assert run.stderr == ""
 
 
-async def test_org_and_token_create_give_a_token_that_works(migrated):
+async def test_org_and_token_create_give_a_token_that_works(migrated: tuple[str, Path]) -> None:
     url, cwd = migrated
     org = cmgraph(
         "org", "create", "--name", "Sunrise Therapy", "--slug", "sunrise",
@@ -145,7 +145,7 @@ async def test_org_and_token_create_give_a_token_that_works(migrated):
     assert refused.status_code == 401
 
 
-def test_a_duplicate_slug_is_one_line_on_stderr(migrated):
+def test_a_duplicate_slug_is_one_line_on_stderr(migrated: tuple[str, Path]) -> None:
     url, cwd = migrated
     args = ("org", "create", "--name", "Twice", "--slug", "twice", "--timezone", "UTC")
     assert cmgraph(*args, url=url, cwd=cwd).returncode == 0
@@ -154,14 +154,16 @@ def test_a_duplicate_slug_is_one_line_on_stderr(migrated):
 
 
 @pytest.mark.parametrize(("flag", "value"), [("--workers", "0"), ("--graceful-timeout", "-1")])
-def test_serve_refuses_impossible_numbers(migrated, flag, value):
+def test_serve_refuses_impossible_numbers(
+    migrated: tuple[str, Path], flag: str, value: str
+) -> None:
     url, cwd = migrated
     line = assert_one_line_error(cmgraph("serve", "--port", "1", flag, value, url=url, cwd=cwd))
     assert flag in line
 
 
 @pytest.mark.parametrize("timezone", ["Mars/Olympus_Mons", "EST5EDT6", ""])
-def test_a_bad_timezone_is_refused(migrated, timezone):
+def test_a_bad_timezone_is_refused(migrated: tuple[str, Path], timezone: str) -> None:
     url, cwd = migrated
     run = cmgraph(
         "org", "create", "--name", "X", "--slug", "bad-tz", "--timezone", timezone,
@@ -171,7 +173,7 @@ def test_a_bad_timezone_is_refused(migrated, timezone):
     assert "time zone" in line
 
 
-def test_a_token_for_an_unknown_org_is_refused(migrated):
+def test_a_token_for_an_unknown_org_is_refused(migrated: tuple[str, Path]) -> None:
     url, cwd = migrated
     run = cmgraph("token", "create", "--org", "nobody", "--role", "admin", url=url, cwd=cwd)
     assert "nobody" in assert_one_line_error(run)
@@ -187,11 +189,13 @@ def test_a_token_for_an_unknown_org_is_refused(migrated):
     [("org", "create", "--name", "X", "--slug", "x", "--timezone", "UTC"), ("db", "upgrade")],
     ids=["org-create", "db-upgrade"],
 )
-def test_a_wrong_database_url_is_one_line_and_exit_1(tmp_path, url, args):
+def test_a_wrong_database_url_is_one_line_and_exit_1(
+    tmp_path: Path, url: str, args: tuple[str, ...]
+) -> None:
     assert_one_line_error(cmgraph(*args, url=url, cwd=tmp_path))
 
 
-def test_a_sqlite_file_in_a_missing_directory_is_one_line(tmp_path):
+def test_a_sqlite_file_in_a_missing_directory_is_one_line(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "missing" / "dir" / "cmgraph.db")
     assert_one_line_error(
         cmgraph(
@@ -209,7 +213,7 @@ def test_a_sqlite_file_in_a_missing_directory_is_one_line(tmp_path):
     )
 
 
-def test_an_unmigrated_database_says_to_run_db_upgrade(tmp_path):
+def test_an_unmigrated_database_says_to_run_db_upgrade(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "fresh.db")
     run = cmgraph(
         "org", "create", "--name", "X", "--slug", "x", "--timezone", "UTC", url=url, cwd=tmp_path
@@ -220,7 +224,7 @@ def test_an_unmigrated_database_says_to_run_db_upgrade(tmp_path):
     assert "`cmgraph db upgrade`" in assert_one_line_error(token)
 
 
-def test_export_schema_writes_the_sdl(tmp_path):
+def test_export_schema_writes_the_sdl(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "unused.db")
     run = cmgraph("export-schema", "-o", "out.graphql", url=url, cwd=tmp_path)
     assert run.returncode == 0, run
@@ -309,7 +313,9 @@ def test_a_plugin_that_does_not_load_stops_the_command_in_one_line(tmp_path: Pat
 # --- tokens: create, list, revoke ---------------------------------------------------------
 
 
-def test_tokens_are_created_listed_and_revoked_from_the_command_line(migrated):
+def test_tokens_are_created_listed_and_revoked_from_the_command_line(
+    migrated: tuple[str, Path],
+) -> None:
     url, cwd = migrated
     org = cmgraph(
         "org", "create", "--name", "Token Practice", "--slug", "tokens",
@@ -339,7 +345,7 @@ def test_tokens_are_created_listed_and_revoked_from_the_command_line(migrated):
     assert "revoked" in next(line for line in again.stdout.splitlines() if "ehr sync" in line)
 
 
-def test_bad_token_requests_end_in_one_line(migrated):
+def test_bad_token_requests_end_in_one_line(migrated: tuple[str, Path]) -> None:
     url, cwd = migrated
     cmgraph(
         "org", "create", "--name", "Bad Tokens", "--slug", "bad-tokens",
@@ -359,7 +365,7 @@ def test_bad_token_requests_end_in_one_line(migrated):
     )
 
 
-async def test_idempotency_purge_deletes_expired_keys(migrated):
+async def test_idempotency_purge_deletes_expired_keys(migrated: tuple[str, Path]) -> None:
     url, cwd = migrated
     db = Database.from_url(url)
     try:
@@ -387,7 +393,9 @@ async def test_idempotency_purge_deletes_expired_keys(migrated):
 
 
 @pytest.mark.parametrize("which", ["", "-shm"])
-def test_serve_says_at_once_when_the_sqlite_files_are_not_writable(migrated, which):
+def test_serve_says_at_once_when_the_sqlite_files_are_not_writable(
+    migrated: tuple[str, Path], which: str
+) -> None:
     """A read-only database file (SQLite would then create -shm read-only too), or a -shm
     left read-only by such a start, makes every request a 503 even after the file is fixed:
     serve says so in one line instead of starting."""

@@ -68,7 +68,7 @@ def practice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cwd
 
 
-def test_a_folder_imports_with_progress_lines_and_a_summary(practice):
+def test_a_folder_imports_with_progress_lines_and_a_summary(practice: Path) -> None:
     run = cmgraph("import", "--org", "north", "files", cwd=practice)
 
     assert run.returncode == 0, run
@@ -84,7 +84,7 @@ def test_a_folder_imports_with_progress_lines_and_a_summary(practice):
     assert summary["clients"] == ["0", "0", "2", "0"]
 
 
-def test_refused_rows_end_in_an_errors_file_and_exit_status_1(practice):
+def test_refused_rows_end_in_an_errors_file_and_exit_status_1(practice: Path) -> None:
     bad = practice / "bad-clients.csv"
     bad.write_text(
         "external_id,first_name,last_name,date_of_birth\nC3,Kurt,,\nC4,Ed,Codd,3000-01-01\n"
@@ -105,7 +105,7 @@ def test_refused_rows_end_in_an_errors_file_and_exit_status_1(practice):
     assert "clients\t2" in shown.stdout  # nothing of the refused file was written
 
 
-def test_a_template_has_the_documented_columns(practice):
+def test_a_template_has_the_documented_columns(practice: Path) -> None:
     run = cmgraph("import", "--template", "case-managers", cwd=practice)
     assert run.returncode == 0, run
     assert run.stdout.strip().split(",") == csv_columns.names(csv_columns.Kind.CASE_MANAGERS)
@@ -114,7 +114,7 @@ def test_a_template_has_the_documented_columns(practice):
     assert unknown.returncode == 1 and "unknown kind 'invoices'" in unknown.stderr
 
 
-def test_export_streams_a_kind_as_ndjson(practice):
+def test_export_streams_a_kind_as_ndjson(practice: Path) -> None:
     cmgraph("import", "--org", "north", "files", cwd=practice)
     run = cmgraph("export", "--org", "north", "--kind", "clients", "--format", "ndjson",
                   cwd=practice)  # fmt: skip
@@ -126,7 +126,7 @@ def test_export_streams_a_kind_as_ndjson(practice):
     }
 
 
-def test_org_list_and_show_tell_an_operator_what_is_there(practice):
+def test_org_list_and_show_tell_an_operator_what_is_there(practice: Path) -> None:
     cmgraph("import", "--org", "north", "files", cwd=practice)
     listed = cmgraph("org", "list", cwd=practice)
     assert listed.returncode == 0 and "north\tNorth\tAmerica/Chicago" in listed.stdout

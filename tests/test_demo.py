@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from cmgraph.db import models
+from cmgraph.db.engine import Database
 from cmgraph.demo import DemoExists, load_demo
 from cmgraph.facts import Clock
+from cmgraph.plugins import RuleBook
 from cmgraph.services import compliance
 from cmgraph.services.scope import Scope
 
@@ -20,17 +22,17 @@ TODAY = date(2026, 3, 10)
 
 
 @pytest.fixture
-async def demo(db):
+async def demo(db: Database):
     return await load_demo(db, slug=f"demo-{uuid.uuid4().hex[:8]}", today=TODAY)
 
 
-async def test_the_demo_has_the_promised_size(demo):
+async def test_the_demo_has_the_promised_size(demo) -> None:
     assert (demo.clients, demo.providers, demo.payors) == (50, 15, 4)
     assert 600 <= demo.appointments <= 1200  # 8 weeks of sessions
     assert demo.assignments >= 50
 
 
-async def test_the_demo_never_overlaps_assignments(db, demo):
+async def test_the_demo_never_overlaps_assignments(db: Database, demo) -> None:
     a, b = models.Assignment.__table__.alias("a"), models.Assignment.__table__.alias("b")
     async with db.read() as session:
         overlapping = await session.scalar(
@@ -47,7 +49,7 @@ async def test_the_demo_never_overlaps_assignments(db, demo):
     assert overlapping == 0
 
 
-async def test_the_demo_shows_each_deliberate_finding(db, book, demo):
+async def test_the_demo_shows_each_deliberate_finding(db: Database, book: RuleBook, demo) -> None:
     scope = Scope(db, book, demo.organization_id, Clock("America/Chicago"), "test")
 
     window = (TODAY - timedelta(days=28), TODAY + timedelta(days=28))
@@ -59,7 +61,7 @@ async def test_the_demo_shows_each_deliberate_finding(db, book, demo):
     assert by_code["LEAD_TIME"] == 1
 
 
-async def test_the_demo_is_not_loaded_twice_under_one_slug(db, demo):
+async def test_the_demo_is_not_loaded_twice_under_one_slug(db: Database, demo) -> None:
     with pytest.raises(DemoExists):
         await load_demo(db, slug=demo.slug, today=TODAY)
     async with db.read() as session:

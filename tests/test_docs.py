@@ -12,10 +12,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import rulefacts as rf
 
 from cmgraph import hookspecs
 from cmgraph.plugins import RuleBook, build_plugin_manager
-from tests.rules import rulefacts as rf
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = (ROOT / "docs" / "plugins.md").read_text()
@@ -44,24 +44,24 @@ def signature(hook: str) -> str:
     return f"({params}) -> {sig.return_annotation}"
 
 
-def test_there_are_hooks():
+def test_there_are_hooks() -> None:
     assert len(HOOKS) >= 14
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_has_a_section_in_the_plugin_docs(hook):
+def test_every_hook_has_a_section_in_the_plugin_docs(hook) -> None:
     assert section(hook)
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_documented_signature_is_the_hookspecs_one(hook):
+def test_every_documented_signature_is_the_hookspecs_one(hook) -> None:
     documented = re.match(r"`([^`]*)`", section(hook))
     assert documented, f"### {hook} does not open with its signature"
     assert " ".join(documented.group(1).split()) == signature(hook)
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_docstring_gives_parameters_answer_and_version(hook):
+def test_every_hook_docstring_gives_parameters_answer_and_version(hook) -> None:
     doc = inspect.getdoc(getattr(hookspecs, hook)) or ""
     for name in inspect.signature(getattr(hookspecs, hook)).parameters:
         assert f":param {name}:" in doc, f"{hook} does not document {name}"
@@ -127,12 +127,12 @@ def examples() -> list[tuple[str, str]]:
     return found
 
 
-def test_the_docs_have_an_example_per_hook():
+def test_the_docs_have_an_example_per_hook() -> None:
     assert {heading for heading, _ in examples()} >= set(HOOKS)
 
 
 @pytest.mark.parametrize(("heading", "code"), examples(), ids=lambda v: v[:40])
-def test_each_docs_example_runs(heading, code):
+def test_each_docs_example_runs(heading, code) -> None:
     module = ModuleType("my_payor")
     exec(compile(PRELUDE + code, f"docs/plugins.md ({heading})", "exec"), module.__dict__)
     if heading not in DRIVE:
@@ -147,7 +147,7 @@ def test_each_docs_example_runs(heading, code):
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_is_implemented_by_a_plugin_under_test(hook):
+def test_every_hook_is_implemented_by_a_plugin_under_test(hook) -> None:
     """A test defines a plugin implementing the hook, or a shipped plugin with its own tests
     does."""
     in_tests = any(

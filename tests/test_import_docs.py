@@ -10,7 +10,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "import.md"
 MARKER = "<!-- generated from cmgraph.services.csv_columns.markdown()"
 
 
-def test_the_documented_columns_are_the_codes():
+def test_the_documented_columns_are_the_codes() -> None:
     text = DOC.read_text()
     assert MARKER in text
     generated = text.split(MARKER, 1)[1].split("\n", 1)[1]

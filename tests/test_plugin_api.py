@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from kit_support import add_cm, practice, session
 
 from cmgraph import hookimpl
 from cmgraph.facts import Severity
-from test_plugin_kit import add_cm, practice, session
 
 CHECK = """query($i: AddCaseManagerInput!) {
   checkCaseManager(input: $i) { code plugin payor { id name } }

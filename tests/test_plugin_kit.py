@@ -3,17 +3,16 @@ each kind of hook changes outcomes for the payor that names the plugin and nobod
 
 from __future__ import annotations
 
-import itertools
 import logging
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
-from stdnum import luhn
+from kit_support import _ok, add_cm, practice, session
+from pytest import LogCaptureFixture
 
 from cmgraph import hookimpl
 from cmgraph.facts import (
@@ -30,114 +29,11 @@ from cmgraph.facts import Payor as FactPayor
 from cmgraph.logs import JsonFormatter
 from cmgraph.plugins import RuleBook, build_plugin_manager
 
-_serial = itertools.count(400_000_001)
-CLIENTS_DOB = "2019-07-04"
-
-ADD = """mutation($input: AddCaseManagerInput!) {
-  addCaseManager(input: $input) {
-    caseManager { id } userErrors { code field rule plugin message } warnings { code }
-  }
-}"""
 CLAIMS = """query($client: ID) {
   claimLines(from: "2026-03-01", to: "2026-03-31", clientId: $client) { edges { node {
     renderingProvider { id } supervisingProvider { id } modifiers findings { code plugin }
   } } }
 }"""
-
-
-async def _ok(gql: Any, mutation: str, payload: str, input: dict[str, Any]) -> str:
-    result = (await gql(mutation, {"input": input}))[payload]
-    assert result["userErrors"] == [], result["userErrors"]
-    key = next(k for k in result if k != "userErrors" and k != "warnings")
-    return result[key]["id"]
-
-
-async def practice(
-    gql: Any, plugins: list[str], *, cm_credential: str = "BCBA", enrollment: str = "ENROLLED"
-) -> dict[str, str]:
-    """A client covered by a payor naming `plugins`, a CM candidate enrolled with it, and an
-    RBT; the IDs by role."""
-    client = await _ok(
-        gql,
-        "mutation($input: CreateClientInput!) { createClient(input: $input) "
-        "{ client { id } userErrors { code } } }",
-        "createClient",
-        {"firstName": "Ada", "lastName": "Lovelace"},
-    )
-    payor = await _ok(
-        gql,
-        "mutation($input: CreatePayorInput!) { createPayor(input: $input) "
-        "{ payor { id } userErrors { code } } }",
-        "createPayor",
-        {
-            "name": "Payor " + "+".join(plugins or ["plain"]),
-            "kind": "COMMERCIAL",
-            "plugins": plugins,
-        },
-    )
-    await _ok(
-        gql,
-        "mutation($input: AddCoverageInput!) { addCoverage(input: $input) "
-        "{ coverage { id } userErrors { code } } }",
-        "addCoverage",
-        {"clientId": client, "payorId": payor, "effectiveFrom": "2025-01-01"},
-    )
-    people = {}
-    for role, credential in (("cm", cm_credential), ("rbt", "RBT")):
-        nine = str(next(_serial))
-        npi = nine + luhn.calc_check_digit("80840" + nine)
-        people[role] = await _ok(
-            gql,
-            "mutation($input: CreateProviderInput!) { createProvider(input: $input) "
-            "{ provider { id } userErrors { code } } }",
-            "createProvider",
-            {"firstName": role, "lastName": "X", "npi": npi, "credentials": [{"type": credential}]},
-        )
-    await _ok(
-        gql,
-        "mutation($input: RecordEnrollmentInput!) { recordEnrollment(input: $input) "
-        "{ enrollment { id } userErrors { code } } }",
-        "recordEnrollment",
-        {"providerId": people["cm"], "payorId": payor, "status": enrollment},
-    )
-    return {"client": client, "payor": payor, **people}
-
-
-async def add_cm(gql: Any, who: dict[str, str], start: str = "2026-03-01") -> dict[str, Any]:
-    input = {
-        "clientId": who["client"],
-        "serviceLine": "ABA",
-        "providerId": who["cm"],
-        "startDate": start,
-    }
-    return (await gql(ADD, {"input": input}))["addCaseManager"]
-
-
-async def session(
-    gql: Any, who: dict[str, str], starts_at: str, ends_at: str, status: str = "COMPLETED"
-) -> str:
-    appointment = await _ok(
-        gql,
-        "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) "
-        "{ appointment { id } userErrors { code } } }",
-        "scheduleAppointment",
-        {
-            "clientId": who["client"],
-            "serviceLine": "ABA",
-            "providerId": who["rbt"],
-            "startsAt": starts_at,
-            "endsAt": ends_at,
-            "serviceCode": "97153",
-        },
-    )
-    await _ok(
-        gql,
-        "mutation($input: UpdateAppointmentInput!) { updateAppointment(input: $input) "
-        "{ appointment { id } userErrors { code } } }",
-        "updateAppointment",
-        {"id": appointment, "status": status},
-    )
-    return appointment
 
 
 class SlowPayor:
@@ -151,7 +47,9 @@ class SlowPayor:
 
 
 @pytest.mark.cmgraph_plugins(SlowPayor())
-async def test_a_one_answer_hook_changes_the_lead_time_for_the_payor_naming_it(cmgraph_graphql):
+async def test_a_one_answer_hook_changes_the_lead_time_for_the_payor_naming_it(
+    cmgraph_graphql,
+) -> None:
     slow = await practice(cmgraph_graphql, ["slow_payor"])
     plain = await practice(cmgraph_graphql, [])
     for who in (slow, plain):  # 48 hours after the start
@@ -181,7 +79,9 @@ class AssistantsMayManage:
 
 
 @pytest.mark.cmgraph_plugins(AssistantsMayManage())
-async def test_one_answer_hooks_widen_credentials_and_count_pending_enrollments(cmgraph_graphql):
+async def test_one_answer_hooks_widen_credentials_and_count_pending_enrollments(
+    cmgraph_graphql,
+) -> None:
     widened = await practice(cmgraph_graphql, ["assistants_may_manage"], cm_credential="BCaBA")
     plain = await practice(cmgraph_graphql, [], cm_credential="BCaBA")
 
@@ -194,7 +94,7 @@ async def test_one_answer_hooks_widen_credentials_and_count_pending_enrollments(
 @pytest.mark.cmgraph_plugins(AssistantsMayManage())
 async def test_a_pending_enrollment_counted_for_the_line_also_credentials_its_sessions(
     cmgraph_graphql,
-):
+) -> None:
     who = await practice(cmgraph_graphql, ["assistants_may_manage"], enrollment="PENDING")
     assert (await add_cm(cmgraph_graphql, who))["userErrors"] == []
     await session(cmgraph_graphql, who, "2026-03-10T09:00:00-05:00", "2026-03-10T10:00:00-05:00")
@@ -244,7 +144,7 @@ class BillsTheDeliverer:
 @pytest.mark.cmgraph_plugins(BillsTheDeliverer())
 async def test_claim_line_hooks_and_an_added_finding_apply_to_the_naming_payor_only(
     cmgraph_graphql,
-):
+) -> None:
     deliverer_billed = await practice(cmgraph_graphql, ["bills_the_deliverer"])
     plain = await practice(cmgraph_graphql, [])
     lines = {}
@@ -278,7 +178,7 @@ class NoFamiliarityRule:
 
 
 @pytest.mark.cmgraph_plugins(NoFamiliarityRule())
-async def test_a_wrapper_drops_another_rules_findings_for_its_payor(cmgraph_graphql):
+async def test_a_wrapper_drops_another_rules_findings_for_its_payor(cmgraph_graphql) -> None:
     quiet = await practice(cmgraph_graphql, ["no_familiarity_rule"])
     plain = await practice(cmgraph_graphql, [])
     for who in (quiet, plain):  # the RBT, not the CM, delivered the recent session
@@ -304,7 +204,7 @@ class KeepsSomething:
 
 
 @pytest.mark.cmgraph_plugins(KeepsSomething())
-async def test_a_wrapper_that_keeps_findings_hands_them_on(cmgraph_graphql):
+async def test_a_wrapper_that_keeps_findings_hands_them_on(cmgraph_graphql) -> None:
     who = await practice(cmgraph_graphql, ["keeps_something"])
     await session(cmgraph_graphql, who, "2026-02-20T09:00-05:00", "2026-02-20T10:00-05:00")
 
@@ -323,8 +223,8 @@ class Broken:
 
 @pytest.mark.cmgraph_plugins(Broken())
 async def test_a_plugin_that_raises_fails_closed_names_itself_and_writes_nothing(
-    cmgraph_graphql, caplog
-):
+    cmgraph_graphql, caplog: LogCaptureFixture
+) -> None:
     who = await practice(cmgraph_graphql, ["broken_payor"])
 
     with caplog.at_level(logging.ERROR, logger="cmgraph.plugins"):
@@ -369,7 +269,7 @@ class FortyEight:
 
 
 @pytest.mark.cmgraph_plugins(SlowPayor(), FortyEight())
-async def test_with_several_payors_the_longest_lead_time_wins(cmgraph_graphql):
+async def test_with_several_payors_the_longest_lead_time_wins(cmgraph_graphql) -> None:
     who = await practice(cmgraph_graphql, ["forty_eight"])
     second = await _ok(
         cmgraph_graphql,
@@ -410,7 +310,9 @@ class Listed:
 
 
 @pytest.mark.cmgraph_plugins(Listed())
-async def test_the_rules_query_lists_a_payor_rule_with_the_payors_naming_it(cmgraph_graphql):
+async def test_the_rules_query_lists_a_payor_rule_with_the_payors_naming_it(
+    cmgraph_graphql,
+) -> None:
     await practice(cmgraph_graphql, ["listed"])
     await practice(cmgraph_graphql, [])
     rules = (await cmgraph_graphql("{ rules { name plugin codes payors { name } } }"))["rules"]
@@ -464,7 +366,7 @@ class FeedingTherapy:
 @pytest.mark.cmgraph_plugins(FeedingTherapy())
 async def test_an_all_payor_plugin_adds_a_line_a_removal_rule_and_a_current_finding(
     cmgraph_graphql,
-):
+) -> None:
     who = await practice(cmgraph_graphql, [])
     lines = (await cmgraph_graphql("{ serviceLines { code qualifyingCredentials } }"))[
         "serviceLines"
@@ -490,7 +392,7 @@ async def test_an_all_payor_plugin_adds_a_line_a_removal_rule_and_a_current_find
     assert {"code": "REVIEW_DUE", "plugin": "feeding_therapy"} in found["client"]["findings"]
 
 
-def test_the_example_plugin_loads_and_applies_to_the_payor_naming_it(tmp_path):
+def test_the_example_plugin_loads_and_applies_to_the_payor_naming_it(tmp_path: Path) -> None:
     docs = Path(__file__).resolve().parents[1] / "docs"
     shutil.copy(docs / "example_plugin.py", tmp_path / "example_health.py")
     book = RuleBook(build_plugin_manager(tmp_path))

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from kit_support import _ok, add_cm, practice, session
 
 from cmgraph import hookimpl
 from cmgraph.facts import EnrollmentStatus, RuleInfo
 from cmgraph.plugins import PluginError, RuleBook
 from cmgraph.testing import Registrar
-from test_plugin_kit import _ok, add_cm, practice, session
 
 
 class AcmeHealth:

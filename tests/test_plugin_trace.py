@@ -7,12 +7,12 @@ import json
 import logging
 
 import pytest
+from kit_support import CLIENTS_DOB, add_cm, practice, session
 
 from cmgraph import hookimpl
 from cmgraph.facts import Severity
 from cmgraph.logs import JsonFormatter
 from cmgraph.plugins import RuleBook
-from test_plugin_kit import CLIENTS_DOB, add_cm, practice, session
 
 CLAIMS = """query($client: ID) {
   claimLines(from: "2026-03-01", to: "2026-03-31", clientId: $client) { edges { node {

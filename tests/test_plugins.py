@@ -10,6 +10,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+import rulefacts as rf
 
 from cmgraph import hookspecs
 from cmgraph.facts import EnrollmentStatus, Payor, PayorKind, Payors
@@ -22,7 +23,6 @@ from cmgraph.plugins import (
     name_of,
 )
 from cmgraph.testing import Registrar
-from tests.rules import rulefacts as rf
 
 PAYOR = Payor(id=uuid4(), name="Slow Payor", kind=PayorKind.COMMERCIAL, plugins=("slow",))
 HEADER = "from cmgraph import hookimpl\n\n@hookimpl\n"

@@ -15,12 +15,12 @@ CONTRACT = ROOT / "contract"
 SHARED = ROOT.parent / "shared"
 
 
-def test_schema_graphql_is_up_to_date():
+def test_schema_graphql_is_up_to_date() -> None:
     committed = (ROOT / "schema.graphql").read_text()
     assert committed == sdl(), "schema.graphql is stale: run `cmgraph export-schema`"
 
 
-def test_schema_honours_the_contract():
+def test_schema_honours_the_contract() -> None:
     result = subprocess.run(
         [
             sys.executable,
@@ -41,7 +41,7 @@ def test_schema_honours_the_contract():
     ("copy", "original"),
     [("contract.graphql", "contract.graphql"), ("contract_check.py", "tools/contract_check.py")],
 )
-def test_the_contract_copies_match_the_shared_originals(copy: str, original: str):
+def test_the_contract_copies_match_the_shared_originals(copy: str, original: str) -> None:
     if not (SHARED / original).is_file():
         pytest.skip("the shared originals are not beside this clone")
     assert (CONTRACT / copy).read_text() == (SHARED / original).read_text(), (

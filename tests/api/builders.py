@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -34,7 +34,7 @@ async def ok(api: Any, query: str, variables: dict[str, Any], payload: str) -> d
     """Run a mutation whose payload must have no userErrors; return the payload."""
     data = (await api(query, variables))[payload]
     assert data["userErrors"] == [], data["userErrors"]
-    return data
+    return cast("dict[str, Any]", data)
 
 
 CREATE_CLIENT = """
@@ -153,7 +153,7 @@ async def client(api: Any, first: str = "Ada", last: str = "Lovelace", **extra: 
         {"input": {"firstName": first, "lastName": last, **extra}},
         "createClient",
     )
-    return data["client"]["id"]
+    return cast("str", data["client"]["id"])
 
 
 async def provider(
@@ -165,12 +165,12 @@ async def provider(
         "input": {"firstName": first, "lastName": last, "npi": next_npi(), "credentials": given}
     }
     data = await ok(api, CREATE_PROVIDER, variables, "createProvider")
-    return data["provider"]["id"]
+    return cast("str", data["provider"]["id"])
 
 
 async def payor(api: Any, name: str = "Acme Health", kind: str = "COMMERCIAL") -> str:
     data = await ok(api, CREATE_PAYOR, {"input": {"name": name, "kind": kind}}, "createPayor")
-    return data["payor"]["id"]
+    return cast("str", data["payor"]["id"])
 
 
 async def coverage(
@@ -191,7 +191,7 @@ async def coverage(
         }
     }
     data = await ok(api, ADD_COVERAGE, variables, "addCoverage")
-    return data["coverage"]["id"]
+    return cast("str", data["coverage"]["id"])
 
 
 async def enrollment(
@@ -212,7 +212,7 @@ async def enrollment(
         }
     }
     data = await ok(api, RECORD_ENROLLMENT, variables, "recordEnrollment")
-    return data["enrollment"]["id"]
+    return cast("str", data["enrollment"]["id"])
 
 
 async def appointment(
@@ -259,7 +259,7 @@ async def case_manager(
         }
     }
     data = await ok(api, ADD_CASE_MANAGER, variables, "addCaseManager")
-    return data["caseManager"]["id"]
+    return cast("str", data["caseManager"]["id"])
 
 
 async def change_case_manager(

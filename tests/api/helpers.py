@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from stdnum import luhn
 
-Api = Any  # tests/conftest.py's Api: `await api(query, variables)` returns the data
+from tests.support import Api
 
 _npi_serial = itertools.count(100_000_001)
 
@@ -27,7 +27,7 @@ async def _ok(api: Api, mutation: str, input: dict[str, Any], payload: str, fiel
     data = await api(mutation, {"input": input})
     result = data[payload]
     assert result["userErrors"] == [], result["userErrors"]
-    return result[field]["id"]
+    return cast("str", result[field]["id"])
 
 
 async def create_client(api: Api, first_name: str = "Ada", last_name: str = "Lovelace") -> str:
@@ -267,15 +267,17 @@ def cm_input(
 
 
 async def add_case_manager(api: Api, input: dict[str, Any]) -> dict[str, Any]:
-    return (await api(ADD, {"input": input}))["addCaseManager"]
+    return cast("dict[str, Any]", (await api(ADD, {"input": input}))["addCaseManager"])
 
 
 async def assign(api: Api, input: dict[str, Any]) -> dict[str, Any]:
     """addCaseManager that must succeed; the new assignment."""
     payload = await add_case_manager(api, input)
     assert payload["userErrors"] == [], payload["userErrors"]
-    return payload["caseManager"]
+    return cast("dict[str, Any]", payload["caseManager"])
 
 
 async def case_managers(api: Api, client: str) -> list[dict[str, Any]]:
-    return (await api(CASE_MANAGERS, {"id": client}))["client"]["caseManagers"]
+    return cast(
+        "list[dict[str, Any]]", (await api(CASE_MANAGERS, {"id": client}))["client"]["caseManagers"]
+    )

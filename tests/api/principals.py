@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from cmgraph.api import ids
 from cmgraph.db.engine import Database
 from cmgraph.services import tenants
-
-Api = Any  # tests/conftest.py's Api
+from tests.support import Api
 
 
 async def token(

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import httpx
 from cryptography.fernet import Fernet
@@ -23,7 +24,7 @@ STARTUP_SECONDS = 60.0  # generous: workers import the whole app on a busy 2-cor
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return cast("int", probe.getsockname()[1])
 
 
 @dataclass

@@ -7,6 +7,8 @@ import builders as b
 import principals as p
 
 from cmgraph.db import models
+from cmgraph.db.engine import Database
+from tests.support import Api
 
 
 def forbidden(response) -> None:
@@ -20,7 +22,7 @@ CREATE = """mutation { createClient(input: {firstName: "Bo", lastName: "Billing"
   client { id } userErrors { code } } }"""
 
 
-async def test_billing_reads_everything_and_writes_nothing(api, db):
+async def test_billing_reads_everything_and_writes_nothing(api: Api, db: Database) -> None:
     billing = p.as_(api, await p.token(db, api.slug, "billing"))
     await b.client(api, "Ann", "Read")
 
@@ -32,7 +34,9 @@ async def test_billing_reads_everything_and_writes_nothing(api, db):
     assert await b.count(db, models.Client, api.slug) == 1
 
 
-async def test_a_coordinator_writes_clients_but_not_providers_nor_tokens(api, db):
+async def test_a_coordinator_writes_clients_but_not_providers_nor_tokens(
+    api: Api, db: Database
+) -> None:
     coordinator = p.as_(api, await p.token(db, api.slug, "coordinator"))
     assert (await coordinator(CREATE))["createClient"]["userErrors"] == []
 
@@ -44,7 +48,9 @@ async def test_a_coordinator_writes_clients_but_not_providers_nor_tokens(api, db
     assert await b.count(db, models.Provider, api.slug) == 0
 
 
-async def test_one_denied_field_refuses_the_whole_request_before_anything_runs(api, db):
+async def test_one_denied_field_refuses_the_whole_request_before_anything_runs(
+    api: Api, db: Database
+) -> None:
     coordinator = p.as_(api, await p.token(db, api.slug, "coordinator"))
     both = """mutation {
       createClient(input: {firstName: "Al", lastName: "Lowed"}) { client { id } }
@@ -55,7 +61,7 @@ async def test_one_denied_field_refuses_the_whole_request_before_anything_runs(a
     assert await b.count(db, models.Payor, api.slug) == 0
 
 
-async def test_fragments_and_aliases_do_not_hide_a_root_field(api, db):
+async def test_fragments_and_aliases_do_not_hide_a_root_field(api: Api, db: Database) -> None:
     coordinator = p.as_(api, await p.token(db, api.slug, "coordinator"))
     forbidden(
         await coordinator.post(
@@ -65,7 +71,7 @@ async def test_fragments_and_aliases_do_not_hide_a_root_field(api, db):
     forbidden(await coordinator.post("query { ... on Query { apiTokens { id } } }"))
 
 
-async def test_an_integration_may_do_what_its_scopes_say(api, db):
+async def test_an_integration_may_do_what_its_scopes_say(api: Api, db: Database) -> None:
     reader = p.as_(api, await p.token(db, api.slug, "integration", scopes=("clients:read",)))
     await b.client(api, "Ivy", "Sync")
 
@@ -79,7 +85,9 @@ async def test_an_integration_may_do_what_its_scopes_say(api, db):
     assert (await writer(CREATE))["createClient"]["userErrors"] == []
 
 
-async def test_an_integration_reads_who_a_client_is_only_with_clients_read(api, db):
+async def test_an_integration_reads_who_a_client_is_only_with_clients_read(
+    api: Api, db: Database
+) -> None:
     client = await b.client(api, "Ivy", "Sync")
     provider = await b.provider(api)
     await b.case_manager(api, client, provider, "2026-03-01")
@@ -102,7 +110,9 @@ async def test_an_integration_reads_who_a_client_is_only_with_clients_read(api, 
     assert data["provider"]["caseload"][0]["client"]["firstName"] == "Ivy"
 
 
-async def test_an_integration_reads_the_audit_trail_only_with_audit_read(api, db):
+async def test_an_integration_reads_the_audit_trail_only_with_audit_read(
+    api: Api, db: Database
+) -> None:
     client = await b.client(api, "Ivy", "Sync")
     provider = await b.provider(api)
     await b.case_manager(api, client, provider, "2026-03-01")
@@ -120,7 +130,7 @@ async def test_an_integration_reads_the_audit_trail_only_with_audit_read(api, db
     assert plain["client"]["caseManagers"][0]["startDate"] == "2026-03-01"
 
 
-async def test_node_returns_only_the_kinds_a_caller_may_read(api, db):
+async def test_node_returns_only_the_kinds_a_caller_may_read(api: Api, db: Database) -> None:
     payor = await b.payor(api, "Acme")
     client = await b.client(api, "Kid", "Node")
     reader = p.as_(api, await p.token(db, api.slug, "integration", scopes=("clients:read",)))
@@ -133,7 +143,7 @@ async def test_node_returns_only_the_kinds_a_caller_may_read(api, db):
 # --- the clinician's caseload -----------------------------------------------------------
 
 
-async def caseload(api, db):
+async def caseload(api: Api, db: Database):
     """A clinician (provider `mine`), a client on their caseload, one on another provider's,
     and one whose assignment with the clinician ended long ago."""
     mine = await b.provider(api, "Cara", "Clinician")
@@ -164,7 +174,7 @@ async def caseload(api, db):
     }
 
 
-async def test_a_clinician_lists_and_searches_only_their_caseload(api, db):
+async def test_a_clinician_lists_and_searches_only_their_caseload(api: Api, db: Database) -> None:
     c = await caseload(api, db)
     data = await c["clinician"]("{ clients { totalCount edges { node { id } } } }")
     assert data["clients"]["totalCount"] == 1
@@ -177,7 +187,9 @@ async def test_a_clinician_lists_and_searches_only_their_caseload(api, db):
         assert found["clients"]["totalCount"] == (1 if search == "Olive" else 0)
 
 
-async def test_a_clinician_reads_their_clients_and_their_appointments(api, db):
+async def test_a_clinician_reads_their_clients_and_their_appointments(
+    api: Api, db: Database
+) -> None:
     c = await caseload(api, db)
     data = await c["clinician"](
         "query($id: ID!) { client(id: $id) { id appointments { id } } }", {"id": c["own"]}
@@ -185,7 +197,7 @@ async def test_a_clinician_reads_their_clients_and_their_appointments(api, db):
     assert data["client"] == {"id": c["own"], "appointments": [{"id": c["own_visit"]}]}
 
 
-async def test_a_clinician_gets_nothing_of_other_clients_by_any_id(api, db):
+async def test_a_clinician_gets_nothing_of_other_clients_by_any_id(api: Api, db: Database) -> None:
     c = await caseload(api, db)
     clinician = c["clinician"]
     for client in (c["theirs"], c["former"]):
@@ -198,7 +210,9 @@ async def test_a_clinician_gets_nothing_of_other_clients_by_any_id(api, db):
         assert (await clinician(node, {"id": visible}))["node"] == {"id": visible}
 
 
-async def test_a_providers_caseload_shows_a_clinician_only_their_clients(api, db):
+async def test_a_providers_caseload_shows_a_clinician_only_their_clients(
+    api: Api, db: Database
+) -> None:
     c = await caseload(api, db)
     other = await b.provider(api, "Pat", "Peer")
     quinn = await b.client(api, "Quinn", "Peers")
@@ -211,7 +225,9 @@ async def test_a_providers_caseload_shows_a_clinician_only_their_clients(api, db
     assert [a["client"]["id"] for a in everyone["node"]["caseload"]] == [quinn]
 
 
-async def test_a_clinician_may_not_use_practice_wide_views_nor_write(api, db):
+async def test_a_clinician_may_not_use_practice_wide_views_nor_write(
+    api: Api, db: Database
+) -> None:
     c = await caseload(api, db)
     clinician = c["clinician"]
     for query in (
@@ -224,7 +240,7 @@ async def test_a_clinician_may_not_use_practice_wide_views_nor_write(api, db):
         forbidden(await clinician.post(query))
 
 
-def test_a_clinician_bound_to_no_provider_would_see_no_client_not_every_client():
+def test_a_clinician_bound_to_no_provider_would_see_no_client_not_every_client() -> None:
     from uuid import uuid4
 
     from cmgraph.app import _caseload_of

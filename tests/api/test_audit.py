@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError
 
 from cmgraph.api.schema import schema
 from cmgraph.db import models
+from cmgraph.db.engine import Database
+from tests.support import Api
 
 EVENTS = """
 query($entityId: ID, $from: DateTime, $to: DateTime, $first: Int, $after: String) {
@@ -24,11 +26,13 @@ query($entityId: ID, $from: DateTime, $to: DateTime, $first: Int, $after: String
 }"""
 
 
-async def events(api, **variables):
+async def events(api: Api, **variables):
     return (await api(EVENTS, variables))["auditEvents"]
 
 
-async def test_a_mutation_appends_who_role_when_what_before_after_and_the_request_id(api, db):
+async def test_a_mutation_appends_who_role_when_what_before_after_and_the_request_id(
+    api: Api, db: Database
+) -> None:
     response = await api.post(
         b.CREATE_CLIENT,
         {"input": {"firstName": "Ada", "lastName": "Audit"}},
@@ -63,7 +67,7 @@ async def test_a_mutation_appends_who_role_when_what_before_after_and_the_reques
     ]
 
 
-async def test_a_caller_cannot_give_two_requests_one_request_id(api, db):
+async def test_a_caller_cannot_give_two_requests_one_request_id(api: Api, db: Database) -> None:
     """The caller's X-Request-ID is kept beside the server's id, cut to 64 characters and
     with anything but letters, digits and `._:-` replaced; two requests stay apart."""
     given = "trace 1\t<script>" + "x" * 100
@@ -80,7 +84,7 @@ async def test_a_caller_cannot_give_two_requests_one_request_id(api, db):
     assert first.caller_request_id == second.caller_request_id == kept
 
 
-async def test_every_mutation_of_the_schema_appends_events(api, db):
+async def test_every_mutation_of_the_schema_appends_events(api: Api, db: Database) -> None:
     """A story that uses every mutation once; each must leave an event named after it."""
     client = await b.client(api, "Eve", "Every")
     await b.ok(api, b.UPDATE_CLIENT, {"input": {"id": client, "lastName": "Ever"}}, "updateClient")
@@ -188,7 +192,7 @@ async def test_every_mutation_of_the_schema_appends_events(api, db):
     assert any(r.operation == "createClient" and r.after["external_id"] == "X-1" for r in rows)
 
 
-async def test_a_refused_or_denied_mutation_appends_nothing(api, db):
+async def test_a_refused_or_denied_mutation_appends_nothing(api: Api, db: Database) -> None:
     before = len(await b.changes(db, api.slug))
     refused = await api(b.UPDATE_CLIENT, {"input": {"id": "bm90OmFueXRoaW5n", "lastName": "X"}})
     assert refused["updateClient"]["userErrors"]
@@ -199,7 +203,7 @@ async def test_a_refused_or_denied_mutation_appends_nothing(api, db):
     assert len(await b.changes(db, api.slug)) == before
 
 
-async def test_events_are_filtered_by_time_and_paged_oldest_first(api):
+async def test_events_are_filtered_by_time_and_paged_oldest_first(api: Api) -> None:
     setup = (await events(api))["totalCount"]  # the organization and its token, by the CLI
     ids = [await b.client(api, "Pia", f"Page{i}") for i in range(3)]
     everything = await events(api, first=100)
@@ -222,12 +226,14 @@ async def test_events_are_filtered_by_time_and_paged_oldest_first(api):
     assert empty["totalCount"] == 0
 
 
-async def test_the_page_size_of_events_is_capped(api):
+async def test_the_page_size_of_events_is_capped(api: Api) -> None:
     body = await api.raw(EVENTS, {"first": 101})
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
 
 
-async def test_the_clinical_tab_history_shows_who_changed_each_case_manager_and_when(api, db):
+async def test_the_clinical_tab_history_shows_who_changed_each_case_manager_and_when(
+    api: Api, db: Database
+) -> None:
     client = await b.client(api)
     first_cm = await b.provider(api, "Fay", "First")
     second_cm = await b.provider(api, "Sid", "Second")
@@ -254,7 +260,9 @@ async def test_the_clinical_tab_history_shows_who_changed_each_case_manager_and_
 
 
 @pytest.mark.parametrize("statement", ["update", "delete"])
-async def test_the_database_refuses_to_update_or_delete_an_event(api, db, statement):
+async def test_the_database_refuses_to_update_or_delete_an_event(
+    api: Api, db: Database, statement: str
+) -> None:
     await b.client(api)
     org = await b.org_id(db, api.slug)
     c = models.ChangeRecord
@@ -271,7 +279,9 @@ async def test_the_database_refuses_to_update_or_delete_an_event(api, db, statem
     assert len(await b.changes(db, api.slug)) == 1
 
 
-async def test_the_database_refuses_to_replace_an_event_by_inserting_over_it(api, db, is_postgres):
+async def test_the_database_refuses_to_replace_an_event_by_inserting_over_it(
+    api: Api, db: Database, is_postgres: bool
+) -> None:
     """SQLite's INSERT OR REPLACE deletes the row in its way without firing DELETE triggers,
     and PostgreSQL's INSERT ... ON CONFLICT DO UPDATE updates it: both would rewrite history."""
     await b.client(api)
@@ -296,7 +306,7 @@ async def test_the_database_refuses_to_replace_an_event_by_inserting_over_it(api
     assert kept.actor == event.actor != "someone else"
 
 
-async def test_the_database_refuses_to_truncate_events(db, is_postgres):
+async def test_the_database_refuses_to_truncate_events(db: Database, is_postgres: bool) -> None:
     if not is_postgres:
         pytest.skip("SQLite has no TRUNCATE (DELETE is refused above)")
     async with db.write() as session:

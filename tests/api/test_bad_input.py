@@ -10,6 +10,7 @@ import pytest
 from helpers import create_client
 
 from cmgraph.api import ids
+from tests.support import Api
 
 NOBODY = ids.encode("Client", uuid.UUID(int=0))
 ONE_ID = {
@@ -25,7 +26,7 @@ def only_error(body: dict) -> dict:
 
 
 @pytest.mark.parametrize("field", sorted(ONE_ID))
-async def test_a_malformed_id_is_invalid_input_in_queries(api, field):
+async def test_a_malformed_id_is_invalid_input_in_queries(api: Api, field) -> None:
     body = await api.raw(ONE_ID[field], {"id": "123"})
 
     error = only_error(body)
@@ -35,14 +36,14 @@ async def test_a_malformed_id_is_invalid_input_in_queries(api, field):
 
 
 @pytest.mark.parametrize("field", sorted(ONE_ID))
-async def test_a_well_formed_id_of_nothing_is_null(api, field):
+async def test_a_well_formed_id_of_nothing_is_null(api: Api, field) -> None:
     body = await api.raw(ONE_ID[field], {"id": NOBODY})
 
     assert "errors" not in body
     assert body["data"] == {field: None}
 
 
-async def test_an_id_of_another_kind_is_null_not_an_error(api):
+async def test_an_id_of_another_kind_is_null_not_an_error(api: Api) -> None:
     client = await create_client(api)
 
     body = await api.raw(ONE_ID["provider"], {"id": client})
@@ -70,7 +71,9 @@ async def test_an_id_of_another_kind_is_null_not_an_error(api):
     ],
     ids=["renderingProvider", "renderingProviders", "claimLines"],
 )
-async def test_a_malformed_id_in_a_report_is_invalid_input_on_its_field(api, query, path):
+async def test_a_malformed_id_in_a_report_is_invalid_input_on_its_field(
+    api: Api, query: str, path: list[str]
+) -> None:
     error = only_error(await api.raw(query))
 
     assert error["extensions"] == {"code": "INVALID_INPUT", "field": path}
@@ -88,7 +91,9 @@ async def test_a_malformed_id_in_a_report_is_invalid_input_on_its_field(api, que
     ],
     ids=["variable", "literal", "date-time"],
 )
-async def test_an_impossible_date_is_invalid_input_with_a_clean_message(api, query, variables):
+async def test_an_impossible_date_is_invalid_input_with_a_clean_message(
+    api: Api, query: str, variables
+) -> None:
     error = only_error(await api.raw(query, variables))
 
     assert error["extensions"]["code"] == "INVALID_INPUT"

@@ -7,7 +7,7 @@ The organization's time zone is America/New_York unless a test says otherwise.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from helpers import (
@@ -34,6 +34,8 @@ from helpers import (
 from sqlalchemy import text
 
 from cmgraph.api import ids
+from cmgraph.db.engine import Database
+from tests.support import Api
 
 PLUGIN = "cmgraph"
 
@@ -42,33 +44,36 @@ def only_error(payload: dict[str, Any]) -> dict[str, Any]:
     """The one userError of a refused write (whose object must be absent)."""
     assert payload.get("caseManager") is None, payload
     [error] = payload["userErrors"]
-    return error
+    return cast("dict[str, Any]", error)
 
 
 def codes(findings: list[dict[str, Any]]) -> list[str]:
     return sorted(f["code"] for f in findings)
 
 
-async def change(api, input: dict[str, Any]) -> dict[str, Any]:
-    return (await api(CHANGE, {"input": input}))["changeCaseManager"]
+async def change(api: Api, input: dict[str, Any]) -> dict[str, Any]:
+    return cast("dict[str, Any]", (await api(CHANGE, {"input": input}))["changeCaseManager"])
 
 
-async def update(api, input: dict[str, Any]) -> dict[str, Any]:
-    return (await api(UPDATE, {"input": input}))["updateCaseManager"]
+async def update(api: Api, input: dict[str, Any]) -> dict[str, Any]:
+    return cast("dict[str, Any]", (await api(UPDATE, {"input": input}))["updateCaseManager"])
 
 
-async def remove(api, id: str, version: int) -> dict[str, Any]:
-    return (await api(REMOVE, {"input": {"id": id, "version": version}}))["removeCaseManager"]
+async def remove(api: Api, id: str, version: int) -> dict[str, Any]:
+    return cast(
+        "dict[str, Any]",
+        (await api(REMOVE, {"input": {"id": id, "version": version}}))["removeCaseManager"],
+    )
 
 
-async def check(api, input: dict[str, Any]) -> list[dict[str, Any]]:
-    return (await api(CHECK, {"input": input}))["checkCaseManager"]
+async def check(api: Api, input: dict[str, Any]) -> list[dict[str, Any]]:
+    return cast("list[dict[str, Any]]", (await api(CHECK, {"input": input}))["checkCaseManager"])
 
 
 # --- addCaseManager ---------------------------------------------------------------------
 
 
-async def test_add_case_manager_returns_the_assignment_at_version_1(api):
+async def test_add_case_manager_returns_the_assignment_at_version_1(api: Api) -> None:
     case = await credentialed_case(api)
 
     payload = await add_case_manager(api, cm_input(case, "2026-03-01", note="Intake"))
@@ -85,7 +90,7 @@ async def test_add_case_manager_returns_the_assignment_at_version_1(api):
     assert await case_managers(api, case.client) == [cm]
 
 
-async def test_a_provider_not_enrolled_with_the_primary_payor_is_refused(api):
+async def test_a_provider_not_enrolled_with_the_primary_payor_is_refused(api: Api) -> None:
     case = await credentialed_case(api)
     stranger = await create_provider(api, "Not", "Enrolled")
 
@@ -114,8 +119,8 @@ async def test_a_provider_not_enrolled_with_the_primary_payor_is_refused(api):
     ],
 )
 async def test_which_enrollments_credential_the_case_manager(
-    api, status, effective_from, effective_to, credentialed
-):
+    api: Api, status: str, effective_from: str, effective_to: str | None, credentialed: bool
+) -> None:
     client = await create_client(api)
     payor = await create_payor(api)
     await add_coverage(api, client, payor)
@@ -133,7 +138,9 @@ async def test_which_enrollments_credential_the_case_manager(
         assert await case_managers(api, client) == []
 
 
-async def test_the_primary_payor_is_the_coverage_with_priority_1_on_the_start_date(api):
+async def test_the_primary_payor_is_the_coverage_with_priority_1_on_the_start_date(
+    api: Api,
+) -> None:
     client = await create_client(api)
     old_payor = await create_payor(api, "Old Plan")
     new_payor = await create_payor(api, "New Plan")
@@ -153,7 +160,7 @@ async def test_the_primary_payor_is_the_coverage_with_priority_1_on_the_start_da
     assert "New Plan" in error["message"]
 
 
-async def test_not_enrolled_with_a_secondary_payor_is_only_a_warning(api):
+async def test_not_enrolled_with_a_secondary_payor_is_only_a_warning(api: Api) -> None:
     case = await credentialed_case(api)
     secondary = await create_payor(api, "Medicaid Wrap", "MEDICAID")
     await add_coverage(api, case.client, secondary, priority=2)
@@ -172,7 +179,7 @@ async def test_not_enrolled_with_a_secondary_payor_is_only_a_warning(api):
     assert len(await case_managers(api, case.client)) == 1
 
 
-async def test_enrolled_only_with_the_secondary_payor_is_refused(api):
+async def test_enrolled_only_with_the_secondary_payor_is_refused(api: Api) -> None:
     case = await credentialed_case(api)
     secondary = await create_payor(api, "Medicaid Wrap", "MEDICAID")
     await add_coverage(api, case.client, secondary, priority=2)
@@ -195,7 +202,7 @@ async def test_enrolled_only_with_the_secondary_payor_is_refused(api):
         pytest.param([], id="no-credential"),
     ],
 )
-async def test_a_provider_not_qualified_for_the_line_is_refused(api, credentials):
+async def test_a_provider_not_qualified_for_the_line_is_refused(api: Api, credentials) -> None:
     case = await credentialed_case(api)
     provider = await create_provider(api, "Wrong", "Discipline", credentials=credentials)
     await record_enrollment(api, provider, case.payor)
@@ -209,7 +216,7 @@ async def test_a_provider_not_qualified_for_the_line_is_refused(api, credentials
     assert await case_managers(api, case.client) == []
 
 
-async def test_a_credential_expiring_on_the_start_date_still_qualifies(api):
+async def test_a_credential_expiring_on_the_start_date_still_qualifies(api: Api) -> None:
     case = await credentialed_case(api)
     provider = await create_provider(
         api, "Last", "Day", credentials=[credential("BCBA", expires_on="2026-03-01")]
@@ -221,7 +228,7 @@ async def test_a_credential_expiring_on_the_start_date_still_qualifies(api):
     assert payload["userErrors"] == []
 
 
-async def test_lead_time_example_of_the_domain_passes_with_33_hours(api):
+async def test_lead_time_example_of_the_domain_passes_with_33_hours(api: Api) -> None:
     case = await credentialed_case(api)
     await schedule(api, case.client, case.bcba, "2026-03-08T09:00:00-05:00")
 
@@ -230,7 +237,7 @@ async def test_lead_time_example_of_the_domain_passes_with_33_hours(api):
     assert payload["userErrors"] == []
 
 
-async def test_lead_time_example_of_the_domain_is_refused_the_same_day(api):
+async def test_lead_time_example_of_the_domain_is_refused_the_same_day(api: Api) -> None:
     case = await credentialed_case(api)
     await schedule(api, case.client, case.bcba, "2026-03-07T15:00:00-05:00")
 
@@ -244,7 +251,7 @@ async def test_lead_time_example_of_the_domain_is_refused_the_same_day(api):
     assert await case_managers(api, case.client) == []
 
 
-async def test_lead_time_counts_real_hours_when_the_clocks_spring_forward(api):
+async def test_lead_time_counts_real_hours_when_the_clocks_spring_forward(api: Api) -> None:
     # 2026-03-08 is 23 hours long in New York: 00:00 EST to 00:30 EDT the next day is 23.5 h,
     # although the wall clock says 24.5 h.
     case = await credentialed_case(api)
@@ -256,7 +263,7 @@ async def test_lead_time_counts_real_hours_when_the_clocks_spring_forward(api):
     assert "23.5 h" in error["message"]
 
 
-async def test_lead_time_counts_real_hours_when_the_clocks_fall_back(api):
+async def test_lead_time_counts_real_hours_when_the_clocks_fall_back(api: Api) -> None:
     # 2026-11-01 is 25 hours long: 00:00 EDT to 23:30 EST the same day is 24.5 h.
     case = await credentialed_case(api)
     await schedule(
@@ -268,7 +275,7 @@ async def test_lead_time_counts_real_hours_when_the_clocks_fall_back(api):
     assert payload["userErrors"] == []
 
 
-async def test_a_cancelled_appointment_does_not_count_for_lead_time(api):
+async def test_a_cancelled_appointment_does_not_count_for_lead_time(api: Api) -> None:
     case = await credentialed_case(api)
     await schedule(api, case.client, case.bcba, "2026-03-07T15:00:00-05:00", status="CANCELLED")
     await schedule(api, case.client, case.bcba, "2026-03-09T09:00:00-04:00")
@@ -278,7 +285,9 @@ async def test_a_cancelled_appointment_does_not_count_for_lead_time(api):
     assert payload["userErrors"] == []
 
 
-async def test_appointments_before_the_start_or_after_the_end_do_not_count_for_lead_time(api):
+async def test_appointments_before_the_start_or_after_the_end_do_not_count_for_lead_time(
+    api: Api,
+) -> None:
     case = await credentialed_case(api)
     await schedule(api, case.client, case.bcba, "2026-03-06T15:00:00-05:00")
     await schedule(api, case.client, case.bcba, "2026-03-10T09:00:00-04:00")
@@ -299,7 +308,9 @@ async def test_appointments_before_the_start_or_after_the_end_do_not_count_for_l
         ("2026-04-01", None, False),  # starts the day after
     ],
 )
-async def test_two_case_managers_of_one_line_never_overlap(api, start_date, end_date, overlaps):
+async def test_two_case_managers_of_one_line_never_overlap(
+    api: Api, start_date: str, end_date: str | None, overlaps: bool
+) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-03-01", end_date="2026-03-31"))
     other = await credentialed_bcba(api, case.payor, "Other", "Analyst")
@@ -318,7 +329,7 @@ async def test_two_case_managers_of_one_line_never_overlap(api, start_date, end_
         assert len(await case_managers(api, case.client)) == 2
 
 
-async def test_another_line_of_the_same_client_does_not_overlap(api):
+async def test_another_line_of_the_same_client_does_not_overlap(api: Api) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-03-01"))
     slp = await create_provider(api, "Speech", "Pathologist", credentials=[credential("SLP")])
@@ -329,7 +340,9 @@ async def test_another_line_of_the_same_client_does_not_overlap(api):
     assert payload["userErrors"] == []
 
 
-async def test_a_case_manager_who_delivered_none_of_the_recent_sessions_gets_a_warning(api):
+async def test_a_case_manager_who_delivered_none_of_the_recent_sessions_gets_a_warning(
+    api: Api,
+) -> None:
     case = await credentialed_case(api)
     rbt = await create_provider(api, "Tech", "Nician", credentials=[credential("RBT")])
     # 2026-03-01 is the first day of the 30 days before 2026-03-31.
@@ -357,7 +370,9 @@ async def test_a_case_manager_who_delivered_none_of_the_recent_sessions_gets_a_w
         pytest.param(False, "2026-04-02T09:00:00-04:00", "COMPLETED", id="after-the-start"),
     ],
 )
-async def test_sessions_that_raise_no_familiarity_warning(api, by_the_cm, starts_at, status):
+async def test_sessions_that_raise_no_familiarity_warning(
+    api: Api, by_the_cm: bool, starts_at: str, status: str
+) -> None:
     case = await credentialed_case(api)
     rbt = await create_provider(api, "Tech", "Nician", credentials=[credential("RBT")])
     if by_the_cm:
@@ -375,7 +390,7 @@ async def test_sessions_that_raise_no_familiarity_warning(api, by_the_cm, starts
 # --- checkCaseManager -------------------------------------------------------------------
 
 
-async def test_check_case_manager_returns_the_findings_of_add_and_writes_nothing(api):
+async def test_check_case_manager_returns_the_findings_of_add_and_writes_nothing(api: Api) -> None:
     case = await credentialed_case(api)
     stranger = await create_provider(api, "Not", "Enrolled")
     rbt = await create_provider(api, "Tech", "Nician", credentials=[credential("RBT")])
@@ -400,7 +415,7 @@ async def test_check_case_manager_returns_the_findings_of_add_and_writes_nothing
     assert await case_managers(api, case.client) == []
 
 
-async def test_check_case_manager_of_an_acceptable_assignment_writes_nothing(api):
+async def test_check_case_manager_of_an_acceptable_assignment_writes_nothing(api: Api) -> None:
     case = await credentialed_case(api)
     secondary = await create_payor(api, "Medicaid Wrap", "MEDICAID")
     await add_coverage(api, case.client, secondary, priority=2)
@@ -416,7 +431,9 @@ async def test_check_case_manager_of_an_acceptable_assignment_writes_nothing(api
 # --- changeCaseManager ------------------------------------------------------------------
 
 
-async def test_change_ends_the_current_case_manager_the_day_before_and_starts_the_new(api):
+async def test_change_ends_the_current_case_manager_the_day_before_and_starts_the_new(
+    api: Api,
+) -> None:
     case = await credentialed_case(api)
     first = await assign(api, cm_input(case, "2026-01-01", note="First"))
     successor = await credentialed_bcba(api, case.payor, "Next", "Analyst")
@@ -438,7 +455,7 @@ async def test_change_ends_the_current_case_manager_the_day_before_and_starts_th
     assert history == [ended, started]
 
 
-async def test_a_change_within_a_planned_period_takes_over_only_the_rest_of_it(api):
+async def test_a_change_within_a_planned_period_takes_over_only_the_rest_of_it(api: Api) -> None:
     case = await credentialed_case(api)
     first = await assign(api, cm_input(case, "2026-01-01", end_date="2026-06-30"))
     later = await credentialed_bcba(api, case.payor, "Later", "Analyst")
@@ -454,7 +471,7 @@ async def test_a_change_within_a_planned_period_takes_over_only_the_rest_of_it(a
     assert (started["startDate"], started["endDate"]) == ("2026-03-01", "2026-06-30")
 
 
-async def test_change_to_an_uncredentialed_provider_writes_nothing(api):
+async def test_change_to_an_uncredentialed_provider_writes_nothing(api: Api) -> None:
     case = await credentialed_case(api)
     first = await assign(api, cm_input(case, "2026-01-01"))
     stranger = await create_provider(api, "Not", "Enrolled")
@@ -467,7 +484,7 @@ async def test_change_to_an_uncredentialed_provider_writes_nothing(api):
     assert await case_managers(api, case.client) == [first]
 
 
-async def test_change_that_would_move_completed_sessions_is_refused(api):
+async def test_change_that_would_move_completed_sessions_is_refused(api: Api) -> None:
     case = await credentialed_case(api)
     first = await assign(api, cm_input(case, "2026-01-01"))
     await schedule(api, case.client, case.bcba, "2026-03-20T09:00:00-04:00", status="COMPLETED")
@@ -484,7 +501,7 @@ async def test_change_that_would_move_completed_sessions_is_refused(api):
     assert await case_managers(api, case.client) == [first]
 
 
-async def test_change_after_the_last_completed_session_is_allowed(api):
+async def test_change_after_the_last_completed_session_is_allowed(api: Api) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-01-01"))
     await schedule(api, case.client, case.bcba, "2026-03-14T09:00:00-04:00", status="COMPLETED")
@@ -497,7 +514,9 @@ async def test_change_after_the_last_completed_session_is_allowed(api):
 
 
 @pytest.mark.parametrize("existing_end", [None, "2026-03-14"], ids=["none", "ended-before"])
-async def test_change_without_a_current_case_manager_is_not_found(api, existing_end):
+async def test_change_without_a_current_case_manager_is_not_found(
+    api: Api, existing_end: str | None
+) -> None:
     case = await credentialed_case(api)
     if existing_end:
         await assign(api, cm_input(case, "2026-01-01", end_date=existing_end))
@@ -515,7 +534,7 @@ async def test_change_without_a_current_case_manager_is_not_found(api, existing_
 # --- updateCaseManager ------------------------------------------------------------------
 
 
-async def test_update_with_a_stale_version_is_refused(api):
+async def test_update_with_a_stale_version_is_refused(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01", note="First"))
     assert (await update(api, {"id": cm["id"], "version": 1, "note": "Second"}))["userErrors"] == []
@@ -528,7 +547,7 @@ async def test_update_with_a_stale_version_is_refused(api):
     assert (now["note"], now["version"]) == ("Second", 2)
 
 
-async def test_update_of_the_note_only_keeps_the_dates(api):
+async def test_update_of_the_note_only_keeps_the_dates(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01", end_date="2026-06-30", note="Old"))
 
@@ -541,7 +560,7 @@ async def test_update_of_the_note_only_keeps_the_dates(api):
     assert await case_managers(api, case.client) == [updated]
 
 
-async def test_update_with_an_explicit_null_end_date_clears_it(api):
+async def test_update_with_an_explicit_null_end_date_clears_it(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01", end_date="2026-06-30", note="Keep me"))
 
@@ -555,7 +574,7 @@ async def test_update_with_an_explicit_null_end_date_clears_it(api):
     assert updated["version"] == 2
 
 
-async def test_update_leaves_out_fields_as_they_are(api):
+async def test_update_leaves_out_fields_as_they_are(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01", note="Keep me"))
 
@@ -572,7 +591,9 @@ async def test_update_leaves_out_fields_as_they_are(api):
         ({"startDate": "2026-03-21"}, "startDate"),
     ],
 )
-async def test_update_that_uncovers_a_completed_session_is_refused(api, edit, field):
+async def test_update_that_uncovers_a_completed_session_is_refused(
+    api: Api, edit, field: str
+) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01"))
     await schedule(api, case.client, case.bcba, "2026-03-20T09:00:00-04:00", status="COMPLETED")
@@ -585,7 +606,7 @@ async def test_update_that_uncovers_a_completed_session_is_refused(api, edit, fi
     assert await case_managers(api, case.client) == [cm]
 
 
-async def test_update_that_only_uncovers_a_scheduled_session_is_allowed(api):
+async def test_update_that_only_uncovers_a_scheduled_session_is_allowed(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01"))
     await schedule(api, case.client, case.bcba, "2026-03-20T09:00:00-04:00")
@@ -601,7 +622,7 @@ async def test_update_that_only_uncovers_a_scheduled_session_is_allowed(api):
     [{"endDate": "2026-02-28"}, {"startDate": "2026-07-01"}],
     ids=["end-before-start", "start-after-end"],
 )
-async def test_update_with_the_end_before_the_start_is_invalid(api, edit):
+async def test_update_with_the_end_before_the_start_is_invalid(api: Api, edit) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01", end_date="2026-06-30"))
 
@@ -612,7 +633,7 @@ async def test_update_with_the_end_before_the_start_is_invalid(api, edit):
     assert await case_managers(api, case.client) == [cm]
 
 
-async def test_an_error_the_assignment_already_had_does_not_block_ending_it(api):
+async def test_an_error_the_assignment_already_had_does_not_block_ending_it(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01"))
     # Scheduled after the assignment was saved: the assignment now misses its lead time.
@@ -625,7 +646,7 @@ async def test_an_error_the_assignment_already_had_does_not_block_ending_it(api)
     assert [(w["code"], w["severity"]) for w in payload["warnings"]] == [("LEAD_TIME", "ERROR")]
 
 
-async def test_an_edit_that_misses_the_lead_time_of_another_session_is_refused(api):
+async def test_an_edit_that_misses_the_lead_time_of_another_session_is_refused(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01"))
     # The assignment already misses its lead time against this session ...
@@ -639,7 +660,7 @@ async def test_an_edit_that_misses_the_lead_time_of_another_session_is_refused(a
     assert await case_managers(api, case.client) == [cm]
 
 
-async def test_an_edit_that_introduces_an_error_is_refused(api):
+async def test_an_edit_that_introduces_an_error_is_refused(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01"))
     await schedule(api, case.client, case.bcba, "2026-03-05T10:00:00-05:00")
@@ -650,7 +671,7 @@ async def test_an_edit_that_introduces_an_error_is_refused(api):
     assert await case_managers(api, case.client) == [cm]
 
 
-async def test_update_that_would_overlap_another_assignment_is_refused(api):
+async def test_update_that_would_overlap_another_assignment_is_refused(api: Api) -> None:
     case = await credentialed_case(api)
     first = await assign(api, cm_input(case, "2026-01-01", end_date="2026-02-28"))
     other = await credentialed_bcba(api, case.payor, "Other", "Analyst")
@@ -666,7 +687,7 @@ async def test_update_that_would_overlap_another_assignment_is_refused(api):
 # --- removeCaseManager ------------------------------------------------------------------
 
 
-async def test_remove_is_refused_when_a_completed_session_is_in_the_period(api):
+async def test_remove_is_refused_when_a_completed_session_is_in_the_period(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01", end_date="2026-03-31"))
     await schedule(api, case.client, case.bcba, "2026-03-10T09:00:00-04:00", status="COMPLETED")
@@ -682,7 +703,9 @@ async def test_remove_is_refused_when_a_completed_session_is_in_the_period(api):
     assert await case_managers(api, case.client) == [cm]
 
 
-async def test_remove_is_allowed_with_only_scheduled_cancelled_or_outside_sessions(api):
+async def test_remove_is_allowed_with_only_scheduled_cancelled_or_outside_sessions(
+    api: Api,
+) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01", end_date="2026-03-31"))
     await schedule(api, case.client, case.bcba, "2026-03-10T09:00:00-04:00")
@@ -701,7 +724,7 @@ async def test_remove_is_allowed_with_only_scheduled_cancelled_or_outside_sessio
     assert await case_managers(api, case.client) == []
 
 
-async def test_remove_with_a_stale_version_is_refused(api):
+async def test_remove_with_a_stale_version_is_refused(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01"))
     edited = (await update(api, {"id": cm["id"], "version": 1, "note": "Edited"}))["caseManager"]
@@ -726,7 +749,7 @@ SUGGEST = """query($client: ID!, $line: String!, $start: Date!, $blocked: Boolea
 }"""
 
 
-async def _suggestion_practice(api) -> dict[str, str]:
+async def _suggestion_practice(api: Api) -> dict[str, str]:
     """Five providers of one client's ABA line, proposed start 2026-04-01 (window: March 2-31).
 
     Names are chosen so that alphabetical order is not the expected ranking.
@@ -759,7 +782,7 @@ async def _suggestion_practice(api) -> dict[str, str]:
     }
 
 
-async def test_suggestions_are_credentialed_qualified_providers_by_familiarity(api):
+async def test_suggestions_are_credentialed_qualified_providers_by_familiarity(api: Api) -> None:
     who = await _suggestion_practice(api)
 
     suggested = (
@@ -779,7 +802,7 @@ async def test_suggestions_are_credentialed_qualified_providers_by_familiarity(a
     assert [f["code"] for f in hopper["findings"]] == ["NOT_FAMILIAR"]
 
 
-async def test_ties_are_not_broken_by_sessions_outside_the_window(api):
+async def test_ties_are_not_broken_by_sessions_outside_the_window(api: Api) -> None:
     case = await credentialed_case(api)
     adams = await credentialed_bcba(api, case.payor, "Pat", "Adams")
     zeta = await credentialed_bcba(api, case.payor, "Pat", "Zeta")
@@ -798,7 +821,9 @@ async def test_ties_are_not_broken_by_sessions_outside_the_window(api):
     assert adams in [s["provider"]["id"] for s in suggested]
 
 
-async def test_suggestions_with_include_blocked_list_the_blocked_with_their_errors(api):
+async def test_suggestions_with_include_blocked_list_the_blocked_with_their_errors(
+    api: Api,
+) -> None:
     who = await _suggestion_practice(api)
 
     suggested = (
@@ -845,11 +870,11 @@ APPOINTMENT = """query($id: ID!) {
 }"""
 
 
-async def appointment(api, id: str) -> dict[str, Any]:
-    return (await api(APPOINTMENT, {"id": id}))["node"]
+async def appointment(api: Api, id: str) -> dict[str, Any]:
+    return cast("dict[str, Any]", (await api(APPOINTMENT, {"id": id}))["node"])
 
 
-async def test_the_case_manager_renders_a_session_a_substitute_delivered(api):
+async def test_the_case_manager_renders_a_session_a_substitute_delivered(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01"))
     substitute = await credentialed_bcba(api, case.payor, "Sub", "Stitute")
@@ -870,7 +895,7 @@ async def test_the_case_manager_renders_a_session_a_substitute_delivered(api):
     assert seen["renderingProvider"] == {"id": case.bcba}
 
 
-async def test_no_case_manager_renders_nothing_and_says_so(api):
+async def test_no_case_manager_renders_nothing_and_says_so(api: Api) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-03-01", end_date="2026-03-31"))
     session = await schedule(api, case.client, case.bcba, "2026-04-02T09:00:00-04:00")
@@ -887,7 +912,7 @@ async def test_no_case_manager_renders_nothing_and_says_so(api):
     assert (await appointment(api, session))["renderingProvider"] is None
 
 
-async def test_a_change_mid_month_renders_each_date_with_its_case_manager(api):
+async def test_a_change_mid_month_renders_each_date_with_its_case_manager(api: Api) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-03-01"))
     successor = await credentialed_bcba(api, case.payor, "Next", "Analyst")
@@ -919,7 +944,7 @@ async def test_a_change_mid_month_renders_each_date_with_its_case_manager(api):
     assert (await appointment(api, after))["renderingProvider"] == {"id": successor}
 
 
-async def test_the_date_of_service_is_the_local_date_of_the_organization(api):
+async def test_the_date_of_service_is_the_local_date_of_the_organization(api: Api) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-03-01"))
     successor = await credentialed_bcba(api, case.payor, "Next", "Analyst")
@@ -940,7 +965,7 @@ class TestAnotherTimeZone:
     def timezone(self) -> str:
         return "America/Los_Angeles"
 
-    async def test_the_date_of_service_follows_the_organization_zone(self, api):
+    async def test_the_date_of_service_follows_the_organization_zone(self, api: Api) -> None:
         case = await credentialed_case(api)
         await assign(api, cm_input(case, "2026-03-01", end_date="2026-03-15"))
         # 22:00 on March 15 in Los Angeles, March 16 in New York and in UTC.
@@ -954,7 +979,7 @@ class TestAnotherTimeZone:
 # --- bad input --------------------------------------------------------------------------
 
 
-async def test_an_unknown_service_line_is_refused_on_its_field(api):
+async def test_an_unknown_service_line_is_refused_on_its_field(api: Api) -> None:
     case = await credentialed_case(api)
 
     error = only_error(await add_case_manager(api, cm_input(case, "2026-03-01", line="XYZ")))
@@ -964,7 +989,7 @@ async def test_an_unknown_service_line_is_refused_on_its_field(api):
     assert await case_managers(api, case.client) == []
 
 
-async def test_check_of_an_unknown_service_line_is_a_graphql_error_with_its_code(api):
+async def test_check_of_an_unknown_service_line_is_a_graphql_error_with_its_code(api: Api) -> None:
     case = await credentialed_case(api)
 
     body = await api.raw(CHECK, {"input": cm_input(case, "2026-03-01", line="XYZ")})
@@ -977,7 +1002,7 @@ async def test_check_of_an_unknown_service_line_is_a_graphql_error_with_its_code
 
 
 @pytest.mark.parametrize("field", ["clientId", "providerId"])
-async def test_a_malformed_id_is_invalid_input(api, field):
+async def test_a_malformed_id_is_invalid_input(api: Api, field: str) -> None:
     case = await credentialed_case(api)
 
     error = only_error(
@@ -989,7 +1014,7 @@ async def test_a_malformed_id_is_invalid_input(api, field):
     assert await case_managers(api, case.client) == []
 
 
-async def test_an_id_of_another_type_is_not_found(api):
+async def test_an_id_of_another_type_is_not_found(api: Api) -> None:
     case = await credentialed_case(api)
 
     # A provider's id where a client's is expected, and the other way round.
@@ -1001,7 +1026,7 @@ async def test_an_id_of_another_type_is_not_found(api):
     assert await case_managers(api, case.client) == []
 
 
-async def test_ids_of_another_organization_are_not_found(api, other_api):
+async def test_ids_of_another_organization_are_not_found(api: Api, other_api: Api) -> None:
     case = await credentialed_case(api)
     theirs = await credentialed_case(other_api)
     mine = cm_input(case, "2026-03-01")
@@ -1018,7 +1043,9 @@ async def test_ids_of_another_organization_are_not_found(api, other_api):
     assert await case_managers(other_api, theirs.client) == []
 
 
-async def test_update_and_remove_of_another_organizations_assignment_are_not_found(api, other_api):
+async def test_update_and_remove_of_another_organizations_assignment_are_not_found(
+    api: Api, other_api: Api
+) -> None:
     theirs = await credentialed_case(other_api)
     cm = await assign(other_api, cm_input(theirs, "2026-03-01"))
 
@@ -1038,7 +1065,7 @@ async def test_update_and_remove_of_another_organizations_assignment_are_not_fou
     assert await case_managers(other_api, theirs.client) == [cm]
 
 
-async def test_an_impossible_date_is_a_graphql_error_not_a_server_error(api):
+async def test_an_impossible_date_is_a_graphql_error_not_a_server_error(api: Api) -> None:
     case = await credentialed_case(api)
 
     response = await api.post(ADD, {"input": cm_input(case, "2026-02-30")})
@@ -1050,7 +1077,7 @@ async def test_an_impossible_date_is_a_graphql_error_not_a_server_error(api):
     assert await case_managers(api, case.client) == []
 
 
-async def test_an_impossible_date_is_explained_to_the_caller(api):
+async def test_an_impossible_date_is_explained_to_the_caller(api: Api) -> None:
     case = await credentialed_case(api)
 
     body = await api.raw(ADD, {"input": cm_input(case, "2026-02-30")})
@@ -1064,7 +1091,7 @@ async def test_an_impossible_date_is_explained_to_the_caller(api):
 RACERS = 20
 
 
-async def _race(api, db) -> None:
+async def _race(api: Api, db: Database) -> None:
     """RACERS simultaneous addCaseManager calls whose periods all overlap: one wins."""
     case = await credentialed_case(api)
     providers = [
@@ -1097,19 +1124,23 @@ async def _race(api, db) -> None:
     assert [a["id"] for a in await case_managers(api, case.client)] == [won[0]["caseManager"]["id"]]
 
 
-async def test_concurrent_adds_on_postgresql_leave_one_assignment(api, db, is_postgres):
+async def test_concurrent_adds_on_postgresql_leave_one_assignment(
+    api: Api, db: Database, is_postgres: bool
+) -> None:
     if not is_postgres:
         pytest.skip("needs PostgreSQL: set CMGRAPH_TEST_DATABASE_URL (row locks, exclusion)")
     await _race(api, db)
 
 
-async def test_concurrent_adds_on_sqlite_leave_one_assignment(api, db, is_postgres):
+async def test_concurrent_adds_on_sqlite_leave_one_assignment(
+    api: Api, db: Database, is_postgres: bool
+) -> None:
     if is_postgres:
         pytest.skip("the SQLite variant (BEGIN IMMEDIATE); PostgreSQL has its own test")
     await _race(api, db)
 
 
-async def test_concurrent_removals_of_one_assignment_remove_it_once(api):
+async def test_concurrent_removals_of_one_assignment_remove_it_once(api: Api) -> None:
     """Found by the load test: the removal that waited for the client's lock found the row
     gone and failed with an internal error instead of saying so."""
     case = await credentialed_case(api)

@@ -6,7 +6,7 @@ The organization's time zone is America/New_York.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from helpers import (
     ADD,
@@ -22,6 +22,8 @@ from helpers import (
     credentialed_case,
     schedule,
 )
+
+from tests.support import Api
 
 CHECK_CHANGE = f"""query($input: ChangeCaseManagerInput!) {{
   checkChangeCaseManager(input: $input) {{ {FINDINGS} }}
@@ -40,20 +42,23 @@ def codes(findings: list[dict[str, Any]]) -> list[str]:
     return sorted(f["code"] for f in findings)
 
 
-async def check_change(api, input: dict[str, Any]) -> list[dict[str, Any]]:
-    return (await api(CHECK_CHANGE, {"input": input}))["checkChangeCaseManager"]
+async def check_change(api: Api, input: dict[str, Any]) -> list[dict[str, Any]]:
+    return cast(
+        "list[dict[str, Any]]",
+        (await api(CHECK_CHANGE, {"input": input}))["checkChangeCaseManager"],
+    )
 
 
-async def change(api, input: dict[str, Any]) -> dict[str, Any]:
-    return (await api(CHANGE, {"input": input}))["changeCaseManager"]
+async def change(api: Api, input: dict[str, Any]) -> dict[str, Any]:
+    return cast("dict[str, Any]", (await api(CHANGE, {"input": input}))["changeCaseManager"])
 
 
-async def suggest(api, case: Case, start: str, blocked: bool = False) -> list[dict[str, Any]]:
+async def suggest(api: Api, case: Case, start: str, blocked: bool = False) -> list[dict[str, Any]]:
     variables = {"client": case.client, "line": "ABA", "start": start, "blocked": blocked}
-    return (await api(SUGGEST, variables))["suggestCaseManagers"]
+    return cast("list[dict[str, Any]]", (await api(SUGGEST, variables))["suggestCaseManagers"])
 
 
-async def _unfamiliar_stranger(api, case: Case) -> str:
+async def _unfamiliar_stranger(api: Api, case: Case) -> str:
     """A BCBA not enrolled with the payor, who delivered none of the client's recent
     sessions (a technician delivered one on 2026-03-10)."""
     rbt = await create_provider(api, "Tech", "Nician", credentials=[credential("RBT")])
@@ -64,7 +69,9 @@ async def _unfamiliar_stranger(api, case: Case) -> str:
 # --- checkChangeCaseManager -------------------------------------------------------------
 
 
-async def test_the_dry_run_of_a_change_meets_what_the_change_meets_and_writes_nothing(api):
+async def test_the_dry_run_of_a_change_meets_what_the_change_meets_and_writes_nothing(
+    api: Api,
+) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-01-01"))
     stranger = await _unfamiliar_stranger(api, case)
@@ -91,8 +98,8 @@ async def test_the_dry_run_of_a_change_meets_what_the_change_meets_and_writes_no
 
 
 async def test_the_dry_run_of_an_acceptable_change_finds_nothing_and_the_change_then_succeeds(
-    api,
-):
+    api: Api,
+) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-01-01"))
     successor = await credentialed_bcba(api, case.payor, "Next", "Analyst")
@@ -102,7 +109,7 @@ async def test_the_dry_run_of_an_acceptable_change_finds_nothing_and_the_change_
     assert (await change(api, input))["userErrors"] == []
 
 
-async def test_the_dry_run_judges_only_the_rest_of_a_planned_period(api):
+async def test_the_dry_run_judges_only_the_rest_of_a_planned_period(api: Api) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-01-01", end_date="2026-03-31"))
     later = await credentialed_bcba(api, case.payor, "Later", "Analyst")
@@ -113,7 +120,7 @@ async def test_the_dry_run_judges_only_the_rest_of_a_planned_period(api):
     assert await check_change(api, cm_input(case, "2026-03-15", successor)) == []
 
 
-async def test_the_dry_run_refuses_what_the_change_refuses(api):
+async def test_the_dry_run_refuses_what_the_change_refuses(api: Api) -> None:
     case = await credentialed_case(api)
     successor = await credentialed_bcba(api, case.payor, "Next", "Analyst")
 
@@ -127,7 +134,7 @@ async def test_the_dry_run_refuses_what_the_change_refuses(api):
 # --- refused writes answer their warnings ------------------------------------------------
 
 
-async def test_a_refused_change_answers_its_warnings_too(api):
+async def test_a_refused_change_answers_its_warnings_too(api: Api) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-01-01"))
     stranger = await _unfamiliar_stranger(api, case)
@@ -139,7 +146,7 @@ async def test_a_refused_change_answers_its_warnings_too(api):
     assert payload["caseManager"] is None
 
 
-async def test_a_refused_add_answers_its_warnings_too(api):
+async def test_a_refused_add_answers_its_warnings_too(api: Api) -> None:
     case = await credentialed_case(api)
     stranger = await _unfamiliar_stranger(api, case)
 
@@ -153,7 +160,7 @@ async def test_a_refused_add_answers_its_warnings_too(api):
 # --- suggestCaseManagers on a line that has a CM -----------------------------------------
 
 
-async def test_suggestions_for_a_line_with_a_case_manager_are_judged_as_a_change(api):
+async def test_suggestions_for_a_line_with_a_case_manager_are_judged_as_a_change(api: Api) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-01-01"))
     zimmer = await credentialed_bcba(api, case.payor, "Pat", "Zimmer")
@@ -168,7 +175,7 @@ async def test_suggestions_for_a_line_with_a_case_manager_are_judged_as_a_change
     assert codes(suggested[1]["findings"]) == ["NOT_FAMILIAR"]
 
 
-async def test_suggested_changes_carry_what_ending_the_current_case_manager_meets(api):
+async def test_suggested_changes_carry_what_ending_the_current_case_manager_meets(api: Api) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-01-01"))
     successor = await credentialed_bcba(api, case.payor, "Next", "Analyst")
@@ -181,7 +188,7 @@ async def test_suggested_changes_carry_what_ending_the_current_case_manager_meet
     assert codes(blocked["findings"]) == ["ASSIGNMENT_IN_USE"]
 
 
-async def test_suggestions_for_a_date_no_case_manager_covers_are_judged_as_an_add(api):
+async def test_suggestions_for_a_date_no_case_manager_covers_are_judged_as_an_add(api: Api) -> None:
     case = await credentialed_case(api)
     await assign(api, cm_input(case, "2026-01-01", end_date="2026-03-31"))
     successor = await credentialed_bcba(api, case.payor, "Next", "Analyst")

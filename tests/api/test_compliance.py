@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import builders as b
 import pytest
+
+from tests.support import Api
 
 FINDINGS = """
 query($from: Date!, $to: Date!, $codes: [String!], $first: Int, $after: String) {
@@ -26,7 +28,7 @@ query($from: Date!, $to: Date!, $codes: [String!], $first: Int, $after: String) 
 
 async def report(api: Any, start: str, end: str, **extra: Any) -> dict[str, Any]:
     data = await api(FINDINGS, {"from": start, "to": end, **extra})
-    return data["complianceFindings"]
+    return cast("dict[str, Any]", data["complianceFindings"])
 
 
 def codes_by_date(connection: dict[str, Any]) -> list[tuple[str, str]]:
@@ -45,7 +47,7 @@ async def session(
         f"{day}T{hour}:59:00-05:00",
         service_line=line,
     )
-    return data["appointment"]["id"]
+    return cast("str", data["appointment"]["id"])
 
 
 async def credentialed_cm(api: Any) -> tuple[str, str, str]:
@@ -58,7 +60,7 @@ async def credentialed_cm(api: Any) -> tuple[str, str, str]:
     return client_id, provider_id, payor_id
 
 
-async def test_a_session_without_a_case_manager_is_reported(api):
+async def test_a_session_without_a_case_manager_is_reported(api: Api) -> None:
     client_id = await b.client(api)
     provider_id = await b.provider(api)
     appointment_id = await session(api, client_id, provider_id, "2026-02-10")
@@ -77,7 +79,7 @@ async def test_a_session_without_a_case_manager_is_reported(api):
     assert node["appointment"] == {"id": appointment_id, "startsAt": "2026-02-10T09:00:00-05:00"}
 
 
-async def test_a_covered_and_credentialed_session_is_clean(api):
+async def test_a_covered_and_credentialed_session_is_clean(api: Api) -> None:
     client_id, provider_id, _ = await credentialed_cm(api)
     await b.case_manager(api, client_id, provider_id, "2026-02-01")
     await session(api, client_id, provider_id, "2026-02-10")
@@ -94,7 +96,7 @@ async def test_a_covered_and_credentialed_session_is_clean(api):
     }
 
 
-async def test_cancelled_sessions_are_ignored(api):
+async def test_cancelled_sessions_are_ignored(api: Api) -> None:
     client_id = await b.client(api)
     provider_id = await b.provider(api)
     kept = await session(api, client_id, provider_id, "2026-02-10")
@@ -106,7 +108,9 @@ async def test_cancelled_sessions_are_ignored(api):
     assert [e["node"]["appointment"]["id"] for e in found["edges"]] == [kept]
 
 
-async def test_a_terminated_enrollment_is_reported_from_the_day_after_its_last_day(api):
+async def test_a_terminated_enrollment_is_reported_from_the_day_after_its_last_day(
+    api: Api,
+) -> None:
     client_id, provider_id, _ = await credentialed_cm(api)
     await b.case_manager(api, client_id, provider_id, "2026-03-01")
     for day in ("2026-03-13", "2026-03-14", "2026-03-15", "2026-03-20"):
@@ -133,7 +137,7 @@ async def test_a_terminated_enrollment_is_reported_from_the_day_after_its_last_d
     assert "First Payor" in found["edges"][0]["node"]["message"]
 
 
-async def test_a_change_of_primary_payor_is_reported_from_the_day_it_takes_effect(api):
+async def test_a_change_of_primary_payor_is_reported_from_the_day_it_takes_effect(api: Api) -> None:
     client_id, provider_id, first_payor = await credentialed_cm(api)
     await b.case_manager(api, client_id, provider_id, "2026-03-01")
     for day in ("2026-03-14", "2026-03-15", "2026-03-16"):
@@ -162,7 +166,9 @@ async def test_a_change_of_primary_payor_is_reported_from_the_day_it_takes_effec
     assert first_payor != second_payor
 
 
-async def test_an_appointment_added_later_can_make_an_assignment_miss_its_lead_time(api):
+async def test_an_appointment_added_later_can_make_an_assignment_miss_its_lead_time(
+    api: Api,
+) -> None:
     client_id = await b.client(api)
     provider_id = await b.provider(api)
     await b.case_manager(api, client_id, provider_id, "2026-03-07")
@@ -183,7 +189,7 @@ async def test_an_appointment_added_later_can_make_an_assignment_miss_its_lead_t
     assert (await report(api, "2026-03-01", "2026-03-31"))["totalCount"] == 0
 
 
-async def test_the_window_is_inclusive_at_both_ends(api):
+async def test_the_window_is_inclusive_at_both_ends(api: Api) -> None:
     client_id = await b.client(api)
     provider_id = await b.provider(api)
     for day in ("2026-02-09", "2026-02-10", "2026-02-15", "2026-02-20", "2026-02-21"):
@@ -203,7 +209,9 @@ async def test_the_window_is_inclusive_at_both_ends(api):
         ("Pacific/Auckland", "2026-03-10T01:00:00+13:00", "2026-03-10T02:00:00+13:00"),
     ],
 )
-async def test_the_date_of_service_is_the_local_date_of_the_organization(api, starts_at, ends_at):
+async def test_the_date_of_service_is_the_local_date_of_the_organization(
+    api: Api, starts_at: str, ends_at: str
+) -> None:
     client_id = await b.client(api)
     provider_id = await b.provider(api)
     in_utc = datetime.fromisoformat(starts_at).astimezone(UTC)
@@ -219,7 +227,7 @@ async def test_the_date_of_service_is_the_local_date_of_the_organization(api, st
     assert (await report(api, "2026-03-09", "2026-03-09"))["totalCount"] == 0
 
 
-async def test_codes_filter_the_report(api):
+async def test_codes_filter_the_report(api: Api) -> None:
     client_id = await b.client(api)
     provider_id = await b.provider(api)
     other_client = await b.client(api, "Bob", "Other")
@@ -241,7 +249,7 @@ async def test_codes_filter_the_report(api):
     assert unknown["totalCount"] == 0
 
 
-async def test_the_report_pages_with_cursors(api):
+async def test_the_report_pages_with_cursors(api: Api) -> None:
     client_id = await b.client(api)
     provider_id = await b.provider(api)
     days = [f"2026-02-{day:02d}" for day in range(10, 15)]
@@ -278,23 +286,23 @@ async def _error(api: Any, variables: dict[str, Any]) -> dict[str, Any]:
     body = await api.raw(FINDINGS, variables)
     assert body.get("data") is None, body
     (error,) = body["errors"]
-    return error
+    return cast("dict[str, Any]", error)
 
 
-async def test_a_window_that_ends_before_it_starts_is_an_input_error(api):
+async def test_a_window_that_ends_before_it_starts_is_an_input_error(api: Api) -> None:
     error = await _error(api, {"from": "2026-03-10", "to": "2026-03-09"})
     assert error["extensions"]["code"] == "INVALID_INPUT"
 
 
 @pytest.mark.parametrize("first", [101, 1000, -1])
-async def test_first_outside_the_cap_is_an_input_error(api, first):
+async def test_first_outside_the_cap_is_an_input_error(api: Api, first: int) -> None:
     error = await _error(api, {"from": "2026-03-01", "to": "2026-03-31", "first": first})
     assert error["extensions"]["code"] == "INVALID_INPUT"
     assert error["extensions"]["field"] == ["first"]
 
 
 @pytest.mark.parametrize("after", ["garbage", "", "Y3Vyc29yOi01"])
-async def test_a_malformed_cursor_is_an_input_error(api, after):
+async def test_a_malformed_cursor_is_an_input_error(api: Api, after: str) -> None:
     error = await _error(api, {"from": "2026-03-01", "to": "2026-03-31", "after": after})
     assert error["extensions"]["code"] == "INVALID_INPUT"
     assert error["extensions"]["field"] == ["after"]
@@ -316,7 +324,7 @@ query($id: ID!) {
 }"""
 
 
-async def test_a_clients_service_lines_show_current_cm_history_and_findings(api):
+async def test_a_clients_service_lines_show_current_cm_history_and_findings(api: Api) -> None:
     client_id = await b.client(api)
     first_cm = await b.provider(api, "First", "Cm")
     second_cm = await b.provider(api, "Second", "Cm")
@@ -358,7 +366,7 @@ async def test_a_clients_service_lines_show_current_cm_history_and_findings(api)
     assert st["findings"] == [{"code": "NO_CASE_MANAGER", "date": "2026-02-11"}]
 
 
-async def test_a_line_whose_cm_ended_has_no_current_cm_but_keeps_its_history(api):
+async def test_a_line_whose_cm_ended_has_no_current_cm_but_keeps_its_history(api: Api) -> None:
     client_id = await b.client(api)
     provider_id = await b.provider(api)
     assignment = await b.case_manager(

@@ -4,7 +4,7 @@ that is refused leaves nothing at all."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import builders as b
 import pytest
@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from cmgraph.api.ids import encode
 from cmgraph.db import models
+from cmgraph.db.engine import Database
+from tests.support import Api
 
 
 async def refused(api: Any, query: str, variables: dict[str, Any], payload: str) -> dict:
@@ -27,7 +29,7 @@ async def refused(api: Any, query: str, variables: dict[str, Any], payload: str)
 # --- clients ---------------------------------------------------------------------------
 
 
-async def test_create_client_returns_it_and_records_the_change(api, db):
+async def test_create_client_returns_it_and_records_the_change(api: Api, db: Database) -> None:
     data = await b.ok(
         api,
         b.CREATE_CLIENT,
@@ -56,7 +58,9 @@ async def test_create_client_returns_it_and_records_the_change(api, db):
     assert record.after["external_id"] == "EHR-1"
 
 
-async def test_update_client_keeps_left_out_fields_and_records_before_and_after(api, db):
+async def test_update_client_keeps_left_out_fields_and_records_before_and_after(
+    api: Api, db: Database
+) -> None:
     client_id = await b.client(api, "Ada", "Lovelace", dateOfBirth="2015-12-10", externalId="E-1")
 
     data = await b.ok(
@@ -78,7 +82,9 @@ async def test_update_client_keeps_left_out_fields_and_records_before_and_after(
     assert updated.after["date_of_birth"] == "2015-12-10"
 
 
-async def test_update_client_with_explicit_nulls_clears_birth_date_and_external_id(api):
+async def test_update_client_with_explicit_nulls_clears_birth_date_and_external_id(
+    api: Api,
+) -> None:
     client_id = await b.client(api, dateOfBirth="2015-12-10", externalId="E-2")
 
     data = await b.ok(
@@ -97,7 +103,7 @@ async def test_update_client_with_explicit_nulls_clears_birth_date_and_external_
     assert reread["client"] == {"dateOfBirth": None, "externalId": None, "firstName": "Ada"}
 
 
-async def test_update_client_refuses_to_clear_the_first_name(api, db):
+async def test_update_client_refuses_to_clear_the_first_name(api: Api, db: Database) -> None:
     client_id = await b.client(api)
     before = len(await b.changes(db, api.slug))
 
@@ -113,7 +119,9 @@ async def test_update_client_refuses_to_clear_the_first_name(api, db):
 
 
 @pytest.mark.parametrize("first_name", ["", "   ", "x" * 101])
-async def test_create_client_refuses_an_empty_or_overlong_name(api, db, first_name):
+async def test_create_client_refuses_an_empty_or_overlong_name(
+    api: Api, db: Database, first_name: str
+) -> None:
     error = await refused(
         api,
         b.CREATE_CLIENT,
@@ -125,7 +133,7 @@ async def test_create_client_refuses_an_empty_or_overlong_name(api, db, first_na
     assert await b.changes(db, api.slug) == []
 
 
-async def test_create_client_refuses_a_birth_date_in_the_future(api, db):
+async def test_create_client_refuses_a_birth_date_in_the_future(api: Api, db: Database) -> None:
     error = await refused(
         api,
         b.CREATE_CLIENT,
@@ -137,7 +145,7 @@ async def test_create_client_refuses_a_birth_date_in_the_future(api, db):
     assert await b.changes(db, api.slug) == []
 
 
-async def test_update_client_refuses_a_birth_date_in_the_future(api, db):
+async def test_update_client_refuses_a_birth_date_in_the_future(api: Api, db: Database) -> None:
     client_id = await b.client(api, dateOfBirth="2015-12-10")
     before = len(await b.changes(db, api.slug))
 
@@ -152,7 +160,7 @@ async def test_update_client_refuses_a_birth_date_in_the_future(api, db):
     assert len(await b.changes(db, api.slug)) == before
 
 
-async def test_a_blank_external_id_means_none_and_never_collides(api):
+async def test_a_blank_external_id_means_none_and_never_collides(api: Api) -> None:
     first = await b.client(api, "Ada", "One", externalId="  ")
     second = await b.client(api, "Bob", "Two", externalId="")
 
@@ -164,7 +172,9 @@ async def test_a_blank_external_id_means_none_and_never_collides(api):
     assert data == {"a": {"externalId": None}, "b": {"externalId": None}}
 
 
-async def test_a_duplicate_external_id_is_refused_on_create_and_on_update(api, db):
+async def test_a_duplicate_external_id_is_refused_on_create_and_on_update(
+    api: Api, db: Database
+) -> None:
     await b.client(api, "Ada", "One", externalId="EHR-7")
     other = await b.client(api, "Bob", "Two", externalId="EHR-8")
     before = len(await b.changes(db, api.slug))
@@ -186,7 +196,7 @@ async def test_a_duplicate_external_id_is_refused_on_create_and_on_update(api, d
     assert len(await b.changes(db, api.slug)) == before
 
 
-async def test_a_client_may_keep_its_own_external_id(api):
+async def test_a_client_may_keep_its_own_external_id(api: Api) -> None:
     client_id = await b.client(api, externalId="EHR-9")
     data = await b.ok(
         api,
@@ -197,7 +207,7 @@ async def test_a_client_may_keep_its_own_external_id(api):
     assert data["client"]["firstName"] == "Adele"
 
 
-async def test_update_of_an_unknown_client_is_not_found(api):
+async def test_update_of_an_unknown_client_is_not_found(api: Api) -> None:
     client_id = await b.client(api)
     provider_id = await b.provider(api)  # an id of the wrong type
     error = await refused(
@@ -216,7 +226,9 @@ async def test_update_of_an_unknown_client_is_not_found(api):
 # --- providers -------------------------------------------------------------------------
 
 
-async def test_create_provider_stores_credentials_upper_case_and_records_them(api, db):
+async def test_create_provider_stores_credentials_upper_case_and_records_them(
+    api: Api, db: Database
+) -> None:
     npi = b.next_npi()
     data = await b.ok(
         api,
@@ -245,7 +257,9 @@ async def test_create_provider_stores_credentials_upper_case_and_records_them(ap
     assert [c["type"] for c in record.after["credentials"]] == ["BCBA"]
 
 
-async def test_create_provider_with_a_bad_npi_check_digit_writes_nothing(api, db):
+async def test_create_provider_with_a_bad_npi_check_digit_writes_nothing(
+    api: Api, db: Database
+) -> None:
     error = await refused(
         api,
         b.CREATE_PROVIDER,
@@ -266,7 +280,9 @@ async def test_create_provider_with_a_bad_npi_check_digit_writes_nothing(api, db
 
 
 @pytest.mark.parametrize("npi", ["123456789", "12345678901", "12345abcde"])
-async def test_create_provider_refuses_an_npi_that_is_not_ten_digits(api, db, npi):
+async def test_create_provider_refuses_an_npi_that_is_not_ten_digits(
+    api: Api, db: Database, npi: str
+) -> None:
     error = await refused(
         api,
         b.CREATE_PROVIDER,
@@ -277,7 +293,7 @@ async def test_create_provider_refuses_an_npi_that_is_not_ten_digits(api, db, np
     assert await b.count(db, models.Provider, api.slug) == 0
 
 
-async def test_a_bad_credential_refuses_the_whole_provider(api, db):
+async def test_a_bad_credential_refuses_the_whole_provider(api: Api, db: Database) -> None:
     error = await refused(
         api,
         b.CREATE_PROVIDER,
@@ -300,7 +316,9 @@ async def test_a_bad_credential_refuses_the_whole_provider(api, db):
     assert await b.changes(db, api.slug) == []
 
 
-async def test_update_provider_replaces_the_credentials_and_can_deactivate(api, db):
+async def test_update_provider_replaces_the_credentials_and_can_deactivate(
+    api: Api, db: Database
+) -> None:
     provider_id = await b.provider(api, credentials=["BCBA", "RBT"])
 
     data = await b.ok(
@@ -323,7 +341,7 @@ async def test_update_provider_replaces_the_credentials_and_can_deactivate(api, 
     assert [c["type"] for c in record.after["credentials"]] == ["SLP"]
 
 
-async def test_update_provider_without_credentials_keeps_them(api):
+async def test_update_provider_without_credentials_keeps_them(api: Api) -> None:
     provider_id = await b.provider(api, credentials=["BCBA"])
     data = await b.ok(
         api, b.UPDATE_PROVIDER, {"input": {"id": provider_id, "firstName": "Bee"}}, "updateProvider"
@@ -332,7 +350,9 @@ async def test_update_provider_without_credentials_keeps_them(api):
     assert [c["type"] for c in data["provider"]["credentials"]] == ["BCBA"]
 
 
-async def test_update_provider_with_an_empty_list_removes_every_credential(api, db):
+async def test_update_provider_with_an_empty_list_removes_every_credential(
+    api: Api, db: Database
+) -> None:
     provider_id = await b.provider(api, credentials=["BCBA"])
     data = await b.ok(
         api, b.UPDATE_PROVIDER, {"input": {"id": provider_id, "credentials": []}}, "updateProvider"
@@ -350,7 +370,9 @@ async def test_update_provider_with_an_empty_list_removes_every_credential(api, 
         ({"npi": "1234567890"}, "npi"),
     ],
 )
-async def test_update_provider_refusals_change_nothing(api, db, change, field):
+async def test_update_provider_refusals_change_nothing(
+    api: Api, db: Database, change, field: str
+) -> None:
     provider_id = await b.provider(api, credentials=["BCBA"])
     before = len(await b.changes(db, api.slug))
 
@@ -363,7 +385,7 @@ async def test_update_provider_refusals_change_nothing(api, db, change, field):
     assert await b.count(db, models.Credential, api.slug) == 1
 
 
-async def test_a_duplicate_npi_is_refused(api, db):
+async def test_a_duplicate_npi_is_refused(api: Api, db: Database) -> None:
     npi = b.next_npi()
     variables = {"input": {"firstName": "Bea", "lastName": "Baker", "npi": npi}}
     await b.ok(api, b.CREATE_PROVIDER, variables, "createProvider")
@@ -377,7 +399,7 @@ async def test_a_duplicate_npi_is_refused(api, db):
 # --- payors ----------------------------------------------------------------------------
 
 
-async def test_create_payor_and_record_it(api, db):
+async def test_create_payor_and_record_it(api: Api, db: Database) -> None:
     data = await b.ok(
         api,
         b.CREATE_PAYOR,
@@ -393,7 +415,7 @@ async def test_create_payor_and_record_it(api, db):
     assert record.after["kind"] == "MEDICAID"
 
 
-async def test_create_payor_naming_an_unknown_plugin_is_refused(api, db):
+async def test_create_payor_naming_an_unknown_plugin_is_refused(api: Api, db: Database) -> None:
     error = await refused(
         api,
         b.CREATE_PAYOR,
@@ -406,7 +428,7 @@ async def test_create_payor_naming_an_unknown_plugin_is_refused(api, db):
     assert await b.changes(db, api.slug) == []
 
 
-async def test_create_payor_refuses_an_empty_name(api, db):
+async def test_create_payor_refuses_an_empty_name(api: Api, db: Database) -> None:
     error = await refused(
         api, b.CREATE_PAYOR, {"input": {"name": "  ", "kind": "OTHER"}}, "createPayor"
     )
@@ -417,7 +439,7 @@ async def test_create_payor_refuses_an_empty_name(api, db):
 # --- coverages and enrollments ---------------------------------------------------------
 
 
-async def test_add_and_update_coverage(api, db):
+async def test_add_and_update_coverage(api: Api, db: Database) -> None:
     client_id = await b.client(api)
     payor_id = await b.payor(api)
     data = await b.ok(
@@ -458,7 +480,9 @@ async def test_add_and_update_coverage(api, db):
     assert records[-1].after["effective_to"] == "2026-06-30"
 
 
-async def test_add_coverage_refuses_an_end_before_the_start_and_priority_below_one(api, db):
+async def test_add_coverage_refuses_an_end_before_the_start_and_priority_below_one(
+    api: Api, db: Database
+) -> None:
     client_id = await b.client(api)
     payor_id = await b.payor(api)
     before = len(await b.changes(db, api.slug))
@@ -476,7 +500,7 @@ async def test_add_coverage_refuses_an_end_before_the_start_and_priority_below_o
     assert len(await b.changes(db, api.slug)) == before
 
 
-async def test_update_coverage_refusals_change_nothing(api, db):
+async def test_update_coverage_refusals_change_nothing(api: Api, db: Database) -> None:
     client_id = await b.client(api)
     payor_id = await b.payor(api)
     coverage_id = await b.coverage(api, client_id, payor_id, "2026-03-01")
@@ -503,7 +527,7 @@ async def test_update_coverage_refusals_change_nothing(api, db):
     assert reread["node"] == {"priority": 1, "effectiveFrom": "2026-03-01", "effectiveTo": None}
 
 
-async def test_add_coverage_with_an_unknown_payor_is_not_found(api, db):
+async def test_add_coverage_with_an_unknown_payor_is_not_found(api: Api, db: Database) -> None:
     client_id = await b.client(api)
     error = await refused(
         api,
@@ -515,7 +539,7 @@ async def test_add_coverage_with_an_unknown_payor_is_not_found(api, db):
     assert await b.count(db, models.Coverage, api.slug) == 0
 
 
-async def test_record_and_update_enrollment(api, db):
+async def test_record_and_update_enrollment(api: Api, db: Database) -> None:
     provider_id = await b.provider(api)
     payor_id = await b.payor(api)
     data = await b.ok(
@@ -551,7 +575,7 @@ async def test_record_and_update_enrollment(api, db):
     assert (record.before["status"], record.after["status"]) == ("PENDING", "ENROLLED")
 
 
-async def test_enrollment_refusals_write_nothing(api, db):
+async def test_enrollment_refusals_write_nothing(api: Api, db: Database) -> None:
     provider_id = await b.provider(api)
     payor_id = await b.payor(api)
     enrollment_id = await b.enrollment(api, provider_id, payor_id, effective_from="2026-01-01")
@@ -612,7 +636,9 @@ def _session(client_id: str, provider_id: str, starts: str, ends: str, line: str
     }
 
 
-async def test_schedule_appointment_answers_in_the_org_offset_and_warns_of_no_cm(api, db):
+async def test_schedule_appointment_answers_in_the_org_offset_and_warns_of_no_cm(
+    api: Api, db: Database
+) -> None:
     client_id, provider_id = await _client_and_provider(api)
 
     data = await b.ok(
@@ -635,7 +661,7 @@ async def test_schedule_appointment_answers_in_the_org_offset_and_warns_of_no_cm
     assert record.after["status"] == "SCHEDULED"
 
 
-async def test_schedule_appointment_covered_by_a_cm_has_no_warning(api):
+async def test_schedule_appointment_covered_by_a_cm_has_no_warning(api: Api) -> None:
     client_id, provider_id = await _client_and_provider(api)
     await b.case_manager(api, client_id, provider_id, "2026-03-01")
 
@@ -656,7 +682,9 @@ async def test_schedule_appointment_covered_by_a_cm_has_no_warning(api):
         ("2026-03-04T10:00:00-05:00", "2026-03-04T10:00:00-05:00", "endsAt"),
     ],
 )
-async def test_schedule_appointment_refusals_write_nothing(api, db, starts, ends, field):
+async def test_schedule_appointment_refusals_write_nothing(
+    api: Api, db: Database, starts: str, ends: str, field: str
+) -> None:
     client_id, provider_id = await _client_and_provider(api)
     before = len(await b.changes(db, api.slug))
 
@@ -669,7 +697,7 @@ async def test_schedule_appointment_refusals_write_nothing(api, db, starts, ends
     assert len(await b.changes(db, api.slug)) == before
 
 
-async def test_schedule_appointment_in_an_unknown_line_is_refused(api, db):
+async def test_schedule_appointment_in_an_unknown_line_is_refused(api: Api, db: Database) -> None:
     client_id, provider_id = await _client_and_provider(api)
     error = await refused(
         api,
@@ -681,7 +709,7 @@ async def test_schedule_appointment_in_an_unknown_line_is_refused(api, db):
     assert await b.count(db, models.Appointment, api.slug) == 0
 
 
-async def test_update_appointment_status_provider_and_times(api, db):
+async def test_update_appointment_status_provider_and_times(api: Api, db: Database) -> None:
     client_id, provider_id = await _client_and_provider(api)
     substitute = await b.provider(api, "Sub", "Stitute")
     await b.case_manager(api, client_id, provider_id, "2026-03-01")
@@ -728,7 +756,7 @@ async def test_update_appointment_status_provider_and_times(api, db):
     assert records[2].after["date_of_service"] == "2026-02-27"
 
 
-async def test_a_cancelled_appointment_has_no_warnings(api):
+async def test_a_cancelled_appointment_has_no_warnings(api: Api) -> None:
     client_id, provider_id = await _client_and_provider(api)
     scheduled = await b.appointment(
         api, client_id, provider_id, "2026-03-04T09:00:00-05:00", "2026-03-04T10:00:00-05:00"
@@ -750,7 +778,9 @@ async def test_a_cancelled_appointment_has_no_warnings(api):
         ({"startsAt": "2026-03-04T09:30:00"}, "INVALID_INPUT", "startsAt"),
     ],
 )
-async def test_update_appointment_refusals_change_nothing(api, db, change, code, field):
+async def test_update_appointment_refusals_change_nothing(
+    api: Api, db: Database, change, code: str, field: str
+) -> None:
     client_id, provider_id = await _client_and_provider(api)
     scheduled = await b.appointment(
         api, client_id, provider_id, "2026-03-04T09:00:00-05:00", "2026-03-04T10:00:00-05:00"
@@ -775,7 +805,9 @@ async def test_update_appointment_refusals_change_nothing(api, db, change, code,
     }
 
 
-async def test_update_appointment_to_an_unknown_provider_is_not_found(api, db):
+async def test_update_appointment_to_an_unknown_provider_is_not_found(
+    api: Api, db: Database
+) -> None:
     client_id, provider_id = await _client_and_provider(api)
     scheduled = await b.appointment(
         api, client_id, provider_id, "2026-03-04T09:00:00-05:00", "2026-03-04T10:00:00-05:00"
@@ -815,11 +847,11 @@ def names(connection: dict[str, Any]) -> list[str]:
 
 
 async def find_clients(api: Any, search: str | None, **extra: Any) -> dict[str, Any]:
-    return (await api(CLIENTS, {"search": search, **extra}))["clients"]
+    return cast("dict[str, Any]", (await api(CLIENTS, {"search": search, **extra}))["clients"])
 
 
 async def find_providers(api: Any, search: str | None = None, **extra: Any) -> dict[str, Any]:
-    return (await api(PROVIDERS, {"search": search, **extra}))["providers"]
+    return cast("dict[str, Any]", (await api(PROVIDERS, {"search": search, **extra}))["providers"])
 
 
 @pytest.mark.parametrize(
@@ -835,8 +867,8 @@ async def find_providers(api: Any, search: str | None = None, **extra: Any) -> d
     ],
 )
 async def test_clients_search_is_case_insensitive_partial_and_needs_every_word(
-    api, search, expected
-):
+    api: Api, search: str | None, expected
+) -> None:
     for first, last in (("Ada", "Lovelace"), ("Adam", "Smith"), ("Grace", "Hopper")):
         await b.client(api, first, last)
 
@@ -846,7 +878,7 @@ async def test_clients_search_is_case_insensitive_partial_and_needs_every_word(
     assert found["totalCount"] == len(expected)
 
 
-async def test_percent_and_underscore_in_a_search_are_literal(api):
+async def test_percent_and_underscore_in_a_search_are_literal(api: Api) -> None:
     for first, last in (
         ("Zoe", "O_Neil"),
         ("Zoe", "OxNeil"),
@@ -864,7 +896,7 @@ async def test_percent_and_underscore_in_a_search_are_literal(api):
     assert names(await find_providers(api, "\\")) == []
 
 
-async def test_providers_search_is_case_insensitive_partial_and_multi_word(api):
+async def test_providers_search_is_case_insensitive_partial_and_multi_word(api: Api) -> None:
     await b.provider(api, "Bea", "Baker")
     await b.provider(api, "Beatrice", "Cole")
     await b.provider(api, "Carl", "Bealer")
@@ -873,7 +905,7 @@ async def test_providers_search_is_case_insensitive_partial_and_multi_word(api):
     assert names(await find_providers(api, "bea col")) == ["Beatrice Cole"]
 
 
-async def test_providers_of_a_service_line_hold_a_current_qualifying_credential(api):
+async def test_providers_of_a_service_line_hold_a_current_qualifying_credential(api: Api) -> None:
     await b.provider(api, "Sally", "Current", credentials=["SLP"])
     await b.provider(api, "Bill", "Bcba", credentials=["BCBA"])
     await b.provider(api, "Anne", "Assistant", credentials=["SLPA"])
@@ -900,13 +932,13 @@ async def test_providers_of_a_service_line_hold_a_current_qualifying_credential(
     assert (await find_providers(api))["totalCount"] == 6
 
 
-async def test_providers_of_an_unknown_service_line_is_an_error(api):
+async def test_providers_of_an_unknown_service_line_is_an_error(api: Api) -> None:
     body = await api.raw(PROVIDERS, {"serviceLine": "XYZ"})
     assert body.get("data") is None
     assert body["errors"][0]["extensions"]["code"] == "UNKNOWN_SERVICE_LINE"
 
 
-async def test_client_connections_page_with_cursors(api):
+async def test_client_connections_page_with_cursors(api: Api) -> None:
     for last in ("Avery", "Brown", "Chen", "Diaz", "Evans"):
         await b.client(api, "Kim", last)
 
@@ -939,7 +971,7 @@ async def test_client_connections_page_with_cursors(api):
     assert empty["pageInfo"]["hasNextPage"] is True
 
 
-async def test_provider_connections_page_with_cursors(api):
+async def test_provider_connections_page_with_cursors(api: Api) -> None:
     for last in ("Avery", "Brown", "Chen"):
         await b.provider(api, "Lee", last)
 
@@ -954,7 +986,7 @@ async def test_provider_connections_page_with_cursors(api):
 
 @pytest.mark.parametrize("query", [CLIENTS, PROVIDERS])
 @pytest.mark.parametrize("after", ["not a cursor", "Y3Vyc29yOng", "b3RoZXI6MQ=="])
-async def test_a_malformed_cursor_is_an_input_error(api, query, after):
+async def test_a_malformed_cursor_is_an_input_error(api: Api, query, after: str) -> None:
     body = await api.raw(query, {"after": after})
     assert body.get("data") is None
     (error,) = body["errors"]
@@ -963,7 +995,7 @@ async def test_a_malformed_cursor_is_an_input_error(api, query, after):
 
 
 @pytest.mark.parametrize("query", [CLIENTS, PROVIDERS])
-async def test_first_above_the_cap_is_an_input_error(api, query):
+async def test_first_above_the_cap_is_an_input_error(api: Api, query) -> None:
     body = await api.raw(query, {"first": 101})
     assert body.get("data") is None
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
@@ -977,7 +1009,7 @@ query($id: ID!, $from: DateTime, $to: DateTime, $line: String) {
 }"""
 
 
-async def test_a_clients_appointments_filter_by_time_and_line(api):
+async def test_a_clients_appointments_filter_by_time_and_line(api: Api) -> None:
     client_id = await b.client(api)
     slp = await b.provider(api, "Sam", "Speech", credentials=["SLP"])
     for day, line in (("04", "ABA"), ("05", "ST"), ("06", "ABA")):
@@ -1001,7 +1033,7 @@ async def test_a_clients_appointments_filter_by_time_and_line(api):
 
 
 @pytest.mark.parametrize("name", ["from", "to"])
-async def test_a_naive_date_time_filter_is_an_input_error(api, name):
+async def test_a_naive_date_time_filter_is_an_input_error(api: Api, name: str) -> None:
     client_id = await b.client(api)
     body = await api.raw(APPOINTMENTS, {"id": client_id, name: "2026-03-05T00:00:00"})
     (error,) = body["errors"]
@@ -1011,7 +1043,9 @@ async def test_a_naive_date_time_filter_is_an_input_error(api, name):
 # --- the change record -----------------------------------------------------------------
 
 
-async def test_every_write_is_recorded_with_its_actor_operation_and_entity(api, db):
+async def test_every_write_is_recorded_with_its_actor_operation_and_entity(
+    api: Api, db: Database
+) -> None:
     org = await b.org_id(db, api.slug)
     async with db.read() as session:
         token_id = await session.scalar(

@@ -13,6 +13,7 @@ from cmgraph.api import document
 from cmgraph.api.cost import RENDERING_QUESTION_COST, REPORT_DAY_COST
 from cmgraph.api.document import AnalyzedDocument, analyze
 from cmgraph.api.schema import schema
+from tests.support import Api
 
 SCHEMA: GraphQLSchema = schema._schema
 PAGE_CAP, LIST_FACTOR = 100, 5
@@ -31,7 +32,7 @@ def cost(text: str, variables: dict[str, Any] | None = None) -> int:
     return operation.cost.cost(variables, PAGE_CAP, LIST_FACTOR)
 
 
-def test_root_fields_are_read_through_fragments_in_order_each_once():
+def test_root_fields_are_read_through_fragments_in_order_each_once() -> None:
     analysis = analyzed_text(
         """query Q { ...Roots clients { totalCount } ... on Query { payors { name } } }
         fragment Roots on Query { __typename clients { totalCount } providers { totalCount } }
@@ -46,7 +47,7 @@ def test_root_fields_are_read_through_fragments_in_order_each_once():
     assert analysis.operation(None) is None  # two operations: the name must be given
 
 
-def test_types_read_follow_fragments_and_skip_typename():
+def test_types_read_follow_fragments_and_skip_typename() -> None:
     (operation,) = analyzed_text(
         """{ clients { edges { node { __typename ...Cover } } } }
         fragment Cover on Client { coverages { ... on Coverage { payor { name } } } }"""
@@ -63,7 +64,7 @@ def test_types_read_follow_fragments_and_skip_typename():
     assert "Client" not in typename_only.types_read
 
 
-def test_the_size_counts_every_spread_of_a_fragment():
+def test_the_size_counts_every_spread_of_a_fragment() -> None:
     levels = 30
     parts = [f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)]
     parts.append(f"fragment F{levels} on Query {{ serviceLines {{ code }} }}")
@@ -72,7 +73,7 @@ def test_the_size_counts_every_spread_of_a_fragment():
     assert analysis.cycle is None
 
 
-def test_a_fragment_that_spreads_itself_is_named():
+def test_a_fragment_that_spreads_itself_is_named() -> None:
     analysis = analyzed_text(
         "query { ...A } fragment A on Query { clients { totalCount } ...B } "
         "fragment B on Query { ...A }"
@@ -81,7 +82,7 @@ def test_a_fragment_that_spreads_itself_is_named():
     assert analysis.operations[0].root_fields == ("clients",)
 
 
-def test_the_cost_plan_multiplies_by_each_request_s_page_size():
+def test_the_cost_plan_multiplies_by_each_request_s_page_size() -> None:
     # clients 1 + n * (edges 1 + node 1 + coverages 1 + 5 * (payor 1 + name 1))
     assert cost(PAGE, {"n": 10}) == 1 + 10 * 13
     assert cost(PAGE, {"n": 3}) == 1 + 3 * 13
@@ -90,7 +91,7 @@ def test_the_cost_plan_multiplies_by_each_request_s_page_size():
     assert cost(PAGE.replace("query($n: Int) ", "").replace("$n", "7")) == 1 + 7 * 13
 
 
-def test_the_cost_counts_a_fragment_as_often_as_it_is_spread_and_introspection_as_nothing():
+def test_the_cost_counts_a_fragment_as_often_as_it_is_spread_and_introspection_as_nothing() -> None:
     spread_twice = """query($n: Int) { clients(first: $n) { edges { node { ...C ...C } } } }
     fragment C on Client { coverages { payor { name } } }"""
     # node 1 + 2 * (coverages 1 + 5 * 2)
@@ -98,7 +99,7 @@ def test_the_cost_counts_a_fragment_as_often_as_it_is_spread_and_introspection_a
     assert cost("{ __schema { types { name } } __typename }") == 0
 
 
-def test_the_cost_of_rendering_providers_is_per_request():
+def test_the_cost_of_rendering_providers_is_per_request() -> None:
     query = """query($r: [RenderingProviderRequest!]!) {
       renderingProviders(requests: $r) { provider { npi } }
     }"""
@@ -139,7 +140,7 @@ def analyses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-async def test_a_document_is_analyzed_once_across_requests(api, analyses):
+async def test_a_document_is_analyzed_once_across_requests(api: Api, analyses: list[str]) -> None:
     # A new text each run, so the cache of an earlier test does not answer it.
     query = f"query Once{uuid.uuid4().hex} {{ clients(first: 5) {{ totalCount }} }}"
     for _ in range(3):
@@ -147,7 +148,9 @@ async def test_a_document_is_analyzed_once_across_requests(api, analyses):
     assert analyses == [query]
 
 
-async def test_a_keyed_mutation_is_analyzed_once_for_its_key_and_its_execution(api, analyses):
+async def test_a_keyed_mutation_is_analyzed_once_for_its_key_and_its_execution(
+    api: Api, analyses: list[str]
+) -> None:
     mutation = f"""mutation Create{uuid.uuid4().hex}($input: CreateClientInput!) {{
       createClient(input: $input) {{ client {{ id }} userErrors {{ code }} }}
     }}"""

@@ -14,9 +14,11 @@ import pytest
 
 from cmgraph.api import ids
 from cmgraph.db import models
+from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
 from cmgraph.services import changes, events
 from cmgraph.services.scope import Scope
+from tests.support import Api
 
 FEED = """
 query($after: String, $first: Int, $types: [String!]) {
@@ -28,15 +30,15 @@ query($after: String, $first: Int, $types: [String!]) {
 }"""
 
 
-async def feed(api, **variables):
+async def feed(api: Api, **variables):
     return (await api(FEED, variables))["events"]
 
 
-async def nodes(api, **variables):
+async def nodes(api: Api, **variables):
     return [e["node"] for e in (await feed(api, **variables))["edges"]]
 
 
-async def story(api):
+async def story(api: Api):
     """Every write of the schema once (as test_audit's story), returning the client's id."""
     client = await b.client(api, "Eve", "Secretname", dateOfBirth="2015-04-01")
     await b.ok(api, b.UPDATE_CLIENT, {"input": {"id": client, "lastName": "Ever"}}, "updateClient")
@@ -86,7 +88,9 @@ async def story(api):
     return client, provider, second
 
 
-async def test_every_write_appends_its_events_and_every_payload_matches_its_schema(api):
+async def test_every_write_appends_its_events_and_every_payload_matches_its_schema(
+    api: Api,
+) -> None:
     _, provider, second = await story(api)
     found = await nodes(api)
     # payor.updated has no mutation yet; the dispatcher makes the webhook types
@@ -131,21 +135,21 @@ async def test_every_write_appends_its_events_and_every_payload_matches_its_sche
     assert assigned["providerNpi"] == npis[second]
 
 
-def test_the_payloads_name_rows_by_the_apis_global_ids():
+def test_the_payloads_name_rows_by_the_apis_global_ids() -> None:
     row = uuid.uuid4()
     assert events.global_id("CaseManagerAssignment", row) == ids.encode(
         "CaseManagerAssignment", row
     )
 
 
-def test_every_event_type_ships_a_schema():
+def test_every_event_type_ships_a_schema() -> None:
     for kind in events.TYPES:
         schema = events.schema(kind)
         jsonschema.Draft202012Validator.check_schema(schema)
         assert schema["properties"]["type"] == {"const": kind}
 
 
-async def test_a_refused_write_appends_no_event(api):
+async def test_a_refused_write_appends_no_event(api: Api) -> None:
     client = await b.client(api)
     before = await nodes(api)
     response = await api(
@@ -155,7 +159,9 @@ async def test_a_refused_write_appends_no_event(api):
     assert await nodes(api) == before
 
 
-async def test_pages_follow_one_another_without_gaps_or_repeats_and_filter_by_type(api):
+async def test_pages_follow_one_another_without_gaps_or_repeats_and_filter_by_type(
+    api: Api,
+) -> None:
     for n in range(5):
         await b.client(api, "C", f"Client{n}")
     await b.provider(api)
@@ -186,20 +192,24 @@ async def test_pages_follow_one_another_without_gaps_or_repeats_and_filter_by_ty
         ({"first": 101}, "`first`"),
     ],
 )
-async def test_bad_arguments_are_refused_with_a_clear_message(api, variables, message):
+async def test_bad_arguments_are_refused_with_a_clear_message(
+    api: Api, variables, message: str
+) -> None:
     body = await api.raw(FEED, variables)
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", body
     assert message in body["errors"][0]["message"]
 
 
-async def test_a_cursor_of_another_connection_is_refused(api):
+async def test_a_cursor_of_another_connection_is_refused(api: Api) -> None:
     await b.client(api)
     audit = await api("{ auditEvents { pageInfo { endCursor } } }")
     body = await api.raw(FEED, {"after": audit["auditEvents"]["pageInfo"]["endCursor"]})
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
 
 
-async def _write_held_open(db, org, release: asyncio.Event, holding: asyncio.Event) -> None:
+async def _write_held_open(
+    db: Database, org, release: asyncio.Event, holding: asyncio.Event
+) -> None:
     """Transaction A: a client and its event, held open until `release`, then committed.
     It goes through the same staging as every use case (changes.record_by)."""
     scope = Scope(db=db, book=None, organization_id=org, clock=Clock("UTC"), actor="test")  # type: ignore[arg-type]
@@ -213,7 +223,7 @@ async def _write_held_open(db, org, release: asyncio.Event, holding: asyncio.Eve
         await session.commit()
 
 
-async def _poll(db, org, after: int) -> list[models.Event]:
+async def _poll(db: Database, org, after: int) -> list[models.Event]:
     """What a poller reads after position `after`: the feed's own read (the API's resolver
     calls it). Read directly, since on SQLite a request's sign-in waits for the write lock."""
     async with db.read() as session:
@@ -222,8 +232,8 @@ async def _poll(db, org, after: int) -> list[models.Event]:
 
 
 async def test_a_transaction_that_commits_late_is_neither_skipped_nor_repeated(
-    api, db, is_postgres
-):
+    api: Api, db: Database, is_postgres: bool
+) -> None:
     """A starts first and commits last. On PostgreSQL B commits while A is open: a poller
     sees B, then A once A commits, after B: commit order. On SQLite A holds the one write
     lock, so B waits and commits after A: the poller sees nothing, then A, then B."""

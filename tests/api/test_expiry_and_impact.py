@@ -19,6 +19,8 @@ from helpers import (
     schedule,
 )
 
+from tests.support import Api
+
 FINDINGS = "query($id: ID!) { client(id: $id) { findings { code severity date } } }"
 COMPLIANCE = """query($from: Date!, $to: Date!) {
   complianceFindings(from: $from, to: $to, codes: ["CREDENTIAL_EXPIRING", "ENROLLMENT_ENDING"]) {
@@ -35,7 +37,7 @@ def iso(day: date) -> str:
     return day.isoformat()
 
 
-async def test_a_current_cms_credential_expiring_within_60_days_is_flagged(api):
+async def test_a_current_cms_credential_expiring_within_60_days_is_flagged(api: Api) -> None:
     now = today()
     client = await create_client(api)
     payor = await create_payor(api)
@@ -68,7 +70,9 @@ async def test_a_current_cms_credential_expiring_within_60_days_is_flagged(api):
     assert past["complianceFindings"]["totalCount"] == 0
 
 
-async def test_an_enrollment_ending_within_60_days_is_flagged_and_an_open_one_is_not(api):
+async def test_an_enrollment_ending_within_60_days_is_flagged_and_an_open_one_is_not(
+    api: Api,
+) -> None:
     now = today()
     case = await credentialed_case(api, since=iso(now - timedelta(days=400)))
     ending = await create_provider(api, "Ending", "Soon")
@@ -107,7 +111,7 @@ IMPACT = """query($p: ID!, $y: ID!, $on: Date!) {
 }"""
 
 
-async def test_enrollment_impact_lists_what_the_lapse_would_break(api):
+async def test_enrollment_impact_lists_what_the_lapse_would_break(api: Api) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-01-01"))
     before = await schedule(api, case.client, case.bcba, "2026-03-02T09:00:00-05:00")
@@ -140,7 +144,7 @@ async def test_enrollment_impact_lists_what_the_lapse_would_break(api):
     assert before not in str(impact) and cancelled not in str(impact)
 
 
-async def test_enrollment_impact_of_unknown_ids_is_not_found(api, other_api):
+async def test_enrollment_impact_of_unknown_ids_is_not_found(api: Api, other_api: Api) -> None:
     case = await credentialed_case(api)
 
     body = await other_api.raw(IMPACT, {"p": case.bcba, "y": case.payor, "on": "2026-03-15"})

@@ -9,25 +9,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import builders as b
 import helpers as h
-import httpx
 import pytest
+from faults_support import (
+    CLIENTS,
+    DOES_NOT_HANG,
+    _waiting_for_a_lock_on,
+    assert_unavailable,
+    client_of,
+    graphql,
+)
 from proxy import Proxy
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cmgraph.app import create_app
+from cmgraph.config import Settings
 from cmgraph.db.engine import Database, create_engine
+from cmgraph.plugins import RuleBook
 from cmgraph.services.access import ADMIN, Principal
 from cmgraph.services.tokens import organization_of
-
-CLIENTS = "{ clients(first: 5) { totalCount edges { node { lastName } } } }"
-DOES_NOT_HANG = 10.0  # seconds: generous; the point is "not a hang"
+from tests.support import Api
 
 
 def dead_url(database_url: str, tmp_path: Any) -> str:
@@ -45,36 +52,6 @@ class Switchable(Database):
         Database.__init__(self, engine)
 
 
-@contextlib.asynccontextmanager
-async def client_of(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://cmgraph.test") as client:
-        yield client
-
-
-async def graphql(
-    client: httpx.AsyncClient, token: str, query: str, accept: str = "application/json", **v: Any
-) -> httpx.Response:
-    started = time.monotonic()
-    response = await client.post(
-        "/graphql",
-        json={"query": query, "variables": v},
-        headers={"Authorization": f"Bearer {token}", "Accept": accept},
-    )
-    assert time.monotonic() - started < DOES_NOT_HANG
-    return response
-
-
-def assert_unavailable(response: httpx.Response) -> None:
-    assert response.status_code == 503, response.text
-    assert response.headers["retry-after"]
-    body = response.json()
-    assert "data" not in body
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAVAILABLE"]
-    assert "unavailable" in body["errors"][0]["message"]
-    assert "Traceback" not in response.text and "Error" not in body["errors"][0]["message"]
-
-
 class FixedVerifier:
     """Signs anyone in as one admin without the database, so the operation itself is what
     meets the outage."""
@@ -87,8 +64,8 @@ class FixedVerifier:
 
 
 async def test_with_the_database_unreachable_authentication_answers_503_not_401(
-    api, settings, book, database_url, tmp_path
-):
+    api: Api, settings: Settings, book: RuleBook, database_url: str, tmp_path: Path
+) -> None:
     dead = Database.from_url(dead_url(database_url, tmp_path))
     try:
         async with client_of(create_app(settings, db=dead, book=book)) as client:
@@ -106,8 +83,8 @@ async def test_with_the_database_unreachable_authentication_answers_503_not_401(
 
 
 async def test_an_operation_that_meets_the_outage_answers_503(
-    api, settings, book, database_url, tmp_path
-):
+    api: Api, settings: Settings, book: RuleBook, database_url: str, tmp_path: Path
+) -> None:
     organization_id = organization_of(api.token)
     assert organization_id is not None
     admin = Principal(organization_id, "America/New_York", ADMIN, "user:test")
@@ -142,7 +119,9 @@ class CommitFails(Database):
         return session
 
 
-async def test_a_write_cut_off_by_the_failure_leaves_no_row(api, db, settings, book, is_postgres):
+async def test_a_write_cut_off_by_the_failure_leaves_no_row(
+    api: Api, db: Database, settings: Settings, book: RuleBook, is_postgres: bool
+) -> None:
     """Its COMMIT never reached the database. On PostgreSQL the service cannot tell that
     from a COMMIT whose answer was lost, so it says OUTCOME_UNKNOWN (test_write_outcomes);
     SQLite's COMMIT runs in the process, so its failure means nothing was written."""
@@ -165,8 +144,8 @@ async def test_a_write_cut_off_by_the_failure_leaves_no_row(api, db, settings, b
 
 
 async def test_the_service_answers_again_when_the_database_returns(
-    api, db, settings, book, database_url, tmp_path
-):
+    api: Api, db: Database, settings: Settings, book: RuleBook, database_url: str, tmp_path: Path
+) -> None:
     dead_engine = create_engine(dead_url(database_url, tmp_path))
     switchable = Switchable(db.engine)
     try:
@@ -183,8 +162,8 @@ async def test_the_service_answers_again_when_the_database_returns(
 
 
 async def test_a_server_that_never_answers_is_given_up_on_within_seconds(
-    api, settings, book, database_url, is_postgres
-):
+    api: Api, settings: Settings, book: RuleBook, database_url: str, is_postgres: bool
+) -> None:
     """A host that accepts connections and then says nothing (a hung server, a black hole)
     is not waited on for ever: connecting gives up after the connect timeout."""
     if not is_postgres:
@@ -211,8 +190,8 @@ async def test_a_server_that_never_answers_is_given_up_on_within_seconds(
 
 
 async def test_after_postgresql_goes_away_and_returns_the_pool_reconnects(
-    api, settings, book, database_url, is_postgres
-):
+    api: Api, settings: Settings, book: RuleBook, database_url: str, is_postgres: bool
+) -> None:
     """A real outage of the connection, not a swapped engine: pooled connections die, new
     ones are refused, then the same pool connects again without a restart."""
     if not is_postgres:
@@ -238,23 +217,9 @@ async def test_after_postgresql_goes_away_and_returns_the_pool_reconnects(
             await proxy.stop()
 
 
-async def _waiting_for_a_lock_on(db: Database, table: str) -> None:
-    """Until some transaction of this database waits for a lock on table."""
-    query = text(
-        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-        "WHERE c.relname = :table AND NOT l.granted AND l.database = "
-        "(SELECT oid FROM pg_database WHERE datname = current_database())"
-    )
-    deadline = time.monotonic() + DOES_NOT_HANG
-    async with db.engine.connect() as connection:
-        while not await connection.scalar(query, {"table": table}):
-            assert time.monotonic() < deadline, f"nothing waits for {table}"
-            await asyncio.sleep(0.05)
-
-
 async def test_postgresql_going_away_in_the_middle_of_a_change_leaves_it_undone(
-    api, db, settings, book, database_url, is_postgres
-):
+    api: Api, db: Database, settings: Settings, book: RuleBook, database_url: str, is_postgres: bool
+) -> None:
     """A real outage in the middle of a write: the change has ended the current case manager
     and waits to write its audit events (the test holds that table) when the connection
     drops. The answer is 503, and once the database is back nothing of the change is there."""

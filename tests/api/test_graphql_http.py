@@ -4,11 +4,16 @@ expect (scripts/graphql-http-audit runs the audits themselves against a real ser
 from __future__ import annotations
 
 import pytest
+from httpx import AsyncClient
+
+from tests.support import Api
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
-async def post(api, http, body, accept=None, content_type="application/json"):
+async def post(
+    api: Api, http: AsyncClient, body, accept=None, content_type: str = "application/json"
+):
     headers = {"Authorization": f"Bearer {api.token}", "Content-Type": content_type}
     if accept:
         headers["Accept"] = accept
@@ -17,7 +22,7 @@ async def post(api, http, body, accept=None, content_type="application/json"):
     return await http.post("/graphql", content=json.dumps(body), headers=headers)
 
 
-async def test_graphql_response_json_is_answered_in_kind(api, http):
+async def test_graphql_response_json_is_answered_in_kind(api: Api, http: AsyncClient) -> None:
     response = await post(api, http, {"query": "{ __typename }"}, GRAPHQL_RESPONSE)
     assert response.status_code == 200
     assert response.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
@@ -25,21 +30,27 @@ async def test_graphql_response_json_is_answered_in_kind(api, http):
 
 
 @pytest.mark.parametrize("query", ["{ __typename", "{ noSuchField }"], ids=["parse", "validate"])
-async def test_request_errors_are_400_without_data_in_graphql_response_json(api, http, query):
+async def test_request_errors_are_400_without_data_in_graphql_response_json(
+    api: Api, http: AsyncClient, query: str
+) -> None:
     response = await post(api, http, {"query": query}, GRAPHQL_RESPONSE)
     assert response.status_code == 400
     assert "data" not in response.json() and response.json()["errors"]
 
 
 @pytest.mark.parametrize("query", ["{ __typename", "{ noSuchField }"], ids=["parse", "validate"])
-async def test_request_errors_are_200_with_null_data_in_application_json(api, http, query):
+async def test_request_errors_are_200_with_null_data_in_application_json(
+    api: Api, http: AsyncClient, query: str
+) -> None:
     response = await post(api, http, {"query": query}, "application/json")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert response.json()["data"] is None and response.json()["errors"]
 
 
-async def test_variables_that_do_not_coerce_are_a_request_error(api, http):
+async def test_variables_that_do_not_coerce_are_a_request_error(
+    api: Api, http: AsyncClient
+) -> None:
     body = {
         "query": "query($n: Int) { clients(first: $n) { totalCount } }",
         "variables": {"n": "x"},
@@ -48,7 +59,7 @@ async def test_variables_that_do_not_coerce_are_a_request_error(api, http):
     assert (await post(api, http, body, "application/json")).status_code == 200
 
 
-async def test_an_execution_error_keeps_200_and_data(api, http):
+async def test_an_execution_error_keeps_200_and_data(api: Api, http: AsyncClient) -> None:
     body = {
         "query": '{ client(id: "x") { id } '
         'complianceFindings(from: "2026-02-01", to: "2026-01-01") { totalCount } }'
@@ -58,7 +69,9 @@ async def test_an_execution_error_keeps_200_and_data(api, http):
     assert "data" in response.json()
 
 
-async def test_unacceptable_accept_and_content_type_are_refused(api, http):
+async def test_unacceptable_accept_and_content_type_are_refused(
+    api: Api, http: AsyncClient
+) -> None:
     assert (await post(api, http, {"query": "{ __typename }"}, "text/html")).status_code == 406
     response = await post(api, http, {"query": "{ __typename }"}, content_type="text/plain")
     assert response.status_code == 415
@@ -66,12 +79,12 @@ async def test_unacceptable_accept_and_content_type_are_refused(api, http):
     assert response.status_code == 415
 
 
-async def test_a_subscription_is_a_request_error(api, http):
+async def test_a_subscription_is_a_request_error(api: Api, http: AsyncClient) -> None:
     response = await post(api, http, {"query": "subscription { x }"}, GRAPHQL_RESPONSE)
     assert 400 <= response.status_code < 500
 
 
-async def test_a_body_nested_too_deep_to_read_is_a_bad_request(api, http):
+async def test_a_body_nested_too_deep_to_read_is_a_bad_request(api: Api, http: AsyncClient) -> None:
     nested = (
         '{"query": "{ __typename }", "variables": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
     )

@@ -9,11 +9,16 @@ from pathlib import Path
 import builders as b
 import httpx
 import pytest
+from httpx import AsyncClient
+from pytest import MonkeyPatch
 from sqlalchemy import update
 
 from cmgraph.app import create_app
+from cmgraph.config import Settings
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
+from tests.support import Api
 
 CREATE = """
 mutation { createClient(input: {firstName: "Eve", lastName: "Intruder"}) {
@@ -42,7 +47,7 @@ def assert_unauthenticated(response: httpx.Response) -> None:
     ],
     ids=["none", "empty", "scheme-only", "blank", "basic", "no-scheme", "unknown", "foreign"],
 )
-async def test_no_valid_token_is_a_401_and_nothing_runs(api, db, headers):
+async def test_no_valid_token_is_a_401_and_nothing_runs(api: Api, db: Database, headers) -> None:
     response = await api.post(CREATE, headers=headers)
 
     assert_unauthenticated(response)
@@ -50,21 +55,23 @@ async def test_no_valid_token_is_a_401_and_nothing_runs(api, db, headers):
     assert await b.changes(db, api.slug) == []
 
 
-async def test_a_token_with_a_changed_character_is_refused(api, db):
+async def test_a_token_with_a_changed_character_is_refused(api: Api, db: Database) -> None:
     forged = api.token[:-1] + ("A" if api.token[-1] != "A" else "B")
     response = await api.post(CREATE, headers={"Authorization": f"Bearer {forged}"})
     assert_unauthenticated(response)
     assert await b.count(db, models.Client, api.slug) == 0
 
 
-async def test_the_bearer_scheme_is_case_insensitive_and_the_token_works(api, db):
+async def test_the_bearer_scheme_is_case_insensitive_and_the_token_works(
+    api: Api, db: Database
+) -> None:
     response = await api.post(CREATE, headers={"Authorization": f"bearer {api.token}"})
     assert response.status_code == 200
     assert response.json()["data"]["createClient"]["userErrors"] == []
     assert await b.count(db, models.Client, api.slug) == 1
 
 
-async def test_a_revoked_token_is_refused(api, db):
+async def test_a_revoked_token_is_refused(api: Api, db: Database) -> None:
     assert (await api.post("{ payors { id } }")).status_code == 200
     org = await b.org_id(db, api.slug)
     async with db.write() as session:
@@ -79,7 +86,7 @@ async def test_a_revoked_token_is_refused(api, db):
     assert await b.count(db, models.Client, api.slug) == 0
 
 
-async def test_get_with_a_query_is_refused(api, http):
+async def test_get_with_a_query_is_refused(api: Api, http: AsyncClient) -> None:
     response = await http.get(
         "/graphql",
         params={"query": "{ payors { id } }"},
@@ -91,7 +98,7 @@ async def test_get_with_a_query_is_refused(api, http):
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
-async def test_get_without_a_token_is_a_401(http):
+async def test_get_without_a_token_is_a_401(http: AsyncClient) -> None:
     response = await http.get("/graphql", params={"query": "{ payors { id } }"})
     assert_unauthenticated(response)
 
@@ -100,7 +107,7 @@ async def test_get_without_a_token_is_a_401(http):
     "query",
     ["{ payors { id }", "query {", "{ noSuchField }", "mutation { createClient }", "{ payors }"],
 )
-async def test_malformed_graphql_answers_with_errors_not_a_500(api, query):
+async def test_malformed_graphql_answers_with_errors_not_a_500(api: Api, query: str) -> None:
     response = await api.post(query)
     assert response.status_code in {200, 400}, response.text
     body = response.json()
@@ -112,7 +119,9 @@ async def test_malformed_graphql_answers_with_errors_not_a_500(api, query):
     "content",
     [b"not json", b"[]", b'{"query": 42}', b'{"variables": {}}', b'{"query": ""}'],
 )
-async def test_a_malformed_request_body_is_a_400_with_errors(api, http, content):
+async def test_a_malformed_request_body_is_a_400_with_errors(
+    api: Api, http: AsyncClient, content: bytes
+) -> None:
     response = await http.post(
         "/graphql",
         content=content,
@@ -136,7 +145,7 @@ query($clientId: ID!, $day: Date!) {
 @pytest.mark.parametrize(
     "day", ["2026-02-30", "2026-13-01", "tomorrow", "2026-3-1", 20260301, None]
 )
-async def test_bad_variables_are_explained_not_a_500(api, day):
+async def test_bad_variables_are_explained_not_a_500(api: Api, day: int | str | None) -> None:
     client_id = await b.client(api)
     response = await api.post(DATED, {"clientId": client_id, "day": day})
     assert response.status_code in {200, 400}, response.text
@@ -151,7 +160,9 @@ async def test_bad_variables_are_explained_not_a_500(api, day):
 @pytest.mark.parametrize(
     "starts_at", ["2026-03-04T25:00:00-05:00", "yesterday", "2026-03-04T09:00:00+99:00"]
 )
-async def test_a_bad_date_time_variable_is_an_error_and_writes_nothing(api, db, starts_at):
+async def test_a_bad_date_time_variable_is_an_error_and_writes_nothing(
+    api: Api, db: Database, starts_at: str
+) -> None:
     client_id = await b.client(api)
     provider_id = await b.provider(api)
     variables = {
@@ -169,7 +180,7 @@ async def test_a_bad_date_time_variable_is_an_error_and_writes_nothing(api, db, 
     assert await b.count(db, models.Appointment, api.slug) == 0
 
 
-async def test_an_unexpected_error_is_masked(api, monkeypatch):
+async def test_an_unexpected_error_is_masked(api: Api, monkeypatch: MonkeyPatch) -> None:
     from cmgraph.services import compliance
 
     async def broken(*args, **kwargs):
@@ -186,7 +197,7 @@ async def test_an_unexpected_error_is_masked(api, monkeypatch):
     assert "secret" not in response.text
 
 
-async def test_healthz_and_readyz_answer_ok(http):
+async def test_healthz_and_readyz_answer_ok(http: AsyncClient) -> None:
     health = await http.get("/healthz")
     assert (health.status_code, health.text) == (200, "ok")
     ready = await http.get("/readyz")
@@ -201,7 +212,9 @@ def _dead_urls(tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("which", [0, 1], ids=["postgres-closed-port", "sqlite-missing-dir"])
-async def test_readyz_is_503_when_the_database_is_unreachable(settings, book, tmp_path, which):
+async def test_readyz_is_503_when_the_database_is_unreachable(
+    settings: Settings, book: RuleBook, tmp_path: Path, which: int
+) -> None:
     url = _dead_urls(tmp_path)[which]
     app = create_app(
         dataclasses.replace(settings, database_url=url), db=Database.from_url(url), book=book

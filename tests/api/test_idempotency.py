@@ -7,44 +7,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import builders as b
 import httpx
 import pytest
-from sqlalchemy import select
+from httpx import AsyncClient
+from idempotency_support import (
+    WHO,
+    Clock,
+    count,
+    error_code,
+    keyed_request,
+    new_client,
+    send,
+    stored_keys,
+)
+from pytest import MonkeyPatch
 
 from cmgraph.app import create_app
+from cmgraph.config import Settings
 from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock as OrganizationClock
-from cmgraph.services import clients, compliance, tenants, tokens
+from cmgraph.plugins import RuleBook
+from cmgraph.services import clients, compliance, tenants
 from cmgraph.services.idempotency import (
     IN_FLIGHT,
     Claim,
     IdempotencyStore,
-    KeyedRequest,
     mark_written,
     request_hash,
 )
 from cmgraph.services.tokens import organization_of
+from tests.support import Api
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-WHO = '{ clients(search: "%s", first: 5) { totalCount } }'
-
-
-class Clock:
-    """The store's clock, moved by the test instead of slept through."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 6, 1, 12, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -72,48 +70,9 @@ async def http_with_store(
         yield client
 
 
-async def send(
-    client: httpx.AsyncClient,
-    token: str,
-    key: str | None,
-    query: str = b.CREATE_CLIENT,
-    variables: dict[str, Any] | None = None,
-    accept: str = "application/json",
-) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}", "Accept": accept}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return await client.post(
-        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-    )
-
-
-def new_client(last_name: str, first_name: str = "Ida") -> dict[str, Any]:
-    return {"input": {"firstName": first_name, "lastName": last_name}}
-
-
-async def count(api: Any, last_name: str) -> int:
-    return (await api(WHO % last_name))["clients"]["totalCount"]
-
-
-def error_code(response: httpx.Response) -> str:
-    body = response.json()
-    assert "data" not in body, body
-    [error] = body["errors"]
-    return error["extensions"]["code"]
-
-
-async def stored_keys(db: Database, token: str) -> list[models.IdempotencyKey]:
-    async with db.read() as session:
-        rows = await session.scalars(
-            select(models.IdempotencyKey).where(
-                models.IdempotencyKey.organization_id == organization_of(token)
-            )
-        )
-        return list(rows)
-
-
-async def test_a_repeated_mutation_answers_the_first_answer_and_writes_once(api, http):
+async def test_a_repeated_mutation_answers_the_first_answer_and_writes_once(
+    api: Api, http: AsyncClient
+) -> None:
     first = await send(http, api.token, "create-ida-1", variables=new_client("Once"))
     again = await send(http, api.token, "create-ida-1", variables=new_client("Once"))
     assert first.status_code == again.status_code == 200
@@ -124,7 +83,7 @@ async def test_a_repeated_mutation_answers_the_first_answer_and_writes_once(api,
     assert await count(api, "Once") == 1
 
 
-async def test_the_replay_answers_in_the_media_type_asked_now(api, http):
+async def test_the_replay_answers_in_the_media_type_asked_now(api: Api, http: AsyncClient) -> None:
     await send(http, api.token, "media", variables=new_client("Media"))
     again = await send(
         http, api.token, "media", variables=new_client("Media"), accept=GRAPHQL_RESPONSE
@@ -133,7 +92,9 @@ async def test_the_replay_answers_in_the_media_type_asked_now(api, http):
     assert again.json()["data"]["createClient"]["client"]["lastName"] == "Media"
 
 
-async def test_the_same_key_for_another_request_is_refused_and_writes_nothing(api, http):
+async def test_the_same_key_for_another_request_is_refused_and_writes_nothing(
+    api: Api, http: AsyncClient
+) -> None:
     await send(http, api.token, "k-reused", variables=new_client("First"))
     other = await send(http, api.token, "k-reused", variables=new_client("Second"))
     assert other.status_code == 422
@@ -144,7 +105,9 @@ async def test_the_same_key_for_another_request_is_refused_and_writes_nothing(ap
     assert error_code(other_text) == "IDEMPOTENCY_KEY_REUSED"
 
 
-async def test_the_order_of_variables_does_not_make_another_request(api, http):
+async def test_the_order_of_variables_does_not_make_another_request(
+    api: Api, http: AsyncClient
+) -> None:
     one = {"input": {"firstName": "Ola", "lastName": "Order"}}
     other_order = {"input": {"lastName": "Order", "firstName": "Ola"}}
     first = await send(http, api.token, "order", variables=one)
@@ -154,7 +117,7 @@ async def test_the_order_of_variables_does_not_make_another_request(api, http):
     assert request_hash("q", None, None) == request_hash("q", None, {})
 
 
-async def test_a_key_is_its_callers_own(api, http, db):
+async def test_a_key_is_its_callers_own(api: Api, http: AsyncClient, db: Database) -> None:
     """Another token of the same organization neither replays nor is refused: its key is
     another key (and it never sees the first caller's answer)."""
     second_token = await tenants.create_token(db, api.slug, "admin")
@@ -165,7 +128,9 @@ async def test_a_key_is_its_callers_own(api, http, db):
     assert await count(api, "Mine") == 1 and await count(api, "Theirs") == 1
 
 
-async def test_an_answer_with_user_errors_is_final_and_replayed(api, http):
+async def test_an_answer_with_user_errors_is_final_and_replayed(
+    api: Api, http: AsyncClient
+) -> None:
     refused = new_client("Refused", first_name=" ")
     first = await send(http, api.token, "refused", variables=refused)
     assert first.json()["data"]["createClient"]["userErrors"]
@@ -174,7 +139,9 @@ async def test_an_answer_with_user_errors_is_final_and_replayed(api, http):
     assert again.json() == first.json()
 
 
-async def test_a_request_error_is_not_kept_so_the_corrected_request_may_use_the_key(api, http):
+async def test_a_request_error_is_not_kept_so_the_corrected_request_may_use_the_key(
+    api: Api, http: AsyncClient
+) -> None:
     wrong = await send(http, api.token, "fixed", variables={"input": {"firstName": "Ann"}})
     assert wrong.json()["data"] is None  # lastName missing: the request never ran
     right = await send(http, api.token, "fixed", variables=new_client("Fixed"))
@@ -182,14 +149,16 @@ async def test_a_request_error_is_not_kept_so_the_corrected_request_may_use_the_
     assert await count(api, "Fixed") == 1
 
 
-async def test_queries_ignore_the_key(api, http, db):
+async def test_queries_ignore_the_key(api: Api, http: AsyncClient, db: Database) -> None:
     for _ in range(2):
         response = await send(http, api.token, "a-query", WHO % "Nobody")
         assert response.status_code == 200 and "idempotent-replayed" not in response.headers
     assert await stored_keys(db, api.token) == []
 
 
-async def test_a_new_token_takes_no_key_so_its_secret_is_never_stored(api, http, db):
+async def test_a_new_token_takes_no_key_so_its_secret_is_never_stored(
+    api: Api, http: AsyncClient, db: Database
+) -> None:
     """createApiToken answers with the token's secret, shown once and stored nowhere: a
     stored answer to replay would keep a copy, so the key is refused and nothing runs."""
     create = """mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
@@ -210,7 +179,9 @@ async def test_a_new_token_takes_no_key_so_its_secret_is_never_stored(api, http,
     ("key", "why"),
     [("", "empty"), ("k" * 256, "too long"), ("tab\there", "not printable")],
 )
-async def test_a_malformed_key_is_a_bad_request(api, http, key, why):
+async def test_a_malformed_key_is_a_bad_request(
+    api: Api, http: AsyncClient, key: str, why: str
+) -> None:
     response = await send(http, api.token, key, variables=new_client("Malformed"))
     assert response.status_code == 400, why
     assert error_code(response) == "BAD_REQUEST"
@@ -218,13 +189,15 @@ async def test_a_malformed_key_is_a_bad_request(api, http, key, why):
     assert await count(api, "Malformed") == 0
 
 
-async def test_the_longest_key_is_accepted(api, http):
+async def test_the_longest_key_is_accepted(api: Api, http: AsyncClient) -> None:
     response = await send(http, api.token, "k" * 255, variables=new_client("Longest"))
     assert response.status_code == 200
     assert await count(api, "Longest") == 1
 
 
-async def test_a_key_expires_24_hours_after_its_first_use(api, http_with_store, clock):
+async def test_a_key_expires_24_hours_after_its_first_use(
+    api: Api, http_with_store: httpx.AsyncClient, clock: Clock
+) -> None:
     await send(http_with_store, api.token, "daily", variables=new_client("Daily"))
     clock.advance(hours=23, minutes=59)
     replay = await send(http_with_store, api.token, "daily", variables=new_client("Daily"))
@@ -235,7 +208,13 @@ async def test_a_key_expires_24_hours_after_its_first_use(api, http_with_store, 
     assert await count(api, "Daily") == 1 and await count(api, "Anew") == 1
 
 
-async def test_expired_keys_are_purged(api, http_with_store, store, clock, db):
+async def test_expired_keys_are_purged(
+    api: Api,
+    http_with_store: httpx.AsyncClient,
+    store: IdempotencyStore,
+    clock: Clock,
+    db: Database,
+) -> None:
     await send(http_with_store, api.token, "old", variables=new_client("Old"))
     clock.advance(hours=12)
     await send(http_with_store, api.token, "young", variables=new_client("Young"))
@@ -244,7 +223,9 @@ async def test_expired_keys_are_purged(api, http_with_store, store, clock, db):
     assert [row.key for row in await stored_keys(db, api.token)] == ["young"]
 
 
-async def test_unavailable_is_not_kept_and_the_retry_runs(api, db, settings, book):
+async def test_unavailable_is_not_kept_and_the_retry_runs(
+    api: Api, db: Database, settings: Settings, book: RuleBook
+) -> None:
     failing = CommitFailsForClients(db.engine)
     async with client_of(create_app(settings, db=failing, book=book)) as client:
         cut = await send(client, api.token, "cut", variables=new_client("Cut"))
@@ -255,7 +236,9 @@ async def test_unavailable_is_not_kept_and_the_retry_runs(api, db, settings, boo
     assert await count(api, "Cut") == 1
 
 
-async def test_an_internal_error_is_not_kept_and_the_retry_runs(api, http, monkeypatch):
+async def test_an_internal_error_is_not_kept_and_the_retry_runs(
+    api: Api, http: AsyncClient, monkeypatch: MonkeyPatch
+) -> None:
     real = clients.create_client
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
@@ -270,7 +253,9 @@ async def test_an_internal_error_is_not_kept_and_the_retry_runs(api, http, monke
     assert await count(api, "Bug") == 1
 
 
-async def test_an_answer_with_data_and_an_internal_error_is_not_kept(api, http, monkeypatch):
+async def test_an_answer_with_data_and_an_internal_error_is_not_kept(
+    api: Api, http: AsyncClient, monkeypatch: MonkeyPatch
+) -> None:
     """The write committed but a field of its payload failed: the answer has data, yet it
     is no final answer to replay. The write recorded its outcome in its own transaction, so
     the retry answers from that record (the client as it is now) instead of writing again."""
@@ -297,7 +282,9 @@ async def test_an_answer_with_data_and_an_internal_error_is_not_kept(api, http, 
     assert again.headers["idempotent-replayed"] == "true" and again.json() == retry.json()
 
 
-async def test_a_duplicate_in_flight_is_told_to_retry(api, http_with_store, store, db):
+async def test_a_duplicate_in_flight_is_told_to_retry(
+    api: Api, http_with_store: httpx.AsyncClient, store: IdempotencyStore, db: Database
+) -> None:
     """The first request's worker still runs it (here: it reserved the key and stopped)."""
     keyed = await keyed_request(db, api.token, "busy", new_client("Busy"))
     await store.reserve(keyed)
@@ -309,8 +296,12 @@ async def test_a_duplicate_in_flight_is_told_to_retry(api, http_with_store, stor
 
 
 async def test_a_key_held_by_a_stopped_worker_is_taken_over_after_its_lease(
-    api, http_with_store, store, clock, db
-):
+    api: Api,
+    http_with_store: httpx.AsyncClient,
+    store: IdempotencyStore,
+    clock: Clock,
+    db: Database,
+) -> None:
     """A worker that died before writing left the key in flight; nothing was written under
     it, so once the lease runs out a retry runs."""
     await store.reserve(await keyed_request(db, api.token, "orphan", new_client("Orphan")))
@@ -332,8 +323,12 @@ async def written(store: IdempotencyStore, db: Database, token: str, key: str) -
 
 
 async def test_a_write_whose_worker_died_before_storing_its_answer_is_not_repeated(
-    api, http_with_store, store, clock, db
-):
+    api: Api,
+    http_with_store: httpx.AsyncClient,
+    store: IdempotencyStore,
+    clock: Clock,
+    db: Database,
+) -> None:
     await written(store, db, api.token, "died")
     storing = await send(http_with_store, api.token, "died", variables=new_client("Lost"))
     assert error_code(storing) == "IDEMPOTENCY_KEY_IN_USE"  # its answer may still come
@@ -344,7 +339,9 @@ async def test_a_write_whose_worker_died_before_storing_its_answer_is_not_repeat
     assert await count(api, "Lost") == 0
 
 
-async def test_a_write_whose_answer_was_not_final_is_not_repeated(api, http_with_store, store, db):
+async def test_a_write_whose_answer_was_not_final_is_not_repeated(
+    api: Api, http_with_store: httpx.AsyncClient, store: IdempotencyStore, db: Database
+) -> None:
     """Written, then the database went away while the payload was read (503): the key is
     released as lost, and a retry is refused at once rather than writing twice."""
     claim = await written(store, db, api.token, "unfinished")
@@ -354,7 +351,9 @@ async def test_a_write_whose_answer_was_not_final_is_not_repeated(api, http_with
     assert await count(api, "Lost") == 0
 
 
-async def test_an_execution_that_lost_its_key_cannot_commit(api, store, clock, db, book):
+async def test_an_execution_that_lost_its_key_cannot_commit(
+    api: Api, store: IdempotencyStore, clock: Clock, db: Database, book: RuleBook
+) -> None:
     """It ran past its lease and a retry took the key over: its write is rolled back."""
     from cmgraph.services.scope import Scope
 
@@ -377,7 +376,7 @@ async def test_an_execution_that_lost_its_key_cannot_commit(api, store, clock, d
 
 
 @pytest.mark.parametrize("parallel", [10])
-async def test_concurrent_duplicates_write_once(api, http, parallel):
+async def test_concurrent_duplicates_write_once(api: Api, http: AsyncClient, parallel: int) -> None:
     """Fired at once: one runs; every other answer is its stored answer or IN_USE."""
     responses = await asyncio.gather(
         *(send(http, api.token, "burst", variables=new_client("Burst")) for _ in range(parallel))
@@ -393,20 +392,6 @@ async def test_concurrent_duplicates_write_once(api, http, parallel):
     # Once it is done, every retry gets the answer.
     settled = await send(http, api.token, "burst", variables=new_client("Burst"))
     assert settled.json() == ran[0].json()
-
-
-async def keyed_request(
-    db: Database, token: str, key: str, variables: dict[str, Any]
-) -> KeyedRequest:
-    """What the endpoint reserves for send(token, key, CREATE_CLIENT, variables)."""
-    principal = await tokens.authenticate(db, token)
-    assert principal is not None
-    return KeyedRequest(
-        principal.organization_id,
-        principal.actor,
-        key,
-        request_hash(b.CREATE_CLIENT, None, variables),
-    )
 
 
 class CommitFailsForClients(Database):

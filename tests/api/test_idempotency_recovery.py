@@ -10,16 +10,15 @@ import asyncio
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import builders as b
 import httpx
 import pytest
-from proxy import proxy_to
-from served import serving
-from sqlalchemy import text, update
-from test_faults import _waiting_for_a_lock_on, client_of
-from test_idempotency import (
+from faults_support import _waiting_for_a_lock_on, client_of
+from httpx import AsyncClient
+from idempotency_support import (
     Clock,
     count,
     error_code,
@@ -28,13 +27,20 @@ from test_idempotency import (
     send,
     stored_keys,
 )
+from proxy import proxy_to
+from pytest import MonkeyPatch
+from served import serving
+from sqlalchemy import text, update
 
 from cmgraph.app import create_app
+from cmgraph.config import Settings
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
 from cmgraph.services import holders, idempotency
 from cmgraph.services.idempotency import IN_FLIGHT, Claim, IdempotencyStore
 from cmgraph.services.tokens import organization_of
+from tests.support import Api
 
 AT_ONCE = 5.0  # seconds: far below the 60 s lease, generous for a busy 2-core machine
 
@@ -64,8 +70,8 @@ class GoesDown(Database):
 
 
 async def test_after_an_outage_the_key_is_released_as_soon_as_the_database_is_back(
-    api, db, settings, book
-):
+    api: Api, db: Database, settings: Settings, book: RuleBook
+) -> None:
     failing = GoesDown(db.engine)
     store = IdempotencyStore(failing)
     async with client_of(create_app(settings, db=failing, book=book, idempotency=store)) as c:
@@ -81,7 +87,9 @@ async def test_after_an_outage_the_key_is_released_as_soon_as_the_database_is_ba
     assert await count(api, "Outage") == 1
 
 
-async def test_a_key_left_by_a_request_this_process_ended_is_taken_over_at_once(api, http, db):
+async def test_a_key_left_by_a_request_this_process_ended_is_taken_over_at_once(
+    api: Api, http: AsyncClient, db: Database
+) -> None:
     """Its release failed and has not run yet: the key names this process as its holder,
     but no request of this process runs that attempt any more."""
     store = IdempotencyStore(db)
@@ -108,7 +116,9 @@ async def _held_by(db: Database, token: str, key: str, holder: str) -> None:
         await session.commit()
 
 
-async def test_a_key_held_by_a_process_that_is_gone_is_taken_over_at_once(api, http, db):
+async def test_a_key_held_by_a_process_that_is_gone_is_taken_over_at_once(
+    api: Api, http: AsyncClient, db: Database
+) -> None:
     store = IdempotencyStore(db)
     await store.reserve(await keyed_request(db, api.token, "gone", new_client("Gone")))
     other = await asyncio.create_subprocess_exec("sleep", "30")
@@ -126,7 +136,9 @@ async def test_a_key_held_by_a_process_that_is_gone_is_taken_over_at_once(api, h
     assert await count(api, "Gone") == 1
 
 
-async def test_a_holder_that_cannot_be_judged_keeps_its_key_for_the_lease(api, http, db):
+async def test_a_holder_that_cannot_be_judged_keeps_its_key_for_the_lease(
+    api: Api, http: AsyncClient, db: Database
+) -> None:
     """Another machine's process (or one without /proc): presumed alive."""
     store = IdempotencyStore(db)
     await store.reserve(await keyed_request(db, api.token, "far", new_client("Far")))
@@ -144,8 +156,8 @@ def postgres_url(database_url: str, is_postgres: bool) -> str:
 
 
 async def test_after_a_postgresql_outage_the_retry_runs_at_once(
-    api, db, settings, book, postgres_url
-):
+    api: Api, db: Database, settings: Settings, book: RuleBook, postgres_url: str
+) -> None:
     """A real outage in the middle of a keyed write (it waits on a lock the test holds when
     the proxy stops): 503, and the retry once the database is back runs, not 409."""
     async with proxy_to(postgres_url) as proxy:
@@ -173,8 +185,8 @@ async def test_after_a_postgresql_outage_the_retry_runs_at_once(
 
 
 async def test_a_worker_killed_in_the_middle_of_a_keyed_write_does_not_hold_the_key(
-    api, db, postgres_url, tmp_path
-):
+    api: Api, db: Database, postgres_url: str, tmp_path: Path
+) -> None:
     """`cmgraph serve --workers 2`: the worker running the request is killed (SIGKILL)
     while its write waits on a lock; the retry runs at once, on a live worker, and the
     client is created once."""
@@ -203,8 +215,8 @@ async def test_a_worker_killed_in_the_middle_of_a_keyed_write_does_not_hold_the_
 
 
 async def test_expired_keys_and_their_answers_are_purged_without_the_command(
-    api, db, settings, book
-):
+    api: Api, db: Database, settings: Settings, book: RuleBook
+) -> None:
     clock = Clock()
     store = IdempotencyStore(db, now=clock)
     async with client_of(create_app(settings, db=db, book=book, idempotency=store)) as client:
@@ -215,7 +227,9 @@ async def test_expired_keys_and_their_answers_are_purged_without_the_command(
     assert [row.key for row in await stored_keys(db, api.token)] == ["young"]
 
 
-async def test_purges_run_at_most_once_a_minute_and_in_bounded_batches(api, db, settings, book):
+async def test_purges_run_at_most_once_a_minute_and_in_bounded_batches(
+    api: Api, db: Database, settings: Settings, book: RuleBook
+) -> None:
     clock = Clock()
     store = IdempotencyStore(db, now=clock)
     async with client_of(create_app(settings, db=db, book=book, idempotency=store)) as client:
@@ -231,8 +245,8 @@ async def test_purges_run_at_most_once_a_minute_and_in_bounded_batches(api, db, 
 
 
 async def test_a_failing_key_store_answers_the_masked_json_error(
-    api, db, settings, book, monkeypatch
-):
+    api: Api, db: Database, settings: Settings, book: RuleBook, monkeypatch: MonkeyPatch
+) -> None:
     store = IdempotencyStore(db)
 
     async def broken(*args: Any) -> Any:

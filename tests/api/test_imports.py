@@ -4,16 +4,20 @@ changes nothing), and an exported practice imports back unchanged."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import builders as b
 from helpers import new_npi
+from httpx import AsyncClient
 
 from cmgraph.db import models
+from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
+from cmgraph.plugins import RuleBook
 from cmgraph.services import exports, imports
 from cmgraph.services.csv_columns import Kind
 from cmgraph.services.scope import Scope
+from tests.support import Api, StatementCounter
 
 IMPORT = """mutation($input: ImportRecordsInput!) {
   importRecords(input: $input) {
@@ -29,7 +33,7 @@ CLIENTS = """{ clients(search: "") { totalCount edges { node { firstName lastNam
 
 async def load(api: Any, kind: str, text: str, **options: Any) -> dict[str, Any]:
     result = await api(IMPORT, {"input": {"kind": kind, "csv": text, **options}})
-    return result["importRecords"]
+    return cast("dict[str, Any]", result["importRecords"])
 
 
 def counts(result: dict[str, Any]) -> tuple[int, int, int, int]:
@@ -51,7 +55,9 @@ async def exported(db: Any, slug: str, kind: Kind, batch_rows: int = 1000) -> li
     return [header, *sorted(rows)]
 
 
-async def test_the_same_file_twice_changes_nothing_and_a_corrected_file_updates(api, db):
+async def test_the_same_file_twice_changes_nothing_and_a_corrected_file_updates(
+    api: Api, db: Database
+) -> None:
     text = (
         "external_id,first_name,last_name,date_of_birth\n"
         "C1,Ada,Lovelace,2018-05-01\nC2,Alan,Turing,\n"
@@ -71,7 +77,9 @@ async def test_the_same_file_twice_changes_nothing_and_a_corrected_file_updates(
     }
 
 
-async def test_rows_meet_the_apis_validation_and_reject_everything_writes_nothing(api, db):
+async def test_rows_meet_the_apis_validation_and_reject_everything_writes_nothing(
+    api: Api, db: Database
+) -> None:
     good, bad = new_npi(), b.invalid_npi()
     text = (
         "npi,first_name,last_name,active,credentials\n"
@@ -95,7 +103,9 @@ async def test_rows_meet_the_apis_validation_and_reject_everything_writes_nothin
     assert await b.count(db, models.Credential, api.slug) == 1
 
 
-async def test_a_dry_run_answers_what_would_happen_and_writes_nothing(api, db):
+async def test_a_dry_run_answers_what_would_happen_and_writes_nothing(
+    api: Api, db: Database
+) -> None:
     text = "external_id,first_name,last_name\nC1,Ada,Lovelace\n"
     changes = await b.count(db, models.ChangeRecord, api.slug)
     result = await load(api, "CLIENTS", text, dryRun=True)
@@ -104,7 +114,7 @@ async def test_a_dry_run_answers_what_would_happen_and_writes_nothing(api, db):
     assert await b.count(db, models.ChangeRecord, api.slug) == changes
 
 
-async def test_a_bad_header_is_a_user_error_and_nothing_is_read(api, db):
+async def test_a_bad_header_is_a_user_error_and_nothing_is_read(api: Api, db: Database) -> None:
     result = await load(api, "CLIENTS", "external_id,first_name,surname\nC1,Ada,Lovelace\n")
     assert {(e["code"], tuple(e["field"])) for e in result["userErrors"]} == {
         ("INVALID_HEADER", ("input", "csv"))
@@ -154,7 +164,7 @@ class Practice:
         return {kind: await load(api, kind, text) for kind, text in self.files.items()}
 
 
-async def test_case_manager_rows_go_through_the_rules_in_date_order(api):
+async def test_case_manager_rows_go_through_the_rules_in_date_order(api: Api) -> None:
     # One file a call: the provider who left is made inactive after their history is in.
     practice = Practice(n3_active="true")
     results = await practice.load(api)
@@ -195,7 +205,9 @@ async def run_files(db: Any, book: Any, slug: str, files: dict[Kind, str]) -> im
     return await imports.run_import(scope, sources)
 
 
-async def test_an_exported_practice_imports_back_unchanged(api, other_api, db, book):
+async def test_an_exported_practice_imports_back_unchanged(
+    api: Api, other_api: Api, db: Database, book: RuleBook
+) -> None:
     """Export every kind, import the files into a fresh organization, export again: equal.
     The provider who left comes back inactive, after their case-manager history."""
     practice = Practice()
@@ -222,7 +234,9 @@ async def test_an_exported_practice_imports_back_unchanged(api, other_api, db, b
     assert again.errors == [] and not any(c.created or c.updated for c in again.counts.values())
 
 
-async def test_export_reads_in_batches_not_all_at_once(api, db, statements):
+async def test_export_reads_in_batches_not_all_at_once(
+    api: Api, db: Database, statements: StatementCounter
+) -> None:
     text = "external_id,first_name,last_name\n" + "".join(f"C{i},Ada,L{i}\n" for i in range(7))
     await load(api, "CLIENTS", text)
 
@@ -236,7 +250,9 @@ async def test_export_reads_in_batches_not_all_at_once(api, db, statements):
     assert statements.count - in_one == 3  # four pages of 2 instead of one of 7
 
 
-async def test_an_import_sent_again_under_its_idempotency_key_answers_the_first_answer(api, http):
+async def test_an_import_sent_again_under_its_idempotency_key_answers_the_first_answer(
+    api: Api, http: AsyncClient
+) -> None:
     body = {
         "query": IMPORT,
         "variables": {
@@ -261,7 +277,9 @@ COMPLIANCE = """{ complianceFindings(from: "2026-03-01", to: "2026-03-31")
   { totalCount edges { node { code client { id } } } } }"""
 
 
-async def test_a_refused_row_leaves_the_others_audit_records_and_events_whole(api, db):
+async def test_a_refused_row_leaves_the_others_audit_records_and_events_whole(
+    api: Api, db: Database
+) -> None:
     """Rows in one batch transaction, each in its savepoint: the refused one's records go
     with it; the accepted ones' records and events commit with them."""
     text = (
@@ -278,7 +296,7 @@ async def test_a_refused_row_leaves_the_others_audit_records_and_events_whole(ap
     assert len(events) == 2
 
 
-async def test_imported_sessions_are_in_the_stored_findings(api):
+async def test_imported_sessions_are_in_the_stored_findings(api: Api) -> None:
     """An import keeps the stored findings current, as every other write does: a session
     imported without a case manager is reported."""
     await b.client(api, "Ada", "Lovelace", externalId="F1")

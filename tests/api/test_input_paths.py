@@ -9,11 +9,11 @@ from cmgraph.facts import Field
 
 
 @pytest.mark.parametrize("field", list(Field))
-def test_every_field_a_rule_can_name_has_an_input_path(field):
+def test_every_field_a_rule_can_name_has_an_input_path(field) -> None:
     path = input_path(field)
     assert path is not None and path[0] == "input" and len(path) == 2
 
 
-def test_a_path_a_plugin_wrote_passes_as_it_is():
+def test_a_path_a_plugin_wrote_passes_as_it_is() -> None:
     assert input_path(("input", "serviceCode")) == ["input", "serviceCode"]
     assert input_path(None) is None

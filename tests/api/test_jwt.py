@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import builders as b
@@ -14,9 +15,14 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from httpx import AsyncClient
+from pytest import LogCaptureFixture, MonkeyPatch
 
 from cmgraph.app import create_app
-from cmgraph.config import JwtSettings
+from cmgraph.config import JwtSettings, Settings
+from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
+from tests.support import Api
 
 ISSUER, AUDIENCE = "https://login.example.org/", "cmgraph"
 
@@ -37,7 +43,9 @@ def keys() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def signed_in(db, book, settings, keys, tmp_path):
+async def signed_in(
+    db: Database, book: RuleBook, settings: Settings, keys: dict[str, Any], tmp_path: Path
+):
     """An HTTP client of an app that trusts the JWKS file with the rsa and ec keys."""
     jwks = tmp_path / "jwks.json"
     jwks.write_text(
@@ -60,7 +68,7 @@ async def signed_in(db, book, settings, keys, tmp_path):
 
 
 def token(
-    keys,
+    keys: dict[str, Any],
     slug: str,
     role: str = "coordinator",
     *,
@@ -96,7 +104,9 @@ async def post(client, bearer: str, query: str, variables=None) -> httpx.Respons
 
 
 @pytest.mark.parametrize("key", ["rsa", "ec"])
-async def test_a_valid_jwt_signs_in_with_its_role(api, signed_in, keys, key):
+async def test_a_valid_jwt_signs_in_with_its_role(
+    api: Api, signed_in, keys: dict[str, Any], key: str
+) -> None:
     await b.client(api, "Jay", "Doe")
     response = await post(signed_in, token(keys, api.slug, key=key), "{ clients { totalCount } }")
     assert response.status_code == 200, response.text
@@ -120,7 +130,7 @@ async def test_a_valid_jwt_signs_in_with_its_role(api, signed_in, keys, key):
     }
 
 
-async def test_the_role_claim_is_enforced(api, signed_in, keys):
+async def test_the_role_claim_is_enforced(api: Api, signed_in, keys: dict[str, Any]) -> None:
     billing = token(keys, api.slug, "billing")
     response = await post(
         signed_in, billing, b.CREATE_CLIENT, {"input": {"firstName": "A", "lastName": "B"}}
@@ -128,7 +138,9 @@ async def test_the_role_claim_is_enforced(api, signed_in, keys):
     assert response.status_code == 403
 
 
-async def test_a_clinician_jwt_is_bound_to_its_provider(api, signed_in, keys):
+async def test_a_clinician_jwt_is_bound_to_its_provider(
+    api: Api, signed_in, keys: dict[str, Any]
+) -> None:
     mine = await b.provider(api, "Cy", "Clin")
     own = await b.client(api, "Ona", "Own")
     await b.client(api, "Nia", "NotMine")
@@ -138,7 +150,7 @@ async def test_a_clinician_jwt_is_bound_to_its_provider(api, signed_in, keys):
     assert [e["node"]["id"] for e in data["data"]["clients"]["edges"]] == [own]
 
 
-def bad_tokens(keys, slug: str, other_provider: str) -> dict[str, str]:
+def bad_tokens(keys: dict[str, Any], slug: str, other_provider: str) -> dict[str, str]:
     now = int(time.time())
     return {
         "expired": token(keys, slug, exp=now - 5),
@@ -184,7 +196,9 @@ def bad_tokens(keys, slug: str, other_provider: str) -> dict[str, str]:
     }
 
 
-async def test_every_bad_jwt_is_a_401_and_nothing_runs(api, other_api, signed_in, keys, db):
+async def test_every_bad_jwt_is_a_401_and_nothing_runs(
+    api: Api, other_api: Api, signed_in, keys: dict[str, Any], db: Database
+) -> None:
     other_provider = await b.provider(other_api, "Oz", "Other")
     for reason, bad in bad_tokens(keys, api.slug, other_provider).items():
         response = await post(
@@ -197,14 +211,16 @@ async def test_every_bad_jwt_is_a_401_and_nothing_runs(api, other_api, signed_in
     assert await b.count(db, models.Client, api.slug) == 0
 
 
-async def test_jwts_are_refused_when_sign_in_is_not_configured(api, http, keys):
+async def test_jwts_are_refused_when_sign_in_is_not_configured(
+    api: Api, http: AsyncClient, keys: dict[str, Any]
+) -> None:
     response = await post(http, token(keys, api.slug), "{ clients { totalCount } }")
     assert response.status_code == 401
 
 
 async def test_a_jwt_of_organization_b_sees_nothing_of_organization_a(
-    api, other_api, signed_in, keys
-):
+    api: Api, other_api: Api, signed_in, keys: dict[str, Any]
+) -> None:
     theirs = await b.client(api, "Alpha", "Only")
     query = "query($id: ID!) { client(id: $id) { id } clients { totalCount } }"
     data = (await post(signed_in, token(keys, other_api.slug), query, {"id": theirs})).json()[
@@ -214,7 +230,7 @@ async def test_a_jwt_of_organization_b_sees_nothing_of_organization_a(
 
 
 @pytest.fixture
-def jwks_url(keys, tmp_path):
+def jwks_url(keys: dict[str, Any], tmp_path: Path):
     """The rsa key's JWKS served over HTTP on loopback, as an identity provider serves it."""
     import functools
     import http.server
@@ -233,7 +249,9 @@ def jwks_url(keys, tmp_path):
     server.server_close()
 
 
-async def test_a_jwks_fetched_from_a_url_verifies_tokens(api, db, book, settings, keys, jwks_url):
+async def test_a_jwks_fetched_from_a_url_verifies_tokens(
+    api: Api, db: Database, book: RuleBook, settings: Settings, keys: dict[str, Any], jwks_url
+) -> None:
     configured = dataclasses.replace(
         settings,
         jwt=JwtSettings(issuer=ISSUER, audience=AUDIENCE, jwks=jwks_url, leeway_seconds=0),
@@ -250,8 +268,8 @@ async def test_a_jwks_fetched_from_a_url_verifies_tokens(api, db, book, settings
 
 
 async def test_an_unreachable_key_set_refuses_the_token_and_is_no_server_error(
-    api, db, book, settings, keys
-):
+    api: Api, db: Database, book: RuleBook, settings: Settings, keys: dict[str, Any]
+) -> None:
     configured = dataclasses.replace(
         settings,
         jwt=JwtSettings(
@@ -267,12 +285,14 @@ async def test_an_unreachable_key_set_refuses_the_token_and_is_no_server_error(
 
 
 @pytest.fixture
-def signin_log(caplog):
+def signin_log(caplog: LogCaptureFixture):
     caplog.set_level("INFO", logger="cmgraph.auth")
     return lambda: [r.reason for r in caplog.records if r.name == "cmgraph.auth"]
 
 
-async def test_an_over_long_subject_is_refused_at_sign_in(api, signed_in, keys, signin_log, db):
+async def test_an_over_long_subject_is_refused_at_sign_in(
+    api: Api, signed_in, keys: dict[str, Any], signin_log, db: Database
+) -> None:
     """The subject becomes the actor of audit events (`user:<sub>`, at most 200 characters):
     a longer one would fail the write, so it is refused at sign-in, never cut (two people's
     subjects could share a prefix)."""
@@ -297,7 +317,7 @@ async def test_an_over_long_subject_is_refused_at_sign_in(api, signed_in, keys, 
     assert await b.count(db, models.Client, api.slug) == 1
 
 
-async def test_an_over_long_name_is_cut_to_fit(api, signed_in, keys):
+async def test_an_over_long_name_is_cut_to_fit(api: Api, signed_in, keys: dict[str, Any]) -> None:
     """The name is only shown beside the actor: a longer one is cut to 200 characters rather
     than locking its owner out."""
     created = await post(
@@ -315,7 +335,9 @@ async def test_an_over_long_name_is_cut_to_fit(api, signed_in, keys):
     assert events["auditEvents"]["edges"][0]["node"]["actorName"] == "N" * 200
 
 
-async def test_a_jwt_living_longer_than_the_cap_is_refused(api, signed_in, keys, signin_log):
+async def test_a_jwt_living_longer_than_the_cap_is_refused(
+    api: Api, signed_in, keys: dict[str, Any], signin_log
+) -> None:
     now = int(time.time())
     day = 24 * 3600
     within = token(keys, api.slug, iat=now - 60, exp=now - 60 + day)
@@ -325,7 +347,9 @@ async def test_a_jwt_living_longer_than_the_cap_is_refused(api, signed_in, keys,
     assert any("lifetime" in reason for reason in signin_log())
 
 
-async def test_without_iat_a_jwt_may_not_expire_later_than_the_cap_from_now(api, signed_in, keys):
+async def test_without_iat_a_jwt_may_not_expire_later_than_the_cap_from_now(
+    api: Api, signed_in, keys: dict[str, Any]
+) -> None:
     now = int(time.time())
     soon = token(keys, api.slug, iat=None, exp=now + 3600)
     assert (await post(signed_in, soon, "{ __typename }")).status_code == 200
@@ -333,7 +357,9 @@ async def test_without_iat_a_jwt_may_not_expire_later_than_the_cap_from_now(api,
     assert (await post(signed_in, late, "{ __typename }")).status_code == 401
 
 
-async def test_the_lifetime_cap_is_configurable(api, db, book, settings, keys, tmp_path):
+async def test_the_lifetime_cap_is_configurable(
+    api: Api, db: Database, book: RuleBook, settings: Settings, keys: dict[str, Any], tmp_path: Path
+) -> None:
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [jwk(keys["rsa"].public_key(), "r1", "RS256")]}))
     configured = dataclasses.replace(
@@ -352,7 +378,7 @@ async def test_the_lifetime_cap_is_configurable(api, db, book, settings, keys, t
         assert (await post(c, token(keys, api.slug), "{ __typename }")).status_code == 401
 
 
-def test_the_lifetime_cap_is_read_from_the_environment(monkeypatch):
+def test_the_lifetime_cap_is_read_from_the_environment(monkeypatch: MonkeyPatch) -> None:
     from cmgraph.config import Settings
 
     assert Settings.from_env().jwt.max_lifetime_seconds == 24 * 3600

@@ -12,11 +12,16 @@ import uuid
 import builders as b
 import httpx
 import pytest
+from httpx import AsyncClient
+from pytest import LogCaptureFixture, MonkeyPatch
 
 from cmgraph.api import ids
 from cmgraph.app import create_app
-from cmgraph.config import Limits
+from cmgraph.config import Limits, Settings
 from cmgraph.db import models
+from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
+from tests.support import Api
 
 
 def codes(body) -> list:
@@ -24,7 +29,7 @@ def codes(body) -> list:
 
 
 @pytest.fixture
-async def app_with(db, book, settings):
+async def app_with(db: Database, book: RuleBook, settings: Settings):
     """An HTTP client for the app built with other settings."""
     clients = []
 
@@ -50,26 +55,28 @@ def deep(levels: int) -> str:
     return f'{{ client(id: "{NOBODY}") {{ {inner} }} }}'
 
 
-async def test_a_query_deeper_than_the_limit_is_refused_before_it_runs(api):
+async def test_a_query_deeper_than_the_limit_is_refused_before_it_runs(api: Api) -> None:
     assert "errors" not in await api.raw(deep(5))
     body = await api.raw(deep(7))  # 15 levels
     assert body["data"] is None
     assert "maximum operation depth" in body["errors"][0]["message"]
 
 
-async def test_too_many_aliases_are_refused(api):
+async def test_too_many_aliases_are_refused(api: Api) -> None:
     query = "{ " + " ".join(f"a{i}: serviceLines {{ code }}" for i in range(31)) + " }"
     body = await api.raw(query)
     assert body["data"] is None and "aliases" in body["errors"][0]["message"]
 
 
-async def test_too_many_tokens_are_refused(api):
+async def test_too_many_tokens_are_refused(api: Api) -> None:
     query = "{ " + " ".join("serviceLines { code name }" for _ in range(500)) + " }"
     body = await api.raw(query)
     assert body["data"] is None and "tokens" in body["errors"][0]["message"]
 
 
-async def test_the_cost_multiplies_page_sizes_and_refuses_above_the_limit(api, db):
+async def test_the_cost_multiplies_page_sizes_and_refuses_above_the_limit(
+    api: Api, db: Database
+) -> None:
     await b.client(api)
     heavy = """query($n: Int) { clients(first: $n) { edges { node {
       serviceLines { history { changes { actor } } findings { code } }
@@ -80,7 +87,7 @@ async def test_the_cost_multiplies_page_sizes_and_refuses_above_the_limit(api, d
     assert body["errors"][0]["extensions"]["cost"] > Limits().max_cost
 
 
-async def test_limits_are_configurable(api, app_with):
+async def test_limits_are_configurable(api: Api, app_with) -> None:
     client = await app_with(limits=Limits(max_depth=2))
     response = await client.post(
         "/graphql",
@@ -90,7 +97,9 @@ async def test_limits_are_configurable(api, app_with):
     assert "maximum operation depth" in response.json()["errors"][0]["message"]
 
 
-async def test_a_body_above_the_size_limit_is_413_and_nothing_runs(api, db, app_with):
+async def test_a_body_above_the_size_limit_is_413_and_nothing_runs(
+    api: Api, db: Database, app_with
+) -> None:
     client = await app_with(limits=Limits(max_body_bytes=200))
     query = b.CREATE_CLIENT
     variables = {"input": {"firstName": "A" * 300, "lastName": "B"}}
@@ -104,7 +113,7 @@ async def test_a_body_above_the_size_limit_is_413_and_nothing_runs(api, db, app_
     assert await b.count(db, models.Client, api.slug) == 0
 
 
-async def test_batched_operations_are_refused(api, http, db):
+async def test_batched_operations_are_refused(api: Api, http: AsyncClient, db: Database) -> None:
     batch = [
         {"query": b.CREATE_CLIENT, "variables": {"input": {"firstName": "A", "lastName": "B"}}}
     ]
@@ -118,7 +127,9 @@ async def test_batched_operations_are_refused(api, http, db):
     assert await b.count(db, models.Client, api.slug) == 0
 
 
-async def test_a_mutation_over_get_is_refused_and_writes_nothing(api, http, db):
+async def test_a_mutation_over_get_is_refused_and_writes_nothing(
+    api: Api, http: AsyncClient, db: Database
+) -> None:
     response = await http.get(
         "/graphql",
         params={
@@ -131,7 +142,7 @@ async def test_a_mutation_over_get_is_refused_and_writes_nothing(api, http, db):
     assert await b.count(db, models.Client, api.slug) == 0
 
 
-async def test_field_suggestions_only_in_development(api, app_with):
+async def test_field_suggestions_only_in_development(api: Api, app_with) -> None:
     typo = {"query": "{ clientz { totalCount } }"}
     headers = {"Authorization": f"Bearer {api.token}"}
     production = (await (await app_with()).post("/graphql", json=typo, headers=headers)).json()
@@ -142,14 +153,14 @@ async def test_field_suggestions_only_in_development(api, app_with):
     assert "Did you mean" in development["errors"][0]["message"]
 
 
-async def test_introspection_only_for_authenticated_callers(api, http):
+async def test_introspection_only_for_authenticated_callers(api: Api, http: AsyncClient) -> None:
     query = {"query": "{ __schema { queryType { name } } }"}
     assert (await http.post("/graphql", json=query)).status_code == 401
     data = await api(query["query"])
     assert data["__schema"]["queryType"]["name"] == "Query"
 
 
-async def test_graphiql_only_in_development(app_with):
+async def test_graphiql_only_in_development(app_with) -> None:
     html = {"Accept": "text/html"}
     production = await (await app_with()).get("/graphql", headers=html)
     assert production.status_code == 401 and "graphiql" not in production.text.lower()
@@ -157,7 +168,7 @@ async def test_graphiql_only_in_development(app_with):
     assert development.status_code == 200 and "graphiql" in development.text.lower()
 
 
-async def test_cors_only_for_configured_origins(api, app_with):
+async def test_cors_only_for_configured_origins(api: Api, app_with) -> None:
     client = await app_with(cors_origins=("https://app.example.org",))
     preflight = {
         "Access-Control-Request-Method": "POST",
@@ -179,7 +190,9 @@ async def test_cors_only_for_configured_origins(api, app_with):
     assert "access-control-allow-origin" not in default.headers
 
 
-async def test_an_internal_error_is_masked_with_an_id_that_is_in_the_log(api, monkeypatch, caplog):
+async def test_an_internal_error_is_masked_with_an_id_that_is_in_the_log(
+    api: Api, monkeypatch: MonkeyPatch, caplog: LogCaptureFixture
+) -> None:
     from cmgraph.services import compliance
 
     detail = "secret detail about Ada Lovelace"  # a variable: tracebacks quote source lines
@@ -211,7 +224,9 @@ def _doubling_fragments(levels: int) -> str:
     return "\n".join(parts)
 
 
-async def test_fragments_that_expand_exponentially_are_refused_right_after_parsing(api):
+async def test_fragments_that_expand_exponentially_are_refused_right_after_parsing(
+    api: Api,
+) -> None:
     body = await api.raw(_doubling_fragments(40))  # 2**40 selections in ~350 tokens
 
     [error] = body["errors"]
@@ -220,13 +235,13 @@ async def test_fragments_that_expand_exponentially_are_refused_right_after_parsi
     assert body.get("data") is None
 
 
-async def test_fragments_that_expand_within_the_limit_run(api):
+async def test_fragments_that_expand_within_the_limit_run(api: Api) -> None:
     data = await api(_doubling_fragments(3))
 
     assert data["serviceLines"]
 
 
-async def test_a_fragment_that_spreads_itself_is_refused(api):
+async def test_a_fragment_that_spreads_itself_is_refused(api: Api) -> None:
     body = await api.raw("query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }")
 
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"

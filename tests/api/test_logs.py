@@ -7,12 +7,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+from pathlib import Path
 
 import builders as b
 import httpx
 import pytest
+from pytest import MonkeyPatch
 
+from cmgraph.db.engine import Database
 from cmgraph.logs import JsonFormatter
+from tests.support import Api
 
 NAME, SURNAME, BIRTH = "Zebulon", "Quattlebaum", "2011-07-23"
 
@@ -31,7 +35,9 @@ def log_output():
     root.setLevel(previous)
 
 
-async def test_a_full_scenario_logs_no_name_nor_birth_date(api, other_api, log_output, monkeypatch):
+async def test_a_full_scenario_logs_no_name_nor_birth_date(
+    api: Api, other_api: Api, log_output, monkeypatch: MonkeyPatch
+) -> None:
     client = await b.client(api, NAME, SURNAME, dateOfBirth=BIRTH)
     await b.ok(
         api, b.UPDATE_CLIENT, {"input": {"id": client, "dateOfBirth": BIRTH}}, "updateClient"
@@ -73,7 +79,7 @@ async def test_a_full_scenario_logs_no_name_nor_birth_date(api, other_api, log_o
         assert secret.lower() not in text.lower(), secret
 
 
-async def test_each_request_logs_one_structured_line(api, log_output):
+async def test_each_request_logs_one_structured_line(api: Api, log_output) -> None:
     response = await api.post(
         "query Caseload { clients { totalCount } }",
         headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": "trace-42"},
@@ -91,7 +97,9 @@ async def test_each_request_logs_one_structured_line(api, log_output):
     assert line["level"] == "info" and line["logger"] == "cmgraph.request"
 
 
-async def test_the_request_id_is_the_servers_and_the_callers_is_kept_plain(api, log_output):
+async def test_the_request_id_is_the_servers_and_the_callers_is_kept_plain(
+    api: Api, log_output
+) -> None:
     odd = await api.post(
         "{ __typename }",
         headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": 'a"b\\c' + "x" * 200},
@@ -103,7 +111,9 @@ async def test_the_request_id_is_the_servers_and_the_callers_is_kept_plain(api, 
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-async def test_the_served_logs_hold_no_query_string(db, database_url, api, tmp_path, workers):
+async def test_the_served_logs_hold_no_query_string(
+    db: Database, database_url: str, api: Api, tmp_path: Path, workers: int
+) -> None:
     """uvicorn's access log would print each request line, query string included: a GET's
     query text and variables, or a token put in the URL. `cmgraph serve` keeps it off, with
     one worker and with several; its own request line has what is needed."""

@@ -19,6 +19,8 @@ from helpers import (
     record_enrollment,
 )
 
+from tests.support import Api
+
 CODE = "DISCIPLINE_MISMATCH"
 OPENED = "2026-12-01"  # the assignment's start date
 LAPSES = "2027-01-31"  # the BCBA's last valid day in the issue's story
@@ -118,7 +120,7 @@ async def claim_findings(api: Any, client: str) -> dict[str, list[str]]:
     return {e["node"]["dateOfService"]: [f["code"] for f in e["node"]["findings"]] for e in edges}
 
 
-async def test_the_issues_story_is_a_finding_in_every_place_that_judges_sessions(api):
+async def test_the_issues_story_is_a_finding_in_every_place_that_judges_sessions(api: Api) -> None:
     case = await a_case(api, [credential("BCBA", expires_on=LAPSES)])
     made = await sessions(api, case, "2027-01-31", "2027-02-10")
     session = ids(made)
@@ -180,7 +182,7 @@ async def test_the_issues_story_is_a_finding_in_every_place_that_judges_sessions
     assert [w["code"] for w in made["2027-02-10"]["warnings"]] == [CODE]
 
 
-async def test_a_credential_renewed_without_a_gap_makes_no_finding(api):
+async def test_a_credential_renewed_without_a_gap_makes_no_finding(api: Api) -> None:
     case = await a_case(
         api,
         [
@@ -198,7 +200,7 @@ async def test_a_credential_renewed_without_a_gap_makes_no_finding(api):
     }
 
 
-async def test_a_credential_renewed_after_a_gap_makes_findings_only_in_the_gap(api):
+async def test_a_credential_renewed_after_a_gap_makes_findings_only_in_the_gap(api: Api) -> None:
     case = await a_case(
         api,
         [
@@ -220,7 +222,9 @@ async def test_a_credential_renewed_after_a_gap_makes_findings_only_in_the_gap(a
     }
 
 
-async def test_a_credential_issued_after_the_assignment_started_makes_findings_before_it(api):
+async def test_a_credential_issued_after_the_assignment_started_makes_findings_before_it(
+    api: Api,
+) -> None:
     """The CM's record is corrected after the assignment: the BCBA was in fact issued on
     2027-01-10. Every session before it, the start date's included, is a finding once."""
     case = await a_case(api, [credential("BCBA", issuedOn="2026-11-01")])
@@ -243,7 +247,9 @@ async def test_a_credential_issued_after_the_assignment_started_makes_findings_b
     assert findings["2026-12-01"].count(CODE) == 1  # not doubled on the start date
 
 
-async def test_a_lapse_after_the_assignment_ended_is_no_concern_of_that_assignment(api):
+async def test_a_lapse_after_the_assignment_ended_is_no_concern_of_that_assignment(
+    api: Api,
+) -> None:
     """A session after the lapse with a successor CM holding a current BCBA is clean."""
     case = await a_case(api, [credential("BCBA", expires_on=LAPSES)])
     successor = await create_provider(api, "Sam", "Successor")

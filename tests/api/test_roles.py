@@ -10,27 +10,25 @@ entity's type (permissions.ENTITY_ACCESS); to the others its ids and changed fie
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import builders as b
 import principals as p
 import pytest
 from graphql import (
     GraphQLEnumType,
-    GraphQLInputObjectType,
-    GraphQLInputType,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLScalarType,
     get_named_type,
     is_required_argument,
-    is_required_input_field,
 )
+from httpx import AsyncClient
+from roles_support import literal
 
 from cmgraph.api import ids
 from cmgraph.api.permissions import ACCESS, NODE_ACCESS, may_call, may_read_entity
 from cmgraph.api.schema import schema
 from cmgraph.db import models
+from cmgraph.db.engine import Database
 from cmgraph.services import tenants
 from cmgraph.services.access import ADMIN, BILLING, INTEGRATION, PERSON_ROLES, SCOPES, Principal
 
@@ -40,36 +38,6 @@ OPERATIONS = sorted(
     f"{root}.{name}" for root, kind in ROOTS.items() if kind for name in kind.fields
 )
 CALLERS = [*PERSON_ROLES, "integration-granted", "integration-other"]
-
-SCALARS = {
-    "ID": '"Q2xpZW50OjAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA"',
-    "String": '"x"',
-    "Int": "1",
-    "Float": "1.0",
-    "Boolean": "true",
-    "Date": '"2026-01-05"',
-    "DateTime": '"2026-01-05T09:00:00-05:00"',
-    "JSON": "{}",
-}
-
-
-def literal(kind: GraphQLInputType) -> str:
-    """A value of the type that passes validation (most will not name anything real)."""
-    if isinstance(kind, GraphQLNonNull):
-        return literal(kind.of_type)
-    if isinstance(kind, GraphQLList):
-        return f"[{literal(kind.of_type)}]"
-    if isinstance(kind, GraphQLEnumType):
-        return next(iter(kind.values))
-    if isinstance(kind, GraphQLInputObjectType):
-        fields = [
-            f"{name}: {literal(f.type)}"
-            for name, f in kind.fields.items()
-            if is_required_input_field(f)
-        ]
-        return "{" + ", ".join(fields) + "}"
-    assert isinstance(kind, GraphQLScalarType)
-    return SCALARS[kind.name]
 
 
 def document(operation: str) -> str:
@@ -95,14 +63,14 @@ def expected(operation: str, caller: str) -> bool:
     return caller in access.roles
 
 
-def test_the_table_covers_every_root_field_and_mutation_and_nothing_else():
+def test_the_table_covers_every_root_field_and_mutation_and_nothing_else() -> None:
     assert set(ACCESS) == set(OPERATIONS)
     assert set(NODE_ACCESS) == {
         t.name for t in GRAPHQL.get_implementations(GRAPHQL.get_type("Node")).objects
     }
 
 
-def test_the_table_keeps_the_roles_promises():
+def test_the_table_keeps_the_roles_promises() -> None:
     for operation, access in ACCESS.items():
         assert ADMIN in access.roles, operation  # admin does everything
         assert access.scopes <= set(SCOPES), operation
@@ -114,7 +82,7 @@ def test_the_table_keeps_the_roles_promises():
 
 
 @pytest.fixture(scope="module")
-async def org(db) -> dict[str, Any]:
+async def org(db: Database) -> dict[str, Any]:
     """One organization with an admin token and a provider (for the clinician's token)."""
     slug = f"roles-{uuid.uuid4().hex[:12]}"
     await tenants.create_organization(db, "Roles Practice", slug, "America/New_York")
@@ -134,9 +102,9 @@ async def org(db) -> dict[str, Any]:
     }
 
 
-async def caller_token(db, org, operation: str, caller: str) -> str:
+async def caller_token(db: Database, org: dict[str, Any], operation: str, caller: str) -> str:
     if caller in (ADMIN, "clinician"):
-        return org[caller]
+        return cast("str", org[caller])
     if caller.startswith("integration"):
         granted = tuple(sorted(ACCESS[operation].scopes))
         if caller == "integration-granted":
@@ -147,14 +115,16 @@ async def caller_token(db, org, operation: str, caller: str) -> str:
     return await p.token(db, org["slug"], caller)
 
 
-async def written(db, slug: str) -> dict[str, int]:
+async def written(db: Database, slug: str) -> dict[str, int]:
     kinds = (models.Client, models.Provider, models.Payor, models.ChangeRecord, models.ApiToken)
     return {k.__name__: await b.count(db, k, slug) for k in kinds}
 
 
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("operation", OPERATIONS)
-async def test_every_operation_for_every_caller(db, http, org, operation, caller):
+async def test_every_operation_for_every_caller(
+    db: Database, http: AsyncClient, org: dict[str, Any], operation, caller
+) -> None:
     token_value = await caller_token(db, org, operation, caller)
     before = await written(db, org["slug"])
 

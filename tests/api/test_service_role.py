@@ -20,7 +20,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from cmgraph.app import create_app
+from cmgraph.config import Settings
 from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
 from cmgraph.services import tenants
 
 
@@ -53,7 +55,7 @@ def grant(url: str, role: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-async def service_db(db, database_url, is_postgres) -> AsyncIterator[Database]:
+async def service_db(db: Database, database_url: str, is_postgres: bool) -> AsyncIterator[Database]:
     """The suite's database as a fresh login role that owns nothing, granted by the command."""
     if not is_postgres:
         pytest.skip("roles and grants are PostgreSQL's")
@@ -76,7 +78,9 @@ async def service_db(db, database_url, is_postgres) -> AsyncIterator[Database]:
             await owner.commit()
 
 
-async def test_the_service_works_as_a_role_that_owns_nothing(service_db, book, settings):
+async def test_the_service_works_as_a_role_that_owns_nothing(
+    service_db: Database, book: RuleBook, settings: Settings
+) -> None:
     slug = f"t-{uuid.uuid4().hex[:12]}"
     # the command line as the service role, too
     await tenants.create_organization(service_db, "Practice", slug, "America/Chicago")
@@ -117,7 +121,9 @@ REFUSED = [
 ]
 
 
-async def test_the_service_role_cannot_rewrite_nor_unguard_the_audit_trail(service_db):
+async def test_the_service_role_cannot_rewrite_nor_unguard_the_audit_trail(
+    service_db: Database,
+) -> None:
     async with service_db.engine.connect() as connection:
         for statement in REFUSED:
             with pytest.raises(DBAPIError, match=r"must be owner|permission denied"):
@@ -125,7 +131,7 @@ async def test_the_service_role_cannot_rewrite_nor_unguard_the_audit_trail(servi
             await connection.rollback()
 
 
-def test_grant_names_a_role_that_exists(database_url, is_postgres):
+def test_grant_names_a_role_that_exists(database_url: str, is_postgres: bool) -> None:
     if not is_postgres:
         done = grant(database_url, "anyone")
         assert done.returncode == 1 and "PostgreSQL" in done.stderr

@@ -17,7 +17,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -27,8 +27,10 @@ from served import serving
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
+from cmgraph.db.engine import Database
 from cmgraph.db.models import IdempotencyKey
 from cmgraph.services.tokens import organization_of
+from tests.support import Api
 
 GRACEFUL_SECONDS = 20
 PROC_TCP = Path("/proc/net/tcp")
@@ -36,7 +38,7 @@ WITHIN = 10.0  # seconds for what should take a fraction of one
 
 
 @contextlib.asynccontextmanager
-async def write_lock_held(db, database_url: str, client_id: str) -> AsyncIterator[None]:
+async def write_lock_held(db: Database, database_url: str, client_id: str) -> AsyncIterator[None]:
     """The lock an addCaseManager for this client waits on, held until the block ends."""
     if db.engine.dialect.name == "postgresql":
         async with db.engine.connect() as connection:
@@ -103,7 +105,7 @@ class RawRequest:
         )
         await writer.drain()
         self.writer = writer
-        return writer.get_extra_info("sockname")[1]
+        return cast("int", writer.get_extra_info("sockname")[1])
 
     async def answer(self) -> tuple[int, dict[str, Any]]:
         raw = await self.reader.read()  # until the server closes the connection
@@ -115,8 +117,8 @@ class RawRequest:
 @pytest.mark.skipif(not PROC_TCP.exists(), reason="needs Linux's /proc/net/tcp")
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_a_stopped_server_finishes_the_request_in_flight_and_refuses_new_ones(
-    api, db, database_url, tmp_path, workers
-):
+    api: Api, db: Database, database_url: str, tmp_path: Path, workers: int
+) -> None:
     case = await credentialed_case(api)
     input = cm_input(case, "2026-03-01", note="in flight at the stop")
     with serving(database_url, tmp_path, workers, GRACEFUL_SECONDS) as server:
@@ -154,8 +156,8 @@ SETTLE = 2.0  # seconds after the signal by which every worker has begun stoppin
 @pytest.mark.skipif(not PROC_TCP.exists(), reason="needs Linux's /proc/net/tcp")
 @pytest.mark.parametrize("stop", range(STOPS))
 async def test_after_the_stop_no_new_request_starts_on_any_connection(
-    api, database_url, tmp_path, stop
-):
+    api: Api, database_url: str, tmp_path: Path, stop
+) -> None:
     """Kept-alive clients keep sending through the stop: requests sent well after it are
     refused (503, JSON), never served for the whole grace period, and the server exits in
     about a second rather than after the graceful timeout."""
@@ -202,8 +204,8 @@ async def test_after_the_stop_no_new_request_starts_on_any_connection(
 
 @pytest.mark.skipif(not PROC_TCP.exists(), reason="needs Linux's /proc/net/tcp")
 async def test_a_request_cut_at_the_graceful_deadline_answers_json_and_releases_its_key(
-    api, db, database_url, tmp_path, is_postgres
-):
+    api: Api, db: Database, database_url: str, tmp_path: Path, is_postgres: bool
+) -> None:
     """Still running when the graceful timeout ends (it waits for a lock the test holds):
     the answer is the JSON 503, not uvicorn's plain-text 500, and its Idempotency-Key is
     given back, so a retry runs at once."""
@@ -243,7 +245,7 @@ async def test_a_request_cut_at_the_graceful_deadline_answers_json_and_releases_
     assert await case_managers(api, case.client) == []
 
 
-async def stored_key(db, token: str, key: str) -> str | None:
+async def stored_key(db: Database, token: str, key: str) -> str | None:
     """The state of the caller's key, None when there is no record of it."""
     async with db.read() as session:
         return await session.scalar(

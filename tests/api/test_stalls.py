@@ -11,11 +11,14 @@ import time
 import builders as b
 import helpers as h
 import pytest
+from faults_support import CLIENTS, assert_unavailable, client_of, graphql
 from proxy import proxy_to
-from test_faults import CLIENTS, assert_unavailable, client_of, graphql
 
 from cmgraph.app import create_app
+from cmgraph.config import Settings
 from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
+from tests.support import Api
 
 pytestmark = pytest.mark.postgres_only
 
@@ -38,8 +41,8 @@ async def timed(answer) -> tuple[float, object]:
 
 
 async def test_a_stalled_database_is_answered_503_within_the_promised_time(
-    api, settings, book, postgres_url
-):
+    api: Api, settings: Settings, book: RuleBook, postgres_url: str
+) -> None:
     """The request's pooled connection is stalled (pre-ping and statements both wait on it)."""
     async with proxy_to(postgres_url) as proxy:
         through = Database.from_url(proxy.url(postgres_url))
@@ -67,8 +70,8 @@ async def test_a_stalled_database_is_answered_503_within_the_promised_time(
 
 
 async def test_a_write_whose_statement_stalls_is_answered_503_within_the_promised_time(
-    api, settings, book, postgres_url
-):
+    api: Api, settings: Settings, book: RuleBook, postgres_url: str
+) -> None:
     """The stall begins in the middle of a write, after its statements went out: the answer
     still comes in time, and the change is not there."""
     case = await h.credentialed_case(api)

@@ -7,8 +7,11 @@ import inspect
 
 import pytest
 from counting import counted, seed
+from pytest import MonkeyPatch
 
 from cmgraph.api import loaders
+from cmgraph.db.engine import Database
+from tests.support import Api, StatementCounter
 
 SIZES = (10, 50)
 
@@ -24,7 +27,9 @@ query($first: Int!) {
 }"""
 
 
-async def test_the_caseload_query_does_not_grow_with_the_page(api, db, statements):
+async def test_the_caseload_query_does_not_grow_with_the_page(
+    api: Api, db: Database, statements: StatementCounter
+) -> None:
     await seed(db, api.slug)
 
     counts = []
@@ -57,8 +62,8 @@ fragment Managers on Client { caseManagers { provider { displayName credentials 
 
 @pytest.mark.parametrize("query", [CASELOAD, CASELOAD_THROUGH_FRAGMENTS])
 async def test_the_caseload_page_prefetches_what_it_selects(
-    api, db, statements, monkeypatch, query
-):
+    api: Api, db: Database, statements: StatementCounter, monkeypatch: MonkeyPatch, query
+) -> None:
     """The page's relations are read from the query (api.lookahead), fragments included,
     and loaded for the whole page first: no related object is then waited for on its own,
     and the statements are the loaders' own."""
@@ -93,8 +98,8 @@ query($from: Date!, $to: Date!, $first: Int!) {
 
 @pytest.mark.parametrize("judged", [True, False], ids=["stored", "judged-live"])
 async def test_compliance_findings_do_not_grow_with_the_number_of_sessions(
-    api, db, statements, judged
-):
+    api: Api, db: Database, statements: StatementCounter, judged: bool
+) -> None:
     """Both ways of answering: from the stored findings, and judged live (rules changed)."""
     await seed(db, api.slug, judged=judged)
 
@@ -128,7 +133,9 @@ query($from: Date!, $to: Date!, $first: Int!) {
 }"""
 
 
-async def test_claim_lines_do_not_grow_with_the_page(api, db, statements):
+async def test_claim_lines_do_not_grow_with_the_page(
+    api: Api, db: Database, statements: StatementCounter
+) -> None:
     await seed(db, api.slug)
 
     counts = []
@@ -155,7 +162,9 @@ query($requests: [RenderingProviderRequest!]!) {
 }"""
 
 
-async def test_rendering_providers_do_not_grow_with_the_batch(api, db, statements):
+async def test_rendering_providers_do_not_grow_with_the_batch(
+    api: Api, db: Database, statements: StatementCounter
+) -> None:
     client_ids = await seed(db, api.slug)
 
     counts = []
@@ -191,7 +200,9 @@ query($first: Int!) {
 
 
 @pytest.mark.parametrize("query", [SERVICE_LINES], ids=["serviceLines"])
-async def test_client_service_lines_do_not_grow_with_the_page(api, db, statements, query):
+async def test_client_service_lines_do_not_grow_with_the_page(
+    api: Api, db: Database, statements: StatementCounter, query
+) -> None:
     await seed(db, api.slug)
 
     counts = []

@@ -10,6 +10,8 @@ import builders as b
 import pytest
 
 from cmgraph.db import models
+from cmgraph.db.engine import Database
+from tests.support import Api
 
 
 async def populate(api: Any, last: str) -> dict[str, str]:
@@ -72,14 +74,18 @@ NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
         "Appointment",
     ],
 )
-async def test_node_of_another_organization_is_null(api, other_api, theirs, mine, type_name):
+async def test_node_of_another_organization_is_null(
+    api: Api, other_api: Api, theirs: dict[str, str], mine: dict[str, str], type_name: str
+) -> None:
     assert (await api(NODE, {"id": theirs[type_name]}))["node"]["__typename"] == type_name
     assert (await other_api(NODE, {"id": mine[type_name]}))["node"]["__typename"] == type_name
 
     assert (await other_api(NODE, {"id": theirs[type_name]}))["node"] is None
 
 
-async def test_client_and_provider_of_another_organization_are_null(api, other_api, theirs, mine):
+async def test_client_and_provider_of_another_organization_are_null(
+    api: Api, other_api: Api, theirs: dict[str, str], mine: dict[str, str]
+) -> None:
     client = "query($id: ID!) { client(id: $id) { id } }"
     provider = "query($id: ID!) { provider(id: $id) { id } }"
     assert (await api(client, {"id": theirs["Client"]}))["client"] == {"id": theirs["Client"]}
@@ -124,8 +130,8 @@ query($input: AddCaseManagerInput!) { checkCaseManager(input: $input) { code fie
 
 
 async def test_rendering_provider_of_another_organizations_client_is_not_found(
-    api, other_api, theirs, mine
-):
+    api: Api, other_api: Api, theirs: dict[str, str], mine: dict[str, str]
+) -> None:
     answer = (await api(RENDERING, {"clientId": theirs["Client"]}))["renderingProvider"]
     assert answer["provider"] == {"id": theirs["Provider"]}
 
@@ -145,15 +151,17 @@ async def test_rendering_provider_of_another_organizations_client_is_not_found(
 
 
 async def test_suggestions_for_another_organizations_client_are_refused(
-    api, other_api, theirs, mine
-):
+    api: Api, other_api: Api, theirs: dict[str, str], mine: dict[str, str]
+) -> None:
     assert (await api(SUGGEST, {"clientId": theirs["Client"]}))["suggestCaseManagers"]
     assert (await other_api(SUGGEST, {"clientId": mine["Client"]}))["suggestCaseManagers"]
 
     assert_refused(await other_api.raw(SUGGEST, {"clientId": theirs["Client"]}))
 
 
-async def test_suggestions_never_offer_another_organizations_providers(other_api, theirs, mine):
+async def test_suggestions_never_offer_another_organizations_providers(
+    other_api: Api, theirs: dict[str, str], mine: dict[str, str]
+) -> None:
     found = (await other_api(SUGGEST, {"clientId": mine["Client"]}))["suggestCaseManagers"]
     assert theirs["Provider"] not in {c["provider"]["id"] for c in found}
     assert mine["Provider"] in {c["provider"]["id"] for c in found}
@@ -168,8 +176,13 @@ async def test_suggestions_never_offer_another_organizations_providers(other_api
     ],
 )
 async def test_check_case_manager_with_another_organizations_ids_is_refused(
-    other_api, theirs, mine, client_of, provider_of, field
-):
+    other_api: Api,
+    theirs: dict[str, str],
+    mine: dict[str, str],
+    client_of: str,
+    provider_of: str,
+    field: str,
+) -> None:
     ids = {"theirs": theirs, "mine": mine}
     variables = {
         "input": {
@@ -196,7 +209,9 @@ query {
 }"""
 
 
-async def test_lists_hold_only_the_organizations_own_rows(other_api, theirs, mine):
+async def test_lists_hold_only_the_organizations_own_rows(
+    other_api: Api, theirs: dict[str, str], mine: dict[str, str]
+) -> None:
     data = await other_api(LISTS)
 
     assert [e["node"]["id"] for e in data["clients"]["edges"]] == [mine["Client"]]
@@ -211,7 +226,9 @@ async def test_lists_hold_only_the_organizations_own_rows(other_api, theirs, min
     assert theirs["Client"] not in str(data)
 
 
-async def test_nested_lists_of_an_organizations_nodes_stay_inside_it(other_api, theirs, mine):
+async def test_nested_lists_of_an_organizations_nodes_stay_inside_it(
+    other_api: Api, theirs: dict[str, str], mine: dict[str, str]
+) -> None:
     data = await other_api(
         """query($id: ID!) { client(id: $id) {
              coverages { payor { id } } caseManagers { provider { id } }
@@ -354,8 +371,8 @@ async def snapshot(db: Any, slug: str) -> dict[str, int]:
 
 
 async def test_writes_on_another_organizations_ids_are_not_found_and_change_nothing(
-    api, other_api, db, theirs, mine
-):
+    api: Api, other_api: Api, db: Database, theirs: dict[str, str], mine: dict[str, str]
+) -> None:
     before = (await snapshot(db, api.slug), await snapshot(db, other_api.slug))
     a_before = await api(
         """query($c: ID!, $p: ID!) { client(id: $c) { lastName coverages { priority }
@@ -439,13 +456,13 @@ PROBES: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-def test_every_root_query_field_has_a_tenancy_probe():
+def test_every_root_query_field_has_a_tenancy_probe() -> None:
     from cmgraph.api.schema import schema
 
     assert set(PROBES) == set(schema._schema.query_type.fields)
 
 
-def test_every_node_type_is_probed():
+def test_every_node_type_is_probed() -> None:
     from cmgraph.api.node_queries import NODE_TYPES
 
     assert set(NODE_TYPES) == {
@@ -461,8 +478,8 @@ def test_every_node_type_is_probed():
 
 @pytest.mark.parametrize("field", sorted(PROBES))
 async def test_every_root_field_finds_nothing_of_another_organization(
-    api, other_api, theirs, mine, field
-):
+    api: Api, other_api: Api, theirs: dict[str, str], mine: dict[str, str], field
+) -> None:
     query, variables = PROBES[field]
     values = {name: theirs[kind] for name, kind in variables.items()}
     body = await other_api.raw(query, values)
@@ -479,7 +496,9 @@ async def test_every_root_field_finds_nothing_of_another_organization(
             assert data["totalCount"] == 0 or field == "complianceFindings", data
 
 
-async def test_an_import_never_reaches_another_organizations_records(api, other_api, db):
+async def test_an_import_never_reaches_another_organizations_records(
+    api: Api, other_api: Api, db: Database
+) -> None:
     """Natural keys are looked up in the caller's organization only: B's file naming A's
     client by its external id finds nothing, and A is unchanged."""
     clients = "external_id,first_name,last_name\nA-1,Alpha,Client\n"

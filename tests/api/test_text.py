@@ -19,7 +19,7 @@ from graphql import (
     is_required_argument,
     is_required_input_field,
 )
-from test_roles import literal
+from roles_support import literal
 
 from cmgraph.api.schema import schema
 from cmgraph.db import models

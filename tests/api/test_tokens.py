@@ -10,7 +10,9 @@ import principals as p
 from sqlalchemy import select, update
 
 from cmgraph.db import models
+from cmgraph.db.engine import Database
 from cmgraph.services.tokens import hash_token, organization_of
+from tests.support import Api
 
 CREATE = """mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
   token apiToken { id name role scopes expiresAt lastUsedAt revokedAt provider { id } }
@@ -20,7 +22,9 @@ REVOKE = """mutation($id: ID!) { revokeApiToken(input: {id: $id}) {
 LIST = "{ apiTokens { id name role scopes lastUsedAt revokedAt } }"
 
 
-async def test_an_admin_creates_a_token_that_works_once_shown_and_is_stored_hashed(api, db):
+async def test_an_admin_creates_a_token_that_works_once_shown_and_is_stored_hashed(
+    api: Api, db: Database
+) -> None:
     made = (
         await api(
             CREATE, {"input": {"name": "ehr", "role": "integration", "scopes": ["clients:read"]}}
@@ -47,7 +51,7 @@ async def test_an_admin_creates_a_token_that_works_once_shown_and_is_stored_hash
     assert used["lastUsedAt"] is not None
 
 
-async def test_a_revoked_token_authenticates_nothing(api):
+async def test_a_revoked_token_authenticates_nothing(api: Api) -> None:
     made = (await api(CREATE, {"input": {"name": "x", "role": "billing"}}))["createApiToken"]
     billing = p.as_(api, made["token"])
     assert (await billing.post("{ payors { id } }")).status_code == 200
@@ -57,7 +61,7 @@ async def test_a_revoked_token_authenticates_nothing(api):
     assert (await billing.post("{ payors { id } }")).status_code == 401
 
 
-async def test_an_expired_token_authenticates_nothing(api, db):
+async def test_an_expired_token_authenticates_nothing(api: Api, db: Database) -> None:
     made = (
         await api(
             CREATE, {"input": {"name": "x", "role": "billing", "expiresAt": "2099-01-01T00:00:00Z"}}
@@ -75,7 +79,7 @@ async def test_an_expired_token_authenticates_nothing(api, db):
     assert (await billing.post("{ payors { id } }")).status_code == 401
 
 
-async def test_bad_token_requests_are_user_errors(api, other_api):
+async def test_bad_token_requests_are_user_errors(api: Api, other_api: Api) -> None:
     provider = await b.provider(api)
     theirs = await b.provider(other_api)
     cases = [
@@ -95,7 +99,7 @@ async def test_bad_token_requests_are_user_errors(api, other_api):
         assert [e["field"] for e in made["userErrors"]] == [field], (extra, made)
 
 
-async def test_a_clinician_token_names_its_provider(api):
+async def test_a_clinician_token_names_its_provider(api: Api) -> None:
     provider = await b.provider(api)
     made = (
         await api(CREATE, {"input": {"name": "c", "role": "clinician", "providerId": provider}})
@@ -103,7 +107,7 @@ async def test_a_clinician_token_names_its_provider(api):
     assert made["apiToken"]["provider"] == {"id": provider}
 
 
-async def test_another_organizations_token_cannot_be_revoked(api, other_api):
+async def test_another_organizations_token_cannot_be_revoked(api: Api, other_api: Api) -> None:
     made = (await api(CREATE, {"input": {"name": "x", "role": "billing"}}))["createApiToken"]
     refused = (await other_api(REVOKE, {"id": made["apiToken"]["id"]}))["revokeApiToken"]
     assert [e["code"] for e in refused["userErrors"]] == ["NOT_FOUND"]
@@ -111,7 +115,9 @@ async def test_another_organizations_token_cannot_be_revoked(api, other_api):
     assert made["apiToken"]["id"] not in str(await other_api(LIST))
 
 
-async def test_a_token_names_its_organization_and_is_found_only_within_it(api, other_api, db):
+async def test_a_token_names_its_organization_and_is_found_only_within_it(
+    api: Api, other_api: Api, db: Database
+) -> None:
     """The lookup includes organization_id (one shard in a tenant-sharded database): the
     same secret under another organization's id, or without one, authenticates nothing."""
     own = organization_of(api.token)

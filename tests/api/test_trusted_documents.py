@@ -6,15 +6,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from importlib import resources
+from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwts import AUDIENCE, ISSUER, person_token, write_jwks
+from pytest import MonkeyPatch
 
 from cmgraph.app import create_app
 from cmgraph.config import JwtSettings, Settings
+from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
 from cmgraph.web.trusted_documents import TrustedDocuments, document_id
+from tests.support import Api
 
 FREE_QUERY = "{ serviceLines { code } }"
 UI_FOLDER = resources.files("cmgraph.web") / "ui" / "graphql"
@@ -29,7 +34,15 @@ def key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def app_client(settings: Settings, db, book, tmp_path, key, *, only: bool) -> httpx.AsyncClient:
+def app_client(
+    settings: Settings,
+    db: Database,
+    book: RuleBook,
+    tmp_path: Path,
+    key: rsa.RSAPrivateKey,
+    *,
+    only: bool,
+) -> httpx.AsyncClient:
     configured = dataclasses.replace(
         settings,
         trusted_documents_only=only,
@@ -45,13 +58,17 @@ def app_client(settings: Settings, db, book, tmp_path, key, *, only: bool) -> ht
 
 
 @pytest.fixture
-async def only(settings, db, book, tmp_path, key) -> AsyncIterator[httpx.AsyncClient]:
+async def only(
+    settings: Settings, db: Database, book: RuleBook, tmp_path: Path, key: rsa.RSAPrivateKey
+) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(settings, db, book, tmp_path, key, only=True) as client:
         yield client
 
 
 @pytest.fixture
-async def free(settings, db, book, tmp_path, key) -> AsyncIterator[httpx.AsyncClient]:
+async def free(
+    settings: Settings, db: Database, book: RuleBook, tmp_path: Path, key: rsa.RSAPrivateKey
+) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(settings, db, book, tmp_path, key, only=False) as client:
         yield client
 
@@ -60,7 +77,7 @@ async def post(client: httpx.AsyncClient, bearer: str, body: dict) -> httpx.Resp
     return await client.post("/graphql", json=body, headers={"Authorization": f"Bearer {bearer}"})
 
 
-def test_the_trusted_documents_are_the_uis_files_by_sha256():
+def test_the_trusted_documents_are_the_uis_files_by_sha256() -> None:
     trusted = TrustedDocuments.of_ui()
     names = [f.name for f in UI_FOLDER.iterdir() if f.name.endswith(".graphql")]
 
@@ -70,7 +87,9 @@ def test_the_trusted_documents_are_the_uis_files_by_sha256():
     assert document_id(text).startswith("sha256:") and len(document_id(text)) == 7 + 64
 
 
-async def test_a_person_runs_a_ui_document_by_id_or_as_its_text(only, api, key):
+async def test_a_person_runs_a_ui_document_by_id_or_as_its_text(
+    only: httpx.AsyncClient, api: Api, key: rsa.RSAPrivateKey
+) -> None:
     person = person_token(key, api.slug)
     text = ui_document("Clients")
     variables = {"search": "nobody", "first": 5}
@@ -83,7 +102,9 @@ async def test_a_person_runs_a_ui_document_by_id_or_as_its_text(only, api, key):
     assert by_id.json() == by_text.json()
 
 
-async def test_a_persons_free_query_is_refused_when_only_trusted_documents_run(only, api, key):
+async def test_a_persons_free_query_is_refused_when_only_trusted_documents_run(
+    only: httpx.AsyncClient, api: Api, key: rsa.RSAPrivateKey
+) -> None:
     response = await post(only, person_token(key, api.slug), {"query": FREE_QUERY})
 
     assert response.status_code == 403
@@ -94,20 +115,22 @@ async def test_a_persons_free_query_is_refused_when_only_trusted_documents_run(o
     assert (await post(only, person_token(key, api.slug), {"query": changed})).status_code == 403
 
 
-async def test_an_integration_token_keeps_free_queries(only, api):
+async def test_an_integration_token_keeps_free_queries(only: httpx.AsyncClient, api: Api) -> None:
     response = await post(only, api.token, {"query": FREE_QUERY})
 
     assert response.status_code == 200
     assert response.json()["data"]["serviceLines"]
 
 
-async def test_without_the_setting_people_run_free_queries(free, api, key):
+async def test_without_the_setting_people_run_free_queries(
+    free: httpx.AsyncClient, api: Api, key: rsa.RSAPrivateKey
+) -> None:
     response = await post(free, person_token(key, api.slug), {"query": FREE_QUERY})
 
     assert response.status_code == 200, response.text
 
 
-async def test_an_unknown_document_id_is_a_clear_400(free, api):
+async def test_an_unknown_document_id_is_a_clear_400(free: httpx.AsyncClient, api: Api) -> None:
     response = await post(free, api.token, {"documentId": "sha256:" + "0" * 64})
 
     assert response.status_code == 400
@@ -115,7 +138,7 @@ async def test_an_unknown_document_id_is_a_clear_400(free, api):
     assert error["extensions"]["code"] == "PERSISTED_DOCUMENT_NOT_FOUND"
 
 
-def test_the_setting_takes_only_or_off(monkeypatch):
+def test_the_setting_takes_only_or_off(monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setenv("CMGRAPH_TRUSTED_DOCUMENTS", "only")
     assert Settings.from_env().trusted_documents_only is True
     monkeypatch.setenv("CMGRAPH_TRUSTED_DOCUMENTS", "off")

@@ -12,14 +12,17 @@ from typing import Any
 import helpers as h
 import httpx
 import pytest
+from faults_support import client_of
+from idempotency_support import count, new_client, send
 from proxy import proxy_to
 from sqlalchemy import exc as sa_exc
-from test_faults import client_of
-from test_idempotency import count, new_client, send
 
 from cmgraph.app import create_app
+from cmgraph.config import Settings
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
+from tests.support import Api
 
 WITH_FINDINGS = """mutation($input: CreateClientInput!) {
   createClient(input: $input) { client { id lastName findings { code } } userErrors { code } }
@@ -44,8 +47,8 @@ def postgres_url(database_url: str, is_postgres: bool) -> str:
 
 @pytest.mark.parametrize("delivered", [False, True], ids=["commit-lost", "answer-lost"])
 async def test_a_commit_cut_on_postgresql_is_outcome_unknown_and_the_keyed_retry_settles_it(
-    api, settings, book, postgres_url, delivered
-):
+    api: Api, settings: Settings, book: RuleBook, postgres_url: str, delivered: bool
+) -> None:
     """The proxy cuts the write's connection exactly at its COMMIT: before PostgreSQL got it
     (nothing committed), or after PostgreSQL answered it (committed, the answer lost)."""
     name = "Delivered" if delivered else "Undelivered"
@@ -70,8 +73,8 @@ async def test_a_commit_cut_on_postgresql_is_outcome_unknown_and_the_keyed_retry
 
 
 async def test_an_unkeyed_write_committed_before_its_answer_was_lost_is_not_called_unavailable(
-    api, settings, book, postgres_url
-):
+    api: Api, settings: Settings, book: RuleBook, postgres_url: str
+) -> None:
     async with proxy_to(postgres_url) as proxy:
         through = Database.from_url(proxy.url(postgres_url))
         try:
@@ -113,8 +116,8 @@ class ReadsFailAfterAClientIsWritten(Database):
 
 @pytest.mark.parametrize("keyed", [True, False])
 async def test_a_write_committed_before_the_database_failed_is_answered_outcome_unknown(
-    api, db, settings, book, keyed
-):
+    api: Api, db: Database, settings: Settings, book: RuleBook, keyed: bool
+) -> None:
     failing = ReadsFailAfterAClientIsWritten(db.engine)
     key = "after-commit" if keyed else None
     async with client_of(create_app(settings, db=failing, book=book)) as client:
@@ -139,7 +142,9 @@ class ReadsFailAfterAnAssignmentIsWritten(ReadsFailAfterAClientIsWritten):
     written = models.Assignment
 
 
-async def test_a_change_whose_answer_was_lost_is_answered_from_its_record(api, db, settings, book):
+async def test_a_change_whose_answer_was_lost_is_answered_from_its_record(
+    api: Api, db: Database, settings: Settings, book: RuleBook
+) -> None:
     """Its record holds both assignments (the one it ended, the one it made) and the
     warnings; the retry's answer is made from them, and nothing is changed twice."""
     case = await h.credentialed_case(api)
@@ -190,8 +195,8 @@ class SecondClientCommitFails(Database):
 
 
 async def test_of_two_writes_in_one_request_the_retry_answers_the_committed_one_and_runs_the_other(
-    api, db, settings, book
-):
+    api: Api, db: Database, settings: Settings, book: RuleBook
+) -> None:
     variables = {"a": new_client("First")["input"], "b": new_client("Second")["input"]}
     failing = SecondClientCommitFails(db.engine)
     async with client_of(create_app(settings, db=failing, book=book)) as client:

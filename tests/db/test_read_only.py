@@ -16,7 +16,9 @@ from cmgraph.db.engine import Database
 from cmgraph.db.faults import is_unavailable
 
 
-async def test_writes_work_again_once_the_file_is_writable(tmp_path: Path, is_postgres: bool):
+async def test_writes_work_again_once_the_file_is_writable(
+    tmp_path: Path, is_postgres: bool
+) -> None:
     if is_postgres:
         pytest.skip("SQLite's files")
     path = tmp_path / "read-only.db"

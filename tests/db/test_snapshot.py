@@ -4,19 +4,21 @@ what commits while it reads is not half in it."""
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from sqlalchemy import func, select
 
 from cmgraph.db import models
+from cmgraph.db.engine import Database
 from cmgraph.services import tenants
 
 
 async def clients(session, org) -> int:
     count = select(func.count()).select_from(models.Client)
-    return await session.scalar(count.where(models.Client.organization_id == org))
+    return cast("int", await session.scalar(count.where(models.Client.organization_id == org)))
 
 
-async def test_a_snapshot_session_does_not_see_what_commits_while_it_reads(db):
+async def test_a_snapshot_session_does_not_see_what_commits_while_it_reads(db: Database) -> None:
     slug = f"snap-{uuid.uuid4().hex[:8]}"
     org = (await tenants.create_organization(db, "Snapshot", slug, "America/Chicago")).id
 

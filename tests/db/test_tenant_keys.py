@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from cmgraph.db.engine import Database
+
 TENANT = "organization_id"
 TENANTS_TABLE = "organizations"
 # (table, columns) of the one global uniqueness: an organization's slug
@@ -52,7 +54,7 @@ def _tenant_key(table: str) -> str:
     return "id" if table == TENANTS_TABLE else TENANT
 
 
-async def test_every_table_has_organization_id_and_every_key_includes_it(db):
+async def test_every_table_has_organization_id_and_every_key_includes_it(db: Database) -> None:
     async with db.engine.connect() as connection:
         tables = await connection.run_sync(_keys)
     assert {"organizations", "api_tokens", "clients", "case_manager_assignments"} <= set(tables)
@@ -69,7 +71,9 @@ async def test_every_table_has_organization_id_and_every_key_includes_it(db):
     assert problems == []
 
 
-async def test_the_exclusion_constraint_includes_organization_id(db, is_postgres):
+async def test_the_exclusion_constraint_includes_organization_id(
+    db: Database, is_postgres: bool
+) -> None:
     if not is_postgres:
         return  # SQLite has no exclusion constraints; the service serializes writes there
     async with db.engine.connect() as connection:
@@ -91,7 +95,7 @@ async def test_the_exclusion_constraint_includes_organization_id(db, is_postgres
         assert TENANT in columns, (table, name, columns)
 
 
-async def test_the_one_global_lookup_is_an_organizations_slug(db):
+async def test_the_one_global_lookup_is_an_organizations_slug(db: Database) -> None:
     """A reviewer sees every exception to the rule here: adding one fails this test."""
     async with db.engine.connect() as connection:
         tables = await connection.run_sync(_keys)

@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from pytest import MonkeyPatch
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.app import create_app
+from cmgraph.config import Settings
 from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.db.faults import is_retryable
@@ -93,7 +95,7 @@ class FailsFirst:
     ],
     ids=["serialization_failure", "deadlock"],
 )
-async def test_a_lost_race_runs_again_and_commits_once(scope, error):
+async def test_a_lost_race_runs_again_and_commits_once(scope: Scope, error) -> None:
     use_case = FailsFirst(scope, ATTEMPTS - 1, error)
     outcome = await run_write(scope, use_case)
     assert outcome.value == "done"
@@ -101,7 +103,9 @@ async def test_a_lost_race_runs_again_and_commits_once(scope, error):
     assert await clients_named(scope, "Retried") == 1
 
 
-async def test_after_the_last_attempt_the_conflict_is_raised_and_nothing_is_written(scope):
+async def test_after_the_last_attempt_the_conflict_is_raised_and_nothing_is_written(
+    scope: Scope,
+) -> None:
     use_case = FailsFirst(scope, ATTEMPTS, lost_race("40001"))
     with pytest.raises(WriteConflict) as raised:
         await run_write(scope, use_case)
@@ -109,7 +113,7 @@ async def test_after_the_last_attempt_the_conflict_is_raised_and_nothing_is_writ
     assert await clients_named(scope, "Retried") == 0
 
 
-async def test_other_database_errors_are_not_retried(scope):
+async def test_other_database_errors_are_not_retried(scope: Scope) -> None:
     use_case = FailsFirst(scope, 1, lost_race("42P01"))  # undefined_table: a bug, not a race
     with pytest.raises(DBAPIError):
         await run_write(scope, use_case)
@@ -117,7 +121,7 @@ async def test_other_database_errors_are_not_retried(scope):
     assert await clients_named(scope, "Retried") == 0
 
 
-def test_what_counts_as_a_lost_race():
+def test_what_counts_as_a_lost_race() -> None:
     assert is_retryable(lost_race("40001")) and is_retryable(lost_race("40P01"))
     assert not is_retryable(lost_race("23505"))  # unique_violation: an answer, not a race
     assert not is_retryable(OperationalError("SELECT 1", None, Exception("disk I/O error")))
@@ -129,8 +133,8 @@ def test_what_counts_as_a_lost_race():
 
 
 async def test_over_http_a_write_that_keeps_conflicting_is_a_503_to_retry(
-    db, book, settings, monkeypatch
-):
+    db: Database, book: RuleBook, settings: Settings, monkeypatch: MonkeyPatch
+) -> None:
     """Not an internal error with a trace: 503, WRITE_CONFLICT, Retry-After; and under an
     Idempotency-Key it is not kept, so the retry runs."""
     slug = f"t-{uuid.uuid4().hex[:12]}"
@@ -166,7 +170,9 @@ async def test_over_http_a_write_that_keeps_conflicting_is_a_503_to_retry(
         assert retry.json()["data"]["createClient"]["client"]["id"]
 
 
-async def test_a_real_deadlock_on_postgresql_is_resolved_by_the_retry(scope, is_postgres):
+async def test_a_real_deadlock_on_postgresql_is_resolved_by_the_retry(
+    scope: Scope, is_postgres: bool
+) -> None:
     """Two writes lock two rows in opposite orders. PostgreSQL aborts one of them
     (deadlock_detected, after its deadlock_timeout); that one runs again once the other has
     committed, and both writes land."""
@@ -224,7 +230,7 @@ async def test_a_real_deadlock_on_postgresql_is_resolved_by_the_retry(scope, is_
     assert len(names) == 1  # whichever committed last renamed both rows
 
 
-async def test_the_overlap_backstop_refuses_in_the_overlap_rules_words(scope):
+async def test_the_overlap_backstop_refuses_in_the_overlap_rules_words(scope: Scope) -> None:
     """PostgreSQL's exclusion constraint fired: a concurrent write assigned a CM first."""
 
     async def use_case(session: AsyncSession) -> Outcome[str]:
@@ -248,7 +254,9 @@ async def test_the_overlap_backstop_refuses_in_the_overlap_rules_words(scope):
     assert "at the same time" in error.message
 
 
-async def test_a_use_case_refused_in_a_batch_takes_only_its_own_records_and_events(scope):
+async def test_a_use_case_refused_in_a_batch_takes_only_its_own_records_and_events(
+    scope: Scope,
+) -> None:
     """A bulk import runs each row in a savepoint of one transaction: a row refused after it
     recorded its change leaves no record nor event, and the other rows keep theirs."""
 

@@ -6,11 +6,11 @@ Every builder asserts that its mutation succeeded and returns the new object's g
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, cast
 
 from stdnum import luhn
 
-Api = Any  # tests/conftest.py's Api: `await api(query, variables)` returns the data
+from tests.support import Api
 
 _npi_serial = itertools.count(300_000_001)
 
@@ -24,7 +24,7 @@ async def _ok(api: Api, mutation: str, payload: str, field: str, input: dict[str
     data = await api(mutation, {"input": input})
     result = data[payload]
     assert result["userErrors"] == [], result["userErrors"]
-    return result[field]["id"]
+    return cast("str", result[field]["id"])
 
 
 async def client(api: Api, first: str = "Ada", last: str = "Lovelace") -> str:
@@ -127,13 +127,13 @@ async def add_case_manager(
             }
         },
     )
-    return data["addCaseManager"]
+    return cast("dict[str, Any]", data["addCaseManager"])
 
 
 async def case_manager(api: Api, client: str, provider: str, start: str, line: str = "ABA") -> str:
     payload = await add_case_manager(api, client, provider, start, line)
     assert payload["userErrors"] == [], payload["userErrors"]
-    return payload["caseManager"]["id"]
+    return cast("str", payload["caseManager"]["id"])
 
 
 async def session(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import practice as p
 from claims import claim_lines
+
+from cmgraph.plugins import RuleBook
+from tests.support import Api
 
 PLUGIN = "bcbs_tx_tiers"
 
@@ -24,7 +27,7 @@ async def _provider_with(api: Any, first: str, last: str, *credentials: dict[str
         },
     )
     assert data["createProvider"]["userErrors"] == []
-    return data["createProvider"]["provider"]["id"]
+    return cast("str", data["createProvider"]["provider"]["id"])
 
 
 async def _practice(api: Any, *plugins: str, since: str = "2025-01-01") -> tuple[str, str]:
@@ -70,7 +73,7 @@ async def _tiers_by_deliverer(api: Any, *plugins: str) -> tuple[str, dict[str, l
     return cm, {kind: by_id[provider]["modifiers"] for kind, provider in staff.items()}
 
 
-async def test_97153_carries_the_tier_of_whoever_delivered_it(api):
+async def test_97153_carries_the_tier_of_whoever_delivered_it(api: Api) -> None:
     _, tiers = await _tiers_by_deliverer(api, PLUGIN)
 
     assert tiers == {
@@ -85,13 +88,13 @@ async def test_97153_carries_the_tier_of_whoever_delivered_it(api):
     }
 
 
-async def test_a_payor_without_the_plugin_gets_no_tier_modifiers(api):
+async def test_a_payor_without_the_plugin_gets_no_tier_modifiers(api: Api) -> None:
     _, tiers = await _tiers_by_deliverer(api)
 
     assert set(map(tuple, tiers.values())) == {()}
 
 
-async def test_the_tier_follows_the_credentials_current_on_the_date_of_service(api):
+async def test_the_tier_follows_the_credentials_current_on_the_date_of_service(api: Api) -> None:
     client, _ = await _practice(api, PLUGIN)
     rbt = await _provider_with(api, "Robin", "Lapsed", {"type": "RBT", "expiresOn": "2026-03-15"})
     for day in ("10", "20"):
@@ -130,11 +133,11 @@ async def _other_codes(api: Any, *plugins: str) -> list[list[str]]:
     return [line["modifiers"] for line in lines]
 
 
-async def test_only_97153_is_tiered(api):
+async def test_only_97153_is_tiered(api: Api) -> None:
     assert await _other_codes(api, PLUGIN) == [[]] * 5
 
 
-async def test_other_codes_without_the_plugin_have_no_modifiers_either(api):
+async def test_other_codes_without_the_plugin_have_no_modifiers_either(api: Api) -> None:
     assert await _other_codes(api) == [[]] * 5
 
 
@@ -151,18 +154,18 @@ async def _around_the_effective_date(api: Any, *plugins: str) -> list[tuple[str,
     return [(line["dateOfService"], line["modifiers"]) for line in lines]
 
 
-async def test_no_tier_modifier_before_2021_04_01(api):
+async def test_no_tier_modifier_before_2021_04_01(api: Api) -> None:
     assert await _around_the_effective_date(api, PLUGIN) == [
         ("2021-03-31", []),
         ("2021-04-01", ["HN"]),
     ]
 
 
-async def test_without_the_plugin_neither_date_has_a_modifier(api):
+async def test_without_the_plugin_neither_date_has_a_modifier(api: Api) -> None:
     assert await _around_the_effective_date(api) == [("2021-03-31", []), ("2021-04-01", [])]
 
 
-async def test_the_rule_is_listed_for_the_payor_only(book):
+async def test_the_rule_is_listed_for_the_payor_only(book: RuleBook) -> None:
     [info] = [r for r in book.rules() if r.plugin == PLUGIN]
     assert info.name == "tiered_97153_modifiers"
     assert info.applies_to_all_payors is False

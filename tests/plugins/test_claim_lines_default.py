@@ -5,8 +5,10 @@ from __future__ import annotations
 import practice as p
 from claims import claim_lines
 
+from tests.support import Api
 
-async def test_the_default_claim_line_renders_under_the_case_manager(api):
+
+async def test_the_default_claim_line_renders_under_the_case_manager(api: Api) -> None:
     client = await p.client(api)
     plan = await p.payor(api, "Plain Plan", "COMMERCIAL")
     await p.coverage(api, client, plan)
@@ -29,7 +31,7 @@ async def test_the_default_claim_line_renders_under_the_case_manager(api):
     assert line["findings"] == []
 
 
-async def test_a_session_without_a_case_manager_has_no_rendering_provider(api):
+async def test_a_session_without_a_case_manager_has_no_rendering_provider(api: Api) -> None:
     client = await p.client(api)
     rbt = await p.provider(api, "Robin", "Tech", "RBT")
     await p.session(api, client, rbt, "2026-03-10T09:00-05:00", "2026-03-10T10:00-05:00")
@@ -41,7 +43,7 @@ async def test_a_session_without_a_case_manager_has_no_rendering_provider(api):
     assert [f["code"] for f in line["findings"]] == ["NO_CASE_MANAGER"]
 
 
-async def test_cancelled_sessions_have_no_claim_line_unless_asked_for(api):
+async def test_cancelled_sessions_have_no_claim_line_unless_asked_for(api: Api) -> None:
     client = await p.client(api)
     rbt = await p.provider(api, "Robin", "Tech", "RBT")
     await p.session(

@@ -6,15 +6,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
+from cmgraph.db.engine import Database
 from cmgraph.demo import load_demo
 from cmgraph.facts import Clock
+from cmgraph.plugins import RuleBook
 from cmgraph.services import claims
 from cmgraph.services.scope import Scope
 
 TODAY = date(2026, 3, 10)
 
 
-async def test_the_demos_claim_lines_carry_codes_and_the_plugins_modifiers(db, book):
+async def test_the_demos_claim_lines_carry_codes_and_the_plugins_modifiers(
+    db: Database, book: RuleBook
+) -> None:
     demo = await load_demo(db, slug=f"demo-{uuid.uuid4().hex[:8]}", today=TODAY)
     scope = Scope(db, book, demo.organization_id, Clock("America/Chicago"), "test")
 

@@ -8,6 +8,8 @@ import practice as p
 import pytest
 from claims import claim_lines
 
+from tests.support import Api
+
 PLUGIN = "mo_healthnet"
 MARCH = ("2026-03-01", "2026-03-31")
 
@@ -27,7 +29,7 @@ class Case:
     cm: str
 
 
-async def a_case(api, *, mo: bool = True, cm_credentials: tuple[str, ...] = ("BCBA",)) -> Case:
+async def a_case(api: Api, *, mo: bool = True, cm_credentials: tuple[str, ...] = ("BCBA",)) -> Case:
     """A client of MO HealthNet (or of a plain Medicaid plan) with an enrolled CM from March 1."""
     client = await p.client(api)
     payor = (
@@ -42,7 +44,7 @@ async def a_case(api, *, mo: bool = True, cm_credentials: tuple[str, ...] = ("BC
     return Case(client, payor, cm)
 
 
-async def only_line(api, case: Case) -> dict:
+async def only_line(api: Api, case: Case) -> dict:
     [line] = await claim_lines(api, case.client, *MARCH)
     return line
 
@@ -62,7 +64,9 @@ def assert_default(line: dict, case: Case) -> None:
 
 
 @pytest.mark.parametrize("credential", ["RBT", "BT"])
-async def test_a_technician_session_renders_under_a_bcba_case_manager_with_hm_ho(api, credential):
+async def test_a_technician_session_renders_under_a_bcba_case_manager_with_hm_ho(
+    api: Api, credential: str
+) -> None:
     case = await a_case(api)
     tech = await p.provider(api, "Robin", "Tech", credential)
     await p.session(
@@ -79,7 +83,9 @@ async def test_a_technician_session_renders_under_a_bcba_case_manager_with_hm_ho
 
 
 @pytest.mark.parametrize("credentials", [("BCBA-D",), ("BCaBA", "BCBA")])
-async def test_a_bcba_d_supervisor_or_one_also_holding_bcaba_gives_ho(api, credentials):
+async def test_a_bcba_d_supervisor_or_one_also_holding_bcaba_gives_ho(
+    api: Api, credentials: tuple[str, ...]
+) -> None:
     case = await a_case(api, cm_credentials=credentials)
     rbt = await p.provider(api, "Robin", "Tech", "RBT")
     await p.session(
@@ -92,7 +98,7 @@ async def test_a_bcba_d_supervisor_or_one_also_holding_bcaba_gives_ho(api, crede
     assert line["modifiers"] == ["HM", "HO"]
 
 
-async def test_a_technician_session_under_a_bcaba_case_manager_gets_hm_hn(api):
+async def test_a_technician_session_under_a_bcaba_case_manager_gets_hm_hn(api: Api) -> None:
     case = await a_case(api, cm_credentials=("BCaBA",))
     rbt = await p.provider(api, "Robin", "Tech", "RBT")
     await p.session(
@@ -107,7 +113,7 @@ async def test_a_technician_session_under_a_bcaba_case_manager_gets_hm_hn(api):
     assert line["findings"] == []
 
 
-async def test_a_technician_session_of_another_payor_keeps_the_default(api):
+async def test_a_technician_session_of_another_payor_keeps_the_default(api: Api) -> None:
     case = await a_case(api, mo=False)
     rbt = await p.provider(api, "Robin", "Tech", "RBT")
     await p.session(
@@ -123,7 +129,7 @@ async def test_a_technician_session_of_another_payor_keeps_the_default(api):
 # --- a BCaBA may be the supervising CM for MO HealthNet -------------------------------------
 
 
-async def test_a_bcaba_qualifies_as_case_manager_only_for_mo_healthnet(api):
+async def test_a_bcaba_qualifies_as_case_manager_only_for_mo_healthnet(api: Api) -> None:
     client = await p.client(api)
     mo = await p.payor(api, "MO HealthNet", "MEDICAID", PLUGIN)
     await p.coverage(api, client, mo)
@@ -140,7 +146,7 @@ async def test_a_bcaba_qualifies_as_case_manager_only_for_mo_healthnet(api):
     assert [e["code"] for e in refused["userErrors"]] == ["DISCIPLINE_MISMATCH"]
 
 
-async def test_a_bcaba_is_no_case_manager_of_other_lines_for_mo_healthnet(api):
+async def test_a_bcaba_is_no_case_manager_of_other_lines_for_mo_healthnet(api: Api) -> None:
     client = await p.client(api)
     mo = await p.payor(api, "MO HealthNet", "MEDICAID", PLUGIN)
     await p.coverage(api, client, mo)
@@ -152,7 +158,7 @@ async def test_a_bcaba_is_no_case_manager_of_other_lines_for_mo_healthnet(api):
     assert [e["code"] for e in refused["userErrors"]] == ["DISCIPLINE_MISMATCH"]
 
 
-async def a_lapsing_bcba_who_is_also_a_bcaba(api, payor: str) -> tuple[str, str]:
+async def a_lapsing_bcba_who_is_also_a_bcaba(api: Api, payor: str) -> tuple[str, str]:
     """(client, CM): a CM from March 1 whose BCBA lapses on March 15, holding a BCaBA."""
     client = await p.client(api)
     await p.coverage(api, client, payor)
@@ -184,7 +190,9 @@ def mismatch_days(lines: list[dict]) -> list[str]:
     ]
 
 
-async def test_after_the_bcba_lapses_the_bcaba_still_qualifies_for_mo_healthnet_only(api):
+async def test_after_the_bcba_lapses_the_bcaba_still_qualifies_for_mo_healthnet_only(
+    api: Api,
+) -> None:
     """Rule 3 in hindsight follows the payor's widened list: the claim lines of a session
     after the BCBA lapsed are clean for MO HealthNet, a DISCIPLINE_MISMATCH for another plan."""
     mo = await p.payor(api, "MO HealthNet", "MEDICAID", PLUGIN)
@@ -199,7 +207,7 @@ async def test_after_the_bcba_lapses_the_bcaba_still_qualifies_for_mo_healthnet_
 # --- analysts render their own sessions, with their own level modifier ----------------------
 
 
-async def test_an_enrolled_substitute_bcba_renders_their_own_session_with_ho(api):
+async def test_an_enrolled_substitute_bcba_renders_their_own_session_with_ho(api: Api) -> None:
     case = await a_case(api)
     substitute = await p.provider(api, "Sam", "Substitute", "BCBA")
     await p.enroll(api, substitute, case.payor)
@@ -220,7 +228,7 @@ async def test_an_enrolled_substitute_bcba_renders_their_own_session_with_ho(api
     assert line["findings"] == []
 
 
-async def test_an_enrolled_bcaba_renders_their_own_session_with_hn(api):
+async def test_an_enrolled_bcaba_renders_their_own_session_with_hn(api: Api) -> None:
     case = await a_case(api)
     bcaba = await p.provider(api, "Avery", "Assistant", "BCaBA")
     await p.enroll(api, bcaba, case.payor)
@@ -235,7 +243,7 @@ async def test_an_enrolled_bcaba_renders_their_own_session_with_hn(api):
     assert line["findings"] == []
 
 
-async def test_a_bcba_d_case_manager_delivering_renders_with_ho(api):
+async def test_a_bcba_d_case_manager_delivering_renders_with_ho(api: Api) -> None:
     case = await a_case(api, cm_credentials=("BCBA-D",))
     await p.session(
         api, case.client, case.cm, "2026-03-10T09:00-04:00", "2026-03-10T10:00-04:00", code="97156"
@@ -249,7 +257,7 @@ async def test_a_bcba_d_case_manager_delivering_renders_with_ho(api):
     assert line["findings"] == []
 
 
-async def test_an_analyst_also_holding_rbt_counts_as_the_analyst(api):
+async def test_an_analyst_also_holding_rbt_counts_as_the_analyst(api: Api) -> None:
     case = await a_case(api)
     both = await p.provider(api, "Dana", "Dual", "RBT", "BCaBA")
     await p.enroll(api, both, case.payor)
@@ -263,7 +271,7 @@ async def test_an_analyst_also_holding_rbt_counts_as_the_analyst(api):
     assert line["modifiers"] == ["HN"]
 
 
-async def test_a_substitute_analyst_of_another_payor_keeps_the_default(api):
+async def test_a_substitute_analyst_of_another_payor_keeps_the_default(api: Api) -> None:
     case = await a_case(api, mo=False)
     substitute = await p.provider(api, "Sam", "Substitute", "BCaBA")
     await p.enroll(api, substitute, case.payor)
@@ -286,7 +294,9 @@ async def test_a_substitute_analyst_of_another_payor_keeps_the_default(api):
 
 
 @pytest.mark.parametrize("enrollment", [None, "PENDING"])
-async def test_an_analyst_rendering_without_enrollment_is_an_error(api, enrollment):
+async def test_an_analyst_rendering_without_enrollment_is_an_error(
+    api: Api, enrollment: str | None
+) -> None:
     case = await a_case(api)
     substitute = await p.provider(api, "Sam", "Substitute", "BCBA")
     if enrollment:
@@ -312,7 +322,7 @@ async def test_an_analyst_rendering_without_enrollment_is_an_error(api, enrollme
     assert finding["message"].endswith(".")
 
 
-async def test_an_enrollment_ended_before_the_date_of_service_does_not_count(api):
+async def test_an_enrollment_ended_before_the_date_of_service_does_not_count(api: Api) -> None:
     case = await a_case(api)
     bcaba = await p.provider(api, "Avery", "Assistant", "BCaBA")
     await p.enroll(api, bcaba, case.payor, until="2026-03-09")
@@ -332,7 +342,7 @@ async def test_an_enrollment_ended_before_the_date_of_service_does_not_count(api
     )
 
 
-async def test_a_technician_needs_no_enrollment(api):
+async def test_a_technician_needs_no_enrollment(api: Api) -> None:
     case = await a_case(api)
     rbt = await p.provider(api, "Robin", "Tech", "RBT")
     await p.session(
@@ -344,7 +354,7 @@ async def test_a_technician_needs_no_enrollment(api):
     assert plugin_codes(line) == []
 
 
-async def test_a_case_manager_not_enrolled_is_reported_once_by_the_core(api):
+async def test_a_case_manager_not_enrolled_is_reported_once_by_the_core(api: Api) -> None:
     client = await p.client(api)
     mo = await p.payor(api, "MO HealthNet", "MEDICAID", PLUGIN)
     await p.coverage(api, client, mo)
@@ -360,7 +370,7 @@ async def test_a_case_manager_not_enrolled_is_reported_once_by_the_core(api):
     assert [f["code"] for f in line["findings"]] == ["NOT_CREDENTIALED"]
 
 
-async def test_an_unenrolled_analyst_of_another_payor_has_no_plugin_finding(api):
+async def test_an_unenrolled_analyst_of_another_payor_has_no_plugin_finding(api: Api) -> None:
     case = await a_case(api, mo=False)
     substitute = await p.provider(api, "Sam", "Substitute", "BCBA")
     await p.session(
@@ -381,7 +391,7 @@ async def test_an_unenrolled_analyst_of_another_payor_has_no_plugin_finding(api)
 # --- the payor that decides, and the line ----------------------------------------------------
 
 
-async def test_mo_healthnet_as_secondary_payor_changes_nothing(api):
+async def test_mo_healthnet_as_secondary_payor_changes_nothing(api: Api) -> None:
     client = await p.client(api)
     plain = await p.payor(api, "Plain Plan", "COMMERCIAL")
     mo = await p.payor(api, "MO HealthNet", "MEDICAID", PLUGIN)
@@ -409,7 +419,7 @@ async def test_mo_healthnet_as_secondary_payor_changes_nothing(api):
         assert line["findings"] == []
 
 
-async def test_other_service_lines_keep_the_default(api):
+async def test_other_service_lines_keep_the_default(api: Api) -> None:
     client = await p.client(api)
     mo = await p.payor(api, "MO HealthNet", "MEDICAID", PLUGIN)
     await p.coverage(api, client, mo)
@@ -436,12 +446,12 @@ async def test_other_service_lines_keep_the_default(api):
 # --- a rendering question without one session -----------------------------------------------
 
 
-async def ask(api, case: Case, day: str) -> dict:
+async def ask(api: Api, case: Case, day: str) -> dict:
     data = await api(RENDERING, {"client": case.client, "line": "ABA", "day": day})
     return data["renderingProvider"]
 
 
-async def two_deliverers_on_march_10(api, case: Case) -> None:
+async def two_deliverers_on_march_10(api: Api, case: Case) -> None:
     rbt = await p.provider(api, "Robin", "Tech", "RBT")
     substitute = await p.provider(api, "Sam", "Substitute", "BCBA")
     await p.enroll(api, substitute, case.payor)
@@ -458,7 +468,7 @@ async def two_deliverers_on_march_10(api, case: Case) -> None:
     )
 
 
-async def test_without_one_session_the_renderer_is_left_off_with_a_warning(api):
+async def test_without_one_session_the_renderer_is_left_off_with_a_warning(api: Api) -> None:
     case = await a_case(api)
     await two_deliverers_on_march_10(api, case)
 
@@ -476,7 +486,7 @@ async def test_without_one_session_the_renderer_is_left_off_with_a_warning(api):
         ]
 
 
-async def test_a_date_with_one_deliverer_is_answered_by_that_session(api):
+async def test_a_date_with_one_deliverer_is_answered_by_that_session(api: Api) -> None:
     case = await a_case(api)
     bcaba = await p.provider(api, "Avery", "Assistant", "BCaBA")
     await p.enroll(api, bcaba, case.payor)
@@ -497,7 +507,7 @@ async def test_a_date_with_one_deliverer_is_answered_by_that_session(api):
     assert (technician_day["provider"], technician_day["findings"]) == ({"id": case.cm}, [])
 
 
-async def test_a_rendering_question_of_another_payor_gets_the_case_manager(api):
+async def test_a_rendering_question_of_another_payor_gets_the_case_manager(api: Api) -> None:
     case = await a_case(api, mo=False)
     await two_deliverers_on_march_10(api, case)
 
@@ -510,7 +520,7 @@ async def test_a_rendering_question_of_another_payor_gets_the_case_manager(api):
 # --- the rules query --------------------------------------------------------------------------
 
 
-async def test_the_rules_are_listed_with_the_payors_naming_the_plugin(api):
+async def test_the_rules_are_listed_with_the_payors_naming_the_plugin(api: Api) -> None:
     await p.payor(api, "MO HealthNet", "MEDICAID", PLUGIN)
     await p.payor(api, "Plain Plan", "COMMERCIAL")
 

@@ -8,6 +8,8 @@ import practice as p
 import pytest
 from claims import claim_lines
 
+from tests.support import Api
+
 PLUGIN = "nv_medicaid"
 MARCH = ("2026-03-01", "2026-03-31")
 
@@ -27,7 +29,7 @@ class Case:
     cm: str
 
 
-async def a_case(api, *, nv: bool = True) -> Case:
+async def a_case(api: Api, *, nv: bool = True) -> Case:
     """A client of Nevada Medicaid (or of a plain Medicaid plan) with an enrolled BCBA CM."""
     client = await p.client(api)
     payor = (
@@ -42,14 +44,14 @@ async def a_case(api, *, nv: bool = True) -> Case:
     return Case(client, payor, cm)
 
 
-async def deliverer(api, case: Case, *credentials: str, enrolled: bool = True) -> str:
+async def deliverer(api: Api, case: Case, *credentials: str, enrolled: bool = True) -> str:
     who = await p.provider(api, "Dee", "Liverer", *credentials)
     if enrolled:
         await p.enroll(api, who, case.payor)
     return who
 
 
-async def one_session(api, case: Case, who: str, code: str = "97153") -> dict:
+async def one_session(api: Api, case: Case, who: str, code: str = "97153") -> dict:
     await p.session(
         api, case.client, who, "2026-03-10T09:00-04:00", "2026-03-10T11:00-04:00", code=code
     )
@@ -75,7 +77,9 @@ def assert_default(line: dict, case: Case) -> None:
 @pytest.mark.parametrize(
     ("credentials", "code"), [(("RBT",), "97153"), (("BCaBA",), "97155")], ids=["RBT", "BCaBA"]
 )
-async def test_a_bcaba_or_rbt_renders_their_session_under_the_cm_with_ud(api, credentials, code):
+async def test_a_bcaba_or_rbt_renders_their_session_under_the_cm_with_ud(
+    api: Api, credentials: tuple[str, ...], code: str
+) -> None:
     case = await a_case(api)
     who = await deliverer(api, case, *credentials)
 
@@ -88,7 +92,9 @@ async def test_a_bcaba_or_rbt_renders_their_session_under_the_cm_with_ud(api, cr
 
 
 @pytest.mark.parametrize("credentials", [("RBT",), ("BCaBA",)], ids=["RBT", "BCaBA"])
-async def test_the_same_session_of_another_payor_keeps_the_default(api, credentials):
+async def test_the_same_session_of_another_payor_keeps_the_default(
+    api: Api, credentials: tuple[str, ...]
+) -> None:
     case = await a_case(api, nv=False)
     who = await deliverer(api, case, *credentials)
 
@@ -99,7 +105,9 @@ async def test_the_same_session_of_another_payor_keeps_the_default(api, credenti
 
 
 @pytest.mark.parametrize("credentials", [("BCBA",), ("BCBA-D",), ("BCBA", "RBT")])
-async def test_a_substitute_analyst_renders_their_session_without_ud(api, credentials):
+async def test_a_substitute_analyst_renders_their_session_without_ud(
+    api: Api, credentials: tuple[str, ...]
+) -> None:
     case = await a_case(api)
     who = await deliverer(api, case, *credentials)
 
@@ -111,7 +119,7 @@ async def test_a_substitute_analyst_renders_their_session_without_ud(api, creden
     assert line["findings"] == []
 
 
-async def test_a_technician_without_rbt_renders_without_a_modifier(api):
+async def test_a_technician_without_rbt_renders_without_a_modifier(api: Api) -> None:
     case = await a_case(api)
     who = await deliverer(api, case, "BT")
 
@@ -122,7 +130,7 @@ async def test_a_technician_without_rbt_renders_without_a_modifier(api):
     assert line["modifiers"] == []
 
 
-async def test_the_case_manager_delivering_renders_without_supervising_themselves(api):
+async def test_the_case_manager_delivering_renders_without_supervising_themselves(api: Api) -> None:
     case = await a_case(api)
 
     line = await one_session(api, case, case.cm, "97155")
@@ -133,7 +141,7 @@ async def test_the_case_manager_delivering_renders_without_supervising_themselve
     assert line["findings"] == []
 
 
-async def test_without_a_case_manager_the_deliverer_still_renders_unsupervised(api):
+async def test_without_a_case_manager_the_deliverer_still_renders_unsupervised(api: Api) -> None:
     client = await p.client(api)
     nv = await p.payor(api, "Nevada Medicaid", "MEDICAID", PLUGIN)
     await p.coverage(api, client, nv)
@@ -155,7 +163,7 @@ async def test_without_a_case_manager_the_deliverer_still_renders_unsupervised(a
 
 
 @pytest.mark.parametrize("status", [None, "PENDING", "DENIED"])
-async def test_a_deliverer_not_enrolled_is_an_error(api, status):
+async def test_a_deliverer_not_enrolled_is_an_error(api: Api, status: str | None) -> None:
     case = await a_case(api)
     rbt = await deliverer(api, case, "RBT", enrolled=False)
     if status:
@@ -173,7 +181,7 @@ async def test_a_deliverer_not_enrolled_is_an_error(api, status):
     assert finding["message"].endswith(".")
 
 
-async def test_an_enrollment_starting_after_the_date_of_service_does_not_count(api):
+async def test_an_enrollment_starting_after_the_date_of_service_does_not_count(api: Api) -> None:
     case = await a_case(api)
     rbt = await deliverer(api, case, "RBT", enrolled=False)
     await p.enroll(api, rbt, case.payor, since="2026-03-11")
@@ -183,7 +191,7 @@ async def test_an_enrollment_starting_after_the_date_of_service_does_not_count(a
     assert plugin_codes(line) == ["NV_MEDICAID_RENDERING_NOT_ENROLLED"]
 
 
-async def test_a_deliverer_not_enrolled_with_another_payor_has_no_plugin_finding(api):
+async def test_a_deliverer_not_enrolled_with_another_payor_has_no_plugin_finding(api: Api) -> None:
     case = await a_case(api, nv=False)
     rbt = await deliverer(api, case, "RBT", enrolled=False)
 
@@ -193,7 +201,7 @@ async def test_a_deliverer_not_enrolled_with_another_payor_has_no_plugin_finding
     assert line["findings"] == []
 
 
-async def test_a_case_manager_not_enrolled_is_reported_once_by_the_core(api):
+async def test_a_case_manager_not_enrolled_is_reported_once_by_the_core(api: Api) -> None:
     client = await p.client(api)
     nv = await p.payor(api, "Nevada Medicaid", "MEDICAID", PLUGIN)
     await p.coverage(api, client, nv)
@@ -213,7 +221,7 @@ async def test_a_case_manager_not_enrolled_is_reported_once_by_the_core(api):
 # --- the payor that decides, and the line ----------------------------------------------------
 
 
-async def test_nevada_medicaid_as_secondary_payor_changes_nothing(api):
+async def test_nevada_medicaid_as_secondary_payor_changes_nothing(api: Api) -> None:
     client = await p.client(api)
     plain = await p.payor(api, "Plain Plan", "COMMERCIAL")
     nv = await p.payor(api, "Nevada Medicaid", "MEDICAID", PLUGIN)
@@ -235,7 +243,7 @@ async def test_nevada_medicaid_as_secondary_payor_changes_nothing(api):
     assert line["findings"] == []
 
 
-async def test_other_service_lines_keep_the_default(api):
+async def test_other_service_lines_keep_the_default(api: Api) -> None:
     client = await p.client(api)
     nv = await p.payor(api, "Nevada Medicaid", "MEDICAID", PLUGIN)
     await p.coverage(api, client, nv)
@@ -262,12 +270,12 @@ async def test_other_service_lines_keep_the_default(api):
 # --- a rendering question without one session -----------------------------------------------
 
 
-async def ask(api, case: Case, day: str) -> dict:
+async def ask(api: Api, case: Case, day: str) -> dict:
     data = await api(RENDERING, {"client": case.client, "line": "ABA", "day": day})
     return data["renderingProvider"]
 
 
-async def two_deliverers_on_march_10(api, case: Case) -> None:
+async def two_deliverers_on_march_10(api: Api, case: Case) -> None:
     rbt = await deliverer(api, case, "RBT")
     await p.session(
         api, case.client, rbt, "2026-03-10T09:00-04:00", "2026-03-10T11:00-04:00", code="97153"
@@ -277,7 +285,7 @@ async def two_deliverers_on_march_10(api, case: Case) -> None:
     )
 
 
-async def test_without_one_session_there_is_no_deliverer_to_bill(api):
+async def test_without_one_session_there_is_no_deliverer_to_bill(api: Api) -> None:
     case = await a_case(api)
     await two_deliverers_on_march_10(api, case)
 
@@ -295,7 +303,7 @@ async def test_without_one_session_there_is_no_deliverer_to_bill(api):
         ]
 
 
-async def test_a_date_with_one_deliverer_is_answered_with_that_deliverer(api):
+async def test_a_date_with_one_deliverer_is_answered_with_that_deliverer(api: Api) -> None:
     case = await a_case(api)
     rbt = await deliverer(api, case, "RBT")
     await p.session(
@@ -311,7 +319,7 @@ async def test_a_date_with_one_deliverer_is_answered_with_that_deliverer(api):
     assert answer["findings"] == []
 
 
-async def test_a_rendering_question_of_another_payor_gets_the_case_manager(api):
+async def test_a_rendering_question_of_another_payor_gets_the_case_manager(api: Api) -> None:
     case = await a_case(api, nv=False)
     await two_deliverers_on_march_10(api, case)
 
@@ -324,7 +332,9 @@ async def test_a_rendering_question_of_another_payor_gets_the_case_manager(api):
 # --- the rules query --------------------------------------------------------------------------
 
 
-async def test_the_rules_are_listed_as_unverified_with_the_payors_naming_the_plugin(api):
+async def test_the_rules_are_listed_as_unverified_with_the_payors_naming_the_plugin(
+    api: Api,
+) -> None:
     await p.payor(api, "Nevada Medicaid", "MEDICAID", PLUGIN)
     await p.payor(api, "Plain Plan", "COMMERCIAL")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import practice as p
 
+from tests.support import Api
+
 RENDERING = """query($c: ID!, $a: ID) {
   renderingProvider(
     clientId: $c, serviceLine: "ABA", dateOfService: "2026-03-10", appointmentId: $a
@@ -14,7 +16,7 @@ RENDERING = """query($c: ID!, $a: ID) {
 }"""
 
 
-async def _two_deliverers(api):
+async def _two_deliverers(api: Api):
     client = await p.client(api)
     nevada = await p.payor(api, "Nevada Medicaid", "MEDICAID", "nv_medicaid")
     await p.coverage(api, client, nevada)
@@ -30,7 +32,7 @@ async def _two_deliverers(api):
     return client, rbt, bcba, morning, afternoon
 
 
-async def test_naming_the_session_answers_with_its_deliverer(api):
+async def test_naming_the_session_answers_with_its_deliverer(api: Api) -> None:
     client, rbt, bcba, morning, afternoon = await _two_deliverers(api)
 
     by_morning = (await api(RENDERING, {"c": client, "a": morning}))["renderingProvider"]
@@ -42,7 +44,7 @@ async def test_naming_the_session_answers_with_its_deliverer(api):
     assert unnamed["provider"] is None  # two deliverers that day: the payor cannot say
 
 
-async def test_a_session_of_another_date_or_an_unknown_one_is_refused(api):
+async def test_a_session_of_another_date_or_an_unknown_one_is_refused(api: Api) -> None:
     client, *_ = await _two_deliverers(api)
     other_day = await p.session(
         api,

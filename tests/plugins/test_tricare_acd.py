@@ -13,6 +13,8 @@ import practice as p
 import pytest
 from claims import claim_lines
 
+from tests.support import Api
+
 PLUGIN = "tricare_acd"
 TRICARE = ("TRICARE East", "TRICARE", PLUGIN)
 PLAIN = ("Plain Plan", "COMMERCIAL")
@@ -48,7 +50,7 @@ def _plugin_codes(line: dict[str, Any]) -> list[str]:
 
 
 @BOTH
-async def test_the_aba_case_manager_must_be_a_bcba_or_bcba_d(api, payor):
+async def test_the_aba_case_manager_must_be_a_bcba_or_bcba_d(api: Api, payor) -> None:
     client = await p.client(api)
     plan = await p.payor(api, *payor)
     await p.coverage(api, client, plan)
@@ -66,7 +68,7 @@ async def test_the_aba_case_manager_must_be_a_bcba_or_bcba_d(api, payor):
     assert accepted["userErrors"] == []
 
 
-async def test_one_authorized_aba_supervisor_at_a_time_is_the_cores_overlap_rule(api):
+async def test_one_authorized_aba_supervisor_at_a_time_is_the_cores_overlap_rule(api: Api) -> None:
     setup = await _practice(api, TRICARE)
     await p.enroll(api, setup["other_bcba"], setup["plan"])
     slp = await p.provider(api, "Sam", "Speech", "SLP")
@@ -80,7 +82,9 @@ async def test_one_authorized_aba_supervisor_at_a_time_is_the_cores_overlap_rule
 
 
 @BOTH
-async def test_every_aba_line_renders_under_the_supervisor_whoever_delivered(api, payor):
+async def test_every_aba_line_renders_under_the_supervisor_whoever_delivered(
+    api: Api, payor
+) -> None:
     s = await _practice(api, payor)
     by_rbt = await p.session(
         api, s["client"], s["rbt"], "2026-03-10T09:00-04:00", "2026-03-10T11:00-04:00", code="97153"
@@ -106,7 +110,7 @@ async def test_every_aba_line_renders_under_the_supervisor_whoever_delivered(api
 
 
 @BOTH
-async def test_97151_only_by_the_supervisor_or_an_assistant(api, payor):
+async def test_97151_only_by_the_supervisor_or_an_assistant(api: Api, payor) -> None:
     s = await _practice(api, payor)
     sessions = {}
     for day, who in enumerate(("cm", "bcaba", "other_bcba", "rbt"), start=10):
@@ -138,7 +142,7 @@ async def test_97151_only_by_the_supervisor_or_an_assistant(api, payor):
 
 
 @BOTH
-async def test_97151_is_never_delivered_by_telehealth(api, payor):
+async def test_97151_is_never_delivered_by_telehealth(api: Api, payor) -> None:
     s = await _practice(api, payor)
     remote = await p.session(
         api,
@@ -178,7 +182,7 @@ async def test_97151_is_never_delivered_by_telehealth(api, payor):
     assert lines[remote_guidance]["findings"] == []
 
 
-async def test_a_secondary_tricare_coverage_checks_97151_but_the_primary_bills(api):
+async def test_a_secondary_tricare_coverage_checks_97151_but_the_primary_bills(api: Api) -> None:
     client = await p.client(api)
     plain = await p.payor(api, *PLAIN)
     tricare = await p.payor(api, *TRICARE)

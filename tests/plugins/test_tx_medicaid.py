@@ -13,6 +13,8 @@ import practice as p
 import pytest
 from claims import claim_lines
 
+from tests.support import Api
+
 PLUGIN = "tx_medicaid"
 TEXAS = ("Texas Medicaid", "MEDICAID", PLUGIN)
 PLAIN = ("Plain Plan", "COMMERCIAL")
@@ -63,7 +65,9 @@ async def _on_day(api: Any, s: dict[str, str], who: str, day: int, code: str, **
 
 
 @BOTH
-async def test_the_case_manager_renders_and_the_modifier_says_who_delivered(api, payor):
+async def test_the_case_manager_renders_and_the_modifier_says_who_delivered(
+    api: Api, payor
+) -> None:
     s = await _practice(api, payor)
     sessions = {
         "cm": await _on_day(api, s, "cm", 10, "97155"),
@@ -95,7 +99,7 @@ async def test_the_case_manager_renders_and_the_modifier_says_who_delivered(api,
 
 
 @BOTH
-async def test_97151_only_with_ho(api, payor):
+async def test_97151_only_with_ho(api: Api, payor) -> None:
     s = await _practice(api, payor)
     by_cm = await _on_day(api, s, "cm", 10, "97151")
     by_bcaba = await _on_day(api, s, "bcaba", 11, "97151")
@@ -118,7 +122,7 @@ async def test_97151_only_with_ho(api, payor):
 
 
 @BOTH
-async def test_97155_97156_97158_only_with_ho_or_hn(api, payor):
+async def test_97155_97156_97158_only_with_ho_or_hn(api: Api, payor) -> None:
     s = await _practice(api, payor)
     allowed, refused = [], []
     day = 9
@@ -138,7 +142,7 @@ async def test_97155_97156_97158_only_with_ho_or_hn(api, payor):
 
 
 @BOTH
-async def test_at_most_eight_hours_a_day_across_the_capped_codes(api, payor):
+async def test_at_most_eight_hours_a_day_across_the_capped_codes(api: Api, payor) -> None:
     s = await _practice(api, payor)
     client, rbt, cm = s["client"], s["rbt"], s["cm"]
 
@@ -179,7 +183,7 @@ async def test_at_most_eight_hours_a_day_across_the_capped_codes(api, payor):
         assert "total 10 h" in finding["message"]
 
 
-async def test_the_daily_limit_counts_real_hours_across_the_dst_change(api):
+async def test_the_daily_limit_counts_real_hours_across_the_dst_change(api: Api) -> None:
     s = await _practice(api, TEXAS)
     # 2026-03-08 01:00 EST to 05:00 EDT is 3 real hours (4 on the wall clock).
     await p.session(
@@ -195,7 +199,7 @@ async def test_the_daily_limit_counts_real_hours_across_the_dst_change(api):
 
 
 @BOTH
-async def test_telehealth_only_for_97151_97155_97156_97158(api, payor):
+async def test_telehealth_only_for_97151_97155_97156_97158(api: Api, payor) -> None:
     s = await _practice(api, payor)
     allowed = [
         await _on_day(api, s, "cm", day, code, telehealth=True)
@@ -222,7 +226,7 @@ async def test_telehealth_only_for_97151_97155_97156_97158(api, payor):
         )
 
 
-async def test_other_service_lines_keep_the_defaults(api):
+async def test_other_service_lines_keep_the_defaults(api: Api) -> None:
     s = await _practice(api, TEXAS)
     slp = await p.provider(api, "Sam", "Speech", "SLP", "BCBA")  # dual-certified
     await p.enroll(api, slp, s["plan"])

@@ -20,6 +20,7 @@ from rulefacts import (
 )
 
 from cmgraph.facts import EnrollmentStatus, Field, Payors, Severity
+from cmgraph.plugins import RuleBook
 
 ENROLLED = EnrollmentStatus.ENROLLED
 TERMINATED = EnrollmentStatus.TERMINATED
@@ -27,7 +28,7 @@ CODE = "NOT_CREDENTIALED"
 START = "2026-03-07"
 
 
-def credentialing_findings(book, cm, coverages, enrollments, start=START):
+def credentialing_findings(book: RuleBook, cm, coverages, enrollments, start=START):
     check = assignment_check(
         book,
         assignment(cm, start, saved=False),
@@ -51,14 +52,16 @@ def credentialing_findings(book, cm, coverages, enrollments, start=START):
         ("2026-04-01", False),  # the day after effective_to
     ],
 )
-def test_enrolled_counts_within_its_effective_dates_inclusive(book, day, counts):
+def test_enrolled_counts_within_its_effective_dates_inclusive(
+    book: RuleBook, day: str, counts: bool
+) -> None:
     cm, acme = bcba(), payor()
     march = enrollment(cm, acme, ENROLLED, d("2026-03-01"), d("2026-03-31"))
 
     assert book.credentialed([march], cm.id, acme, d(day)) is counts
 
 
-def test_enrolled_without_dates_counts_on_any_date(book):
+def test_enrolled_without_dates_counts_on_any_date(book: RuleBook) -> None:
     cm, acme = bcba(), payor()
     open_ended = enrollment(cm, acme, ENROLLED, None, None)
 
@@ -68,7 +71,7 @@ def test_enrolled_without_dates_counts_on_any_date(book):
 
 @pytest.mark.parametrize("status", [EnrollmentStatus.PENDING, EnrollmentStatus.DENIED])
 @pytest.mark.parametrize("day", ["2026-03-01", "2026-03-15", "2026-03-31"])
-def test_pending_and_denied_never_count(book, status, day):
+def test_pending_and_denied_never_count(book: RuleBook, status, day: str) -> None:
     cm, acme = bcba(), payor()
     undecided = enrollment(cm, acme, status, d("2026-03-01"), d("2026-03-31"))
 
@@ -84,14 +87,16 @@ def test_pending_and_denied_never_count(book, status, day):
         ("2026-04-01", False),  # after the termination took effect
     ],
 )
-def test_terminated_counts_only_up_to_its_effective_to(book, day, counts):
+def test_terminated_counts_only_up_to_its_effective_to(
+    book: RuleBook, day: str, counts: bool
+) -> None:
     cm, acme = bcba(), payor()
     ended = enrollment(cm, acme, TERMINATED, d("2026-03-01"), d("2026-03-31"))
 
     assert book.credentialed([ended], cm.id, acme, d(day)) is counts
 
 
-def test_terminated_without_effective_to_never_counts(book):
+def test_terminated_without_effective_to_never_counts(book: RuleBook) -> None:
     cm, acme = bcba(), payor()
     ended = enrollment(cm, acme, TERMINATED, d("2026-03-01"), None)
 
@@ -99,7 +104,7 @@ def test_terminated_without_effective_to_never_counts(book):
     assert book.credentialed([ended], cm.id, acme, d("2026-06-01")) is False
 
 
-def test_only_the_providers_enrollment_with_that_payor_counts(book):
+def test_only_the_providers_enrollment_with_that_payor_counts(book: RuleBook) -> None:
     cm, colleague = bcba("Casey Manager"), bcba("Col League")
     acme, other = payor("Acme Health"), payor("Other Plan")
     enrollments = [enrollment(colleague, acme), enrollment(cm, other)]
@@ -111,7 +116,7 @@ def test_only_the_providers_enrollment_with_that_payor_counts(book):
     }
 
 
-def test_one_counting_enrollment_among_several_is_enough(book):
+def test_one_counting_enrollment_among_several_is_enough(book: RuleBook) -> None:
     cm, acme = bcba(), payor()
     history = [
         enrollment(cm, acme, TERMINATED, d("2025-01-01"), d("2025-12-31")),
@@ -127,7 +132,9 @@ def test_one_counting_enrollment_among_several_is_enough(book):
 # --- the assignment check ---
 
 
-def test_not_enrolled_with_the_primary_payor_is_an_error_on_the_provider_field(book):
+def test_not_enrolled_with_the_primary_payor_is_an_error_on_the_provider_field(
+    book: RuleBook,
+) -> None:
     cm, acme = bcba("Casey Manager"), payor("Acme Health")
 
     [found] = credentialing_findings(book, cm, [coverage(acme)], [])
@@ -143,13 +150,13 @@ def test_not_enrolled_with_the_primary_payor_is_an_error_on_the_provider_field(b
     assert "primary" in found.message
 
 
-def test_enrolled_with_the_primary_payor_is_fine(book):
+def test_enrolled_with_the_primary_payor_is_fine(book: RuleBook) -> None:
     cm, acme = bcba(), payor()
 
     assert credentialing_findings(book, cm, [coverage(acme)], [enrollment(cm, acme)]) == []
 
 
-def test_not_enrolled_with_a_secondary_payor_is_only_a_warning(book):
+def test_not_enrolled_with_a_secondary_payor_is_only_a_warning(book: RuleBook) -> None:
     cm, primary, secondary = bcba(), payor("Acme Health"), payor("State Medicaid")
     coverages = [coverage(primary, 1), coverage(secondary, 2)]
 
@@ -162,7 +169,7 @@ def test_not_enrolled_with_a_secondary_payor_is_only_a_warning(book):
     assert "secondary" in found.message
 
 
-def test_not_enrolled_with_either_payor_gives_an_error_and_a_warning(book):
+def test_not_enrolled_with_either_payor_gives_an_error_and_a_warning(book: RuleBook) -> None:
     cm, primary, secondary = bcba(), payor("Acme Health"), payor("State Medicaid")
     coverages = [coverage(primary, 1), coverage(secondary, 2)]
 
@@ -174,7 +181,7 @@ def test_not_enrolled_with_either_payor_gives_an_error_and_a_warning(book):
     assert "State Medicaid" in by_severity[Severity.WARNING].message
 
 
-def test_coverage_priority_not_listing_order_decides_the_primary(book):
+def test_coverage_priority_not_listing_order_decides_the_primary(book: RuleBook) -> None:
     cm, listed_first, priority_one = bcba(), payor("Aardvark Care"), payor("Zenith Health")
     coverages = [coverage(listed_first, 2), coverage(priority_one, 1)]
 
@@ -183,7 +190,7 @@ def test_coverage_priority_not_listing_order_decides_the_primary(book):
     assert [(f.severity, "Zenith Health" in f.message) for f in found] == [(Severity.ERROR, True)]
 
 
-def test_a_payor_covering_twice_is_judged_once_as_primary(book):
+def test_a_payor_covering_twice_is_judged_once_as_primary(book: RuleBook) -> None:
     cm, acme, state = bcba(), payor("Acme Health"), payor("State Medicaid")
     coverages = [coverage(acme, 1), coverage(state, 2), coverage(acme, 3)]
 
@@ -192,7 +199,7 @@ def test_a_payor_covering_twice_is_judged_once_as_primary(book):
     assert [(f.severity, "Acme Health" in f.message) for f in found] == [(Severity.ERROR, True)]
 
 
-def test_a_coverage_ended_before_the_start_date_does_not_count(book):
+def test_a_coverage_ended_before_the_start_date_does_not_count(book: RuleBook) -> None:
     cm, old_primary, new_primary = bcba(), payor("Old Plan"), payor("New Plan")
     coverages = [
         coverage(old_primary, 1, LONG_AGO, d(START) - timedelta(days=1)),
@@ -205,11 +212,13 @@ def test_a_coverage_ended_before_the_start_date_does_not_count(book):
     assert "New Plan" in found.message
 
 
-def test_a_client_without_coverage_needs_no_credentialing(book):
+def test_a_client_without_coverage_needs_no_credentialing(book: RuleBook) -> None:
     assert credentialing_findings(book, bcba(), [], []) == []
 
 
-def test_a_coverage_not_yet_effective_on_the_start_date_needs_no_credentialing(book):
+def test_a_coverage_not_yet_effective_on_the_start_date_needs_no_credentialing(
+    book: RuleBook,
+) -> None:
     later = coverage(payor(), 1, d(START) + timedelta(days=1))
 
     assert credentialing_findings(book, bcba(), [later], []) == []
@@ -225,8 +234,8 @@ def test_a_coverage_not_yet_effective_on_the_start_date_needs_no_credentialing(b
     ],
 )
 def test_the_assignment_is_judged_on_its_start_date(
-    book, effective_from, effective_to, credentialed
-):
+    book: RuleBook, effective_from: str, effective_to: str | None, credentialed: bool
+) -> None:
     cm, acme = bcba(), payor()
     enrolled = enrollment(cm, acme, ENROLLED, d(effective_from), effective_to and d(effective_to))
 
@@ -235,7 +244,7 @@ def test_the_assignment_is_judged_on_its_start_date(
     assert (found == []) is credentialed
 
 
-def test_a_terminated_enrollment_still_effective_on_the_start_date_counts(book):
+def test_a_terminated_enrollment_still_effective_on_the_start_date_counts(book: RuleBook) -> None:
     cm, acme = bcba(), payor()
     ending = enrollment(cm, acme, TERMINATED, LONG_AGO, d(START))
 
@@ -243,7 +252,7 @@ def test_a_terminated_enrollment_still_effective_on_the_start_date_counts(book):
 
 
 @pytest.mark.parametrize("status", [EnrollmentStatus.PENDING, EnrollmentStatus.DENIED])
-def test_a_pending_or_denied_enrollment_is_not_credentialed(book, status):
+def test_a_pending_or_denied_enrollment_is_not_credentialed(book: RuleBook, status) -> None:
     cm, acme = bcba(), payor()
 
     [found] = credentialing_findings(book, cm, [coverage(acme)], [enrollment(cm, acme, status)])
@@ -254,7 +263,7 @@ def test_a_pending_or_denied_enrollment_is_not_credentialed(book, status):
 # --- the session check (compliance report) ---
 
 
-def test_session_check_judges_credentialing_on_the_date_of_service(book):
+def test_session_check_judges_credentialing_on_the_date_of_service(book: RuleBook) -> None:
     cm, acme = bcba(), payor("Acme Health")
     cm_assignment = assignment(cm, "2026-01-01")
     terminated = enrollment(cm, acme, TERMINATED, LONG_AGO, d("2026-03-06"))
@@ -276,7 +285,7 @@ def test_session_check_judges_credentialing_on_the_date_of_service(book):
     assert "Acme Health" in found.message
 
 
-def test_session_check_warns_about_a_secondary_payor_on_the_date_of_service(book):
+def test_session_check_warns_about_a_secondary_payor_on_the_date_of_service(book: RuleBook) -> None:
     cm, primary, secondary = bcba(), payor("Acme Health"), payor("State Medicaid")
     session = appointment("2026-03-10T10:00-04:00", by=cm)
     check = session_check(
@@ -293,7 +302,7 @@ def test_session_check_warns_about_a_secondary_payor_on_the_date_of_service(book
     assert "State Medicaid" in found.message
 
 
-def test_session_check_judges_the_case_manager_not_the_deliverer(book):
+def test_session_check_judges_the_case_manager_not_the_deliverer(book: RuleBook) -> None:
     cm, substitute, acme = bcba("Casey Manager"), bcba("Sam Substitute"), payor()
     session = appointment("2026-03-10T10:00-04:00", by=substitute)
     check = session_check(
@@ -307,7 +316,7 @@ def test_session_check_judges_the_case_manager_not_the_deliverer(book):
     assert [f.severity for f in only(book.check_session(check), CODE)] == [Severity.ERROR]
 
 
-def test_session_without_case_manager_says_nothing_about_credentialing(book):
+def test_session_without_case_manager_says_nothing_about_credentialing(book: RuleBook) -> None:
     session = appointment("2026-03-10T10:00-04:00", by=bcba())
     check = session_check(book, session, None, coverages=[coverage(payor())])
 

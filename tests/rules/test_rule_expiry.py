@@ -29,7 +29,7 @@ def cm_with(*credentials):
     return provider(*credentials, name="Casey Manager")
 
 
-def findings(book, cm, *, end=None, coverages=(), enrollments=(), today=TODAY):
+def findings(book: RuleBook, cm, *, end=None, coverages=(), enrollments=(), today=TODAY):
     current = assignment(cm, "2026-01-01", end)
     check = current_check(book, current, cm, today, coverages=coverages, enrollments=enrollments)
     return book.check_current_assignment(check)
@@ -40,7 +40,9 @@ def findings(book, cm, *, end=None, coverages=(), enrollments=(), today=TODAY):
     [("2026-03-10", True), ("2026-05-09", True), ("2026-05-10", False)],
     ids=["today", "day-60", "day-61"],
 )
-def test_a_qualifying_credential_expiring_within_60_days_warns(book, expires_on, warned):
+def test_a_qualifying_credential_expiring_within_60_days_warns(
+    book: RuleBook, expires_on: str, warned: bool
+) -> None:
     cm = cm_with(credential("BCBA", expires_on=d(expires_on)))
 
     found = findings(book, cm)
@@ -51,7 +53,7 @@ def test_a_qualifying_credential_expiring_within_60_days_warns(book, expires_on,
         assert found[0].date == d(expires_on)
 
 
-def test_a_renewal_on_file_means_nothing_expires(book):
+def test_a_renewal_on_file_means_nothing_expires(book: RuleBook) -> None:
     cm = cm_with(
         credential("BCBA", expires_on=d("2026-03-31")),
         credential("BCBA", issued_on=d("2026-04-01"), expires_on=d("2028-03-31")),
@@ -60,7 +62,7 @@ def test_a_renewal_on_file_means_nothing_expires(book):
     assert findings(book, cm) == []
 
 
-def test_a_renewal_after_a_gap_does_not_hide_the_expiry(book):
+def test_a_renewal_after_a_gap_does_not_hide_the_expiry(book: RuleBook) -> None:
     cm = cm_with(
         credential("BCBA", expires_on=d("2026-03-31")),
         credential("BCBA", issued_on=d("2026-04-05"), expires_on=d("2028-03-31")),
@@ -71,13 +73,13 @@ def test_a_renewal_after_a_gap_does_not_hide_the_expiry(book):
     assert (found.code, found.date) == ("CREDENTIAL_EXPIRING", d("2026-03-31"))
 
 
-def test_a_credential_that_does_not_qualify_for_the_line_is_not_watched(book):
+def test_a_credential_that_does_not_qualify_for_the_line_is_not_watched(book: RuleBook) -> None:
     cm = cm_with("BCBA", credential("RBT", expires_on=d("2026-03-20")))
 
     assert findings(book, cm) == []
 
 
-def test_an_assignment_ending_before_the_expiry_needs_no_warning(book):
+def test_an_assignment_ending_before_the_expiry_needs_no_warning(book: RuleBook) -> None:
     cm = cm_with(credential("BCBA", expires_on=d("2026-04-01")))
 
     assert findings(book, cm, end="2026-03-31") == []
@@ -88,8 +90,8 @@ def test_an_assignment_ending_before_the_expiry_needs_no_warning(book):
     ("effective_to", "warned"), [("2026-05-09", True), ("2026-05-10", False), (None, False)]
 )
 def test_an_enrollment_with_the_clients_payor_ending_within_60_days_warns(
-    book, effective_to, warned
-):
+    book: RuleBook, effective_to: str | None, warned: bool
+) -> None:
     cm = cm_with("BCBA")
     ending = enrollment(cm, ACME, effective_to=d(effective_to) if effective_to else None)
 
@@ -100,7 +102,7 @@ def test_an_enrollment_with_the_clients_payor_ending_within_60_days_warns(
         assert "Acme Health" in found[0].message
 
 
-def test_a_contiguous_renewal_of_the_enrollment_means_nothing_ends(book):
+def test_a_contiguous_renewal_of_the_enrollment_means_nothing_ends(book: RuleBook) -> None:
     cm = cm_with("BCBA")
     enrollments = [
         enrollment(cm, ACME, effective_to=d("2026-03-31")),
@@ -110,7 +112,7 @@ def test_a_contiguous_renewal_of_the_enrollment_means_nothing_ends(book):
     assert findings(book, cm, coverages=[coverage(ACME)], enrollments=enrollments) == []
 
 
-def test_a_pending_renewal_does_not_count(book):
+def test_a_pending_renewal_does_not_count(book: RuleBook) -> None:
     cm = cm_with("BCBA")
     enrollments = [
         enrollment(cm, ACME, effective_to=d("2026-03-31")),
@@ -122,7 +124,7 @@ def test_a_pending_renewal_does_not_count(book):
     assert [(f.code, f.date) for f in found] == [("ENROLLMENT_ENDING", d("2026-03-31"))]
 
 
-def test_an_enrollment_with_a_payor_the_client_does_not_have_is_not_watched(book):
+def test_an_enrollment_with_a_payor_the_client_does_not_have_is_not_watched(book: RuleBook) -> None:
     cm, other = cm_with("BCBA"), payor("Other Plan")
     ending = enrollment(cm, other, effective_to=d("2026-03-20"))
 
@@ -141,7 +143,7 @@ class LongNotice:
         return None
 
 
-def test_a_payor_plugin_may_widen_the_warning_window_for_its_payor_only():
+def test_a_payor_plugin_may_widen_the_warning_window_for_its_payor_only() -> None:
     pm = build_plugin_manager()
     pm.register(LongNotice(), name=LongNotice.name)
     book = RuleBook(pm)

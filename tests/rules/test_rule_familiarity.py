@@ -6,12 +6,13 @@ import pytest
 from rulefacts import appointment, assignment, assignment_check, bcba, d, only
 
 from cmgraph.facts import AppointmentStatus, Field, Severity
+from cmgraph.plugins import RuleBook
 
 CODE = "NOT_FAMILIAR"
 START = "2026-03-07"  # the 30 days before it are 2026-02-05 .. 2026-03-06
 
 
-def familiarity(book, *sessions, cm=None, start=START):
+def familiarity(book: RuleBook, *sessions, cm=None, start=START):
     """NOT_FAMILIAR findings of a proposed ABA assignment of `cm` given the client's sessions."""
     cm = cm or bcba("Casey Manager")
     check = assignment_check(book, assignment(cm, start, saved=False), cm, appointments=sessions)
@@ -22,7 +23,7 @@ def by_someone_else(starts_at, **kwargs):
     return appointment(starts_at, by=bcba("Other Therapist"), **kwargs)
 
 
-def test_recent_sessions_all_delivered_by_others_warn(book):
+def test_recent_sessions_all_delivered_by_others_warn(book: RuleBook) -> None:
     sessions = [
         by_someone_else("2026-02-20T10:00-05:00"),
         by_someone_else("2026-03-02T10:00-05:00"),
@@ -40,7 +41,7 @@ def test_recent_sessions_all_delivered_by_others_warn(book):
     assert "Casey Manager" in found.message
 
 
-def test_one_recent_session_delivered_by_the_case_manager_is_enough(book):
+def test_one_recent_session_delivered_by_the_case_manager_is_enough(book: RuleBook) -> None:
     cm = bcba()
     sessions = [
         by_someone_else("2026-02-20T10:00-05:00"),
@@ -51,7 +52,7 @@ def test_one_recent_session_delivered_by_the_case_manager_is_enough(book):
     assert familiarity(book, *sessions, cm=cm) == []
 
 
-def test_a_client_without_recent_sessions_raises_no_warning(book):
+def test_a_client_without_recent_sessions_raises_no_warning(book: RuleBook) -> None:
     assert familiarity(book) == []
 
 
@@ -65,11 +66,13 @@ def test_a_client_without_recent_sessions_raises_no_warning(book):
         ("2026-03-20T10:00-04:00", False),  # after the start
     ],
 )
-def test_the_window_is_the_30_days_before_the_start_date(book, starts_at, in_window):
+def test_the_window_is_the_30_days_before_the_start_date(
+    book: RuleBook, starts_at: str, in_window: bool
+) -> None:
     assert bool(familiarity(book, by_someone_else(starts_at))) is in_window
 
 
-def test_the_case_managers_own_session_outside_the_window_does_not_help(book):
+def test_the_case_managers_own_session_outside_the_window_does_not_help(book: RuleBook) -> None:
     cm = bcba()
     sessions = [
         appointment("2026-02-04T10:00-05:00", by=cm),  # too early
@@ -84,7 +87,7 @@ def test_the_case_managers_own_session_outside_the_window_does_not_help(book):
     "status",
     [AppointmentStatus.SCHEDULED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW],
 )
-def test_only_completed_sessions_count(book, status):
+def test_only_completed_sessions_count(book: RuleBook, status) -> None:
     assert familiarity(book, by_someone_else("2026-03-01T10:00-05:00", status=status)) == []
 
 
@@ -92,7 +95,9 @@ def test_only_completed_sessions_count(book, status):
     "status",
     [AppointmentStatus.SCHEDULED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW],
 )
-def test_a_session_the_case_manager_did_not_complete_does_not_make_them_familiar(book, status):
+def test_a_session_the_case_manager_did_not_complete_does_not_make_them_familiar(
+    book: RuleBook, status
+) -> None:
     cm = bcba()
     sessions = [
         appointment("2026-03-02T10:00-05:00", by=cm, status=status),
@@ -102,11 +107,11 @@ def test_a_session_the_case_manager_did_not_complete_does_not_make_them_familiar
     assert len(familiarity(book, *sessions, cm=cm)) == 1
 
 
-def test_sessions_of_another_line_are_ignored(book):
+def test_sessions_of_another_line_are_ignored(book: RuleBook) -> None:
     assert familiarity(book, by_someone_else("2026-03-01T10:00-05:00", service_line="ST")) == []
 
 
-def test_date_of_service_is_taken_in_the_organizations_time_zone(book):
+def test_date_of_service_is_taken_in_the_organizations_time_zone(book: RuleBook) -> None:
     # 2026-03-06T23:30-05:00 is on 03-06 in New York, 03-07 in UTC.
     late_evening = by_someone_else("2026-03-06T23:30-05:00")
 

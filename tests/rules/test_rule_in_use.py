@@ -8,16 +8,17 @@ import pytest
 from rulefacts import appointment, assignment, bcba, d, removal_check
 
 from cmgraph.facts import AppointmentStatus, Field, Severity
+from cmgraph.plugins import RuleBook
 
 CODE = "ASSIGNMENT_IN_USE"
 COMPLETED = AppointmentStatus.COMPLETED
 
 
-def removal(book, original, *sessions, replacement=None):
+def removal(book: RuleBook, original, *sessions, replacement=None):
     return book.check_removal(removal_check(original, replacement, appointments=sessions))
 
 
-def test_removing_an_assignment_with_a_completed_session_is_refused(book):
+def test_removing_an_assignment_with_a_completed_session_is_refused(book: RuleBook) -> None:
     cm = bcba()
     saved = assignment(cm, "2026-03-01", "2026-03-31")
     session = appointment("2026-03-10T09:00-04:00", by=cm)
@@ -35,13 +36,13 @@ def test_removing_an_assignment_with_a_completed_session_is_refused(book):
     assert "removed" in found.message
 
 
-def test_a_completed_session_by_a_substitute_counts_too(book):
+def test_a_completed_session_by_a_substitute_counts_too(book: RuleBook) -> None:
     saved = assignment(bcba(), "2026-03-01")
 
     assert [f.code for f in removal(book, saved, appointment("2026-03-10T09:00-04:00"))] == [CODE]
 
 
-def test_the_finding_names_the_earliest_completed_session(book):
+def test_the_finding_names_the_earliest_completed_session(book: RuleBook) -> None:
     saved = assignment(bcba(), "2026-03-01")
     sessions = [appointment("2026-03-20T09:00-04:00"), appointment("2026-03-05T09:00-05:00")]
 
@@ -55,13 +56,13 @@ def test_the_finding_names_the_earliest_completed_session(book):
     "status",
     [AppointmentStatus.SCHEDULED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW],
 )
-def test_sessions_that_were_not_completed_do_not_hold_an_assignment(book, status):
+def test_sessions_that_were_not_completed_do_not_hold_an_assignment(book: RuleBook, status) -> None:
     saved = assignment(bcba(), "2026-03-01", "2026-03-31")
 
     assert removal(book, saved, appointment("2026-03-10T09:00-04:00", status=status)) == []
 
 
-def test_an_assignment_without_sessions_can_be_removed(book):
+def test_an_assignment_without_sessions_can_be_removed(book: RuleBook) -> None:
     assert removal(book, assignment(bcba(), "2026-03-01")) == []
 
 
@@ -74,13 +75,17 @@ def test_an_assignment_without_sessions_can_be_removed(book):
         ("2026-04-01T00:00-04:00", False),  # the day after the end date
     ],
 )
-def test_only_completed_sessions_within_the_period_count(book, starts_at, in_period):
+def test_only_completed_sessions_within_the_period_count(
+    book: RuleBook, starts_at: str, in_period: bool
+) -> None:
     saved = assignment(bcba(), "2026-03-01", "2026-03-31")
 
     assert bool(removal(book, saved, appointment(starts_at))) is in_period
 
 
-def test_the_period_is_judged_on_the_date_of_service_in_the_organizations_zone(book):
+def test_the_period_is_judged_on_the_date_of_service_in_the_organizations_zone(
+    book: RuleBook,
+) -> None:
     # 23:30 on 03-31 in New York is 04-01 in UTC: still inside an assignment ending 03-31 ...
     ending = assignment(bcba(), "2026-03-01", "2026-03-31")
     late_evening = appointment("2026-03-31T23:30-04:00")
@@ -91,7 +96,7 @@ def test_the_period_is_judged_on_the_date_of_service_in_the_organizations_zone(b
     assert removal(book, starting, late_evening) == []
 
 
-def test_sessions_of_other_clients_or_lines_do_not_hold_an_assignment(book):
+def test_sessions_of_other_clients_or_lines_do_not_hold_an_assignment(book: RuleBook) -> None:
     saved = assignment(bcba(), "2026-03-01")
     sessions = [
         appointment("2026-03-10T09:00-04:00", service_line="ST"),
@@ -104,7 +109,7 @@ def test_sessions_of_other_clients_or_lines_do_not_hold_an_assignment(book):
 # --- edits: the replacement must still cover every completed session ---
 
 
-def test_an_edit_that_still_covers_every_completed_session_is_allowed(book):
+def test_an_edit_that_still_covers_every_completed_session_is_allowed(book: RuleBook) -> None:
     cm = bcba()
     saved = assignment(cm, "2026-03-01")
     sessions = [appointment("2026-03-01T09:00-05:00"), appointment("2026-03-15T09:00-04:00")]
@@ -115,7 +120,7 @@ def test_an_edit_that_still_covers_every_completed_session_is_allowed(book):
     assert removal(book, saved, *sessions, replacement=started_earlier) == []
 
 
-def test_an_edit_may_uncover_sessions_that_were_not_completed(book):
+def test_an_edit_may_uncover_sessions_that_were_not_completed(book: RuleBook) -> None:
     cm = bcba()
     saved = assignment(cm, "2026-03-01")
     scheduled = appointment("2026-03-20T09:00-04:00", status=AppointmentStatus.SCHEDULED)
@@ -124,7 +129,7 @@ def test_an_edit_may_uncover_sessions_that_were_not_completed(book):
     assert removal(book, saved, scheduled, replacement=end_dated) == []
 
 
-def test_moving_the_start_after_a_completed_session_is_refused(book):
+def test_moving_the_start_after_a_completed_session_is_refused(book: RuleBook) -> None:
     cm = bcba()
     saved = assignment(cm, "2026-03-01")
     session = appointment("2026-03-05T09:00-05:00")
@@ -139,7 +144,7 @@ def test_moving_the_start_after_a_completed_session_is_refused(book):
     assert "shortened" in found.message
 
 
-def test_moving_the_end_before_a_completed_session_is_refused(book):
+def test_moving_the_end_before_a_completed_session_is_refused(book: RuleBook) -> None:
     cm = bcba()
     saved = assignment(cm, "2026-03-01")
     sessions = [appointment("2026-03-10T09:00-04:00"), appointment("2026-03-16T09:00-04:00")]
@@ -152,7 +157,7 @@ def test_moving_the_end_before_a_completed_session_is_refused(book):
     assert "1 completed" in found.message
 
 
-def test_an_end_date_moved_too_early_is_reported_on_the_end_date_field(book):
+def test_an_end_date_moved_too_early_is_reported_on_the_end_date_field(book: RuleBook) -> None:
     cm = bcba()
     saved = assignment(cm, "2026-03-01")
     session = appointment("2026-03-16T09:00-04:00")

@@ -6,11 +6,12 @@ import pytest
 from rulefacts import assignment, assignment_check, bcba, d, only
 
 from cmgraph.facts import Field, Severity
+from cmgraph.plugins import RuleBook
 
 CODE = "OVERLAPPING_ASSIGNMENT"
 
 
-def overlaps(book, proposed_start, proposed_end, *others):
+def overlaps(book: RuleBook, proposed_start, proposed_end, *others):
     """OVERLAPPING_ASSIGNMENT findings of a proposed ABA assignment beside `others`."""
     cm, current_cm = bcba("Casey Manager"), bcba("Cur Rent")
     existing = [assignment(current_cm, start, end) for start, end in others]
@@ -43,11 +44,11 @@ def overlaps(book, proposed_start, proposed_end, *others):
         (("2026-03-16", "2026-03-16"), ("2026-03-15", "2026-03-15"), False),
     ],
 )
-def test_overlap_of_periods(book, proposed, existing, overlap):
+def test_overlap_of_periods(book: RuleBook, proposed, existing, overlap: bool) -> None:
     assert bool(overlaps(book, *proposed, existing)) is overlap
 
 
-def test_an_overlap_is_an_error_on_the_start_date_field(book):
+def test_an_overlap_is_an_error_on_the_start_date_field(book: RuleBook) -> None:
     [found] = overlaps(book, "2026-03-06", None, ("2026-01-01", "2026-03-06"))
 
     assert found.severity is Severity.ERROR
@@ -59,13 +60,13 @@ def test_an_overlap_is_an_error_on_the_start_date_field(book):
     assert "2026-01-01" in found.message
 
 
-def test_the_finding_dates_the_first_day_both_assignments_hold(book):
+def test_the_finding_dates_the_first_day_both_assignments_hold(book: RuleBook) -> None:
     [found] = overlaps(book, "2026-01-01", None, ("2026-05-01", "2026-05-31"))
 
     assert found.date == d("2026-05-01")
 
 
-def test_each_overlapping_assignment_is_named(book):
+def test_each_overlapping_assignment_is_named(book: RuleBook) -> None:
     history = [("2025-01-01", "2025-12-31"), ("2026-01-01", "2026-02-28"), ("2026-03-01", None)]
 
     found = overlaps(book, "2025-06-01", None, *history)
@@ -73,11 +74,11 @@ def test_each_overlapping_assignment_is_named(book):
     assert len(found) == 3
 
 
-def test_no_other_assignment_no_overlap(book):
+def test_no_other_assignment_no_overlap(book: RuleBook) -> None:
     assert overlaps(book, "2026-03-07", None) == []
 
 
-def test_the_edited_assignment_itself_is_not_an_overlap(book):
+def test_the_edited_assignment_itself_is_not_an_overlap(book: RuleBook) -> None:
     cm = bcba()
     saved = assignment(cm, "2026-01-01", None)
     edited = assignment(cm, "2026-01-01", "2026-06-30", assignment_id=saved.id)
@@ -87,7 +88,7 @@ def test_the_edited_assignment_itself_is_not_an_overlap(book):
     assert only(book.check_assignment(check), CODE) == []
 
 
-def test_editing_into_another_assignment_still_overlaps(book):
+def test_editing_into_another_assignment_still_overlaps(book: RuleBook) -> None:
     cm, successor = bcba("Casey Manager"), bcba("Sue Successor")
     saved = assignment(cm, "2026-01-01", "2026-03-31")
     following = assignment(successor, "2026-04-01", None)

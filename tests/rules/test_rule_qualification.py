@@ -49,7 +49,7 @@ NOT_QUALIFIED = [
 ]
 
 
-def qualification_findings(book, cm, service_line="ABA", start=START):
+def qualification_findings(book: RuleBook, cm, service_line: str = "ABA", start=START):
     check = assignment_check(
         book, assignment(cm, start, service_line=service_line, saved=False), cm
     )
@@ -57,22 +57,24 @@ def qualification_findings(book, cm, service_line="ABA", start=START):
 
 
 @pytest.mark.parametrize(("service_line", "expected"), sorted(DEFAULTS.items()))
-def test_default_qualifying_credentials_per_line(book, service_line, expected):
+def test_default_qualifying_credentials_per_line(book: RuleBook, service_line, expected) -> None:
     assert book.qualifying_credentials(service_line, Payors(primary=None)) == expected
     assert book.service_lines[service_line].qualifying_credentials == expected
 
 
-def test_a_line_nobody_configured_has_no_qualifying_credential(book):
+def test_a_line_nobody_configured_has_no_qualifying_credential(book: RuleBook) -> None:
     assert book.qualifying_credentials("XYZ", Payors(primary=None)) == frozenset()
 
 
 @pytest.mark.parametrize(("service_line", "kind"), QUALIFIED)
-def test_each_default_credential_qualifies_for_its_line(book, service_line, kind):
+def test_each_default_credential_qualifies_for_its_line(book: RuleBook, service_line, kind) -> None:
     assert qualification_findings(book, provider(kind), service_line) == []
 
 
 @pytest.mark.parametrize(("service_line", "kind"), NOT_QUALIFIED)
-def test_a_credential_of_another_discipline_or_level_does_not_qualify(book, service_line, kind):
+def test_a_credential_of_another_discipline_or_level_does_not_qualify(
+    book: RuleBook, service_line: str, kind: str
+) -> None:
     [found] = qualification_findings(book, provider(kind, name="Pat Provider"), service_line)
 
     assert found.code == CODE
@@ -85,11 +87,11 @@ def test_a_credential_of_another_discipline_or_level_does_not_qualify(book, serv
     assert "Pat Provider" in found.message
 
 
-def test_a_provider_without_credentials_does_not_qualify(book):
+def test_a_provider_without_credentials_does_not_qualify(book: RuleBook) -> None:
     assert codes(qualification_findings(book, provider())) == [CODE]
 
 
-def test_one_qualifying_credential_among_others_is_enough(book):
+def test_one_qualifying_credential_among_others_is_enough(book: RuleBook) -> None:
     assert qualification_findings(book, provider("RBT", "BCaBA", "BCBA")) == []
 
 
@@ -104,13 +106,17 @@ def test_one_qualifying_credential_among_others_is_enough(book):
         (DAY_BEFORE, DAY_AFTER, True),
     ],
 )
-def test_the_credential_must_be_current_on_the_start_date(book, issued_on, expires_on, current):
+def test_the_credential_must_be_current_on_the_start_date(
+    book: RuleBook, issued_on, expires_on, current: bool
+) -> None:
     cm = provider(credential("BCBA", issued_on=issued_on, expires_on=expires_on))
 
     assert (qualification_findings(book, cm) == []) is current
 
 
-def test_an_expired_credential_does_not_count_even_beside_a_renewal_that_starts_later(book):
+def test_an_expired_credential_does_not_count_even_beside_a_renewal_that_starts_later(
+    book: RuleBook,
+) -> None:
     cm = provider(
         credential("BCBA", expires_on=DAY_BEFORE),
         credential("BCBA", issued_on=DAY_AFTER),
@@ -120,11 +126,11 @@ def test_an_expired_credential_does_not_count_even_beside_a_renewal_that_starts_
 
 
 @pytest.mark.parametrize("kind", ["bcba", "Bcba-D", "bCbA"])
-def test_credential_types_are_compared_case_insensitively(book, kind):
+def test_credential_types_are_compared_case_insensitively(book: RuleBook, kind: str) -> None:
     assert qualification_findings(book, provider(kind)) == []
 
 
-def test_an_inactive_provider_cannot_be_case_manager(book):
+def test_an_inactive_provider_cannot_be_case_manager(book: RuleBook) -> None:
     [found] = qualification_findings(book, provider("BCBA", name="Pat Provider", active=False))
 
     assert found.code == INACTIVE
@@ -134,11 +140,11 @@ def test_an_inactive_provider_cannot_be_case_manager(book):
     assert "Pat Provider" in found.message
 
 
-def test_an_inactive_unqualified_provider_gets_both_findings(book):
+def test_an_inactive_unqualified_provider_gets_both_findings(book: RuleBook) -> None:
     assert codes(qualification_findings(book, provider("RBT", active=False))) == [CODE, INACTIVE]
 
 
-def test_an_unknown_line_qualifies_nobody(book):
+def test_an_unknown_line_qualifies_nobody(book: RuleBook) -> None:
     assert codes(qualification_findings(book, provider("BCBA"), service_line="XYZ")) == [CODE]
 
 
@@ -154,7 +160,7 @@ def at_nine(day: str) -> str:
     return f"{day}T09:00-05:00"
 
 
-def session_findings(book, cm, when, *, opened=OPENED, coverages=(), line="ABA"):
+def session_findings(book: RuleBook, cm, when, *, opened=OPENED, coverages=(), line: str = "ABA"):
     """Rule 3's findings about a session at `when` (ISO with offset) under cm's assignment."""
     session = appointment(when, by=cm, service_line=line)
     check = session_check(
@@ -163,12 +169,14 @@ def session_findings(book, cm, when, *, opened=OPENED, coverages=(), line="ABA")
     return only(book.check_session(check), CODE)
 
 
-def flagged_days(book, cm, days, **kwargs):
+def flagged_days(book: RuleBook, cm, days, **kwargs):
     """The days among `days` whose 09:00 session gets a DISCIPLINE_MISMATCH."""
     return [day for day in days if session_findings(book, cm, at_nine(day), **kwargs)]
 
 
-def test_a_session_on_the_expiry_date_itself_is_clean_and_the_day_after_is_a_finding(book):
+def test_a_session_on_the_expiry_date_itself_is_clean_and_the_day_after_is_a_finding(
+    book: RuleBook,
+) -> None:
     cm = provider(credential("BCBA", expires_on=LAPSES), name="Pat Lapsed")
 
     assert session_findings(book, cm, at_nine("2027-01-31")) == []
@@ -183,7 +191,9 @@ def test_a_session_on_the_expiry_date_itself_is_clean_and_the_day_after_is_a_fin
     assert "BCBA, BCBA-D" in found.message
 
 
-def test_the_issues_session_of_2027_02_10_is_a_finding_about_that_appointment(book):
+def test_the_issues_session_of_2027_02_10_is_a_finding_about_that_appointment(
+    book: RuleBook,
+) -> None:
     cm = provider(credential("BCBA", expires_on=LAPSES))
     session = appointment(at_nine("2027-02-10"), by=cm)
     check = session_check(book, session, assignment(cm, OPENED), cm=cm)
@@ -195,7 +205,7 @@ def test_the_issues_session_of_2027_02_10_is_a_finding_about_that_appointment(bo
     assert found.date == d("2027-02-10")
 
 
-def test_the_date_of_service_is_the_date_in_the_organizations_zone(book):
+def test_the_date_of_service_is_the_date_in_the_organizations_zone(book: RuleBook) -> None:
     cm = provider(credential("BCBA", expires_on=LAPSES))
 
     # 23:30 in New York on the expiry date is already 2027-02-01 in UTC: still valid.
@@ -204,7 +214,7 @@ def test_the_date_of_service_is_the_date_in_the_organizations_zone(book):
     assert codes(session_findings(book, cm, "2027-01-31T21:30-08:00")) == [CODE]
 
 
-def test_a_credential_renewed_without_a_gap_makes_no_finding(book):
+def test_a_credential_renewed_without_a_gap_makes_no_finding(book: RuleBook) -> None:
     cm = provider(
         credential("BCBA", expires_on=LAPSES),
         credential("BCBA", issued_on=d("2027-02-01"), expires_on=d("2029-01-31")),
@@ -215,7 +225,7 @@ def test_a_credential_renewed_without_a_gap_makes_no_finding(book):
     assert flagged_days(book, cm, ["2029-02-01"]) == ["2029-02-01"]  # the renewal lapses too
 
 
-def test_a_credential_renewed_after_a_gap_makes_findings_only_in_the_gap(book):
+def test_a_credential_renewed_after_a_gap_makes_findings_only_in_the_gap(book: RuleBook) -> None:
     cm = provider(
         credential("BCBA", expires_on=LAPSES),
         credential("BCBA", issued_on=d("2027-02-15")),
@@ -225,14 +235,18 @@ def test_a_credential_renewed_after_a_gap_makes_findings_only_in_the_gap(book):
     assert flagged_days(book, cm, days) == ["2027-02-01", "2027-02-10", "2027-02-14"]
 
 
-def test_a_credential_issued_after_the_assignment_started_makes_findings_before_it(book):
+def test_a_credential_issued_after_the_assignment_started_makes_findings_before_it(
+    book: RuleBook,
+) -> None:
     cm = provider(credential("BCBA", issued_on=d("2027-01-10")))
     days = ["2026-12-01", "2027-01-09", "2027-01-10", "2027-02-10"]
 
     assert flagged_days(book, cm, days) == ["2026-12-01", "2027-01-09"]
 
 
-def test_a_session_on_the_start_date_of_an_unqualified_cm_is_a_finding_as_rule_2_does(book):
+def test_a_session_on_the_start_date_of_an_unqualified_cm_is_a_finding_as_rule_2_does(
+    book: RuleBook,
+) -> None:
     """The assignment-time finding blocked the write; one that exists anyway (migrated
     history, a credential corrected later) is reported per session, like NOT_CREDENTIALED."""
     cm = provider("RBT")
@@ -240,26 +254,26 @@ def test_a_session_on_the_start_date_of_an_unqualified_cm_is_a_finding_as_rule_2
     assert codes(session_findings(book, cm, at_nine("2026-12-01"))) == [CODE]
 
 
-def test_another_qualifying_credential_covers_the_lapse(book):
+def test_another_qualifying_credential_covers_the_lapse(book: RuleBook) -> None:
     cm = provider(credential("BCBA", expires_on=LAPSES), credential("BCBA-D"))
 
     assert flagged_days(book, cm, ["2027-02-01", "2027-02-10"]) == []
 
 
-def test_an_unqualifying_credential_does_not_cover_the_lapse(book):
+def test_an_unqualifying_credential_does_not_cover_the_lapse(book: RuleBook) -> None:
     cm = provider(credential("BCBA", expires_on=LAPSES), credential("BCaBA"), credential("RBT"))
 
     assert flagged_days(book, cm, ["2027-02-01"]) == ["2027-02-01"]
 
 
-def test_each_line_is_judged_by_its_own_list(book):
+def test_each_line_is_judged_by_its_own_list(book: RuleBook) -> None:
     cm = provider(credential("SLP", expires_on=LAPSES), credential("BCBA"))
 
     assert session_findings(book, cm, at_nine("2027-02-01"), line="ABA") == []
     assert codes(session_findings(book, cm, at_nine("2027-02-01"), line="ST")) == [CODE]
 
 
-def test_a_date_billing_asks_about_without_a_session_is_judged_too(book):
+def test_a_date_billing_asks_about_without_a_session_is_judged_too(book: RuleBook) -> None:
     cm = provider(credential("BCBA", expires_on=LAPSES))
     check = session_check(book, None, assignment(cm, OPENED), day=d("2027-02-10"), cm=cm)
 
@@ -269,14 +283,14 @@ def test_a_date_billing_asks_about_without_a_session_is_judged_too(book):
     assert found.date == d("2027-02-10")
 
 
-def test_a_session_without_a_case_manager_gets_no_discipline_finding(book):
+def test_a_session_without_a_case_manager_gets_no_discipline_finding(book: RuleBook) -> None:
     substitute = provider(credential("BCBA", expires_on=LAPSES))
     session = appointment(at_nine("2027-02-10"), by=substitute)
 
     assert only(book.check_session(session_check(book, session, None)), CODE) == []
 
 
-def test_the_deliverer_is_not_judged_only_the_case_manager(book):
+def test_the_deliverer_is_not_judged_only_the_case_manager(book: RuleBook) -> None:
     cm, substitute = provider("BCBA"), provider(credential("BCBA", expires_on=LAPSES))
     session = appointment(at_nine("2027-02-10"), by=substitute)
     check = session_check(book, session, assignment(cm, OPENED), cm=cm)
@@ -320,7 +334,7 @@ NARROWING = payor("Doctoral Health", plugins=["doctoral_only"])
 PLAIN = payor("Plain Plan")
 
 
-def test_a_payor_widening_the_list_keeps_another_credential_qualifying(plugged):
+def test_a_payor_widening_the_list_keeps_another_credential_qualifying(plugged: RuleBook) -> None:
     cm = provider(credential("BCBA", expires_on=LAPSES), credential("BCaBA"))
 
     widened = flagged_days(plugged, cm, ["2027-02-10"], coverages=[coverage(WIDENING)])
@@ -330,7 +344,7 @@ def test_a_payor_widening_the_list_keeps_another_credential_qualifying(plugged):
     assert plain == ["2027-02-10"]  # a payor not naming the plugin keeps the defaults
 
 
-def test_a_payor_narrowing_the_list_makes_a_default_credential_a_finding(plugged):
+def test_a_payor_narrowing_the_list_makes_a_default_credential_a_finding(plugged: RuleBook) -> None:
     cm = provider("BCBA")
 
     narrowed = session_findings(plugged, cm, at_nine("2027-02-10"), coverages=[coverage(NARROWING)])
@@ -339,7 +353,9 @@ def test_a_payor_narrowing_the_list_makes_a_default_credential_a_finding(plugged
     assert "(qualifying: BCBA-D)" in narrowed[0].message
 
 
-def test_the_payors_of_the_date_of_service_decide_not_those_of_the_start_date(plugged):
+def test_the_payors_of_the_date_of_service_decide_not_those_of_the_start_date(
+    plugged: RuleBook,
+) -> None:
     """A BCaBA CM while the widening payor was primary; from 2027-02-01 the client's plan
     keeps the defaults, and the BCaBA no longer qualifies for its sessions."""
     cm = provider("BCaBA")
@@ -352,7 +368,9 @@ def test_the_payors_of_the_date_of_service_decide_not_those_of_the_start_date(pl
     assert flagged_days(plugged, cm, days, coverages=coverages) == ["2027-02-01"]
 
 
-def test_across_the_payors_of_the_date_only_what_every_one_accepts_qualifies(plugged):
+def test_across_the_payors_of_the_date_only_what_every_one_accepts_qualifies(
+    plugged: RuleBook,
+) -> None:
     """As on a write: a secondary payor that keeps the defaults still rules a BCaBA out."""
     cm = provider("BCaBA")
     both = [coverage(WIDENING, 1), coverage(PLAIN, 2)]

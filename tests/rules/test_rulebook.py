@@ -154,17 +154,17 @@ def payors(*chosen: Payor) -> Payors:
         ((LENIENT, STRICT), 48),
     ],
 )
-def test_the_longest_lead_time_across_payors_wins(plugged, chosen, hours):
+def test_the_longest_lead_time_across_payors_wins(plugged: RuleBook, chosen, hours: int) -> None:
     assert plugged.lead_time("ABA", payors(*chosen)) == timedelta(hours=hours)
 
 
-def test_a_payor_listing_its_plugins_in_a_list_is_answered_alike(plugged):
+def test_a_payor_listing_its_plugins_in_a_list_is_answered_alike(plugged: RuleBook) -> None:
     """Payor.plugins is a tuple, but a plugin author's test may well write a list."""
     listed = Payor(id=STRICT.id, name=STRICT.name, kind=STRICT.kind, plugins=["strict_payor"])  # type: ignore[arg-type]
     assert plugged.lead_time("ABA", payors(listed)) == timedelta(hours=48)
 
 
-def test_a_payor_plugin_does_not_change_the_built_in_book(book):
+def test_a_payor_plugin_does_not_change_the_built_in_book(book: RuleBook) -> None:
     assert book.lead_time("ABA", payors(STRICT)) == timedelta(hours=24)
     assert book.lead_time("ABA", payors(LENIENT)) == timedelta(hours=24)
 
@@ -185,11 +185,11 @@ def test_a_payor_plugin_does_not_change_the_built_in_book(book):
         ((LENIENT, STRICT), {"BCBA-D"}),
     ],
 )
-def test_the_narrowest_credentials_across_payors_win(plugged, chosen, expected):
+def test_the_narrowest_credentials_across_payors_win(plugged: RuleBook, chosen, expected) -> None:
     assert plugged.qualifying_credentials("ABA", payors(*chosen)) == expected
 
 
-def test_a_plugin_narrowing_one_line_leaves_the_others_alone(plugged):
+def test_a_plugin_narrowing_one_line_leaves_the_others_alone(plugged: RuleBook) -> None:
     assert plugged.qualifying_credentials("ST", payors(STRICT)) == {"SLP"}
     assert plugged.qualifying_credentials("MH", payors(LENIENT, STRICT)) == {
         "LPC",
@@ -202,7 +202,7 @@ def test_a_plugin_narrowing_one_line_leaves_the_others_alone(plugged):
 # --- the same scenario under different payors ---
 
 
-def scenario(book, with_payor, cm, first_session="2026-03-08T09:00-05:00"):
+def scenario(book: RuleBook, with_payor, cm, first_session: str = "2026-03-08T09:00-05:00"):
     """A new ABA assignment from 2026-03-07 (New York), the client covered by `with_payor`."""
     check = assignment_check(
         book,
@@ -215,7 +215,7 @@ def scenario(book, with_payor, cm, first_session="2026-03-08T09:00-05:00"):
     return book.check_assignment(check)
 
 
-def test_a_strict_payor_rejects_what_the_defaults_accept(plugged):
+def test_a_strict_payor_rejects_what_the_defaults_accept(plugged: RuleBook) -> None:
     # A BCBA starting 33 h before the first session.
     found = scenario(plugged, STRICT, bcba())
 
@@ -225,11 +225,13 @@ def test_a_strict_payor_rejects_what_the_defaults_accept(plugged):
 
 
 @pytest.mark.parametrize("other", [PLAIN, UNRELATED])
-def test_the_same_scenario_for_another_payor_is_untouched(plugged, other):
+def test_the_same_scenario_for_another_payor_is_untouched(plugged: RuleBook, other) -> None:
     assert scenario(plugged, other, bcba()) == []
 
 
-def test_a_lenient_payor_accepts_what_the_defaults_reject(plugged, book):
+def test_a_lenient_payor_accepts_what_the_defaults_reject(
+    plugged: RuleBook, book: RuleBook
+) -> None:
     bcaba = provider("BCaBA")
     same_day = "2026-03-07T15:00-05:00"
 
@@ -241,7 +243,9 @@ def test_a_lenient_payor_accepts_what_the_defaults_reject(plugged, book):
 # --- one-answer hooks: a plugin's answer beats the trylast default ---
 
 
-def test_a_plugin_may_count_an_enrollment_the_default_would_not(plugged, book):
+def test_a_plugin_may_count_an_enrollment_the_default_would_not(
+    plugged: RuleBook, book: RuleBook
+) -> None:
     cm = bcba()
     pending_lenient = enrollment(cm, LENIENT, EnrollmentStatus.PENDING)
     pending_plain = enrollment(cm, PLAIN, EnrollmentStatus.PENDING)
@@ -251,7 +255,9 @@ def test_a_plugin_may_count_an_enrollment_the_default_would_not(plugged, book):
     assert not book.credentialed([pending_lenient], cm.id, LENIENT, d("2026-03-07"))
 
 
-def test_a_plugin_may_make_the_deliverer_the_rendering_provider(plugged, book):
+def test_a_plugin_may_make_the_deliverer_the_rendering_provider(
+    plugged: RuleBook, book: RuleBook
+) -> None:
     cm, substitute = bcba("Casey Manager"), bcba("Sam Substitute")
     session = appointment("2026-03-10T09:00-04:00", by=substitute)
     cm_assignment = assignment(cm, "2026-03-01")
@@ -268,14 +274,14 @@ def test_a_plugin_may_make_the_deliverer_the_rendering_provider(plugged, book):
     assert renders(book, LENIENT) == cm.id
 
 
-def test_payor_plugins_are_listed_and_built_in_rules_are_not(plugged):
+def test_payor_plugins_are_listed_and_built_in_rules_are_not(plugged: RuleBook) -> None:
     names = plugged.plugin_names()
 
     assert {"strict_payor", "lenient_payor"} <= names
     assert not any(name.startswith("cmgraph.") for name in names)
 
 
-def test_a_payor_rule_is_listed_as_not_applying_to_all_payors(plugged):
+def test_a_payor_rule_is_listed_as_not_applying_to_all_payors(plugged: RuleBook) -> None:
     [strict] = [info for info in plugged.rules() if info.plugin == "strict_payor"]
 
     assert strict.applies_to_all_payors is False
@@ -284,7 +290,7 @@ def test_a_payor_rule_is_listed_as_not_applying_to_all_payors(plugged):
 # --- switching a built-in rule off ---
 
 
-def test_a_disabled_built_in_rule_neither_fires_nor_is_listed():
+def test_a_disabled_built_in_rule_neither_fires_nor_is_listed() -> None:
     without_lead_time = RuleBook(build_plugin_manager(disabled=["cmgraph.lead_time"]))
     cm = bcba()
 
@@ -295,7 +301,7 @@ def test_a_disabled_built_in_rule_neither_fires_nor_is_listed():
 # --- the rules listing ---
 
 
-def test_every_built_in_rule_is_well_formed(book):
+def test_every_built_in_rule_is_well_formed(book: RuleBook) -> None:
     infos = book.rules()
 
     assert infos
@@ -311,14 +317,14 @@ def test_every_built_in_rule_is_well_formed(book):
     assert len(names) == len(set(names))
 
 
-def test_the_built_in_rules_list_every_code_of_the_domain_once(book):
+def test_the_built_in_rules_list_every_code_of_the_domain_once(book: RuleBook) -> None:
     listed = [code for info in book.rules() for code in info.codes]
 
     assert set(listed) == BUILT_IN_CODES
     assert len(listed) == len(set(listed))
 
 
-def test_the_built_in_service_lines(book):
+def test_the_built_in_service_lines(book: RuleBook) -> None:
     assert set(book.service_lines) == {"ABA", "ST", "OT", "PT", "MH"}
     for code, line in book.service_lines.items():
         assert line.code == code
@@ -329,7 +335,7 @@ def test_the_built_in_service_lines(book):
 # --- every finding says what it is and where it came from ---
 
 
-def every_kind_of_finding(book) -> list[Finding]:
+def every_kind_of_finding(book: RuleBook) -> list[Finding]:
     cm, other = provider("RBT", name="Casey Manager", active=False), bcba("Other Therapist")
     primary, secondary = payor("Acme Health"), payor("State Medicaid")
     coverages = [coverage(primary, 1), coverage(secondary, 2)]
@@ -364,11 +370,11 @@ def every_kind_of_finding(book) -> list[Finding]:
     return on_assignment + on_session + gap + on_removal + ahead
 
 
-def test_the_scenario_produces_every_built_in_code(book):
+def test_the_scenario_produces_every_built_in_code(book: RuleBook) -> None:
     assert {f.code for f in every_kind_of_finding(book)} == BUILT_IN_CODES
 
 
-def test_every_finding_carries_code_severity_message_rule_and_plugin(book):
+def test_every_finding_carries_code_severity_message_rule_and_plugin(book: RuleBook) -> None:
     listed = {(info.name, info.plugin): set(info.codes) for info in book.rules()}
 
     for found in every_kind_of_finding(book):
@@ -407,7 +413,7 @@ class SecondaryWrapper:
         return [f for f in findings if f.code != "NOT_CREDENTIALED"]
 
 
-def test_a_wrapper_reached_for_a_secondary_payor_keeps_the_primarys_findings():
+def test_a_wrapper_reached_for_a_secondary_payor_keeps_the_primarys_findings() -> None:
     wrapper, plain = SecondaryWrapper(), payor("Primary Plan")
     naming = payor("Secondary Plan", plugins=["secondary_wrapper"])
     pm = build_plugin_manager()

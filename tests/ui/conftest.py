@@ -16,9 +16,8 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -26,6 +25,7 @@ import pytest
 from cmgraph import demo
 from cmgraph.db.engine import Database
 from cmgraph.services import tenants
+from tests.ui.served_practice import Practice
 
 CHROMIUM = os.environ.get("CMGRAPH_CHROMIUM", "/usr/bin/chromium")
 # CI keeps this folder (build/ is ignored by git); each test leaves its screenshot there.
@@ -54,29 +54,10 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-@dataclass
-class Practice:
-    url: str
-    token: str
-    slug: str
-
-    def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The API as the tests' own eyes (to pick dates, to check what was written)."""
-        response = httpx.post(
-            f"{self.url}/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {self.token}"},
-            timeout=30,
-        )
-        body = response.json()
-        assert "errors" not in body, body
-        return body["data"]
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return cast("int", probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cmgraph.demo import catalog
-from conftest import Practice
+from tests.ui.served_practice import Practice
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 
