@@ -616,7 +616,7 @@ def parser() -> argparse.ArgumentParser:
         "--template",
         metavar="KIND",
         help="write an empty file of KIND (its header) to PATH, or to stdout without PATH "
-        "(default: import)",
+        "(default: none, import PATH)",
     )
     load.set_defaults(run=cmd_import)
 

@@ -312,3 +312,25 @@ async def test_imported_sessions_are_in_the_stored_findings(api: Api) -> None:
     report = (await api(COMPLIANCE))["complianceFindings"]
 
     assert [e["node"]["code"] for e in report["edges"]] == ["NO_CASE_MANAGER"]
+
+
+async def test_a_row_naming_a_payer_id_several_payors_share_is_refused(api):
+    """Payer ids are not unique (two plans may share one): a coverage or enrollment row
+    naming a shared one would pick a payor at random, so it is refused on its column."""
+    await b.payor(api, "Acme East")
+    await b.payor(api, "Acme West")
+    for name in ("Acme East", "Acme West"):
+        edges = (await api("{ payors { id name } }"))["payors"]
+        payor = next(p["id"] for p in edges if p["name"] == name)
+        await api(
+            "mutation($i: UpdatePayorInput!) { updatePayor(input: $i) { userErrors { code } } }",
+            {"i": {"id": payor, "payerId": "SHARED1"}},
+        )
+    await b.client(api, "Ada", "Lovelace", externalId="S1")
+    text = "client_external_id,payer_id,effective_from\nS1,SHARED1,2026-01-01\n"
+
+    result = await load(api, "COVERAGES", text, errorPolicy="REJECT_FAILED_ROWS")
+
+    assert counts(result) == (0, 0, 0, 1)
+    [error] = result["rowErrors"]
+    assert (error["column"], error["code"]) == ("payer_id", "AMBIGUOUS")

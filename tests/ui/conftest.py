@@ -86,7 +86,7 @@ def practice(
         "CMGRAPH_PLUGINS_DIR": str(ROOT / "plugins"),  # the demo's payors name them
     }
     command = [sys.executable, "-m", "cmgraph.cli", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port)]
+    command += ["--port", str(port), "--no-dispatch"]  # the screens need no webhooks
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True

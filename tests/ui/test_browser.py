@@ -106,7 +106,7 @@ def test_graphiql_runs_a_query_without_the_internet(page: Any, practice: Practic
     expect(page.get_by_role("tab", name=re.compile("ClinicalTab"))).to_be_visible()
     page.locator(".graphiql-execute-button").click()
     expect(page.locator(".result-window")).to_contain_text('"totalCount": 1', timeout=30_000)
-    expect(page.locator(".result-window")).to_contain_text("Ava Thompson")
+    expect(page.locator(".result-window")).to_contain_text("Adrian Aguilar")
     assert page.offline.outside == []
     assert page.offline.console == []
     assert page.evaluate("localStorage.length") == 0
@@ -154,7 +154,7 @@ def test_add_shows_not_familiar_and_refuses_another_discipline_on_the_provider_f
     start = first_date(practice, only_not_familiar)
     sign_in(page, practice)
     open_client(page, "Ava Thompson")
-    page.get_by_role("button", name="+ Add a ST case manager").click()
+    page.get_by_role("button", name="+ Add an ST case manager").click()
     dialog = page.get_by_role("dialog", name="Add a case manager for Ava Thompson")
     expect(dialog.get_by_role("combobox", name="Service line (required)")).to_have_value("ST")
     provider = dialog.get_by_role("combobox", name="Provider (required)")

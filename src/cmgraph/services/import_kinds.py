@@ -286,9 +286,13 @@ class _Referring(Handler):
         )
 
     async def _payors(self) -> None:
-        self.payors = {
-            p.payer_id: p for p in await payors.listed(self.session, self.org) if p.payer_id
-        }
+        self.payors: dict[str, models.Payor] = {}
+        self.shared_payer_ids: set[str] = set()
+        for p in await payors.listed(self.session, self.org):
+            if p.payer_id in self.payors:
+                self.shared_payer_ids.add(p.payer_id)
+            if p.payer_id:
+                self.payors[p.payer_id] = p
 
     def client(self, row: Row) -> models.Client:
         key = row.required("client_external_id")
@@ -304,6 +308,9 @@ class _Referring(Handler):
 
     def payor(self, row: Row) -> models.Payor:
         key = row.required("payer_id")
+        if key in self.shared_payer_ids:
+            # Several payors carry this payer id: a row naming it would pick one at random.
+            raise RowRefused((("payer_id", "AMBIGUOUS", f"Several payors have payer id {key!r}."),))
         if key not in self.payors:
             raise missing("payer_id", "payor with payer id", key)
         return self.payors[key]

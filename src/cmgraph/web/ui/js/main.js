@@ -285,11 +285,20 @@ function serviceLineCard(client, line, reload) {
       assignmentMenu(current, true),
     );
   } else {
-    const addHere = h("button", { type: "button", class: "secondary", "data-focus-key": `add-${code}` }, `+ Add a ${code} case manager`);
+    const article = /^[AEFHILMNORSX]/.test(code) ? "an" : "a"; // as the letter is said: an ABA, an MH
+    const addHere = h("button", { type: "button", class: "secondary", "data-focus-key": `add-${code}` }, `+ Add ${article} ${code} case manager`);
     addHere.addEventListener("click", () =>
       openAdd({ client, serviceLines: state.serviceLines, line: code, returnFocus: `add-${code}`, reload }),
     );
-    currentBlock = h("div", { class: "current none" }, h("p", {}, h("strong", {}, "No current case manager.")), addHere);
+    // An assignment that starts later is not "no case manager": say who and from when.
+    const today = new Date().toISOString().slice(0, 10);
+    const next = line.history
+      .filter((a) => a.startDate > today)
+      .sort((a, b) => (a.startDate < b.startDate ? -1 : 1))[0];
+    const said = next
+      ? h("p", {}, h("strong", {}, "No current case manager: "), next.provider.displayName, " starts ", time(next.startDate), ".")
+      : h("p", {}, h("strong", {}, "No current case manager."));
+    currentBlock = h("div", { class: "current none" }, said, addHere);
   }
 
   const findings = line.findings;
