@@ -36,7 +36,7 @@ from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook, build_plugin_manager
 from cmgraph.services import exports, imports, tenants
 from cmgraph.services.csv_columns import Kind
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 TARGET_DATABASE = "cmgraph_bench_import"
 TIMEZONE = "America/Chicago"
@@ -90,7 +90,7 @@ async def import_folder(url: str, folder: Path) -> dict[str, Any]:
     book = RuleBook(build_plugin_manager(ROOT / "plugins"))
     try:
         org = await tenants.create_organization(db, "Imported", "imported", TIMEZONE)
-        scope = Scope(db, book, org.id, Clock(TIMEZONE), actor="bench", role="cli")
+        scope = TenantScope(db, book, org.id, Clock(TIMEZONE), actor="bench", role="cli")
         sources = [
             imports.Source(kind, f"{kind.value}.csv", (folder / f"{kind.value}.csv").read_text())
             for kind in Kind

@@ -16,7 +16,7 @@ from cmgraph.demo import DemoExists, load_demo
 from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook
 from cmgraph.services import compliance
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 TODAY = date(2026, 3, 10)
 
@@ -50,7 +50,7 @@ async def test_the_demo_never_overlaps_assignments(db: Database, demo) -> None:
 
 
 async def test_the_demo_shows_each_deliberate_finding(db: Database, book: RuleBook, demo) -> None:
-    scope = Scope(db, book, demo.organization_id, Clock("America/Chicago"), "test")
+    scope = TenantScope(db, book, demo.organization_id, Clock("America/Chicago"), "test")
 
     window = (TODAY - timedelta(days=28), TODAY + timedelta(days=28))
     found = (await compliance.findings_page(scope, *window, None, 0, 10_000, count=True)).findings

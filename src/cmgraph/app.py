@@ -31,7 +31,7 @@ from cmgraph.services.access import CLINICIAN, Principal
 from cmgraph.services.dispatch import Dispatcher
 from cmgraph.services.idempotency import Claim, IdempotencyStore
 from cmgraph.services.reader import Reader
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.sealing import Sealer
 from cmgraph.services.signin import Verifier
 from cmgraph.web.auth import Authenticator
@@ -73,7 +73,7 @@ def create_app(
 
     async def make_context(request: Request, principal: Principal, claim: Claim | None) -> Context:
         entry = request_log(request.scope)
-        scope = Scope(
+        scope = TenantScope(
             db=db,
             book=rule_book,
             organization_id=principal.organization_id,

@@ -33,7 +33,7 @@ from cmgraph.services import exports, findings, imports, payors, sealing, tenant
 from cmgraph.services.csv_columns import Kind, kind_of
 from cmgraph.services.dispatch import Dispatcher
 from cmgraph.services.idempotency import IdempotencyStore
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.sealing import Sealer, SealingError
 
 
@@ -169,8 +169,8 @@ def cmd_org_show(args: argparse.Namespace, settings: Settings) -> None:
     _with_db(settings, work)
 
 
-def _scope(db: Database, settings: Settings, org: Any) -> Scope:
-    return Scope(
+def _scope(db: Database, settings: Settings, org: Any) -> TenantScope:
+    return TenantScope(
         db=db,
         book=_book(settings),
         organization_id=org.id,

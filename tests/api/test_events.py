@@ -17,7 +17,7 @@ from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
 from cmgraph.services import changes, events
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from tests.support import Api
 
 FEED = """
@@ -212,7 +212,7 @@ async def _write_held_open(
 ) -> None:
     """Transaction A: a client and its event, held open until `release`, then committed.
     It goes through the same staging as every use case (changes.record_by)."""
-    scope = Scope(db=db, book=None, organization_id=org, clock=Clock("UTC"), actor="test")  # type: ignore[arg-type]
+    scope = TenantScope(db=db, book=None, organization_id=org, clock=Clock("UTC"), actor="test")  # type: ignore[arg-type]
     async with db.write() as session:
         row = models.Client(organization_id=org, first_name="A", last_name="Held")
         session.add(row)

@@ -355,12 +355,12 @@ async def test_an_execution_that_lost_its_key_cannot_commit(
     api: Api, store: IdempotencyStore, clock: Clock, db: Database, book: RuleBook
 ) -> None:
     """It ran past its lease and a retry took the key over: its write is rolled back."""
-    from cmgraph.services.scope import Scope
+    from cmgraph.services.scope import TenantScope
 
     claim = await store.reserve(await keyed_request(db, api.token, "slow", new_client("Slow")))
     clock.advance(seconds=store.lease.total_seconds() + 1)
     await store.reserve(await keyed_request(db, api.token, "slow", new_client("Slow")))
-    scope = Scope(
+    scope = TenantScope(
         db=db,
         book=book,
         organization_id=organization_of(api.token),  # type: ignore[arg-type]

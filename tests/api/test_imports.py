@@ -16,7 +16,7 @@ from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook
 from cmgraph.services import exports, imports
 from cmgraph.services.csv_columns import Kind
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from tests.support import Api, StatementCounter
 
 IMPORT = """mutation($input: ImportRecordsInput!) {
@@ -200,7 +200,7 @@ async def test_case_manager_rows_go_through_the_rules_in_date_order(api: Api) ->
 async def run_files(db: Any, book: Any, slug: str, files: dict[Kind, str]) -> imports.Report:
     """Import files of several kinds at once, as `cmgraph import FOLDER` does."""
     org = await b.org_id(db, slug)
-    scope = Scope(db, book, org, Clock("America/New_York"), actor="test")
+    scope = TenantScope(db, book, org, Clock("America/New_York"), actor="test")
     sources = [imports.Source(kind, f"{kind.value}.csv", text) for kind, text in files.items()]
     return await imports.run_import(scope, sources)
 

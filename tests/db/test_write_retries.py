@@ -24,7 +24,7 @@ from cmgraph.facts import Clock, Field
 from cmgraph.plugins import RuleBook
 from cmgraph.services import changes, clients, tenants, transaction
 from cmgraph.services.outcome import Outcome, refuse
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import ATTEMPTS, WriteConflict, run_batch, run_write
 
 
@@ -47,13 +47,15 @@ def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def scope(db: Database, book: RuleBook) -> Scope:
+async def scope(db: Database, book: RuleBook) -> TenantScope:
     slug = f"t-{uuid.uuid4().hex[:12]}"
     organization = await tenants.create_organization(db, f"Practice {slug}", slug, "UTC")
-    return Scope(db=db, book=book, organization_id=organization.id, clock=Clock("UTC"), actor="t")
+    return TenantScope(
+        db=db, book=book, organization_id=organization.id, clock=Clock("UTC"), actor="t"
+    )
 
 
-async def clients_named(scope: Scope, last_name: str) -> int:
+async def clients_named(scope: TenantScope, last_name: str) -> int:
     async with scope.db.read() as session:
         return (
             await session.scalar(
@@ -71,7 +73,7 @@ async def clients_named(scope: Scope, last_name: str) -> int:
 class FailsFirst:
     """A use case that writes a client and then loses the race its first `failures` times."""
 
-    def __init__(self, scope: Scope, failures: int, error: Exception) -> None:
+    def __init__(self, scope: TenantScope, failures: int, error: Exception) -> None:
         self.scope, self.failures, self.error, self.runs = scope, failures, error, 0
 
     async def __call__(self, session: AsyncSession) -> Outcome[str]:
@@ -95,7 +97,7 @@ class FailsFirst:
     ],
     ids=["serialization_failure", "deadlock"],
 )
-async def test_a_lost_race_runs_again_and_commits_once(scope: Scope, error) -> None:
+async def test_a_lost_race_runs_again_and_commits_once(scope: TenantScope, error) -> None:
     use_case = FailsFirst(scope, ATTEMPTS - 1, error)
     outcome = await run_write(scope, use_case)
     assert outcome.value == "done"
@@ -104,7 +106,7 @@ async def test_a_lost_race_runs_again_and_commits_once(scope: Scope, error) -> N
 
 
 async def test_after_the_last_attempt_the_conflict_is_raised_and_nothing_is_written(
-    scope: Scope,
+    scope: TenantScope,
 ) -> None:
     use_case = FailsFirst(scope, ATTEMPTS, lost_race("40001"))
     with pytest.raises(WriteConflict) as raised:
@@ -113,7 +115,7 @@ async def test_after_the_last_attempt_the_conflict_is_raised_and_nothing_is_writ
     assert await clients_named(scope, "Retried") == 0
 
 
-async def test_other_database_errors_are_not_retried(scope: Scope) -> None:
+async def test_other_database_errors_are_not_retried(scope: TenantScope) -> None:
     use_case = FailsFirst(scope, 1, lost_race("42P01"))  # undefined_table: a bug, not a race
     with pytest.raises(DBAPIError):
         await run_write(scope, use_case)
@@ -142,7 +144,7 @@ async def test_over_http_a_write_that_keeps_conflicting_is_a_503_to_retry(
     token = await tenants.create_token(db, slug, "admin")
     real = clients.create_client
 
-    async def contended(scope: Scope, *args: Any) -> Any:
+    async def contended(scope: TenantScope, *args: Any) -> Any:
         async def use_case(session: AsyncSession) -> Outcome[Any]:
             raise lost_race("40001")
 
@@ -171,7 +173,7 @@ async def test_over_http_a_write_that_keeps_conflicting_is_a_503_to_retry(
 
 
 async def test_a_real_deadlock_on_postgresql_is_resolved_by_the_retry(
-    scope: Scope, is_postgres: bool
+    scope: TenantScope, is_postgres: bool
 ) -> None:
     """Two writes lock two rows in opposite orders. PostgreSQL aborts one of them
     (deadlock_detected, after its deadlock_timeout); that one runs again once the other has
@@ -230,7 +232,7 @@ async def test_a_real_deadlock_on_postgresql_is_resolved_by_the_retry(
     assert len(names) == 1  # whichever committed last renamed both rows
 
 
-async def test_the_overlap_backstop_refuses_in_the_overlap_rules_words(scope: Scope) -> None:
+async def test_the_overlap_backstop_refuses_in_the_overlap_rules_words(scope: TenantScope) -> None:
     """PostgreSQL's exclusion constraint fired: a concurrent write assigned a CM first."""
 
     async def use_case(session: AsyncSession) -> Outcome[str]:
@@ -255,7 +257,7 @@ async def test_the_overlap_backstop_refuses_in_the_overlap_rules_words(scope: Sc
 
 
 async def test_a_use_case_refused_in_a_batch_takes_only_its_own_records_and_events(
-    scope: Scope,
+    scope: TenantScope,
 ) -> None:
     """A bulk import runs each row in a savepoint of one transaction: a row refused after it
     recorded its change leaves no record nor event, and the other rows keep theirs."""
@@ -267,7 +269,7 @@ async def test_a_use_case_refused_in_a_batch_takes_only_its_own_records_and_even
         changes.record_by(session, scope, "createClient", row, None, changes.snapshot(row))
         raise refuse("INVALID_INPUT", "Refused after it recorded its change.")
 
-    async def work(batch: Scope) -> list[Outcome[Any]]:
+    async def work(batch: TenantScope) -> list[Outcome[Any]]:
         return [
             await clients.create_client(batch, "A", "One", None, None),
             await run_write(batch, refused_after_recording),

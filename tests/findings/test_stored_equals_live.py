@@ -51,7 +51,7 @@ from cmgraph.services import (
 )
 from cmgraph.services.appointments import AppointmentChange
 from cmgraph.services.case_managers import Proposal
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 settings.register_profile(
     "ci",
@@ -116,7 +116,7 @@ def at(offset: int, hour: int) -> datetime:
 class Practice:
     """What the program has made so far, to pick from by index."""
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: TenantScope) -> None:
         self.scope = scope
         self.clients: list[uuid.UUID] = []
         self.providers: list[uuid.UUID] = []
@@ -256,7 +256,9 @@ async def live_judgement(practice: Practice) -> dict[uuid.UUID, list[facts.Findi
     return by_client((v.key.client_id, f) for v in verdicts for f in v.findings)
 
 
-async def stored_rows(scope: Scope) -> tuple[dict[uuid.UUID, list[facts.Finding]], set[uuid.UUID]]:
+async def stored_rows(
+    scope: TenantScope,
+) -> tuple[dict[uuid.UUID, list[facts.Finding]], set[uuid.UUID]]:
     """What the findings table holds, per client in report order, and the stale clients."""
     f, s = models.StoredFinding, models.StaleClient
     org = scope.organization_id
@@ -320,7 +322,7 @@ async def test_stored_findings_equal_the_live_judge_after_every_write(
 ) -> None:
     slug = f"p-{uuid.uuid4().hex[:12]}"
     org = await tenants.create_organization(db, slug, slug, "America/Chicago")
-    scope = Scope(db, BOOK, org.id, facts.Clock("America/Chicago"), actor="property-test")
+    scope = TenantScope(db, BOOK, org.id, facts.Clock("America/Chicago"), actor="property-test")
     kept = findings.IN_TRANSACTION, findings.BACKGROUND
     findings.IN_TRANSACTION, findings.BACKGROUND = in_transaction, False
     try:

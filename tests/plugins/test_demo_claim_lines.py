@@ -11,7 +11,7 @@ from cmgraph.demo import load_demo
 from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook
 from cmgraph.services import claims
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 TODAY = date(2026, 3, 10)
 
@@ -20,7 +20,7 @@ async def test_the_demos_claim_lines_carry_codes_and_the_plugins_modifiers(
     db: Database, book: RuleBook
 ) -> None:
     demo = await load_demo(db, slug=f"demo-{uuid.uuid4().hex[:8]}", today=TODAY)
-    scope = Scope(db, book, demo.organization_id, Clock("America/Chicago"), "test")
+    scope = TenantScope(db, book, demo.organization_id, Clock("America/Chicago"), "test")
 
     _, verdicts = await claims.claim_lines(
         scope, TODAY - timedelta(days=28), TODAY, None, None, 0, 10_000

@@ -10,12 +10,12 @@ from cmgraph.api.loaders import Loaders
 from cmgraph.config import Settings
 from cmgraph.services.access import Principal
 from cmgraph.services.reader import Reader
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 
 @dataclass
 class Context:
-    scope: Scope
+    scope: TenantScope
     settings: Settings
     reader: Reader
     principal: Principal

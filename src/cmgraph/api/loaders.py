@@ -18,14 +18,16 @@ from cmgraph.plugins import PluginFailed
 from cmgraph.services import audit, batches, compliance, records, sessions
 from cmgraph.services.batches import BatchRead
 from cmgraph.services.reader import Reader
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 R = TypeVar("R")
 
 
-def _by_id(reader: Reader, scope: Scope, read: BatchRead[UUID, V]) -> DataLoader[UUID, V | None]:
+def _by_id(
+    reader: Reader, scope: TenantScope, read: BatchRead[UUID, V]
+) -> DataLoader[UUID, V | None]:
     """Rows by id; one the read does not find (another organization's, or hidden from the
     caller) loads as None."""
 
@@ -36,7 +38,9 @@ def _by_id(reader: Reader, scope: Scope, read: BatchRead[UUID, V]) -> DataLoader
     return DataLoader(load)
 
 
-def _grouped(reader: Reader, scope: Scope, read: BatchRead[K, list[V]]) -> DataLoader[K, list[V]]:
+def _grouped(
+    reader: Reader, scope: TenantScope, read: BatchRead[K, list[V]]
+) -> DataLoader[K, list[V]]:
     async def load(keys: list[K]) -> list[list[V]]:
         found = await reader.run(lambda session: read(session, scope, keys))
         return [found.get(key, []) for key in keys]
@@ -83,7 +87,7 @@ def plugin_failures() -> Iterator[None]:
 class Loaders:
     """`<Model>By<Key>` loaders for one request."""
 
-    def __init__(self, scope: Scope, reader: Reader) -> None:
+    def __init__(self, scope: TenantScope, reader: Reader) -> None:
         self.client_by_id = _by_id(reader, scope, batches.clients_by_id)
         self.provider_by_id = _by_id(reader, scope, batches.providers_by_id)
         self.payor_by_id = _by_id(reader, scope, batches.payors_by_id)
@@ -103,7 +107,7 @@ class Loaders:
         self.verdict_by_appointment = self._verdict_by_appointment(scope, reader)
 
     @staticmethod
-    def _lines_by_client(scope: Scope, reader: Reader) -> DataLoader[UUID, list[str]]:
+    def _lines_by_client(scope: TenantScope, reader: Reader) -> DataLoader[UUID, list[str]]:
         """The service lines each client has appointments in."""
 
         async def load(ids: list[UUID]) -> list[list[str]]:
@@ -113,7 +117,9 @@ class Loaders:
         return DataLoader(load)
 
     @staticmethod
-    def _findings_by_client(scope: Scope, reader: Reader) -> DataLoader[UUID, list[facts.Finding]]:
+    def _findings_by_client(
+        scope: TenantScope, reader: Reader
+    ) -> DataLoader[UUID, list[facts.Finding]]:
         async def load(ids: list[UUID]) -> list[list[facts.Finding]]:
             with plugin_failures():
                 found = await reader.run(
@@ -125,7 +131,7 @@ class Loaders:
 
     @staticmethod
     def _changes_by_entity(
-        scope: Scope, reader: Reader
+        scope: TenantScope, reader: Reader
     ) -> DataLoader[UUID, list[records.ChangeRecord]]:
         async def load(ids: list[UUID]) -> list[list[records.ChangeRecord]]:
             found = await reader.run(
@@ -137,7 +143,7 @@ class Loaders:
 
     @staticmethod
     def _verdict_by_appointment(
-        scope: Scope, reader: Reader
+        scope: TenantScope, reader: Reader
     ) -> DataLoader[UUID, sessions.Verdict | None]:
         async def load(ids: list[UUID]) -> list[sessions.Verdict | None]:
             with plugin_failures():

@@ -14,7 +14,7 @@ from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import changes, editing, lookups, sessions
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Update, refuse
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_write
 
 
@@ -46,7 +46,7 @@ def _service_code(value: str | None) -> str | None:
 
 
 async def _with_findings(
-    session: AsyncSession, scope: Scope, row: models.Appointment
+    session: AsyncSession, scope: TenantScope, row: models.Appointment
 ) -> Outcome[models.Appointment]:
     """The session's findings never block scheduling; they come back as warnings."""
     if row.status == facts.AppointmentStatus.CANCELLED.value:
@@ -55,7 +55,7 @@ async def _with_findings(
     return Outcome(value=row, warnings=tuple(verdict.findings))
 
 
-def _times(scope: Scope, row: models.Appointment) -> None:
+def _times(scope: TenantScope, row: models.Appointment) -> None:
     if row.ends_at <= row.starts_at:
         raise refuse(INVALID_INPUT, "The appointment ends before it starts.", "endsAt")
     row.date_of_service = scope.clock.date_of(row.starts_at)
@@ -76,7 +76,7 @@ class NewAppointment:
     status: facts.AppointmentStatus = facts.AppointmentStatus.SCHEDULED
 
 
-def new_row(scope: Scope, new: NewAppointment) -> models.Appointment:
+def new_row(scope: TenantScope, new: NewAppointment) -> models.Appointment:
     """The row of an appointment to schedule, its input checked; raises Refused. The caller
     has found its client and provider in the organization."""
     row = models.Appointment(
@@ -96,7 +96,7 @@ def new_row(scope: Scope, new: NewAppointment) -> models.Appointment:
 
 
 async def schedule_appointment(
-    scope: Scope,
+    scope: TenantScope,
     client_id: UUID | None,
     service_line: str,
     provider_id: UUID | None,
@@ -126,7 +126,7 @@ async def schedule_appointment(
 
 
 async def schedule_checked(
-    scope: Scope, rows: Sequence[models.Appointment]
+    scope: TenantScope, rows: Sequence[models.Appointment]
 ) -> Outcome[list[models.Appointment]]:
     """Schedule many appointments at once (a bulk import): rows made by new_row, their
     clients and providers checked in two queries, inserted together, each with its change
@@ -152,7 +152,7 @@ async def schedule_checked(
 
 
 async def update_appointment(
-    scope: Scope, id: UUID | None, change: AppointmentChange
+    scope: TenantScope, id: UUID | None, change: AppointmentChange
 ) -> Outcome[models.Appointment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Appointment]:
         org = scope.organization_id

@@ -18,19 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.services import sessions, visibility
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 M = TypeVar("M", bound=models.Tenant)
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-BatchRead = Callable[[AsyncSession, Scope, Sequence[K]], Awaitable[dict[K, V]]]
+BatchRead = Callable[[AsyncSession, TenantScope, Sequence[K]], Awaitable[dict[K, V]]]
 ById = BatchRead[UUID, M]
 Grouped = BatchRead[K, list[M]]
 
 
 def _by_id(model: type[M]) -> ById[M]:
-    async def read(session: AsyncSession, scope: Scope, ids: Sequence[UUID]) -> dict[UUID, M]:
+    async def read(session: AsyncSession, scope: TenantScope, ids: Sequence[UUID]) -> dict[UUID, M]:
         rows = await session.scalars(
             select(model).where(
                 model.organization_id == scope.organization_id,
@@ -63,7 +63,9 @@ def _grouped(
     """Rows grouped by `column`. A key is the column's value, or (value, filters) when
     `filtered` turns the filters into conditions; keys sharing filters share one query."""
 
-    async def read(session: AsyncSession, scope: Scope, keys: Sequence[Any]) -> dict[Any, list[M]]:
+    async def read(
+        session: AsyncSession, scope: TenantScope, keys: Sequence[Any]
+    ) -> dict[Any, list[M]]:
         by_filters: dict[Any, list[Any]] = defaultdict(list)
         for key in keys:
             value, filters = key if filtered else (key, None)
@@ -133,7 +135,7 @@ appointments_by_client = _grouped(
 
 
 async def lines_by_client(
-    session: AsyncSession, scope: Scope, ids: Sequence[UUID]
+    session: AsyncSession, scope: TenantScope, ids: Sequence[UUID]
 ) -> dict[UUID, list[str]]:
     """The service lines each client has appointments in."""
     a = models.Appointment
@@ -149,7 +151,7 @@ async def lines_by_client(
 
 
 async def verdicts_by_appointment(
-    session: AsyncSession, scope: Scope, ids: Sequence[UUID]
+    session: AsyncSession, scope: TenantScope, ids: Sequence[UUID]
 ) -> dict[UUID, sessions.Verdict]:
     """The verdict (rendering provider, findings) of each appointment's session."""
     rows = list(

@@ -28,7 +28,7 @@ from cmgraph.services.outcome import (
     refuse,
     split_findings,
 )
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_write
 
 
@@ -52,7 +52,7 @@ class Candidate:
 
 async def _gather(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     assignment: facts.Assignment,
     provider: facts.Provider,
     others: list[facts.Assignment] | None = None,
@@ -72,7 +72,7 @@ async def _gather(
 
 
 def _check(
-    scope: Scope,
+    scope: TenantScope,
     assignment: facts.Assignment,
     provider: facts.Provider,
     payors: facts.Payors,
@@ -100,7 +100,7 @@ def _check(
 
 
 async def _proposed(
-    session: AsyncSession, scope: Scope, p: Proposal, *, lock: bool
+    session: AsyncSession, scope: TenantScope, p: Proposal, *, lock: bool
 ) -> tuple[facts.Assignment, facts.Provider]:
     """Validate a proposal's input; refuse with field paths before any rule runs."""
     line = lookups.service_line(scope.book, p.service_line)
@@ -126,7 +126,7 @@ def _blocking(findings: list[facts.Finding]) -> Refused | None:
     return Refused(*(UserError.from_finding(f) for f in errors), warnings=warnings)
 
 
-async def check(scope: Scope, proposal: Proposal) -> list[facts.Finding]:
+async def check(scope: TenantScope, proposal: Proposal) -> list[facts.Finding]:
     """Dry run of add: every finding, nothing written."""
     async with scope.db.read() as session:
         assignment, provider = await _proposed(session, scope, proposal, lock=False)
@@ -137,7 +137,7 @@ def _note(note: str | None) -> str | None:
     return lookups.text(note, 2000, "note", multiline=True)
 
 
-def _new_row(scope: Scope, a: facts.Assignment, note: str | None) -> models.Assignment:
+def _new_row(scope: TenantScope, a: facts.Assignment, note: str | None) -> models.Assignment:
     return models.Assignment(
         organization_id=scope.organization_id,
         client_id=a.client_id,
@@ -151,7 +151,7 @@ def _new_row(scope: Scope, a: facts.Assignment, note: str | None) -> models.Assi
     )
 
 
-async def add(scope: Scope, proposal: Proposal) -> Outcome[models.Assignment]:
+async def add(scope: TenantScope, proposal: Proposal) -> Outcome[models.Assignment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Assignment]:
         assignment, provider = await _proposed(session, scope, proposal, lock=True)
         findings = scope.book.check_assignment(await _gather(session, scope, assignment, provider))
@@ -178,7 +178,7 @@ class _ChangePlan:
 
 
 async def _covered(
-    session: AsyncSession, scope: Scope, client_id: UUID, line: str, day: date
+    session: AsyncSession, scope: TenantScope, client_id: UUID, line: str, day: date
 ) -> models.Assignment | None:
     """The assignment of the line whose period contains day, if any."""
     return await session.scalar(
@@ -193,7 +193,7 @@ async def _covered(
 
 
 async def _plan_change(
-    session: AsyncSession, scope: Scope, current: models.Assignment, start: date
+    session: AsyncSession, scope: TenantScope, current: models.Assignment, start: date
 ) -> _ChangePlan:
     if current.start_date == start:
         raise refuse(
@@ -217,7 +217,7 @@ async def _plan_change(
 
 
 async def _change_findings(
-    session: AsyncSession, scope: Scope, proposal: Proposal, *, lock: bool
+    session: AsyncSession, scope: TenantScope, proposal: Proposal, *, lock: bool
 ) -> tuple[_ChangePlan, facts.Assignment, list[facts.Finding]]:
     """The plan of a change, its new assignment, and every finding the change meets: the
     new assignment's, as if the current one ended the day before, and the shortening's."""
@@ -240,7 +240,7 @@ async def _change_findings(
     return plan, assignment, findings + plan.shortening
 
 
-async def check_change(scope: Scope, proposal: Proposal) -> list[facts.Finding]:
+async def check_change(scope: TenantScope, proposal: Proposal) -> list[facts.Finding]:
     """Dry run of change: every finding the change would meet, nothing written."""
     async with scope.db.read() as session:
         _, _, findings = await _change_findings(session, scope, proposal, lock=False)
@@ -248,7 +248,7 @@ async def check_change(scope: Scope, proposal: Proposal) -> list[facts.Finding]:
 
 
 async def change(
-    scope: Scope, proposal: Proposal
+    scope: TenantScope, proposal: Proposal
 ) -> Outcome[tuple[models.Assignment, models.Assignment]]:
     """End the current assignment the day before the new one starts, and start the new one
     for the rest of the current assignment's period."""
@@ -278,7 +278,7 @@ async def change(
 
 async def _removal_findings(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     original: facts.Assignment,
     replacement: facts.Assignment | None,
 ) -> list[facts.Finding]:
@@ -291,7 +291,7 @@ async def _removal_findings(
 
 
 async def _versioned(
-    session: AsyncSession, scope: Scope, id: UUID | None, version: int
+    session: AsyncSession, scope: TenantScope, id: UUID | None, version: int
 ) -> models.Assignment:
     org = scope.organization_id
     row = await lookups.get(session, models.Assignment, org, id, "id")
@@ -310,7 +310,7 @@ async def _versioned(
 
 
 async def _edit_findings(
-    session: AsyncSession, scope: Scope, original: facts.Assignment, edited: facts.Assignment
+    session: AsyncSession, scope: TenantScope, original: facts.Assignment, edited: facts.Assignment
 ) -> tuple[list[facts.Finding], Refused | None]:
     """The edited assignment's findings, and the refusal of the errors the edit introduces.
 
@@ -335,7 +335,7 @@ def _identity(finding: facts.Finding) -> tuple[object, ...]:
 
 
 async def update(
-    scope: Scope,
+    scope: TenantScope,
     id: UUID | None,
     version: int,
     start_date: Update[date | None] = KEEP,
@@ -372,7 +372,7 @@ async def update(
     return await run_write(scope, use_case)
 
 
-async def remove(scope: Scope, id: UUID | None, version: int) -> Outcome[UUID]:
+async def remove(scope: TenantScope, id: UUID | None, version: int) -> Outcome[UUID]:
     """Delete an assignment entered by mistake; refused when a completed session is in it."""
 
     async def use_case(session: AsyncSession) -> Outcome[UUID]:
@@ -389,7 +389,11 @@ async def remove(scope: Scope, id: UUID | None, version: int) -> Outcome[UUID]:
 
 
 async def suggest(
-    scope: Scope, client_id: UUID | None, service_line: str, start_date: date, include_blocked: bool
+    scope: TenantScope,
+    client_id: UUID | None,
+    service_line: str,
+    start_date: date,
+    include_blocked: bool,
 ) -> list[Candidate]:
     """Active providers as they would fare in the write the screen would make, the most
     familiar with the client first: a change when a CM covers start_date (the current CM

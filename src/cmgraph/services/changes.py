@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.services import events, findings, positions
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 
 def _plain(value: Any) -> Any:
@@ -79,7 +79,7 @@ def record(
 
 def record_by(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     operation: str,
     row: models.Tenant,
     before: dict[str, Any] | None,

@@ -14,13 +14,13 @@ from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import loading, lookups, sessions
 from cmgraph.services.outcome import INVALID_INPUT, refuse
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 LIVE = tuple(s for s in facts.AppointmentStatus if s is not facts.AppointmentStatus.CANCELLED)
 
 
 async def claim_lines(
-    scope: Scope,
+    scope: TenantScope,
     start: date,
     end: date,
     client_id: UUID | None,
@@ -60,7 +60,7 @@ class Impact:
 
 
 async def enrollment_impact(
-    scope: Scope, provider_id: UUID | None, payor_id: UUID | None, lapse_on: date
+    scope: TenantScope, provider_id: UUID | None, payor_id: UUID | None, lapse_on: date
 ) -> Impact:
     """What breaks if the provider's enrollment with the payor lapses on `lapse_on`:
     the assignments where the payor is the client's primary then, and the sessions from that

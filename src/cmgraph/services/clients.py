@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph.db import models
 from cmgraph.services import changes, editing, lookups, people
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Update, refuse
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_write
 
 
@@ -20,13 +20,13 @@ def _external_id(value: str | None) -> str | None:
     return lookups.text(value, 100, "externalId")
 
 
-def _birth_date(scope: Scope, value: date | None) -> None:
+def _birth_date(scope: TenantScope, value: date | None) -> None:
     if value is not None and value > scope.today():
         raise refuse(INVALID_INPUT, "The date of birth is in the future.", "dateOfBirth")
 
 
 async def create_client(
-    scope: Scope,
+    scope: TenantScope,
     first_name: str,
     last_name: str,
     date_of_birth: date | None,
@@ -56,7 +56,7 @@ async def create_client(
 
 
 async def update_client(
-    scope: Scope,
+    scope: TenantScope,
     id: UUID | None,
     first_name: Update[str | None] = KEEP,
     last_name: Update[str | None] = KEEP,
@@ -96,7 +96,7 @@ async def update_client(
 
 
 async def page(
-    session: AsyncSession, scope: Scope, words: Sequence[str], start: int, limit: int
+    session: AsyncSession, scope: TenantScope, words: Sequence[str], start: int, limit: int
 ) -> tuple[int, list[models.Client]]:
     """Clients with every word in their first or last name, and how many there are."""
     conditions = people.name_matches(models.Client, words)

@@ -15,7 +15,7 @@ from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import expiry, findings, loading, sessions
 from cmgraph.services.outcome import INVALID_INPUT, refuse
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 _LIVE = models.Appointment.status != facts.AppointmentStatus.CANCELLED.value
 _ORDER = (models.Appointment.date_of_service, models.Appointment.starts_at, models.Appointment.id)
@@ -55,7 +55,7 @@ def _batches(day_counts: list[tuple[date, int]], size: int) -> list[tuple[date, 
 
 
 async def _session_batches(
-    session: AsyncSession, scope: Scope, start: date, end: date
+    session: AsyncSession, scope: TenantScope, start: date, end: date
 ) -> AsyncGenerator[list[sessions.SessionKey], None]:
     """The window's non-cancelled sessions in report order, a batch of whole days at a time."""
     ap = models.Appointment
@@ -76,7 +76,7 @@ async def _session_batches(
 
 
 async def findings_page(
-    scope: Scope,
+    scope: TenantScope,
     start: date,
     end: date,
     codes: Collection[str] | None,
@@ -106,7 +106,7 @@ async def findings_page(
 
 async def _stored_page(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     trust: findings.Stored,
     start: date,
     end: date,
@@ -141,7 +141,7 @@ async def _stored_page(
 
 async def live_findings_page(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     start: date,
     end: date,
     codes: Collection[str] | None,
@@ -178,7 +178,7 @@ async def live_findings_page(
 
 
 async def client_findings(
-    session: AsyncSession, scope: Scope, client_ids: Collection[UUID]
+    session: AsyncSession, scope: TenantScope, client_ids: Collection[UUID]
 ) -> dict[UUID, list[facts.Finding]]:
     """Each client's findings over all of their non-cancelled sessions (stored, or judged live
     when the stored ones cannot answer), and expiry warnings."""

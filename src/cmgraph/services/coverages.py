@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph.db import models
 from cmgraph.services import changes, editing, lookups
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Update, refuse
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_write
 
 
 async def add_coverage(
-    scope: Scope,
+    scope: TenantScope,
     client_id: UUID | None,
     payor_id: UUID | None,
     member_id: str | None,
@@ -48,7 +48,7 @@ async def add_coverage(
 
 
 async def update_coverage(
-    scope: Scope,
+    scope: TenantScope,
     id: UUID | None,
     member_id: Update[str | None] = KEEP,
     priority: Update[int | None] = KEEP,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph.db import models
 from cmgraph.services import changes, lookups
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, Update, refuse
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 R = TypeVar("R", bound=models.Tenant)
 T = TypeVar("T")
@@ -53,14 +53,14 @@ async def ensure_unique(
 
 
 def record_created(
-    session: AsyncSession, scope: Scope, operation: str, row: models.Tenant, **extra: Any
+    session: AsyncSession, scope: TenantScope, operation: str, row: models.Tenant, **extra: Any
 ) -> None:
     changes.record_by(session, scope, operation, row, None, changes.snapshot(row, **extra))
 
 
 def record_updated(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     operation: str,
     row: models.Tenant,
     before: dict[str, Any],

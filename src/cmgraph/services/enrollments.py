@@ -11,12 +11,12 @@ from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import changes, editing, lookups
 from cmgraph.services.outcome import KEEP, Outcome, Update
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_write
 
 
 async def record_enrollment(
-    scope: Scope,
+    scope: TenantScope,
     provider_id: UUID | None,
     payor_id: UUID | None,
     status: facts.EnrollmentStatus,
@@ -49,7 +49,7 @@ async def record_enrollment(
 
 
 async def update_enrollment(
-    scope: Scope,
+    scope: TenantScope,
     id: UUID | None,
     status: Update[facts.EnrollmentStatus | None] = KEEP,
     effective_from: Update[date | None] = KEEP,

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import loading
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 
 async def findings(
-    session: AsyncSession, scope: Scope, client_ids: Collection[UUID] | None = None
+    session: AsyncSession, scope: TenantScope, client_ids: Collection[UUID] | None = None
 ) -> dict[UUID, list[facts.Finding]]:
     """Per client, the findings about their assignments covering today (all clients: None)."""
     org, book, today = scope.organization_id, scope.book, scope.today()

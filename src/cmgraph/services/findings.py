@@ -44,7 +44,7 @@ from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.plugins import PluginFailed, RuleBook
 from cmgraph.services import loading, sessions
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 log = logging.getLogger("cmgraph.findings")
 
@@ -153,7 +153,7 @@ _LIVE = models.Appointment.status != facts.AppointmentStatus.CANCELLED.value
 
 async def judge_clients(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     client_ids: Collection[UUID],
     window: tuple[date, date] | None = None,
 ) -> list[sessions.Verdict]:
@@ -194,7 +194,7 @@ async def _lock(session: AsyncSession, org: UUID, client_ids: Collection[UUID]) 
         )
 
 
-async def store(session: AsyncSession, scope: Scope, client_ids: Collection[UUID]) -> None:
+async def store(session: AsyncSession, scope: TenantScope, client_ids: Collection[UUID]) -> None:
     """Judge the clients live and store what the judge found, replacing their rows; their
     stale marks seen before judging are removed (a mark made meanwhile stays)."""
     if not client_ids:
@@ -329,7 +329,7 @@ async def _adopt(session: AsyncSession, org: UUID, print_: str) -> None:
     await session.flush()
 
 
-async def keep_current(session: AsyncSession, scope: Scope) -> bool:
+async def keep_current(session: AsyncSession, scope: TenantScope) -> bool:
     """Re-judge, before the write commits, the clients its changes reach; mark them stale
     when they are many. True: clients were marked stale (run `drain` after the commit)."""
     changed = session.info.pop(CHANGED, [])
@@ -361,11 +361,11 @@ async def keep_current(session: AsyncSession, scope: Scope) -> bool:
 Progress = Callable[[int, int], None]  # (clients judged so far, clients to judge)
 
 
-async def _scope(session: AsyncSession, db: Database, book: RuleBook, org: UUID) -> Scope:
+async def _scope(session: AsyncSession, db: Database, book: RuleBook, org: UUID) -> TenantScope:
     zone = await session.scalar(
         select(models.Organization.timezone).where(models.Organization.id == org)
     )
-    return Scope(db, book, org, facts.Clock(zone or "UTC"), actor="findings")
+    return TenantScope(db, book, org, facts.Clock(zone or "UTC"), actor="findings")
 
 
 async def stale_count(db: Database, org: UUID) -> int:
@@ -461,7 +461,7 @@ _draining: dict[UUID, asyncio.Task[None]] = {}
 _again: set[UUID] = set()
 
 
-def after_commit(scope: Scope) -> None:
+def after_commit(scope: TenantScope) -> None:
     """Start (or ask for another pass of) the organization's drain, in this process."""
     if not BACKGROUND:
         return
@@ -510,7 +510,7 @@ class Stored:
     stale: frozenset[UUID]
 
 
-async def stored(session: AsyncSession, scope: Scope) -> Stored | None:
+async def stored(session: AsyncSession, scope: TenantScope) -> Stored | None:
     """None when the stored findings cannot answer (other rules, or too many stale clients);
     else the stale clients, to be judged live."""
     org = scope.organization_id
@@ -541,7 +541,7 @@ class SessionFindings:
 
 async def session_findings(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     trust: Stored,
     window: tuple[date, date],
     codes: Collection[str] | None,
@@ -583,7 +583,7 @@ async def session_findings(
 
 
 async def client_session_findings(
-    session: AsyncSession, scope: Scope, trust: Stored, client_ids: Collection[UUID]
+    session: AsyncSession, scope: TenantScope, trust: Stored, client_ids: Collection[UUID]
 ) -> dict[UUID, list[facts.Finding]]:
     """Each client's session findings in report order: stored, or live when stale."""
     found: dict[UUID, list[facts.Finding]] = {c: [] for c in client_ids}

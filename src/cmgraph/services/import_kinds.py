@@ -40,7 +40,7 @@ from cmgraph.services.import_cells import (
     normalized_credentials,
 )
 from cmgraph.services.outcome import NOT_FOUND, Outcome, UserError
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 Status = Literal["created", "updated", "unchanged"]
 
@@ -72,7 +72,7 @@ class Handler:
     renames: dict[str, str] = {}
     columns: Collection[str] = ()
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: TenantScope) -> None:
         assert scope.batch is not None, "handlers run inside transaction.run_batch"
         self.scope = scope
         self.session: AsyncSession = scope.batch

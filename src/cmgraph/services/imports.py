@@ -32,7 +32,7 @@ from cmgraph.services.import_kinds import (
     Status,
 )
 from cmgraph.services.outcome import INVALID_INPUT, Refused
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_batch
 
 BATCH_ROWS = 500
@@ -177,7 +177,7 @@ def _passes(files: Sequence[_File]) -> list[_Pass]:
     return first + last
 
 
-async def _rows(scope: Scope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
+async def _rows(scope: TenantScope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
     """Rows of one file in the batch's transaction. Each use case a row calls runs in a
     savepoint (transaction.run_write), so a refused one undoes its own writes; a handler
     whose row calls several wraps them in one more (import_kinds.Handler.atomic)."""
@@ -210,7 +210,7 @@ async def _rows(scope: Scope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
 
 
 async def run_import(
-    scope: Scope,
+    scope: TenantScope,
     sources: Sequence[Source],
     *,
     dry_run: bool = False,
@@ -241,7 +241,9 @@ async def run_import(
             advance(walk, done)
             for batch in walk.batches(batch_rows):
 
-                async def rows(batch_scope: Scope, w: _Pass = walk, b: list[Row] = batch) -> _Tally:
+                async def rows(
+                    batch_scope: TenantScope, w: _Pass = walk, b: list[Row] = batch
+                ) -> _Tally:
                     return await _rows(batch_scope, w, b)
 
                 part = await run_batch(scope, rows, keep=lambda _: True)
@@ -254,7 +256,7 @@ async def run_import(
     else:
         blocked = bool(tally.errors)
 
-        async def everything(batch_scope: Scope) -> _Tally:
+        async def everything(batch_scope: TenantScope) -> _Tally:
             whole = _Tally()
             for walk in passes:
                 done = 0

@@ -23,12 +23,12 @@ from cmgraph.services.outcome import (
     UserError,
     refuse,
 )
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.tenants import organization_id
 from cmgraph.services.transaction import run_write
 
 
-def _plugins(scope: Scope, plugins: Sequence[str]) -> list[str]:
+def _plugins(scope: TenantScope, plugins: Sequence[str]) -> list[str]:
     loaded = scope.book.plugin_names()
     for index, plugin in enumerate(plugins):
         if plugin not in loaded:
@@ -42,7 +42,7 @@ def _plugins(scope: Scope, plugins: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(plugins))
 
 
-def _settings(scope: Scope, plugins: Sequence[str], settings: Any) -> dict[str, Any]:
+def _settings(scope: TenantScope, plugins: Sequence[str], settings: Any) -> dict[str, Any]:
     """The settings, if every one is declared by one of the plugins and of its kind."""
     if not isinstance(settings, Mapping):
         raise refuse(INVALID_INPUT, "Settings are a JSON object of name: value.", "settings")
@@ -65,7 +65,7 @@ def _name(name: str) -> str:
 
 
 async def create_payor(
-    scope: Scope,
+    scope: TenantScope,
     name: str,
     payer_id: str | None,
     kind: facts.PayorKind,
@@ -91,7 +91,7 @@ async def create_payor(
 
 
 async def update_payor(
-    scope: Scope,
+    scope: TenantScope,
     id: UUID | None,
     name: Update[str | None] = KEEP,
     payer_id: Update[str | None] = KEEP,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.services import visibility
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 P = TypeVar("P", models.Client, models.Provider)
 
@@ -32,7 +32,7 @@ def name_matches(model: type[P], words: Sequence[str]) -> list[ColumnElement[boo
 
 async def page(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     model: type[P],
     conditions: Sequence[ColumnElement[bool]],
     start: int,

@@ -15,12 +15,12 @@ from cmgraph.db import models
 from cmgraph.services import changes, editing, lookups, people
 from cmgraph.services.npi import checked_npi
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Update, refuse
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_write
 
 
 def _credentials(
-    scope: Scope, provider_id: UUID, given: Sequence[facts.Credential]
+    scope: TenantScope, provider_id: UUID, given: Sequence[facts.Credential]
 ) -> list[models.Credential]:
     rows = []
     for index, c in enumerate(given):
@@ -75,7 +75,11 @@ async def credentials_of(
 
 
 async def create_provider(
-    scope: Scope, first_name: str, last_name: str, npi: str, credentials: Sequence[facts.Credential]
+    scope: TenantScope,
+    first_name: str,
+    last_name: str,
+    npi: str,
+    credentials: Sequence[facts.Credential],
 ) -> Outcome[models.Provider]:
     async def use_case(session: AsyncSession) -> Outcome[models.Provider]:
         number = checked_npi(npi)
@@ -108,7 +112,7 @@ async def create_provider(
 
 
 async def update_provider(
-    scope: Scope,
+    scope: TenantScope,
     id: UUID | None,
     first_name: Update[str | None] = KEEP,
     last_name: Update[str | None] = KEEP,
@@ -163,7 +167,7 @@ async def update_provider(
 
 async def page(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     words: Sequence[str],
     qualifying: Collection[str] | None,
     start: int,

@@ -15,7 +15,7 @@ from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import loading, lookups, sessions
 from cmgraph.services.outcome import INVALID_INPUT, NOT_FOUND, Refused, UserError
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 Key = tuple[UUID, str, date]
 
@@ -37,7 +37,7 @@ def _refuse(where: tuple[str, ...], field: str, code: str, message: str) -> Refu
 
 
 async def answer(
-    scope: Scope, questions: Sequence[Question], *, batch: bool = False
+    scope: TenantScope, questions: Sequence[Question], *, batch: bool = False
 ) -> list[sessions.Verdict]:
     """One verdict per question, in order; unknown clients, lines or sessions refuse the
     whole batch (a `batch` names the failing request in the error's field path)."""
@@ -77,13 +77,13 @@ async def answer(
         )
 
 
-def _key_of(appointment: facts.Appointment, scope: Scope) -> Key:
+def _key_of(appointment: facts.Appointment, scope: TenantScope) -> Key:
     day = scope.clock.date_of(appointment.starts_at)
     return (appointment.client_id, appointment.service_line, day)
 
 
 async def _known_clients(
-    session: AsyncSession, scope: Scope, wanted: set[UUID | None]
+    session: AsyncSession, scope: TenantScope, wanted: set[UUID | None]
 ) -> set[UUID]:
     ids = {i for i in wanted if i is not None}
     if not ids:
@@ -97,7 +97,7 @@ async def _known_clients(
 
 
 async def _named_sessions(
-    session: AsyncSession, scope: Scope, questions: Sequence[Question]
+    session: AsyncSession, scope: TenantScope, questions: Sequence[Question]
 ) -> dict[UUID, facts.Appointment]:
     ids = {q.appointment_id for q in questions if q.appointment_id is not None}
     if not ids:
@@ -110,7 +110,7 @@ async def _named_sessions(
 
 
 async def _single_deliverer_sessions(
-    session: AsyncSession, scope: Scope, keys: list[Key]
+    session: AsyncSession, scope: TenantScope, keys: list[Key]
 ) -> dict[Key, facts.Appointment]:
     """The session a question without one is about, where that date has sessions by one
     provider only: then payors that bill the provider who delivered can be answered too."""

@@ -26,7 +26,7 @@ class Journal:
 
 
 @dataclass(frozen=True)
-class Scope:
+class TenantScope:
     db: Database
     book: RuleBook
     organization_id: UUID

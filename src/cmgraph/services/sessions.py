@@ -21,7 +21,7 @@ from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.plugins import ClaimDecision
 from cmgraph.services import loading
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _days_of(keys: Sequence[SessionKey]) -> dict[tuple[UUID, date], list[facts.A
 
 async def judge(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     keys: Sequence[SessionKey],
     *,
     claims: bool = True,

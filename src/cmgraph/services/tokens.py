@@ -24,7 +24,7 @@ from cmgraph.db.engine import Database
 from cmgraph.services import changes, lookups
 from cmgraph.services.access import CLINICIAN, INTEGRATION, ROLES, SCOPES, Principal
 from cmgraph.services.outcome import INVALID_INPUT, Outcome, refuse
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_write
 
 TOKEN_PREFIX = "cmg_"
@@ -180,7 +180,7 @@ async def revoke(
     return row
 
 
-async def create(scope: Scope, request: TokenRequest) -> Outcome[Issued]:
+async def create(scope: TenantScope, request: TokenRequest) -> Outcome[Issued]:
     """createApiToken: an admin issues a token in their own organization."""
 
     async def use_case(session: AsyncSession) -> Outcome[Issued]:
@@ -199,7 +199,7 @@ async def create(scope: Scope, request: TokenRequest) -> Outcome[Issued]:
     return await run_write(scope, use_case)
 
 
-async def revoke_in(scope: Scope, token_id: UUID | None) -> Outcome[models.ApiToken]:
+async def revoke_in(scope: TenantScope, token_id: UUID | None) -> Outcome[models.ApiToken]:
     """revokeApiToken: from now on the token authenticates nothing; revoking twice is a no-op."""
 
     async def use_case(session: AsyncSession) -> Outcome[models.ApiToken]:

@@ -36,7 +36,7 @@ from cmgraph.plugins import PluginFailed, RuleBook
 from cmgraph.services import findings, recorded
 from cmgraph.services.idempotency import KEY_IN_USE, RESPONSE_LOST, UNRECORDABLE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 T = TypeVar("T")
 log = logging.getLogger("cmgraph.plugins")
@@ -105,7 +105,7 @@ def _integrity_error(exc: IntegrityError) -> UserError:
 
 
 async def run_write(
-    scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
+    scope: TenantScope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
 ) -> Outcome[T]:
     """Run use_case in a serialized write transaction; commit only when it succeeds. A lost
     race runs it again from the start, at most ATTEMPTS times in all. A write an earlier
@@ -119,7 +119,7 @@ async def run_write(
 
 
 async def _run_write(
-    scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
+    scope: TenantScope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
 ) -> Outcome[T]:
     if scope.batch is not None:
         outcome = await _run_in_savepoint(scope.batch, use_case)
@@ -136,7 +136,7 @@ async def _run_write(
 
 
 async def run_batch(
-    scope: Scope, work: Callable[[Scope], Awaitable[T]], keep: Callable[[T], bool]
+    scope: TenantScope, work: Callable[[TenantScope], Awaitable[T]], keep: Callable[[T], bool]
 ) -> T:
     """Run many use cases in one serialized write transaction (a bulk import's batch).
 
@@ -215,7 +215,7 @@ async def _run_in_savepoint(
         return Outcome.refused([plugin_failed(failed)])
 
 
-async def _replayed(scope: Scope, record: dict[str, Any]) -> Outcome[Any]:
+async def _replayed(scope: TenantScope, record: dict[str, Any]) -> Outcome[Any]:
     async with scope.db.read() as session:
         try:
             return await recorded.decode(session, record)
@@ -231,7 +231,7 @@ def _record_of(outcome: Outcome[Any]) -> dict[str, Any]:
 
 
 async def _run_once(
-    scope: Scope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
+    scope: TenantScope, use_case: Callable[[AsyncSession], Awaitable[Outcome[T]]]
 ) -> Outcome[T]:
     async with scope.db.write() as session:
         try:
@@ -265,7 +265,7 @@ async def _run_once(
             return Outcome.refused([plugin_failed(failed)])
 
 
-async def _commit(scope: Scope, session: AsyncSession) -> None:
+async def _commit(scope: TenantScope, session: AsyncSession) -> None:
     try:
         await session.commit()
     except Exception as exc:

@@ -14,10 +14,10 @@ from sqlalchemy import ColumnElement, exists, or_, true
 from sqlalchemy.orm import aliased
 
 from cmgraph.db import models
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 
 
-def client_visible(scope: Scope, client_id: Any) -> ColumnElement[bool]:
+def client_visible(scope: TenantScope, client_id: Any) -> ColumnElement[bool]:
     """True for a client id (a column or value) the caller may see."""
     if scope.caseload_of is None:
         return true()
@@ -30,7 +30,7 @@ def client_visible(scope: Scope, client_id: Any) -> ColumnElement[bool]:
     )
 
 
-def row_visible(scope: Scope, model: Any) -> ColumnElement[bool]:
+def row_visible(scope: TenantScope, model: Any) -> ColumnElement[bool]:
     """The condition on rows of `model` (a client, or a row belonging to one)."""
     if scope.caseload_of is None:
         return true()

@@ -26,7 +26,7 @@ from cmgraph.db import models
 from cmgraph.services import changes, destinations, events, lookups, outbound, signing
 from cmgraph.services.access import INTEGRATION
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, NOT_FOUND, Outcome, refuse
-from cmgraph.services.scope import Scope
+from cmgraph.services.scope import TenantScope
 from cmgraph.services.sealing import Sealer, SealingError
 from cmgraph.services.transaction import run_write
 
@@ -52,7 +52,7 @@ class Listed:
     attempts: list[models.WebhookAttempt]
 
 
-def owner_filter(scope: Scope) -> str | None:
+def owner_filter(scope: TenantScope) -> str | None:
     """An integration token sees only the endpoints it made; admins see every one."""
     return scope.actor if scope.role == INTEGRATION else None
 
@@ -111,7 +111,7 @@ def _description(text: str) -> str:
 
 
 async def _endpoint(
-    session: AsyncSession, scope: Scope, id: UUID | None, field: str = "id"
+    session: AsyncSession, scope: TenantScope, id: UUID | None, field: str = "id"
 ) -> models.WebhookEndpoint:
     row = await lookups.get(
         session, models.WebhookEndpoint, scope.organization_id, id, field, lock=True
@@ -123,7 +123,7 @@ async def _endpoint(
 
 
 async def create(
-    scope: Scope, settings: Settings, url: str, event_types: Sequence[str], description: str
+    scope: TenantScope, settings: Settings, url: str, event_types: Sequence[str], description: str
 ) -> Outcome[Issued]:
     """createWebhookEndpoint: events committed from now on, of these types, go to url."""
     sealer = _sealer(settings)
@@ -157,7 +157,7 @@ async def create(
 
 
 async def update_endpoint(
-    scope: Scope,
+    scope: TenantScope,
     settings: Settings,
     id: UUID | None,
     *,
@@ -202,7 +202,7 @@ async def update_endpoint(
     return await run_write(scope, use_case)
 
 
-async def delete_endpoint(scope: Scope, id: UUID | None) -> Outcome[UUID]:
+async def delete_endpoint(scope: TenantScope, id: UUID | None) -> Outcome[UUID]:
     """deleteWebhookEndpoint: the endpoint, its deliveries and their attempts are gone."""
 
     async def use_case(session: AsyncSession) -> Outcome[UUID]:
@@ -221,7 +221,7 @@ async def delete_endpoint(scope: Scope, id: UUID | None) -> Outcome[UUID]:
     return await run_write(scope, use_case)
 
 
-async def rotate_secret(scope: Scope, settings: Settings, id: UUID | None) -> Outcome[Issued]:
+async def rotate_secret(scope: TenantScope, settings: Settings, id: UUID | None) -> Outcome[Issued]:
     """rotateWebhookSecret: a new secret signs from now on; the previous one signs beside it
     for ROTATION_OVERLAP (a rotation during an overlap ends the older secret at once)."""
     sealer = _sealer(settings)
@@ -271,7 +271,7 @@ async def take_sequences(session: AsyncSession, row: models.WebhookEndpoint, cou
     return int(last) - count + 1
 
 
-async def send_test(scope: Scope, settings: Settings, id: UUID | None) -> Outcome[Listed]:
+async def send_test(scope: TenantScope, settings: Settings, id: UUID | None) -> Outcome[Listed]:
     """sendTestWebhook: a `webhook.test` message signed and sent now, once (no retries): the
     answer says how the endpoint took it, and the deliveries list keeps it."""
     sealer = _sealer(settings)
@@ -353,7 +353,7 @@ def record_attempt(
     )
 
 
-async def redeliver(scope: Scope, delivery_id: UUID | None) -> Outcome[Listed]:
+async def redeliver(scope: TenantScope, delivery_id: UUID | None) -> Outcome[Listed]:
     """redeliverWebhook: the same message (same webhook-id and body) queued again, after
     what the endpoint already has queued; the original keeps its attempts."""
 
@@ -386,7 +386,7 @@ async def redeliver(scope: Scope, delivery_id: UUID | None) -> Outcome[Listed]:
 
 
 async def _endpoint_read(
-    session: AsyncSession, scope: Scope, id: UUID | None
+    session: AsyncSession, scope: TenantScope, id: UUID | None
 ) -> models.WebhookEndpoint:
     row = await lookups.get(session, models.WebhookEndpoint, scope.organization_id, id, "id")
     owner = owner_filter(scope)
@@ -395,7 +395,7 @@ async def _endpoint_read(
     return row
 
 
-async def endpoints(session: AsyncSession, scope: Scope) -> list[models.WebhookEndpoint]:
+async def endpoints(session: AsyncSession, scope: TenantScope) -> list[models.WebhookEndpoint]:
     e = models.WebhookEndpoint
     query = select(e).where(e.organization_id == scope.organization_id)
     if (owner := owner_filter(scope)) is not None:
@@ -403,7 +403,9 @@ async def endpoints(session: AsyncSession, scope: Scope) -> list[models.WebhookE
     return list(await session.scalars(query.order_by(e.created_at, e.id)))
 
 
-async def endpoint(session: AsyncSession, scope: Scope, id: UUID) -> models.WebhookEndpoint | None:
+async def endpoint(
+    session: AsyncSession, scope: TenantScope, id: UUID
+) -> models.WebhookEndpoint | None:
     row = await session.get(models.WebhookEndpoint, (scope.organization_id, id))
     owner = owner_filter(scope)
     if row is None or (owner is not None and row.owner != owner):
@@ -413,7 +415,7 @@ async def endpoint(session: AsyncSession, scope: Scope, id: UUID) -> models.Webh
 
 async def deliveries(
     session: AsyncSession,
-    scope: Scope,
+    scope: TenantScope,
     endpoint_id: UUID,
     status: str | None,
     before: int | None,
@@ -446,7 +448,9 @@ async def deliveries(
     return [Listed(r, attempts[r.id]) for r in page], len(rows) > limit
 
 
-async def count(session: AsyncSession, scope: Scope, endpoint_id: UUID, status: str | None) -> int:
+async def count(
+    session: AsyncSession, scope: TenantScope, endpoint_id: UUID, status: str | None
+) -> int:
     d = models.WebhookDelivery
     query = select(func.count()).where(
         d.organization_id == scope.organization_id, d.endpoint_id == endpoint_id
