@@ -215,12 +215,15 @@ class Settings:
                 list_cost_factor=number("CMGRAPH_LIST_COST_FACTOR", defaults.list_cost_factor),
                 max_report_days=number("CMGRAPH_MAX_REPORT_DAYS", defaults.max_report_days),
                 max_body_bytes=number("CMGRAPH_MAX_BODY_BYTES", defaults.max_body_bytes),
+                # 0 turns the budget and the time budget off (README, Limits)
                 requests_per_minute=number(
-                    "CMGRAPH_REQUESTS_PER_MINUTE", defaults.requests_per_minute
+                    "CMGRAPH_REQUESTS_PER_MINUTE", defaults.requests_per_minute, minimum=0
                 ),
-                cost_per_minute=number("CMGRAPH_COST_PER_MINUTE", defaults.cost_per_minute),
-                request_seconds=float(
-                    env.get("CMGRAPH_REQUEST_TIMEOUT_SECONDS", str(defaults.request_seconds))
+                cost_per_minute=number(
+                    "CMGRAPH_COST_PER_MINUTE", defaults.cost_per_minute, minimum=0
+                ),
+                request_seconds=_seconds(
+                    env, "CMGRAPH_REQUEST_TIMEOUT_SECONDS", defaults.request_seconds
                 ),
             ),
             jwt=JwtSettings(

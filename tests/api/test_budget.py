@@ -123,3 +123,18 @@ async def test_a_caller_runs_one_reports_worth_at_a_time_and_small_queries_besid
     release.set()
     assert (await running).status_code == 200
     assert (await post(client, api.token, YEAR)).status_code == 200  # its turn now
+
+
+def test_zero_turns_the_budgets_off_and_a_negative_one_is_refused() -> None:
+    from cmgraph.config import Settings, SettingsError
+
+    off = Settings.from_env(
+        {
+            "CMGRAPH_REQUESTS_PER_MINUTE": "0",
+            "CMGRAPH_COST_PER_MINUTE": "0",
+            "CMGRAPH_REQUEST_TIMEOUT_SECONDS": "0",
+        }
+    ).limits
+    assert (off.requests_per_minute, off.cost_per_minute, off.request_seconds) == (0, 0, 0)
+    with pytest.raises(SettingsError, match="CMGRAPH_COST_PER_MINUTE"):
+        Settings.from_env({"CMGRAPH_COST_PER_MINUTE": "-1"})

@@ -66,7 +66,15 @@ _OF_CLIENT = {"Client", "Appointment", "Assignment", "Coverage"}
 _OF_PROVIDER = {"Provider": "id", "Enrollment": "provider_id"}  # credentials: with the provider
 _OF_PAYOR = {"Payor"}
 _OF_EVERY_CLIENT = {"Organization"}  # its time zone decides every date of service
-NO_FINDINGS = {"ApiToken", "IdempotencyKey", "ChangeRecord"}
+# Changes of these reach no client's findings (configuration, credentials of callers, logs).
+NO_FINDINGS = {
+    "ApiToken",
+    "IdempotencyKey",
+    "ChangeRecord",
+    "WebhookEndpoint",
+    "WebhookDelivery",
+    "WebhookAttempt",
+}
 
 
 # -- which rules ---------------------------------------------------------------------------

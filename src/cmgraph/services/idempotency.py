@@ -339,7 +339,9 @@ class IdempotencyStore:
             key = tuple_(
                 IdempotencyKey.organization_id, IdempotencyKey.principal, IdempotencyKey.key
             )
-            expired = key.in_(oldest)
+            # The expiry again on the row itself: a key a request is renewing right now
+            # (reserve, under the row's lock) is young again when the delete reaches it.
+            expired = and_(key.in_(oldest), expired)
         async with self.db.write() as session:
             result = await session.execute(delete(IdempotencyKey).where(expired))
             await session.commit()

@@ -69,7 +69,9 @@ def _next_positions(session: Session, organization_id: UUID, count: int) -> int:
 
 
 @event.listens_for(Session, "before_commit")
-def _seal(session: Session) -> None:
+def seal(session: Session) -> None:
+    """Insert what the session staged, with its positions. Runs before every commit; a
+    caller may run it earlier (transaction._commit) to keep all but COMMIT out of it."""
     staged: list[Positioned] = session.info.pop(_STAGED, [])
     if not staged:
         return

@@ -33,7 +33,7 @@ from cmgraph.db.faults import is_retryable
 from cmgraph.db.faults import is_unavailable as is_unavailable
 from cmgraph.observability import metrics, tracing
 from cmgraph.plugins import PluginFailed, RuleBook
-from cmgraph.services import findings, recorded
+from cmgraph.services import findings, positions, recorded
 from cmgraph.services.idempotency import KEY_IN_USE, RESPONSE_LOST, UNRECORDABLE, mark_written
 from cmgraph.services.outcome import Outcome, Refused, UserError
 from cmgraph.services.scope import TenantScope
@@ -266,6 +266,10 @@ async def _run_once(
 
 
 async def _commit(scope: TenantScope, session: AsyncSession) -> None:
+    # Everything but COMMIT itself first (the staged change records and events, the last
+    # flush): a failure there wrote nothing, so only a cut COMMIT leaves the outcome unknown.
+    await session.run_sync(positions.seal)
+    await session.flush()
     try:
         await session.commit()
     except Exception as exc:
