@@ -569,6 +569,8 @@ class _Builder:
                 "role": "admin",
                 "actor_name": ACTOR,
                 "request_id": None,
+                # the feed's commit order (services.positions), as a write would number it
+                "position": len(self.tables.get(models.ChangeRecord.__table__.name, ())) + 1,
             },
         )
 
@@ -663,3 +665,9 @@ async def insert(engine: AsyncEngine, practice: Practice) -> None:
         for table in ORDER:
             for chunk in _chunks(practice.tables.get(table.name, []), CHUNK):
                 await connection.execute(table.insert(), chunk)
+        # The organization's last feed position, so that its next write numbers on from it.
+        records = practice.tables.get(models.ChangeRecord.__table__.name, [])
+        await connection.execute(
+            models.FeedCounter.__table__.insert(),
+            [{"organization_id": practice.organization["id"], "position": len(records)}],
+        )
