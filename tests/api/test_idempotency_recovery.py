@@ -103,6 +103,29 @@ async def test_a_key_left_by_a_request_this_process_ended_is_taken_over_at_once(
     assert await count(api, "Ended") == 1
 
 
+async def test_a_duplicate_reading_the_key_as_its_reservation_commits_finds_it_in_use(
+    api: Api, db: Database, monkeypatch: MonkeyPatch
+) -> None:
+    """The first reservation has committed but has not returned yet: its holder (this
+    process) must already count as running, or the duplicate takes the key over and both
+    run (what ten concurrent duplicates once did on PostgreSQL)."""
+    store = IdempotencyStore(db)
+    request = await keyed_request(db, api.token, "commits", new_client("Commits"))
+    reserve = IdempotencyStore._reserve
+    duplicates: list[object] = []
+
+    async def duplicate_arrives_after_the_commit(self: IdempotencyStore, *args: Any) -> Any:
+        reserved = await reserve(self, *args)
+        monkeypatch.setattr(IdempotencyStore, "_reserve", reserve)  # one duplicate
+        duplicates.append(await store.reserve(request))
+        return reserved
+
+    monkeypatch.setattr(IdempotencyStore, "_reserve", duplicate_arrives_after_the_commit)
+    first = await store.reserve(request)
+    assert isinstance(first, Claim)
+    assert duplicates == [idempotency.Conflict(idempotency.KEY_IN_USE)]
+
+
 async def _held_by(db: Database, token: str, key: str, holder: str) -> None:
     async with db.write() as session:
         await session.execute(

@@ -182,19 +182,29 @@ class IdempotencyStore:
         """Hold the key for a new execution, or say why not: the stored answer to replay, or
         a conflict."""
         self._purge_when_due()
+        attempt = uuid.uuid4()
+        # Running before its reservation commits: a concurrent duplicate that reads the row
+        # the moment it is committed must see a live holder, not one that ended.
+        _RUNNING.add(attempt)
         try:
-            reserved = await self._reserve(request)
-        except IntegrityError:
-            # A concurrent first use inserted the row between our read and our insert
-            # (PostgreSQL); read what it wrote.
-            reserved = await self._reserve(request)
-        if isinstance(reserved, Claim):
-            _RUNNING.add(reserved.attempt)
+            try:
+                reserved = await self._reserve(request, attempt)
+            except IntegrityError:
+                # A concurrent first use inserted the row between our read and our insert
+                # (PostgreSQL); read what it wrote.
+                reserved = await self._reserve(request, attempt)
+        except BaseException:
+            _RUNNING.discard(attempt)
+            raise
+        if not isinstance(reserved, Claim):
+            _RUNNING.discard(attempt)
         return reserved
 
-    async def _reserve(self, request: KeyedRequest) -> Claim | Replay | Conflict:
+    async def _reserve(
+        self, request: KeyedRequest, attempt: uuid.UUID
+    ) -> Claim | Replay | Conflict:
         now = self.now()
-        claim = Claim(request.organization_id, request.principal, request.key, uuid.uuid4())
+        claim = Claim(request.organization_id, request.principal, request.key, attempt)
         async with self.db.write() as session:
             row = await session.scalar(
                 select(IdempotencyKey)
