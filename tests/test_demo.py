@@ -49,6 +49,20 @@ async def test_the_demo_never_overlaps_assignments(db: Database, demo) -> None:
     assert overlapping == 0
 
 
+async def test_the_demo_stores_credential_types_as_the_api_does(db: Database, demo) -> None:
+    """Upper case (services.providers): an export or a plugin sees "BCABA" whichever way the
+    provider came in."""
+    async with db.read() as session:
+        types = set(
+            await session.scalars(
+                select(models.Credential.type).where(
+                    models.Credential.organization_id == demo.organization_id
+                )
+            )
+        )
+    assert "BCABA" in types and types == {t.upper() for t in types}
+
+
 async def test_the_demo_shows_each_deliberate_finding(db: Database, book: RuleBook, demo) -> None:
     scope = TenantScope(db, book, demo.organization_id, Clock("America/Chicago"), "test")
 

@@ -130,7 +130,7 @@ class Practice:
         return Credential(
             organization_id=self.org,
             provider_id=self.provider_ids[spec.key],
-            type=spec.credential,
+            type=spec.credential.upper(),  # as the API stores it (services.providers)
             number=number,
             state=STATE,
             issued_on=issued,
