@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -620,9 +621,14 @@ class GraphQLEndpoint:
         answer_in: str,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        response = JSONResponse(body, status_code=status, headers=headers)
-        response.headers["content-type"] = f"{answer_in}; charset=utf-8"
-        return response
+        # orjson: a page of 50 clients is tens of kilobytes, and the json module spent
+        # several times longer than orjson on them.
+        return Response(
+            orjson.dumps(body),
+            status,
+            headers,
+            media_type=f"{answer_in}; charset=utf-8",
+        )
 
     def _wants_ide(self, request: Request) -> bool:
         return (
