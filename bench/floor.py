@@ -118,7 +118,7 @@ async def one_client(connection: AsyncConnection, org: UUID, global_id: str) -> 
 
 
 async def nodes(
-    connection: AsyncConnection, org: UUID, clients: Sequence[Row[Any]]
+    connection: AsyncConnection, org: UUID, clients: Sequence[Row[Any, Any, Any, Any]]
 ) -> list[dict[str, Any]]:
     """Clients (id, first name, last name, external id) as the caseload shows each one:
     with coverages and case managers, in two statements."""

@@ -59,12 +59,12 @@ type Credential { type: String! }
 """
 
 
-async def resolve_clients(_: None, info: GraphQLResolveInfo, first: int) -> Any:
+async def resolve_clients(_: None, info: GraphQLResolveInfo[Any], first: int) -> Any:
     context = info.context
     return (await caseload(context["connection"], context["organization"], first))["clients"]
 
 
-async def resolve_client(_: None, info: GraphQLResolveInfo, id: str) -> Any:
+async def resolve_client(_: None, info: GraphQLResolveInfo[Any], id: str) -> Any:
     context = info.context
     return (await one_client(context["connection"], context["organization"], id))["client"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import strawberry
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -177,9 +177,10 @@ SCHEMA = strawberry.Schema(query=Query)
 
 
 def loaders(engine: AsyncEngine, org: UUID) -> Context:
-    async def rows(statement: Select[Any]) -> Sequence[Any]:
+    async def rows(statement: Select[Any]) -> Sequence[Row[Any]]:
         async with engine.connect() as connection:
-            return (await connection.execute(statement)).all()
+            found: Sequence[Row[Any]] = (await connection.execute(statement)).all()
+            return found
 
     async def coverages(keys: list[UUID]) -> list[list[Coverage]]:
         found: defaultdict[UUID, list[Coverage]] = defaultdict(list)
