@@ -16,6 +16,18 @@ CASELOAD = """query Caseload($first: Int!) {
   }
 }"""
 
+# One client as the caseload shows it (the peers' one-client page, bench/peers/).
+CLIENT = """query Client($id: ID!) {
+  client(id: $id) {
+    id displayName externalId
+    coverages { priority memberId payor { id name } }
+    caseManagers {
+      id serviceLine { code } startDate endDate
+      provider { id displayName npi credentials { type } }
+    }
+  }
+}"""
+
 CLINICAL = """query ClinicalTab($id: ID!) {
   client(id: $id) {
     id displayName

@@ -917,6 +917,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-load", action="store_true", help="only growth (with --growth)")
     p.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the peer comparison (bench/peers/)"
+    )
+    p.add_argument("--no-peers", action="store_true", help="skip the peer comparison")
+    p.add_argument(
+        "--peers-only", action="store_true", help="only the peer comparison (bench/peers/)"
+    )
+    p.add_argument(
         "--no-import",
         action="store_true",
         help="skip the CSV step: export the practice and import it into a fresh database "
@@ -937,7 +944,18 @@ async def amain(args: argparse.Namespace) -> int:
     CACHE.mkdir(exist_ok=True)
     results: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "postgres_url"}}
     lines: list[str] = []
+    if args.peers_only:
+        args.no_load = args.no_import = True
     for kind in kinds:
+        if not args.no_peers:
+            from bench.peers import compare  # it builds on this module's servers
+
+            versus = await compare.compare(kind, args)
+            results[f"{kind}_peers"] = versus
+            lines += list(compare.report(versus))
+            print("\n".join(compare.report(versus)), flush=True)
+        if args.peers_only:
+            continue
         if not args.no_load:
             result = await bench_database(kind, args)
             results[kind] = result

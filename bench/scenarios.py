@@ -22,6 +22,7 @@ from bench.queries import (
     ADD_CASE_MANAGER,
     CASELOAD,
     CLAIM_LINES,
+    CLIENT,
     CLINICAL,
     COMPLIANCE,
     COMPLIANCE_PAGE_ONLY,
@@ -43,6 +44,7 @@ DESCRIPTIONS = {
     "floor": "raw floor (caseload page, by hand)",
     "caseload": "caseload page (50 clients)",
     "clinical": "Clinical tab (one client)",
+    "client": "one client (caseload item)",
     "rendering500": "500 rendering answers",
     "claims": "claim lines, a month, first 100",
     "compliance": "compliance, a month, first 100",
@@ -168,6 +170,13 @@ def clinical(data: Data, count: int = 200) -> list[bytes]:
     return [body(CLINICAL, {"id": encode("Client", c)}) for c in picked]
 
 
+def one_client(data: Data, count: int = 200) -> list[bytes]:
+    """The one-client page of `count` clients picked at random (seeded)."""
+    rng = random.Random(5)
+    picked = rng.sample(data.clients, min(count, len(data.clients)))
+    return [body(CLIENT, {"id": encode("Client", c)}) for c in picked]
+
+
 def rendering(data: Data, size: int = RENDERING_BATCH, batches: int = 8) -> list[bytes]:
     rng = random.Random(11)
     out = []
@@ -225,6 +234,8 @@ def bodies(name: str, data: Data, *, start: int = 0, count: int = 0) -> list[byt
         return caseload()
     if name == "clinical":
         return clinical(data)
+    if name == "client":
+        return one_client(data)
     if name == "rendering500":
         return rendering(data)
     if name == "claims":
