@@ -3,6 +3,7 @@ helpers can import to annotate `api`, `other_api` and `statements`."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 import httpx
@@ -35,8 +36,27 @@ class Api:
 
 
 class StatementCounter:
+    """A before_cursor_execute listener: how many statements were sent, and their text."""
+
     def __init__(self) -> None:
         self.count = 0
+        self.sent: list[tuple[str, Any]] = []  # (text, parameters) of each statement
 
     def __call__(self, *args: Any) -> None:
         self.count += 1
+        self.sent.append((args[2], args[3]))  # (conn, cursor, statement, parameters, ...)
+
+    @staticmethod
+    def skipping(sent: list[tuple[str, Any]]) -> list[str]:
+        """The statements that skip rows with OFFSET. SQLite's dialect writes every LIMIT as
+        `LIMIT ? OFFSET ?` with an offset of 0, which skips nothing and is not counted."""
+        return [
+            text
+            for text, parameters in sent
+            if re.search(r"\bOFFSET\b", text, re.IGNORECASE)
+            and not (
+                text.rstrip().endswith("OFFSET ?")
+                and isinstance(parameters, tuple | list)
+                and parameters[-1] == 0
+            )
+        ]

@@ -11,6 +11,7 @@ fields and list every error); the parsing below is a few small functions."""
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,8 @@ class WebhookSettings:
     timeout_seconds: float = 10.0  # a 2xx within this is success
     poll_seconds: float = 1.0
     lease_seconds: float = 30.0  # a process killed mid-delivery lets go after this
+    # a PEM bundle of CAs trusted beside the public ones (receivers behind a private CA)
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -302,4 +305,20 @@ def _webhooks(env: Mapping[str, str]) -> WebhookSettings:
         timeout_seconds=_seconds(env, "CMGRAPH_WEBHOOK_TIMEOUT_SECONDS", defaults.timeout_seconds),
         poll_seconds=_seconds(env, "CMGRAPH_WEBHOOK_POLL_SECONDS", defaults.poll_seconds),
         lease_seconds=_seconds(env, "CMGRAPH_WEBHOOK_LEASE_SECONDS", defaults.lease_seconds),
+        ca_file=_ca_file(env),
     )
+
+
+def _ca_file(env: Mapping[str, str]) -> str | None:
+    """CMGRAPH_WEBHOOK_CA_FILE: checked at start-up, so a typo stops the service rather than
+    failing every delivery."""
+    path = env.get("CMGRAPH_WEBHOOK_CA_FILE", "").strip()
+    if not path:
+        return None
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        raise SettingsError(
+            f"CMGRAPH_WEBHOOK_CA_FILE must name a PEM file of CA certificates, got {path!r}: {exc}"
+        ) from None
+    return path

@@ -32,10 +32,20 @@ class Received:
         return self.headers["webhook-id"]
 
 
+@dataclass(frozen=True)
+class Tls:
+    """A receiver's certificate and key (PEM files): served over https."""
+
+    certfile: str
+    keyfile: str
+
+
 @dataclass
 class Receiver:
     port: int
     path: str = "/hooks"
+    host: str = "127.0.0.1"  # the URL's host: over TLS, the name its certificate is for
+    tls: Tls | None = None
     secrets: list[str] = field(default_factory=list)  # verified against any of them
     status: int = 204
     stall_seconds: float = 0.0
@@ -45,7 +55,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.path}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}{self.path}"
 
     def verified_with(self, secret: str, item: Received) -> bool:
         try:
@@ -94,8 +105,15 @@ class Up:
     """A receiver being served on its port; `stop` takes it down (connections refused)."""
 
     def __init__(self, receiver: Receiver) -> None:
+        tls = receiver.tls
         config = uvicorn.Config(
-            receiver, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off"
+            receiver,
+            host="127.0.0.1",
+            port=receiver.port,
+            log_level="warning",
+            lifespan="off",
+            ssl_certfile=tls.certfile if tls else None,
+            ssl_keyfile=tls.keyfile if tls else None,
         )
         self.server = uvicorn.Server(config)
         self.task: asyncio.Future[None] | None = None

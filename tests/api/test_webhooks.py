@@ -17,14 +17,15 @@ import builders as b
 import httpx
 import jsonschema
 import pytest
+import trustme
 from cryptography.fernet import Fernet
 from principals import as_, token
-from receiver import Receiver, receiving
+from receiver import Receiver, Tls, free_port, receiving
 from sqlalchemy import select, update
 
 from cmgraph.api import ids
 from cmgraph.app import create_app
-from cmgraph.config import Settings, WebhookSettings
+from cmgraph.config import Settings, SettingsError, WebhookSettings
 from cmgraph.db import models
 from cmgraph.services import destinations, events
 from cmgraph.services.dispatch import Dispatcher
@@ -628,3 +629,99 @@ def test_after_a_key_rotation_the_previous_key_still_opens_what_it_sealed():
         Sealer(new).open(sealed)
     with pytest.raises(SealingError, match="not a Fernet key"):
         Sealer("too-short")
+
+
+# --- over real TLS ----------------------------------------------------------------------------
+
+RECEIVER_NAME = "hooks.partner.test"
+
+
+async def loopback(host: str, port: int) -> list[Any]:
+    """The receiver's name resolves to loopback (private networks are allowed in FAST)."""
+    assert host == RECEIVER_NAME, host
+    return [ipaddress.ip_address("127.0.0.1")]
+
+
+@contextlib.asynccontextmanager
+async def tls_receiver(tmp_path: Path, ca: trustme.CA, name: str) -> AsyncIterator[Receiver]:
+    """A receiver served over https with a certificate for `name` issued by `ca`."""
+    issued = ca.issue_cert(name)
+    certfile, keyfile = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    for pem, path in ((issued.cert_chain_pems, certfile), (issued.private_key_pem, keyfile)):
+        for blob in pem if isinstance(pem, list) else [pem]:
+            blob.write_to_path(str(path), append=True)
+    tls = Tls(certfile=str(certfile), keyfile=str(keyfile))
+    async with receiving(Receiver(free_port(), host=RECEIVER_NAME, tls=tls)) as receiver:
+        yield receiver
+
+
+def ca_file(tmp_path: Path, ca: trustme.CA) -> str:
+    path = tmp_path / "partner-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+async def test_a_delivery_over_https_to_a_receiver_of_a_trusted_ca_is_signed_and_verified(
+    api, db, book, settings, tmp_path, monkeypatch
+):
+    """The receiver's certificate is issued by a private CA that CMGRAPH_WEBHOOK_CA_FILE
+    names: the test webhook and a dispatched event both arrive over TLS, verified by the
+    Standard Webhooks reference library."""
+    monkeypatch.setattr(destinations, "system_resolver", loopback)
+    ca = trustme.CA()
+    trusting = dataclasses.replace(FAST, ca_file=ca_file(tmp_path, ca))
+    async with (
+        tls_receiver(tmp_path, ca, RECEIVER_NAME) as receiver,
+        served(api, db, book, dataclasses.replace(settings, webhooks=trusting)) as partner,
+    ):
+        assert receiver.url.startswith(f"https://{RECEIVER_NAME}:")
+        hook = await endpoint(partner, receiver, ["client.created"])
+        sent = (await partner(TEST, {"id": hook}))["sendTestWebhook"]["delivery"]
+        assert (sent["status"], sent["attempts"][0]["statusCode"]) == ("SUCCEEDED", 204)
+
+        dispatcher = Dispatcher(db, trusting, Sealer(KEY), resolver=loopback)
+        task = asyncio.ensure_future(dispatcher.run())
+        try:
+            client_id = await b.client(api)
+            test, created = await receiver.wait_for(2)
+        finally:
+            dispatcher.stop()
+            await task
+    assert test.verified and test.payload["type"] == "webhook.test"
+    assert created.verified and created.payload["type"] == "client.created"
+    assert created.payload["data"]["clientId"] == client_id
+    (delivered,) = [d for d in await deliveries(api, hook) if d["eventType"] == "client.created"]
+    assert delivered["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("trouble", ["ca-not-trusted", "certificate-for-another-name"])
+async def test_a_receiver_whose_certificate_is_not_trusted_is_a_failed_tls_attempt(
+    api, db, book, settings, tmp_path, monkeypatch, trouble
+):
+    """Without the CA file (or with a certificate for another name than the URL's), the
+    handshake fails: a failed attempt of class TLS_ERROR, no status code, nothing received."""
+    monkeypatch.setattr(destinations, "system_resolver", loopback)
+    ca = trustme.CA()
+    if trouble == "ca-not-trusted":
+        webhooks, name = FAST, RECEIVER_NAME
+    else:
+        webhooks, name = dataclasses.replace(FAST, ca_file=ca_file(tmp_path, ca)), "other.test"
+    async with (
+        tls_receiver(tmp_path, ca, name) as receiver,
+        served(api, db, book, dataclasses.replace(settings, webhooks=webhooks)) as partner,
+    ):
+        hook = await endpoint(partner, receiver, ["client.created"])
+        sent = (await partner(TEST, {"id": hook}))["sendTestWebhook"]["delivery"]
+
+    assert sent["status"] == "FAILED"
+    ((attempt),) = sent["attempts"]
+    assert (attempt["error"], attempt["statusCode"]) == ("TLS_ERROR", None)
+    assert receiver.received == []
+
+
+def test_a_ca_file_that_is_not_one_stops_the_service_at_start(tmp_path):
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate")
+    for path in (str(not_pem), str(tmp_path / "missing.pem")):
+        with pytest.raises(SettingsError, match="CMGRAPH_WEBHOOK_CA_FILE"):
+            Settings.from_env({"CMGRAPH_WEBHOOK_CA_FILE": path})

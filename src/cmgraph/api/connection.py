@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from cmgraph.api.pagination import PageInfo, cursor, page_info_ahead
+from cmgraph.api.pagination import PageInfo
 
 N = TypeVar("N")
 
@@ -29,22 +29,6 @@ class Connection(Generic[N]):
     def total_count(self) -> int:
         assert self.counted is not None, "counted whenever totalCount is selected"
         return self.counted
-
-    @classmethod
-    def page(cls, start: int, nodes: Sequence[N], total: int) -> Connection[N]:
-        """Nodes from offset `start` of `total`."""
-        return cls.ahead(start, nodes, start + len(nodes) < total, total)
-
-    @classmethod
-    def ahead(
-        cls, start: int, nodes: Sequence[N], has_next: bool, total: int | None
-    ) -> Connection[N]:
-        """For a page whose caller knows whether more follow, and perhaps not how many."""
-        return cls(
-            edges=[Edge(cursor=cursor(start + i), node=node) for i, node in enumerate(nodes)],
-            page_info=page_info_ahead(start, len(nodes), has_next),
-            counted=total,
-        )
 
     @classmethod
     def keyset(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, tuple_
 
 from cmgraph import facts
 from cmgraph.db import models
@@ -19,16 +19,31 @@ from cmgraph.services.scope import TenantScope
 LIVE = tuple(s for s in facts.AppointmentStatus if s is not facts.AppointmentStatus.CANCELLED)
 
 
+# Claim lines page by session: the date of service, the start, then the session's id as
+# the tie-breaker (the report's order). A session's claim line is computed when read, but
+# the session row is stored, so its key is stable while the session is not rescheduled.
+LineKey = tuple[date, datetime, UUID]
+LINE_KEY_SHAPE = (date, datetime, UUID)
+
+
+def line_key(verdict: sessions.Verdict) -> LineKey:
+    appointment = verdict.key.appointment
+    assert appointment is not None, "a claim line is judged for a session"
+    return (verdict.key.date_of_service, appointment.starts_at, appointment.id)
+
+
 async def claim_lines(
     scope: TenantScope,
     start: date,
     end: date,
     client_id: UUID | None,
     statuses: Collection[facts.AppointmentStatus] | None,
-    offset: int,
+    after: LineKey | None,
     limit: int,
-) -> tuple[int, list[sessions.Verdict]]:
-    """(total, one page of verdicts) for sessions whose date of service is in [start, end]."""
+) -> tuple[int, list[sessions.Verdict], bool]:
+    """For sessions whose date of service is in [start, end]: how many there are, the
+    verdicts of the page that follows `after` (a keyset read: no OFFSET), and whether more
+    follow."""
     if end < start:
         raise refuse(INVALID_INPUT, "The window ends before it starts.", "to")
     ap = models.Appointment
@@ -39,17 +54,17 @@ async def claim_lines(
     ]
     if client_id is not None:
         where.append(ap.client_id == client_id)
+    order = (ap.date_of_service, ap.starts_at, ap.id)
     async with scope.db.read() as session:
         total = await session.scalar(select(func.count()).select_from(ap).where(*where))
-        rows = await session.scalars(
-            select(ap)
-            .where(*where)
-            .order_by(ap.date_of_service, ap.starts_at, ap.id)
-            .offset(offset)
-            .limit(limit)
+        if after is not None:
+            where.append(tuple_(*order) > after)
+        rows = list(
+            await session.scalars(select(ap).where(*where).order_by(*order).limit(limit + 1))
         )
-        verdicts = await sessions.judge(session, scope, [sessions.key_of(r) for r in rows])
-    return int(total or 0), verdicts
+        page = rows[:limit]
+        verdicts = await sessions.judge(session, scope, [sessions.key_of(r) for r in page])
+    return int(total or 0), verdicts, len(rows) > limit
 
 
 @dataclass(frozen=True)

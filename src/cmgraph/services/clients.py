@@ -96,8 +96,13 @@ async def update_client(
 
 
 async def page(
-    session: AsyncSession, scope: TenantScope, words: Sequence[str], start: int, limit: int
-) -> tuple[int, list[models.Client]]:
-    """Clients with every word in their first or last name, and how many there are."""
+    session: AsyncSession,
+    scope: TenantScope,
+    words: Sequence[str],
+    after: people.NameKey | None,
+    limit: int,
+) -> tuple[int, list[models.Client], bool]:
+    """Clients with every word in their first or last name: how many there are, the page
+    after `after` by name, and whether more follow."""
     conditions = people.name_matches(models.Client, words)
-    return await people.page(session, scope, models.Client, conditions, start, limit)
+    return await people.page(session, scope, models.Client, conditions, after, limit)

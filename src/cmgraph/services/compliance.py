@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Collection, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -26,15 +27,55 @@ SESSIONS_PER_BATCH = 10_000
 window (a busier day is judged whole, alone)."""
 
 
-def _wanted(findings: list[facts.Finding], codes: Collection[str] | None) -> list[facts.Finding]:
-    return [f for f in findings if codes is None or f.code in codes]
+SESSIONS, EXPIRING = 0, 1
+
+
+@dataclass(frozen=True, order=True)
+class Place:
+    """Where a finding stands in the report: the keyset of its cursor.
+
+    First the session findings, by (date of service, start, session id, the judge's order
+    within the session): the stored findings' own order (services.findings.SortKey). Then
+    the expiry warnings, computed at read time, by (client id, assignment id, the judge's
+    order within the assignment). Sessions and assignments are rows with stable ids, so a
+    session or assignment whose findings appear or vanish between two pages shifts nothing
+    else; only within the one session (or assignment) a cursor stands in do the rest follow
+    by their place in the judge's order."""
+
+    phase: int  # SESSIONS or EXPIRING
+    key: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
 class FindingsPage:
     findings: list[facts.Finding]
+    places: list[Place]  # of each finding, for its cursor
     has_next: bool
     total: int | None  # None when the caller did not ask for it (then counting stops early)
+
+
+def _page(keyed: list[tuple[Place, facts.Finding]], limit: int, total: int | None) -> FindingsPage:
+    """The first `limit` of up to limit + 1 findings in report order."""
+    return FindingsPage(
+        [f for _, f in keyed[:limit]],
+        [p for p, _ in keyed[:limit]],
+        has_next=len(keyed) > limit,
+        total=total,
+    )
+
+
+async def _expiring(
+    session: AsyncSession, scope: TenantScope, codes: Collection[str] | None
+) -> list[tuple[Place, facts.Finding]]:
+    """The expiry warnings of the assignments covering today, in report order."""
+    found = await expiry.by_assignment(session, scope)
+    keyed = [
+        (Place(EXPIRING, (client_id, assignment_id, seq)), finding)
+        for (client_id, assignment_id), ahead in found.items()
+        for seq, finding in enumerate(ahead)
+    ]
+    keyed.sort(key=lambda pair: pair[0])
+    return [(p, f) for p, f in keyed if codes is None or f.code in codes]
 
 
 def _batches(day_counts: list[tuple[date, int]], size: int) -> list[tuple[date, date]]:
@@ -80,15 +121,16 @@ async def findings_page(
     start: date,
     end: date,
     codes: Collection[str] | None,
-    offset: int,
+    after: Place | None,
     limit: int,
     *,
     count: bool,
 ) -> FindingsPage:
-    """Findings [offset, offset + limit) of every non-cancelled session whose date of
-    service is in [start, end], then, when the window reaches today, the expiry warnings of
-    current assignments. The session findings are read from the stored ones
-    (services.findings) when they can answer, else judged live."""
+    """The findings that follow `after` (from the start without it), `limit` of them, of
+    every non-cancelled session whose date of service is in [start, end], then, when the
+    window reaches today, the expiry warnings of current assignments. The session findings
+    are read from the stored ones (services.findings) when they can answer, else judged
+    live."""
     if end < start:
         raise refuse(INVALID_INPUT, "The window ends before it starts.", "to")
     # One snapshot for every statement: a session moved to another day while the report
@@ -97,10 +139,10 @@ async def findings_page(
         trust = await findings.stored(session, scope)
         if trust is not None:
             return await _stored_page(
-                session, scope, trust, start, end, codes, offset, limit, count=count
+                session, scope, trust, start, end, codes, after, limit, count=count
             )
         return await live_findings_page(
-            session, scope, start, end, codes, offset, limit, count=count
+            session, scope, start, end, codes, after, limit, count=count
         )
 
 
@@ -111,32 +153,34 @@ async def _stored_page(
     start: date,
     end: date,
     codes: Collection[str] | None,
-    offset: int,
+    after: Place | None,
     limit: int,
     *,
     count: bool,
 ) -> FindingsPage:
     """The page from the stored findings, then the expiry warnings (computed now) when the
     window reaches today and the page or the count reaches them."""
+    in_sessions = after is None or after.phase == SESSIONS
     found = await findings.session_findings(
-        session, scope, trust, (start, end), codes, offset, limit, count=count
+        session,
+        scope,
+        trust,
+        (start, end),
+        codes,
+        after.key if after is not None and in_sessions else None,
+        limit if in_sessions else None,
+        count=count,
     )
-    page, total = found.page, found.total
+    page = [(Place(SESSIONS, key), finding) for key, finding in found.page]
+    total = found.total
     if end >= scope.today() and (count or len(page) <= limit):
-        ahead = _wanted(
-            [f for c in (await expiry.findings(session, scope)).values() for f in c], codes
-        )
-        if total is None:  # the page runs into the expiry warnings: where do they start?
-            total = (
-                await findings.session_findings(
-                    session, scope, trust, (start, end), codes, 0, 0, count=True
-                )
-            ).total
-        assert total is not None
-        skip = max(0, offset - total)
-        page = page + ahead[skip : skip + limit + 1 - len(page)]
-        total += len(ahead)
-    return FindingsPage(page[:limit], has_next=len(page) > limit, total=total if count else None)
+        ahead = await _expiring(session, scope, codes)
+        if total is not None:
+            total += len(ahead)
+        page += [pair for pair in ahead if after is None or pair[0] > after][
+            : max(0, limit + 1 - len(page))
+        ]
+    return _page(page, limit, total)
 
 
 async def live_findings_page(
@@ -145,36 +189,43 @@ async def live_findings_page(
     start: date,
     end: date,
     codes: Collection[str] | None,
-    offset: int,
+    after: Place | None,
     limit: int,
     *,
     count: bool,
 ) -> FindingsPage:
     """findings_page judged live, session by session: the answer while an organization's
-    stored findings belong to other rules or await re-judging, and what they are held to."""
-    page: list[facts.Finding] = []
+    stored findings belong to other rules or await re-judging, and what they are held to.
+    Without a count, judging starts on the cursor's day (days are judged whole) and stops
+    once the page is full, so a deep page costs what the first costs."""
+    page: list[tuple[Place, facts.Finding]] = []
     seen = 0
 
-    def take(found: Iterable[facts.Finding]) -> None:
+    def take(found: Iterable[tuple[Place, facts.Finding]]) -> None:
         nonlocal seen
-        for finding in _wanted(list(found), codes):
-            if offset <= seen < offset + limit:
-                page.append(finding)
+        for place, finding in found:
+            if codes is not None and finding.code not in codes:
+                continue
             seen += 1
+            if (after is None or place > after) and len(page) <= limit:
+                page.append((place, finding))
 
     def enough() -> bool:
-        return not count and seen > offset + limit
+        return not count and len(page) > limit
 
-    async with aclosing(_session_batches(session, scope, start, end)) as batches:
+    first_day = start
+    if after is not None and not count:
+        first_day = max(start, after.key[0]) if after.phase == SESSIONS else end + timedelta(1)
+    async with aclosing(_session_batches(session, scope, first_day, end)) as batches:
         async for keys in batches:
             verdicts = await sessions.judge(session, scope, keys, claims=False, whole_days=True)
-            take(f for v in verdicts for f in v.findings)
+            take((Place(SESSIONS, k), f) for k, f in findings.keyed(verdicts))
             if enough():
-                return FindingsPage(page, has_next=True, total=None)
+                return _page(page, limit, None)
     # What counts from today belongs to any window that reaches today.
     if end >= scope.today():
-        take(f for c in (await expiry.findings(session, scope)).values() for f in c)
-    return FindingsPage(page, has_next=seen > offset + limit, total=seen if count else None)
+        take(await _expiring(session, scope, None))
+    return _page(page, limit, seen if count else None)
 
 
 async def client_findings(

@@ -177,7 +177,7 @@ class Dispatcher:
         """Deliver what is due to one claimed endpoint, one delivery at a time, until none is
         due, the lease is lost, or the process stops; then release it."""
         try:
-            async with outbound.client() as http:
+            async with outbound.client(self.settings.ca_file) as http:
                 while not self.stopping.is_set():
                     attempt = await self._next(key)
                     if attempt is None:

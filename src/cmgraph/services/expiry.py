@@ -19,6 +19,16 @@ async def findings(
     session: AsyncSession, scope: TenantScope, client_ids: Collection[UUID] | None = None
 ) -> dict[UUID, list[facts.Finding]]:
     """Per client, the findings about their assignments covering today (all clients: None)."""
+    found: dict[UUID, list[facts.Finding]] = defaultdict(list)
+    for (client_id, _), ahead in (await by_assignment(session, scope, client_ids)).items():
+        found[client_id].extend(ahead)
+    return found
+
+
+async def by_assignment(
+    session: AsyncSession, scope: TenantScope, client_ids: Collection[UUID] | None = None
+) -> dict[tuple[UUID, UUID], list[facts.Finding]]:
+    """Per (client, assignment) covering today, the findings about it (all clients: None)."""
     org, book, today = scope.organization_id, scope.book, scope.today()
     a = models.Assignment
     query = select(a).where(
@@ -29,7 +39,7 @@ async def findings(
     if client_ids is not None:
         query = query.where(a.client_id.in_(client_ids))
     current = [loading.assignment_fact(row) for row in await session.scalars(query)]
-    found: dict[UUID, list[facts.Finding]] = defaultdict(list)
+    found: dict[tuple[UUID, UUID], list[facts.Finding]] = {}
     if not current:
         return found
     people = {x.provider_id for x in current}
@@ -52,5 +62,6 @@ async def findings(
             enrollments=tuple(e for e in enrollments[provider.id] if e.payor_id in payor_ids),
             windows=book.expiry_windows(payors),
         )
-        found[assignment.client_id].extend(book.check_current_assignment(check))
+        assert assignment.id is not None, "a stored assignment"
+        found[assignment.client_id, assignment.id] = book.check_current_assignment(check)
     return found

@@ -26,6 +26,7 @@ import asyncio
 import hashlib
 import heapq
 import inspect
+import itertools
 import logging
 import sys
 import uuid
@@ -139,7 +140,7 @@ SortKey = tuple[date, datetime, UUID, int]
 """The report's order: date of service, start, session, the judge's order within it."""
 
 
-def _keyed(verdicts: Iterable[sessions.Verdict]) -> Iterable[tuple[SortKey, facts.Finding]]:
+def keyed(verdicts: Iterable[sessions.Verdict]) -> Iterable[tuple[SortKey, facts.Finding]]:
     for verdict in verdicts:
         appointment = verdict.key.appointment
         assert appointment is not None  # judge_clients judges sessions
@@ -232,7 +233,7 @@ async def store(session: AsyncSession, scope: TenantScope, client_ids: Collectio
             "finding": encode(finding),
         }
         for finding_of in verdicts
-        for (day, starts_at, appointment_id, seq), finding in _keyed([finding_of])
+        for (day, starts_at, appointment_id, seq), finding in keyed([finding_of])
     ]
     if rows:
         await session.execute(insert(f), rows)
@@ -543,7 +544,7 @@ def _row_key(row: Any) -> tuple[SortKey, facts.Finding]:
 
 @dataclass(frozen=True)
 class SessionFindings:
-    page: list[facts.Finding]  # from the offset, up to limit + 1 findings
+    page: list[tuple[SortKey, facts.Finding]]  # after the key asked for, up to limit + 1
     total: int | None  # every session finding of the window, when asked
 
 
@@ -553,13 +554,15 @@ async def session_findings(
     trust: Stored,
     window: tuple[date, date],
     codes: Collection[str] | None,
-    offset: int,
-    limit: int,
+    after: SortKey | None,
+    limit: int | None,
     *,
     count: bool,
 ) -> SessionFindings:
-    """The window's session findings [offset, offset + limit + 1), stored rows merged with
-    the stale clients' live judgement; the total too when `count`."""
+    """The window's session findings that follow `after` in report order (from the start
+    without it), up to limit + 1 of them (none when limit is None), stored rows merged with
+    the stale clients' live judgement; the total too when `count`. A keyset read: no
+    OFFSET, so a deep page costs what the first costs."""
     where = [_f.organization_id == scope.organization_id, _f.date_of_service.between(*window)]
     if codes is not None:
         where.append(_f.code.in_(list(codes)))
@@ -568,21 +571,21 @@ async def session_findings(
     live = (
         [
             (key, finding)
-            for key, finding in _keyed(await judge_clients(session, scope, trust.stale, window))
+            for key, finding in keyed(await judge_clients(session, scope, trust.stale, window))
             if codes is None or finding.code in codes
         ]
         if trust.stale
         else []
     )
-    columns = select(*_ORDER, _f.finding).where(*where).order_by(*_ORDER)
-    wanted = offset + limit + 1
-    if live:
-        rows = await session.execute(columns.limit(wanted))
-        merged = heapq.merge((_row_key(r) for r in rows), live, key=lambda pair: pair[0])
-        page = [finding for _, finding in merged][offset:wanted]
-    else:
-        rows = await session.execute(columns.offset(offset).limit(limit + 1))
-        page = [decode(r.finding) for r in rows]
+    page: list[tuple[SortKey, facts.Finding]] = []
+    if limit is not None:
+        following = [*where, tuple_(*_ORDER) > after] if after is not None else where
+        rows = await session.execute(
+            select(*_ORDER, _f.finding).where(*following).order_by(*_ORDER).limit(limit + 1)
+        )
+        ahead = [pair for pair in live if after is None or pair[0] > after]
+        merged = heapq.merge((_row_key(r) for r in rows), ahead, key=lambda pair: pair[0])
+        page = list(itertools.islice(merged, limit + 1))
     total = None
     if count:
         stored_total = await session.scalar(select(func.count()).select_from(_f).where(*where))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, TypeVar
+from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
@@ -30,27 +31,37 @@ def name_matches(model: type[P], words: Sequence[str]) -> list[ColumnElement[boo
     return conditions
 
 
+NameKey = tuple[str, str, UUID]
+"""Where a person stands in a page by name: last name, first name, id (the tie-breaker)."""
+NAME_KEY_SHAPE = (str, str, UUID)
+
+
+def name_key(row: models.Client | models.Provider) -> NameKey:
+    return (row.last_name, row.first_name, row.id)
+
+
 async def page(
     session: AsyncSession,
     scope: TenantScope,
     model: type[P],
     conditions: Sequence[ColumnElement[bool]],
-    start: int,
+    after: NameKey | None,
     limit: int,
-) -> tuple[int, list[P]]:
-    """The total of the rows the caller may see that meet `conditions`, and one page of them
-    by last name, first name and id."""
+) -> tuple[int, list[P], bool]:
+    """The total of the rows the caller may see that meet `conditions`, the page of them by
+    last name, first name and id that follows `after` (from the start without it), and
+    whether more follow. A keyset read: rows inserted or deleted before `after` shift
+    nothing, and a deep page costs what the first costs."""
     where: list[Any] = [
         model.organization_id == scope.organization_id,
         visibility.row_visible(scope, model),
         *conditions,
     ]
     total = await session.scalar(select(func.count()).select_from(model).where(*where))
-    rows = await session.scalars(
-        select(model)
-        .where(*where)
-        .order_by(model.last_name, model.first_name, model.id)
-        .offset(start)
-        .limit(limit)
+    order = (model.last_name, model.first_name, model.id)
+    if after is not None:
+        where.append(tuple_(*order) > after)
+    rows = list(
+        await session.scalars(select(model).where(*where).order_by(*order).limit(limit + 1))
     )
-    return int(total or 0), list(rows)
+    return int(total or 0), rows[:limit], len(rows) > limit

@@ -170,11 +170,12 @@ async def page(
     scope: TenantScope,
     words: Sequence[str],
     qualifying: Collection[str] | None,
-    start: int,
+    after: people.NameKey | None,
     limit: int,
-) -> tuple[int, list[models.Provider]]:
+) -> tuple[int, list[models.Provider], bool]:
     """Providers with every word in their first or last name and, when `qualifying` is
-    given, a credential of one of those types that is valid today; and how many there are."""
+    given, a credential of one of those types that is valid today: how many there are, the
+    page after `after` by name, and whether more follow."""
     conditions = people.name_matches(models.Provider, words)
     if qualifying is not None:
         today, c = scope.today(), models.Credential
@@ -187,4 +188,4 @@ async def page(
                 or_(c.expires_on.is_(None), c.expires_on >= today),
             )
         )
-    return await people.page(session, scope, models.Provider, conditions, start, limit)
+    return await people.page(session, scope, models.Provider, conditions, after, limit)

@@ -292,7 +292,7 @@ async def send_test(scope: TenantScope, settings: Settings, id: UUID | None) -> 
     except SealingError as exc:
         raise refuse(NOT_CONFIGURED, str(exc)) from exc
     headers = signing.headers(secrets_, str(message), int(now.timestamp()), content)
-    async with outbound.client() as http:
+    async with outbound.client(settings.webhooks.ca_file) as http:
         result = await outbound.post(
             http,
             row.url,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 
@@ -20,13 +20,14 @@ from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
 from cmgraph.api.enums import AppointmentStatus
 from cmgraph.api.errors import InputError, guarded
-from cmgraph.api.pagination import offset_after, page_size
+from cmgraph.api.pagination import keyset_after, keyset_cursor, page_size
 from cmgraph.api.parsing import parse_id, query_id
 from cmgraph.api.providers.types import Provider
 from cmgraph.api.windows import report_window
 from cmgraph.services import claims, rendering
 
 MAX_RENDERING_REQUESTS = 1000
+CLAIM_LINES_CURSOR = "claimLines"
 
 
 async def _answers(
@@ -113,19 +114,34 @@ class ClaimQueries:
         report_window(info, since, to)
         scope = info.context.scope
         limit = page_size(first, info.context.settings.max_page_size)
-        start = offset_after(after)
+        key = cast(
+            "claims.LineKey | None",
+            keyset_after(after, CLAIM_LINES_CURSOR, claims.LINE_KEY_SHAPE),
+        )
         client = query_id(client_id, "Client", "clientId") if client_id is not None else None
         if client_id is not None and client is None:
-            return Connection[ClaimLine].page(start, [], 0)
-        total, verdicts = await guarded(
-            lambda: claims.claim_lines(scope, since, to, client, statuses, start, limit)
+            return Connection[ClaimLine].keyset(
+                [], [], has_next=False, has_previous=key is not None, total=0
+            )
+        total, verdicts, more = await guarded(
+            lambda: claims.claim_lines(scope, since, to, client, statuses, key, limit)
         )
         lines = [
             ClaimLine.of(Appointment.of_fact(v.key.appointment), v)
             for v in verdicts
             if v.key.appointment is not None
         ]
-        return Connection[ClaimLine].page(start, lines, total)
+        return Connection[ClaimLine].keyset(
+            lines,
+            [
+                keyset_cursor(CLAIM_LINES_CURSOR, claims.line_key(v))
+                for v in verdicts
+                if v.key.appointment is not None
+            ],
+            has_next=more,
+            has_previous=key is not None,
+            total=total,
+        )
 
     @strawberry.field(
         description="What breaks if this provider's enrollment with this payor lapses on that "

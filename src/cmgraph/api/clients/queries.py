@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 
 from cmgraph.api import prefetch
@@ -9,10 +11,12 @@ from cmgraph.api.clients.types import Client
 from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
 from cmgraph.api.lookahead import selected_paths
-from cmgraph.api.pagination import offset_after, page_size
+from cmgraph.api.pagination import keyset_after, keyset_cursor, page_size
 from cmgraph.api.parsing import query_id
 from cmgraph.api.search import search_words
-from cmgraph.services import clients
+from cmgraph.services import clients, people
+
+CLIENTS_CURSOR = "clients"
 
 
 @strawberry.type
@@ -33,11 +37,19 @@ class ClientQueries:
     ) -> Connection[Client]:
         scope, words = info.context.scope, search_words(search)
         limit = page_size(first, info.context.settings.max_page_size)
-        start = offset_after(after)
-        total, rows = await info.context.reader.run(
-            lambda session: clients.page(session, scope, words, start, limit)
+        key = cast(
+            "people.NameKey | None", keyset_after(after, CLIENTS_CURSOR, people.NAME_KEY_SHAPE)
+        )
+        total, rows, more = await info.context.reader.run(
+            lambda session: clients.page(session, scope, words, key, limit)
         )
         await prefetch.clients(
             info.context.loaders, [r.id for r in rows], selected_paths(info), "edges.node"
         )
-        return Connection[Client].page(start, [Client.of(r) for r in rows], total)
+        return Connection[Client].keyset(
+            [Client.of(r) for r in rows],
+            [keyset_cursor(CLIENTS_CURSOR, people.name_key(r)) for r in rows],
+            has_next=more,
+            has_previous=key is not None,
+            total=total,
+        )

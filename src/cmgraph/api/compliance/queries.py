@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
+from uuid import UUID
 
 import strawberry
 
@@ -12,10 +13,24 @@ from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
 from cmgraph.api.errors import guarded
 from cmgraph.api.lookahead import selected_paths
-from cmgraph.api.pagination import offset_after, page_size
+from cmgraph.api.pagination import keyset_after_any, keyset_cursor, page_size
 from cmgraph.api.payors.types import load_payors
 from cmgraph.api.windows import report_window
 from cmgraph.services import compliance
+
+# A finding's cursor names its phase of the report (services.compliance.Place): a session's
+# finding, or an expiry warning after every session's.
+FINDINGS_CURSORS = {
+    "complianceFindings": (compliance.SESSIONS, (date, datetime, UUID, int)),
+    "complianceFindings.expiring": (compliance.EXPIRING, (UUID, UUID, int)),
+}
+_CURSOR_OF = {phase: name for name, (phase, _) in FINDINGS_CURSORS.items()}
+
+
+def _place_after(after: str | None) -> compliance.Place | None:
+    shapes = {name: shape for name, (_, shape) in FINDINGS_CURSORS.items()}
+    found = keyset_after_any(after, shapes)
+    return compliance.Place(FINDINGS_CURSORS[found[0]][0], found[1]) if found else None
 
 
 @strawberry.type
@@ -33,20 +48,24 @@ class ComplianceQueries:
         report_window(info, since, to)
         scope = info.context.scope
         limit = page_size(first, info.context.settings.max_page_size)
-        start = offset_after(after)
+        place = _place_after(after)
         found = await guarded(
             lambda: compliance.findings_page(
                 scope,
                 since,
                 to,
                 set(codes) if codes else None,
-                start,
+                place,
                 limit,
                 count="totalCount" in selected_paths(info),
             )
         )
-        return Connection[RuleFinding].ahead(
-            start, findings(found.findings), found.has_next, found.total
+        return Connection[RuleFinding].keyset(
+            findings(found.findings),
+            [keyset_cursor(_CURSOR_OF[p.phase], p.key) for p in found.places],
+            has_next=found.has_next,
+            has_previous=place is not None,
+            total=found.total,
         )
 
 

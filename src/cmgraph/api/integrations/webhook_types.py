@@ -66,8 +66,8 @@ class WebhookEndpoint:
 @strawberry.type(
     name="WebhookAttempt",
     description="One HTTP attempt: when, how long, the status code or the error class "
-    "(TIMEOUT, CONNECT_ERROR, PROTOCOL_ERROR, HTTP_STATUS, DNS_ERROR, ADDRESS_REFUSED, "
-    "INVALID_URL). The receiver's body is never kept.",
+    "(TIMEOUT, CONNECT_ERROR, TLS_ERROR, PROTOCOL_ERROR, HTTP_STATUS, DNS_ERROR, "
+    "ADDRESS_REFUSED, INVALID_URL). The receiver's body is never kept.",
 )
 class WebhookAttempt:
     attempted_at: datetime

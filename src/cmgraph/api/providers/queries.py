@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 
 from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
 from cmgraph.api.errors import from_refused
-from cmgraph.api.pagination import offset_after, page_size
+from cmgraph.api.pagination import keyset_after, keyset_cursor, page_size
 from cmgraph.api.parsing import query_id
 from cmgraph.api.providers.types import Provider
 from cmgraph.api.search import search_words
-from cmgraph.services import lookups, providers
+from cmgraph.services import lookups, people, providers
 from cmgraph.services.outcome import Refused
+
+PROVIDERS_CURSOR = "providers"
 
 
 @strawberry.type
@@ -44,8 +48,16 @@ class ProviderQueries:
                 raise from_refused(refused) from None
             qualifying = scope.book.service_lines[line].qualifying_credentials
         limit = page_size(first, info.context.settings.max_page_size)
-        start = offset_after(after)
-        total, rows = await info.context.reader.run(
-            lambda session: providers.page(session, scope, words, qualifying, start, limit)
+        key = cast(
+            "people.NameKey | None", keyset_after(after, PROVIDERS_CURSOR, people.NAME_KEY_SHAPE)
         )
-        return Connection[Provider].page(start, [Provider.of(r) for r in rows], total)
+        total, rows, more = await info.context.reader.run(
+            lambda session: providers.page(session, scope, words, qualifying, key, limit)
+        )
+        return Connection[Provider].keyset(
+            [Provider.of(r) for r in rows],
+            [keyset_cursor(PROVIDERS_CURSOR, people.name_key(r)) for r in rows],
+            has_next=more,
+            has_previous=key is not None,
+            total=total,
+        )
