@@ -21,6 +21,7 @@ from cmgraph.facts import (
     Finding,
     PayorKind,
     Payors,
+    Provider,
     RuleInfo,
     ServiceLine,
     Severity,
@@ -28,6 +29,7 @@ from cmgraph.facts import (
 from cmgraph.facts import Payor as FactPayor
 from cmgraph.logs import JsonFormatter
 from cmgraph.plugins import RuleBook, build_plugin_manager
+from cmgraph.testing import builders as b
 
 CLAIMS = """query($client: ID) {
   claimLines(from: "2026-03-01", to: "2026-03-31", clientId: $client) { edges { node {
@@ -361,6 +363,28 @@ class FeedingTherapy:
                 service_line=check.assignment.service_line,
             )
         ]
+
+
+@pytest.mark.cmgraph_plugins(FeedingTherapy())
+def test_a_line_a_plugin_adds_is_qualified_for_by_the_credentials_it_declares(
+    cmgraph_book: RuleBook,
+) -> None:
+    slp, rbt = b.provider("SLP"), b.provider("RBT")
+    payor = b.payor()
+
+    def codes(who: Provider) -> list[str]:
+        check = b.assignment_check(
+            cmgraph_book,
+            b.assignment(who, "2026-03-01", service_line="FT", saved=False),
+            who,
+            coverages=[b.coverage(payor)],
+            enrollments=[b.enrollment(who, payor)],
+        )
+        return b.codes(cmgraph_book.check_assignment(check))
+
+    assert cmgraph_book.qualifying_credentials("FT", Payors(primary=payor)) == {"SLP", "OTR"}
+    assert codes(slp) == []
+    assert codes(rbt) == ["DISCIPLINE_MISMATCH"]
 
 
 @pytest.mark.cmgraph_plugins(FeedingTherapy())
