@@ -193,6 +193,32 @@ async def test_a_wrapper_drops_another_rules_findings_for_its_payor(cmgraph_grap
     assert wrapped["warnings"] == []  # ... gone with it, and the write went through
 
 
+class OwnRuleAndWrapper:
+    """A rule of its own beside a wrapper of the same hook, named apart by `specname` (as
+    docs/plugins.md shows): both act."""
+
+    name = "own_rule_and_wrapper"
+
+    @hookimpl
+    def cmgraph_check_assignment(self, check):
+        return [Finding("OWN_NOTE", Severity.WARNING, "Noted.", "own_note")]
+
+    @hookimpl(wrapper=True, specname="cmgraph_check_assignment")
+    def familiarity_waived(self, check):
+        findings = yield
+        return [f for f in findings if f.code != "NOT_FAMILIAR"]
+
+
+@pytest.mark.cmgraph_plugins(OwnRuleAndWrapper())
+async def test_a_rule_and_a_wrapper_of_one_hook_live_in_one_plugin(cmgraph_graphql) -> None:
+    who = await practice(cmgraph_graphql, ["own_rule_and_wrapper"])
+    await session(cmgraph_graphql, who, "2026-02-20T09:00-05:00", "2026-02-20T10:00-05:00")
+
+    payload = await add_cm(cmgraph_graphql, who)
+
+    assert payload["userErrors"] == [] and payload["warnings"] == [{"code": "OWN_NOTE"}]
+
+
 class KeepsSomething:
     """A wrapper that keeps what it is given: the flat list, unchanged."""
 
