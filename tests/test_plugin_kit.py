@@ -21,6 +21,7 @@ from cmgraph.facts import (
     Finding,
     PayorKind,
     Payors,
+    Provider,
     RuleInfo,
     ServiceLine,
     Severity,
@@ -28,6 +29,7 @@ from cmgraph.facts import (
 from cmgraph.facts import Payor as FactPayor
 from cmgraph.logs import JsonFormatter
 from cmgraph.plugins import RuleBook, build_plugin_manager
+from cmgraph.testing import builders as b
 
 CLAIMS = """query($client: ID) {
   claimLines(from: "2026-03-01", to: "2026-03-31", clientId: $client) { edges { node {
@@ -189,6 +191,32 @@ async def test_a_wrapper_drops_another_rules_findings_for_its_payor(cmgraph_grap
     assert unwrapped["warnings"] == [{"code": "NOT_FAMILIAR"}]  # the finding, without it
     assert wrapped["userErrors"] == [] and wrapped["caseManager"] is not None
     assert wrapped["warnings"] == []  # ... gone with it, and the write went through
+
+
+class OwnRuleAndWrapper:
+    """A rule of its own beside a wrapper of the same hook, named apart by `specname` (as
+    docs/plugins.md shows): both act."""
+
+    name = "own_rule_and_wrapper"
+
+    @hookimpl
+    def cmgraph_check_assignment(self, check):
+        return [Finding("OWN_NOTE", Severity.WARNING, "Noted.", "own_note")]
+
+    @hookimpl(wrapper=True, specname="cmgraph_check_assignment")
+    def familiarity_waived(self, check):
+        findings = yield
+        return [f for f in findings if f.code != "NOT_FAMILIAR"]
+
+
+@pytest.mark.cmgraph_plugins(OwnRuleAndWrapper())
+async def test_a_rule_and_a_wrapper_of_one_hook_live_in_one_plugin(cmgraph_graphql) -> None:
+    who = await practice(cmgraph_graphql, ["own_rule_and_wrapper"])
+    await session(cmgraph_graphql, who, "2026-02-20T09:00-05:00", "2026-02-20T10:00-05:00")
+
+    payload = await add_cm(cmgraph_graphql, who)
+
+    assert payload["userErrors"] == [] and payload["warnings"] == [{"code": "OWN_NOTE"}]
 
 
 class KeepsSomething:
@@ -361,6 +389,28 @@ class FeedingTherapy:
                 service_line=check.assignment.service_line,
             )
         ]
+
+
+@pytest.mark.cmgraph_plugins(FeedingTherapy())
+def test_a_line_a_plugin_adds_is_qualified_for_by_the_credentials_it_declares(
+    cmgraph_book: RuleBook,
+) -> None:
+    slp, rbt = b.provider("SLP"), b.provider("RBT")
+    payor = b.payor()
+
+    def codes(who: Provider) -> list[str]:
+        check = b.assignment_check(
+            cmgraph_book,
+            b.assignment(who, "2026-03-01", service_line="FT", saved=False),
+            who,
+            coverages=[b.coverage(payor)],
+            enrollments=[b.enrollment(who, payor)],
+        )
+        return b.codes(cmgraph_book.check_assignment(check))
+
+    assert cmgraph_book.qualifying_credentials("FT", Payors(primary=payor)) == {"SLP", "OTR"}
+    assert codes(slp) == []
+    assert codes(rbt) == ["DISCIPLINE_MISMATCH"]
 
 
 @pytest.mark.cmgraph_plugins(FeedingTherapy())

@@ -13,6 +13,7 @@ from cmgraph import hookimpl
 from cmgraph.facts import EnrollmentStatus, RuleInfo
 from cmgraph.plugins import PluginError, RuleBook
 from cmgraph.testing import Registrar
+from cmgraph.testing import records as r
 
 
 class AcmeHealth:
@@ -152,3 +153,101 @@ async def test_an_application_date_reaches_the_plugin_through_the_facts(cmgraph_
     beyond = await check(date(2026, 4, 16))
     assert "NOT_CREDENTIALED" not in [f["code"] for f in within["checkCaseManager"]]
     assert "NOT_CREDENTIALED" in [f["code"] for f in beyond["checkCaseManager"]]
+
+
+class BcbaDOnly:
+    """A payor whose ABA case managers must be doctoral analysts (BCBA-D)."""
+
+    name = "bcba_d_only"
+
+    @hookimpl
+    def cmgraph_qualifying_credentials(self, service_line):
+        return frozenset({"BCBA-D"}) if service_line == "ABA" else None
+
+
+def _mismatches(findings):
+    return [(f["rule"], f["plugin"]) for f in findings if f["code"] == "DISCIPLINE_MISMATCH"]
+
+
+@pytest.mark.cmgraph_plugins(BcbaDOnly())
+@pytest.mark.parametrize(
+    ("plugins", "credential", "decided_by"),
+    [
+        (["bcba_d_only"], "BCBA", "bcba_d_only"),  # the default accepts a BCBA: the payor's no
+        ([], "SLP", "cmgraph"),
+        (["bcba_d_only"], "SLP", "cmgraph"),  # the default refuses an SLP too
+    ],
+    ids=["narrowed", "default", "refused-by-both"],
+)
+async def test_a_refusal_caused_by_a_payors_narrower_credentials_names_its_plugin(
+    cmgraph_graphql, plugins, credential, decided_by
+):
+    who = await cmgraph_graphql.practice(plugins, cm_credential=credential)
+
+    payload = await cmgraph_graphql.add_case_manager(who, "2026-03-01")
+    checked = await cmgraph_graphql(
+        "query($i: AddCaseManagerInput!) { checkCaseManager(input: $i) "
+        "{ code rule plugin payor { id } } }",
+        {
+            "i": {
+                "clientId": who.client,
+                "serviceLine": "ABA",
+                "providerId": who.cm,
+                "startDate": "2026-03-01",
+            }
+        },
+    )
+
+    assert payload["caseManager"] is None
+    assert _mismatches(payload["userErrors"]) == [("qualification", decided_by)]
+    [finding] = [f for f in checked["checkCaseManager"] if f["code"] == "DISCIPLINE_MISMATCH"]
+    assert finding["plugin"] == decided_by
+    assert finding["payor"] == ({"id": who.payor} if decided_by != "cmgraph" else None)
+
+
+@pytest.mark.cmgraph_plugins(BcbaDOnly())
+@pytest.mark.parametrize(
+    ("credential", "april_payor_plugins", "decided_by"),
+    [
+        ("BCBA", ["bcba_d_only"], "bcba_d_only"),  # April's payor wants a BCBA-D
+        ({"type": "BCBA", "expiresOn": "2026-03-31"}, [], "cmgraph"),  # the licence lapses
+    ],
+    ids=["narrowed", "lapsed"],
+)
+async def test_a_session_the_narrowing_disqualifies_names_the_plugin_everywhere_it_shows(
+    cmgraph_graphql, credential, april_payor_plugins, decided_by
+):
+    """A BCBA case manager from March 1; from April 1 the client is covered by a payor
+    naming the plugin (or, without it, the CM's licence lapses): the April session's
+    DISCIPLINE_MISMATCH says who decided it on the claim line, in the compliance report and
+    among the client's findings; March's session has none."""
+    client = await r.client(cmgraph_graphql)
+    march = await r.payor(cmgraph_graphql, "Plain", "COMMERCIAL")
+    april = await r.payor(cmgraph_graphql, "April", "COMMERCIAL", *april_payor_plugins)
+    await r.coverage(cmgraph_graphql, client, march, until="2026-03-31")
+    await r.coverage(cmgraph_graphql, client, april, since="2026-04-01")
+    cm = await r.provider(cmgraph_graphql, "Casey", "Manager", credential)
+    rbt = await r.provider(cmgraph_graphql, "Robin", "Tech", "RBT")
+    for payor in (march, april):
+        await r.enroll(cmgraph_graphql, cm, payor)
+    await r.case_manager(cmgraph_graphql, client, cm, "2026-03-01")
+    for day in ("2026-03-10", "2026-04-10"):
+        await r.session(cmgraph_graphql, client, rbt, f"{day}T09:00-04:00", f"{day}T10:00-04:00")
+    payor = {"id": april} if decided_by != "cmgraph" else None
+
+    lines = await r.claim_lines(cmgraph_graphql, client, "2026-03-01", "2026-04-30")
+    report = await r.compliance_findings(cmgraph_graphql, "2026-03-01", "2026-04-30")
+    stored = await r.client_findings(cmgraph_graphql, client)
+
+    by_day = {line["dateOfService"]: line["findings"] for line in lines}
+    assert by_day["2026-03-10"] == []
+    assert _mismatches(by_day["2026-04-10"]) == [("qualification", decided_by)]
+    assert [f["payor"] for f in by_day["2026-04-10"]] == [payor]
+    assert [
+        (f["date"], f["plugin"], f["payor"])
+        for f in report
+        if f["code"] == "DISCIPLINE_MISMATCH" and f["client"]["id"] == client
+    ] == [("2026-04-10", decided_by, payor)]
+    assert [(f["date"], f["plugin"]) for f in stored if f["code"] == "DISCIPLINE_MISMATCH"] == [
+        ("2026-04-10", decided_by)
+    ]

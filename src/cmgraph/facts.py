@@ -346,13 +346,25 @@ class DecidedBy:
 
 
 @dataclass(frozen=True)
+class Narrowing:
+    """A payor plugin's answer to cmgraph_qualifying_credentials that leaves out credentials
+    the line's default accepts: which ones, and whose answer it is. The built-in rule 3
+    attributes a DISCIPLINE_MISMATCH of a provider holding one of them to that plugin and
+    payor (their answer is what refuses the provider), keeping its stable code."""
+
+    left_out: frozenset[str]
+    by: DecidedBy
+
+
+@dataclass(frozen=True)
 class AssignmentCheck:
     """Everything the rules need to judge one proposed (or edited) assignment.
 
     `appointments` are the client's appointments in the line (any status); `assignments`
     are the client's other assignments in the line (the one being edited left out);
     `enrollments` are the proposed provider's. `lead_time` and `qualifying_credentials`
-    were already decided by their hooks, strictest across the client's payors.
+    were already decided by their hooks, strictest across the client's payors;
+    `lead_time_by` and `qualifying_narrowed_by` say whose answers those are.
     """
 
     assignment: Assignment
@@ -366,6 +378,7 @@ class AssignmentCheck:
     qualifying_credentials: frozenset[str]
     credentialed: dict[UUID, bool] = field(default_factory=dict)
     lead_time_by: DecidedBy | None = None
+    qualifying_narrowed_by: tuple[Narrowing, ...] = ()
 
     def is_credentialed(self, payor: Payor) -> bool:
         """Decided by the core through cmgraph_enrollment_qualifies for the start date."""
@@ -399,7 +412,8 @@ class SessionCheck:
     whether the provider who delivered the session counts as enrolled with the primary payor.
     `qualifying_credentials` are the credential types that qualify a CM for the line on the
     date of service, decided by cmgraph_qualifying_credentials for the payors active that day
-    (strictest across them, as on a write; empty: none qualifies).
+    (strictest across them, as on a write; empty: none qualifies), and
+    `qualifying_narrowed_by` the payor plugins' answers that left credentials out of it.
     `day_sessions` are the client's non-cancelled sessions of that date, in every line.
     """
 
@@ -419,6 +433,7 @@ class SessionCheck:
     deliverer_credentialed: bool = False
     day_sessions: tuple[Appointment, ...] = ()
     lead_time_by: DecidedBy | None = None
+    qualifying_narrowed_by: tuple[Narrowing, ...] = ()
 
     def cm_credentialed_with(self, payor: Payor) -> bool:
         """Whether the CM counts as enrolled with payor on the date of service."""

@@ -115,13 +115,16 @@ def cmgraph_qualifying_credentials(
     :param payor: The payor asked about; None for a client without coverage.
     :param role: How that payor stands for the client on the date (None without coverage).
     :return: A set of credential types (compared upper-case, e.g. ``{"BCBA", "BCBA-D"}``),
-        or None to leave the decision to the next implementation.
+        or None to leave the decision to the next implementation (in the end, the line's
+        default).
 
     Stops at the first non-None answer. Across a client's payors the core keeps the
-    credentials every payor accepts (the narrowest set).
+    credentials every payor accepts (the narrowest set). A DISCIPLINE_MISMATCH of a case
+    manager holding a credential the default accepts and this answer leaves out is
+    attributed to this plugin and payor.
 
     .. versionadded:: 0.1
-    .. versionchanged:: 0.2 ``role`` added.
+    .. versionchanged:: 0.2 ``role`` added; refusals the answer causes name the plugin.
     """
 
 

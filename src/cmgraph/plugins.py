@@ -38,6 +38,7 @@ from cmgraph.facts import (
     Enrollment,
     ExpiryKind,
     Finding,
+    Narrowing,
     Payor,
     PayorRole,
     Payors,
@@ -604,11 +605,27 @@ class RuleBook:
         ]
 
     def qualifying_credentials(self, service_line: str, payors: Payors) -> frozenset[str]:
-        answers = self._per_payor(
-            "cmgraph_qualifying_credentials", payors, service_line=service_line
-        )
-        sets = [frozenset(c.upper() for c in a) for a in answers if a is not None]
-        return frozenset.intersection(*sets) if sets else frozenset()
+        return self.qualifying_decision(service_line, payors)[0]
+
+    def qualifying_decision(
+        self, service_line: str, payors: Payors
+    ) -> tuple[frozenset[str], tuple[Narrowing, ...]]:
+        """What qualifies a CM for the line with every payor (only what all of them accept;
+        a payor nobody answers for keeps the line's default), and the payor plugins' answers
+        that left out credentials the default accepts, primary first: a refusal they cause
+        is theirs."""
+        line = self.service_lines.get(service_line.upper())
+        default = frozenset(c.upper() for c in line.qualifying_credentials) if line else frozenset()
+        sets, narrowings = [], []
+        for payor, role in payors.with_roles() or _NOBODY:
+            kwargs = {"service_line": service_line, "payor": payor, "role": role}
+            answer, impl = self._first("cmgraph_qualifying_credentials", payor, kwargs)
+            accepted = default if answer is None else frozenset(c.upper() for c in answer)
+            sets.append(accepted)
+            if impl is not None and not impl.builtin and default - accepted:
+                decided = DecidedBy(impl.plugin, payor.id if payor else None)
+                narrowings.append(Narrowing(default - accepted, decided))
+        return frozenset.intersection(*sets), tuple(narrowings)
 
     def lead_time(self, service_line: str, payors: Payors) -> timedelta:
         return self.lead_time_decision(service_line, payors)[0]

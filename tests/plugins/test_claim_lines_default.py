@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import practice as p
-from claims import claim_lines
-
+from cmgraph.testing import records as p
 from tests.support import Api
 
 
@@ -20,7 +18,7 @@ async def test_the_default_claim_line_renders_under_the_case_manager(api: Api) -
         api, client, rbt, "2026-03-10T09:00-05:00", "2026-03-10T11:00-05:00", code="97153"
     )
 
-    [line] = await claim_lines(api, client, "2026-03-01", "2026-03-31")
+    [line] = await p.claim_lines(api, client, "2026-03-01", "2026-03-31")
 
     assert line["renderingProvider"]["id"] == bcba
     assert line["deliveredBy"]["id"] == rbt
@@ -36,7 +34,7 @@ async def test_a_session_without_a_case_manager_has_no_rendering_provider(api: A
     rbt = await p.provider(api, "Robin", "Tech", "RBT")
     await p.session(api, client, rbt, "2026-03-10T09:00-05:00", "2026-03-10T10:00-05:00")
 
-    [line] = await claim_lines(api, client, "2026-03-01", "2026-03-31")
+    [line] = await p.claim_lines(api, client, "2026-03-01", "2026-03-31")
 
     assert line["renderingProvider"] is None
     assert line["payor"] is None
@@ -55,7 +53,7 @@ async def test_cancelled_sessions_have_no_claim_line_unless_asked_for(api: Api) 
         status="CANCELLED",
     )
 
-    assert await claim_lines(api, client, "2026-03-01", "2026-03-31") == []
+    assert await p.claim_lines(api, client, "2026-03-01", "2026-03-31") == []
     data = await api(
         'query($c: ID) { claimLines(from: "2026-03-01", to: "2026-03-31", clientId: $c, '
         "statuses: [CANCELLED]) { totalCount } }",

@@ -3,8 +3,7 @@ who delivered it answer on a date with sessions by several providers."""
 
 from __future__ import annotations
 
-import practice as p
-
+from cmgraph.testing import records as p
 from tests.support import Api
 
 RENDERING = """query($c: ID!, $a: ID) {

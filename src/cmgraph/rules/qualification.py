@@ -15,8 +15,10 @@ from datetime import date
 from cmgraph import hookimpl
 from cmgraph.facts import (
     AssignmentCheck,
+    DecidedBy,
     Field,
     Finding,
+    Narrowing,
     Payor,
     RuleInfo,
     ServiceLine,
@@ -61,8 +63,10 @@ def cmgraph_service_lines() -> list[ServiceLine]:
 
 
 @hookimpl(trylast=True)
-def cmgraph_qualifying_credentials(service_line: str, payor: Payor | None) -> frozenset[str]:
-    return _DEFAULTS.get(service_line, frozenset())
+def cmgraph_qualifying_credentials(service_line: str, payor: Payor | None) -> frozenset[str] | None:
+    # A line a plugin adds keeps the credentials it was declared with (None: the core's
+    # fallback to the line's declaration).
+    return _DEFAULTS.get(service_line)
 
 
 @hookimpl(trylast=True)
@@ -82,7 +86,7 @@ def cmgraph_check_assignment(check: AssignmentCheck) -> list[Finding]:
     held = provider.current_credentials(assignment.start_date)
     if not held & check.qualifying_credentials:
         found.append(
-            finding(
+            finding.by(_narrowed_by(check.qualifying_narrowed_by, held))(
                 CODE,
                 Severity.ERROR,
                 _unqualified(
@@ -105,7 +109,8 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
     if check.case_manager is None or provider is None:
         return []  # no CM: rule 6 (NO_CASE_MANAGER) says so
     day = check.date_of_service
-    if provider.current_credentials(day) & check.qualifying_credentials:
+    held = provider.current_credentials(day)
+    if held & check.qualifying_credentials:
         return []
     message = _unqualified(
         f"The case manager {provider.display_name}",
@@ -113,7 +118,20 @@ def cmgraph_check_session(check: SessionCheck) -> list[Finding]:
         day,
         check.qualifying_credentials,
     )
-    return [check.finding(CODE, Severity.ERROR, message, rule=RULE)]
+    where = {
+        "client_id": check.client_id,
+        "service_line": check.service_line,
+        "appointment_id": check.appointment.id if check.appointment else None,
+        "date": day,
+    }
+    by = _narrowed_by(check.qualifying_narrowed_by, held)
+    return [finding.by(by)(CODE, Severity.ERROR, message, **where)]
+
+
+def _narrowed_by(narrowings: tuple[Narrowing, ...], held: frozenset[str]) -> DecidedBy | None:
+    """The first payor plugin whose narrowing left out a credential the provider holds: its
+    answer, not the default, is what refuses them (None: the default does too)."""
+    return next((n.by for n in narrowings if n.left_out & held), None)
 
 
 def _unqualified(who: str, service_line: str, day: date, wanted: frozenset[str]) -> str:

@@ -82,6 +82,7 @@ def _check(
 ) -> facts.AssignmentCheck:
     book, line = scope.book, assignment.service_line
     lead_time, lead_time_by = book.lead_time_decision(line, payors)
+    qualifying, narrowed_by = book.qualifying_decision(line, payors)
     return facts.AssignmentCheck(
         assignment=assignment,
         clock=scope.clock,
@@ -92,7 +93,8 @@ def _check(
         assignments=tuple(a for a in others if a.id != assignment.id),
         lead_time=lead_time,
         lead_time_by=lead_time_by,
-        qualifying_credentials=book.qualifying_credentials(line, payors),
+        qualifying_credentials=qualifying,
+        qualifying_narrowed_by=narrowed_by,
         credentialed=book.credentialed_with(
             enrollments, provider.id, payors, assignment.start_date, line
         ),

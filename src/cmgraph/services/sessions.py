@@ -169,7 +169,7 @@ async def judge(
     # so each distinct question is asked once per batch.
     payors_on = functools.cache(lambda client, day: facts.Payors.on(coverages[client], day))
     lead_time = functools.cache(book.lead_time_decision)
-    qualifying = functools.cache(book.qualifying_credentials)
+    qualifying = functools.cache(book.qualifying_decision)
     credentialed = functools.cache(
         lambda provider, payor, day, line: book.credentialed(
             enrollments[(provider, payor.id)], provider, payor, day, line
@@ -183,6 +183,7 @@ async def judge(
         payors = payors_on(key.client_id, day)
         deliverer = providers.get(appointment.provider_id) if appointment else None
         lead, lead_by = lead_time(key.service_line, payors)
+        qualifying_credentials, narrowed_by = qualifying(key.service_line, payors)
         check = facts.SessionCheck(
             client_id=key.client_id,
             service_line=key.service_line,
@@ -207,7 +208,8 @@ async def judge(
             ),
             case_manager_provider=providers.get(cm.provider_id) if cm else None,
             # The payors of the date of service decide, as for enrollments (rule 2).
-            qualifying_credentials=qualifying(key.service_line, payors),
+            qualifying_credentials=qualifying_credentials,
+            qualifying_narrowed_by=narrowed_by,
             deliverer=deliverer,
             deliverer_credentialed=bool(
                 deliverer

@@ -15,8 +15,15 @@ Fixtures:
   throwaway SQLite database of this test, as the admin of a fresh organization:
   ``await cmgraph_graphql(query, variables)`` returns the data (and fails the test on
   errors); ``.raw(...)`` returns the whole response body.
+- ``cmgraph_database_url``: the migrated database ``cmgraph_graphql`` runs against (default:
+  a throwaway SQLite file of the test). Override it to run against another, PostgreSQL
+  for instance: each test gets an organization of its own, so tests may share one database.
+- ``cmgraph_timezone``: the time zone of that organization (default America/New_York).
 
-Fact builders for unit tests: ``cmgraph.testing.builders``.
+Fact builders for unit tests: ``cmgraph.testing.builders``. A practice through the API:
+``cmgraph.testing.practice`` (one call) and ``cmgraph.testing.records`` (one record a call).
+``Registrar``, ``RuleBook`` and ``PluginError`` are here for tests that register plugins
+themselves (a plugin that refuses its configuration at import raises PluginError).
 
 Needs pytest-asyncio in auto mode and httpx for ``cmgraph_graphql``: ``pip install
 'cmgraph[testing]'`` and ``asyncio_mode = auto`` in pytest's configuration.
@@ -28,18 +35,28 @@ from __future__ import annotations
 
 import importlib
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cmgraph.plugins import PluginManager, RuleBook, build_plugin_manager, import_plugin, name_of
+from cmgraph.plugins import (
+    PluginError,
+    PluginManager,
+    RuleBook,
+    build_plugin_manager,
+    import_plugin,
+    name_of,
+)
 from cmgraph.testing import practice as _practice
 from cmgraph.testing.practice import Practice
 
 if TYPE_CHECKING:
     import httpx
+
+__all__ = ["GraphQLClient", "PluginError", "Practice", "Registrar", "RuleBook"]
 
 # pytest loads this module in every run of every project where cmgraph is installed: the app,
 # the database layer and httpx are imported only when a test asks for cmgraph_graphql.
@@ -148,9 +165,19 @@ def cmgraph_timezone() -> str:
 
 
 @pytest.fixture
+def cmgraph_database_url(_cmgraph_migrated_template: Path, tmp_path: Path) -> str:
+    """The migrated database cmgraph_graphql's app runs against: by default a copy of a
+    migrated SQLite file in the test's tmp_path. Override this fixture to use another
+    (migrated with ``cmgraph migrate``); every test makes an organization of its own in it."""
+    path = tmp_path / "cmgraph.db"
+    shutil.copy(_cmgraph_migrated_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
 async def cmgraph_graphql(
     cmgraph_book: RuleBook,
-    _cmgraph_migrated_template: Path,
+    cmgraph_database_url: str,
     tmp_path: Path,
     cmgraph_timezone: str,
 ) -> AsyncIterator[GraphQLClient]:
@@ -159,9 +186,7 @@ async def cmgraph_graphql(
     Settings = _needed("cmgraph.config").Settings
     Database = _needed("cmgraph.db.engine").Database
     tenants = _needed("cmgraph.services.tenants")
-    path = tmp_path / "cmgraph.db"
-    shutil.copy(_cmgraph_migrated_template, path)
-    url = f"sqlite+aiosqlite:///{path}"
+    url = cmgraph_database_url
     db = Database.from_url(url)
     settings = Settings(
         database_url=url,
@@ -170,8 +195,9 @@ async def cmgraph_graphql(
         development=False,
         max_page_size=100,
     )
-    await tenants.create_organization(db, "Plugin Test Practice", "plugin-test", cmgraph_timezone)
-    token = await tenants.create_token(db, "plugin-test", "admin")
+    slug = f"plugin-test-{uuid.uuid4().hex[:12]}"
+    await tenants.create_organization(db, "Plugin Test Practice", slug, cmgraph_timezone)
+    token = await tenants.create_token(db, slug, "admin")
     app = create_app(settings, db=db, book=cmgraph_book)
     transport = httpx.ASGITransport(app=app)
     try:

@@ -174,6 +174,7 @@ def assignment_check(
     payors = Payors.on(tuple(coverages), day)
     enrollments = tuple(enrollments)
     lead, lead_by = book.lead_time_decision(proposed.service_line, payors)
+    qualifying, narrowed_by = book.qualifying_decision(proposed.service_line, payors)
     return AssignmentCheck(
         assignment=proposed,
         clock=clock,
@@ -184,7 +185,8 @@ def assignment_check(
         assignments=tuple(others),
         lead_time=lead if lead_time is None else lead_time,
         lead_time_by=lead_by if lead_time is None else None,
-        qualifying_credentials=book.qualifying_credentials(proposed.service_line, payors),
+        qualifying_credentials=qualifying,
+        qualifying_narrowed_by=narrowed_by,
         credentialed=book.credentialed_with(enrollments, cm.id, payors, day),
     )
 
@@ -232,6 +234,7 @@ def session_check(
         else {}
     )
     lead, lead_by = book.lead_time_decision(service_line, payors)
+    qualifying, narrowed_by = book.qualifying_decision(service_line, payors)
     if deliverer is None and cm is not None and session is not None:
         deliverer = cm if session.provider_id == cm.id else None
     deliverer_credentialed = bool(
@@ -252,7 +255,8 @@ def session_check(
         lead_time_by=lead_by,
         credentialed=credentialed,
         case_manager_provider=cm,
-        qualifying_credentials=book.qualifying_credentials(service_line, payors),
+        qualifying_credentials=qualifying,
+        qualifying_narrowed_by=narrowed_by,
         deliverer=deliverer,
         deliverer_credentialed=deliverer_credentialed,
     )

@@ -5,57 +5,11 @@ plugin's test reads like what a front end does."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stdnum import luhn
-
-Call = Callable[[str, dict[str, Any]], Awaitable[Any]]
-_serial = itertools.count(600_000_001)
-
-
-def npi() -> str:
-    """A fresh valid NPI (Luhn check digit with the 80840 prefix)."""
-    nine = str(next(_serial))
-    return nine + luhn.calc_check_digit("80840" + nine)
-
-
-async def _ok(call: Call, name: str, input: dict[str, Any]) -> str:
-    """Run one mutation of the practice; its payload's object id (no userErrors allowed)."""
-    kind = _INPUTS[name]
-    data = await call(
-        f"mutation($input: {kind}!) {{ {name}(input: $input) {{ "
-        f"id: {_payload_field(name)} {{ id }} userErrors {{ code field message }} }} }}",
-        {"input": input},
-    )
-    result = data[name]
-    assert result["userErrors"] == [], result["userErrors"]
-    return str(result["id"]["id"])
-
-
-_INPUTS = {
-    "createClient": "CreateClientInput",
-    "createPayor": "CreatePayorInput",
-    "addCoverage": "AddCoverageInput",
-    "createProvider": "CreateProviderInput",
-    "recordEnrollment": "RecordEnrollmentInput",
-    "scheduleAppointment": "ScheduleAppointmentInput",
-    "updateAppointment": "UpdateAppointmentInput",
-}
-
-
-def _payload_field(mutation: str) -> str:
-    return {
-        "createClient": "client",
-        "createPayor": "payor",
-        "addCoverage": "coverage",
-        "createProvider": "provider",
-        "recordEnrollment": "enrollment",
-        "scheduleAppointment": "appointment",
-        "updateAppointment": "appointment",
-    }[mutation]
+from cmgraph.testing import records
+from cmgraph.testing.records import Call
 
 
 @dataclass(frozen=True)
@@ -78,52 +32,21 @@ async def practice(
     covered_from: str = "2025-01-01",
     settings: dict[str, Any] | None = None,
 ) -> Practice:
-    client = await _ok(call, "createClient", {"firstName": "Ada", "lastName": "Lovelace"})
-    payor = await _ok(
-        call,
-        "createPayor",
-        {"name": "Payor " + "+".join(plugins or ["plain"]), "kind": kind, "plugins": plugins}
-        | ({"settings": settings} if settings else {}),
-    )
-    await _ok(
-        call,
-        "addCoverage",
-        {"clientId": client, "payorId": payor, "effectiveFrom": covered_from},
-    )
-    people = {}
-    for role, credential in (("cm", cm_credential), ("rbt", "RBT")):
-        people[role] = await _ok(
-            call,
-            "createProvider",
-            {
-                "firstName": role,
-                "lastName": "X",
-                "npi": npi(),
-                "credentials": [{"type": credential}],
-            },
-        )
-    await _ok(
-        call,
-        "recordEnrollment",
-        {"providerId": people["cm"], "payorId": payor, "status": enrollment},
-    )
-    return Practice(client, payor, people["cm"], people["rbt"])
-
-
-ADD_CASE_MANAGER = """mutation($input: AddCaseManagerInput!) {
-  addCaseManager(input: $input) {
-    caseManager { id } userErrors { code field rule plugin message }
-    warnings { code rule plugin message }
-  }
-}"""
+    client = await records.client(call)
+    name = "Payor " + "+".join(plugins or ["plain"])
+    payor = await records.payor(call, name, kind, *plugins, settings=settings)
+    await records.coverage(call, client, payor, since=covered_from)
+    cm = await records.provider(call, "cm", "X", cm_credential)
+    rbt = await records.provider(call, "rbt", "X", "RBT")
+    await records.enroll(call, cm, payor, since=None, status=enrollment)
+    return Practice(client, payor, cm, rbt)
 
 
 async def add_case_manager(
     call: Call, who: Practice, start: str, line: str = "ABA"
 ) -> dict[str, Any]:
     """addCaseManager's whole payload (caseManager, userErrors, warnings)."""
-    input = {"clientId": who.client, "serviceLine": line, "providerId": who.cm, "startDate": start}
-    return dict((await call(ADD_CASE_MANAGER, {"input": input}))["addCaseManager"])
+    return await records.add_case_manager(call, who.client, who.cm, start, line)
 
 
 async def session(
@@ -139,19 +62,14 @@ async def session(
     line: str = "ABA",
 ) -> str:
     """A session (ISO date-times with offsets) delivered by `by` (default the RBT)."""
-    appointment = await _ok(
+    return await records.session(
         call,
-        "scheduleAppointment",
-        {
-            "clientId": who.client,
-            "serviceLine": line,
-            "providerId": by or who.rbt,
-            "startsAt": starts_at,
-            "endsAt": ends_at,
-            "serviceCode": code,
-            "telehealth": telehealth,
-        },
+        who.client,
+        by or who.rbt,
+        starts_at,
+        ends_at,
+        code=code,
+        telehealth=telehealth,
+        status=status,
+        line=line,
     )
-    if status != "SCHEDULED":
-        await _ok(call, "updateAppointment", {"id": appointment, "status": status})
-    return appointment
