@@ -3,13 +3,16 @@ network does: stop (every connection dropped, new ones refused, as a server that
 pause (sockets stay open and nothing is forwarded, as a stalled server or a black-holed
 route), and cut (drop every open connection at once, while new ones are still accepted);
 and cut_at_commit (drop a connection exactly at the COMMIT of a chosen write, before it
-reaches PostgreSQL or after it did, its answer lost on the way back)."""
+reaches PostgreSQL or after it did, its answer lost on the way back). ProxyThread runs one
+in a thread of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -122,3 +125,38 @@ async def proxy_to(database_url: str) -> AsyncIterator[Proxy]:
             await proxy.stop()
         else:
             proxy.cut()
+
+
+class ProxyThread:
+    """A Proxy on an event loop of its own, in a thread: it forwards at its own pace however
+    busy the test's loop is (a load test's clients), and pause()/resume() may be called from
+    any thread."""
+
+    def __init__(self, database_url: str) -> None:
+        self.proxy = Proxy.to(database_url)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ProxyThread:
+        self._thread.start()
+        self._call(self.proxy.start())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.resume()
+        self._call(self.proxy.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def url(self, database_url: str) -> str:
+        return self.proxy.url(database_url)
+
+    def pause(self) -> None:
+        self._loop.call_soon_threadsafe(self.proxy.pause)
+
+    def resume(self) -> None:
+        self._loop.call_soon_threadsafe(self.proxy.resume)
+
+    def _call(self, work: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=30)

@@ -10,8 +10,9 @@ connecting gives up after CONNECT_TIMEOUT_SECONDS, and every statement after
 STATEMENT_TIMEOUT_SECONDS (db.faults): PostgreSQL's statement_timeout when the server is
 slow, asyncpg's command_timeout when it says nothing at all (a stalled network), SQLite's busy
 timeout when another writer holds the lock. Pooled connections are pinged before use, under
-the same deadline, so a restarted server is reconnected to without restarting the service. A
-connection that timed out is dropped rather than reused: its state is unknown.
+the same deadline, so a restarted server is reconnected to without restarting the service;
+waiting for a free pooled connection has that deadline too. A connection that timed out is
+dropped rather than reused: its state is unknown.
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ def create_engine(
             "server_settings": {"statement_timeout": str(server_ms)},
         }
     connect_args |= kwargs.pop("connect_args", {})
+    if statement_timeout is not None:
+        # Waiting for a pooled connection is waiting on the database too: while it stalls,
+        # every connection is held by a statement that waits for its deadline, and the
+        # pool's default wait (30 s) would hold the request far past it.
+        kwargs.setdefault("pool_timeout", statement_timeout)
     try:
         engine = create_async_engine(
             parsed, pool_pre_ping=True, connect_args=connect_args, **kwargs
@@ -92,6 +98,12 @@ def _bound_postgresql(engine: AsyncEngine, seconds: float) -> None:
         # then connects anew, itself bounded by the connect timeout).
         try:
             await_(dbapi_connection._connection.fetchrow(";", timeout=seconds))
+        except TimeoutError:
+            # Silent for the whole deadline: the request has had its time. Not a disconnect,
+            # so the pool does not connect anew within this request (connecting to a stalled
+            # server would wait its own deadline on top); it drops this connection, and the
+            # next request connects.
+            raise
         except Exception as error:
             dbapi_connection._handle_exception(error)
         return True

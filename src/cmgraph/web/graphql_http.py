@@ -445,6 +445,10 @@ class GraphQLEndpoint:
                     reserved, response.status_code, bytes(response.body).decode()
                 ),
             )
+        elif entry.outcome in (Outcome.UNAVAILABLE, Outcome.OUTCOME_UNKNOWN):
+            # The database just failed: releasing now would wait on it once more (a stall's
+            # whole deadline again) before the 503 goes out. Released once it is back.
+            self.idempotency.release_later(reserved)
         else:
             await self._settle(reserved, self.idempotency.release(reserved))
         return response
