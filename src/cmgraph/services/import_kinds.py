@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Literal, TypeVar
 from uuid import UUID
@@ -26,20 +25,24 @@ from cmgraph.facts import Field
 from cmgraph.services import (
     appointments,
     case_managers,
+    changes,
     clients,
     coverages,
+    editing,
     enrollments,
+    import_assignments,
     payors,
     providers,
 )
 from cmgraph.services.csv_columns import Kind
+from cmgraph.services.import_batch import BatchWriter, RowRefused, checked, checked_async
 from cmgraph.services.import_cells import (
     CellError,
     Row,
     credentials_text,
     normalized_credentials,
 )
-from cmgraph.services.outcome import NOT_FOUND, Outcome, UserError
+from cmgraph.services.outcome import INVALID_INPUT, NOT_FOUND, Outcome, UserError, refuse
 from cmgraph.services.scope import TenantScope
 
 Status = Literal["created", "updated", "unchanged"]
@@ -47,13 +50,6 @@ Status = Literal["created", "updated", "unchanged"]
 UPDATE_NOT_SUPPORTED = "UPDATE_NOT_SUPPORTED"
 PROVIDER_DIFFERS = "PROVIDER_DIFFERS"
 DUPLICATE_ROW = "DUPLICATE_ROW"
-
-
-@dataclass(frozen=True)
-class RowRefused(Exception):
-    """The row did nothing: the service's user errors, on the file's columns."""
-
-    errors: tuple[tuple[str | None, str, str], ...]  # (column, code, message)
 
 
 def missing(column: str, what: str, value: str) -> RowRefused:
@@ -100,6 +96,13 @@ class Handler:
         use case has a savepoint of its own; a row of one needs nothing more.)"""
         return self.session.begin_nested()
 
+    def in_use_case(self, check: Callable[[], T]) -> T:
+        """What the service's use case checks in its transaction, refused as it would be."""
+        return checked(self.on_column, check)
+
+    async def in_use_case_async(self, check: Awaitable[T]) -> T:
+        return await checked_async(self.on_column, check)
+
     def checked(self, outcome: Outcome[Any]) -> Any:
         """The outcome's value, or the row refused with the service's errors."""
         if outcome.errors:
@@ -123,19 +126,29 @@ class Handler:
 
 
 M = TypeVar("M", bound=models.Base)
+T = TypeVar("T")
 
 
 async def _by(
-    session: AsyncSession, model: type[M], org: UUID, column: str, values: Collection[str]
+    session: AsyncSession,
+    model: type[M],
+    org: UUID,
+    column: str,
+    values: Collection[str],
+    *,
+    lock: bool = False,
 ) -> dict[str, M]:
-    """Rows of the organization whose `column` is one of `values`, by that value."""
+    """Rows of the organization whose `column` is one of `values`, by that value; `lock`
+    takes their row locks (PostgreSQL), as the use cases that change them do."""
     if not values:
         return {}
     # Every tenant table has organization_id, but Base does not declare it.
     tenant = getattr(model, "organization_id")  # noqa: B009
     attribute = getattr(model, column)
-    rows = await session.scalars(select(model).where(tenant == org, attribute.in_(sorted(values))))
-    return {getattr(r, column): r for r in rows}
+    query = select(model).where(tenant == org, attribute.in_(sorted(values)))
+    if lock:
+        query = query.with_for_update()
+    return {getattr(r, column): r for r in await session.scalars(query)}
 
 
 def _texts(rows: Sequence[Row], column: str) -> set[str]:
@@ -145,6 +158,15 @@ def _texts(rows: Sequence[Row], column: str) -> set[str]:
 def _changed(row: Any, **wanted: Any) -> dict[str, Any]:
     """The fields whose wanted value differs from the row's."""
     return {k: v for k, v in wanted.items() if getattr(row, k) != v}
+
+
+async def _finished(handler: Handler, writer: BatchWriter) -> list[tuple[Row, RowRefused]]:
+    """Write the batch; should that fail, every row it accepted is refused with the error."""
+    errors = await writer.finish()
+    if not errors:
+        return []
+    refused = RowRefused(tuple(handler.on_column(e) for e in errors))
+    return [(row, refused) for row in writer.accepted]
 
 
 class Payors(Handler):
@@ -248,13 +270,19 @@ class ProviderDeactivations(Handler):
 
 
 class Clients(Handler):
+    """createClient and updateClient, checked row by row, written together (import_batch)."""
+
     kind = Kind.CLIENTS
     renames = {"externalId": "external_id", "dateOfBirth": "date_of_birth"}
     columns = ("external_id", "first_name", "last_name", "date_of_birth")
 
     async def prepare(self, rows: Sequence[Row]) -> None:
         found = _texts(rows, "external_id")
-        self.clients = await _by(self.session, models.Client, self.org, "external_id", found)
+        self.clients = await _by(
+            self.session, models.Client, self.org, "external_id", found, lock=True
+        )
+        self.writer = BatchWriter(self.session, self.scope)
+        await self.writer.open()
 
     async def apply(self, row: Row) -> Status:
         external_id = row.required("external_id")
@@ -262,23 +290,49 @@ class Clients(Handler):
         born = row.day("date_of_birth")
         current = self.clients.get(external_id)
         if current is None:
-            self.clients[external_id] = self.checked(
-                await clients.create_client(self.scope, first, last, born, external_id)
-            )
+            # As create_client checks, in its order; the external id is not taken (prepare).
+            stored_id = clients.external_id_of(external_id)
+
+            def new() -> models.Client:
+                clients.check_birth_date(self.scope, born)
+                taken = stored_id is not None and stored_id in self.clients
+                if taken:
+                    raise refuse(INVALID_INPUT, "Another record already has this externalId.",
+                                 "externalId")  # fmt: skip
+                return clients.new_row(self.scope, first, last, born, stored_id)
+
+            made = self.in_use_case(new)
+            self.clients[external_id] = self.writer.created(row, made, "createClient")
             return "created"
         change = _changed(current, first_name=first, last_name=last, date_of_birth=born)
         if not change:
             return "unchanged"
-        self.checked(await clients.update_client(self.scope, current.id, **change))
+
+        def edit() -> dict[str, Any]:
+            # As update_client checks: the date of birth, then the names it was given.
+            if "date_of_birth" in change:
+                clients.check_birth_date(self.scope, born)
+            names = {"first_name": "firstName", "last_name": "lastName"}
+            return {k: editing.name(v, names[k]) if k in names else v for k, v in change.items()}
+
+        edited = self.in_use_case(edit)
+        before = changes.snapshot(current)
+        editing.apply_given(current, **edited)
+        self.writer.updated(row, current, "updateClient", before)
         return "updated"
+
+    async def finish(self) -> list[tuple[Row, RowRefused]]:
+        return await _finished(self, self.writer)
 
 
 class _Referring(Handler):
     """A kind whose rows name clients, providers or payors by their natural keys."""
 
-    async def _clients(self, rows: Sequence[Row]) -> None:
+    async def _clients(self, rows: Sequence[Row], *, lock: bool = False) -> None:
         found = _texts(rows, "client_external_id")
-        self.clients = await _by(self.session, models.Client, self.org, "external_id", found)
+        self.clients = await _by(
+            self.session, models.Client, self.org, "external_id", found, lock=lock
+        )
 
     async def _providers(self, rows: Sequence[Row], column: str) -> None:
         self.providers = await _by(
@@ -317,23 +371,32 @@ class _Referring(Handler):
 
 
 class Enrollments(_Referring):
+    """recordEnrollment and updateEnrollment, checked row by row, written together."""
+
     kind = Kind.ENROLLMENTS
     renames = {"effectiveTo": "effective_to", "providerId": "npi", "payorId": "payer_id"}
     columns = ("npi", "payer_id", "effective_from", "status", "effective_to")
 
     async def prepare(self, rows: Sequence[Row]) -> None:
-        await self._providers(rows, "npi")
+        # The providers locked, as record_enrollment locks its provider.
+        self.providers = await _by(
+            self.session, models.Provider, self.org, "npi", _texts(rows, "npi"), lock=True
+        )
         await self._payors()
         self.existing: dict[tuple[UUID, UUID, date | None], models.Enrollment] = {}
         ids = [p.id for p in self.providers.values()]
         if ids:
             for e in await self.session.scalars(
-                select(models.Enrollment).where(
+                select(models.Enrollment)
+                .where(
                     models.Enrollment.organization_id == self.org,
                     models.Enrollment.provider_id.in_(ids),
                 )
+                .with_for_update()
             ):
                 self.existing.setdefault((e.provider_id, e.payor_id, e.effective_from), e)
+        self.writer = BatchWriter(self.session, self.scope)
+        await self.writer.open()
 
     async def apply(self, row: Row) -> Status:
         provider, payor = self.provider(row, "npi"), self.payor(row)
@@ -342,20 +405,20 @@ class Enrollments(_Referring):
         key = (provider.id, payor.id, start)
         current = self.existing.get(key)
         if current is None:
-            self.existing[key] = self.checked(
-                await enrollments.record_enrollment(
-                    self.scope, provider.id, payor.id, status, start, end
-                )
+            made = self.in_use_case(
+                lambda: enrollments.new_row(self.scope, provider.id, payor.id, status, start, end)
             )
+            self.existing[key] = self.writer.created(row, made, "recordEnrollment")
             return "created"
         if not _changed(current, status=status.value, effective_to=end):
             return "unchanged"
-        self.checked(
-            await enrollments.update_enrollment(
-                self.scope, current.id, status=status, effective_to=end
-            )
-        )
+        before = changes.snapshot(current)
+        self.in_use_case(lambda: enrollments.edit(current, status=status, effective_to=end))
+        self.writer.updated(row, current, "updateEnrollment", before)
         return "updated"
+
+    async def finish(self) -> list[tuple[Row, RowRefused]]:
+        return await _finished(self, self.writer)
 
 
 class Coverages(_Referring):
@@ -376,18 +439,22 @@ class Coverages(_Referring):
     )
 
     async def prepare(self, rows: Sequence[Row]) -> None:
-        await self._clients(rows)
+        await self._clients(rows, lock=True)  # as add_coverage locks its client
         await self._payors()
         self.existing: dict[tuple[UUID, UUID, date], models.Coverage] = {}
         ids = [c.id for c in self.clients.values()]
         if ids:
             for c in await self.session.scalars(
-                select(models.Coverage).where(
+                select(models.Coverage)
+                .where(
                     models.Coverage.organization_id == self.org,
                     models.Coverage.client_id.in_(ids),
                 )
+                .with_for_update()
             ):
                 self.existing.setdefault((c.client_id, c.payor_id, c.effective_from), c)
+        self.writer = BatchWriter(self.session, self.scope)
+        await self.writer.open()
 
     async def apply(self, row: Row) -> Status:
         client, payor = self.client(row), self.payor(row)
@@ -396,17 +463,23 @@ class Coverages(_Referring):
         key = (client.id, payor.id, start)
         current = self.existing.get(key)
         if current is None:
-            self.existing[key] = self.checked(
-                await coverages.add_coverage(
+            made = self.in_use_case(
+                lambda: coverages.new_row(
                     self.scope, client.id, payor.id, member, priority, start, end
                 )
             )
+            self.existing[key] = self.writer.created(row, made, "addCoverage")
             return "created"
         change = _changed(current, member_id=member, priority=priority, effective_to=end)
         if not change:
             return "unchanged"
-        self.checked(await coverages.update_coverage(self.scope, current.id, **change))
+        before = changes.snapshot(current)
+        self.in_use_case(lambda: coverages.edit(current, **change))
+        self.writer.updated(row, current, "updateCoverage", before)
         return "updated"
+
+    async def finish(self) -> list[tuple[Row, RowRefused]]:
+        return await _finished(self, self.writer)
 
 
 class Appointments(_Referring):
@@ -546,40 +619,30 @@ class CaseManagers(_Referring):
     async def prepare(self, rows: Sequence[Row]) -> None:
         await self._clients(rows)
         await self._providers(rows, "provider_npi")
-        await self._load_lines()
+        self.late: list[tuple[Row, RowRefused]] = []
+        await self._read()
 
-    async def _load_lines(self) -> None:
-        """The assignments of the batch's clients, as the database has them now."""
-        self.stale = False
-        self.lines: dict[tuple[UUID, str], list[models.Assignment]] = defaultdict(list)
-        ids = [c.id for c in self.clients.values()]
-        if ids:
-            a = models.Assignment
-            for found in await self.session.scalars(
-                select(a)
-                .where(a.organization_id == self.org, a.client_id.in_(ids))
-                .execution_options(populate_existing=True)
-            ):
-                self.lines[(found.client_id, found.service_line)].append(found)
-
-    def forget(self, row: Row) -> None:
-        # A refused row may have changed the line before it was rolled back: read it again.
-        self.stale = True
-
-    async def _line(self, client_id: UUID, line: str) -> list[models.Assignment]:
-        if self.stale:
-            await self._load_lines()
-        return self.lines[(client_id, line)]
+    async def _read(self) -> None:
+        """The facts of the batch's clients and providers (import_assignments), and a fresh
+        batch of writes."""
+        self.facts = import_assignments.Preloaded(self.scope)
+        await self.facts.read(
+            self.session,
+            [c.id for c in self.clients.values()],
+            [p.id for p in self.providers.values()],
+        )
+        self.writer = BatchWriter(self.session, self.scope)
+        await self.writer.open()
 
     async def apply(self, row: Row) -> Status:
         client, provider = self.client(row), self.provider(row, "provider_npi")
         line = row.required("service_line").upper()
         start, end = row.required_day("start_date"), row.day("end_date")
         note = row.text("note")
-        history = await self._line(client.id, line)
+        history = self.facts.lines[(client.id, line)]
         same = next((a for a in history if a.start_date == start), None)
         if same is not None:
-            return await self._revise(same, provider, end, note)
+            return await self._revise(row, same, provider, end, note)
         proposal = case_managers.Proposal(client.id, line, provider.id, start, end, note)
         covering = next(
             (
@@ -589,22 +652,51 @@ class CaseManagers(_Referring):
             ),
             None,
         )
+        if covering is not None and covering.end_date != end:
+            # The row ends before the assignment it follows: a change, then an edit of the
+            # new assignment's end, all or nothing. Rare; the use cases themselves do it.
+            return await self._change_and_end(row, proposal, end)
+        record = changes.record_by
         if covering is None:
-            history.append(self.checked(await case_managers.add(self.scope, proposal)))
-            return "created"
-        async with self.atomic():
-            _, successor = self.checked(await case_managers.change(self.scope, proposal))
-            if successor.end_date != end:  # the row ends before the assignment it follows
+            made, _ = await self.in_use_case_async(
+                case_managers.adding(self.facts, self.scope, proposal, lock=True)
+            )
+        else:
+            ended, before, made, _ = await self.in_use_case_async(
+                case_managers.changing(self.facts, self.scope, proposal, lock=True)
+            )
+            after = changes.snapshot(ended)
+            record(self.session, self.scope, "changeCaseManager", ended, before, after)
+        self.session.add(made)  # written with the batch (its savepoint is open)
+        operation = "addCaseManager" if covering is None else "changeCaseManager"
+        record(self.session, self.scope, operation, made, None, changes.snapshot(made))
+        self.writer.accept(row)
+        history.append(made)
+        return "created"
+
+    async def _change_and_end(
+        self, row: Row, proposal: case_managers.Proposal, end: date | None
+    ) -> Status:
+        self.late += await _finished(self, self.writer)  # the rows before it, written
+        try:
+            async with self.atomic():
+                _, successor = self.checked(await case_managers.change(self.scope, proposal))
                 self.checked(
                     await case_managers.update(
                         self.scope, successor.id, successor.version, end_date=end
                     )
                 )
-        history.append(successor)
+        finally:
+            # Read the lines again (a refused row left its rows expired), go on in bulk.
+            await self._read()
         return "created"
+
+    async def finish(self) -> list[tuple[Row, RowRefused]]:
+        return self.late + await _finished(self, self.writer)
 
     async def _revise(
         self,
+        row: Row,
         current: models.Assignment,
         provider: models.Provider,
         end: date | None,
@@ -625,7 +717,13 @@ class CaseManagers(_Referring):
         change = _changed(current, end_date=end, note=note)
         if not change:
             return "unchanged"
-        self.checked(await case_managers.update(self.scope, current.id, current.version, **change))
+        before, _ = await self.in_use_case_async(
+            case_managers.revising(self.facts, self.scope, current, **change)
+        )
+        if before is not None:
+            after = changes.snapshot(current)
+            changes.record_by(self.session, self.scope, "updateCaseManager", current, before, after)
+        self.writer.accept(row)
         return "updated"
 
 

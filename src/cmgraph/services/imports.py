@@ -23,14 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cmgraph.services.csv_columns import COLUMNS, Kind, names
+from cmgraph.services.import_batch import RowRefused
 from cmgraph.services.import_cells import CellError, Row
-from cmgraph.services.import_kinds import (
-    HANDLERS,
-    Handler,
-    ProviderDeactivations,
-    RowRefused,
-    Status,
-)
+from cmgraph.services.import_kinds import HANDLERS, Handler, ProviderDeactivations, Status
 from cmgraph.services.outcome import INVALID_INPUT, Refused
 from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_batch
@@ -186,6 +181,7 @@ async def _rows(scope: TenantScope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
     counts = tally.of(kind)
     handler = walk.handler(scope)
     await handler.prepare(rows)
+    counted: dict[int, Status] = {}  # what each row was counted as, until the batch is written
     for row in rows:
         problems: list[tuple[str | None, str, str]]
         try:
@@ -199,12 +195,16 @@ async def _rows(scope: TenantScope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
         else:
             if walk.counted:
                 setattr(counts, status, getattr(counts, status) + 1)
+                counted[row.number] = status
             continue
         handler.forget(row)
         counts.refused += 1
         tally.errors.extend(RowError(name, row.number, *p) for p in problems)
-    for row, late in await handler.finish():
-        counts.created, counts.refused = counts.created - 1, counts.refused + 1
+    for row, late in await handler.finish():  # rows the batch's write refused after all
+        if row.number in counted:
+            status = counted[row.number]
+            setattr(counts, status, getattr(counts, status) - 1)
+            counts.refused += 1
         tally.errors.extend(RowError(name, row.number, *p) for p in late.errors)
     return tally
 
