@@ -37,7 +37,10 @@ def practice() -> dict[Kind, str]:
         f"{n1},Grace,Hopper,true,{bcba.format(1)}\n"
         f"{n2},Ada,King,true,{bcba.format(2)}\n"
         f"{n3},Old,Timer,true,{bcba.format(3)}\n"
-        f"{slp},Sam,Speech,true,SLP|5|NY|2020-01-01|\n",
+        f"{slp},Sam,Speech,true,SLP|5|NY|2020-01-01|\n"
+        f"{n3},Old,Timer,true,{bcba.format(3)};RBT|9|NY||\n"  # again: credentials replaced
+        f"{new_npi()[:-1]}0,Bad,Number,true,\n"  # not a valid NPI (or, rarely, a new one)
+        f"{new_npi()},Bad,Credential,true,BCBA|1|New York||\n",  # not a state code
         Kind.ENROLLMENTS: "npi,payer_id,effective_from,status,effective_to\n"
         f"{n1},P1,2025-01-01,ENROLLED,\n"
         f"{n2},P1,2025-01-01,PENDING,\n"
@@ -84,6 +87,7 @@ def corrected(files: dict[Kind, str]) -> dict[Kind, str]:
     """The same practice, corrected: existing records change (not rows of one batch)."""
     fixes = {
         Kind.CLIENTS: [("C3,Edsger,Dijkstra,2019-01-01", "C3,Edsger W.,Dijkstra,2019-01-02")],
+        Kind.PROVIDERS: [(",Sam,Speech,true,SLP|5|NY|2020-01-01|", ",Samuel,Speech,true,SLP|6|NY")],
         Kind.COVERAGES: [("C3,P1,2025-01-01,1,M3,", "C3,P1,2025-01-01,1,M3,2026-12-31")],
         Kind.ENROLLMENTS: [("P1,2025-01-01,ENROLLED,\n", "P1,2025-01-01,TERMINATED,2026-09-30\n")],
         Kind.CASE_MANAGERS: [(",Intake\n", ",Intake, again\n")],
@@ -196,6 +200,7 @@ async def test_a_batch_leaves_what_its_rows_leave_one_by_one(
     assert outcome(batched) == outcome(alone)
     codes = {(e.file, e.column, e.code) for e in batched.errors}
     assert {
+        ("providers.csv", "credentials", "INVALID_INPUT"),
         ("enrollments.csv", "effective_to", "INVALID_INPUT"),
         ("clients.csv", "date_of_birth", "INVALID_INPUT"),
         ("clients.csv", "first_name", "INVALID_INPUT"),
@@ -206,6 +211,7 @@ async def test_a_batch_leaves_what_its_rows_leave_one_by_one(
         ("case_managers.csv", "start_date", "LEAD_TIME"),
     } <= codes, codes
     assert {k: c.updated for k, c in batched.counts.items() if c.updated} == {
+        Kind.PROVIDERS: 1,
         Kind.ENROLLMENTS: 1,
         Kind.CLIENTS: 1,
         Kind.COVERAGES: 1,
@@ -289,16 +295,21 @@ async def test_statements_of_a_batch_do_not_grow_with_its_rows(
     """Each kind's batch of 10 rows, then of 40 (in another organization): as many
     statements, created or updated (the second pass changes every row)."""
     npis = [new_npi() for _ in range(40)]
-    base = {
-        Kind.PAYORS: "payer_id,name,kind\nP1,Acme,COMMERCIAL\n",
-        Kind.PROVIDERS: "npi,first_name,last_name,credentials\n"
-        + "".join(
-            f"{n},Grace,H{i},BCBA|{i}|NY|2020-01-01|2030-12-31\n" for i, n in enumerate(npis)
-        ),
-    }
+
+    def staff(n: int, credential: str = "BCBA|{}|NY|2020-01-01|2030-12-31") -> str:
+        return "npi,first_name,last_name,credentials\n" + "".join(
+            f"{npis[i]},Grace,H{i},{credential.format(i)}\n" for i in range(n)
+        )
+
     costs: dict[str, list[int]] = {}
     for slug, n in ((api.slug, 10), (other_api.slug, 40)):
-        await run(db, book, slug, base, 500)
+        await run(db, book, slug, {Kind.PAYORS: "payer_id,name,kind\nP1,Acme,COMMERCIAL\n"}, 9)
+        for name, text in (("created", staff(n)), ("updated", staff(n, "BCBA|{}|NY||2031-01-01"))):
+            statements.count = 0
+            report = await run(db, book, slug, {Kind.PROVIDERS: text}, 500)
+            assert report.errors == [] and getattr(report.counts[Kind.PROVIDERS], name) == n
+            costs.setdefault(f"providers {name}", []).append(statements.count)
+        await run(db, book, slug, {Kind.PROVIDERS: staff(40)}, 500)
         for kind in (Kind.ENROLLMENTS, Kind.CLIENTS, Kind.COVERAGES, Kind.CASE_MANAGERS):
             statements.count = 0
             report = await run(db, book, slug, {kind: _many(kind, n, npis)}, 500)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import uuid4
 
+from sqlalchemy import Executable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
@@ -44,6 +45,14 @@ class RowRefused(Exception):
     errors: tuple[Problem, ...]
 
 
+_TABLE_ORDER = [
+    mapper.class_
+    for table in models.Base.metadata.sorted_tables  # referred tables before referring ones
+    for mapper in models.Base.registry.mappers
+    if mapper.local_table is table
+]
+
+
 class BatchWriter:
     """The writes of one batch, staged row by row and flushed together."""
 
@@ -51,6 +60,7 @@ class BatchWriter:
         self.session, self.scope = session, scope
         self.accepted: list[Row] = []
         self._new: list[models.Tenant] = []
+        self._first: list[Executable] = []
         self._savepoint: AsyncSessionTransaction | None = None
 
     async def open(self) -> None:
@@ -67,6 +77,15 @@ class BatchWriter:
         self.accepted.append(row)
         return record
 
+    def added(self, *records: models.Tenant) -> None:
+        """Rows to insert with the batch that no change record names (a provider's
+        credentials: its record carries them)."""
+        self._new.extend(records)
+
+    def first(self, statement: Executable) -> None:
+        """A statement to run before the batch's rows are written (credentials replaced)."""
+        self._first.append(statement)
+
     def accept(self, row: Row) -> None:
         """A row whose writes the caller staged itself (on the session, recorded)."""
         self.accepted.append(row)
@@ -82,8 +101,14 @@ class BatchWriter:
         """Write the batch; the error that refused every accepted row, if the write failed."""
         assert self._savepoint is not None, "open() comes first"
         try:
-            self.session.add_all(self._new)
-            await self.session.flush()
+            for statement in self._first:
+                await self.session.execute(statement)
+            await self.session.flush()  # the changed rows
+            # One table at a time, parents first: the unit of work orders only the tables a
+            # relationship links (a provider's credentials have none).
+            for model in sorted({type(r) for r in self._new}, key=_TABLE_ORDER.index):
+                self.session.add_all([r for r in self._new if type(r) is model])
+                await self.session.flush()
             await self._savepoint.commit()  # seals the staged records (services.positions)
             return []
         except IntegrityError as exc:
@@ -92,7 +117,7 @@ class BatchWriter:
             metrics.refused([error.code])
             return [error]
         finally:
-            self._new = []
+            self._new, self._first = [], []
 
 
 def checked(on_column: Callable[[UserError], Problem], check: Callable[[], T]) -> T:

@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Literal, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from cmgraph import facts
@@ -31,6 +31,7 @@ from cmgraph.services import (
     editing,
     enrollments,
     import_assignments,
+    loading,
     payors,
     providers,
 )
@@ -42,6 +43,7 @@ from cmgraph.services.import_cells import (
     credentials_text,
     normalized_credentials,
 )
+from cmgraph.services.npi import checked_npi
 from cmgraph.services.outcome import INVALID_INPUT, NOT_FOUND, Outcome, UserError, refuse
 from cmgraph.services.scope import TenantScope
 
@@ -204,14 +206,18 @@ class Payors(Handler):
 
 
 class Providers(Handler):
+    """createProvider and updateProvider (credentials replaced as a list), checked row by
+    row, written together; a row naming a provider an earlier row of the batch wrote comes
+    after that write."""
+
     kind = Kind.PROVIDERS
     columns = ("npi", "first_name", "last_name", "active", "credentials")
 
     async def prepare(self, rows: Sequence[Row]) -> None:
         self.providers = await _by(
-            self.session, models.Provider, self.org, "npi", _texts(rows, "npi")
+            self.session, models.Provider, self.org, "npi", _texts(rows, "npi"), lock=True
         )
-        self.credentials: dict[UUID, list[facts.Credential]] = defaultdict(list)
+        self.held: dict[UUID, list[dict[str, Any]]] = defaultdict(list)  # snapshots
         ids = [p.id for p in self.providers.values()]
         if ids:
             for c in await self.session.scalars(
@@ -220,9 +226,21 @@ class Providers(Handler):
                     models.Credential.provider_id.in_(ids),
                 )
             ):
-                self.credentials[c.provider_id].append(
-                    facts.Credential(c.type, c.number, c.state, c.issued_on, c.expires_on)
-                )
+                self.held[c.provider_id].append(changes.snapshot(c))
+        self.late: list[tuple[Row, RowRefused]] = []
+        await self._begin()
+
+    async def _begin(self) -> None:
+        self.touched: set[UUID] = set()
+        self.replaced: list[UUID] = []  # providers whose credentials the batch replaces
+        self.writer = BatchWriter(self.session, self.scope)
+        await self.writer.open()
+
+    def _credentials(self, provider_id: UUID, given: list[facts.Credential]) -> list[Any]:
+        rows = providers.credential_rows(self.scope, provider_id, given)
+        for c in rows:
+            c.id = uuid4()  # now: the provider's change record lists them
+        return rows
 
     async def apply(self, row: Row) -> Status:
         npi = row.required("npi")
@@ -230,22 +248,93 @@ class Providers(Handler):
         active, credentials = row.flag("active", True), row.credentials("credentials")
         current = self.providers.get(npi)
         if current is None:
-            created = self.checked(
-                await providers.create_provider(self.scope, first, last, npi, credentials)
-            )
-            self.providers[npi] = created
-            self.credentials[created.id] = credentials
+            # As create_provider checks, in its order.
+            def new() -> tuple[models.Provider, list[models.Credential]]:
+                number = checked_npi(npi)
+                if number in self.providers:  # keyed by NPI, as this row's lookup
+                    raise refuse(INVALID_INPUT, "Another record already has this npi.", "npi")
+                made = models.Provider(
+                    organization_id=self.org,
+                    id=uuid4(),
+                    first_name=editing.name(first, "firstName"),
+                    last_name=editing.name(last, "lastName"),
+                    npi=number,
+                    active=True,
+                    created_at=models.utcnow(),
+                )
+                return made, self._credentials(made.id, credentials)
+
+            made, held = self.in_use_case(new)
+            snapshots = [changes.snapshot(c) for c in held]
+            self.writer.created(row, made, "createProvider", credentials=snapshots)
+            self.writer.added(*held)
+            self.providers[npi], self.held[made.id] = made, snapshots
+            self.touched.add(made.id)
             return "created"
         change = _changed(current, first_name=first, last_name=last)
         if active and not current.active:
             change["active"] = True  # at once: later files may name them case manager
-        if normalized_credentials(credentials) != credentials_text(self.credentials[current.id]):
+        text = credentials_text([_credential(c) for c in self.held[current.id]])
+        if normalized_credentials(credentials) != text:
             change["credentials"] = credentials
         if change:
-            self.checked(await providers.update_provider(self.scope, current.id, **change))
-        if "credentials" in change:
-            self.credentials[current.id] = credentials
+            if current.id in self.touched:  # written first, then changed again
+                self.late += await self._write()
+                await self._begin()
+            self._update(row, current, change)
         return "updated" if change or active != current.active else "unchanged"
+
+    def _update(self, row: Row, current: models.Provider, change: dict[str, Any]) -> None:
+        """As update_provider checks and writes, in memory."""
+        before = changes.snapshot(current, credentials=self.held[current.id])
+        given = change.get("credentials")
+
+        def edit() -> tuple[dict[str, Any], list[models.Credential] | None]:
+            names = {"first_name": "firstName", "last_name": "lastName"}
+            fields = {k: editing.name(v, names[k]) if k in names else v for k, v in change.items()}
+            new = None if given is None else self._credentials(current.id, given)
+            return fields, new
+
+        fields, new = self.in_use_case(edit)
+        fields.pop("credentials", None)
+        editing.apply_given(current, **fields)
+        if new is not None and providers.held(new) != providers.held(before["credentials"]):
+            self.replaced.append(current.id)
+            self.writer.added(*new)
+            self.held[current.id] = [changes.snapshot(r) for r in new]
+        editing.record_updated(
+            self.session,
+            self.scope,
+            "updateProvider",
+            current,
+            before,
+            credentials=self.held[current.id],
+        )
+        self.writer.accept(row)
+        self.touched.add(current.id)
+
+    async def _write(self) -> list[tuple[Row, RowRefused]]:
+        if self.replaced:  # one statement for the batch, before its new credentials
+            c = models.Credential
+            self.writer.first(
+                delete(c)
+                .where(c.organization_id == self.org, c.provider_id.in_(self.replaced))
+                .execution_options(synchronize_session=False)
+            )
+        return await _finished(self, self.writer)
+
+    async def finish(self) -> list[tuple[Row, RowRefused]]:
+        return self.late + await self._write()
+
+
+def _credential(snapshot: dict[str, Any]) -> facts.Credential:
+    def day(key: str) -> date | None:
+        value = snapshot.get(key)
+        return date.fromisoformat(value) if value else None
+
+    return facts.Credential(
+        snapshot["type"], snapshot["number"], snapshot["state"], day("issued_on"), day("expires_on")
+    )
 
 
 class ProviderDeactivations(Handler):
@@ -514,14 +603,18 @@ class Appointments(_Referring):
     async def prepare(self, rows: Sequence[Row]) -> None:
         await self._clients(rows)
         await self._providers(rows, "provider_npi")
-        self.existing: dict[tuple[UUID, str, datetime], models.Appointment] = {}
+        self.existing: dict[tuple[UUID, str, datetime], Any] = {}
         self.pending: dict[tuple[UUID, str, datetime], tuple[Row, models.Appointment]] = {}
-        # Batches hold few clients (order), so their sessions are few: one index search.
+        # Batches hold few clients (order), so their sessions are few: one index search. Plain
+        # rows of the compared columns: most rows of a file imported again are unchanged, and
+        # an ORM object costs several times a row.
         ids = [c.id for c in self.clients.values()]
         if ids:
             a = models.Appointment
-            for found in await self.session.scalars(
-                select(a).where(a.organization_id == self.org, a.client_id.in_(ids))
+            for found in await self.session.execute(
+                select(*loading.APPOINTMENT_FACT).where(
+                    a.organization_id == self.org, a.client_id.in_(ids)
+                )
             ):
                 self.existing[(found.client_id, found.service_line, found.starts_at)] = found
 
