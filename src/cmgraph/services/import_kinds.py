@@ -1,10 +1,14 @@
-"""How each kind's rows become calls of the services that the API calls too.
+"""How each kind's rows become the writes of the use cases the API calls too.
 
 A handler first looks up, for a whole batch and in a constant number of queries, the
 records its rows name by natural key (services.csv_columns.KEYS) and those they refer to;
-then each row is created, updated (only the fields that differ) or left unchanged through
-the service's own use case, so every row passes the API's validation and rules and records
-its change. A handler never writes a table itself.
+then each row is created, updated (only the fields that differ) or left unchanged with the
+checks of the service's own use case (the functions the use case calls: clients.new_row,
+coverages.edit, case_managers.adding...), so every row passes the API's validation and
+rules and records its change and events as the use case would. The batch's accepted rows
+are written together (services.import_batch). The few rows that need several use cases in
+one (a change of case manager that ends early), appointments' updates and payors still run
+the use cases themselves, one row at a time.
 """
 
 from __future__ import annotations
