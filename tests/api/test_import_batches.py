@@ -90,6 +90,7 @@ def corrected(files: dict[Kind, str]) -> dict[Kind, str]:
         Kind.PROVIDERS: [(",Sam,Speech,true,SLP|5|NY|2020-01-01|", ",Samuel,Speech,true,SLP|6|NY")],
         Kind.COVERAGES: [("C3,P1,2025-01-01,1,M3,", "C3,P1,2025-01-01,1,M3,2026-12-31")],
         Kind.ENROLLMENTS: [("P1,2025-01-01,ENROLLED,\n", "P1,2025-01-01,TERMINATED,2026-09-30\n")],
+        Kind.APPOINTMENTS: [(",,,\n", ",NO_SHOW,,\n")],
         Kind.CASE_MANAGERS: [(",Intake\n", ",Intake, again\n")],
     }
     out = dict(files)
