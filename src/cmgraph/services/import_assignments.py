@@ -1,11 +1,12 @@
 """The facts a bulk import's batch of case-manager rows is checked against.
 
-They are read for the whole batch at once (a constant number of queries: the batch's
-providers with their credentials and enrollments, its clients' coverages, assignments and
-sessions) and handed to the case-manager use cases' own checks (services.case_managers:
-`adding`, `changing`, `revising` read through a Source). The assignments are the batch's
-ORM rows: what a row adds or changes is seen by the rows after it, in date order, exactly as
-the database would show it to the use case running alone.
+They are read for the whole batch at once, in a constant number of queries: the batch's
+clients' assignments; then, when a row is to be checked, its providers with their
+credentials and enrollments, and its clients' coverages and sessions. They are handed to
+the case-manager use cases' own checks (services.case_managers: `adding`, `changing`,
+`revising` read through a Source). The assignments are the batch's ORM rows: what a row
+adds or changes is seen by the rows after it, in date order, exactly as the database would
+show it to the use case running alone.
 """
 
 from __future__ import annotations
@@ -37,42 +38,38 @@ class Preloaded:
         self.lines: dict[Pair, list[models.Assignment]] = defaultdict(list)
         self.sessions: dict[Pair, list[facts.Appointment]] = defaultdict(list)
 
-    async def read(
-        self, session: AsyncSession, client_ids: Collection[UUID], provider_ids: Collection[UUID]
-    ) -> None:
-        """Everything the batch's rows may ask; the clients are locked, as every assignment
-        write locks its client (PostgreSQL)."""
-        org, c = self.scope.organization_id, models.Client
-        if client_ids:
-            self.clients = set(
-                await session.scalars(
-                    select(c.id)
-                    .where(c.organization_id == org, c.id.in_(client_ids))
-                    .with_for_update()
-                )
-            )
-        self.providers = await loading.providers(session, org, provider_ids)
-        for e in await loading.enrollments(session, org, provider_ids):
-            self.enrollments_of[e.provider_id].append(e)
-        self.coverages_of.update(await loading.coverages(session, org, self.clients))
-        if not self.clients:
+    async def read(self, session: AsyncSession, client_ids: Collection[UUID]) -> None:
+        """The clients' assignments; the clients are locked, as every assignment write locks
+        its client (PostgreSQL)."""
+        if not client_ids:
             return
-        a = models.Assignment
+        org, c, a = self.scope.organization_id, models.Client, models.Assignment
+        mine = select(c.id).where(c.organization_id == org, c.id.in_(client_ids))
+        self.clients = set(await session.scalars(mine.with_for_update()))
         for row in await session.scalars(
             select(a)
             .where(a.organization_id == org, a.client_id.in_(self.clients))
             .execution_options(populate_existing=True)
         ):
             self.lines[(row.client_id, row.service_line)].append(row)
-        ap = models.Appointment
+
+    async def read_facts(self, session: AsyncSession, provider_ids: Collection[UUID]) -> None:
+        """The rest of what the checks ask, once a row of the batch is to be checked (a file
+        imported again, unchanged, needs none of it)."""
+        org, ap = self.scope.organization_id, models.Appointment
+        self.providers = await loading.providers(session, org, provider_ids)
+        for e in await loading.enrollments(session, org, provider_ids):
+            self.enrollments_of[e.provider_id].append(e)
+        self.coverages_of.update(await loading.coverages(session, org, self.clients))
+        if not self.clients:
+            return
         for fact in await session.execute(
             select(*loading.APPOINTMENT_FACT).where(
                 ap.organization_id == org, ap.client_id.in_(self.clients)
             )
         ):
-            self.sessions[(fact.client_id, fact.service_line)].append(
-                loading.appointment_fact(fact)
-            )
+            pair = (fact.client_id, fact.service_line)
+            self.sessions[pair].append(loading.appointment_fact(fact))
 
     async def client(self, id: UUID | None, *, lock: bool) -> UUID:
         if id is None or id not in self.clients:

@@ -723,13 +723,17 @@ class CaseManagers(_Referring):
         """The facts of the batch's clients and providers (import_assignments), and a fresh
         batch of writes."""
         self.facts = import_assignments.Preloaded(self.scope)
-        await self.facts.read(
-            self.session,
-            [c.id for c in self.clients.values()],
-            [p.id for p in self.providers.values()],
-        )
+        await self.facts.read(self.session, [c.id for c in self.clients.values()])
+        self.facts_read = False
         self.writer = BatchWriter(self.session, self.scope)
         await self.writer.open()
+
+    async def checked_with_facts(self, check: Callable[[], Awaitable[T]]) -> T:
+        """A use case's check over the batch's facts, read the first time one is needed."""
+        if not self.facts_read:
+            await self.facts.read_facts(self.session, [p.id for p in self.providers.values()])
+            self.facts_read = True
+        return await self.in_use_case_async(check())
 
     async def apply(self, row: Row) -> Status:
         client, provider = self.client(row), self.provider(row, "provider_npi")
@@ -755,12 +759,12 @@ class CaseManagers(_Referring):
             return await self._change_and_end(row, proposal, end)
         record = changes.record_by
         if covering is None:
-            made, _ = await self.in_use_case_async(
-                case_managers.adding(self.facts, self.scope, proposal, lock=True)
+            made, _ = await self.checked_with_facts(
+                lambda: case_managers.adding(self.facts, self.scope, proposal, lock=True)
             )
         else:
-            ended, before, made, _ = await self.in_use_case_async(
-                case_managers.changing(self.facts, self.scope, proposal, lock=True)
+            ended, before, made, _ = await self.checked_with_facts(
+                lambda: case_managers.changing(self.facts, self.scope, proposal, lock=True)
             )
             after = changes.snapshot(ended)
             record(self.session, self.scope, "changeCaseManager", ended, before, after)
@@ -814,8 +818,8 @@ class CaseManagers(_Referring):
         change = _changed(current, end_date=end, note=note)
         if not change:
             return "unchanged"
-        before, _ = await self.in_use_case_async(
-            case_managers.revising(self.facts, self.scope, current, **change)
+        before, _ = await self.checked_with_facts(
+            lambda: case_managers.revising(self.facts, self.scope, current, **change)
         )
         if before is not None:
             after = changes.snapshot(current)
