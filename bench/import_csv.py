@@ -85,6 +85,20 @@ async def fresh_target(kind: str, pg_base: str, folder: Path) -> str:
     return url
 
 
+class KindClock:
+    """The seconds each kind's rows took, from the import's progress calls."""
+
+    def __init__(self) -> None:
+        self.spans: dict[str, list[float]] = {}
+
+    def __call__(self, kind: Kind, done: int, total: int) -> None:
+        now = time.perf_counter()
+        self.spans.setdefault(kind.value, [now, now])[1] = now
+
+    def seconds(self) -> dict[str, float]:
+        return {kind: round(end - start, 1) for kind, (start, end) in self.spans.items()}
+
+
 async def import_folder(url: str, folder: Path) -> dict[str, Any]:
     db = Database.from_url(url)
     book = RuleBook(build_plugin_manager(ROOT / "plugins"))
@@ -96,17 +110,22 @@ async def import_folder(url: str, folder: Path) -> dict[str, Any]:
             for kind in Kind
         ]
         policy = imports.ErrorPolicy.REJECT_FAILED_ROWS
+        first_kinds, again_kinds = KindClock(), KindClock()
+        started, cpu = time.perf_counter(), time.process_time()
+        first = await imports.run_import(scope, sources, policy=policy, progress=first_kinds)
+        first_s, first_cpu = time.perf_counter() - started, time.process_time() - cpu
         started = time.perf_counter()
-        first = await imports.run_import(scope, sources, policy=policy)
-        first_s = time.perf_counter() - started
-        started = time.perf_counter()
-        again = await imports.run_import(scope, sources, policy=policy)
+        again = await imports.run_import(scope, sources, policy=policy, progress=again_kinds)
         again_s = time.perf_counter() - started
     finally:
         await db.dispose()
     return {
         "import_s": round(first_s, 1),
+        "import_cpu_s": round(first_cpu, 1),
         "reimport_s": round(again_s, 1),
+        "import_s_by_kind": first_kinds.seconds(),
+        "reimport_s_by_kind": again_kinds.seconds(),
+        "load_average": round(os.getloadavg()[0], 1),
         "counts": {k.value: vars(c) for k, c in first.counts.items()},
         "refused_by_code": dict(Counter(e.code for e in first.errors).most_common()),
         "reimport_changed": sum(c.created + c.updated for c in again.counts.values()),
@@ -131,13 +150,15 @@ def report_import(result: dict[str, Any]) -> Iterator[str]:
     yield f"\n[{kind}] CSV round trip of the practice ({rows} rows)"
     yield (
         f"  export: {result['export_s']} s, peak Python memory {result['export_peak_mb']} MB; "
-        f"import: {result['import_s']} s; the same files again: {result['reimport_s']} s "
-        f"({result['reimport_changed']} changed)"
+        f"import: {result['import_s']} s ({result['import_cpu_s']} s of CPU); the same files "
+        f"again: {result['reimport_s']} s ({result['reimport_changed']} changed); load "
+        f"average {result['load_average']}"
     )
     for name, c in result["counts"].items():
         yield (
             f"  {name:<14} created {c['created']:>6}  updated {c['updated']:>4}  "
-            f"refused {c['refused']:>4}"
+            f"refused {c['refused']:>4}  {result['import_s_by_kind'].get(name, 0):>6} s, "
+            f"again {result['reimport_s_by_kind'].get(name, 0):>5} s"
         )
     if result["refused_by_code"]:
         codes = ", ".join(f"{code} {n}" for code, n in result["refused_by_code"].items())

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from uuid import UUID
+from typing import Any, Protocol
+from uuid import UUID, uuid4
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,24 +51,80 @@ class Candidate:
     last_session_at: datetime | None
 
 
+Pair = tuple[UUID, str]  # (client id, service line)
+
+
+class Source(Protocol):
+    """Where the checks read their facts: the database as it is now (Stored, the use cases'),
+    or what a bulk import read for its whole batch and keeps current as its rows are written
+    (services.import_assignments). The checks are the same code either way."""
+
+    async def client(self, id: UUID | None, *, lock: bool) -> UUID: ...
+    async def provider(self, id: UUID | None) -> facts.Provider: ...
+    async def coverages(self, client_id: UUID) -> list[facts.Coverage]: ...
+    async def enrollments(self, provider_id: UUID) -> list[facts.Enrollment]: ...
+    async def assignments(self, pair: Pair) -> list[facts.Assignment]: ...
+    async def appointments(self, pair: Pair, since: datetime) -> list[facts.Appointment]: ...
+    async def covered(self, pair: Pair, day: date) -> models.Assignment | None: ...
+
+
+class Stored:
+    """The facts as the database has them, a query each."""
+
+    def __init__(self, session: AsyncSession, scope: TenantScope) -> None:
+        self.session, self.org = session, scope.organization_id
+
+    async def client(self, id: UUID | None, *, lock: bool) -> UUID:
+        return (
+            await lookups.get(self.session, models.Client, self.org, id, "clientId", lock=lock)
+        ).id
+
+    async def provider(self, id: UUID | None) -> facts.Provider:
+        row = await lookups.get(self.session, models.Provider, self.org, id, "providerId")
+        return (await loading.providers(self.session, self.org, [row.id]))[row.id]
+
+    async def coverages(self, client_id: UUID) -> list[facts.Coverage]:
+        return (await loading.coverages(self.session, self.org, [client_id]))[client_id]
+
+    async def enrollments(self, provider_id: UUID) -> list[facts.Enrollment]:
+        return await loading.enrollments(self.session, self.org, [provider_id])
+
+    async def assignments(self, pair: Pair) -> list[facts.Assignment]:
+        return await loading.assignments_of(self.session, self.org, [pair])
+
+    async def appointments(self, pair: Pair, since: datetime) -> list[facts.Appointment]:
+        return await loading.appointments_of(self.session, self.org, [pair], since=since)
+
+    async def covered(self, pair: Pair, day: date) -> models.Assignment | None:
+        """The assignment of the line whose period contains day, if any."""
+        a = models.Assignment
+        return await self.session.scalar(
+            select(a).where(
+                a.organization_id == self.org,
+                a.client_id == pair[0],
+                a.service_line == pair[1],
+                a.start_date <= day,
+                (a.end_date.is_(None)) | (a.end_date >= day),
+            )
+        )
+
+
 async def _gather(
-    session: AsyncSession,
+    source: Source,
     scope: TenantScope,
     assignment: facts.Assignment,
     provider: facts.Provider,
     others: list[facts.Assignment] | None = None,
 ) -> facts.AssignmentCheck:
     """All the facts one assignment check needs, in a constant number of queries."""
-    org, pair = scope.organization_id, (assignment.client_id, assignment.service_line)
-    coverages = (await loading.coverages(session, org, [assignment.client_id]))[
-        assignment.client_id
-    ]
+    pair = (assignment.client_id, assignment.service_line)
+    coverages = await source.coverages(assignment.client_id)
     payors = facts.Payors.on(coverages, assignment.start_date)
-    enrollments = await loading.enrollments(session, org, [provider.id])
+    enrollments = await source.enrollments(provider.id)
     if others is None:
-        others = await loading.assignments_of(session, org, [pair])
+        others = await source.assignments(pair)
     since = scope.clock.start_of(assignment.start_date - facts.FAMILIARITY_WINDOW)
-    appointments = await loading.appointments_of(session, org, [pair], since=since)
+    appointments = await source.appointments(pair, since)
     return _check(scope, assignment, provider, payors, enrollments, appointments, others)
 
 
@@ -102,23 +159,22 @@ def _check(
 
 
 async def _proposed(
-    session: AsyncSession, scope: TenantScope, p: Proposal, *, lock: bool
+    source: Source, scope: TenantScope, p: Proposal, *, lock: bool
 ) -> tuple[facts.Assignment, facts.Provider]:
     """Validate a proposal's input; refuse with field paths before any rule runs."""
     line = lookups.service_line(scope.book, p.service_line)
     lookups.period(p.start_date, p.end_date)
-    org = scope.organization_id
-    client = await lookups.get(session, models.Client, org, p.client_id, "clientId", lock=lock)
-    provider = await lookups.get(session, models.Provider, org, p.provider_id, "providerId")
+    client_id = await source.client(p.client_id, lock=lock)
+    provider = await source.provider(p.provider_id)
     assignment = facts.Assignment(
         id=None,
-        client_id=client.id,
+        client_id=client_id,
         service_line=line,
         provider_id=provider.id,
         start_date=p.start_date,
         end_date=p.end_date,
     )
-    return assignment, (await loading.providers(session, org, [provider.id]))[provider.id]
+    return assignment, provider
 
 
 def _blocking(findings: list[facts.Finding]) -> Refused | None:
@@ -131,8 +187,9 @@ def _blocking(findings: list[facts.Finding]) -> Refused | None:
 async def check(scope: TenantScope, proposal: Proposal) -> list[facts.Finding]:
     """Dry run of add: every finding, nothing written."""
     async with scope.db.read() as session:
-        assignment, provider = await _proposed(session, scope, proposal, lock=False)
-        return scope.book.check_assignment(await _gather(session, scope, assignment, provider))
+        source = Stored(session, scope)
+        assignment, provider = await _proposed(source, scope, proposal, lock=False)
+        return scope.book.check_assignment(await _gather(source, scope, assignment, provider))
 
 
 def _note(note: str | None) -> str | None:
@@ -142,6 +199,7 @@ def _note(note: str | None) -> str | None:
 def _new_row(scope: TenantScope, a: facts.Assignment, note: str | None) -> models.Assignment:
     return models.Assignment(
         organization_id=scope.organization_id,
+        id=uuid4(),  # now, not at the flush: a bulk import records it before it is written
         client_id=a.client_id,
         service_line=a.service_line,
         provider_id=a.provider_id,
@@ -153,13 +211,20 @@ def _new_row(scope: TenantScope, a: facts.Assignment, note: str | None) -> model
     )
 
 
+async def adding(
+    source: Source, scope: TenantScope, proposal: Proposal, *, lock: bool
+) -> tuple[models.Assignment, list[facts.Finding]]:
+    """The assignment addCaseManager adds and the findings it meets; raises Refused."""
+    assignment, provider = await _proposed(source, scope, proposal, lock=lock)
+    findings = scope.book.check_assignment(await _gather(source, scope, assignment, provider))
+    if refused := _blocking(findings):
+        raise refused
+    return _new_row(scope, assignment, _note(proposal.note)), findings
+
+
 async def add(scope: TenantScope, proposal: Proposal) -> Outcome[models.Assignment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Assignment]:
-        assignment, provider = await _proposed(session, scope, proposal, lock=True)
-        findings = scope.book.check_assignment(await _gather(session, scope, assignment, provider))
-        if refused := _blocking(findings):
-            raise refused
-        row = _new_row(scope, assignment, _note(proposal.note))
+        row, findings = await adding(Stored(session, scope), scope, proposal, lock=True)
         session.add(row)
         await session.flush()
         changes.record_by(session, scope, "addCaseManager", row, None, changes.snapshot(row))
@@ -179,23 +244,8 @@ class _ChangePlan:
     shortening: list[facts.Finding]  # what ending the current one early meets
 
 
-async def _covered(
-    session: AsyncSession, scope: TenantScope, client_id: UUID, line: str, day: date
-) -> models.Assignment | None:
-    """The assignment of the line whose period contains day, if any."""
-    return await session.scalar(
-        select(models.Assignment).where(
-            models.Assignment.organization_id == scope.organization_id,
-            models.Assignment.client_id == client_id,
-            models.Assignment.service_line == line,
-            models.Assignment.start_date <= day,
-            (models.Assignment.end_date.is_(None)) | (models.Assignment.end_date >= day),
-        )
-    )
-
-
 async def _plan_change(
-    session: AsyncSession, scope: TenantScope, current: models.Assignment, start: date
+    source: Source, scope: TenantScope, current: models.Assignment, start: date
 ) -> _ChangePlan:
     if current.start_date == start:
         raise refuse(
@@ -205,39 +255,36 @@ async def _plan_change(
         )
     old = loading.assignment_fact(current)
     ended = replace(old, end_date=start - timedelta(days=1))
-    pair = [(old.client_id, old.service_line)]
-    others = [
-        ended if a.id == old.id else a
-        for a in await loading.assignments_of(session, scope.organization_id, pair)
-    ]
+    pair = (old.client_id, old.service_line)
+    others = [ended if a.id == old.id else a for a in await source.assignments(pair)]
     # The old assignment's end date is not an input here: the new start date decides it.
     shortening = [
         replace(f, field=facts.Field.START_DATE) if f.field else f
-        for f in await _removal_findings(session, scope, old, ended)
+        for f in await _removal_findings(source, scope, old, ended)
     ]
     return _ChangePlan(current, ended, old.end_date, others, shortening)
 
 
 async def _change_findings(
-    session: AsyncSession, scope: TenantScope, proposal: Proposal, *, lock: bool
+    source: Source, scope: TenantScope, proposal: Proposal, *, lock: bool
 ) -> tuple[_ChangePlan, facts.Assignment, list[facts.Finding]]:
     """The plan of a change, its new assignment, and every finding the change meets: the
     new assignment's, as if the current one ended the day before, and the shortening's."""
-    assignment, provider = await _proposed(session, scope, proposal, lock=lock)
+    assignment, provider = await _proposed(source, scope, proposal, lock=lock)
     start = assignment.start_date
-    current = await _covered(session, scope, assignment.client_id, assignment.service_line, start)
+    current = await source.covered((assignment.client_id, assignment.service_line), start)
     if current is None:
         raise refuse(
             NOT_FOUND,
             f"No case manager covers {start.isoformat()} to change; use addCaseManager.",
             "startDate",
         )
-    plan = await _plan_change(session, scope, current, start)
+    plan = await _plan_change(source, scope, current, start)
     if plan.current.provider_id == assignment.provider_id:
         raise refuse(INVALID_INPUT, "This provider is already the case manager.", "providerId")
     assignment = replace(assignment, end_date=plan.successor_end)
     findings = scope.book.check_assignment(
-        await _gather(session, scope, assignment, provider, plan.others)
+        await _gather(source, scope, assignment, provider, plan.others)
     )
     return plan, assignment, findings + plan.shortening
 
@@ -245,8 +292,24 @@ async def _change_findings(
 async def check_change(scope: TenantScope, proposal: Proposal) -> list[facts.Finding]:
     """Dry run of change: every finding the change would meet, nothing written."""
     async with scope.db.read() as session:
-        _, _, findings = await _change_findings(session, scope, proposal, lock=False)
+        _, _, findings = await _change_findings(Stored(session, scope), scope, proposal, lock=False)
         return findings
+
+
+async def changing(
+    source: Source, scope: TenantScope, proposal: Proposal, *, lock: bool
+) -> tuple[models.Assignment, dict[str, Any], models.Assignment, list[facts.Finding]]:
+    """changeCaseManager in memory: the current assignment ended the day before (changed,
+    not yet written), its snapshot before, the new assignment and the findings the change
+    meets; raises Refused and then changes nothing."""
+    plan, assignment, findings = await _change_findings(source, scope, proposal, lock=lock)
+    if refused := _blocking(findings):
+        raise refused
+    note, current = _note(proposal.note), plan.current
+    before = changes.snapshot(current)
+    current.end_date = plan.ended.end_date
+    current.version += 1
+    return current, before, _new_row(scope, assignment, note), findings
 
 
 async def change(
@@ -258,18 +321,12 @@ async def change(
     async def use_case(
         session: AsyncSession,
     ) -> Outcome[tuple[models.Assignment, models.Assignment]]:
-        plan, assignment, findings = await _change_findings(session, scope, proposal, lock=True)
-        if refused := _blocking(findings):
-            raise refused
-        current = plan.current
-        before = changes.snapshot(current)
-        current.end_date = plan.ended.end_date
-        current.version += 1
-        await session.flush()
+        source = Stored(session, scope)
+        current, before, row, findings = await changing(source, scope, proposal, lock=True)
+        await session.flush()  # the current one ended before the new one starts (EXCLUDE)
         changes.record_by(
             session, scope, "changeCaseManager", current, before, changes.snapshot(current)
         )
-        row = _new_row(scope, assignment, _note(proposal.note))
         session.add(row)
         await session.flush()
         changes.record_by(session, scope, "changeCaseManager", row, None, changes.snapshot(row))
@@ -279,15 +336,13 @@ async def change(
 
 
 async def _removal_findings(
-    session: AsyncSession,
+    source: Source,
     scope: TenantScope,
     original: facts.Assignment,
     replacement: facts.Assignment | None,
 ) -> list[facts.Finding]:
-    pair = [(original.client_id, original.service_line)]
-    appointments = await loading.appointments_of(
-        session, scope.organization_id, pair, since=scope.clock.start_of(original.start_date)
-    )
+    pair = (original.client_id, original.service_line)
+    appointments = await source.appointments(pair, scope.clock.start_of(original.start_date))
     check = facts.RemovalCheck(original, replacement, scope.clock, tuple(appointments))
     return scope.book.check_removal(check)
 
@@ -312,7 +367,7 @@ async def _versioned(
 
 
 async def _edit_findings(
-    session: AsyncSession, scope: TenantScope, original: facts.Assignment, edited: facts.Assignment
+    source: Source, scope: TenantScope, original: facts.Assignment, edited: facts.Assignment
 ) -> tuple[list[facts.Finding], Refused | None]:
     """The edited assignment's findings, and the refusal of the errors the edit introduces.
 
@@ -320,20 +375,53 @@ async def _edit_findings(
     started) must not stop someone from ending it or correcting something else: it comes
     back among the findings that do not block.
     """
-    providers = await loading.providers(session, scope.organization_id, [original.provider_id])
-    provider = providers[original.provider_id]
-    findings = scope.book.check_assignment(await _gather(session, scope, edited, provider))
+    provider = await source.provider(original.provider_id)
+    findings = scope.book.check_assignment(await _gather(source, scope, edited, provider))
     known: set[tuple[object, ...]] = set()
     if any(f.is_error for f in findings):
-        before = scope.book.check_assignment(await _gather(session, scope, original, provider))
+        before = scope.book.check_assignment(await _gather(source, scope, original, provider))
         known = {_identity(f) for f in before if f.is_error}
-    findings += await _removal_findings(session, scope, original, edited)
+    findings += await _removal_findings(source, scope, original, edited)
     return findings, _blocking([f for f in findings if _identity(f) not in known])
 
 
 def _identity(finding: facts.Finding) -> tuple[object, ...]:
     """What makes two findings the same problem: rule, code, and the session and date."""
     return (finding.rule, finding.code, finding.appointment_id, finding.date)
+
+
+async def revising(
+    source: Source,
+    scope: TenantScope,
+    row: models.Assignment,
+    start_date: Update[date | None] = KEEP,
+    end_date: Update[date | None] = KEEP,
+    note: Update[str | None] = KEEP,
+) -> tuple[dict[str, Any] | None, list[facts.Finding]]:
+    """updateCaseManager in memory on the row (not yet written): its snapshot before, or None
+    when nothing changed (no new version), and the findings; raises Refused and then
+    changes nothing."""
+    if start_date is None:
+        raise refuse(INVALID_INPUT, "An assignment must have a start date.", "startDate")
+    original = loading.assignment_fact(row)
+    edited = replace(
+        original,
+        start_date=original.start_date if start_date is KEEP else start_date,
+        end_date=original.end_date if end_date is KEEP else end_date,
+    )
+    lookups.period(edited.start_date, edited.end_date)
+    findings: list[facts.Finding] = []
+    if edited != original:
+        findings, refused = await _edit_findings(source, scope, original, edited)
+        if refused:
+            raise refused
+    new_note = row.note if note is KEEP else _note(note)
+    before = changes.snapshot(row)
+    row.start_date, row.end_date, row.note = edited.start_date, edited.end_date, new_note
+    if changes.snapshot(row) == before:
+        return None, findings
+    row.version += 1
+    return before, findings
 
 
 async def update(
@@ -346,27 +434,10 @@ async def update(
 ) -> Outcome[models.Assignment]:
     async def use_case(session: AsyncSession) -> Outcome[models.Assignment]:
         row = await _versioned(session, scope, id, version)
-        if start_date is None:
-            raise refuse(INVALID_INPUT, "An assignment must have a start date.", "startDate")
-        original = loading.assignment_fact(row)
-        edited = replace(
-            original,
-            start_date=original.start_date if start_date is KEEP else start_date,
-            end_date=original.end_date if end_date is KEEP else end_date,
-        )
-        lookups.period(edited.start_date, edited.end_date)
-        findings: list[facts.Finding] = []
-        if edited != original:
-            findings, refused = await _edit_findings(session, scope, original, edited)
-            if refused:
-                raise refused
-        before = changes.snapshot(row)
-        row.start_date, row.end_date = edited.start_date, edited.end_date
-        if note is not KEEP:
-            row.note = _note(note)
-        if changes.snapshot(row) == before:
+        source = Stored(session, scope)
+        before, findings = await revising(source, scope, row, start_date, end_date, note)
+        if before is None:
             return Outcome(value=row, warnings=tuple(findings))  # nothing changed: no new version
-        row.version += 1
         await session.flush()
         changes.record_by(session, scope, "updateCaseManager", row, before, changes.snapshot(row))
         return Outcome(value=row, warnings=tuple(findings))
@@ -379,7 +450,8 @@ async def remove(scope: TenantScope, id: UUID | None, version: int) -> Outcome[U
 
     async def use_case(session: AsyncSession) -> Outcome[UUID]:
         row = await _versioned(session, scope, id, version)
-        findings = await _removal_findings(session, scope, loading.assignment_fact(row), None)
+        source = Stored(session, scope)
+        findings = await _removal_findings(source, scope, loading.assignment_fact(row), None)
         if refused := _blocking(findings):
             raise refused
         changes.record_by(session, scope, "removeCaseManager", row, changes.snapshot(row), None)
@@ -405,8 +477,9 @@ async def suggest(
         line = lookups.service_line(scope.book, service_line)
         client = await lookups.get(session, models.Client, org, client_id, "clientId")
         pair = [(client.id, line)]
-        current = await _covered(session, scope, client.id, line, start_date)
-        plan = await _plan_change(session, scope, current, start_date) if current else None
+        source = Stored(session, scope)
+        current = await source.covered((client.id, line), start_date)
+        plan = await _plan_change(source, scope, current, start_date) if current else None
         rows = [
             row
             for row in await session.scalars(

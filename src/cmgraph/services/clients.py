@@ -15,14 +15,33 @@ from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_write
 
 
-def _external_id(value: str | None) -> str | None:
+def external_id_of(value: str | None) -> str | None:
     """An EHR's id of the client; blank means none (so blanks never collide)."""
     return lookups.text(value, 100, "externalId")
 
 
-def _birth_date(scope: TenantScope, value: date | None) -> None:
+def check_birth_date(scope: TenantScope, value: date | None) -> None:
     if value is not None and value > scope.today():
         raise refuse(INVALID_INPUT, "The date of birth is in the future.", "dateOfBirth")
+
+
+def new_row(
+    scope: TenantScope,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date | None,
+    external_id: str | None,
+) -> models.Client:
+    """The client createClient adds, its names checked (raises Refused); the caller checked
+    the rest (check_birth_date, external_id_of, and that the external id is not taken)."""
+    return models.Client(
+        organization_id=scope.organization_id,
+        first_name=editing.name(first_name, "firstName"),
+        last_name=editing.name(last_name, "lastName"),
+        date_of_birth=date_of_birth,
+        external_id=external_id,
+        created_at=models.utcnow(),
+    )
 
 
 async def create_client(
@@ -32,21 +51,14 @@ async def create_client(
     date_of_birth: date | None,
     external_id: str | None,
 ) -> Outcome[models.Client]:
-    external_id = _external_id(external_id)
+    external_id = external_id_of(external_id)
 
     async def use_case(session: AsyncSession) -> Outcome[models.Client]:
-        _birth_date(scope, date_of_birth)
+        check_birth_date(scope, date_of_birth)
         await editing.ensure_unique(
             session, models.Client, scope.organization_id, "external_id", external_id, "externalId"
         )
-        row = models.Client(
-            organization_id=scope.organization_id,
-            first_name=editing.name(first_name, "firstName"),
-            last_name=editing.name(last_name, "lastName"),
-            date_of_birth=date_of_birth,
-            external_id=external_id,
-            created_at=models.utcnow(),
-        )
+        row = new_row(scope, first_name, last_name, date_of_birth, external_id)
         session.add(row)
         await session.flush()
         editing.record_created(session, scope, "createClient", row)
@@ -69,9 +81,9 @@ async def update_client(
         first = editing.not_cleared(first_name, "firstName")
         last = editing.not_cleared(last_name, "lastName")
         if date_of_birth is not KEEP:
-            _birth_date(scope, date_of_birth)
+            check_birth_date(scope, date_of_birth)
         if external_id is not KEEP:
-            external = _external_id(external_id)
+            external = external_id_of(external_id)
             await editing.ensure_unique(
                 session,
                 models.Client,
@@ -86,7 +98,7 @@ async def update_client(
             first_name=first if first is KEEP else editing.name(first, "firstName"),
             last_name=last if last is KEEP else editing.name(last, "lastName"),
             date_of_birth=date_of_birth,
-            external_id=external_id if external_id is KEEP else _external_id(external_id),
+            external_id=external_id if external_id is KEEP else external_id_of(external_id),
         )
         await session.flush()
         editing.record_updated(session, scope, "updateClient", row, before)

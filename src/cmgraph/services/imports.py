@@ -1,11 +1,12 @@
-"""Bulk import of CSV files: every row through the same use cases as the API, in batches.
+"""Bulk import of CSV files: every row through the same checks as the API, in batches.
 
 Each file holds one kind (services.csv_columns); files are imported in the kinds' order, so
 rows may name records of earlier files. Rows are found again by natural key: importing the
 same files twice changes nothing; a corrected file updates what changed.
 
-How the error policy maps onto transactions (services.transaction.run_batch), a refused row
-undoing only its own writes (each use case runs in a savepoint of the batch's transaction):
+How the error policy maps onto transactions (services.transaction.run_batch); a refused row
+writes nothing (services.import_batch: rows are checked, then a batch's accepted rows are
+written together in a savepoint):
 - reject-failed-rows: one transaction per batch of BATCH_ROWS rows of a file, committed
   with the rows that passed; a refused row is reported and left out.
 - reject-everything (the default): the whole import in one transaction, committed only when
@@ -23,14 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cmgraph.services.csv_columns import COLUMNS, Kind, names
+from cmgraph.services.import_batch import RowRefused
 from cmgraph.services.import_cells import CellError, Row
-from cmgraph.services.import_kinds import (
-    HANDLERS,
-    Handler,
-    ProviderDeactivations,
-    RowRefused,
-    Status,
-)
+from cmgraph.services.import_kinds import HANDLERS, Handler, ProviderDeactivations, Status
 from cmgraph.services.outcome import INVALID_INPUT, Refused
 from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_batch
@@ -178,14 +174,16 @@ def _passes(files: Sequence[_File]) -> list[_Pass]:
 
 
 async def _rows(scope: TenantScope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
-    """Rows of one file in the batch's transaction. Each use case a row calls runs in a
-    savepoint (transaction.run_write), so a refused one undoes its own writes; a handler
-    whose row calls several wraps them in one more (import_kinds.Handler.atomic)."""
+    """Rows of one file in the batch's transaction: each checked by the handler (a refused
+    one writes nothing), then the accepted ones written together (handler.finish; should
+    that write fail, they are refused after all). A row a handler still runs through a use
+    case runs in a savepoint (transaction.run_write)."""
     assert scope.batch is not None
     tally, kind, name = _Tally(), walk.file.source.kind, walk.file.source.name
     counts = tally.of(kind)
     handler = walk.handler(scope)
     await handler.prepare(rows)
+    counted: dict[int, Status] = {}  # what each row was counted as, until the batch is written
     for row in rows:
         problems: list[tuple[str | None, str, str]]
         try:
@@ -199,12 +197,16 @@ async def _rows(scope: TenantScope, walk: _Pass, rows: Sequence[Row]) -> _Tally:
         else:
             if walk.counted:
                 setattr(counts, status, getattr(counts, status) + 1)
+                counted[row.number] = status
             continue
         handler.forget(row)
         counts.refused += 1
         tally.errors.extend(RowError(name, row.number, *p) for p in problems)
-    for row, late in await handler.finish():
-        counts.created, counts.refused = counts.created - 1, counts.refused + 1
+    for row, late in await handler.finish():  # rows the batch's write refused after all
+        if row.number in counted:
+            status = counted[row.number]
+            setattr(counts, status, getattr(counts, status) - 1)
+            counts.refused += 1
         tally.errors.extend(RowError(name, row.number, *p) for p in late.errors)
     return tally
 

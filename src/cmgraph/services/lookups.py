@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph.db import models
 from cmgraph.plugins import RuleBook
 from cmgraph.services import text as text_rule
-from cmgraph.services.outcome import INVALID_INPUT, NOT_FOUND, UNKNOWN_SERVICE_LINE, refuse
+from cmgraph.services.outcome import (
+    INVALID_INPUT,
+    NOT_FOUND,
+    UNKNOWN_SERVICE_LINE,
+    Refused,
+    refuse,
+)
 
 R = TypeVar("R", bound=models.Tenant)
 
@@ -40,7 +46,11 @@ async def get(
         row = await session.scalar(query)
         if row is not None:
             return row
-    raise refuse(NOT_FOUND, f"No {model.__name__.lower()} with this id.", field)
+    raise not_found(model, field)
+
+
+def not_found(model: type[models.Tenant], field: str) -> Refused:
+    return refuse(NOT_FOUND, f"No {model.__name__.lower()} with this id.", field)
 
 
 async def all_exist(

@@ -19,7 +19,7 @@ from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_write
 
 
-def _credentials(
+def credential_rows(
     scope: TenantScope, provider_id: UUID, given: Sequence[facts.Credential]
 ) -> list[models.Credential]:
     rows = []
@@ -55,7 +55,7 @@ def _credentials(
     return rows
 
 
-def _held(credentials: Sequence[models.Credential | dict[str, Any]]) -> list[tuple[Any, ...]]:
+def held(credentials: Sequence[models.Credential | dict[str, Any]]) -> list[tuple[Any, ...]]:
     """What a list of credentials says, whatever the rows' ids: the same list given again
     is no change (and writes nothing)."""
     fields = ("type", "number", "state", "issued_on", "expires_on")
@@ -96,15 +96,15 @@ async def create_provider(
         )
         session.add(row)
         await session.flush()
-        credential_rows = _credentials(scope, row.id, credentials)
-        session.add_all(credential_rows)
+        held_rows = credential_rows(scope, row.id, credentials)
+        session.add_all(held_rows)
         await session.flush()
         editing.record_created(
             session,
             scope,
             "createProvider",
             row,
-            credentials=[changes.snapshot(c) for c in credential_rows],
+            credentials=[changes.snapshot(c) for c in held_rows],
         )
         return Outcome(value=row)
 
@@ -130,7 +130,7 @@ async def update_provider(
         last = editing.not_cleared(last_name, "lastName")
         new_npi = editing.not_cleared(npi, "npi")
         is_active = editing.not_cleared(active, "active")
-        held = editing.not_cleared(credentials, "credentials")
+        given = editing.not_cleared(credentials, "credentials")
         if new_npi is not KEEP:
             await editing.ensure_unique(
                 session, models.Provider, org, "npi", checked_npi(new_npi), "npi", row.id
@@ -142,8 +142,8 @@ async def update_provider(
             npi=new_npi if new_npi is KEEP else checked_npi(new_npi),
             active=is_active,
         )
-        new_rows = [] if held is KEEP else _credentials(scope, row.id, held)
-        if held is not KEEP and _held(new_rows) != _held(before["credentials"]):
+        new_rows = [] if given is KEEP else credential_rows(scope, row.id, given)
+        if given is not KEEP and held(new_rows) != held(before["credentials"]):
             await session.execute(
                 delete(models.Credential).where(
                     models.Credential.organization_id == org,

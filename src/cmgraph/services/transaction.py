@@ -94,7 +94,7 @@ def plugin_failed(failed: PluginFailed) -> UserError:
     )
 
 
-def _integrity_error(exc: IntegrityError) -> UserError:
+def integrity_error(exc: IntegrityError) -> UserError:
     text = str(exc.orig)
     if OVERLAP_CONSTRAINT in text:
         # The backstop fired: a concurrent write got there first.
@@ -208,7 +208,7 @@ async def _run_in_savepoint(
         return Outcome.refused(refused.errors, refused.warnings)
     except IntegrityError as exc:
         await savepoint.rollback()
-        return Outcome.refused([_integrity_error(exc)])
+        return Outcome.refused([integrity_error(exc)])
     except PluginFailed as failed:
         await savepoint.rollback()
         log.error("%s", failed, exc_info=failed.error)
@@ -257,7 +257,7 @@ async def _run_once(
             return Outcome.refused(refused.errors, refused.warnings)
         except IntegrityError as exc:
             await session.rollback()
-            return Outcome.refused([_integrity_error(exc)])
+            return Outcome.refused([integrity_error(exc)])
         except PluginFailed as failed:
             # Fail closed: a rule we could not run is a rule we cannot say was met.
             await session.rollback()
