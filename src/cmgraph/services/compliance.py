@@ -167,7 +167,9 @@ async def live_findings_page(
 
     async with aclosing(_session_batches(session, scope, start, end)) as batches:
         async for keys in batches:
-            verdicts = await sessions.judge(session, scope, keys, claims=False, whole_days=True)
+            verdicts = await sessions.judge(
+                session, scope, keys, claims=False, days=sessions.days_of(keys)
+            )
             take(f for v in verdicts for f in v.findings)
             if enough():
                 return FindingsPage(page, has_next=True, total=None)
