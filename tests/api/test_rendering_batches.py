@@ -4,16 +4,20 @@ nothing of one question may leak into another's answer."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
 import builders as b
+import pytest
 from counting import seed
 from sqlalchemy import select
 
 from cmgraph.api.ids import decode_as, encode
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
+from cmgraph.services import sessions
 from tests.support import Api
 
 ANSWER = """
@@ -29,6 +33,10 @@ ONE = f"""query($client: ID!, $line: String!, $day: Date!, $appointment: ID) {{
 BATCH = f"""query($requests: [RenderingProviderRequest!]!) {{
   renderingProviders(requests: $requests) {{ {ANSWER} }}
 }}"""
+
+LIGHT = """query($requests: [RenderingProviderRequest!]!) {
+  renderingProviders(requests: $requests) { clientId provider { id } findings { code } }
+}"""
 
 DAYS = (date(2026, 2, 10), date(2026, 3, 10), date(2026, 3, 12), date(2026, 3, 15))
 
@@ -123,3 +131,44 @@ async def test_a_batch_answers_each_question_as_it_is_answered_alone(
     codes = {f["code"] for answer in batch for f in answer["findings"]}
     assert "NO_CASE_MANAGER" in codes, codes
     assert sum(a["provider"] is not None for a in batch) > len(batch) // 4
+
+
+async def test_judging_a_batch_lets_the_event_loop_serve_others_meanwhile(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judging yields to the event loop between chunks (every STEP_S of hooks; here after
+    every session): other tasks on the worker run between the sessions of a batch, rather
+    than waiting behind all of it."""
+    client_ids = await seed(db, api.slug)
+    batch = [
+        {"clientId": c, "serviceLine": "ABA", "dateOfService": f"2026-03-{day:02d}"}
+        for c in client_ids
+        for day in range(10, 20)
+    ]
+    monkeypatch.setattr(sessions, "STEP_S", -1.0)
+    happened: list[str] = []
+    check_session = RuleBook.check_session
+
+    def judged(book: RuleBook, check: Any) -> Any:
+        happened.append("judged")
+        return check_session(book, check)
+
+    monkeypatch.setattr(RuleBook, "check_session", judged)
+
+    async def other_task() -> None:
+        while True:
+            happened.append("other")
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_task())
+    try:
+        answers = (await api(LIGHT, {"requests": batch}))["renderingProviders"]
+    finally:
+        other.cancel()
+
+    assert len(answers) == len(batch) == 500
+    first, last = happened.index("judged"), len(happened) - happened[::-1].index("judged")
+    while_judging = happened[first:last]
+    assert while_judging.count("judged") == len(batch)
+    # the other task ran between every two sessions judged
+    assert while_judging.count("other") >= len(batch) - 1, while_judging.count("other")
