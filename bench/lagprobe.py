@@ -9,8 +9,8 @@ loop's thread spent in it: a stall that is mostly CPU is the server's own work.
 
 Each step the loop runs (asyncio's Handle._run: a task's step from one await to the next, or
 a callback) is timed too, wall and the loop thread's CPU, and the longest steps are kept
-with what they ran: the stall says what other requests waited, the steps say who held the
-loop.
+with what they ran, also net of the collector's pauses inside them: the stall says what
+other requests waited, the steps say who held the loop.
 
 Only the benchmark serves this. `GET /_bench/lag` answers the stalls since the last
 `POST /_bench/lag` (which starts afresh); every other path goes to cmgraph.
@@ -48,13 +48,20 @@ class Stalls:
         self.wall: list[float] = []
         self.cpu: list[float] = []
         self.steps: list[tuple[float, float, str]] = []  # (CPU, wall, what), longest first
+        self.own: list[tuple[float, str]] = []  # (CPU but the collector's, what), longest first
         self.gc: list[float] = []  # the collector's CPU per collection (inside steps)
+        self.gc_cpu = 0.0
 
-    def step(self, wall: float, cpu: float, what: object) -> None:
+    def step(self, wall: float, cpu: float, collector: float, what: object) -> None:
         if len(self.steps) < LONGEST_KEPT or cpu > self.steps[-1][0]:
             self.steps.append((cpu, wall, _name(what)))
             self.steps.sort(reverse=True)
             del self.steps[LONGEST_KEPT:]
+        own = cpu - collector
+        if len(self.own) < LONGEST_KEPT or own > self.own[-1][0]:
+            self.own.append((own, _name(what)))
+            self.own.sort(reverse=True)
+            del self.own[LONGEST_KEPT:]
 
     def add(self, wall: float, cpu: float) -> None:
         self.wall.append(wall)
@@ -80,6 +87,9 @@ class Stalls:
                 {"cpu_ms": round(c * 1000, 2), "wall_ms": round(w * 1000, 2), "what": what}
                 for c, w, what in self.steps
             ],
+            "longest_own_steps": [
+                {"cpu_ms": round(c * 1000, 2), "what": what} for c, what in self.own
+            ],
         }
 
 
@@ -100,6 +110,7 @@ def time_collections(stalls: Stalls) -> None:
             started[:] = [time.thread_time()]
         elif started:
             stalls.gc.append(time.thread_time() - started[0])
+            stalls.gc_cpu += stalls.gc[-1]
 
     gc.callbacks.append(callback)
 
@@ -109,11 +120,16 @@ def time_steps(stalls: Stalls) -> None:
     run = asyncio.events.Handle._run
 
     def timed(handle: asyncio.events.Handle) -> None:
-        wall, cpu = time.perf_counter(), time.thread_time()
+        wall, cpu, collector = time.perf_counter(), time.thread_time(), stalls.gc_cpu
         run(handle)
         spent = time.thread_time() - cpu
         if spent > 0.001:
-            stalls.step(time.perf_counter() - wall, spent, handle._callback)  # type: ignore[attr-defined]
+            stalls.step(
+                time.perf_counter() - wall,
+                spent,
+                stalls.gc_cpu - collector,
+                handle._callback,  # type: ignore[attr-defined]
+            )
 
     asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 

@@ -994,6 +994,9 @@ def report_lag(lag: dict[str, Any]) -> Iterator[str]:
                 + f"; garbage collection: longest {stalls['gc_max_ms']:.0f} ms, "
                 f"{stalls['gc_total_ms']:.0f} ms in all"
             )
+            yield "    longest steps but the collector's pauses (loop CPU ms): " + ", ".join(
+                f"{s['cpu_ms']:.0f} {s['what']}" for s in stalls.get("longest_own_steps", [])[:3]
+            )
 
 
 def report_growth(kind: str, table: dict[str, Any]) -> Iterator[str]:
