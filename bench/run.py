@@ -56,6 +56,14 @@ BIN = Path(sys.executable).parent
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TARGETS = {"caseload": 0.25, "clinical": 0.35}  # share of the floor's req/s
 RENDERING_TARGET = 10.0  # 500 answers in at most 10x the time of one
+MIX_TARGET = 2.0  # the caseload page's p99 beside the long reads, against its p99 alone
+STALL_TARGET_MS = 50.0  # no step holds the event loop longer
+MIX = {  # what runs beside the caseload page, one connection each
+    "claims": ("claims",),
+    "compliance": ("compliance",),
+    "rendering500": ("rendering500",),
+    "claims + compliance": ("claims", "compliance"),
+}
 COMPLIANCE_TARGET_S = 2.0
 WALK_LIMIT_S = 60.0  # walking every page of the whole window stops after this
 SEQUENTIAL_BUDGET_S = 30.0  # repeated single requests stop after this (one at least)
@@ -293,6 +301,12 @@ def cmgraph_server(url: str, tag: str) -> Server:
     return Server(f"cmgraph-{tag}", argv, server_env(url), "/readyz")
 
 
+def probed_server(url: str, tag: str) -> Server:
+    """cmgraph as `cmgraph serve --no-dispatch` serves it, its event loop probed."""
+    argv = [sys.executable, "-m", "bench.lagprobe", "--port", "{port}"]
+    return Server(f"cmgraph-probed-{tag}", argv, server_env(url), "/readyz")
+
+
 def floor_server(url: str, tag: str) -> Server:
     argv = [sys.executable, "-m", "bench.floor", "--url", url, "--port", "{port}"]
     return Server(f"floor-{tag}", argv, server_env(url), "/healthz")
@@ -326,20 +340,9 @@ def drive(
     profile: Path | None = None,
 ) -> dict[str, Any]:
     """One load run, in a process of its own; optionally py-spy on the server meanwhile."""
-    spec = {
-        "host": "127.0.0.1",
-        "port": server.port,
-        "path": path,
-        "token": token,
-        "bodies": [b.decode() for b in bodies],
-        "unique": unique,
-        "ok": ok,
-    }
-    spec_path, out_path = CACHE / "load-spec.json", CACHE / "load-out.json"
-    spec_path.write_text(json.dumps(spec))
-    argv = [sys.executable, "-m", "bench.load", str(spec_path), "--out", str(out_path)]
-    argv += ["--concurrency", str(concurrency), "--seconds", str(seconds)]
-    argv += ["--warmup", str(warmup)]
+    argv, out_path = _load_argv(
+        server, path, token, bodies, concurrency, seconds, warmup, unique=unique, ok=ok
+    )
     spy = None
     if profile is not None:
         spy = subprocess.Popen(
@@ -356,6 +359,60 @@ def drive(
         spy.wait(60)
     result: dict[str, Any] = json.loads(out_path.read_text())
     return result
+
+
+def _load_argv(
+    server: Server,
+    path: str,
+    token: str,
+    bodies: list[bytes],
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    *,
+    unique: bool = False,
+    ok: str = "",
+    name: str = "load",
+) -> tuple[list[str], Path]:
+    """The command of one load generator, and where it writes its result."""
+    spec = {
+        "host": "127.0.0.1",
+        "port": server.port,
+        "path": path,
+        "token": token,
+        "bodies": [b.decode() for b in bodies],
+        "unique": unique,
+        "ok": ok,
+    }
+    spec_path, out_path = CACHE / f"{name}-spec.json", CACHE / f"{name}-out.json"
+    spec_path.write_text(json.dumps(spec))
+    argv = [sys.executable, "-m", "bench.load", str(spec_path), "--out", str(out_path)]
+    argv += ["--concurrency", str(concurrency), "--seconds", str(seconds)]
+    argv += ["--warmup", str(warmup)]
+    return argv, out_path
+
+
+def drive_together(
+    server: Server,
+    token: str,
+    parts: dict[str, tuple[list[bytes], int]],
+    seconds: float,
+    warmup: float,
+) -> dict[str, dict[str, Any]]:
+    """Several load runs at once against one server, each in a process of its own:
+    name -> (bodies, connections). Returns each one's result."""
+    started = {}
+    for name, (bodies, concurrency) in parts.items():
+        argv, out_path = _load_argv(
+            server, "/graphql", token, bodies, concurrency, seconds, warmup, name=f"mix-{name}"
+        )
+        started[name] = (subprocess.Popen(argv, cwd=ROOT, env=server_env("")), out_path)
+    results = {}
+    for name, (process, out_path) in started.items():
+        if process.wait() != 0:
+            raise RuntimeError(f"the {name} load generator failed")
+        results[name] = json.loads(out_path.read_text())
+    return results
 
 
 async def timed(
@@ -681,6 +738,8 @@ async def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     run["profile_top"] = summarize_profile(profile)
                 runs.append({"scenario": name, "concurrency": concurrency, **run})
         result["runs"] = runs
+    if not args.no_lag:
+        result["lag"] = await lag_mix(url, token, data, args, kind)
     await remove_additions(url, org)
     return result
 
@@ -734,6 +793,43 @@ async def sequential(
     for name in scenarios.READS:
         times, _ = await timed(server.port, "/graphql", token, scenarios.bodies(name, data)[0], 5)
         out[f"single_{name}_ms"] = round(median_ms(times), 2)
+    return out
+
+
+async def _lag(server: Server, method: str = "GET") -> dict[str, Any]:
+    connection = Connection("127.0.0.1", server.port)
+    request = f"{method} /_bench/lag HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\n\r\n"
+    try:
+        _, answer = await connection.send(request.encode())
+    finally:
+        await connection.close()
+    result: dict[str, Any] = orjson.loads(answer)
+    return result
+
+
+async def lag_mix(
+    url: str, token: str, data: scenarios.Data, args: argparse.Namespace, kind: str
+) -> dict[str, Any]:
+    """The caseload page alone, then beside each of the long reads (MIX), on a server whose
+    event loop is probed (bench/lagprobe.py): the page's p99 in each run, and the longest
+    time the loop went without turning."""
+    concurrency = args.concurrency[0]
+    caseload = (scenarios.caseload(), concurrency)
+    server = probed_server(url, kind)
+    out: dict[str, Any] = {"concurrency": concurrency, "runs": {}}
+    async with serving(server):
+        for name in ("caseload", *scenarios.READS):  # warm every path once
+            await timed(server.port, "/graphql", token, scenarios.bodies(name, data)[0], 1)
+        for label, beside in {"alone": (), **MIX}.items():
+            log(f"[{kind}] event loop: caseload page {'beside ' + label if beside else label}")
+            await _lag(server, "POST")
+            parts = {"caseload": caseload} | {n: (scenarios.bodies(n, data), 1) for n in beside}
+            runs = drive_together(server, token, parts, args.seconds, args.warmup)
+            out["runs"][label] = {"loads": runs, "lag": await _lag(server)}
+    alone = out["runs"]["alone"]["loads"]["caseload"]["p99_ms"]
+    for run in out["runs"].values():
+        p99 = run["loads"]["caseload"]["p99_ms"]
+        run["p99_ratio"] = round(p99 / alone, 2) if alone and p99 else None
     return out
 
 
@@ -847,6 +943,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> Iterator[str]:
         f"server peak RSS +{rss.get(w)} MB"
         for w, m in memory.items()
     )
+    if "lag" in result:
+        yield from report_lag(result["lag"])
     yield "single request, sequential median: " + ", ".join(
         f"{name} {seq[f'single_{name}_ms']:.1f} ms" for name in scenarios.READS
     )
@@ -863,6 +961,42 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> Iterator[str]:
         yield "  by cumulative time:"
         for frame, share in top["cumulative"]:
             yield f"    {share:5.1f}%  {frame}"
+
+
+def report_lag(lag: dict[str, Any]) -> Iterator[str]:
+    yield (
+        f"event loop (probed every 5 ms), caseload page at {lag['concurrency']} connections "
+        f"alone and beside other reads (one connection each; targets: p99 <= "
+        f"{MIX_TARGET:g}x alone, no stall > {STALL_TARGET_MS:g} ms):"
+    )
+    for label, run in lag["runs"].items():
+        page, stalls = run["loads"]["caseload"], run["lag"]
+        ratio = run["p99_ratio"]
+        verdict = "" if label == "alone" else (" ok" if ratio <= MIX_TARGET else " MISS")
+        stall_verdict = "ok" if stalls.get("max_ms", 0) <= STALL_TARGET_MS else "MISS"
+        beside = ", ".join(
+            f"{n} {r['rps']:.1f} req/s p99 {_ms(r['p99_ms'])} ms"
+            for n, r in run["loads"].items()
+            if n != "caseload"
+        )
+        yield (
+            f"  {label:22} caseload p99 {_ms(page['p99_ms']):>7} ms ({ratio:.2f}x{verdict}), "
+            f"{page['rps']:.1f} req/s; longest stall {stalls.get('max_ms', 0):.1f} ms "
+            f"({stalls.get('max_cpu_ms', 0):.1f} ms of it the loop's CPU; stall p99 "
+            f"{stalls.get('p99_ms', 0):.1f} ms, {stalls.get('over_50ms', 0)} over 50 ms) "
+            f"{stall_verdict}" + (f"; {beside}" if beside else "")
+        )
+        steps = stalls.get("longest_steps", [])
+        if steps:
+            yield (
+                "    longest steps (loop CPU / wall ms): "
+                + ", ".join(f"{s['cpu_ms']:.0f}/{s['wall_ms']:.0f} {s['what']}" for s in steps[:3])
+                + f"; garbage collection: longest {stalls['gc_max_ms']:.0f} ms, "
+                f"{stalls['gc_total_ms']:.0f} ms in all"
+            )
+            yield "    longest steps but the collector's pauses (loop CPU ms): " + ", ".join(
+                f"{s['cpu_ms']:.0f} {s['what']}" for s in stalls.get("longest_own_steps", [])[:3]
+            )
 
 
 def report_growth(kind: str, table: dict[str, Any]) -> Iterator[str]:
@@ -922,6 +1056,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-peers", action="store_true", help="skip the peer comparison")
     p.add_argument(
         "--peers-only", action="store_true", help="only the peer comparison (bench/peers/)"
+    )
+    p.add_argument(
+        "--no-lag",
+        action="store_true",
+        help="skip the event-loop step: the caseload page alone and beside the long reads, "
+        "on a server whose loop is probed (bench/lagprobe.py)",
     )
     p.add_argument(
         "--no-import",

@@ -183,6 +183,36 @@ async def test_rendering_providers_do_not_grow_with_the_batch(
     assert counts[1] <= 16, counts
 
 
+async def test_five_hundred_rendering_answers_take_the_statements_of_one(
+    api: Api, db: Database, statements: StatementCounter
+) -> None:
+    """A batch's facts are loaded for the whole batch, whatever its size: 500 questions (50
+    clients, each on ten dates, in two lines; sessions on some of the dates) cost the
+    statements of one."""
+    client_ids = await seed(db, api.slug)
+    # the first question has a CM and a session: the one answer loads every kind of fact
+    days = ["2026-03-10", "2026-02-10", *(f"2026-03-{d:02d}" for d in range(11, 19))]
+    batch = [
+        {"clientId": c, "serviceLine": line, "dateOfService": day}
+        for i, c in enumerate(client_ids)
+        for j, day in enumerate(days)
+        for line in ["ST" if (i + j) % 4 == 1 else "ABA"]
+    ]
+    assert len(batch) == 500
+
+    one, single = await counted(api, statements, RENDERING, {"requests": batch[:1]})
+    many, answered = await counted(api, statements, RENDERING, {"requests": batch})
+
+    assert len(single["renderingProviders"]) == 1
+    assert [a["clientId"] for a in answered["renderingProviders"]] == [q["clientId"] for q in batch]
+    # the answers are those of the seed: a CM from 2026-03-01 on, in ABA only
+    assert {
+        (q["serviceLine"], q["dateOfService"] >= "2026-03-01", a["provider"] is not None)
+        for q, a in zip(batch, answered["renderingProviders"], strict=True)
+    } == {("ABA", True, True), ("ABA", False, False), ("ST", True, False), ("ST", False, False)}
+    assert one == many, (one, many)
+
+
 SERVICE_LINES = """
 query($first: Int!) {
   clients(first: $first) {

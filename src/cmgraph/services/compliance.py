@@ -218,7 +218,9 @@ async def live_findings_page(
         first_day = max(start, after.key[0]) if after.phase == SESSIONS else end + timedelta(1)
     async with aclosing(_session_batches(session, scope, first_day, end)) as batches:
         async for keys in batches:
-            verdicts = await sessions.judge(session, scope, keys, claims=False, whole_days=True)
+            verdicts = await sessions.judge(
+                session, scope, keys, claims=False, days=sessions.days_of(keys)
+            )
             take((Place(SESSIONS, k), f) for k, f in findings.keyed(verdicts))
             if enough():
                 return _page(page, limit, None)

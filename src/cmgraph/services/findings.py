@@ -181,9 +181,8 @@ async def judge_clients(
     # statistics, to walk the whole date index to avoid a sort of a few dozen rows.
     rows.sort(key=lambda r: (r.date_of_service, r.starts_at, r.id))
     # Every non-cancelled session of these clients on their days: the days are whole.
-    return await sessions.judge(
-        session, scope, [sessions.key_of(r) for r in rows], claims=False, whole_days=True
-    )
+    keys = [sessions.key_of(r) for r in rows]
+    return await sessions.judge(session, scope, keys, claims=False, days=sessions.days_of(keys))
 
 
 # -- keeping them current --------------------------------------------------------------------

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
@@ -69,11 +68,17 @@ async def answer(
                     "That appointment is not of this client, service line and date of service.",
                 )
             keys.append((key, appointment))
-        alone = await _single_deliverer_sessions(session, scope, [k for k, a in keys if a is None])
+        days = await sessions.day_sessions(
+            session, scope.organization_id, {(client, day) for (client, _, day), _ in keys}
+        )
         return await sessions.judge(
             session,
             scope,
-            [sessions.SessionKey(*key, appointment or alone.get(key)) for key, appointment in keys],
+            [
+                sessions.SessionKey(*key, appointment or _single_deliverer_session(days, key))
+                for key, appointment in keys
+            ],
+            days=days,
         )
 
 
@@ -109,28 +114,10 @@ async def _named_sessions(
     return {row.id: loading.appointment_fact(row) for row in rows}
 
 
-async def _single_deliverer_sessions(
-    session: AsyncSession, scope: TenantScope, keys: list[Key]
-) -> dict[Key, facts.Appointment]:
-    """The session a question without one is about, where that date has sessions by one
-    provider only: then payors that bill the provider who delivered can be answered too."""
-    if not keys:
-        return {}
-    ap = models.Appointment
-    rows = await session.scalars(
-        select(ap)
-        .where(
-            ap.organization_id == scope.organization_id,
-            tuple_(ap.client_id, ap.service_line, ap.date_of_service).in_(keys),
-            ap.status != facts.AppointmentStatus.CANCELLED.value,
-        )
-        .order_by(ap.starts_at, ap.id)
-    )
-    by_key: dict[Key, list[facts.Appointment]] = defaultdict(list)
-    for row in rows:
-        by_key[(row.client_id, row.service_line, row.date_of_service)].append(
-            loading.appointment_fact(row)
-        )
-    return {
-        key: found[0] for key, found in by_key.items() if len({a.provider_id for a in found}) == 1
-    }
+def _single_deliverer_session(days: sessions.Days, key: Key) -> facts.Appointment | None:
+    """The session a question without one is about, where that date has sessions of the line
+    by one provider only: then payors that bill the provider who delivered can be answered
+    too."""
+    client, line, day = key
+    found = [a for a in days.get((client, day), ()) if a.service_line == line]
+    return found[0] if found and len({a.provider_id for a in found}) == 1 else None

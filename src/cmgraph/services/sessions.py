@@ -7,21 +7,28 @@ of queries; the hooks then run per session in memory.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Date, Uuid, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.plugins import ClaimDecision
 from cmgraph.services import loading
+from cmgraph.services.inline_table import inline_table
 from cmgraph.services.scope import TenantScope
+
+STEP_S = 0.005
+"""How long judging runs before it lets the event loop turn: a batch of thousands of
+sessions is seconds of hooks, which no other request on the worker should wait behind."""
 
 
 @dataclass(frozen=True)
@@ -85,36 +92,31 @@ async def _first_covered(
     return {assignment_id: first for assignment_id, first in rows}
 
 
-async def _day_sessions(
-    session: AsyncSession, org: UUID, keys: Sequence[SessionKey]
-) -> dict[tuple[UUID, date], list[facts.Appointment]]:
-    """The clients' non-cancelled sessions on the dates in question, in every line."""
-    if not keys:
+Days = dict[tuple[UUID, date], list[facts.Appointment]]
+"""Sessions by (client, date of service), each day's in order of start."""
+
+
+async def day_sessions(
+    session: AsyncSession, org: UUID, days: Collection[tuple[UUID, date]]
+) -> Days:
+    """The clients' non-cancelled sessions on these (client, date of service) days, in every
+    line: joined to the days themselves, so only they are read."""
+    if not days:
         return {}
-    wanted = {(k.client_id, k.date_of_service) for k in keys}
+    wanted = inline_table(session, "wanted", (("client_id", Uuid()), ("day", Date())), set(days))
     ap = models.Appointment
     rows = await session.execute(
-        select(*loading.APPOINTMENT_FACT).where(
-            ap.organization_id == org,
-            ap.client_id.in_({client for client, _ in wanted}),
-            ap.date_of_service.in_({day for _, day in wanted}),
-            ap.status != facts.AppointmentStatus.CANCELLED.value,
-        )
+        select(*loading.APPOINTMENT_FACT)
+        .join(wanted, and_(ap.client_id == wanted.c.client_id, ap.date_of_service == wanted.c.day))
+        .where(ap.organization_id == org, ap.status != facts.AppointmentStatus.CANCELLED.value)
     )
-    # The query asks for every wanted client on every wanted date (which indexes serve
-    # well); only the days in question become facts.
     return _by_day(
-        ((row.client_id, row.date_of_service), loading.appointment_fact(row))
-        for row in rows
-        if (row.client_id, row.date_of_service) in wanted
+        ((row.client_id, row.date_of_service), loading.appointment_fact(row)) for row in rows
     )
 
 
-def _by_day(
-    sessions: Iterable[tuple[tuple[UUID, date], facts.Appointment]],
-) -> dict[tuple[UUID, date], list[facts.Appointment]]:
-    """Sessions by (client, date of service), each day's in order of start."""
-    found: dict[tuple[UUID, date], list[facts.Appointment]] = defaultdict(list)
+def _by_day(sessions: Iterable[tuple[tuple[UUID, date], facts.Appointment]]) -> Days:
+    found: Days = defaultdict(list)
     for day, appointment in sessions:
         found[day].append(appointment)
     for in_order in found.values():
@@ -122,7 +124,8 @@ def _by_day(
     return found
 
 
-def _days_of(keys: Sequence[SessionKey]) -> dict[tuple[UUID, date], list[facts.Appointment]]:
+def days_of(keys: Sequence[SessionKey]) -> Days:
+    """The days of keys that hold every non-cancelled session of their clients' days."""
     return _by_day(
         ((k.client_id, k.date_of_service), k.appointment)
         for k in keys
@@ -136,12 +139,13 @@ async def judge(
     keys: Sequence[SessionKey],
     *,
     claims: bool = True,
-    whole_days: bool = False,
+    days: Days | None = None,
 ) -> list[Verdict]:
     """A verdict per key, in order, with seven queries whatever the number of keys. With
     claims, each claim decision is made here, so a plugin failing in it fails the batch.
-    whole_days says the keys hold every non-cancelled session of their clients' days, so
-    the sessions of each day need not be read again (six queries)."""
+    `days`, when the caller has them (days_of, day_sessions), are the non-cancelled
+    sessions of every key's client and date of service, so they are not read again (six
+    queries)."""
     org, book, clock = scope.organization_id, scope.book, scope.clock
     pairs = {(k.client_id, k.service_line) for k in keys}
     coverages = await loading.coverages(session, org, {c for c, _ in pairs})
@@ -163,7 +167,8 @@ async def judge(
     for enrollment in await loading.enrollments(session, org, people):
         enrollments[(enrollment.provider_id, enrollment.payor_id)].append(enrollment)
     first = await _first_covered(session, org, [a.id for a in in_use if a.id is not None])
-    day_sessions = _days_of(keys) if whole_days else await _day_sessions(session, org, keys)
+    if days is None:
+        days = await day_sessions(session, org, {(k.client_id, k.date_of_service) for k in keys})
 
     # Many sessions share a client's day, a CM's day or a line's payors: the hooks are pure,
     # so each distinct question is asked once per batch.
@@ -177,7 +182,11 @@ async def judge(
     )
 
     verdicts = []
+    turned = time.perf_counter()
     for key in keys:
+        if time.perf_counter() - turned > STEP_S:
+            await asyncio.sleep(0)  # let the loop serve other requests between chunks
+            turned = time.perf_counter()
         cm, appointment = cms[key], key.appointment
         day = key.date_of_service
         payors = payors_on(key.client_id, day)
@@ -216,7 +225,7 @@ async def judge(
                 and payors.primary
                 and credentialed(deliverer.id, payors.primary, day, key.service_line)
             ),
-            day_sessions=tuple(day_sessions[(key.client_id, day)]),
+            day_sessions=tuple(days.get((key.client_id, day), ())),
         )
         decided = book.claim(check) if claims else None
         verdict = Verdict(key, check, book.check_session(check), decided)

@@ -1,0 +1,174 @@
+"""A batch of rendering questions answers each one as it would be answered alone: the batch
+loads its facts together (the sessions of every (client, date) pair in one join), and
+nothing of one question may leak into another's answer."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+import builders as b
+import pytest
+from counting import seed
+from sqlalchemy import select
+
+from cmgraph.api.ids import decode_as, encode
+from cmgraph.db import models
+from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
+from cmgraph.services import sessions
+from tests.support import Api
+
+ANSWER = """
+    clientId serviceLine dateOfService
+    provider { id } assignment { id startDate endDate }
+    findings { code severity message field rule plugin date payor { id } appointment { id } }
+"""
+ONE = f"""query($client: ID!, $line: String!, $day: Date!, $appointment: ID) {{
+  renderingProvider(
+    clientId: $client, serviceLine: $line, dateOfService: $day, appointmentId: $appointment
+  ) {{ {ANSWER} }}
+}}"""
+BATCH = f"""query($requests: [RenderingProviderRequest!]!) {{
+  renderingProviders(requests: $requests) {{ {ANSWER} }}
+}}"""
+
+LIGHT = """query($requests: [RenderingProviderRequest!]!) {
+  renderingProviders(requests: $requests) { clientId provider { id } findings { code } }
+}"""
+
+DAYS = (date(2026, 2, 10), date(2026, 3, 10), date(2026, 3, 12), date(2026, 3, 15))
+
+
+async def _varied_practice(db: Database, slug: str) -> list[dict[str, Any]]:
+    """seed's practice (an ABA CM from 2026-03-01, sessions on 2026-02-10 and 2026-03-10),
+    varied per client: a substitute on a CM's day, a cancelled session, a session of a line
+    without a CM, two sessions on one day. Returns a question for every client, date (and
+    one without sessions) and line, and one naming each session."""
+    clients = [decode_as(c, "Client") for c in await seed(db, slug, clients=12, judged=False)]
+    assert all(c is not None for c in clients)
+    org = await b.org_id(db, slug)
+    async with db.write() as session:
+        providers = list(
+            await session.scalars(
+                select(models.Provider.id)
+                .where(models.Provider.organization_id == org)
+                .order_by(models.Provider.last_name)
+            )
+        )
+        for i, client in enumerate(clients):
+            other = providers[(i + 1) % len(providers)]
+            if i % 3 == 0:  # a substitute beside the CM's own session
+                session.add(b.session_row(org, client, other, DAYS[1], hour=18))
+            if i % 4 == 0:
+                row = b.session_row(org, client, other, DAYS[2])
+                row.status = "CANCELLED"
+                session.add(row)
+            if i % 5 == 0:  # a line without a CM
+                row = b.session_row(org, client, other, DAYS[1], hour=9)
+                row.service_line = "ST"
+                session.add(row)
+            if i % 2 == 1:  # two sessions of one provider on a day
+                mine = providers[i % len(providers)]
+                session.add(b.session_row(org, client, mine, DAYS[3], hour=9))
+                session.add(b.session_row(org, client, mine, DAYS[3], hour=16))
+        await session.commit()
+    async with db.read() as session:
+        sessions = list(
+            await session.execute(
+                select(
+                    models.Appointment.id,
+                    models.Appointment.client_id,
+                    models.Appointment.service_line,
+                    models.Appointment.date_of_service,
+                )
+                .where(models.Appointment.organization_id == org)
+                .order_by(models.Appointment.starts_at, models.Appointment.id)
+            )
+        )
+    questions = [
+        {"clientId": encode("Client", c), "serviceLine": line, "dateOfService": day.isoformat()}
+        for c in clients
+        for day in (*DAYS, date(2026, 4, 1))
+        for line in ("ABA", "ST")
+    ]
+    questions += [
+        {
+            "clientId": encode("Client", client),
+            "serviceLine": line,
+            "dateOfService": day.isoformat(),
+            "appointmentId": encode("Appointment", appointment),
+        }
+        for appointment, client, line, day in sessions
+    ]
+    return questions
+
+
+async def test_a_batch_answers_each_question_as_it_is_answered_alone(
+    api: Api, db: Database
+) -> None:
+    questions = await _varied_practice(db, api.slug)
+
+    batch = (await api(BATCH, {"requests": questions}))["renderingProviders"]
+    alone = [
+        (
+            await api(
+                ONE,
+                {
+                    "client": q["clientId"],
+                    "line": q["serviceLine"],
+                    "day": q["dateOfService"],
+                    "appointment": q.get("appointmentId"),
+                },
+            )
+        )["renderingProvider"]
+        for q in questions
+    ]
+
+    assert batch == alone
+    # the practice's variety reached the answers
+    codes = {f["code"] for answer in batch for f in answer["findings"]}
+    assert "NO_CASE_MANAGER" in codes, codes
+    assert sum(a["provider"] is not None for a in batch) > len(batch) // 4
+
+
+async def test_judging_a_batch_lets_the_event_loop_serve_others_meanwhile(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judging yields to the event loop between chunks (every STEP_S of hooks; here after
+    every session): other tasks on the worker run between the sessions of a batch, rather
+    than waiting behind all of it."""
+    client_ids = await seed(db, api.slug)
+    batch = [
+        {"clientId": c, "serviceLine": "ABA", "dateOfService": f"2026-03-{day:02d}"}
+        for c in client_ids
+        for day in range(10, 20)
+    ]
+    monkeypatch.setattr(sessions, "STEP_S", -1.0)
+    happened: list[str] = []
+    check_session = RuleBook.check_session
+
+    def judged(book: RuleBook, check: Any) -> Any:
+        happened.append("judged")
+        return check_session(book, check)
+
+    monkeypatch.setattr(RuleBook, "check_session", judged)
+
+    async def other_task() -> None:
+        while True:
+            happened.append("other")
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_task())
+    try:
+        answers = (await api(LIGHT, {"requests": batch}))["renderingProviders"]
+    finally:
+        other.cancel()
+
+    assert len(answers) == len(batch) == 500
+    first, last = happened.index("judged"), len(happened) - happened[::-1].index("judged")
+    while_judging = happened[first:last]
+    assert while_judging.count("judged") == len(batch)
+    # the other task ran between every two sessions judged
+    assert while_judging.count("other") >= len(batch) - 1, while_judging.count("other")
