@@ -3,7 +3,8 @@
 For each database (SQLite, PostgreSQL) it builds or reuses a deterministic practice
 (bench/practice.py), serves cmgraph (`cmgraph serve`, one uvicorn worker, loopback, as in
 production) and the raw floor (bench/floor.py) in processes of their own, and drives each
-with the same load generator (bench/load.py, another process) at each concurrency. It
+with the same load generator at each concurrency (wrk, bench/wrk.py, pinned to a core of
+its own; bench/load.py for writes or without wrk). It
 prints req/s, p50 and p99 per scenario, each cmgraph figure as a ratio of the floor's req/s
 at the same concurrency, SQL statements per request at two page sizes (counted in-process,
 as tests/api/test_statements.py does), rendering 500 answers against one, compliance over
@@ -41,7 +42,7 @@ from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bench import practice, scenarios
+from bench import practice, scenarios, wrk
 from bench.load import Connection, request_bytes
 from bench.practice import Params
 from cmgraph.app import create_app
@@ -339,7 +340,10 @@ def drive(
     ok: str = "",
     profile: Path | None = None,
 ) -> dict[str, Any]:
-    """One load run, in a process of its own; optionally py-spy on the server meanwhile."""
+    """One load run, in a process of its own; optionally py-spy on the server meanwhile.
+    Reads go through wrk when it is installed (bench/wrk.py: native, pinned to a core of
+    its own); writes, whose bodies must each be sent once, through bench/load.py."""
+    native = not unique and wrk.available()
     argv, out_path = _load_argv(
         server, path, token, bodies, concurrency, seconds, warmup, unique=unique, ok=ok
     )
@@ -354,10 +358,18 @@ def drive(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    subprocess.run(argv, check=True, cwd=ROOT, env=server_env(""))
+    result: dict[str, Any]
+    if native:
+        bodies_file = CACHE / "wrk-bodies.txt"
+        if warmup:
+            wrk.run(server.port, path, token, bodies, concurrency, warmup, bodies_file)
+        result = {"unfinished": 0}
+        result |= wrk.run(server.port, path, token, bodies, concurrency, seconds, bodies_file)
+    else:
+        subprocess.run(argv, check=True, cwd=ROOT, env=server_env(""))
+        result = json.loads(out_path.read_text())
     if spy is not None:
         spy.wait(60)
-    result: dict[str, Any] = json.loads(out_path.read_text())
     return result
 
 
@@ -661,6 +673,10 @@ async def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     await remove_additions(url, org)
 
     cmgraph, floor = cmgraph_server(url, kind), floor_server(url, kind)
+    if wrk.available():  # the servers on their cores, the generator on its own
+        cmgraph.argv, floor.argv = wrk.pinned(cmgraph.argv, 0), wrk.pinned(floor.argv, 0)
+    else:
+        log(f"[{kind}] wrk not found: load from bench/load.py (install it: {wrk.INSTALL})")
     wanted = [s for s in scenarios.SCENARIOS if s in args.scenarios]
     profiles = set(args.profile or ())
     async with serving(cmgraph, floor):
