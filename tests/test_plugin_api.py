@@ -30,7 +30,7 @@ def _check_input(who: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def test_a_built_in_finding_carries_the_payor_it_concerns(cmgraph_graphql):
+async def test_a_built_in_finding_carries_the_payor_it_concerns(cmgraph_graphql) -> None:
     who = await practice(cmgraph_graphql, [], enrollment="PENDING")
 
     data = await cmgraph_graphql(CHECK, {"i": _check_input(who)})
@@ -49,7 +49,7 @@ class FlagsEverySession:
 
 
 @pytest.mark.cmgraph_plugins(FlagsEverySession())
-async def test_a_payor_plugin_finding_carries_the_payor_it_was_reached_for(cmgraph_graphql):
+async def test_a_payor_plugin_finding_carries_the_payor_it_was_reached_for(cmgraph_graphql) -> None:
     who = await practice(cmgraph_graphql, ["flags_every_session"])
     assert (await add_cm(cmgraph_graphql, who))["userErrors"] == []
     await session(cmgraph_graphql, who, "2026-03-10T09:00-04:00", "2026-03-10T10:00-04:00")
@@ -68,12 +68,14 @@ class SaysSeventyTwo:
     name = "says_seventy_two"
 
     @hookimpl
-    def cmgraph_lead_time(self):
+    def cmgraph_lead_time(self) -> int:
         return 72
 
 
 @pytest.mark.cmgraph_plugins(SaysSeventyTwo())
-async def test_a_wrong_answer_is_plugin_failed_naming_the_plugin_and_the_hook(cmgraph_graphql):
+async def test_a_wrong_answer_is_plugin_failed_naming_the_plugin_and_the_hook(
+    cmgraph_graphql,
+) -> None:
     who = await practice(cmgraph_graphql, ["says_seventy_two"])
 
     body = await cmgraph_graphql.raw(CHECK, {"i": _check_input(who)})

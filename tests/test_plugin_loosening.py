@@ -26,12 +26,12 @@ class AcmeHealth:
         return timedelta(hours=72)
 
 
-async def _first_session_48_hours_in(gql, who):
+async def _first_session_48_hours_in(gql, who) -> None:
     await session(gql, who, "2026-03-03T00:00-05:00", "2026-03-03T01:00-05:00", "SCHEDULED")
 
 
 @pytest.mark.cmgraph_plugins(AcmeHealth())
-async def test_a_refusal_caused_by_a_payors_lead_time_names_its_plugin(cmgraph_graphql):
+async def test_a_refusal_caused_by_a_payors_lead_time_names_its_plugin(cmgraph_graphql) -> None:
     acme = await practice(cmgraph_graphql, ["acme_health"])
     plain = await practice(cmgraph_graphql, [])
     await _first_session_48_hours_in(cmgraph_graphql, acme)
@@ -61,7 +61,7 @@ class NoLeadTime:
 @pytest.mark.cmgraph_plugins(NoLeadTime(), AcmeHealth())
 async def test_a_replaced_rule_is_off_for_its_payor_but_not_for_a_payor_demanding_more(
     cmgraph_graphql,
-):
+) -> None:
     replaced = await practice(cmgraph_graphql, ["no_lead_time"])
     await _first_session_48_hours_in(cmgraph_graphql, replaced)
     assert (await add_cm(cmgraph_graphql, replaced))["userErrors"] == []
@@ -99,7 +99,7 @@ class ReplacesNothingKnown:
         return [RuleInfo("x", (), "x", False, replaces=("lead_tme",))]
 
 
-def test_replacing_a_rule_that_is_not_built_in_stops_start_up():
+def test_replacing_a_rule_that_is_not_built_in_stops_start_up() -> None:
     registrar = Registrar()
     registrar.register(ReplacesNothingKnown())
     with pytest.raises(PluginError, match="replaces 'lead_tme', which is not a built-in rule"):
@@ -120,7 +120,7 @@ class PendingWithinNinetyDays:
 
 
 @pytest.mark.cmgraph_plugins(PendingWithinNinetyDays())
-async def test_an_application_date_reaches_the_plugin_through_the_facts(cmgraph_graphql):
+async def test_an_application_date_reaches_the_plugin_through_the_facts(cmgraph_graphql) -> None:
     who = await practice(
         cmgraph_graphql, ["pending_90"], cm_credential="LCSW", enrollment="PENDING"
     )

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from kit_support import CLIENTS_DOB, add_cm, practice, session
+from pytest import LogCaptureFixture, MonkeyPatch
 
 from cmgraph import hookimpl
 from cmgraph.facts import Severity
@@ -37,13 +38,15 @@ class NamesPeople:
 
 
 @pytest.fixture
-def cmgraph_book(cmgraph_plugins, monkeypatch):
+def cmgraph_book(cmgraph_plugins, monkeypatch: MonkeyPatch):
     monkeypatch.setenv("CMGRAPH_TRACE_PLUGINS", "1")
     return RuleBook(cmgraph_plugins.manager())
 
 
 @pytest.mark.cmgraph_plugins(NamesPeople())
-async def test_every_hook_call_is_logged_with_ids_and_codes_only(cmgraph_graphql, caplog):
+async def test_every_hook_call_is_logged_with_ids_and_codes_only(
+    cmgraph_graphql, caplog: LogCaptureFixture
+) -> None:
     who = await practice(cmgraph_graphql, ["names_people"])
     await cmgraph_graphql(
         "mutation($input: UpdateClientInput!) { updateClient(input: $input) { client { id } } }",
@@ -75,7 +78,9 @@ async def test_every_hook_call_is_logged_with_ids_and_codes_only(cmgraph_graphql
         assert secret not in text, secret
 
 
-def test_without_the_variable_nothing_is_traced(cmgraph_plugins, caplog, monkeypatch):
+def test_without_the_variable_nothing_is_traced(
+    cmgraph_plugins, caplog: LogCaptureFixture, monkeypatch: MonkeyPatch
+) -> None:
     monkeypatch.delenv("CMGRAPH_TRACE_PLUGINS", raising=False)
     book = RuleBook(cmgraph_plugins.manager())
     with caplog.at_level(logging.INFO, logger="cmgraph.plugins.trace"):

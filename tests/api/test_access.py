@@ -256,7 +256,9 @@ def test_a_clinician_bound_to_no_provider_would_see_no_client_not_every_client()
     assert _caseload_of(coordinator) is None
 
 
-async def test_a_write_scope_writes_but_does_not_read_what_it_touches(api, db):
+async def test_a_write_scope_writes_but_does_not_read_what_it_touches(
+    api: Api, db: Database
+) -> None:
     client = await b.client(api, "Wanda", "Writeonly", dateOfBirth="2014-05-06")
     provider = await b.provider(api)
     writer = p.as_(api, await p.token(db, api.slug, "integration", scopes=("clients:write",)))
@@ -295,7 +297,9 @@ async def test_a_write_scope_writes_but_does_not_read_what_it_touches(api, db):
     assert await b.count(db, models.Appointment, api.slug) == 0
 
 
-async def test_a_fragment_on_an_interface_does_not_hide_the_type_a_field_reads(api, db):
+async def test_a_fragment_on_an_interface_does_not_hide_the_type_a_field_reads(
+    api: Api, db: Database
+) -> None:
     client = await b.client(api, "Ned", "Node")
     provider = await b.provider(api)
     visit = await b.appointment(

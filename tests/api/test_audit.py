@@ -315,7 +315,7 @@ async def test_the_database_refuses_to_truncate_events(db: Database, is_postgres
         await session.rollback()
 
 
-async def test_a_write_that_changes_nothing_writes_nothing(api, db):
+async def test_a_write_that_changes_nothing_writes_nothing(api: Api, db: Database) -> None:
     """Every update, given only its id or the values already there: no event, no version."""
     client = await b.client(api, "Nell", "Nochange", dateOfBirth="2016-02-03")
     provider = await b.provider(api, "Nia", "Same", credentials=["BCBA", "RBT"])

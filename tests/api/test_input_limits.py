@@ -8,6 +8,8 @@ import base64
 import pytest
 from helpers import ADD, cm_input, create_client, credentialed_case
 
+from tests.support import Api
+
 
 def _error_of(body: dict) -> str:
     [error] = body["errors"]
@@ -19,7 +21,9 @@ def _error_of(body: dict) -> str:
     ("field", "value"),
     [("startDate", "0001-01-05"), ("endDate", "9999-12-31"), ("startDate", "2026-02-30")],
 )
-async def test_dates_outside_any_practice_are_refused_before_anything_runs(api, field, value):
+async def test_dates_outside_any_practice_are_refused_before_anything_runs(
+    api: Api, field, value
+) -> None:
     case = await credentialed_case(api)
     input = {**cm_input(case, "2026-03-01"), field: value}
 
@@ -31,7 +35,7 @@ async def test_dates_outside_any_practice_are_refused_before_anything_runs(api, 
     assert (await api(query, {"id": case.client}))["client"]["caseManagers"] == []
 
 
-async def test_a_date_time_outside_any_practice_is_refused(api):
+async def test_a_date_time_outside_any_practice_is_refused(api: Api) -> None:
     client = await create_client(api)
     body = await api.raw(
         "query($id: ID!, $from: DateTime) { client(id: $id) { appointments(from: $from) { id } } }",
@@ -41,7 +45,7 @@ async def test_a_date_time_outside_any_practice_is_refused(api):
     assert "1900-01-01" in _error_of(body)
 
 
-async def test_a_forged_cursor_is_malformed_not_a_crash(api):
+async def test_a_forged_cursor_is_malformed_not_a_crash(api: Api) -> None:
     forged = base64.urlsafe_b64encode(b"cursor:99999999999999999999999").decode()
 
     body = await api.raw("query($a: String) { clients(after: $a) { totalCount } }", {"a": forged})
@@ -49,7 +53,7 @@ async def test_a_forged_cursor_is_malformed_not_a_crash(api):
     assert "cursor" in _error_of(body)
 
 
-async def test_a_search_of_a_thousand_words_is_refused(api):
+async def test_a_search_of_a_thousand_words_is_refused(api: Api) -> None:
     body = await api.raw(
         "query($s: String) { clients(search: $s) { totalCount } }", {"s": "ada " * 1000}
     )
@@ -57,7 +61,7 @@ async def test_a_search_of_a_thousand_words_is_refused(api):
     assert "at most" in _error_of(body)
 
 
-async def test_a_name_search_ignores_case_beyond_ascii(api):
+async def test_a_name_search_ignores_case_beyond_ascii(api: Api) -> None:
     await api(
         'mutation { createClient(input: {firstName: "Élise", lastName: "Ørsted"}) '
         "{ userErrors { code } } }"
@@ -83,7 +87,9 @@ CREATE_CLIENT = """mutation($input: CreateClientInput!) {
     ],
     ids=["long-name", "long-external-id", "nul", "line-break"],
 )
-async def test_text_too_long_or_with_control_characters_is_invalid_input(api, input, field):
+async def test_text_too_long_or_with_control_characters_is_invalid_input(
+    api: Api, input, field
+) -> None:
     body = await api.raw(CREATE_CLIENT, {"input": input})
 
     if "errors" in body:  # not text at all (test_text.py): refused before anything runs
@@ -95,7 +101,7 @@ async def test_text_too_long_or_with_control_characters_is_invalid_input(api, in
     assert (await api("{ clients { totalCount } }"))["clients"]["totalCount"] == 0
 
 
-async def test_a_member_id_longer_than_any_payor_uses_is_invalid_input(api):
+async def test_a_member_id_longer_than_any_payor_uses_is_invalid_input(api: Api) -> None:
     case = await credentialed_case(api)
     payload = (
         await api(
@@ -116,7 +122,7 @@ async def test_a_member_id_longer_than_any_payor_uses_is_invalid_input(api):
     assert payload["userErrors"] == [{"field": ["input", "memberId"], "code": "INVALID_INPUT"}]
 
 
-async def test_more_rendering_questions_than_a_request_may_ask_are_refused(api):
+async def test_more_rendering_questions_than_a_request_may_ask_are_refused(api: Api) -> None:
     case = await credentialed_case(api)
     requests = [
         {"clientId": case.client, "serviceLine": "ABA", "dateOfService": "2026-03-01"}

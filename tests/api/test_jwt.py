@@ -438,7 +438,7 @@ def rotated_token(private_key: Any, kid: str, slug: str) -> str:
     )
 
 
-def app_trusting(settings, db, book, url: str, refetch_seconds: int):
+def app_trusting(settings: Settings, db: Database, book: RuleBook, url: str, refetch_seconds: int):
     jwt_settings = JwtSettings(
         issuer=ISSUER,
         audience=AUDIENCE,
@@ -450,7 +450,9 @@ def app_trusting(settings, db, book, url: str, refetch_seconds: int):
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
-async def test_a_rotated_key_signs_in_at_once(api, db, book, settings, idp, rotation_keys):
+async def test_a_rotated_key_signs_in_at_once(
+    api: Api, db: Database, book: RuleBook, settings: Settings, idp, rotation_keys
+) -> None:
     """The identity provider adds key b and signs with it: the first token naming b makes
     the service fetch the key set again, instead of refusing b until the cache expires."""
     async with app_trusting(settings, db, book, idp.url, refetch_seconds=0) as client:
@@ -468,8 +470,8 @@ async def test_a_rotated_key_signs_in_at_once(api, db, book, settings, idp, rota
 
 
 async def test_unknown_kids_fetch_the_key_set_at_most_once_per_cooldown(
-    api, db, book, settings, idp, rotation_keys
-):
+    api: Api, db: Database, book: RuleBook, settings: Settings, idp, rotation_keys
+) -> None:
     """Anyone can send a token with a made-up kid: that must not make the service hammer
     the identity provider. Within the cooldown after a fetch, unknown kids are refused
     without fetching."""
@@ -483,7 +485,7 @@ async def test_unknown_kids_fetch_the_key_set_at_most_once_per_cooldown(
         assert (await post(client, good, "{ __typename }")).status_code == 200
 
 
-def test_the_refetch_cooldown_is_read_from_the_environment(monkeypatch):
+def test_the_refetch_cooldown_is_read_from_the_environment(monkeypatch: MonkeyPatch) -> None:
     from cmgraph.config import Settings
 
     assert Settings.from_env({}).jwt.jwks_refetch_seconds == 30

@@ -247,7 +247,9 @@ async def test_a_fragment_that_spreads_itself_is_refused(api: Api) -> None:
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 
-async def test_too_many_directives_on_one_field_are_refused_before_validation(api, app_with):
+async def test_too_many_directives_on_one_field_are_refused_before_validation(
+    api: Api, app_with
+) -> None:
     two = "{ serviceLines { code @include(if: true) @skip(if: false) } }"
     assert "errors" not in await api.raw(two)
     # a thousand directives would be validated pairwise: refused before that, by count
@@ -263,7 +265,7 @@ async def test_too_many_directives_on_one_field_are_refused_before_validation(ap
     assert codes(response.json()) == ["QUERY_TOO_COMPLEX"]
 
 
-async def test_one_field_selected_too_many_times_is_refused_through_fragments_too(api):
+async def test_one_field_selected_too_many_times_is_refused_through_fragments_too(api: Api) -> None:
     twenty = "{ serviceLines { " + "code " * 20 + "} }"
     assert "errors" not in await api.raw(twenty)
 
@@ -285,7 +287,7 @@ FINDINGS = """{ a0: complianceFindings(from: "1900-01-01", to: "2100-12-31", fir
   totalCount } }"""
 
 
-async def test_a_report_spans_at_most_the_longest_window(api, app_with):
+async def test_a_report_spans_at_most_the_longest_window(api: Api, app_with) -> None:
     # several year-long reports in a row: more than a caller's cost in 10 s (test_budget.py)
     roomy = dataclasses.replace(Limits(), cost_per_minute=6 * 500_000)
     api = type(api)(await app_with(limits=roomy), api.token, api.slug)
@@ -305,7 +307,7 @@ async def test_a_report_spans_at_most_the_longest_window(api, app_with):
     assert "errors" not in response.json()
 
 
-async def test_one_request_holds_about_one_reports_work(api, app_with):
+async def test_one_request_holds_about_one_reports_work(api: Api, app_with) -> None:
     """The pen test's 30 aliases of a centuries-long findings report cost 60; now each alias
     costs its window's days, so a second year-long report is over the limit."""
     roomy = dataclasses.replace(Limits(), cost_per_minute=6 * 500_000)  # as above

@@ -141,7 +141,9 @@ async def test_the_served_logs_hold_no_query_string(
         assert leak not in text, leak
 
 
-async def test_every_line_of_a_request_carries_its_request_id(api, log_output, monkeypatch):
+async def test_every_line_of_a_request_carries_its_request_id(
+    api: Api, log_output, monkeypatch: MonkeyPatch
+) -> None:
     """The internal error's line names the request, and the request's line names the error:
     from either, an operator finds the other."""
     from cmgraph.services import compliance
@@ -170,7 +172,7 @@ async def test_every_line_of_a_request_carries_its_request_id(api, log_output, m
     assert request["error_ids"] == [error_id]
 
 
-async def test_lines_outside_a_request_carry_no_request_id(api, log_output):
+async def test_lines_outside_a_request_carry_no_request_id(api: Api, log_output) -> None:
     await api("{ __typename }")
     logging.getLogger("cmgraph.elsewhere").info("between requests")
     (line,) = [json.loads(x) for x in log_output.getvalue().splitlines() if "between requests" in x]
@@ -179,8 +181,8 @@ async def test_lines_outside_a_request_carry_no_request_id(api, log_output):
 
 @pytest.mark.parametrize("answer_in", ["application/json", "application/graphql-response+json"])
 async def test_an_operation_name_that_names_no_operation_is_refused_and_not_logged(
-    api, log_output, answer_in
-):
+    api: Api, log_output, answer_in
+) -> None:
     smuggled = "Zebulon Quattlebaum " * 5000
     for document in ("query Caseload { clients { totalCount } }", "{ clients { totalCount } }"):
         response = await api.client.post(

@@ -31,6 +31,7 @@ from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.services import tenants
 from cmgraph.services.access import ADMIN, BILLING, INTEGRATION, PERSON_ROLES, SCOPES, Principal
+from tests.support import Api
 
 GRAPHQL = schema._schema
 ROOTS = {"Query": GRAPHQL.query_type, "Mutation": GRAPHQL.mutation_type}
@@ -164,7 +165,7 @@ HISTORY = """query($id: ID!) { client(id: $id) { caseManagers { changes {
 
 
 @pytest.fixture
-async def trail(api) -> dict[str, Any]:
+async def trail(api: Api) -> dict[str, Any]:
     """An organization with an event of each kind: a client, a provider (the clinician's),
     their assignment, a payor, a coverage, an enrollment, an appointment and an API token."""
     admin = api
@@ -181,7 +182,7 @@ async def trail(api) -> dict[str, Any]:
     return {"slug": api.slug, "client": client, "provider": provider, "http": api.client}
 
 
-async def trail_caller(db, trail, caller: str) -> tuple[str, Principal]:
+async def trail_caller(db: Database, trail, caller: str) -> tuple[str, Principal]:
     slug, org = trail["slug"], await b.org_id(db, trail["slug"])
     if caller in TRAIL_SCOPES:
         scopes = TRAIL_SCOPES[caller]
@@ -203,7 +204,9 @@ def check_events(events: list[dict[str, Any]], principal: Principal, caller: str
 
 
 @pytest.mark.parametrize("caller", TRAIL_CALLERS)
-async def test_every_path_to_the_audit_trail_shows_contents_as_the_table_says(db, trail, caller):
+async def test_every_path_to_the_audit_trail_shows_contents_as_the_table_says(
+    db: Database, trail, caller
+) -> None:
     token_value, principal = await trail_caller(db, trail, caller)
     headers = {"Authorization": f"Bearer {token_value}"}
     post = trail["http"].post

@@ -13,14 +13,16 @@ from opentelemetry.trace import StatusCode
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from cmgraph.db.engine import Database
 from cmgraph.observability import tracing
+from tests.support import Api
 
 FIRST, LAST, BIRTH = "Zebulon", "Quattlebaum", "2011-07-23"
 PAYOR = "Tracewell Mutual Health"
 
 
 @pytest.fixture
-def spans(db):
+def spans(db: Database):
     """Tracing on, into memory, for one test; off again afterwards."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -43,8 +45,8 @@ def everything_said(span) -> list[str]:
 
 
 async def test_a_full_scenario_is_traced_without_a_name_a_birth_date_a_token_or_a_variable(
-    api, db, spans
-):
+    api: Api, db: Database, spans
+) -> None:
     payor = await b.payor(api, PAYOR)
     provider = await b.provider(api, "Ottoline", "Fairweather")
     client = await b.client(api, FIRST, LAST, dateOfBirth=BIRTH)
@@ -96,7 +98,7 @@ async def test_a_full_scenario_is_traced_without_a_name_a_birth_date_a_token_or_
                 assert leak.lower() not in said.lower(), (span.name, said)
 
 
-async def test_tracing_is_off_by_default(api, db):
+async def test_tracing_is_off_by_default(api: Api, db: Database) -> None:
     assert not tracing.on()
     assert not tracing.wanted({})
     assert tracing.wanted({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
@@ -107,7 +109,7 @@ async def test_tracing_is_off_by_default(api, db):
         tracing.wanted({"OTEL_TRACES_EXPORTER": "zipkin"})
 
 
-async def test_a_callers_traceparent_is_continued(api, spans):
+async def test_a_callers_traceparent_is_continued(api: Api, spans) -> None:
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     await api.post(
         "{ __typename }",
