@@ -4,7 +4,7 @@ nothing written) and hands them to the plugin in the payor's facts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -25,7 +25,7 @@ MARCH = [{"from": "2026-03-01", "to": "2026-03-31"}]
 
 async def _create(api: Any, **input: Any) -> dict[str, Any]:
     base = {"name": "Medicare", "kind": "MEDICARE", "plugins": ["medicare_retro"]}
-    return (await api(CREATE, {"input": {**base, **input}}))["createPayor"]
+    return cast("dict[str, Any]", (await api(CREATE, {"input": {**base, **input}}))["createPayor"])
 
 
 async def _names(api: Any) -> list[str]:
@@ -49,7 +49,7 @@ async def test_a_payor_holds_the_settings_its_plugins_declare(api: Api) -> None:
     ],
 )
 async def test_a_bad_setting_is_a_user_error_naming_it_and_nothing_is_written(
-    api: Api, given, complaint
+    api: Api, given: dict[str, Any], complaint: str
 ) -> None:
     refused = await _create(api, settings=given)
 
