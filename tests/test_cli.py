@@ -3,12 +3,14 @@ a SQLite file, one line on stderr and exit status 1 when something is wrong."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import os
 import subprocess
 import sys
 import tomllib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -257,7 +259,7 @@ def test_plugins_lists_each_plugin_with_its_origin_and_hooks(tmp_path: Path) -> 
 
 
 async def test_plugins_lists_rules_codes_settings_and_with_org_the_payors_naming_each(
-    migrated,
+    migrated: tuple[str, Path],
 ) -> None:
     url, cwd = migrated
     (cwd / "no-plugins").mkdir(exist_ok=True)
@@ -413,7 +415,9 @@ def test_serve_says_at_once_when_the_sqlite_files_are_not_writable(
     assert f"{path} is not writable (mode 0o444)" in line
 
 
-def _every_parser(parser, path=("cmgraph",)):
+def _every_parser(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ("cmgraph",)
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """Each parser of the command line with its path, subcommands included."""
     yield path, parser
     for action in parser._actions:
@@ -468,7 +472,7 @@ def test_the_top_level_help_says_what_cmgraph_is_and_what_it_reads(tmp_path: Pat
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(
-    migrated, monkeypatch: MonkeyPatch, variable, value, takes
+    migrated: tuple[str, Path], monkeypatch: MonkeyPatch, variable: str, value: str, takes: str
 ) -> None:
     url, cwd = migrated
     monkeypatch.setenv(variable, value)
@@ -483,7 +487,7 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
-def test_plain_postgresql_urls_mean_asyncpg(scheme) -> None:
+def test_plain_postgresql_urls_mean_asyncpg(scheme: str) -> None:
     settings = Settings.from_env({"CMGRAPH_DATABASE_URL": f"{scheme}://u:p%40ss@db.example/cm"})
     assert settings.database_url == "postgresql+asyncpg://u:p%40ss@db.example/cm"
     kept = "postgresql+asyncpg://u@h/cm"
@@ -516,14 +520,16 @@ def test_a_plain_postgresql_url_works_from_the_command_line(
     ],
     ids=["org-create", "token-list", "serve", "db-downgrade", "db-upgrade-bad-revision"],
 )
-def test_a_command_that_fails_before_migrating_leaves_no_sqlite_file(tmp_path: Path, args) -> None:
+def test_a_command_that_fails_before_migrating_leaves_no_sqlite_file(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
     run = cmgraph(*args, url=sqlite_url(tmp_path / "never.db"), cwd=tmp_path)
     assert_one_line_error(run)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("never")) == []
 
 
 def test_serve_refuses_a_trace_exporter_it_does_not_have(
-    migrated, monkeypatch: MonkeyPatch
+    migrated: tuple[str, Path], monkeypatch: MonkeyPatch
 ) -> None:
     url, cwd = migrated
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
@@ -531,7 +537,9 @@ def test_serve_refuses_a_trace_exporter_it_does_not_have(
     assert "OTEL_TRACES_EXPORTER" in line and "otlp" in line
 
 
-def test_metrics_on_without_a_token_or_port_is_one_line(migrated, monkeypatch: MonkeyPatch) -> None:
+def test_metrics_on_without_a_token_or_port_is_one_line(
+    migrated: tuple[str, Path], monkeypatch: MonkeyPatch
+) -> None:
     url, cwd = migrated
     monkeypatch.setenv("CMGRAPH_METRICS", "true")
     line = assert_one_line_error(cmgraph("serve", url=url, cwd=cwd))

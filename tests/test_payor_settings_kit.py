@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from types import MappingProxyType
+from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from cmgraph import hookimpl
-from cmgraph.config import Settings
 from cmgraph.facts import Payor, PayorKind, Payors, Setting, SettingKind
 from cmgraph.plugins import PluginError, RuleBook
 from cmgraph.testing import Registrar
@@ -21,20 +21,20 @@ class Notice:
     name = "notice"
 
     @hookimpl
-    def cmgraph_payor_settings(self):
+    def cmgraph_payor_settings(self) -> list[Setting]:
         return [NOTICE]
 
     @hookimpl
-    def cmgraph_lead_time(self, payor):
+    def cmgraph_lead_time(self, payor: Payor | None) -> timedelta | None:
         return timedelta(hours=NOTICE.of(payor))
 
 
-def _payor(**settings: Settings) -> Payor:
+def _payor(**settings: Any) -> Payor:
     return Payor(uuid4(), "Acme", PayorKind.COMMERCIAL, ("notice",), MappingProxyType(settings))
 
 
 @pytest.mark.cmgraph_plugins(Notice())
-def test_a_setting_reads_as_its_default_until_the_payor_sets_it(cmgraph_book) -> None:
+def test_a_setting_reads_as_its_default_until_the_payor_sets_it(cmgraph_book: RuleBook) -> None:
     assert cmgraph_book.lead_time("ABA", Payors(primary=_payor())) == timedelta(hours=24)
     assert cmgraph_book.lead_time("ABA", Payors(primary=_payor(notice_hours=72))) == timedelta(
         hours=72
@@ -43,7 +43,7 @@ def test_a_setting_reads_as_its_default_until_the_payor_sets_it(cmgraph_book) ->
 
 
 @pytest.mark.cmgraph_plugins(Notice())
-def test_the_core_says_what_is_wrong_with_a_payors_settings(cmgraph_book) -> None:
+def test_the_core_says_what_is_wrong_with_a_payors_settings(cmgraph_book: RuleBook) -> None:
     assert cmgraph_book.setting_errors(["notice"], {"notice_hours": 72}) == []
     assert cmgraph_book.setting_errors(["notice"], {"notice_hours": "72"}) == [
         "notice_hours: expected an integer."
@@ -57,7 +57,7 @@ class OtherNotice:
     name = "other_notice"
 
     @hookimpl
-    def cmgraph_payor_settings(self):
+    def cmgraph_payor_settings(self) -> list[Setting]:
         return [Setting("notice_hours", SettingKind.TEXT, "24")]
 
 

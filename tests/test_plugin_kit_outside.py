@@ -42,7 +42,9 @@ def test_tests_beside_the_plugins_are_not_loaded_as_plugins(tmp_path: Path) -> N
     assert not {"test_mine", "conftest"} & {name for name, _ in pm.list_name_plugin()}
 
 
-def test_plugin_new_writes_a_plugin_whose_tests_pass(tmp_path: Path, capsys) -> None:
+def test_plugin_new_writes_a_plugin_whose_tests_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["plugin", "new", "acme_health", "--dir", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "acme_health.py",
@@ -66,14 +68,14 @@ def test_plugin_new_writes_a_plugin_whose_tests_pass(tmp_path: Path, capsys) -> 
     ("name", "complaint"), [("Acme", "not a plugin name"), ("class", "not a plugin name")]
 )
 def test_plugin_new_refuses_a_name_that_is_no_module_name(
-    name, complaint, tmp_path: Path, capsys
+    name: str, complaint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["plugin", "new", name, "--dir", str(tmp_path)]) == 1
     assert complaint in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_plugin_new_never_overwrites(tmp_path: Path, capsys) -> None:
+def test_plugin_new_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "acme_health.py").write_text("# mine\n")
 
     assert cli.main(["plugin", "new", "acme_health", "--dir", str(tmp_path)]) == 1

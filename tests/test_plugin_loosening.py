@@ -4,15 +4,17 @@ an enrollment's application date reaches the facts."""
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from kit_support import _ok, add_cm, practice, session
 
 from cmgraph import hookimpl
-from cmgraph.facts import EnrollmentStatus, RuleInfo
+from cmgraph.facts import Enrollment, EnrollmentStatus, RuleInfo
 from cmgraph.plugins import PluginError, RuleBook
-from cmgraph.testing import Registrar
+from cmgraph.testing import GraphQLClient, Registrar
 from cmgraph.testing import records as r
 
 
@@ -22,16 +24,18 @@ class AcmeHealth:
     name = "acme_health"
 
     @hookimpl
-    def cmgraph_lead_time(self):
+    def cmgraph_lead_time(self) -> timedelta | None:
         return timedelta(hours=72)
 
 
-async def _first_session_48_hours_in(gql, who) -> None:
+async def _first_session_48_hours_in(gql: GraphQLClient, who: dict[str, str]) -> None:
     await session(gql, who, "2026-03-03T00:00-05:00", "2026-03-03T01:00-05:00", "SCHEDULED")
 
 
 @pytest.mark.cmgraph_plugins(AcmeHealth())
-async def test_a_refusal_caused_by_a_payors_lead_time_names_its_plugin(cmgraph_graphql) -> None:
+async def test_a_refusal_caused_by_a_payors_lead_time_names_its_plugin(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     acme = await practice(cmgraph_graphql, ["acme_health"])
     plain = await practice(cmgraph_graphql, [])
     await _first_session_48_hours_in(cmgraph_graphql, acme)
@@ -54,13 +58,13 @@ class NoLeadTime:
     name = "no_lead_time"
 
     @hookimpl
-    def cmgraph_rules(self):
+    def cmgraph_rules(self) -> list[RuleInfo]:
         return [RuleInfo("none", (), "No lead time.", False, replaces=("lead_time",))]
 
 
 @pytest.mark.cmgraph_plugins(NoLeadTime(), AcmeHealth())
 async def test_a_replaced_rule_is_off_for_its_payor_but_not_for_a_payor_demanding_more(
-    cmgraph_graphql,
+    cmgraph_graphql: GraphQLClient,
 ) -> None:
     replaced = await practice(cmgraph_graphql, ["no_lead_time"])
     await _first_session_48_hours_in(cmgraph_graphql, replaced)
@@ -95,7 +99,7 @@ class ReplacesNothingKnown:
     name = "replaces_nothing_known"
 
     @hookimpl
-    def cmgraph_rules(self):
+    def cmgraph_rules(self) -> list[RuleInfo]:
         return [RuleInfo("x", (), "x", False, replaces=("lead_tme",))]
 
 
@@ -112,7 +116,9 @@ class PendingWithinNinetyDays:
     name = "pending_90"
 
     @hookimpl
-    def cmgraph_enrollment_qualifies(self, enrollment, day, service_line):
+    def cmgraph_enrollment_qualifies(
+        self, enrollment: Enrollment, day: date, service_line: str | None
+    ) -> bool | None:
         if enrollment.status is EnrollmentStatus.PENDING and service_line == "MH":
             applied = enrollment.applied_on
             return applied is not None and applied <= day <= applied + timedelta(days=90)
@@ -120,7 +126,9 @@ class PendingWithinNinetyDays:
 
 
 @pytest.mark.cmgraph_plugins(PendingWithinNinetyDays())
-async def test_an_application_date_reaches_the_plugin_through_the_facts(cmgraph_graphql) -> None:
+async def test_an_application_date_reaches_the_plugin_through_the_facts(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     who = await practice(
         cmgraph_graphql, ["pending_90"], cm_credential="LCSW", enrollment="PENDING"
     )
@@ -136,7 +144,7 @@ async def test_an_application_date_reaches_the_plugin_through_the_facts(cmgraph_
     )
     assert updated["updateEnrollment"]["enrollment"] == {"appliedOn": "2026-01-15"}
 
-    def check(start: date):
+    def check(start: date) -> Coroutine[Any, Any, Any]:
         return cmgraph_graphql(
             "query($i: AddCaseManagerInput!) { checkCaseManager(input: $i) { code } }",
             {
