@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
 
 import builders as b
 import httpx
@@ -21,14 +23,16 @@ from cmgraph.plugins import RuleBook
 from cmgraph.services import compliance
 from tests.support import Api
 
+MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]
+
 YEAR = '{ complianceFindings(from: "2026-01-01", to: "2026-12-31", first: 0) { totalCount } }'
 
 
 @pytest.fixture
-async def app_with(db: Database, book: RuleBook, settings: Settings):
+async def app_with(db: Database, book: RuleBook, settings: Settings) -> AsyncIterator[MakeClient]:
     clients = []
 
-    async def make(**limits) -> httpx.AsyncClient:
+    async def make(**limits: Any) -> httpx.AsyncClient:
         changed = dataclasses.replace(settings, limits=Limits(**limits))
         app = create_app(changed, db=db, book=book)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
@@ -40,14 +44,16 @@ async def app_with(db: Database, book: RuleBook, settings: Settings):
         await client.aclose()
 
 
-def post(client: httpx.AsyncClient, token: str, query: str, **kw) -> asyncio.Future:
+def post(
+    client: httpx.AsyncClient, token: str, query: str, **kw: Any
+) -> Coroutine[Any, Any, httpx.Response]:
     return client.post(
         "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}, **kw
     )
 
 
 async def test_a_caller_over_its_requests_per_minute_gets_429_and_nothing_runs(
-    api: Api, db: Database, app_with
+    api: Api, db: Database, app_with: MakeClient
 ) -> None:
     client = await app_with(requests_per_minute=3)
     other = await p.token(db, api.slug, "admin")
@@ -69,7 +75,7 @@ async def test_a_caller_over_its_requests_per_minute_gets_429_and_nothing_runs(
     assert (await post(client, other, "{ serviceLines { code } }")).status_code == 200
 
 
-async def test_a_caller_over_its_cost_per_minute_gets_429(api: Api, app_with) -> None:
+async def test_a_caller_over_its_cost_per_minute_gets_429(api: Api, app_with: MakeClient) -> None:
     client = await app_with(cost_per_minute=6 * 30_000)  # 30,000 in any 10 s
     first = await post(client, api.token, YEAR)
     assert first.status_code == 200 and "errors" not in first.json()
@@ -86,9 +92,9 @@ async def test_a_caller_over_its_cost_per_minute_gets_429(api: Api, app_with) ->
 
 
 async def test_a_query_past_its_time_budget_is_stopped_with_timeout(
-    api: Api, app_with, monkeypatch: MonkeyPatch
+    api: Api, app_with: MakeClient, monkeypatch: MonkeyPatch
 ) -> None:
-    async def slow(*args, **kwargs) -> None:
+    async def slow(*args: Any, **kwargs: Any) -> None:
         await asyncio.sleep(30)
 
     monkeypatch.setattr(compliance, "findings_page", slow)
@@ -106,12 +112,12 @@ async def test_a_query_past_its_time_budget_is_stopped_with_timeout(
 
 
 async def test_a_caller_runs_one_reports_worth_at_a_time_and_small_queries_beside_it(
-    api: Api, app_with, monkeypatch: MonkeyPatch
+    api: Api, app_with: MakeClient, monkeypatch: MonkeyPatch
 ) -> None:
     started, release = asyncio.Event(), asyncio.Event()
     real = compliance.findings_page
 
-    async def held(*args, **kwargs):
+    async def held(*args: Any, **kwargs: Any) -> compliance.FindingsPage:
         started.set()
         await release.wait()
         return await real(*args, **kwargs)
