@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from cmgraph import hookimpl
 from cmgraph.app import create_app
 from cmgraph.config import MetricsSettings, Settings, SettingsError
 from cmgraph.db.engine import Database
+from cmgraph.facts import AssignmentCheck, Finding
 from cmgraph.observability import metrics
 from cmgraph.plugins import PluginFailed, RuleBook, build_plugin_manager
 from tests.support import Api
@@ -38,7 +40,9 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-async def metered(db: Database, book: RuleBook, settings: Settings):
+async def metered(
+    db: Database, book: RuleBook, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of an app with metrics on behind the bearer token."""
     configured = dataclasses.replace(settings, metrics=MetricsSettings(True, token=TOKEN))
     app = create_app(configured, db=db, book=book)
@@ -58,14 +62,16 @@ async def test_metrics_are_off_by_default(api: Api) -> None:
     assert response.status_code == 404
 
 
-async def test_metrics_ask_for_their_token(metered) -> None:
+async def test_metrics_ask_for_their_token(metered: httpx.AsyncClient) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
         response = await metered.get("/metrics", headers=headers)
         assert response.status_code == 401
         assert "cmgraph_requests" not in response.text
 
 
-async def test_requests_are_counted_by_operation_outcome_and_status(api: Api, metered) -> None:
+async def test_requests_are_counted_by_operation_outcome_and_status(
+    api: Api, metered: httpx.AsyncClient
+) -> None:
     headers = {"Authorization": f"Bearer {api.token}"}
     before = await scrape(metered)
     for _ in range(3):
@@ -102,7 +108,7 @@ async def test_requests_are_counted_by_operation_outcome_and_status(api: Api, me
     assert "cmgraph_db_connections_open" in after and "cmgraph_db_connections_in_use" in after
 
 
-async def test_refused_writes_are_counted_by_code(api: Api, metered) -> None:
+async def test_refused_writes_are_counted_by_code(api: Api, metered: httpx.AsyncClient) -> None:
     client = await b.client(api, "Refused", "Write")
     provider = await b.provider(api, "No", "Credential", credentials=[])
     before = await scrape(metered)
@@ -135,7 +141,7 @@ class Broken:
     name = "broken_meter"
 
     @hookimpl
-    def cmgraph_check_assignment(self, check):
+    def cmgraph_check_assignment(self, check: AssignmentCheck) -> list[Finding]:
         raise RuntimeError("broken")
 
 
@@ -183,7 +189,7 @@ def test_operation_names_are_capped_per_process(monkeypatch: MonkeyPatch) -> Non
         ({"CMGRAPH_METRICS": "true", "CMGRAPH_METRICS_PORT": "x"}, "CMGRAPH_METRICS_PORT"),
     ],
 )
-def test_metrics_on_need_a_token_or_a_port_of_their_own(env, message) -> None:
+def test_metrics_on_need_a_token_or_a_port_of_their_own(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
 
@@ -196,7 +202,7 @@ def test_metrics_settings_are_read_from_the_environment() -> None:
 
 @pytest.mark.parametrize("given_folder", [True, False], ids=["operators-folder", "serves-own"])
 def test_two_workers_are_counted_in_one_scrape(
-    database_url: str, api: Api, tmp_path: Path, is_postgres: bool, given_folder
+    database_url: str, api: Api, tmp_path: Path, is_postgres: bool, given_folder: bool
 ) -> None:
     """`cmgraph serve --workers 2`: each worker counts the requests it serves, and one scrape
     of the metrics port sums both. With a multiprocess folder given (an operator may), the
