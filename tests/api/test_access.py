@@ -3,7 +3,10 @@ only the clients their provider is (or will be) case manager of, through every w
 
 from __future__ import annotations
 
+from typing import Any
+
 import builders as b
+import httpx
 import principals as p
 
 from cmgraph.db import models
@@ -11,7 +14,7 @@ from cmgraph.db.engine import Database
 from tests.support import Api
 
 
-def forbidden(response) -> None:
+def forbidden(response: httpx.Response) -> None:
     assert response.status_code == 403, response.text
     body = response.json()
     assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
@@ -143,7 +146,7 @@ async def test_node_returns_only_the_kinds_a_caller_may_read(api: Api, db: Datab
 # --- the clinician's caseload -----------------------------------------------------------
 
 
-async def caseload(api: Api, db: Database):
+async def caseload(api: Api, db: Database) -> dict[str, Any]:
     """A clinician (provider `mine`), a client on their caseload, one on another provider's,
     and one whose assignment with the clinician ended long ago."""
     mine = await b.provider(api, "Cara", "Clinician")

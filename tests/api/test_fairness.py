@@ -54,7 +54,7 @@ def postgres_url(database_url: str, is_postgres: bool) -> str:
 
 
 async def test_a_flood_of_reports_from_one_organization_leaves_another_fast(
-    db: Database, postgres_url, tmp_path: Path
+    db: Database, postgres_url: str, tmp_path: Path
 ) -> None:
     flooder_slug = f"flood-{uuid.uuid4().hex[:8]}"
     demo = await load_demo(db, slug=flooder_slug, today=TODAY)

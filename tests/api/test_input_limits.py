@@ -4,6 +4,7 @@ clear error and changes nothing: never an internal error or a 500."""
 from __future__ import annotations
 
 import base64
+from typing import Any, cast
 
 import pytest
 from helpers import ADD, cm_input, create_client, credentialed_case
@@ -11,10 +12,10 @@ from helpers import ADD, cm_input, create_client, credentialed_case
 from tests.support import Api
 
 
-def _error_of(body: dict) -> str:
+def _error_of(body: dict[str, Any]) -> str:
     [error] = body["errors"]
     assert "Internal error" not in error["message"], error
-    return error["message"]
+    return cast(str, error["message"])
 
 
 @pytest.mark.parametrize(
@@ -22,7 +23,7 @@ def _error_of(body: dict) -> str:
     [("startDate", "0001-01-05"), ("endDate", "9999-12-31"), ("startDate", "2026-02-30")],
 )
 async def test_dates_outside_any_practice_are_refused_before_anything_runs(
-    api: Api, field, value
+    api: Api, field: str, value: str
 ) -> None:
     case = await credentialed_case(api)
     input = {**cm_input(case, "2026-03-01"), field: value}
@@ -88,7 +89,7 @@ CREATE_CLIENT = """mutation($input: CreateClientInput!) {
     ids=["long-name", "long-external-id", "nul", "line-break"],
 )
 async def test_text_too_long_or_with_control_characters_is_invalid_input(
-    api: Api, input, field
+    api: Api, input: dict[str, str], field: list[str]
 ) -> None:
     body = await api.raw(CREATE_CLIENT, {"input": input})
 

@@ -19,7 +19,7 @@ from graphql import (
     is_required_argument,
     is_required_input_field,
 )
-from roles_support import literal
+from roles_support import literal, roots
 
 from cmgraph.api.schema import schema
 from cmgraph.db import models
@@ -27,7 +27,7 @@ from cmgraph.db.engine import Database
 from tests.support import Api
 
 GRAPHQL = schema._schema
-ROOTS = {"Query": GRAPHQL.query_type, "Mutation": GRAPHQL.mutation_type}
+ROOTS = roots(GRAPHQL)
 SPOOF = "Ann\u202egnirts"  # RIGHT-TO-LEFT OVERRIDE: shows as "Annstring" reversed
 
 
@@ -45,7 +45,7 @@ def _text_fields(kind: GraphQLInputObjectType, path: list[str]) -> list[list[str
 
 def text_inputs() -> list[tuple[str, str, tuple[str, ...]]]:
     """(root, field, path of a String) for every String argument and input field."""
-    found = []
+    found: list[tuple[str, str, tuple[str, ...]]] = []
     for root, kind in ROOTS.items():
         for name, field in kind.fields.items():
             for arg_name, arg in field.args.items():
@@ -125,7 +125,7 @@ def invalid(body: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(("root", "name", "path"), TEXT_INPUTS, ids=lambda v: str(v))
 async def test_every_text_input_refuses_bidi_overrides(
-    api: Api, db: Database, root, name, path
+    api: Api, db: Database, root: str, name: str, path: tuple[str, ...]
 ) -> None:
     document, variables = request(root, name, path)
     before = await b.count(db, models.ChangeRecord, api.slug)
@@ -147,7 +147,7 @@ NAME = """mutation($first: String!) { createClient(input: {firstName: $first, la
     ids=["lone-high", "lone-low", "rlo", "isolate", "nul", "escape", "line-break"],
 )
 async def test_a_name_that_is_not_text_is_invalid_input_on_every_database(
-    api: Api, db: Database, first
+    api: Api, db: Database, first: str
 ) -> None:
     # sent as JSON escapes, as a client would: "\ud800" decodes to a lone surrogate
     body = json.dumps({"query": NAME, "variables": {"first": first}})
@@ -166,7 +166,9 @@ async def test_a_name_that_is_not_text_is_invalid_input_on_every_database(
 
 
 @pytest.mark.parametrize("first", ["\u200b", "\u200b\u200d \u2060", "\ufeff"])
-async def test_a_name_of_only_formatting_characters_is_blank(api: Api, db: Database, first) -> None:
+async def test_a_name_of_only_formatting_characters_is_blank(
+    api: Api, db: Database, first: str
+) -> None:
     data = await api(NAME, {"first": first})
     assert data["createClient"]["userErrors"] == [
         {"code": "INVALID_INPUT", "field": ["input", "firstName"]}
@@ -219,7 +221,7 @@ async def test_real_text_passes_notes_keep_their_lines(api: Api) -> None:
     ids=["int-variable", "input-key", "literal", "document"],
 )
 async def test_a_lone_surrogate_anywhere_is_a_clear_error_not_a_500(
-    api: Api, query, variables
+    api: Api, query: str, variables: dict[str, Any]
 ) -> None:
     body = json.dumps({"query": query, "variables": variables})  # "\ud800" escaped, as sent
     response = await api.client.post(

@@ -11,7 +11,7 @@ import dataclasses
 import ipaddress
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import builders as b
 import httpx
@@ -139,14 +139,14 @@ async def create(api: Api, url: str, types: list[str], **extra: Any) -> dict[str
     data = (await api(CREATE, {"input": {"url": url, "eventTypes": types, **extra}}))[
         "createWebhookEndpoint"
     ]
-    return data
+    return cast("dict[str, Any]", data)
 
 
 async def endpoint(api: Api, receiver: Receiver, types: list[str]) -> str:
     data = await create(api, receiver.url, types)
     assert data["userErrors"] == [], data["userErrors"]
     receiver.secrets.append(data["secret"])
-    return data["webhookEndpoint"]["id"]
+    return cast("str", data["webhookEndpoint"]["id"])
 
 
 async def deliveries(api: Api, endpoint_id: str, **variables: Any) -> list[dict[str, Any]]:
@@ -419,7 +419,7 @@ async def test_update_and_delete_an_endpoint_and_every_change_is_audited(
         ("https://[fd00:ec2::254]/x", "ADDRESS_REFUSED"),
     ],
 )
-def test_registration_refuses_what_is_not_a_public_https_url(url, code) -> None:
+def test_registration_refuses_what_is_not_a_public_https_url(url: str, code: str) -> None:
     with pytest.raises(destinations.Refused) as refused:
         destinations.check_url(url, allow_private=False)
     assert refused.value.code == code
@@ -433,7 +433,7 @@ def test_registration_refuses_what_is_not_a_public_https_url(url, code) -> None:
         "http://[::ffff:169.254.169.254]/",
     ],
 )
-def test_metadata_addresses_stay_refused_when_private_networks_are_allowed(url) -> None:
+def test_metadata_addresses_stay_refused_when_private_networks_are_allowed(url: str) -> None:
     with pytest.raises(destinations.Refused, match="metadata"):
         destinations.check_url(url, allow_private=True)
 
@@ -499,15 +499,17 @@ async def test_a_name_that_resolves_to_a_private_address_at_delivery_is_not_call
     )
     task = asyncio.ensure_future(dispatcher.run())
     await b.client(api)
+    listed: dict[str, Any] | None = None
     try:
         for _ in range(100):
-            (listed,) = await deliveries(api, hook) or [None]
+            (listed,) = await deliveries(api, hook) or (None,)
             if listed and listed["attempts"]:
                 break
             await asyncio.sleep(0.05)
     finally:
         dispatcher.stop()
         await task
+    assert listed is not None
     assert listed["attempts"][0]["error"] == "ADDRESS_REFUSED"
     assert listed["attempts"][0]["statusCode"] is None
     assert receiver.received == []

@@ -65,6 +65,7 @@ async def test_a_worker_killed_mid_delivery_leaves_it_to_another(
 ) -> None:
     """The first worker takes the delivery and dies while the receiver holds the request;
     once its lease ends, a second worker delivers the same message (same webhook-id)."""
+    assert settings.secret_key is not None  # the workers seal and open secrets with it
     async with receiving() as receiver:
         created = await api(
             """mutation($url: String!) { createWebhookEndpoint(input: {url: $url,
@@ -100,6 +101,7 @@ async def test_a_worker_killed_mid_delivery_leaves_it_to_another(
 async def test_sigterm_finishes_the_attempt_in_flight_and_releases_the_endpoint(
     api: Api, db: Database, settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
+    assert settings.secret_key is not None  # the worker seals and opens secrets with it
     async with receiving() as receiver:
         created = await api(
             """mutation($url: String!) { createWebhookEndpoint(input: {url: $url,
@@ -123,16 +125,18 @@ async def test_sigterm_finishes_the_attempt_in_flight_and_releases_the_endpoint(
         endpoint = await session.scalar(
             select(models.WebhookEndpoint).where(models.WebhookEndpoint.url == receiver.url)
         )
+        assert endpoint is not None
         delivery = await session.scalar(
             select(models.WebhookDelivery).where(models.WebhookDelivery.endpoint_id == endpoint.id)
         )
+    assert delivery is not None
     assert endpoint.lease_owner is None and endpoint.leased_until is None
     assert delivery.status == "succeeded" and delivery.attempts == 1
 
 
 @pytest.mark.parametrize("command", [["worker"], ["serve", "--port", "0"]])
 def test_without_a_secret_key_delivery_does_not_start_in_one_line(
-    database_url: str, command
+    database_url: str, command: list[str]
 ) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "cmgraph.cli", *command],
