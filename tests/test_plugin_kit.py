@@ -215,17 +215,21 @@ class OwnRuleAndWrapper:
     name = "own_rule_and_wrapper"
 
     @hookimpl
-    def cmgraph_check_assignment(self, check):
+    def cmgraph_check_assignment(self, check: AssignmentCheck) -> list[Finding]:
         return [Finding("OWN_NOTE", Severity.WARNING, "Noted.", "own_note")]
 
     @hookimpl(wrapper=True, specname="cmgraph_check_assignment")
-    def familiarity_waived(self, check):
+    def familiarity_waived(
+        self, check: AssignmentCheck
+    ) -> Generator[None, list[Finding], list[Finding]]:
         findings = yield
         return [f for f in findings if f.code != "NOT_FAMILIAR"]
 
 
 @pytest.mark.cmgraph_plugins(OwnRuleAndWrapper())
-async def test_a_rule_and_a_wrapper_of_one_hook_live_in_one_plugin(cmgraph_graphql) -> None:
+async def test_a_rule_and_a_wrapper_of_one_hook_live_in_one_plugin(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     who = await practice(cmgraph_graphql, ["own_rule_and_wrapper"])
     await session(cmgraph_graphql, who, "2026-02-20T09:00-05:00", "2026-02-20T10:00-05:00")
 

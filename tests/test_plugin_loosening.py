@@ -169,11 +169,11 @@ class BcbaDOnly:
     name = "bcba_d_only"
 
     @hookimpl
-    def cmgraph_qualifying_credentials(self, service_line):
+    def cmgraph_qualifying_credentials(self, service_line: str) -> frozenset[str] | None:
         return frozenset({"BCBA-D"}) if service_line == "ABA" else None
 
 
-def _mismatches(findings):
+def _mismatches(findings: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(f["rule"], f["plugin"]) for f in findings if f["code"] == "DISCIPLINE_MISMATCH"]
 
 
@@ -188,8 +188,8 @@ def _mismatches(findings):
     ids=["narrowed", "default", "refused-by-both"],
 )
 async def test_a_refusal_caused_by_a_payors_narrower_credentials_names_its_plugin(
-    cmgraph_graphql, plugins, credential, decided_by
-):
+    cmgraph_graphql: GraphQLClient, plugins: list[str], credential: str, decided_by: str
+) -> None:
     who = await cmgraph_graphql.practice(plugins, cm_credential=credential)
 
     payload = await cmgraph_graphql.add_case_manager(who, "2026-03-01")
@@ -223,8 +223,11 @@ async def test_a_refusal_caused_by_a_payors_narrower_credentials_names_its_plugi
     ids=["narrowed", "lapsed"],
 )
 async def test_a_session_the_narrowing_disqualifies_names_the_plugin_everywhere_it_shows(
-    cmgraph_graphql, credential, april_payor_plugins, decided_by
-):
+    cmgraph_graphql: GraphQLClient,
+    credential: r.CredentialSpec,
+    april_payor_plugins: list[str],
+    decided_by: str,
+) -> None:
     """A BCBA case manager from March 1; from April 1 the client is covered by a payor
     naming the plugin (or, without it, the CM's licence lapses): the April session's
     DISCIPLINE_MISMATCH says who decided it on the claim line, in the compliance report and
@@ -236,8 +239,8 @@ async def test_a_session_the_narrowing_disqualifies_names_the_plugin_everywhere_
     await r.coverage(cmgraph_graphql, client, april, since="2026-04-01")
     cm = await r.provider(cmgraph_graphql, "Casey", "Manager", credential)
     rbt = await r.provider(cmgraph_graphql, "Robin", "Tech", "RBT")
-    for payor in (march, april):
-        await r.enroll(cmgraph_graphql, cm, payor)
+    for each_payor in (march, april):
+        await r.enroll(cmgraph_graphql, cm, each_payor)
     await r.case_manager(cmgraph_graphql, client, cm, "2026-03-01")
     for day in ("2026-03-10", "2026-04-10"):
         await r.session(cmgraph_graphql, client, rbt, f"{day}T09:00-04:00", f"{day}T10:00-04:00")

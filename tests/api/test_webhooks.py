@@ -694,8 +694,13 @@ def ca_file(tmp_path: Path, ca: trustme.CA) -> str:
 
 
 async def test_a_delivery_over_https_to_a_receiver_of_a_trusted_ca_is_signed_and_verified(
-    api, db, book, settings, tmp_path, monkeypatch
-):
+    api: Api,
+    db: Database,
+    book: RuleBook,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: MonkeyPatch,
+) -> None:
     """The receiver's certificate is issued by a private CA that CMGRAPH_WEBHOOK_CA_FILE
     names: the test webhook and a dispatched event both arrive over TLS, verified by the
     Standard Webhooks reference library."""
@@ -728,8 +733,14 @@ async def test_a_delivery_over_https_to_a_receiver_of_a_trusted_ca_is_signed_and
 
 @pytest.mark.parametrize("trouble", ["ca-not-trusted", "certificate-for-another-name"])
 async def test_a_receiver_whose_certificate_is_not_trusted_is_a_failed_tls_attempt(
-    api, db, book, settings, tmp_path, monkeypatch, trouble
-):
+    api: Api,
+    db: Database,
+    book: RuleBook,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: MonkeyPatch,
+    trouble: str,
+) -> None:
     """Without the CA file (or with a certificate for another name than the URL's), the
     handshake fails: a failed attempt of class TLS_ERROR, no status code, nothing received."""
     monkeypatch.setattr(destinations, "system_resolver", loopback)
@@ -751,7 +762,7 @@ async def test_a_receiver_whose_certificate_is_not_trusted_is_a_failed_tls_attem
     assert receiver.received == []
 
 
-def test_a_ca_file_that_is_not_one_stops_the_service_at_start(tmp_path):
+def test_a_ca_file_that_is_not_one_stops_the_service_at_start(tmp_path: Path) -> None:
     not_pem = tmp_path / "ca.pem"
     not_pem.write_text("not a certificate")
     for path in (str(not_pem), str(tmp_path / "missing.pem")):
