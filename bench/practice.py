@@ -300,18 +300,18 @@ class _Builder:
     def __init__(self, params: Params) -> None:
         self.p = params
         self.rng = random.Random(params.seed)
-        self.org = self.uuid()
+        self.org = self.new_id()
         self.window_end = WINDOW_START + timedelta(weeks=params.weeks)  # exclusive
         self.tables: dict[str, list[dict[str, Any]]] = {}
 
-    def uuid(self) -> uuid.UUID:
+    def new_id(self) -> uuid.UUID:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
 
     def days(self, low: int, high: int) -> timedelta:
         return timedelta(days=self.rng.randint(low, high))
 
     def add(self, table: Table, row: dict[str, Any]) -> dict[str, Any]:
-        row = {"organization_id": self.org, "id": self.uuid(), **row}
+        row = {"organization_id": self.org, "id": self.new_id(), **row}
         self.tables.setdefault(table.name, []).append(row)
         return row
 

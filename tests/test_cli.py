@@ -3,18 +3,21 @@ a SQLite file, one line on stderr and exit status 1 when something is wrong."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import os
 import subprocess
 import sys
 import tomllib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from pytest import MonkeyPatch
 from sqlalchemy import select
 
 import cmgraph as cmgraph_package
@@ -255,7 +258,9 @@ def test_plugins_lists_each_plugin_with_its_origin_and_hooks(tmp_path: Path) -> 
     assert rows["cmgraph.lead_time"][0] == "built-in"
 
 
-async def test_plugins_lists_rules_codes_settings_and_with_org_the_payors_naming_each(migrated):
+async def test_plugins_lists_rules_codes_settings_and_with_org_the_payors_naming_each(
+    migrated: tuple[str, Path],
+) -> None:
     url, cwd = migrated
     (cwd / "no-plugins").mkdir(exist_ok=True)
     (cwd / "no-plugins" / "acme_health.py").write_text(
@@ -410,7 +415,9 @@ def test_serve_says_at_once_when_the_sqlite_files_are_not_writable(
     assert f"{path} is not writable (mode 0o444)" in line
 
 
-def _every_parser(parser, path=("cmgraph",)):
+def _every_parser(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ("cmgraph",)
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """Each parser of the command line with its path, subcommands included."""
     yield path, parser
     for action in parser._actions:
@@ -419,7 +426,7 @@ def _every_parser(parser, path=("cmgraph",)):
                 yield from _every_parser(sub, (*path, name))
 
 
-def test_every_command_and_option_explains_itself():
+def test_every_command_and_option_explains_itself() -> None:
     """Each command says what it does and which variables it reads; each option and
     argument has help, with its default when it has one."""
     from cmgraph.cli import parser
@@ -438,7 +445,7 @@ def test_every_command_and_option_explains_itself():
                 assert "default" in action.help, (path, action.dest)
 
 
-def test_the_top_level_help_says_what_cmgraph_is_and_what_it_reads(tmp_path):
+def test_the_top_level_help_says_what_cmgraph_is_and_what_it_reads(tmp_path: Path) -> None:
     run = cmgraph("--help", url=sqlite_url(tmp_path / "unused.db"), cwd=tmp_path)
     assert run.returncode == 0, run
     assert "Case Manager" in run.stdout and "therapy" in run.stdout
@@ -465,8 +472,8 @@ def test_the_top_level_help_says_what_cmgraph_is_and_what_it_reads(tmp_path):
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(
-    migrated, monkeypatch, variable, value, takes
-):
+    migrated: tuple[str, Path], monkeypatch: MonkeyPatch, variable: str, value: str, takes: str
+) -> None:
     url, cwd = migrated
     monkeypatch.setenv(variable, value)
     if variable.startswith("CMGRAPH_METRICS_"):
@@ -480,14 +487,16 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
-def test_plain_postgresql_urls_mean_asyncpg(scheme):
+def test_plain_postgresql_urls_mean_asyncpg(scheme: str) -> None:
     settings = Settings.from_env({"CMGRAPH_DATABASE_URL": f"{scheme}://u:p%40ss@db.example/cm"})
     assert settings.database_url == "postgresql+asyncpg://u:p%40ss@db.example/cm"
     kept = "postgresql+asyncpg://u@h/cm"
     assert Settings.from_env({"CMGRAPH_DATABASE_URL": kept}).database_url == kept
 
 
-def test_a_plain_postgresql_url_works_from_the_command_line(database_url, tmp_path):
+def test_a_plain_postgresql_url_works_from_the_command_line(
+    database_url: str, tmp_path: Path
+) -> None:
     """Operators paste the URL their host gives them: postgres://... works as it is."""
     from sqlalchemy.engine import make_url
 
@@ -511,20 +520,26 @@ def test_a_plain_postgresql_url_works_from_the_command_line(database_url, tmp_pa
     ],
     ids=["org-create", "token-list", "serve", "db-downgrade", "db-upgrade-bad-revision"],
 )
-def test_a_command_that_fails_before_migrating_leaves_no_sqlite_file(tmp_path, args):
+def test_a_command_that_fails_before_migrating_leaves_no_sqlite_file(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
     run = cmgraph(*args, url=sqlite_url(tmp_path / "never.db"), cwd=tmp_path)
     assert_one_line_error(run)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("never")) == []
 
 
-def test_serve_refuses_a_trace_exporter_it_does_not_have(migrated, monkeypatch):
+def test_serve_refuses_a_trace_exporter_it_does_not_have(
+    migrated: tuple[str, Path], monkeypatch: MonkeyPatch
+) -> None:
     url, cwd = migrated
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
     line = assert_one_line_error(cmgraph("serve", url=url, cwd=cwd))
     assert "OTEL_TRACES_EXPORTER" in line and "otlp" in line
 
 
-def test_metrics_on_without_a_token_or_port_is_one_line(migrated, monkeypatch):
+def test_metrics_on_without_a_token_or_port_is_one_line(
+    migrated: tuple[str, Path], monkeypatch: MonkeyPatch
+) -> None:
     url, cwd = migrated
     monkeypatch.setenv("CMGRAPH_METRICS", "true")
     line = assert_one_line_error(cmgraph("serve", url=url, cwd=cwd))

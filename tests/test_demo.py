@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from cmgraph.db import models
 from cmgraph.db.engine import Database
-from cmgraph.demo import DemoExists, load_demo
+from cmgraph.demo import DemoExists, DemoSummary, load_demo
 from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook
 from cmgraph.services import compliance
@@ -22,17 +22,17 @@ TODAY = date(2026, 3, 10)
 
 
 @pytest.fixture
-async def demo(db: Database):
+async def demo(db: Database) -> DemoSummary:
     return await load_demo(db, slug=f"demo-{uuid.uuid4().hex[:8]}", today=TODAY)
 
 
-async def test_the_demo_has_the_promised_size(demo) -> None:
+async def test_the_demo_has_the_promised_size(demo: DemoSummary) -> None:
     assert (demo.clients, demo.providers, demo.payors) == (50, 15, 4)
     assert 600 <= demo.appointments <= 1200  # 8 weeks of sessions
     assert demo.assignments >= 50
 
 
-async def test_the_demo_never_overlaps_assignments(db: Database, demo) -> None:
+async def test_the_demo_never_overlaps_assignments(db: Database, demo: DemoSummary) -> None:
     a, b = models.Assignment.__table__.alias("a"), models.Assignment.__table__.alias("b")
     async with db.read() as session:
         overlapping = await session.scalar(
@@ -49,7 +49,9 @@ async def test_the_demo_never_overlaps_assignments(db: Database, demo) -> None:
     assert overlapping == 0
 
 
-async def test_the_demo_stores_credential_types_as_the_api_does(db: Database, demo) -> None:
+async def test_the_demo_stores_credential_types_as_the_api_does(
+    db: Database, demo: DemoSummary
+) -> None:
     """Upper case (services.providers): an export or a plugin sees "BCABA" whichever way the
     provider came in."""
     async with db.read() as session:
@@ -63,7 +65,9 @@ async def test_the_demo_stores_credential_types_as_the_api_does(db: Database, de
     assert "BCABA" in types and types == {t.upper() for t in types}
 
 
-async def test_the_demo_shows_each_deliberate_finding(db: Database, book: RuleBook, demo) -> None:
+async def test_the_demo_shows_each_deliberate_finding(
+    db: Database, book: RuleBook, demo: DemoSummary
+) -> None:
     scope = TenantScope(db, book, demo.organization_id, Clock("America/Chicago"), "test")
 
     window = (TODAY - timedelta(days=28), TODAY + timedelta(days=28))
@@ -77,7 +81,7 @@ async def test_the_demo_shows_each_deliberate_finding(db: Database, book: RuleBo
     assert by_code["LEAD_TIME"] == 1
 
 
-async def test_the_demo_is_not_loaded_twice_under_one_slug(db: Database, demo) -> None:
+async def test_the_demo_is_not_loaded_twice_under_one_slug(db: Database, demo: DemoSummary) -> None:
     with pytest.raises(DemoExists):
         await load_demo(db, slug=demo.slug, today=TODAY)
     async with db.read() as session:

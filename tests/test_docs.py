@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 import rulefacts as rf
 
 from cmgraph import hookspecs
+from cmgraph.facts import Payors
 from cmgraph.plugins import RuleBook, build_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,19 +51,19 @@ def test_there_are_hooks() -> None:
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_has_a_section_in_the_plugin_docs(hook) -> None:
+def test_every_hook_has_a_section_in_the_plugin_docs(hook: str) -> None:
     assert section(hook)
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_documented_signature_is_the_hookspecs_one(hook) -> None:
+def test_every_documented_signature_is_the_hookspecs_one(hook: str) -> None:
     documented = re.match(r"`([^`]*)`", section(hook))
     assert documented, f"### {hook} does not open with its signature"
     assert " ".join(documented.group(1).split()) == signature(hook)
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_docstring_gives_parameters_answer_and_version(hook) -> None:
+def test_every_hook_docstring_gives_parameters_answer_and_version(hook: str) -> None:
     doc = inspect.getdoc(getattr(hookspecs, hook)) or ""
     for name in inspect.signature(getattr(hookspecs, hook)).parameters:
         assert f":param {name}:" in doc, f"{hook} does not document {name}"
@@ -82,17 +84,17 @@ def _session(book: RuleBook) -> Any:
 
 
 # How each hook's example is driven through the RuleBook, for a payor naming the plugin.
-DRIVE = {
+DRIVE: dict[str, Callable[[RuleBook], object]] = {
     "cmgraph_service_lines": lambda book: book.service_lines,
     "cmgraph_rules": lambda book: book.rules(),
     "cmgraph_payor_settings": lambda book: [
-        book.lead_time("ABA", rf.Payors(primary=MINE)),
+        book.lead_time("ABA", Payors(primary=MINE)),
         book.setting_errors(["my_payor"], {"notice_hours": 72}) == [] or 1 / 0,
     ],
     "cmgraph_qualifying_credentials": lambda book: book.qualifying_credentials(
-        "ABA", rf.Payors(primary=MINE)
+        "ABA", Payors(primary=MINE)
     ),
-    "cmgraph_lead_time": lambda book: book.lead_time("ABA", rf.Payors(primary=MINE)),
+    "cmgraph_lead_time": lambda book: book.lead_time("ABA", Payors(primary=MINE)),
     "cmgraph_enrollment_qualifies": lambda book: book.credentialed(
         [rf.enrollment(CM, MINE)], CM.id, MINE, rf.d("2026-03-01"), "ABA"
     ),
@@ -109,7 +111,7 @@ DRIVE = {
     "cmgraph_rendering_provider": lambda book: book.claim(_session(book)),
     "cmgraph_supervising_provider": lambda book: book.claim(_session(book)),
     "cmgraph_modifiers": lambda book: book.claim(_session(book)),
-    "cmgraph_expiry_window": lambda book: book.expiry_windows(rf.Payors(primary=MINE)),
+    "cmgraph_expiry_window": lambda book: book.expiry_windows(Payors(primary=MINE)),
     "cmgraph_check_current_assignment": lambda book: book.check_current_assignment(
         rf.current_check(book, ASSIGNED, CM, "2026-03-10", coverages=[rf.coverage(MINE)])
     ),
@@ -132,7 +134,7 @@ def test_the_docs_have_an_example_per_hook() -> None:
 
 
 @pytest.mark.parametrize(("heading", "code"), examples(), ids=lambda v: v[:40])
-def test_each_docs_example_runs(heading, code) -> None:
+def test_each_docs_example_runs(heading: str, code: str) -> None:
     module = ModuleType("my_payor")
     exec(compile(PRELUDE + code, f"docs/plugins.md ({heading})", "exec"), module.__dict__)
     if heading not in DRIVE:
@@ -147,7 +149,7 @@ def test_each_docs_example_runs(heading, code) -> None:
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_is_implemented_by_a_plugin_under_test(hook) -> None:
+def test_every_hook_is_implemented_by_a_plugin_under_test(hook: str) -> None:
     """A test defines a plugin implementing the hook, or a shipped plugin with its own tests
     does."""
     in_tests = any(

@@ -9,7 +9,8 @@ import pytest
 from kit_support import add_cm, practice, session
 
 from cmgraph import hookimpl
-from cmgraph.facts import Severity
+from cmgraph.facts import Finding, SessionCheck, Severity
+from cmgraph.testing import GraphQLClient
 
 CHECK = """query($i: AddCaseManagerInput!) {
   checkCaseManager(input: $i) { code plugin payor { id name } }
@@ -30,7 +31,9 @@ def _check_input(who: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def test_a_built_in_finding_carries_the_payor_it_concerns(cmgraph_graphql):
+async def test_a_built_in_finding_carries_the_payor_it_concerns(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     who = await practice(cmgraph_graphql, [], enrollment="PENDING")
 
     data = await cmgraph_graphql(CHECK, {"i": _check_input(who)})
@@ -44,12 +47,14 @@ class FlagsEverySession:
     name = "flags_every_session"
 
     @hookimpl
-    def cmgraph_check_session(self, check):
+    def cmgraph_check_session(self, check: SessionCheck) -> list[Finding]:
         return [check.finding("FLAGGED", Severity.WARNING, "Flagged.", rule="flag")]
 
 
 @pytest.mark.cmgraph_plugins(FlagsEverySession())
-async def test_a_payor_plugin_finding_carries_the_payor_it_was_reached_for(cmgraph_graphql):
+async def test_a_payor_plugin_finding_carries_the_payor_it_was_reached_for(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     who = await practice(cmgraph_graphql, ["flags_every_session"])
     assert (await add_cm(cmgraph_graphql, who))["userErrors"] == []
     await session(cmgraph_graphql, who, "2026-03-10T09:00-04:00", "2026-03-10T10:00-04:00")
@@ -68,12 +73,14 @@ class SaysSeventyTwo:
     name = "says_seventy_two"
 
     @hookimpl
-    def cmgraph_lead_time(self):
+    def cmgraph_lead_time(self) -> int:
         return 72
 
 
 @pytest.mark.cmgraph_plugins(SaysSeventyTwo())
-async def test_a_wrong_answer_is_plugin_failed_naming_the_plugin_and_the_hook(cmgraph_graphql):
+async def test_a_wrong_answer_is_plugin_failed_naming_the_plugin_and_the_hook(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     who = await practice(cmgraph_graphql, ["says_seventy_two"])
 
     body = await cmgraph_graphql.raw(CHECK, {"i": _check_input(who)})

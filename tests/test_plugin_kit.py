@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Generator
 from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -16,19 +17,25 @@ from pytest import LogCaptureFixture
 
 from cmgraph import hookimpl
 from cmgraph.facts import (
+    AssignmentCheck,
     Choice,
+    CurrentAssignmentCheck,
+    Enrollment,
     EnrollmentStatus,
     Finding,
     PayorKind,
     Payors,
     Provider,
+    RemovalCheck,
     RuleInfo,
     ServiceLine,
+    SessionCheck,
     Severity,
 )
 from cmgraph.facts import Payor as FactPayor
 from cmgraph.logs import JsonFormatter
 from cmgraph.plugins import RuleBook, build_plugin_manager
+from cmgraph.testing import GraphQLClient
 from cmgraph.testing import builders as b
 
 CLAIMS = """query($client: ID) {
@@ -44,13 +51,13 @@ class SlowPayor:
     name = "slow_payor"
 
     @hookimpl
-    def cmgraph_lead_time(self, service_line, payor):
+    def cmgraph_lead_time(self, service_line: str, payor: FactPayor | None) -> timedelta | None:
         return timedelta(hours=72)
 
 
 @pytest.mark.cmgraph_plugins(SlowPayor())
 async def test_a_one_answer_hook_changes_the_lead_time_for_the_payor_naming_it(
-    cmgraph_graphql,
+    cmgraph_graphql: GraphQLClient,
 ) -> None:
     slow = await practice(cmgraph_graphql, ["slow_payor"])
     plain = await practice(cmgraph_graphql, [])
@@ -70,11 +77,15 @@ class AssistantsMayManage:
     name = "assistants_may_manage"
 
     @hookimpl
-    def cmgraph_qualifying_credentials(self, service_line, payor):
+    def cmgraph_qualifying_credentials(
+        self, service_line: str, payor: FactPayor | None
+    ) -> frozenset[str] | None:
         return frozenset({"BCBA", "BCBA-D", "BCABA"}) if service_line == "ABA" else None
 
     @hookimpl
-    def cmgraph_enrollment_qualifies(self, enrollment, service_line):
+    def cmgraph_enrollment_qualifies(
+        self, enrollment: Enrollment, service_line: str | None
+    ) -> bool | None:
         if service_line == "ABA" and enrollment.status is EnrollmentStatus.PENDING:
             return True
         return None
@@ -82,7 +93,7 @@ class AssistantsMayManage:
 
 @pytest.mark.cmgraph_plugins(AssistantsMayManage())
 async def test_one_answer_hooks_widen_credentials_and_count_pending_enrollments(
-    cmgraph_graphql,
+    cmgraph_graphql: GraphQLClient,
 ) -> None:
     widened = await practice(cmgraph_graphql, ["assistants_may_manage"], cm_credential="BCaBA")
     plain = await practice(cmgraph_graphql, [], cm_credential="BCaBA")
@@ -95,7 +106,7 @@ async def test_one_answer_hooks_widen_credentials_and_count_pending_enrollments(
 
 @pytest.mark.cmgraph_plugins(AssistantsMayManage())
 async def test_a_pending_enrollment_counted_for_the_line_also_credentials_its_sessions(
-    cmgraph_graphql,
+    cmgraph_graphql: GraphQLClient,
 ) -> None:
     who = await practice(cmgraph_graphql, ["assistants_may_manage"], enrollment="PENDING")
     assert (await add_cm(cmgraph_graphql, who))["userErrors"] == []
@@ -114,19 +125,19 @@ class BillsTheDeliverer:
     name = "bills_the_deliverer"
 
     @hookimpl
-    def cmgraph_rendering_provider(self, check):
+    def cmgraph_rendering_provider(self, check: SessionCheck) -> Choice | None:
         return Choice(check.appointment.provider_id) if check.appointment else None
 
     @hookimpl
-    def cmgraph_supervising_provider(self, check):
+    def cmgraph_supervising_provider(self, check: SessionCheck) -> Choice | None:
         return Choice(check.case_manager.provider_id if check.case_manager else None)
 
     @hookimpl
-    def cmgraph_modifiers(self, check):
+    def cmgraph_modifiers(self, check: SessionCheck) -> list[str] | None:
         return ["HM"]
 
     @hookimpl
-    def cmgraph_check_session(self, check):
+    def cmgraph_check_session(self, check: SessionCheck) -> list[Finding]:
         if check.deliverer_credentialed:
             return []
         return [
@@ -145,7 +156,7 @@ class BillsTheDeliverer:
 
 @pytest.mark.cmgraph_plugins(BillsTheDeliverer())
 async def test_claim_line_hooks_and_an_added_finding_apply_to_the_naming_payor_only(
-    cmgraph_graphql,
+    cmgraph_graphql: GraphQLClient,
 ) -> None:
     deliverer_billed = await practice(cmgraph_graphql, ["bills_the_deliverer"])
     plain = await practice(cmgraph_graphql, [])
@@ -174,13 +185,17 @@ class NoFamiliarityRule:
     name = "no_familiarity_rule"
 
     @hookimpl(wrapper=True)
-    def cmgraph_check_assignment(self, check):
+    def cmgraph_check_assignment(
+        self, check: AssignmentCheck
+    ) -> Generator[None, list[Finding], list[Finding]]:
         findings = yield
         return [f for f in findings if f.code != "NOT_FAMILIAR"]
 
 
 @pytest.mark.cmgraph_plugins(NoFamiliarityRule())
-async def test_a_wrapper_drops_another_rules_findings_for_its_payor(cmgraph_graphql) -> None:
+async def test_a_wrapper_drops_another_rules_findings_for_its_payor(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     quiet = await practice(cmgraph_graphql, ["no_familiarity_rule"])
     plain = await practice(cmgraph_graphql, [])
     for who in (quiet, plain):  # the RBT, not the CM, delivered the recent session
@@ -200,17 +215,21 @@ class OwnRuleAndWrapper:
     name = "own_rule_and_wrapper"
 
     @hookimpl
-    def cmgraph_check_assignment(self, check):
+    def cmgraph_check_assignment(self, check: AssignmentCheck) -> list[Finding]:
         return [Finding("OWN_NOTE", Severity.WARNING, "Noted.", "own_note")]
 
     @hookimpl(wrapper=True, specname="cmgraph_check_assignment")
-    def familiarity_waived(self, check):
+    def familiarity_waived(
+        self, check: AssignmentCheck
+    ) -> Generator[None, list[Finding], list[Finding]]:
         findings = yield
         return [f for f in findings if f.code != "NOT_FAMILIAR"]
 
 
 @pytest.mark.cmgraph_plugins(OwnRuleAndWrapper())
-async def test_a_rule_and_a_wrapper_of_one_hook_live_in_one_plugin(cmgraph_graphql) -> None:
+async def test_a_rule_and_a_wrapper_of_one_hook_live_in_one_plugin(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     who = await practice(cmgraph_graphql, ["own_rule_and_wrapper"])
     await session(cmgraph_graphql, who, "2026-02-20T09:00-05:00", "2026-02-20T10:00-05:00")
 
@@ -225,14 +244,16 @@ class KeepsSomething:
     name = "keeps_something"
 
     @hookimpl(wrapper=True)
-    def cmgraph_check_assignment(self, check):
+    def cmgraph_check_assignment(
+        self, check: AssignmentCheck
+    ) -> Generator[None, list[Finding], list[Finding]]:
         findings = yield
         assert all(isinstance(f, Finding) for f in findings)  # one flat list
         return findings
 
 
 @pytest.mark.cmgraph_plugins(KeepsSomething())
-async def test_a_wrapper_that_keeps_findings_hands_them_on(cmgraph_graphql) -> None:
+async def test_a_wrapper_that_keeps_findings_hands_them_on(cmgraph_graphql: GraphQLClient) -> None:
     who = await practice(cmgraph_graphql, ["keeps_something"])
     await session(cmgraph_graphql, who, "2026-02-20T09:00-05:00", "2026-02-20T10:00-05:00")
 
@@ -245,13 +266,13 @@ class Broken:
     name = "broken_payor"
 
     @hookimpl
-    def cmgraph_check_assignment(self, check):
+    def cmgraph_check_assignment(self, check: AssignmentCheck) -> list[Finding]:
         raise RuntimeError(f"no table for {check.provider.display_name}")
 
 
 @pytest.mark.cmgraph_plugins(Broken())
 async def test_a_plugin_that_raises_fails_closed_names_itself_and_writes_nothing(
-    cmgraph_graphql, caplog: LogCaptureFixture
+    cmgraph_graphql: GraphQLClient, caplog: LogCaptureFixture
 ) -> None:
     who = await practice(cmgraph_graphql, ["broken_payor"])
 
@@ -292,12 +313,14 @@ class FortyEight:
     name = "forty_eight"
 
     @hookimpl
-    def cmgraph_lead_time(self, service_line, payor):
+    def cmgraph_lead_time(self, service_line: str, payor: FactPayor | None) -> timedelta | None:
         return timedelta(hours=48)
 
 
 @pytest.mark.cmgraph_plugins(SlowPayor(), FortyEight())
-async def test_with_several_payors_the_longest_lead_time_wins(cmgraph_graphql) -> None:
+async def test_with_several_payors_the_longest_lead_time_wins(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     who = await practice(cmgraph_graphql, ["forty_eight"])
     second = await _ok(
         cmgraph_graphql,
@@ -333,13 +356,13 @@ class Listed:
     name = "listed"
 
     @hookimpl
-    def cmgraph_rules(self):
+    def cmgraph_rules(self) -> list[RuleInfo]:
         return [RuleInfo("listed_rule", ("LISTED",), "A listed rule.", False)]
 
 
 @pytest.mark.cmgraph_plugins(Listed())
 async def test_the_rules_query_lists_a_payor_rule_with_the_payors_naming_it(
-    cmgraph_graphql,
+    cmgraph_graphql: GraphQLClient,
 ) -> None:
     await practice(cmgraph_graphql, ["listed"])
     await practice(cmgraph_graphql, [])
@@ -361,11 +384,11 @@ class FeedingTherapy:
     CMGRAPH_ALL_PAYORS = True
 
     @hookimpl
-    def cmgraph_service_lines(self):
+    def cmgraph_service_lines(self) -> list[ServiceLine]:
         return [ServiceLine("FT", "Feeding therapy", frozenset({"SLP", "OTR"}))]
 
     @hookimpl
-    def cmgraph_check_removal(self, check):
+    def cmgraph_check_removal(self, check: RemovalCheck) -> list[Finding]:
         return [
             Finding(
                 code="NEVER_REMOVE",
@@ -377,7 +400,7 @@ class FeedingTherapy:
         ]
 
     @hookimpl
-    def cmgraph_check_current_assignment(self, check):
+    def cmgraph_check_current_assignment(self, check: CurrentAssignmentCheck) -> list[Finding]:
         return [
             Finding(
                 code="REVIEW_DUE",
@@ -415,7 +438,7 @@ def test_a_line_a_plugin_adds_is_qualified_for_by_the_credentials_it_declares(
 
 @pytest.mark.cmgraph_plugins(FeedingTherapy())
 async def test_an_all_payor_plugin_adds_a_line_a_removal_rule_and_a_current_finding(
-    cmgraph_graphql,
+    cmgraph_graphql: GraphQLClient,
 ) -> None:
     who = await practice(cmgraph_graphql, [])
     lines = (await cmgraph_graphql("{ serviceLines { code qualifyingCredentials } }"))[

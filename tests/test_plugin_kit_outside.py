@@ -16,7 +16,7 @@ from cmgraph import cli
 from cmgraph.plugins import build_plugin_manager
 
 
-def test_loading_the_pytest_plugin_imports_neither_the_app_nor_httpx():
+def test_loading_the_pytest_plugin_imports_neither_the_app_nor_httpx() -> None:
     code = (
         "import sys, cmgraph.testing, cmgraph.testing.builders\n"
         "heavy = {'httpx', 'sqlalchemy', 'strawberry', 'starlette', 'cmgraph.app', "
@@ -30,7 +30,7 @@ def test_loading_the_pytest_plugin_imports_neither_the_app_nor_httpx():
 PLUGIN = "from cmgraph import hookimpl\n"
 
 
-def test_tests_beside_the_plugins_are_not_loaded_as_plugins(tmp_path):
+def test_tests_beside_the_plugins_are_not_loaded_as_plugins(tmp_path: Path) -> None:
     (tmp_path / "mine.py").write_text(PLUGIN)
     # Both would stop start-up if imported as plugins.
     (tmp_path / "test_mine.py").write_text("raise RuntimeError('a test module')\n")
@@ -42,7 +42,9 @@ def test_tests_beside_the_plugins_are_not_loaded_as_plugins(tmp_path):
     assert not {"test_mine", "conftest"} & {name for name, _ in pm.list_name_plugin()}
 
 
-def test_plugin_new_writes_a_plugin_whose_tests_pass(tmp_path, capsys):
+def test_plugin_new_writes_a_plugin_whose_tests_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["plugin", "new", "acme_health", "--dir", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "acme_health.py",
@@ -65,13 +67,15 @@ def test_plugin_new_writes_a_plugin_whose_tests_pass(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("name", "complaint"), [("Acme", "not a plugin name"), ("class", "not a plugin name")]
 )
-def test_plugin_new_refuses_a_name_that_is_no_module_name(name, complaint, tmp_path, capsys):
+def test_plugin_new_refuses_a_name_that_is_no_module_name(
+    name: str, complaint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["plugin", "new", name, "--dir", str(tmp_path)]) == 1
     assert complaint in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_plugin_new_never_overwrites(tmp_path, capsys):
+def test_plugin_new_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "acme_health.py").write_text("# mine\n")
 
     assert cli.main(["plugin", "new", "acme_health", "--dir", str(tmp_path)]) == 1

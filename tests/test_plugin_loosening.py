@@ -4,15 +4,17 @@ an enrollment's application date reaches the facts."""
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from kit_support import _ok, add_cm, practice, session
 
 from cmgraph import hookimpl
-from cmgraph.facts import EnrollmentStatus, RuleInfo
+from cmgraph.facts import Enrollment, EnrollmentStatus, RuleInfo
 from cmgraph.plugins import PluginError, RuleBook
-from cmgraph.testing import Registrar
+from cmgraph.testing import GraphQLClient, Registrar
 from cmgraph.testing import records as r
 
 
@@ -22,16 +24,18 @@ class AcmeHealth:
     name = "acme_health"
 
     @hookimpl
-    def cmgraph_lead_time(self):
+    def cmgraph_lead_time(self) -> timedelta | None:
         return timedelta(hours=72)
 
 
-async def _first_session_48_hours_in(gql, who):
+async def _first_session_48_hours_in(gql: GraphQLClient, who: dict[str, str]) -> None:
     await session(gql, who, "2026-03-03T00:00-05:00", "2026-03-03T01:00-05:00", "SCHEDULED")
 
 
 @pytest.mark.cmgraph_plugins(AcmeHealth())
-async def test_a_refusal_caused_by_a_payors_lead_time_names_its_plugin(cmgraph_graphql):
+async def test_a_refusal_caused_by_a_payors_lead_time_names_its_plugin(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     acme = await practice(cmgraph_graphql, ["acme_health"])
     plain = await practice(cmgraph_graphql, [])
     await _first_session_48_hours_in(cmgraph_graphql, acme)
@@ -54,14 +58,14 @@ class NoLeadTime:
     name = "no_lead_time"
 
     @hookimpl
-    def cmgraph_rules(self):
+    def cmgraph_rules(self) -> list[RuleInfo]:
         return [RuleInfo("none", (), "No lead time.", False, replaces=("lead_time",))]
 
 
 @pytest.mark.cmgraph_plugins(NoLeadTime(), AcmeHealth())
 async def test_a_replaced_rule_is_off_for_its_payor_but_not_for_a_payor_demanding_more(
-    cmgraph_graphql,
-):
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     replaced = await practice(cmgraph_graphql, ["no_lead_time"])
     await _first_session_48_hours_in(cmgraph_graphql, replaced)
     assert (await add_cm(cmgraph_graphql, replaced))["userErrors"] == []
@@ -95,11 +99,11 @@ class ReplacesNothingKnown:
     name = "replaces_nothing_known"
 
     @hookimpl
-    def cmgraph_rules(self):
+    def cmgraph_rules(self) -> list[RuleInfo]:
         return [RuleInfo("x", (), "x", False, replaces=("lead_tme",))]
 
 
-def test_replacing_a_rule_that_is_not_built_in_stops_start_up():
+def test_replacing_a_rule_that_is_not_built_in_stops_start_up() -> None:
     registrar = Registrar()
     registrar.register(ReplacesNothingKnown())
     with pytest.raises(PluginError, match="replaces 'lead_tme', which is not a built-in rule"):
@@ -112,7 +116,9 @@ class PendingWithinNinetyDays:
     name = "pending_90"
 
     @hookimpl
-    def cmgraph_enrollment_qualifies(self, enrollment, day, service_line):
+    def cmgraph_enrollment_qualifies(
+        self, enrollment: Enrollment, day: date, service_line: str | None
+    ) -> bool | None:
         if enrollment.status is EnrollmentStatus.PENDING and service_line == "MH":
             applied = enrollment.applied_on
             return applied is not None and applied <= day <= applied + timedelta(days=90)
@@ -120,7 +126,9 @@ class PendingWithinNinetyDays:
 
 
 @pytest.mark.cmgraph_plugins(PendingWithinNinetyDays())
-async def test_an_application_date_reaches_the_plugin_through_the_facts(cmgraph_graphql):
+async def test_an_application_date_reaches_the_plugin_through_the_facts(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
     who = await practice(
         cmgraph_graphql, ["pending_90"], cm_credential="LCSW", enrollment="PENDING"
     )
@@ -136,7 +144,7 @@ async def test_an_application_date_reaches_the_plugin_through_the_facts(cmgraph_
     )
     assert updated["updateEnrollment"]["enrollment"] == {"appliedOn": "2026-01-15"}
 
-    def check(start: date):
+    def check(start: date) -> Coroutine[Any, Any, Any]:
         return cmgraph_graphql(
             "query($i: AddCaseManagerInput!) { checkCaseManager(input: $i) { code } }",
             {
@@ -161,11 +169,11 @@ class BcbaDOnly:
     name = "bcba_d_only"
 
     @hookimpl
-    def cmgraph_qualifying_credentials(self, service_line):
+    def cmgraph_qualifying_credentials(self, service_line: str) -> frozenset[str] | None:
         return frozenset({"BCBA-D"}) if service_line == "ABA" else None
 
 
-def _mismatches(findings):
+def _mismatches(findings: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(f["rule"], f["plugin"]) for f in findings if f["code"] == "DISCIPLINE_MISMATCH"]
 
 
@@ -180,8 +188,8 @@ def _mismatches(findings):
     ids=["narrowed", "default", "refused-by-both"],
 )
 async def test_a_refusal_caused_by_a_payors_narrower_credentials_names_its_plugin(
-    cmgraph_graphql, plugins, credential, decided_by
-):
+    cmgraph_graphql: GraphQLClient, plugins: list[str], credential: str, decided_by: str
+) -> None:
     who = await cmgraph_graphql.practice(plugins, cm_credential=credential)
 
     payload = await cmgraph_graphql.add_case_manager(who, "2026-03-01")
@@ -215,8 +223,11 @@ async def test_a_refusal_caused_by_a_payors_narrower_credentials_names_its_plugi
     ids=["narrowed", "lapsed"],
 )
 async def test_a_session_the_narrowing_disqualifies_names_the_plugin_everywhere_it_shows(
-    cmgraph_graphql, credential, april_payor_plugins, decided_by
-):
+    cmgraph_graphql: GraphQLClient,
+    credential: r.CredentialSpec,
+    april_payor_plugins: list[str],
+    decided_by: str,
+) -> None:
     """A BCBA case manager from March 1; from April 1 the client is covered by a payor
     naming the plugin (or, without it, the CM's licence lapses): the April session's
     DISCIPLINE_MISMATCH says who decided it on the claim line, in the compliance report and
@@ -228,8 +239,8 @@ async def test_a_session_the_narrowing_disqualifies_names_the_plugin_everywhere_
     await r.coverage(cmgraph_graphql, client, april, since="2026-04-01")
     cm = await r.provider(cmgraph_graphql, "Casey", "Manager", credential)
     rbt = await r.provider(cmgraph_graphql, "Robin", "Tech", "RBT")
-    for payor in (march, april):
-        await r.enroll(cmgraph_graphql, cm, payor)
+    for each_payor in (march, april):
+        await r.enroll(cmgraph_graphql, cm, each_payor)
     await r.case_manager(cmgraph_graphql, client, cm, "2026-03-01")
     for day in ("2026-03-10", "2026-04-10"):
         await r.session(cmgraph_graphql, client, rbt, f"{day}T09:00-04:00", f"{day}T10:00-04:00")

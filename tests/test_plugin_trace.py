@@ -8,11 +8,13 @@ import logging
 
 import pytest
 from kit_support import CLIENTS_DOB, add_cm, practice, session
+from pytest import LogCaptureFixture, MonkeyPatch
 
 from cmgraph import hookimpl
-from cmgraph.facts import Severity
+from cmgraph.facts import Finding, SessionCheck, Severity
 from cmgraph.logs import JsonFormatter
 from cmgraph.plugins import RuleBook
+from cmgraph.testing import GraphQLClient, Registrar
 
 CLAIMS = """query($client: ID) {
   claimLines(from: "2026-03-01", to: "2026-03-31", clientId: $client) { edges { node {
@@ -27,23 +29,25 @@ class NamesPeople:
     name = "names_people"
 
     @hookimpl
-    def cmgraph_check_session(self, check):
+    def cmgraph_check_session(self, check: SessionCheck) -> list[Finding]:
         who = check.case_manager_provider.display_name if check.case_manager_provider else "?"
         return [check.finding("NAMED", Severity.WARNING, f"Ask {who}.", rule="named")]
 
     @hookimpl
-    def cmgraph_modifiers(self):
+    def cmgraph_modifiers(self) -> list[str] | None:
         return ["HN"]
 
 
 @pytest.fixture
-def cmgraph_book(cmgraph_plugins, monkeypatch):
+def cmgraph_book(cmgraph_plugins: Registrar, monkeypatch: MonkeyPatch) -> RuleBook:
     monkeypatch.setenv("CMGRAPH_TRACE_PLUGINS", "1")
     return RuleBook(cmgraph_plugins.manager())
 
 
 @pytest.mark.cmgraph_plugins(NamesPeople())
-async def test_every_hook_call_is_logged_with_ids_and_codes_only(cmgraph_graphql, caplog):
+async def test_every_hook_call_is_logged_with_ids_and_codes_only(
+    cmgraph_graphql: GraphQLClient, caplog: LogCaptureFixture
+) -> None:
     who = await practice(cmgraph_graphql, ["names_people"])
     await cmgraph_graphql(
         "mutation($input: UpdateClientInput!) { updateClient(input: $input) { client { id } } }",
@@ -75,7 +79,9 @@ async def test_every_hook_call_is_logged_with_ids_and_codes_only(cmgraph_graphql
         assert secret not in text, secret
 
 
-def test_without_the_variable_nothing_is_traced(cmgraph_plugins, caplog, monkeypatch):
+def test_without_the_variable_nothing_is_traced(
+    cmgraph_plugins: Registrar, caplog: LogCaptureFixture, monkeypatch: MonkeyPatch
+) -> None:
     monkeypatch.delenv("CMGRAPH_TRACE_PLUGINS", raising=False)
     book = RuleBook(cmgraph_plugins.manager())
     with caplog.at_level(logging.INFO, logger="cmgraph.plugins.trace"):

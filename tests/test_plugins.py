@@ -180,7 +180,7 @@ def test_a_failure_is_pinned_on_the_implementation_even_when_re_exported(tmp_pat
     )
     sys.path.insert(0, str(tmp_path))
     try:
-        import reexporting  # type: ignore[import-not-found]
+        import reexporting
 
         pm = build_plugin_manager()
         pm.register_from(reexporting, name_of(reexporting), "a test")

@@ -12,6 +12,7 @@ from cmgraph.api.ids import encode
 from cmgraph.db import models
 from cmgraph.plugins import RuleBook, build_plugin_manager
 from cmgraph.services import findings
+from tests.support import Api, StatementCounter
 
 
 async def seed(db: Any, slug: str, clients: int = 50, *, judged: bool = True) -> list[str]:
@@ -87,7 +88,9 @@ async def seed(db: Any, slug: str, clients: int = 50, *, judged: bool = True) ->
     return ids
 
 
-async def counted(api: Any, statements: Any, query: str, variables: dict[str, Any]) -> tuple:
+async def counted(
+    api: Api, statements: StatementCounter, query: str, variables: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
     # A token's use is recorded at most once a minute: use it first, so only the query counts.
     await api("{ __typename }")
     statements.count = 0

@@ -10,7 +10,9 @@ from graphql import (
     GraphQLInputType,
     GraphQLList,
     GraphQLNonNull,
+    GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLSchema,
     is_required_input_field,
 )
 
@@ -24,6 +26,13 @@ SCALARS = {
     "DateTime": '"2026-01-05T09:00:00-05:00"',
     "JSON": "{}",
 }
+
+
+def roots(schema: GraphQLSchema) -> dict[str, GraphQLObjectType]:
+    """The schema's root types by name (it has both, or the tests walking them walk nothing)."""
+    query, mutation = schema.query_type, schema.mutation_type
+    assert query is not None and mutation is not None
+    return {"Query": query, "Mutation": mutation}
 
 
 def literal(kind: GraphQLInputType) -> str:

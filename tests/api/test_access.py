@@ -3,7 +3,10 @@ only the clients their provider is (or will be) case manager of, through every w
 
 from __future__ import annotations
 
+from typing import Any
+
 import builders as b
+import httpx
 import principals as p
 
 from cmgraph.db import models
@@ -11,7 +14,7 @@ from cmgraph.db.engine import Database
 from tests.support import Api
 
 
-def forbidden(response) -> None:
+def forbidden(response: httpx.Response) -> None:
     assert response.status_code == 403, response.text
     body = response.json()
     assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
@@ -143,7 +146,7 @@ async def test_node_returns_only_the_kinds_a_caller_may_read(api: Api, db: Datab
 # --- the clinician's caseload -----------------------------------------------------------
 
 
-async def caseload(api: Api, db: Database):
+async def caseload(api: Api, db: Database) -> dict[str, Any]:
     """A clinician (provider `mine`), a client on their caseload, one on another provider's,
     and one whose assignment with the clinician ended long ago."""
     mine = await b.provider(api, "Cara", "Clinician")
@@ -256,7 +259,9 @@ def test_a_clinician_bound_to_no_provider_would_see_no_client_not_every_client()
     assert _caseload_of(coordinator) is None
 
 
-async def test_a_write_scope_writes_but_does_not_read_what_it_touches(api, db):
+async def test_a_write_scope_writes_but_does_not_read_what_it_touches(
+    api: Api, db: Database
+) -> None:
     client = await b.client(api, "Wanda", "Writeonly", dateOfBirth="2014-05-06")
     provider = await b.provider(api)
     writer = p.as_(api, await p.token(db, api.slug, "integration", scopes=("clients:write",)))
@@ -295,7 +300,9 @@ async def test_a_write_scope_writes_but_does_not_read_what_it_touches(api, db):
     assert await b.count(db, models.Appointment, api.slug) == 0
 
 
-async def test_a_fragment_on_an_interface_does_not_hide_the_type_a_field_reads(api, db):
+async def test_a_fragment_on_an_interface_does_not_hide_the_type_a_field_reads(
+    api: Api, db: Database
+) -> None:
     client = await b.client(api, "Ned", "Node")
     provider = await b.provider(api)
     visit = await b.appointment(

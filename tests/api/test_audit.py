@@ -4,10 +4,12 @@ before, after, request id); nothing updates or deletes one; admin and billing re
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import builders as b
 import principals as p
 import pytest
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import Insert, delete, insert, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cmgraph.api.schema import schema
@@ -26,8 +28,8 @@ query($entityId: ID, $from: DateTime, $to: DateTime, $first: Int, $after: String
 }"""
 
 
-async def events(api: Api, **variables):
-    return (await api(EVENTS, variables))["auditEvents"]
+async def events(api: Api, **variables: Any) -> dict[str, Any]:
+    return cast("dict[str, Any]", (await api(EVENTS, variables))["auditEvents"])
 
 
 async def test_a_mutation_appends_who_role_when_what_before_after_and_the_request_id(
@@ -188,8 +190,13 @@ async def test_every_mutation_of_the_schema_appends_events(api: Api, db: Databas
     rows = await b.changes(db, api.slug)
     operations = {r.operation for r in rows}
     # importRecords runs the other mutations' use cases: its events are theirs.
-    assert operations == set(schema._schema.mutation_type.fields) - {"importRecords"}
-    assert any(r.operation == "createClient" and r.after["external_id"] == "X-1" for r in rows)
+    mutations = schema._schema.mutation_type
+    assert mutations is not None
+    assert operations == set(mutations.fields) - {"importRecords"}
+    assert any(
+        r.operation == "createClient" and r.after is not None and r.after["external_id"] == "X-1"
+        for r in rows
+    )
 
 
 async def test_a_refused_or_denied_mutation_appends_nothing(api: Api, db: Database) -> None:
@@ -289,12 +296,13 @@ async def test_the_database_refuses_to_replace_an_event_by_inserting_over_it(
     c = models.ChangeRecord
     values = {col.key: getattr(event, col.key) for col in c.__table__.columns}
     values["actor"] = "someone else"
+    sql: Insert
     if is_postgres:
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        sql = pg_insert(c).values(values)
-        sql = sql.on_conflict_do_update(
-            index_elements=["organization_id", "id"], set_={"actor": sql.excluded.actor}
+        upsert = pg_insert(c).values(values)
+        sql = upsert.on_conflict_do_update(
+            index_elements=["organization_id", "id"], set_={"actor": upsert.excluded.actor}
         )
     else:
         sql = insert(c).prefix_with("OR REPLACE").values(values)
@@ -315,7 +323,7 @@ async def test_the_database_refuses_to_truncate_events(db: Database, is_postgres
         await session.rollback()
 
 
-async def test_a_write_that_changes_nothing_writes_nothing(api, db):
+async def test_a_write_that_changes_nothing_writes_nothing(api: Api, db: Database) -> None:
     """Every update, given only its id or the values already there: no event, no version."""
     client = await b.client(api, "Nell", "Nochange", dateOfBirth="2016-02-03")
     provider = await b.provider(api, "Nia", "Same", credentials=["BCBA", "RBT"])

@@ -5,6 +5,7 @@ NOT_FOUND (mutations)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 import pytest
 from helpers import create_client
@@ -20,13 +21,13 @@ ONE_ID = {
 }
 
 
-def only_error(body: dict) -> dict:
+def only_error(body: dict[str, Any]) -> dict[str, Any]:
     [error] = body["errors"]
-    return error
+    return cast("dict[str, Any]", error)
 
 
 @pytest.mark.parametrize("field", sorted(ONE_ID))
-async def test_a_malformed_id_is_invalid_input_in_queries(api: Api, field) -> None:
+async def test_a_malformed_id_is_invalid_input_in_queries(api: Api, field: str) -> None:
     body = await api.raw(ONE_ID[field], {"id": "123"})
 
     error = only_error(body)
@@ -36,7 +37,7 @@ async def test_a_malformed_id_is_invalid_input_in_queries(api: Api, field) -> No
 
 
 @pytest.mark.parametrize("field", sorted(ONE_ID))
-async def test_a_well_formed_id_of_nothing_is_null(api: Api, field) -> None:
+async def test_a_well_formed_id_of_nothing_is_null(api: Api, field: str) -> None:
     body = await api.raw(ONE_ID[field], {"id": NOBODY})
 
     assert "errors" not in body
@@ -92,7 +93,7 @@ async def test_a_malformed_id_in_a_report_is_invalid_input_on_its_field(
     ids=["variable", "literal", "date-time"],
 )
 async def test_an_impossible_date_is_invalid_input_with_a_clean_message(
-    api: Api, query: str, variables
+    api: Api, query: str, variables: dict[str, Any]
 ) -> None:
     error = only_error(await api.raw(query, variables))
 

@@ -6,25 +6,33 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
 
 import builders as b
 import httpx
 import principals as p
 import pytest
+from pytest import MonkeyPatch
 
 from cmgraph.app import create_app
-from cmgraph.config import Limits
+from cmgraph.config import Limits, Settings
 from cmgraph.db import models
+from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
 from cmgraph.services import compliance
+from tests.support import Api
+
+MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]
 
 YEAR = '{ complianceFindings(from: "2026-01-01", to: "2026-12-31", first: 0) { totalCount } }'
 
 
 @pytest.fixture
-async def app_with(db, book, settings):
+async def app_with(db: Database, book: RuleBook, settings: Settings) -> AsyncIterator[MakeClient]:
     clients = []
 
-    async def make(**limits) -> httpx.AsyncClient:
+    async def make(**limits: Any) -> httpx.AsyncClient:
         changed = dataclasses.replace(settings, limits=Limits(**limits))
         app = create_app(changed, db=db, book=book)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
@@ -36,13 +44,17 @@ async def app_with(db, book, settings):
         await client.aclose()
 
 
-def post(client: httpx.AsyncClient, token: str, query: str, **kw) -> asyncio.Future:
+def post(
+    client: httpx.AsyncClient, token: str, query: str, **kw: Any
+) -> Coroutine[Any, Any, httpx.Response]:
     return client.post(
         "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}, **kw
     )
 
 
-async def test_a_caller_over_its_requests_per_minute_gets_429_and_nothing_runs(api, db, app_with):
+async def test_a_caller_over_its_requests_per_minute_gets_429_and_nothing_runs(
+    api: Api, db: Database, app_with: MakeClient
+) -> None:
     client = await app_with(requests_per_minute=3)
     other = await p.token(db, api.slug, "admin")
 
@@ -63,7 +75,7 @@ async def test_a_caller_over_its_requests_per_minute_gets_429_and_nothing_runs(a
     assert (await post(client, other, "{ serviceLines { code } }")).status_code == 200
 
 
-async def test_a_caller_over_its_cost_per_minute_gets_429(api, app_with):
+async def test_a_caller_over_its_cost_per_minute_gets_429(api: Api, app_with: MakeClient) -> None:
     client = await app_with(cost_per_minute=6 * 30_000)  # 30,000 in any 10 s
     first = await post(client, api.token, YEAR)
     assert first.status_code == 200 and "errors" not in first.json()
@@ -79,8 +91,10 @@ async def test_a_caller_over_its_cost_per_minute_gets_429(api, app_with):
     assert cheap.status_code == 200  # what is left still buys small queries
 
 
-async def test_a_query_past_its_time_budget_is_stopped_with_timeout(api, app_with, monkeypatch):
-    async def slow(*args, **kwargs):
+async def test_a_query_past_its_time_budget_is_stopped_with_timeout(
+    api: Api, app_with: MakeClient, monkeypatch: MonkeyPatch
+) -> None:
+    async def slow(*args: Any, **kwargs: Any) -> None:
         await asyncio.sleep(30)
 
     monkeypatch.setattr(compliance, "findings_page", slow)
@@ -98,12 +112,12 @@ async def test_a_query_past_its_time_budget_is_stopped_with_timeout(api, app_wit
 
 
 async def test_a_caller_runs_one_reports_worth_at_a_time_and_small_queries_beside_it(
-    api, app_with, monkeypatch
-):
+    api: Api, app_with: MakeClient, monkeypatch: MonkeyPatch
+) -> None:
     started, release = asyncio.Event(), asyncio.Event()
     real = compliance.findings_page
 
-    async def held(*args, **kwargs):
+    async def held(*args: Any, **kwargs: Any) -> compliance.FindingsPage:
         started.set()
         await release.wait()
         return await real(*args, **kwargs)

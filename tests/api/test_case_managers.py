@@ -202,7 +202,9 @@ async def test_enrolled_only_with_the_secondary_payor_is_refused(api: Api) -> No
         pytest.param([], id="no-credential"),
     ],
 )
-async def test_a_provider_not_qualified_for_the_line_is_refused(api: Api, credentials) -> None:
+async def test_a_provider_not_qualified_for_the_line_is_refused(
+    api: Api, credentials: list[dict[str, Any]]
+) -> None:
     case = await credentialed_case(api)
     provider = await create_provider(api, "Wrong", "Discipline", credentials=credentials)
     await record_enrollment(api, provider, case.payor)
@@ -592,7 +594,7 @@ async def test_update_leaves_out_fields_as_they_are(api: Api) -> None:
     ],
 )
 async def test_update_that_uncovers_a_completed_session_is_refused(
-    api: Api, edit, field: str
+    api: Api, edit: dict[str, str], field: str
 ) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01"))
@@ -622,7 +624,9 @@ async def test_update_that_only_uncovers_a_scheduled_session_is_allowed(api: Api
     [{"endDate": "2026-02-28"}, {"startDate": "2026-07-01"}],
     ids=["end-before-start", "start-after-end"],
 )
-async def test_update_with_the_end_before_the_start_is_invalid(api: Api, edit) -> None:
+async def test_update_with_the_end_before_the_start_is_invalid(
+    api: Api, edit: dict[str, str]
+) -> None:
     case = await credentialed_case(api)
     cm = await assign(api, cm_input(case, "2026-03-01", end_date="2026-06-30"))
 
@@ -1113,7 +1117,9 @@ async def _race(api: Api, db: Database) -> None:
         == [("OVERLAPPING_ASSIGNMENT", ["input", "startDate"])]
         for p in lost
     ), [p["userErrors"] for p in lost]
-    client_type, client_pk = ids.decode(case.client)
+    decoded = ids.decode(case.client)
+    assert decoded is not None
+    client_type, client_pk = decoded
     assert client_type == "Client"
     async with db.engine.connect() as connection:
         stored = await connection.scalar(

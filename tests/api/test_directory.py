@@ -16,14 +16,14 @@ from cmgraph.db.engine import Database
 from tests.support import Api
 
 
-async def refused(api: Any, query: str, variables: dict[str, Any], payload: str) -> dict:
+async def refused(api: Any, query: str, variables: dict[str, Any], payload: str) -> dict[str, Any]:
     """The single user error of a mutation that must do nothing."""
     data = (await api(query, variables))[payload]
     assert len(data["userErrors"]) == 1, data
     (error,) = data["userErrors"]
     others = {key: value for key, value in data.items() if key != "userErrors"}
     assert all(value in (None, []) for value in others.values()), data
-    return error
+    return cast("dict[str, Any]", error)
 
 
 # --- clients ---------------------------------------------------------------------------
@@ -54,6 +54,7 @@ async def test_create_client_returns_it_and_records_the_change(api: Api, db: Dat
     assert record.entity_type == "Client"
     assert record.actor.startswith("token:")
     assert record.before is None
+    assert record.after is not None
     assert record.after["first_name"] == "Ada"
     assert record.after["external_id"] == "EHR-1"
 
@@ -77,6 +78,7 @@ async def test_update_client_keeps_left_out_fields_and_records_before_and_after(
     created, updated = await b.changes(db, api.slug)
     assert (created.operation, updated.operation) == ("createClient", "updateClient")
     assert updated.entity_id == created.entity_id
+    assert updated.before is not None and updated.after is not None
     assert updated.before["last_name"] == "Lovelace"
     assert updated.after["last_name"] == "Byron"
     assert updated.after["date_of_birth"] == "2015-12-10"
@@ -253,6 +255,7 @@ async def test_create_provider_stores_credentials_upper_case_and_records_them(
     ]
     (record,) = await b.changes(db, api.slug)
     assert record.operation == "createProvider"
+    assert record.after is not None
     assert record.after["npi"] == npi
     assert [c["type"] for c in record.after["credentials"]] == ["BCBA"]
 
@@ -335,6 +338,7 @@ async def test_update_provider_replaces_the_credentials_and_can_deactivate(
     assert await b.count(db, models.Credential, api.slug) == 1
     record = (await b.changes(db, api.slug))[-1]
     assert record.operation == "updateProvider"
+    assert record.before is not None and record.after is not None
     assert record.before["active"] is True
     assert record.after["active"] is False
     assert sorted(c["type"] for c in record.before["credentials"]) == ["BCBA", "RBT"]
@@ -371,7 +375,7 @@ async def test_update_provider_with_an_empty_list_removes_every_credential(
     ],
 )
 async def test_update_provider_refusals_change_nothing(
-    api: Api, db: Database, change, field: str
+    api: Api, db: Database, change: dict[str, Any], field: str
 ) -> None:
     provider_id = await b.provider(api, credentials=["BCBA"])
     before = len(await b.changes(db, api.slug))
@@ -412,6 +416,7 @@ async def test_create_payor_and_record_it(api: Api, db: Database) -> None:
     assert data["payor"]["plugins"] == []
     (record,) = await b.changes(db, api.slug)
     assert (record.operation, record.entity_type) == ("createPayor", "Payor")
+    assert record.after is not None
     assert record.after["kind"] == "MEDICAID"
 
 
@@ -476,6 +481,7 @@ async def test_add_and_update_coverage(api: Api, db: Database) -> None:
     }
     records = await b.changes(db, api.slug)
     assert [r.operation for r in records][-2:] == ["addCoverage", "updateCoverage"]
+    assert records[-1].before is not None and records[-1].after is not None
     assert records[-1].before["effective_to"] is None
     assert records[-1].after["effective_to"] == "2026-06-30"
 
@@ -572,6 +578,7 @@ async def test_record_and_update_enrollment(api: Api, db: Database) -> None:
     assert provider["provider"]["enrollments"] == [{"id": enrollment["id"], "status": "ENROLLED"}]
     record = (await b.changes(db, api.slug))[-1]
     assert record.operation == "updateEnrollment"
+    assert record.before is not None and record.after is not None
     assert (record.before["status"], record.after["status"]) == ("PENDING", "ENROLLED")
 
 
@@ -624,7 +631,9 @@ async def _client_and_provider(api: Any) -> tuple[str, str]:
     return await b.client(api), await b.provider(api)
 
 
-def _session(client_id: str, provider_id: str, starts: str, ends: str, line: str = "ABA") -> dict:
+def _session(
+    client_id: str, provider_id: str, starts: str, ends: str, line: str = "ABA"
+) -> dict[str, Any]:
     return {
         "input": {
             "clientId": client_id,
@@ -657,6 +666,7 @@ async def test_schedule_appointment_answers_in_the_org_offset_and_warns_of_no_cm
     assert [(w["code"], w["date"]) for w in data["warnings"]] == [("NO_CASE_MANAGER", "2026-03-04")]
     (record,) = [r for r in await b.changes(db, api.slug) if r.entity_type == "Appointment"]
     assert record.operation == "scheduleAppointment"
+    assert record.after is not None
     assert record.after["date_of_service"] == "2026-03-04"
     assert record.after["status"] == "SCHEDULED"
 
@@ -751,9 +761,12 @@ async def test_update_appointment_status_provider_and_times(api: Api, db: Databa
         "updateAppointment",
         "updateAppointment",
     ]
-    assert (records[1].before["status"], records[1].after["status"]) == ("SCHEDULED", "COMPLETED")
-    assert records[2].before["date_of_service"] == "2026-03-04"
-    assert records[2].after["date_of_service"] == "2026-02-27"
+    completed, moved = records[1], records[2]
+    assert completed.before is not None and completed.after is not None
+    assert (completed.before["status"], completed.after["status"]) == ("SCHEDULED", "COMPLETED")
+    assert moved.before is not None and moved.after is not None
+    assert moved.before["date_of_service"] == "2026-03-04"
+    assert moved.after["date_of_service"] == "2026-02-27"
 
 
 async def test_a_cancelled_appointment_has_no_warnings(api: Api) -> None:
@@ -779,7 +792,7 @@ async def test_a_cancelled_appointment_has_no_warnings(api: Api) -> None:
     ],
 )
 async def test_update_appointment_refusals_change_nothing(
-    api: Api, db: Database, change, code: str, field: str
+    api: Api, db: Database, change: dict[str, Any], code: str, field: str
 ) -> None:
     client_id, provider_id = await _client_and_provider(api)
     scheduled = await b.appointment(
@@ -867,7 +880,7 @@ async def find_providers(api: Any, search: str | None = None, **extra: Any) -> d
     ],
 )
 async def test_clients_search_is_case_insensitive_partial_and_needs_every_word(
-    api: Api, search: str | None, expected
+    api: Api, search: str | None, expected: list[str]
 ) -> None:
     for first, last in (("Ada", "Lovelace"), ("Adam", "Smith"), ("Grace", "Hopper")):
         await b.client(api, first, last)
@@ -939,8 +952,8 @@ async def test_providers_of_an_unknown_service_line_is_an_error(api: Api) -> Non
 
 
 async def test_client_connections_page_with_cursors(api: Api) -> None:
-    for last in ("Avery", "Brown", "Chen", "Diaz", "Evans"):
-        await b.client(api, "Kim", last)
+    for last_name in ("Avery", "Brown", "Chen", "Diaz", "Evans"):
+        await b.client(api, "Kim", last_name)
 
     first = await find_clients(api, None, first=2)
     assert names(first) == ["Kim Avery", "Kim Brown"]
@@ -986,7 +999,7 @@ async def test_provider_connections_page_with_cursors(api: Api) -> None:
 
 @pytest.mark.parametrize("query", [CLIENTS, PROVIDERS])
 @pytest.mark.parametrize("after", ["not a cursor", "Y3Vyc29yOng", "b3RoZXI6MQ=="])
-async def test_a_malformed_cursor_is_an_input_error(api: Api, query, after: str) -> None:
+async def test_a_malformed_cursor_is_an_input_error(api: Api, query: str, after: str) -> None:
     body = await api.raw(query, {"after": after})
     assert body.get("data") is None
     (error,) = body["errors"]
@@ -995,7 +1008,7 @@ async def test_a_malformed_cursor_is_an_input_error(api: Api, query, after: str)
 
 
 @pytest.mark.parametrize("query", [CLIENTS, PROVIDERS])
-async def test_first_above_the_cap_is_an_input_error(api: Api, query) -> None:
+async def test_first_above_the_cap_is_an_input_error(api: Api, query: str) -> None:
     body = await api.raw(query, {"first": 101})
     assert body.get("data") is None
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
@@ -1078,6 +1091,8 @@ async def test_every_write_is_recorded_with_its_actor_operation_and_entity(
     assert {r.actor for r in records} == {f"token:{token_id}"}
     ids = [client_id, provider_id, payor_id, coverage_id, enrollment_id, *[appointment_id] * 3]
     assert [encode(r.entity_type, r.entity_id) for r in records] == ids
-    assert all(r.after is not None for r in records)
+    afters = [r.after for r in records]
+    assert all(after is not None for after in afters)
     assert [r.before is None for r in records] == [True] * 6 + [False] * 2
-    assert [r.after["status"] for r in records[-3:]] == ["SCHEDULED", "NO_SHOW", "COMPLETED"]
+    statuses = [after["status"] for after in afters[-3:] if after is not None]
+    assert statuses == ["SCHEDULED", "NO_SHOW", "COMPLETED"]

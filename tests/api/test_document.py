@@ -109,7 +109,7 @@ def test_the_cost_of_rendering_providers_is_per_request() -> None:
     assert cost(query, {}) == 1 + LIST_FACTOR * 2 + q  # no list to count: a list's factor
 
 
-def test_a_report_costs_the_days_of_its_window_per_alias_up_to_the_longest_window():
+def test_a_report_costs_the_days_of_its_window_per_alias_up_to_the_longest_window() -> None:
     report = """query($from: Date!, $to: Date!) { complianceFindings(from: $from, to: $to,
       first: 0) { totalCount } }"""
     year = {"from": "2026-01-01", "to": "2026-12-31"}

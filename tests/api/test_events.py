@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from typing import Any, cast
 
 import builders as b
 import jsonschema
@@ -30,16 +31,17 @@ query($after: String, $first: Int, $types: [String!]) {
 }"""
 
 
-async def feed(api: Api, **variables):
-    return (await api(FEED, variables))["events"]
+async def feed(api: Api, **variables: Any) -> dict[str, Any]:
+    return cast("dict[str, Any]", (await api(FEED, variables))["events"])
 
 
-async def nodes(api: Api, **variables):
+async def nodes(api: Api, **variables: Any) -> list[dict[str, Any]]:
     return [e["node"] for e in (await feed(api, **variables))["edges"]]
 
 
-async def story(api: Api):
-    """Every write of the schema once (as test_audit's story), returning the client's id."""
+async def story(api: Api) -> tuple[str, str, str]:
+    """Every write of the schema once (as test_audit's story), returning the ids of the
+    client and of its two providers."""
     client = await b.client(api, "Eve", "Secretname", dateOfBirth="2015-04-01")
     await b.ok(api, b.UPDATE_CLIENT, {"input": {"id": client, "lastName": "Ever"}}, "updateClient")
     provider = await b.provider(api, "Pam", "Provider")
@@ -193,7 +195,7 @@ async def test_pages_follow_one_another_without_gaps_or_repeats_and_filter_by_ty
     ],
 )
 async def test_bad_arguments_are_refused_with_a_clear_message(
-    api: Api, variables, message: str
+    api: Api, variables: dict[str, Any], message: str
 ) -> None:
     body = await api.raw(FEED, variables)
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", body
@@ -208,10 +210,11 @@ async def test_a_cursor_of_another_connection_is_refused(api: Api) -> None:
 
 
 async def _write_held_open(
-    db: Database, org, release: asyncio.Event, holding: asyncio.Event
+    db: Database, org: uuid.UUID, release: asyncio.Event, holding: asyncio.Event
 ) -> None:
     """Transaction A: a client and its event, held open until `release`, then committed.
     It goes through the same staging as every use case (changes.record_by)."""
+    # no book: record_by reads who and when from the scope, never its rules
     scope = TenantScope(db=db, book=None, organization_id=org, clock=Clock("UTC"), actor="test")  # type: ignore[arg-type]
     async with db.write() as session:
         row = models.Client(organization_id=org, first_name="A", last_name="Held")
@@ -223,7 +226,7 @@ async def _write_held_open(
         await session.commit()
 
 
-async def _poll(db: Database, org, after: int) -> list[models.Event]:
+async def _poll(db: Database, org: uuid.UUID, after: int) -> list[models.Event]:
     """What a poller reads after position `after`: the feed's own read (the API's resolver
     calls it). Read directly, since on SQLite a request's sign-in waits for the write lock."""
     async with db.read() as session:

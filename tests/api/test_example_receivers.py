@@ -17,6 +17,7 @@ import pytest
 from receiver import free_port
 
 from cmgraph.services import signing
+from tests.support import Api
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 CREATE = """mutation($url: String!) { createWebhookEndpoint(input: {url: $url,
@@ -42,7 +43,7 @@ def running(
         process.wait()
 
 
-async def check(api, command: list[str], cwd: Path) -> None:
+async def check(api: Api, command: list[str], cwd: Path) -> None:
     port = free_port()
     made = (await api(CREATE, {"url": f"http://127.0.0.1:{port}/"}))["createWebhookEndpoint"]
     hook = made["webhookEndpoint"]["id"]
@@ -58,11 +59,11 @@ async def check(api, command: list[str], cwd: Path) -> None:
     assert refused["attempts"] == [{"statusCode": 400, "error": "HTTP_STATUS"}]
 
 
-async def test_the_python_receiver_verifies_what_cmgraph_sends(api):
+async def test_the_python_receiver_verifies_what_cmgraph_sends(api: Api) -> None:
     await check(api, [sys.executable, str(EXAMPLES / "receiver.py")], EXAMPLES)
 
 
-async def test_the_node_receiver_verifies_what_cmgraph_sends(api, tmp_path):
+async def test_the_node_receiver_verifies_what_cmgraph_sends(api: Api, tmp_path: Path) -> None:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are not installed")
     install = await asyncio.to_thread(

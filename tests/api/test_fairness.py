@@ -16,11 +16,13 @@ import statistics
 import time
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from served import serving
 
+from cmgraph.db.engine import Database
 from cmgraph.demo import load_demo
 from cmgraph.services import tenants
 
@@ -52,8 +54,8 @@ def postgres_url(database_url: str, is_postgres: bool) -> str:
 
 
 async def test_a_flood_of_reports_from_one_organization_leaves_another_fast(
-    db, postgres_url, tmp_path
-):
+    db: Database, postgres_url: str, tmp_path: Path
+) -> None:
     flooder_slug = f"flood-{uuid.uuid4().hex[:8]}"
     demo = await load_demo(db, slug=flooder_slug, today=TODAY)
     assert demo.appointments >= 600

@@ -3,6 +3,9 @@ expect (scripts/graphql-http-audit runs the audits themselves against a real ser
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 from httpx import AsyncClient
 
@@ -12,8 +15,12 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 async def post(
-    api: Api, http: AsyncClient, body, accept=None, content_type: str = "application/json"
-):
+    api: Api,
+    http: AsyncClient,
+    body: dict[str, Any],
+    accept: str | None = None,
+    content_type: str = "application/json",
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {api.token}", "Content-Type": content_type}
     if accept:
         headers["Accept"] = accept

@@ -77,6 +77,7 @@ async def test_the_clinical_tab_does_not_grow_with_the_clients_sessions(
 async def more_sessions(db: Any, slug: str, client_id: str, count: int) -> None:
     org = await b.org_id(db, slug)
     pk = decode_as(client_id, "Client")
+    assert pk is not None
     async with db.write() as session:
         provider = models.Provider(
             organization_id=org, first_name="Extra", last_name="Sessions", npi=b.next_npi()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any, NoReturn
 
 import builders as b
 import httpx
@@ -47,7 +48,9 @@ def assert_unauthenticated(response: httpx.Response) -> None:
     ],
     ids=["none", "empty", "scheme-only", "blank", "basic", "no-scheme", "unknown", "foreign"],
 )
-async def test_no_valid_token_is_a_401_and_nothing_runs(api: Api, db: Database, headers) -> None:
+async def test_no_valid_token_is_a_401_and_nothing_runs(
+    api: Api, db: Database, headers: dict[str, str]
+) -> None:
     response = await api.post(CREATE, headers=headers)
 
     assert_unauthenticated(response)
@@ -183,7 +186,7 @@ async def test_a_bad_date_time_variable_is_an_error_and_writes_nothing(
 async def test_an_unexpected_error_is_masked(api: Api, monkeypatch: MonkeyPatch) -> None:
     from cmgraph.services import compliance
 
-    async def broken(*args, **kwargs):
+    async def broken(*args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError("secret database detail")
 
     monkeypatch.setattr(compliance, "findings_page", broken)

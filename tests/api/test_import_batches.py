@@ -149,8 +149,10 @@ async def written(db: Database, slug: str) -> dict[str, Any]:
     """Everything an import leaves in an organization, ids and times masked, in order."""
     org = await b.org_id(db, slug)
     c, e, f = models.ChangeRecord, models.Event, models.StoredFinding
-    kinds = (models.Payor, models.Provider, models.Credential, models.Enrollment)
-    kinds += (models.Client, models.Coverage, models.Appointment, models.Assignment)
+    kinds = (
+        *(models.Payor, models.Provider, models.Credential, models.Enrollment),
+        *(models.Client, models.Coverage, models.Appointment, models.Assignment),
+    )
     names = [kind.__name__ for kind in kinds]
     async with db.read() as session:
         records = {

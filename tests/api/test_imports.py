@@ -314,7 +314,7 @@ async def test_imported_sessions_are_in_the_stored_findings(api: Api) -> None:
     assert [e["node"]["code"] for e in report["edges"]] == ["NO_CASE_MANAGER"]
 
 
-async def test_a_row_naming_a_payer_id_several_payors_share_is_refused(api):
+async def test_a_row_naming_a_payer_id_several_payors_share_is_refused(api: Api) -> None:
     """Payer ids are not unique (two plans may share one): a coverage or enrollment row
     naming a shared one would pick a payor at random, so it is refused on its column."""
     await b.payor(api, "Acme East")

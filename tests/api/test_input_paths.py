@@ -9,7 +9,7 @@ from cmgraph.facts import Field
 
 
 @pytest.mark.parametrize("field", list(Field))
-def test_every_field_a_rule_can_name_has_an_input_path(field) -> None:
+def test_every_field_a_rule_can_name_has_an_input_path(field: Field) -> None:
     path = input_path(field)
     assert path is not None and path[0] == "input" and len(path) == 2
 

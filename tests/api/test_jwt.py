@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def keys() -> dict[str, Any]:
 @pytest.fixture
 async def signed_in(
     db: Database, book: RuleBook, settings: Settings, keys: dict[str, Any], tmp_path: Path
-):
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of an app that trusts the JWKS file with the rsa and ec keys."""
     jwks = tmp_path / "jwks.json"
     jwks.write_text(
@@ -95,7 +96,9 @@ def token(
     return jwt.encode(payload, keys[key], algorithm=alg, headers={"kid": kid})
 
 
-async def post(client, bearer: str, query: str, variables=None) -> httpx.Response:
+async def post(
+    client: httpx.AsyncClient, bearer: str, query: str, variables: dict[str, Any] | None = None
+) -> httpx.Response:
     return await client.post(
         "/graphql",
         json={"query": query, "variables": variables or {}},
@@ -105,7 +108,7 @@ async def post(client, bearer: str, query: str, variables=None) -> httpx.Respons
 
 @pytest.mark.parametrize("key", ["rsa", "ec"])
 async def test_a_valid_jwt_signs_in_with_its_role(
-    api: Api, signed_in, keys: dict[str, Any], key: str
+    api: Api, signed_in: httpx.AsyncClient, keys: dict[str, Any], key: str
 ) -> None:
     await b.client(api, "Jay", "Doe")
     response = await post(signed_in, token(keys, api.slug, key=key), "{ clients { totalCount } }")
@@ -130,7 +133,9 @@ async def test_a_valid_jwt_signs_in_with_its_role(
     }
 
 
-async def test_the_role_claim_is_enforced(api: Api, signed_in, keys: dict[str, Any]) -> None:
+async def test_the_role_claim_is_enforced(
+    api: Api, signed_in: httpx.AsyncClient, keys: dict[str, Any]
+) -> None:
     billing = token(keys, api.slug, "billing")
     response = await post(
         signed_in, billing, b.CREATE_CLIENT, {"input": {"firstName": "A", "lastName": "B"}}
@@ -139,7 +144,7 @@ async def test_the_role_claim_is_enforced(api: Api, signed_in, keys: dict[str, A
 
 
 async def test_a_clinician_jwt_is_bound_to_its_provider(
-    api: Api, signed_in, keys: dict[str, Any]
+    api: Api, signed_in: httpx.AsyncClient, keys: dict[str, Any]
 ) -> None:
     mine = await b.provider(api, "Cy", "Clin")
     own = await b.client(api, "Ona", "Own")
@@ -182,7 +187,7 @@ def bad_tokens(keys: dict[str, Any], slug: str, other_provider: str) -> dict[str
                 "role": "admin",
                 "exp": now + 600,
             },
-            None,
+            None,  # type: ignore[arg-type]  # alg "none" signs with no key; pyjwt's types want one
             algorithm="none",
         ),
         "unknown organization": token(keys, "no-such-org"),
@@ -197,7 +202,7 @@ def bad_tokens(keys: dict[str, Any], slug: str, other_provider: str) -> dict[str
 
 
 async def test_every_bad_jwt_is_a_401_and_nothing_runs(
-    api: Api, other_api: Api, signed_in, keys: dict[str, Any], db: Database
+    api: Api, other_api: Api, signed_in: httpx.AsyncClient, keys: dict[str, Any], db: Database
 ) -> None:
     other_provider = await b.provider(other_api, "Oz", "Other")
     for reason, bad in bad_tokens(keys, api.slug, other_provider).items():
@@ -219,7 +224,7 @@ async def test_jwts_are_refused_when_sign_in_is_not_configured(
 
 
 async def test_a_jwt_of_organization_b_sees_nothing_of_organization_a(
-    api: Api, other_api: Api, signed_in, keys: dict[str, Any]
+    api: Api, other_api: Api, signed_in: httpx.AsyncClient, keys: dict[str, Any]
 ) -> None:
     theirs = await b.client(api, "Alpha", "Only")
     query = "query($id: ID!) { client(id: $id) { id } clients { totalCount } }"
@@ -230,7 +235,7 @@ async def test_a_jwt_of_organization_b_sees_nothing_of_organization_a(
 
 
 @pytest.fixture
-def jwks_url(keys: dict[str, Any], tmp_path: Path):
+def jwks_url(keys: dict[str, Any], tmp_path: Path) -> Iterator[str]:
     """The rsa key's JWKS served over HTTP on loopback, as an identity provider serves it."""
     import functools
     import http.server
@@ -250,7 +255,7 @@ def jwks_url(keys: dict[str, Any], tmp_path: Path):
 
 
 async def test_a_jwks_fetched_from_a_url_verifies_tokens(
-    api: Api, db: Database, book: RuleBook, settings: Settings, keys: dict[str, Any], jwks_url
+    api: Api, db: Database, book: RuleBook, settings: Settings, keys: dict[str, Any], jwks_url: str
 ) -> None:
     configured = dataclasses.replace(
         settings,
@@ -285,13 +290,18 @@ async def test_an_unreachable_key_set_refuses_the_token_and_is_no_server_error(
 
 
 @pytest.fixture
-def signin_log(caplog: LogCaptureFixture):
+def signin_log(caplog: LogCaptureFixture) -> Callable[[], list[str]]:
     caplog.set_level("INFO", logger="cmgraph.auth")
-    return lambda: [r.reason for r in caplog.records if r.name == "cmgraph.auth"]
+    # reason is the sign-in log's extra=: an attribute LogRecord does not declare
+    return lambda: [r.reason for r in caplog.records if r.name == "cmgraph.auth"]  # type: ignore[attr-defined]
 
 
 async def test_an_over_long_subject_is_refused_at_sign_in(
-    api: Api, signed_in, keys: dict[str, Any], signin_log, db: Database
+    api: Api,
+    signed_in: httpx.AsyncClient,
+    keys: dict[str, Any],
+    signin_log: Callable[[], list[str]],
+    db: Database,
 ) -> None:
     """The subject becomes the actor of audit events (`user:<sub>`, at most 200 characters):
     a longer one would fail the write, so it is refused at sign-in, never cut (two people's
@@ -317,7 +327,9 @@ async def test_an_over_long_subject_is_refused_at_sign_in(
     assert await b.count(db, models.Client, api.slug) == 1
 
 
-async def test_an_over_long_name_is_cut_to_fit(api: Api, signed_in, keys: dict[str, Any]) -> None:
+async def test_an_over_long_name_is_cut_to_fit(
+    api: Api, signed_in: httpx.AsyncClient, keys: dict[str, Any]
+) -> None:
     """The name is only shown beside the actor: a longer one is cut to 200 characters rather
     than locking its owner out."""
     created = await post(
@@ -336,7 +348,10 @@ async def test_an_over_long_name_is_cut_to_fit(api: Api, signed_in, keys: dict[s
 
 
 async def test_a_jwt_living_longer_than_the_cap_is_refused(
-    api: Api, signed_in, keys: dict[str, Any], signin_log
+    api: Api,
+    signed_in: httpx.AsyncClient,
+    keys: dict[str, Any],
+    signin_log: Callable[[], list[str]],
 ) -> None:
     now = int(time.time())
     day = 24 * 3600
@@ -348,7 +363,7 @@ async def test_a_jwt_living_longer_than_the_cap_is_refused(
 
 
 async def test_without_iat_a_jwt_may_not_expire_later_than_the_cap_from_now(
-    api: Api, signed_in, keys: dict[str, Any]
+    api: Api, signed_in: httpx.AsyncClient, keys: dict[str, Any]
 ) -> None:
     now = int(time.time())
     soon = token(keys, api.slug, iat=None, exp=now + 3600)
@@ -419,12 +434,12 @@ class IdentityProvider:
 
 
 @pytest.fixture
-def rotation_keys():
+def rotation_keys() -> dict[str, rsa.RSAPrivateKey]:
     return {n: rsa.generate_private_key(public_exponent=65537, key_size=2048) for n in "ab"}
 
 
 @pytest.fixture
-def idp(rotation_keys):
+def idp(rotation_keys: dict[str, rsa.RSAPrivateKey]) -> Iterator[IdentityProvider]:
     provider = IdentityProvider([jwk(rotation_keys["a"].public_key(), "a", "RS256")])
     yield provider
     provider.close()
@@ -438,7 +453,9 @@ def rotated_token(private_key: Any, kid: str, slug: str) -> str:
     )
 
 
-def app_trusting(settings, db, book, url: str, refetch_seconds: int):
+def app_trusting(
+    settings: Settings, db: Database, book: RuleBook, url: str, refetch_seconds: int
+) -> httpx.AsyncClient:
     jwt_settings = JwtSettings(
         issuer=ISSUER,
         audience=AUDIENCE,
@@ -450,7 +467,14 @@ def app_trusting(settings, db, book, url: str, refetch_seconds: int):
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
-async def test_a_rotated_key_signs_in_at_once(api, db, book, settings, idp, rotation_keys):
+async def test_a_rotated_key_signs_in_at_once(
+    api: Api,
+    db: Database,
+    book: RuleBook,
+    settings: Settings,
+    idp: IdentityProvider,
+    rotation_keys: dict[str, rsa.RSAPrivateKey],
+) -> None:
     """The identity provider adds key b and signs with it: the first token naming b makes
     the service fetch the key set again, instead of refusing b until the cache expires."""
     async with app_trusting(settings, db, book, idp.url, refetch_seconds=0) as client:
@@ -468,8 +492,13 @@ async def test_a_rotated_key_signs_in_at_once(api, db, book, settings, idp, rota
 
 
 async def test_unknown_kids_fetch_the_key_set_at_most_once_per_cooldown(
-    api, db, book, settings, idp, rotation_keys
-):
+    api: Api,
+    db: Database,
+    book: RuleBook,
+    settings: Settings,
+    idp: IdentityProvider,
+    rotation_keys: dict[str, rsa.RSAPrivateKey],
+) -> None:
     """Anyone can send a token with a made-up kid: that must not make the service hammer
     the identity provider. Within the cooldown after a fetch, unknown kids are refused
     without fetching."""
@@ -483,7 +512,7 @@ async def test_unknown_kids_fetch_the_key_set_at_most_once_per_cooldown(
         assert (await post(client, good, "{ __typename }")).status_code == 200
 
 
-def test_the_refetch_cooldown_is_read_from_the_environment(monkeypatch):
+def test_the_refetch_cooldown_is_read_from_the_environment(monkeypatch: MonkeyPatch) -> None:
     from cmgraph.config import Settings
 
     assert Settings.from_env({}).jwt.jwks_refetch_seconds == 30

@@ -8,6 +8,8 @@ import dataclasses
 import json
 import logging
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, NoReturn
 
 import builders as b
 import httpx
@@ -23,17 +25,19 @@ from cmgraph.db.engine import Database
 from cmgraph.plugins import RuleBook
 from tests.support import Api
 
+MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]
 
-def codes(body) -> list:
+
+def codes(body: dict[str, Any]) -> list[str | None]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
 
 
 @pytest.fixture
-async def app_with(db: Database, book: RuleBook, settings: Settings):
+async def app_with(db: Database, book: RuleBook, settings: Settings) -> AsyncIterator[MakeClient]:
     """An HTTP client for the app built with other settings."""
     clients = []
 
-    async def make(**changes) -> httpx.AsyncClient:
+    async def make(**changes: Any) -> httpx.AsyncClient:
         app = create_app(dataclasses.replace(settings, **changes), db=db, book=book)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
         clients.append(client)
@@ -87,7 +91,7 @@ async def test_the_cost_multiplies_page_sizes_and_refuses_above_the_limit(
     assert body["errors"][0]["extensions"]["cost"] > Limits().max_cost
 
 
-async def test_limits_are_configurable(api: Api, app_with) -> None:
+async def test_limits_are_configurable(api: Api, app_with: MakeClient) -> None:
     client = await app_with(limits=Limits(max_depth=2))
     response = await client.post(
         "/graphql",
@@ -98,7 +102,7 @@ async def test_limits_are_configurable(api: Api, app_with) -> None:
 
 
 async def test_a_body_above_the_size_limit_is_413_and_nothing_runs(
-    api: Api, db: Database, app_with
+    api: Api, db: Database, app_with: MakeClient
 ) -> None:
     client = await app_with(limits=Limits(max_body_bytes=200))
     query = b.CREATE_CLIENT
@@ -142,7 +146,7 @@ async def test_a_mutation_over_get_is_refused_and_writes_nothing(
     assert await b.count(db, models.Client, api.slug) == 0
 
 
-async def test_field_suggestions_only_in_development(api: Api, app_with) -> None:
+async def test_field_suggestions_only_in_development(api: Api, app_with: MakeClient) -> None:
     typo = {"query": "{ clientz { totalCount } }"}
     headers = {"Authorization": f"Bearer {api.token}"}
     production = (await (await app_with()).post("/graphql", json=typo, headers=headers)).json()
@@ -160,7 +164,7 @@ async def test_introspection_only_for_authenticated_callers(api: Api, http: Asyn
     assert data["__schema"]["queryType"]["name"] == "Query"
 
 
-async def test_graphiql_only_in_development(app_with) -> None:
+async def test_graphiql_only_in_development(app_with: MakeClient) -> None:
     html = {"Accept": "text/html"}
     production = await (await app_with()).get("/graphql", headers=html)
     assert production.status_code == 401 and "graphiql" not in production.text.lower()
@@ -168,7 +172,7 @@ async def test_graphiql_only_in_development(app_with) -> None:
     assert development.status_code == 200 and "graphiql" in development.text.lower()
 
 
-async def test_cors_only_for_configured_origins(api: Api, app_with) -> None:
+async def test_cors_only_for_configured_origins(api: Api, app_with: MakeClient) -> None:
     client = await app_with(cors_origins=("https://app.example.org",))
     preflight = {
         "Access-Control-Request-Method": "POST",
@@ -197,7 +201,7 @@ async def test_an_internal_error_is_masked_with_an_id_that_is_in_the_log(
 
     detail = "secret detail about Ada Lovelace"  # a variable: tracebacks quote source lines
 
-    async def broken(*args, **kwargs):
+    async def broken(*args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError(detail)
 
     monkeypatch.setattr(compliance, "findings_page", broken)
@@ -212,8 +216,9 @@ async def test_an_internal_error_is_masked_with_an_id_that_is_in_the_log(
     error_id = error["extensions"]["errorId"]
     logged = [r for r in caplog.records if getattr(r, "error_id", None) == error_id]
     assert len(logged) == 1
-    assert logged[0].error_type == "RuntimeError"
-    assert "secret" not in logged[0].getMessage() + logged[0].traceback
+    # error_type and traceback are the log call's extra=: attributes LogRecord does not declare
+    assert logged[0].error_type == "RuntimeError"  # type: ignore[attr-defined]
+    assert "secret" not in logged[0].getMessage() + logged[0].traceback  # type: ignore[attr-defined]
 
 
 def _doubling_fragments(levels: int) -> str:
@@ -247,7 +252,9 @@ async def test_a_fragment_that_spreads_itself_is_refused(api: Api) -> None:
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 
-async def test_too_many_directives_on_one_field_are_refused_before_validation(api, app_with):
+async def test_too_many_directives_on_one_field_are_refused_before_validation(
+    api: Api, app_with: MakeClient
+) -> None:
     two = "{ serviceLines { code @include(if: true) @skip(if: false) } }"
     assert "errors" not in await api.raw(two)
     # a thousand directives would be validated pairwise: refused before that, by count
@@ -263,7 +270,7 @@ async def test_too_many_directives_on_one_field_are_refused_before_validation(ap
     assert codes(response.json()) == ["QUERY_TOO_COMPLEX"]
 
 
-async def test_one_field_selected_too_many_times_is_refused_through_fragments_too(api):
+async def test_one_field_selected_too_many_times_is_refused_through_fragments_too(api: Api) -> None:
     twenty = "{ serviceLines { " + "code " * 20 + "} }"
     assert "errors" not in await api.raw(twenty)
 
@@ -285,7 +292,7 @@ FINDINGS = """{ a0: complianceFindings(from: "1900-01-01", to: "2100-12-31", fir
   totalCount } }"""
 
 
-async def test_a_report_spans_at_most_the_longest_window(api, app_with):
+async def test_a_report_spans_at_most_the_longest_window(api: Api, app_with: MakeClient) -> None:
     # several year-long reports in a row: more than a caller's cost in 10 s (test_budget.py)
     roomy = dataclasses.replace(Limits(), cost_per_minute=6 * 500_000)
     api = type(api)(await app_with(limits=roomy), api.token, api.slug)
@@ -305,7 +312,7 @@ async def test_a_report_spans_at_most_the_longest_window(api, app_with):
     assert "errors" not in response.json()
 
 
-async def test_one_request_holds_about_one_reports_work(api, app_with):
+async def test_one_request_holds_about_one_reports_work(api: Api, app_with: MakeClient) -> None:
     """The pen test's 30 aliases of a centuries-long findings report cost 60; now each alias
     costs its window's days, so a second year-long report is over the limit."""
     roomy = dataclasses.replace(Limits(), cost_per_minute=6 * 500_000)  # as above

@@ -36,6 +36,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import helpers as h
@@ -43,13 +44,17 @@ import httpx
 import pytest
 from ledger import Ledger, Row, uuid_of
 from proxy import ProxyThread
+from pytest import MonkeyPatch
 from receiver import Receiver, Up, free_port
 from served import serving
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cmgraph.config import Settings
+from cmgraph.db.engine import Database
 from cmgraph.services import events
 from cmgraph.services.tokens import organization_of
+from tests.support import Api
 
 SECONDS = float(os.environ.get("CMGRAPH_LOAD_SECONDS", "60"))
 CLIENTS = 32
@@ -110,7 +115,9 @@ def postgres_url(database_url: str, is_postgres: bool) -> str:
     return database_url
 
 
-async def test_the_overlap_query_finds_overlaps_and_only_them(db, postgres_url):
+async def test_the_overlap_query_finds_overlaps_and_only_them(
+    db: Database, postgres_url: str
+) -> None:
     """The check the load test relies on, on rows the exclusion constraint would refuse."""
     org, client, provider = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     periods = {  # name: (line, start, end)
@@ -152,7 +159,7 @@ async def test_the_overlap_query_finds_overlaps_and_only_them(db, postgres_url):
     }
 
 
-async def _practice(api) -> tuple[list[str], list[str], str]:
+async def _practice(api: Api) -> tuple[list[str], list[str], str]:
     """Clients covered by one payor, providers qualified for both lines and enrolled with it
     (and one who is not: his writes are refused by a rule). No appointments, so lead time
     and sessions in use never refuse: writes fail only by racing each other."""
@@ -391,7 +398,7 @@ def lost_outcome(payload: dict[str, Any]) -> bool:
     return any(e["code"] == RESPONSE_LOST for e in payload["userErrors"])
 
 
-async def _table(db, organization_id: uuid.UUID) -> dict[str, Row]:
+async def _table(db: Database, organization_id: uuid.UUID) -> dict[str, Row]:
     async with db.engine.connect() as connection:
         result = await connection.execute(
             text(
@@ -485,12 +492,20 @@ async def _faults(
 
 
 async def test_concurrent_clients_against_several_workers_keep_every_promise(
-    api, db, settings, postgres_url, tmp_path, capsys, monkeypatch
-):
+    api: Api,
+    db: Database,
+    settings: Settings,
+    postgres_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: MonkeyPatch,
+) -> None:
     # 32 clients share one token here: a caller's budget (web.budget, test_fairness.py)
     # would answer most of them 429; this test is about concurrent writes
     monkeypatch.setenv("CMGRAPH_REQUESTS_PER_MINUTE", "0")
     monkeypatch.setenv("CMGRAPH_COST_PER_MINUTE", "0")
+    org = organization_of(api.token)
+    assert org is not None
     practice = await _practice(api)
     ledger = Ledger()
     attempts: list[Attempt] = []
@@ -521,14 +536,14 @@ async def test_concurrent_clients_against_several_workers_keep_every_promise(
             _faults(receiver, up, server.process.pid, proxy, until, faults),
         )
         elapsed = time.monotonic() - started
-        feed = await _feed(db, organization_of(api.token))
+        feed = await _feed(db, org)
         delivered = await _drained(receiver, feed)
         assert server.stop(timeout=60) == 0, server.log_text()[-3000:]
         internal_errors = [line for line in server.log_text().splitlines() if "error_id" in line]
     await up[0].stop()
-    refused = await _refused_attempts(db, organization_of(api.token))
+    refused = await _refused_attempts(db, org)
 
-    applied = await _applications(db, organization_of(api.token))
+    applied = await _applications(db, org)
 
     requests = sum(ledger.requests.values())
     writes = sum(ledger.acknowledged.values())
@@ -578,7 +593,7 @@ async def test_concurrent_clients_against_several_workers_keep_every_promise(
     async with db.engine.connect() as connection:
         assert await overlapping(connection, "case_manager_assignments") == []
     assert ledger.inconsistencies() == []
-    table = await _table(db, organization_of(api.token))
+    table = await _table(db, org)
     assert not ledger.refused_notes & {row.note for row in table.values()}
     assert ledger.differences(table) == ({}, {})
 
@@ -605,7 +620,7 @@ class FedEvent:
     envelope: dict[str, Any]
 
 
-async def _feed(db, organization_id: uuid.UUID) -> list[FedEvent]:
+async def _feed(db: Database, organization_id: uuid.UUID) -> list[FedEvent]:
     async with db.read() as session:
         rows = await events.after(session, organization_id, 0, 1_000_000, CM_EVENTS)
     return [FedEvent(str(r.id), events.envelope(r)) for r in rows[0]]
@@ -627,7 +642,7 @@ ONE_APPLICATION = {"addCaseManager": 1, "changeCaseManager": 2, "removeCaseManag
 creates another."""
 
 
-async def _applications(db, organization_id: uuid.UUID) -> Counter[tuple[str, str]]:
+async def _applications(db: Database, organization_id: uuid.UUID) -> Counter[tuple[str, str]]:
     """The audit records of each keyed write, by its key (the caller's request id) and
     operation."""
     async with db.engine.connect() as connection:
@@ -642,7 +657,7 @@ async def _applications(db, organization_id: uuid.UUID) -> Counter[tuple[str, st
         return Counter({(r[0], r[1]): r[2] for r in found})
 
 
-async def _refused_attempts(db, organization_id: uuid.UUID) -> int:
+async def _refused_attempts(db: Database, organization_id: uuid.UUID) -> int:
     async with db.engine.connect() as connection:
         found = await connection.scalar(
             text(

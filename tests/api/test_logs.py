@@ -7,7 +7,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NoReturn
 
 import builders as b
 import httpx
@@ -22,7 +24,7 @@ NAME, SURNAME, BIRTH = "Zebulon", "Quattlebaum", "2011-07-23"
 
 
 @pytest.fixture
-def log_output():
+def log_output() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
@@ -36,7 +38,7 @@ def log_output():
 
 
 async def test_a_full_scenario_logs_no_name_nor_birth_date(
-    api: Api, other_api: Api, log_output, monkeypatch: MonkeyPatch
+    api: Api, other_api: Api, log_output: io.StringIO, monkeypatch: MonkeyPatch
 ) -> None:
     client = await b.client(api, NAME, SURNAME, dateOfBirth=BIRTH)
     await b.ok(
@@ -64,7 +66,7 @@ async def test_a_full_scenario_logs_no_name_nor_birth_date(
 
     from cmgraph.services import compliance
 
-    async def broken(*args, **kwargs):
+    async def broken(*args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError(f"{NAME} {SURNAME} {BIRTH}")
 
     monkeypatch.setattr(compliance, "findings_page", broken)
@@ -79,7 +81,7 @@ async def test_a_full_scenario_logs_no_name_nor_birth_date(
         assert secret.lower() not in text.lower(), secret
 
 
-async def test_each_request_logs_one_structured_line(api: Api, log_output) -> None:
+async def test_each_request_logs_one_structured_line(api: Api, log_output: io.StringIO) -> None:
     response = await api.post(
         "query Caseload { clients { totalCount } }",
         headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": "trace-42"},
@@ -98,7 +100,7 @@ async def test_each_request_logs_one_structured_line(api: Api, log_output) -> No
 
 
 async def test_the_request_id_is_the_servers_and_the_callers_is_kept_plain(
-    api: Api, log_output
+    api: Api, log_output: io.StringIO
 ) -> None:
     odd = await api.post(
         "{ __typename }",
@@ -141,12 +143,14 @@ async def test_the_served_logs_hold_no_query_string(
         assert leak not in text, leak
 
 
-async def test_every_line_of_a_request_carries_its_request_id(api, log_output, monkeypatch):
+async def test_every_line_of_a_request_carries_its_request_id(
+    api: Api, log_output: io.StringIO, monkeypatch: MonkeyPatch
+) -> None:
     """The internal error's line names the request, and the request's line names the error:
     from either, an operator finds the other."""
     from cmgraph.services import compliance
 
-    async def broken(*args, **kwargs):
+    async def broken(*args: Any, **kwargs: Any) -> NoReturn:
         logging.getLogger("cmgraph.somewhere.deep").warning("about to fail")
         raise RuntimeError("boom")
 
@@ -170,7 +174,9 @@ async def test_every_line_of_a_request_carries_its_request_id(api, log_output, m
     assert request["error_ids"] == [error_id]
 
 
-async def test_lines_outside_a_request_carry_no_request_id(api, log_output):
+async def test_lines_outside_a_request_carry_no_request_id(
+    api: Api, log_output: io.StringIO
+) -> None:
     await api("{ __typename }")
     logging.getLogger("cmgraph.elsewhere").info("between requests")
     (line,) = [json.loads(x) for x in log_output.getvalue().splitlines() if "between requests" in x]
@@ -179,8 +185,8 @@ async def test_lines_outside_a_request_carry_no_request_id(api, log_output):
 
 @pytest.mark.parametrize("answer_in", ["application/json", "application/graphql-response+json"])
 async def test_an_operation_name_that_names_no_operation_is_refused_and_not_logged(
-    api, log_output, answer_in
-):
+    api: Api, log_output: io.StringIO, answer_in: str
+) -> None:
     smuggled = "Zebulon Quattlebaum " * 5000
     for document in ("query Caseload { clients { totalCount } }", "{ clients { totalCount } }"):
         response = await api.client.post(

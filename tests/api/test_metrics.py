@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 
 import builders as b
 import httpx
 import pytest
+from pytest import MonkeyPatch
 from rulefacts import assignment, assignment_check, bcba, coverage, payor
 
 from cmgraph import hookimpl
 from cmgraph.app import create_app
 from cmgraph.config import MetricsSettings, Settings, SettingsError
+from cmgraph.db.engine import Database
+from cmgraph.facts import AssignmentCheck, Finding
 from cmgraph.observability import metrics
 from cmgraph.plugins import PluginFailed, RuleBook, build_plugin_manager
+from tests.support import Api
 
 TOKEN = "scrape-me-please-0123456789"
 NAME, BIRTH = "Zebulon", "2011-07-23"
@@ -34,7 +40,9 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-async def metered(db, book, settings):
+async def metered(
+    db: Database, book: RuleBook, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of an app with metrics on behind the bearer token."""
     configured = dataclasses.replace(settings, metrics=MetricsSettings(True, token=TOKEN))
     app = create_app(configured, db=db, book=book)
@@ -49,19 +57,21 @@ async def scrape(client: httpx.AsyncClient) -> str:
     return response.text
 
 
-async def test_metrics_are_off_by_default(api):
+async def test_metrics_are_off_by_default(api: Api) -> None:
     response = await api.client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 404
 
 
-async def test_metrics_ask_for_their_token(metered):
+async def test_metrics_ask_for_their_token(metered: httpx.AsyncClient) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
         response = await metered.get("/metrics", headers=headers)
         assert response.status_code == 401
         assert "cmgraph_requests" not in response.text
 
 
-async def test_requests_are_counted_by_operation_outcome_and_status(api, metered):
+async def test_requests_are_counted_by_operation_outcome_and_status(
+    api: Api, metered: httpx.AsyncClient
+) -> None:
     headers = {"Authorization": f"Bearer {api.token}"}
     before = await scrape(metered)
     for _ in range(3):
@@ -98,7 +108,7 @@ async def test_requests_are_counted_by_operation_outcome_and_status(api, metered
     assert "cmgraph_db_connections_open" in after and "cmgraph_db_connections_in_use" in after
 
 
-async def test_refused_writes_are_counted_by_code(api, metered):
+async def test_refused_writes_are_counted_by_code(api: Api, metered: httpx.AsyncClient) -> None:
     client = await b.client(api, "Refused", "Write")
     provider = await b.provider(api, "No", "Credential", credentials=[])
     before = await scrape(metered)
@@ -131,11 +141,11 @@ class Broken:
     name = "broken_meter"
 
     @hookimpl
-    def cmgraph_check_assignment(self, check):
+    def cmgraph_check_assignment(self, check: AssignmentCheck) -> list[Finding]:
         raise RuntimeError("broken")
 
 
-def test_plugin_failures_are_counted_by_plugin_and_hook():
+def test_plugin_failures_are_counted_by_plugin_and_hook() -> None:
     metrics.enable()
     pm = build_plugin_manager()
     pm.register(Broken(), name=Broken.name)
@@ -152,7 +162,7 @@ def test_plugin_failures_are_counted_by_plugin_and_hook():
     assert after - before == 1
 
 
-def test_operation_names_are_capped_per_process(monkeypatch):
+def test_operation_names_are_capped_per_process(monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setattr(metrics, "_operation_names", set())
     monkeypatch.setattr(metrics, "MAX_OPERATION_NAMES", 2)
     assert metrics.operation_label("One", validated=True) == "One"
@@ -179,12 +189,12 @@ def test_operation_names_are_capped_per_process(monkeypatch):
         ({"CMGRAPH_METRICS": "true", "CMGRAPH_METRICS_PORT": "x"}, "CMGRAPH_METRICS_PORT"),
     ],
 )
-def test_metrics_on_need_a_token_or_a_port_of_their_own(env, message):
+def test_metrics_on_need_a_token_or_a_port_of_their_own(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
 
 
-def test_metrics_settings_are_read_from_the_environment():
+def test_metrics_settings_are_read_from_the_environment() -> None:
     assert Settings.from_env({}).metrics == MetricsSettings()
     on = Settings.from_env({"CMGRAPH_METRICS": "1", "CMGRAPH_METRICS_PORT": "9464"}).metrics
     assert on == MetricsSettings(enabled=True, port=9464)
@@ -192,8 +202,8 @@ def test_metrics_settings_are_read_from_the_environment():
 
 @pytest.mark.parametrize("given_folder", [True, False], ids=["operators-folder", "serves-own"])
 def test_two_workers_are_counted_in_one_scrape(
-    database_url, api, tmp_path, is_postgres, given_folder
-):
+    database_url: str, api: Api, tmp_path: Path, is_postgres: bool, given_folder: bool
+) -> None:
     """`cmgraph serve --workers 2`: each worker counts the requests it serves, and one scrape
     of the metrics port sums both. With a multiprocess folder given (an operator may), the
     test sees both workers write to it; without, serve makes its own and removes it when

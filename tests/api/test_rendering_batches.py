@@ -46,8 +46,9 @@ async def _varied_practice(db: Database, slug: str) -> list[dict[str, Any]]:
     varied per client: a substitute on a CM's day, a cancelled session, a session of a line
     without a CM, two sessions on one day. Returns a question for every client, date (and
     one without sessions) and line, and one naming each session."""
-    clients = [decode_as(c, "Client") for c in await seed(db, slug, clients=12, judged=False)]
-    assert all(c is not None for c in clients)
+    decoded = [decode_as(c, "Client") for c in await seed(db, slug, clients=12, judged=False)]
+    clients = [c for c in decoded if c is not None]
+    assert len(clients) == len(decoded)
     org = await b.org_id(db, slug)
     async with db.write() as session:
         providers = list(

@@ -17,12 +17,13 @@ import principals as p
 import pytest
 from graphql import (
     GraphQLEnumType,
+    GraphQLInterfaceType,
     GraphQLScalarType,
     get_named_type,
     is_required_argument,
 )
 from httpx import AsyncClient
-from roles_support import literal
+from roles_support import literal, roots
 
 from cmgraph.api import ids
 from cmgraph.api.permissions import ACCESS, NODE_ACCESS, may_call, may_read_entity
@@ -31,12 +32,11 @@ from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.services import tenants
 from cmgraph.services.access import ADMIN, BILLING, INTEGRATION, PERSON_ROLES, SCOPES, Principal
+from tests.support import Api
 
 GRAPHQL = schema._schema
-ROOTS = {"Query": GRAPHQL.query_type, "Mutation": GRAPHQL.mutation_type}
-OPERATIONS = sorted(
-    f"{root}.{name}" for root, kind in ROOTS.items() if kind for name in kind.fields
-)
+ROOTS = roots(GRAPHQL)
+OPERATIONS = sorted(f"{root}.{name}" for root, kind in ROOTS.items() for name in kind.fields)
 CALLERS = [*PERSON_ROLES, "integration-granted", "integration-other"]
 
 
@@ -65,9 +65,9 @@ def expected(operation: str, caller: str) -> bool:
 
 def test_the_table_covers_every_root_field_and_mutation_and_nothing_else() -> None:
     assert set(ACCESS) == set(OPERATIONS)
-    assert set(NODE_ACCESS) == {
-        t.name for t in GRAPHQL.get_implementations(GRAPHQL.get_type("Node")).objects
-    }
+    node = GRAPHQL.get_type("Node")
+    assert isinstance(node, GraphQLInterfaceType)
+    assert set(NODE_ACCESS) == {t.name for t in GRAPHQL.get_implementations(node).objects}
 
 
 def test_the_table_keeps_the_roles_promises() -> None:
@@ -123,7 +123,7 @@ async def written(db: Database, slug: str) -> dict[str, int]:
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("operation", OPERATIONS)
 async def test_every_operation_for_every_caller(
-    db: Database, http: AsyncClient, org: dict[str, Any], operation, caller
+    db: Database, http: AsyncClient, org: dict[str, Any], operation: str, caller: str
 ) -> None:
     token_value = await caller_token(db, org, operation, caller)
     before = await written(db, org["slug"])
@@ -164,7 +164,7 @@ HISTORY = """query($id: ID!) { client(id: $id) { caseManagers { changes {
 
 
 @pytest.fixture
-async def trail(api) -> dict[str, Any]:
+async def trail(api: Api) -> dict[str, Any]:
     """An organization with an event of each kind: a client, a provider (the clinician's),
     their assignment, a payor, a coverage, an enrollment, an appointment and an API token."""
     admin = api
@@ -181,7 +181,7 @@ async def trail(api) -> dict[str, Any]:
     return {"slug": api.slug, "client": client, "provider": provider, "http": api.client}
 
 
-async def trail_caller(db, trail, caller: str) -> tuple[str, Principal]:
+async def trail_caller(db: Database, trail: dict[str, Any], caller: str) -> tuple[str, Principal]:
     slug, org = trail["slug"], await b.org_id(db, trail["slug"])
     if caller in TRAIL_SCOPES:
         scopes = TRAIL_SCOPES[caller]
@@ -203,7 +203,9 @@ def check_events(events: list[dict[str, Any]], principal: Principal, caller: str
 
 
 @pytest.mark.parametrize("caller", TRAIL_CALLERS)
-async def test_every_path_to_the_audit_trail_shows_contents_as_the_table_says(db, trail, caller):
+async def test_every_path_to_the_audit_trail_shows_contents_as_the_table_says(
+    db: Database, trail: dict[str, Any], caller: str
+) -> None:
     token_value, principal = await trail_caller(db, trail, caller)
     headers = {"Authorization": f"Bearer {token_value}"}
     post = trail["http"].post

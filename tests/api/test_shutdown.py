@@ -50,13 +50,13 @@ async def write_lock_held(db: Database, database_url: str, client_id: str) -> As
             await connection.rollback()
         return
     # SQLite: one writer at a time; the app's BEGIN IMMEDIATE waits (busy timeout 5 s).
-    connection = sqlite3.connect(make_url(database_url).database or "", isolation_level=None)
+    holder = sqlite3.connect(make_url(database_url).database or "", isolation_level=None)
     try:
-        connection.execute("BEGIN IMMEDIATE")
+        holder.execute("BEGIN IMMEDIATE")
         yield
-        connection.execute("ROLLBACK")
+        holder.execute("ROLLBACK")
     finally:
-        connection.close()
+        holder.close()
 
 
 def unread_bytes(server_port: int, client_port: int) -> int | None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 
 import builders as b
 import helpers as h
+import httpx
 import pytest
 from faults_support import CLIENTS, assert_unavailable, client_of, graphql
 from proxy import proxy_to
@@ -34,7 +36,7 @@ def postgres_url(database_url: str, is_postgres: bool) -> str:
     return database_url
 
 
-async def timed(answer) -> tuple[float, object]:
+async def timed(answer: Awaitable[httpx.Response]) -> tuple[float, httpx.Response]:
     started = time.monotonic()
     response = await asyncio.wait_for(answer, STALL)
     return time.monotonic() - started, response
@@ -61,7 +63,7 @@ async def test_a_stalled_database_is_answered_503_within_the_promised_time(
                             headers={"Authorization": f"Bearer {api.token}"},
                         )
                     )
-                    assert_unavailable(response)  # type: ignore[arg-type]
+                    assert_unavailable(response)
                     assert took < PROMISED + SLACK, f"{took:.1f} s for {query[:30]}"
                 proxy.resume()
                 assert (await graphql(client, api.token, CLIENTS)).status_code == 200
@@ -91,7 +93,7 @@ async def test_a_write_whose_statement_stalls_is_answered_503_within_the_promise
                     await asyncio.sleep(0.001)
                 proxy.pause()
                 took, response = await timed(answer)
-                assert response.status_code == 503, response.text  # type: ignore[attr-defined]
+                assert response.status_code == 503, response.text
                 assert took < PROMISED + SLACK, f"{took:.1f} s"
                 proxy.resume()
                 assert (await graphql(client, api.token, CLIENTS)).status_code == 200

@@ -4,10 +4,12 @@ related objects come through DataLoaders and the rules' facts are loaded set-bas
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import pytest
 from counting import counted, seed
 from pytest import MonkeyPatch
+from strawberry.dataloader import DataLoader
 
 from cmgraph.api import loaders
 from cmgraph.db.engine import Database
@@ -62,7 +64,7 @@ fragment Managers on Client { caseManagers { provider { displayName credentials 
 
 @pytest.mark.parametrize("query", [CASELOAD, CASELOAD_THROUGH_FRAGMENTS])
 async def test_the_caseload_page_prefetches_what_it_selects(
-    api: Api, db: Database, statements: StatementCounter, monkeypatch: MonkeyPatch, query
+    api: Api, db: Database, statements: StatementCounter, monkeypatch: MonkeyPatch, query: str
 ) -> None:
     """The page's relations are read from the query (api.lookahead), fragments included,
     and loaded for the whole page first: no related object is then waited for on its own,
@@ -71,7 +73,7 @@ async def test_the_caseload_page_prefetches_what_it_selects(
     waited: list[object] = []
     loaded = loaders.ready
 
-    def ready(loader, key):
+    def ready(loader: DataLoader[Any, Any], key: Any) -> Any:
         value = loaded(loader, key)
         if inspect.isawaitable(value):
             waited.append(key)
@@ -231,7 +233,7 @@ query($first: Int!) {
 
 @pytest.mark.parametrize("query", [SERVICE_LINES], ids=["serviceLines"])
 async def test_client_service_lines_do_not_grow_with_the_page(
-    api: Api, db: Database, statements: StatementCounter, query
+    api: Api, db: Database, statements: StatementCounter, query: str
 ) -> None:
     await seed(db, api.slug)
 

@@ -255,7 +255,9 @@ mutation($input: UpdateCaseManagerInput!) {
 }"""
 
 
-def _writes(theirs: dict[str, str], mine: dict[str, str]) -> list[tuple[str, str, dict, list]]:
+def _writes(
+    theirs: dict[str, str], mine: dict[str, str]
+) -> list[tuple[str, str, dict[str, Any], list[str]]]:
     """(mutation, payload, input, the field that must be NOT_FOUND)."""
     session = {"startsAt": "2026-04-01T09:00:00-04:00", "endsAt": "2026-04-01T10:00:00-04:00"}
     return [
@@ -459,7 +461,9 @@ PROBES: dict[str, tuple[str, dict[str, str]]] = {
 def test_every_root_query_field_has_a_tenancy_probe() -> None:
     from cmgraph.api.schema import schema
 
-    assert set(PROBES) == set(schema._schema.query_type.fields)
+    queries = schema._schema.query_type
+    assert queries is not None
+    assert set(PROBES) == set(queries.fields)
 
 
 def test_every_node_type_is_probed() -> None:
@@ -478,7 +482,7 @@ def test_every_node_type_is_probed() -> None:
 
 @pytest.mark.parametrize("field", sorted(PROBES))
 async def test_every_root_field_finds_nothing_of_another_organization(
-    api: Api, other_api: Api, theirs: dict[str, str], mine: dict[str, str], field
+    api: Api, other_api: Api, theirs: dict[str, str], mine: dict[str, str], field: str
 ) -> None:
     query, variables = PROBES[field]
     values = {name: theirs[kind] for name, kind in variables.items()}

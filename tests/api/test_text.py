@@ -19,13 +19,15 @@ from graphql import (
     is_required_argument,
     is_required_input_field,
 )
-from roles_support import literal
+from roles_support import literal, roots
 
 from cmgraph.api.schema import schema
 from cmgraph.db import models
+from cmgraph.db.engine import Database
+from tests.support import Api
 
 GRAPHQL = schema._schema
-ROOTS = {"Query": GRAPHQL.query_type, "Mutation": GRAPHQL.mutation_type}
+ROOTS = roots(GRAPHQL)
 SPOOF = "Ann\u202egnirts"  # RIGHT-TO-LEFT OVERRIDE: shows as "Annstring" reversed
 
 
@@ -43,7 +45,7 @@ def _text_fields(kind: GraphQLInputObjectType, path: list[str]) -> list[list[str
 
 def text_inputs() -> list[tuple[str, str, tuple[str, ...]]]:
     """(root, field, path of a String) for every String argument and input field."""
-    found = []
+    found: list[tuple[str, str, tuple[str, ...]]] = []
     for root, kind in ROOTS.items():
         for name, field in kind.fields.items():
             for arg_name, arg in field.args.items():
@@ -102,7 +104,7 @@ def request(root: str, name: str, path: tuple[str, ...]) -> tuple[str, dict[str,
 TEXT_INPUTS = text_inputs()
 
 
-def test_the_walk_finds_the_text_inputs_the_issue_names():
+def test_the_walk_finds_the_text_inputs_the_issue_names() -> None:
     paths = {(name, ".".join(p)) for _, name, p in TEXT_INPUTS}
     for expected in (
         ("createClient", "input.firstName"),
@@ -122,7 +124,9 @@ def invalid(body: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("root", "name", "path"), TEXT_INPUTS, ids=lambda v: str(v))
-async def test_every_text_input_refuses_bidi_overrides(api, db, root, name, path):
+async def test_every_text_input_refuses_bidi_overrides(
+    api: Api, db: Database, root: str, name: str, path: tuple[str, ...]
+) -> None:
     document, variables = request(root, name, path)
     before = await b.count(db, models.ChangeRecord, api.slug)
 
@@ -142,7 +146,9 @@ NAME = """mutation($first: String!) { createClient(input: {firstName: $first, la
     ["\ud800x", "x\udfff", "Ann\u202e", "\u2066Ann", "A\u0000nn", "A\u001bnn", "A\nB"],
     ids=["lone-high", "lone-low", "rlo", "isolate", "nul", "escape", "line-break"],
 )
-async def test_a_name_that_is_not_text_is_invalid_input_on_every_database(api, db, first):
+async def test_a_name_that_is_not_text_is_invalid_input_on_every_database(
+    api: Api, db: Database, first: str
+) -> None:
     # sent as JSON escapes, as a client would: "\ud800" decodes to a lone surrogate
     body = json.dumps({"query": NAME, "variables": {"first": first}})
     response = await api.client.post(
@@ -160,7 +166,9 @@ async def test_a_name_that_is_not_text_is_invalid_input_on_every_database(api, d
 
 
 @pytest.mark.parametrize("first", ["\u200b", "\u200b\u200d \u2060", "\ufeff"])
-async def test_a_name_of_only_formatting_characters_is_blank(api, db, first):
+async def test_a_name_of_only_formatting_characters_is_blank(
+    api: Api, db: Database, first: str
+) -> None:
     data = await api(NAME, {"first": first})
     assert data["createClient"]["userErrors"] == [
         {"code": "INVALID_INPUT", "field": ["input", "firstName"]}
@@ -168,7 +176,7 @@ async def test_a_name_of_only_formatting_characters_is_blank(api, db, first):
     assert await b.count(db, models.Client, api.slug) == 0
 
 
-async def test_text_written_in_the_document_follows_the_same_rule(api, db):
+async def test_text_written_in_the_document_follows_the_same_rule(api: Api, db: Database) -> None:
     invalid(
         await api.raw(
             'mutation { createClient(input: {firstName: "Ann\u202e", lastName: "X"}) '
@@ -178,7 +186,7 @@ async def test_text_written_in_the_document_follows_the_same_rule(api, db):
     assert await b.count(db, models.Client, api.slug) == 0
 
 
-async def test_real_text_passes_notes_keep_their_lines(api):
+async def test_real_text_passes_notes_keep_their_lines(api: Api) -> None:
     client = await b.client(api, "Zoë", "Nguyễn-O'Brien")
     provider = await b.provider(api)
     data = await api(
@@ -212,7 +220,9 @@ async def test_real_text_passes_notes_keep_their_lines(api):
     ],
     ids=["int-variable", "input-key", "literal", "document"],
 )
-async def test_a_lone_surrogate_anywhere_is_a_clear_error_not_a_500(api, query, variables):
+async def test_a_lone_surrogate_anywhere_is_a_clear_error_not_a_500(
+    api: Api, query: str, variables: dict[str, Any]
+) -> None:
     body = json.dumps({"query": query, "variables": variables})  # "\ud800" escaped, as sent
     response = await api.client.post(
         "/graphql",

@@ -4,6 +4,7 @@ secrets, revoked, expiring, with their last use."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import builders as b
 import principals as p
@@ -82,7 +83,7 @@ async def test_an_expired_token_authenticates_nothing(api: Api, db: Database) ->
 async def test_bad_token_requests_are_user_errors(api: Api, other_api: Api) -> None:
     provider = await b.provider(api)
     theirs = await b.provider(other_api)
-    cases = [
+    cases: list[tuple[dict[str, Any], list[str]]] = [
         ({"role": "root"}, ["input", "role"]),
         ({"role": "integration"}, ["input", "scopes"]),
         ({"role": "integration", "scopes": ["all:write"]}, ["input", "scopes"]),

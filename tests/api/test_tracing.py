@@ -4,23 +4,28 @@ of them carries a client's name, a date of birth, a token or a variable's value.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import builders as b
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from cmgraph.db.engine import Database
 from cmgraph.observability import tracing
+from tests.support import Api
 
 FIRST, LAST, BIRTH = "Zebulon", "Quattlebaum", "2011-07-23"
 PAYOR = "Tracewell Mutual Health"
 
 
 @pytest.fixture
-def spans(db):
+def spans(db: Database) -> Iterator[InMemorySpanExporter]:
     """Tracing on, into memory, for one test; off again afterwards."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -32,19 +37,25 @@ def spans(db):
     provider.shutdown()
 
 
-def everything_said(span) -> list[str]:
+def attributes_of(span: ReadableSpan) -> dict[str, Any]:
+    """A finished span's attributes (the SDK gives every span a mapping, maybe empty)."""
+    assert span.attributes is not None, span.name
+    return dict(span.attributes)
+
+
+def everything_said(span: ReadableSpan) -> list[str]:
     """Every text a span carries: its name, attributes, events, status and resource."""
     said = [span.name, span.status.description or ""]
-    said += [f"{k}={v}" for k, v in (span.attributes or {}).items()]
+    said += [f"{k}={v!s}" for k, v in (span.attributes or {}).items()]
     for event in span.events:
         said.append(event.name)
-        said += [f"{k}={v}" for k, v in (event.attributes or {}).items()]
+        said += [f"{k}={v!s}" for k, v in (event.attributes or {}).items()]
     return said
 
 
 async def test_a_full_scenario_is_traced_without_a_name_a_birth_date_a_token_or_a_variable(
-    api, db, spans
-):
+    api: Api, db: Database, spans: InMemorySpanExporter
+) -> None:
     payor = await b.payor(api, PAYOR)
     provider = await b.provider(api, "Ottoline", "Fairweather")
     client = await b.client(api, FIRST, LAST, dateOfBirth=BIRTH)
@@ -69,10 +80,10 @@ async def test_a_full_scenario_is_traced_without_a_name_a_birth_date_a_token_or_
     assert any(n.startswith("use_case ") for n in names), names
     assert any(n in ("SELECT", "INSERT") for n in names), names
     assert "cmgraph_check_assignment" in names, names
-    operations = {s.attributes.get("graphql.operation.name") for s in finished}
+    operations = {attributes_of(s).get("graphql.operation.name") for s in finished}
     assert "MonthlyCompliance" in operations
     statements = [
-        s.attributes["db.query.text"] for s in finished if "db.query.text" in s.attributes
+        attributes_of(s)["db.query.text"] for s in finished if "db.query.text" in attributes_of(s)
     ]
     assert any("FROM clients" in s or "INTO clients" in s for s in statements)
 
@@ -82,11 +93,12 @@ async def test_a_full_scenario_is_traced_without_a_name_a_birth_date_a_token_or_
         s.context.trace_id == request.context.trace_id for s in finished if s.name == "SELECT"
     )
 
-    failed = [s for s in finished if "no_such_table" in s.attributes.get("db.query.text", "")]
+    failed = [s for s in finished if "no_such_table" in attributes_of(s).get("db.query.text", "")]
     assert failed and failed[0].status.status_code is StatusCode.ERROR
     # the error's type only: a driver's message may quote a value (asyncpg's DataError does)
-    assert failed[0].status.description == failed[0].attributes["error.type"]
-    assert failed[0].attributes["error.type"].endswith("Error")
+    error_type = attributes_of(failed[0])["error.type"]
+    assert failed[0].status.description == error_type
+    assert error_type.endswith("Error")
 
     secret = api.token.split("_", 2)[2]  # cmg_<organization>_<secret>; a secret may hold "_"
     leaks = (FIRST, LAST, BIRTH, BIRTH.replace("-", ""), PAYOR, secret, "Ottoline")
@@ -96,7 +108,7 @@ async def test_a_full_scenario_is_traced_without_a_name_a_birth_date_a_token_or_
                 assert leak.lower() not in said.lower(), (span.name, said)
 
 
-async def test_tracing_is_off_by_default(api, db):
+async def test_tracing_is_off_by_default(api: Api, db: Database) -> None:
     assert not tracing.on()
     assert not tracing.wanted({})
     assert tracing.wanted({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
@@ -107,7 +119,7 @@ async def test_tracing_is_off_by_default(api, db):
         tracing.wanted({"OTEL_TRACES_EXPORTER": "zipkin"})
 
 
-async def test_a_callers_traceparent_is_continued(api, spans):
+async def test_a_callers_traceparent_is_continued(api: Api, spans: InMemorySpanExporter) -> None:
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     await api.post(
         "{ __typename }",

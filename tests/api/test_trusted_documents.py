@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -73,7 +74,7 @@ async def free(
         yield client
 
 
-async def post(client: httpx.AsyncClient, bearer: str, body: dict) -> httpx.Response:
+async def post(client: httpx.AsyncClient, bearer: str, body: dict[str, Any]) -> httpx.Response:
     return await client.post("/graphql", json=body, headers={"Authorization": f"Bearer {bearer}"})
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import ipaddress
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import builders as b
 import httpx
@@ -20,6 +20,7 @@ import pytest
 import trustme
 from cryptography.fernet import Fernet
 from principals import as_, token
+from pytest import MonkeyPatch
 from receiver import Receiver, Tls, free_port, receiving
 from sqlalchemy import select, update
 
@@ -27,9 +28,12 @@ from cmgraph.api import ids
 from cmgraph.app import create_app
 from cmgraph.config import Settings, SettingsError, WebhookSettings
 from cmgraph.db import models
+from cmgraph.db.engine import Database
+from cmgraph.plugins import RuleBook
 from cmgraph.services import destinations, events
 from cmgraph.services.dispatch import Dispatcher
 from cmgraph.services.sealing import Sealer, SealingError
+from tests.support import Api
 
 KEY = Fernet.generate_key().decode()
 FAST = WebhookSettings(
@@ -56,7 +60,7 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture(autouse=True)
-async def quiet_endpoints(db) -> AsyncIterator[None]:
+async def quiet_endpoints(db: Database) -> AsyncIterator[None]:
     """Endpoints of a finished test point at receivers that are gone: disable them, so that
     the next test's dispatcher does not spend its time on them."""
     yield
@@ -72,7 +76,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @contextlib.asynccontextmanager
-async def dispatching(db, **changes: Any) -> AsyncIterator[Dispatcher]:
+async def dispatching(db: Database, **changes: Any) -> AsyncIterator[Dispatcher]:
     dispatcher = Dispatcher(db, dataclasses.replace(FAST, **changes), Sealer(KEY))
     task = asyncio.ensure_future(dispatcher.run())
     try:
@@ -83,7 +87,7 @@ async def dispatching(db, **changes: Any) -> AsyncIterator[Dispatcher]:
 
 
 @contextlib.asynccontextmanager
-async def served(api, db, book, settings: Settings) -> AsyncIterator[Any]:
+async def served(api: Api, db: Database, book: RuleBook, settings: Settings) -> AsyncIterator[Any]:
     """The same organization and token, through an app with other settings."""
     app = create_app(settings, db=db, book=book)
     transport = httpx.ASGITransport(app=app)
@@ -131,26 +135,26 @@ FEED = """query($types: [String!]) { events(types: $types, first: 100) {
   edges { node { id type data } } } }"""
 
 
-async def create(api, url: str, types: list[str], **extra: Any) -> dict[str, Any]:
+async def create(api: Api, url: str, types: list[str], **extra: Any) -> dict[str, Any]:
     data = (await api(CREATE, {"input": {"url": url, "eventTypes": types, **extra}}))[
         "createWebhookEndpoint"
     ]
-    return data
+    return cast("dict[str, Any]", data)
 
 
-async def endpoint(api, receiver: Receiver, types: list[str]) -> str:
+async def endpoint(api: Api, receiver: Receiver, types: list[str]) -> str:
     data = await create(api, receiver.url, types)
     assert data["userErrors"] == [], data["userErrors"]
     receiver.secrets.append(data["secret"])
-    return data["webhookEndpoint"]["id"]
+    return cast("str", data["webhookEndpoint"]["id"])
 
 
-async def deliveries(api, endpoint_id: str, **variables: Any) -> list[dict[str, Any]]:
+async def deliveries(api: Api, endpoint_id: str, **variables: Any) -> list[dict[str, Any]]:
     found = await api(DELIVERIES, {"id": endpoint_id, **variables})
     return [e["node"] for e in found["webhookDeliveries"]["edges"]]
 
 
-async def feed(api, *types: str) -> list[dict[str, Any]]:
+async def feed(api: Api, *types: str) -> list[dict[str, Any]]:
     edges = (await api(FEED, {"types": list(types) or None}))["events"]["edges"]
     return [e["node"] for e in edges]
 
@@ -163,7 +167,9 @@ def valid(node: dict[str, Any]) -> None:
     )
 
 
-async def test_the_secret_is_answered_once_and_stored_encrypted(api, db, receiver):
+async def test_the_secret_is_answered_once_and_stored_encrypted(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     data = await create(api, receiver.url, ["client.created"], description="billing sync")
     secret = data["secret"]
     assert secret.startswith("whsec_") and len(secret) > 40
@@ -177,7 +183,9 @@ async def test_the_secret_is_answered_once_and_stored_encrypted(api, db, receive
     assert Fernet(KEY.encode()).decrypt(row.secret.encode()).decode() == secret
 
 
-async def test_deliveries_are_signed_verifiable_and_carry_the_events_envelope(api, db, receiver):
+async def test_deliveries_are_signed_verifiable_and_carry_the_events_envelope(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     hook = await endpoint(api, receiver, ["client.created", "provider.created"])
     async with dispatching(db):
         await b.client(api, "Eve", "Ever")
@@ -195,7 +203,9 @@ async def test_deliveries_are_signed_verifiable_and_carry_the_events_envelope(ap
     assert "never kept" not in str(listed)
 
 
-async def test_a_tampered_body_or_a_wrong_secret_does_not_verify(api, db, receiver):
+async def test_a_tampered_body_or_a_wrong_secret_does_not_verify(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     await endpoint(api, receiver, ["client.created"])
     async with dispatching(db):
         await b.client(api)
@@ -207,7 +217,9 @@ async def test_a_tampered_body_or_a_wrong_secret_does_not_verify(api, db, receiv
     assert not receiver.verified_with(other, got)
 
 
-async def test_events_arrive_in_feed_order_and_one_waits_for_the_one_before(api, db, receiver):
+async def test_events_arrive_in_feed_order_and_one_waits_for_the_one_before(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     """The receiver refuses the first delivery twice: the second event is not sent before
     the first succeeded, and the retries carry the same webhook-id."""
     hook = await endpoint(api, receiver, ["client.created"])
@@ -228,7 +240,9 @@ async def test_events_arrive_in_feed_order_and_one_waits_for_the_one_before(api,
     assert newest["status"] == oldest["status"] == "SUCCEEDED"
 
 
-async def test_a_delivery_fails_for_good_with_an_event_and_the_next_one_goes(api, db, receiver):
+async def test_a_delivery_fails_for_good_with_an_event_and_the_next_one_goes(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     admin_hook = await endpoint(api, receiver, ["client.created"])
     await b.client(api, "Never", "Delivered")
     receiver.status = 503
@@ -249,7 +263,9 @@ async def test_a_delivery_fails_for_good_with_an_event_and_the_next_one_goes(api
     assert event["data"]["data"]["attempts"] == 3
 
 
-async def test_an_endpoint_failing_for_the_set_time_is_disabled_with_an_event(api, db, receiver):
+async def test_an_endpoint_failing_for_the_set_time_is_disabled_with_an_event(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     hook = await endpoint(api, receiver, ["client.created"])
     receiver.status = 500
     await b.client(api)
@@ -275,7 +291,9 @@ async def test_an_endpoint_failing_for_the_set_time_is_disabled_with_an_event(ap
     assert got[-1].id == got[0].id
 
 
-async def test_redelivery_sends_the_same_message_again(api, db, receiver):
+async def test_redelivery_sends_the_same_message_again(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     hook = await endpoint(api, receiver, ["client.created"])
     async with dispatching(db):
         await b.client(api)
@@ -289,7 +307,9 @@ async def test_redelivery_sends_the_same_message_again(api, db, receiver):
     assert [d["status"] for d in await deliveries(api, hook)] == ["SUCCEEDED", "SUCCEEDED"]
 
 
-async def test_send_test_webhook_delivers_at_once_and_says_how_it_went(api, receiver):
+async def test_send_test_webhook_delivers_at_once_and_says_how_it_went(
+    api: Api, receiver: Receiver
+) -> None:
     hook = await endpoint(api, receiver, ["client.created"])
     sent = (await api(TEST, {"id": hook}))["sendTestWebhook"]
     assert sent["userErrors"] == []
@@ -309,7 +329,7 @@ async def test_send_test_webhook_delivers_at_once_and_says_how_it_went(api, rece
     }
 
 
-async def test_a_redirect_is_not_followed(api, receiver):
+async def test_a_redirect_is_not_followed(api: Api, receiver: Receiver) -> None:
     hook = await endpoint(api, receiver, ["client.created"])
     receiver.status = 302
     sent = (await api(TEST, {"id": hook}))["sendTestWebhook"]["delivery"]
@@ -318,7 +338,9 @@ async def test_a_redirect_is_not_followed(api, receiver):
     assert len(receiver.received) == 1
 
 
-async def test_after_a_rotation_both_secrets_sign_for_a_day(api, db, receiver):
+async def test_after_a_rotation_both_secrets_sign_for_a_day(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     hook = await endpoint(api, receiver, ["client.created"])
     old = receiver.secrets[0]
     rotated = (await api(ROTATE, {"id": hook}))["rotateWebhookSecret"]
@@ -342,7 +364,9 @@ async def test_after_a_rotation_both_secrets_sign_for_a_day(api, db, receiver):
     assert receiver.verified_with(new, last) and not receiver.verified_with(old, last)
 
 
-async def test_update_and_delete_an_endpoint_and_every_change_is_audited(api, receiver):
+async def test_update_and_delete_an_endpoint_and_every_change_is_audited(
+    api: Api, receiver: Receiver
+) -> None:
     hook = await endpoint(api, receiver, ["client.created"])
     changed = (
         await api(
@@ -395,7 +419,7 @@ async def test_update_and_delete_an_endpoint_and_every_change_is_audited(api, re
         ("https://[fd00:ec2::254]/x", "ADDRESS_REFUSED"),
     ],
 )
-def test_registration_refuses_what_is_not_a_public_https_url(url, code):
+def test_registration_refuses_what_is_not_a_public_https_url(url: str, code: str) -> None:
     with pytest.raises(destinations.Refused) as refused:
         destinations.check_url(url, allow_private=False)
     assert refused.value.code == code
@@ -409,17 +433,17 @@ def test_registration_refuses_what_is_not_a_public_https_url(url, code):
         "http://[::ffff:169.254.169.254]/",
     ],
 )
-def test_metadata_addresses_stay_refused_when_private_networks_are_allowed(url):
+def test_metadata_addresses_stay_refused_when_private_networks_are_allowed(url: str) -> None:
     with pytest.raises(destinations.Refused, match="metadata"):
         destinations.check_url(url, allow_private=True)
 
 
-def test_private_networks_allowed_for_development_allow_http_and_loopback():
+def test_private_networks_allowed_for_development_allow_http_and_loopback() -> None:
     for url in ("http://127.0.0.1:9000/x", "http://10.0.0.2/x", "https://localhost/x"):
         assert destinations.check_url(url, allow_private=True).url == url
 
 
-async def test_every_address_a_name_resolves_to_must_be_public():
+async def test_every_address_a_name_resolves_to_must_be_public() -> None:
     async def split(host: str, port: int) -> list[Any]:
         return [ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("10.0.0.7")]
 
@@ -429,8 +453,8 @@ async def test_every_address_a_name_resolves_to_must_be_public():
 
 
 async def test_the_api_refuses_a_private_address_and_stores_nothing(
-    api, db, book, settings, monkeypatch
-):
+    api: Api, db: Database, book: RuleBook, settings: Settings, monkeypatch: MonkeyPatch
+) -> None:
     async def private(host: str, port: int) -> list[Any]:
         return [ipaddress.ip_address("192.168.0.10")]
 
@@ -453,8 +477,8 @@ async def test_the_api_refuses_a_private_address_and_stores_nothing(
 
 
 async def test_a_name_that_resolves_to_a_private_address_at_delivery_is_not_called(
-    api, db, receiver, monkeypatch
-):
+    api: Api, db: Database, receiver: Receiver, monkeypatch: MonkeyPatch
+) -> None:
     """DNS rebinding: public when registered, loopback when delivered. The address is checked
     after resolution, and the attempt fails without a connection."""
     answers = iter(["93.184.216.34"])
@@ -475,21 +499,25 @@ async def test_a_name_that_resolves_to_a_private_address_at_delivery_is_not_call
     )
     task = asyncio.ensure_future(dispatcher.run())
     await b.client(api)
+    listed: dict[str, Any] | None = None
     try:
         for _ in range(100):
-            (listed,) = await deliveries(api, hook) or [None]
+            (listed,) = await deliveries(api, hook) or (None,)
             if listed and listed["attempts"]:
                 break
             await asyncio.sleep(0.05)
     finally:
         dispatcher.stop()
         await task
+    assert listed is not None
     assert listed["attempts"][0]["error"] == "ADDRESS_REFUSED"
     assert listed["attempts"][0]["statusCode"] is None
     assert receiver.received == []
 
 
-async def test_the_roles_that_manage_endpoints_and_an_integration_sees_its_own(api, db, receiver):
+async def test_the_roles_that_manage_endpoints_and_an_integration_sees_its_own(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     mine = as_(
         api, await token(db, api.slug, "integration", scopes=("webhooks:write", "clients:read"))
     )
@@ -525,7 +553,7 @@ async def test_the_roles_that_manage_endpoints_and_an_integration_sees_its_own(a
         assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-async def test_bad_input_is_refused_and_changes_nothing(api, receiver):
+async def test_bad_input_is_refused_and_changes_nothing(api: Api, receiver: Receiver) -> None:
     for types, field in (([], "eventTypes"), (["client.deleted"], "eventTypes")):
         data = await create(api, receiver.url, types)
         assert [(e["field"], e["code"]) for e in data["userErrors"]] == [
@@ -538,7 +566,9 @@ async def test_bad_input_is_refused_and_changes_nothing(api, receiver):
     assert malformed["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
 
 
-async def test_deliveries_page_by_keyset_newest_first_and_filter_by_status(api, db, receiver):
+async def test_deliveries_page_by_keyset_newest_first_and_filter_by_status(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     hook = await endpoint(api, receiver, ["client.created"])
     async with dispatching(db):
         for n in range(5):
@@ -559,8 +589,8 @@ async def test_deliveries_page_by_keyset_newest_first_and_filter_by_status(api, 
 
 
 async def test_without_a_secret_key_webhooks_are_refused_in_one_clear_answer(
-    api, db, book, settings
-):
+    api: Api, db: Database, book: RuleBook, settings: Settings
+) -> None:
     keyless = dataclasses.replace(settings, secret_key=None)
     async with served(api, db, book, keyless) as bare:
         data = await create(bare, "https://hooks.example.com/x", ["client.created"])
@@ -568,7 +598,9 @@ async def test_without_a_secret_key_webhooks_are_refused_in_one_clear_answer(
     assert error["code"] == "NOT_CONFIGURED" and "CMGRAPH_SECRET_KEY" in error["message"]
 
 
-async def test_two_dispatchers_attempt_each_delivery_once(api, db, receiver):
+async def test_two_dispatchers_attempt_each_delivery_once(
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     """Both claim endpoints from the same database; leases keep them off each other's."""
     hooks = [await endpoint(api, receiver, ["client.created"]) for _ in range(3)]
     async with dispatching(db), dispatching(db):
@@ -584,8 +616,8 @@ async def test_two_dispatchers_attempt_each_delivery_once(api, db, receiver):
 
 
 async def test_a_graceful_stop_finishes_the_attempt_in_flight_and_releases_the_endpoint(
-    api, db, receiver
-):
+    api: Api, db: Database, receiver: Receiver
+) -> None:
     hook = await endpoint(api, receiver, ["client.created"])
     receiver.stall_seconds = 0.5
     await b.client(api)
@@ -605,7 +637,7 @@ async def test_a_graceful_stop_finishes_the_attempt_in_flight_and_releases_the_e
     assert not await _leased(db)
 
 
-async def _leased(db) -> bool:
+async def _leased(db: Database) -> bool:
     async with db.read() as session:
         owners = await session.scalars(
             select(models.WebhookEndpoint.lease_owner).where(
@@ -615,12 +647,12 @@ async def _leased(db) -> bool:
         return any(o is not None for o in owners)
 
 
-def test_every_webhook_event_type_is_in_the_catalogue():
+def test_every_webhook_event_type_is_in_the_catalogue() -> None:
     for kind in events.WEBHOOK_TYPES:
         assert kind in events.TYPES
 
 
-def test_after_a_key_rotation_the_previous_key_still_opens_what_it_sealed():
+def test_after_a_key_rotation_the_previous_key_still_opens_what_it_sealed() -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     sealed = Sealer(old).seal("whsec_secret")
     assert Sealer(new, (old,)).open(sealed) == "whsec_secret"
@@ -662,8 +694,13 @@ def ca_file(tmp_path: Path, ca: trustme.CA) -> str:
 
 
 async def test_a_delivery_over_https_to_a_receiver_of_a_trusted_ca_is_signed_and_verified(
-    api, db, book, settings, tmp_path, monkeypatch
-):
+    api: Api,
+    db: Database,
+    book: RuleBook,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: MonkeyPatch,
+) -> None:
     """The receiver's certificate is issued by a private CA that CMGRAPH_WEBHOOK_CA_FILE
     names: the test webhook and a dispatched event both arrive over TLS, verified by the
     Standard Webhooks reference library."""
@@ -696,8 +733,14 @@ async def test_a_delivery_over_https_to_a_receiver_of_a_trusted_ca_is_signed_and
 
 @pytest.mark.parametrize("trouble", ["ca-not-trusted", "certificate-for-another-name"])
 async def test_a_receiver_whose_certificate_is_not_trusted_is_a_failed_tls_attempt(
-    api, db, book, settings, tmp_path, monkeypatch, trouble
-):
+    api: Api,
+    db: Database,
+    book: RuleBook,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: MonkeyPatch,
+    trouble: str,
+) -> None:
     """Without the CA file (or with a certificate for another name than the URL's), the
     handshake fails: a failed attempt of class TLS_ERROR, no status code, nothing received."""
     monkeypatch.setattr(destinations, "system_resolver", loopback)
@@ -719,7 +762,7 @@ async def test_a_receiver_whose_certificate_is_not_trusted_is_a_failed_tls_attem
     assert receiver.received == []
 
 
-def test_a_ca_file_that_is_not_one_stops_the_service_at_start(tmp_path):
+def test_a_ca_file_that_is_not_one_stops_the_service_at_start(tmp_path: Path) -> None:
     not_pem = tmp_path / "ca.pem"
     not_pem.write_text("not a certificate")
     for path in (str(not_pem), str(tmp_path / "missing.pem")):

@@ -21,7 +21,10 @@ from cryptography.fernet import Fernet
 from receiver import receiving
 from sqlalchemy import select
 
+from cmgraph.config import Settings
 from cmgraph.db import models
+from cmgraph.db.engine import Database
+from tests.support import Api
 
 
 def environment(database_url: str, key: str | None, **extra: str) -> dict[str, str]:
@@ -58,10 +61,11 @@ def worker(
 
 
 async def test_a_worker_killed_mid_delivery_leaves_it_to_another(
-    api, db, settings, database_url, tmp_path
-):
+    api: Api, db: Database, settings: Settings, database_url: str, tmp_path: Path
+) -> None:
     """The first worker takes the delivery and dies while the receiver holds the request;
     once its lease ends, a second worker delivers the same message (same webhook-id)."""
+    assert settings.secret_key is not None  # the workers seal and open secrets with it
     async with receiving() as receiver:
         created = await api(
             """mutation($url: String!) { createWebhookEndpoint(input: {url: $url,
@@ -95,8 +99,9 @@ async def test_a_worker_killed_mid_delivery_leaves_it_to_another(
 
 
 async def test_sigterm_finishes_the_attempt_in_flight_and_releases_the_endpoint(
-    api, db, settings, database_url, tmp_path
-):
+    api: Api, db: Database, settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    assert settings.secret_key is not None  # the worker seals and opens secrets with it
     async with receiving() as receiver:
         created = await api(
             """mutation($url: String!) { createWebhookEndpoint(input: {url: $url,
@@ -120,15 +125,19 @@ async def test_sigterm_finishes_the_attempt_in_flight_and_releases_the_endpoint(
         endpoint = await session.scalar(
             select(models.WebhookEndpoint).where(models.WebhookEndpoint.url == receiver.url)
         )
+        assert endpoint is not None
         delivery = await session.scalar(
             select(models.WebhookDelivery).where(models.WebhookDelivery.endpoint_id == endpoint.id)
         )
+    assert delivery is not None
     assert endpoint.lease_owner is None and endpoint.leased_until is None
     assert delivery.status == "succeeded" and delivery.attempts == 1
 
 
 @pytest.mark.parametrize("command", [["worker"], ["serve", "--port", "0"]])
-def test_without_a_secret_key_delivery_does_not_start_in_one_line(database_url, command):
+def test_without_a_secret_key_delivery_does_not_start_in_one_line(
+    database_url: str, command: list[str]
+) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "cmgraph.cli", *command],
         env=environment(database_url, None),
@@ -143,7 +152,7 @@ def test_without_a_secret_key_delivery_does_not_start_in_one_line(database_url, 
     )
 
 
-def test_a_malformed_secret_key_is_one_line_too(database_url):
+def test_a_malformed_secret_key_is_one_line_too(database_url: str) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "cmgraph.cli", "worker"],
         env=environment(database_url, "not-a-fernet-key"),
@@ -156,7 +165,7 @@ def test_a_malformed_secret_key_is_one_line_too(database_url):
     assert "is not a Fernet key" in line
 
 
-def test_secret_key_prints_a_new_fernet_key_each_time():
+def test_secret_key_prints_a_new_fernet_key_each_time() -> None:
     keys = [
         subprocess.run(
             [sys.executable, "-m", "cmgraph.cli", "secret-key"],

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,7 +38,9 @@ TOKENS = sa.table(
 
 
 @pytest.fixture
-async def scratch_url(database_url: str, tmp_path, owned_databases) -> AsyncIterator[str]:
+async def scratch_url(
+    database_url: str, tmp_path: Path, owned_databases: Callable[..., Awaitable[None]]
+) -> AsyncIterator[str]:
     """An empty database of the suite's kind: a temp SQLite file, or a PostgreSQL database
     named after the suite's and dropped afterwards."""
     url = make_url(database_url)
@@ -81,7 +84,7 @@ async def _inspect(url: str) -> dict[str, Any]:
         await engine.dispose()
 
 
-async def test_upgrade_downgrade_to_base_and_upgrade_again(scratch_url):
+async def test_upgrade_downgrade_to_base_and_upgrade_again(scratch_url: str) -> None:
     await asyncio.to_thread(migrate.upgrade, scratch_url)
     first = await _inspect(scratch_url)
     assert {"organizations", "api_tokens", "case_manager_assignments"} <= set(first)
@@ -98,7 +101,7 @@ async def test_upgrade_downgrade_to_base_and_upgrade_again(scratch_url):
         await engine.dispose()
 
 
-async def test_0003_revokes_tokens_that_do_not_name_their_organization(scratch_url):
+async def test_0003_revokes_tokens_that_do_not_name_their_organization(scratch_url: str) -> None:
     """Such a token could only be found by a cross-tenant lookup, which 0003 removes."""
     await asyncio.to_thread(migrate.upgrade, scratch_url, "sec_0001")
     engine = create_engine(scratch_url)

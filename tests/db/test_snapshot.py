@@ -7,13 +7,14 @@ import uuid
 from typing import cast
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.services import tenants
 
 
-async def clients(session, org) -> int:
+async def clients(session: AsyncSession, org: uuid.UUID) -> int:
     count = select(func.count()).select_from(models.Client)
     return cast("int", await session.scalar(count.where(models.Client.organization_id == org)))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from sqlalchemy import text
@@ -55,15 +55,17 @@ async def _notes(url: str) -> list[str]:
         await engine.dispose()
 
 
-async def test_a_database_the_suite_did_not_make_is_refused_and_kept(stranger, owned_databases):
+async def test_a_database_the_suite_did_not_make_is_refused_and_kept(
+    stranger: str, owned_databases: Callable[..., Awaitable[None]]
+) -> None:
     with pytest.raises(Exception, match=r'refusing to drop database ".*_stranger"'):
         await owned_databases(stranger)
     assert await _notes(stranger) == ["keep me"]
 
 
 async def test_a_database_the_suite_made_is_marked_and_recreated_empty(
-    database_url, owned_databases
-):
+    database_url: str, owned_databases: Callable[..., Awaitable[None]]
+) -> None:
     scratch = make_url(database_url).set(database=f"{make_url(database_url).database}_marked")
     scratch_url = scratch.render_as_string(hide_password=False)
     await owned_databases(scratch_url)
@@ -84,7 +86,7 @@ async def test_a_database_the_suite_made_is_marked_and_recreated_empty(
         await owned_databases(scratch_url, drop_only=True)
 
 
-def test_the_suite_pointed_at_a_foreign_database_stops_with_one_line(stranger):
+def test_the_suite_pointed_at_a_foreign_database_stops_with_one_line(stranger: str) -> None:
     """The whole run stops before any test, with one line saying why and what to do."""
     env = {**os.environ, "CMGRAPH_TEST_DATABASE_URL": stranger}
     run = subprocess.run(

@@ -97,7 +97,9 @@ class FailsFirst:
     ],
     ids=["serialization_failure", "deadlock"],
 )
-async def test_a_lost_race_runs_again_and_commits_once(scope: TenantScope, error) -> None:
+async def test_a_lost_race_runs_again_and_commits_once(
+    scope: TenantScope, error: DBAPIError
+) -> None:
     use_case = FailsFirst(scope, ATTEMPTS - 1, error)
     outcome = await run_write(scope, use_case)
     assert outcome.value == "done"

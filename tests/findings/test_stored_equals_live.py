@@ -51,6 +51,7 @@ from cmgraph.services import (
 )
 from cmgraph.services.appointments import AppointmentChange
 from cmgraph.services.case_managers import Proposal
+from cmgraph.services.outcome import Outcome
 from cmgraph.services.scope import TenantScope
 
 settings.register_profile(
@@ -139,7 +140,9 @@ class Practice:
             self.keep(await clients.create_client(s, "C", f"L{i}", None, None), self.clients)
         for i in range(PROVIDERS):
             licence = facts.Credential("BCBA", "1", "TX", None, None)
-            made = await providers.create_provider(s, "P", f"N{i}", next_npi(), [licence])
+            made: Outcome[Any] = await providers.create_provider(
+                s, "P", f"N{i}", next_npi(), [licence]
+            )
             self.keep(made, self.providers)
         self.keep(
             await payors.create_payor(s, "Plain", None, facts.PayorKind.COMMERCIAL, []), self.payors
@@ -170,7 +173,7 @@ class Practice:
         s, pick, name = self.scope, self.pick, op[0]
         if name == "schedule":
             _, c, p, d, hour, line = op
-            made = await appointments.schedule_appointment(
+            made: Outcome[Any] = await appointments.schedule_appointment(
                 s,
                 pick(self.clients, c),
                 line,

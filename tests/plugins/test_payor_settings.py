@@ -4,9 +4,11 @@ nothing written) and hands them to the plugin in the payor's facts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
+
+from tests.support import Api
 
 PAYOR = "payor { id name payerId plugins settings }"
 CREATE = f"""mutation($input: CreatePayorInput!) {{
@@ -23,14 +25,14 @@ MARCH = [{"from": "2026-03-01", "to": "2026-03-31"}]
 
 async def _create(api: Any, **input: Any) -> dict[str, Any]:
     base = {"name": "Medicare", "kind": "MEDICARE", "plugins": ["medicare_retro"]}
-    return (await api(CREATE, {"input": {**base, **input}}))["createPayor"]
+    return cast("dict[str, Any]", (await api(CREATE, {"input": {**base, **input}}))["createPayor"])
 
 
 async def _names(api: Any) -> list[str]:
     return [p["name"] for p in (await api("{ payors { name } }"))["payors"]]
 
 
-async def test_a_payor_holds_the_settings_its_plugins_declare(api):
+async def test_a_payor_holds_the_settings_its_plugins_declare(api: Api) -> None:
     created = await _create(api, settings={"medicare_disasters": MARCH})
 
     assert created["userErrors"] == []
@@ -47,8 +49,8 @@ async def test_a_payor_holds_the_settings_its_plugins_declare(api):
     ],
 )
 async def test_a_bad_setting_is_a_user_error_naming_it_and_nothing_is_written(
-    api, given, complaint
-):
+    api: Api, given: dict[str, Any], complaint: str
+) -> None:
     refused = await _create(api, settings=given)
 
     [name] = given
@@ -60,7 +62,7 @@ async def test_a_bad_setting_is_a_user_error_naming_it_and_nothing_is_written(
     assert await _names(api) == []
 
 
-async def test_a_payor_without_the_plugin_may_not_hold_its_setting(api):
+async def test_a_payor_without_the_plugin_may_not_hold_its_setting(api: Api) -> None:
     refused = await _create(api, plugins=[], settings={"medicare_disasters": MARCH})
 
     assert [e["field"] for e in refused["userErrors"]] == [
@@ -69,7 +71,7 @@ async def test_a_payor_without_the_plugin_may_not_hold_its_setting(api):
     assert "they read: none" in refused["userErrors"][0]["message"]
 
 
-async def test_update_payor_edits_name_payer_id_plugins_and_settings_audited(api):
+async def test_update_payor_edits_name_payer_id_plugins_and_settings_audited(api: Api) -> None:
     payor = (await _create(api))["payor"]
 
     updated = (
@@ -101,7 +103,7 @@ async def test_update_payor_edits_name_payer_id_plugins_and_settings_audited(api
     }
 
 
-async def test_dropping_the_plugin_whose_setting_the_payor_holds_is_refused(api):
+async def test_dropping_the_plugin_whose_setting_the_payor_holds_is_refused(api: Api) -> None:
     payor = (await _create(api, settings={"medicare_disasters": MARCH}))["payor"]
 
     refused = (await api(UPDATE, {"input": {"id": payor["id"], "plugins": []}}))["updatePayor"]

@@ -15,7 +15,7 @@ RENDERING = """query($c: ID!, $a: ID) {
 }"""
 
 
-async def _two_deliverers(api: Api):
+async def _two_deliverers(api: Api) -> tuple[str, str, str, str, str]:
     client = await p.client(api)
     nevada = await p.payor(api, "Nevada Medicaid", "MEDICAID", "nv_medicaid")
     await p.coverage(api, client, nevada)

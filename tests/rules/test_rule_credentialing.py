@@ -19,7 +19,17 @@ from rulefacts import (
     session_check,
 )
 
-from cmgraph.facts import EnrollmentStatus, Field, Payors, Severity
+from cmgraph.facts import (
+    Appointment,
+    Coverage,
+    Enrollment,
+    EnrollmentStatus,
+    Field,
+    Finding,
+    Payors,
+    Provider,
+    Severity,
+)
 from cmgraph.plugins import RuleBook
 
 ENROLLED = EnrollmentStatus.ENROLLED
@@ -28,7 +38,13 @@ CODE = "NOT_CREDENTIALED"
 START = "2026-03-07"
 
 
-def credentialing_findings(book: RuleBook, cm, coverages, enrollments, start=START):
+def credentialing_findings(
+    book: RuleBook,
+    cm: Provider,
+    coverages: list[Coverage],
+    enrollments: list[Enrollment],
+    start: str = START,
+) -> list[Finding]:
     check = assignment_check(
         book,
         assignment(cm, start, saved=False),
@@ -71,7 +87,7 @@ def test_enrolled_without_dates_counts_on_any_date(book: RuleBook) -> None:
 
 @pytest.mark.parametrize("status", [EnrollmentStatus.PENDING, EnrollmentStatus.DENIED])
 @pytest.mark.parametrize("day", ["2026-03-01", "2026-03-15", "2026-03-31"])
-def test_pending_and_denied_never_count(book: RuleBook, status, day: str) -> None:
+def test_pending_and_denied_never_count(book: RuleBook, status: EnrollmentStatus, day: str) -> None:
     cm, acme = bcba(), payor()
     undecided = enrollment(cm, acme, status, d("2026-03-01"), d("2026-03-31"))
 
@@ -237,7 +253,9 @@ def test_the_assignment_is_judged_on_its_start_date(
     book: RuleBook, effective_from: str, effective_to: str | None, credentialed: bool
 ) -> None:
     cm, acme = bcba(), payor()
-    enrolled = enrollment(cm, acme, ENROLLED, d(effective_from), effective_to and d(effective_to))
+    enrolled = enrollment(
+        cm, acme, ENROLLED, d(effective_from), d(effective_to) if effective_to else None
+    )
 
     found = credentialing_findings(book, cm, [coverage(acme)], [enrolled])
 
@@ -252,7 +270,9 @@ def test_a_terminated_enrollment_still_effective_on_the_start_date_counts(book: 
 
 
 @pytest.mark.parametrize("status", [EnrollmentStatus.PENDING, EnrollmentStatus.DENIED])
-def test_a_pending_or_denied_enrollment_is_not_credentialed(book: RuleBook, status) -> None:
+def test_a_pending_or_denied_enrollment_is_not_credentialed(
+    book: RuleBook, status: EnrollmentStatus
+) -> None:
     cm, acme = bcba(), payor()
 
     [found] = credentialing_findings(book, cm, [coverage(acme)], [enrollment(cm, acme, status)])
@@ -270,7 +290,7 @@ def test_session_check_judges_credentialing_on_the_date_of_service(book: RuleBoo
     last_day = appointment("2026-03-06T23:30-05:00", by=cm)  # 2026-03-07 in UTC
     next_day = appointment("2026-03-07T09:00-05:00", by=cm)
 
-    def findings(session):
+    def findings(session: Appointment) -> list[Finding]:
         check = session_check(
             book, session, cm_assignment, coverages=[coverage(acme)], enrollments=[terminated]
         )

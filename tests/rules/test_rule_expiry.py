@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 import pytest
@@ -18,18 +19,36 @@ from rulefacts import (
 )
 
 from cmgraph import hookimpl
-from cmgraph.facts import EnrollmentStatus, Severity
+from cmgraph.facts import (
+    Coverage,
+    Credential,
+    Enrollment,
+    EnrollmentStatus,
+    ExpiryKind,
+    Finding,
+    Payor,
+    Provider,
+    Severity,
+)
 from cmgraph.plugins import RuleBook, build_plugin_manager
 
 TODAY = "2026-03-10"
 ACME = payor("Acme Health")
 
 
-def cm_with(*credentials):
+def cm_with(*credentials: str | Credential) -> Provider:
     return provider(*credentials, name="Casey Manager")
 
 
-def findings(book: RuleBook, cm, *, end=None, coverages=(), enrollments=(), today=TODAY):
+def findings(
+    book: RuleBook,
+    cm: Provider,
+    *,
+    end: str | None = None,
+    coverages: Iterable[Coverage] = (),
+    enrollments: Iterable[Enrollment] = (),
+    today: str = TODAY,
+) -> list[Finding]:
     current = assignment(cm, "2026-01-01", end)
     check = current_check(book, current, cm, today, coverages=coverages, enrollments=enrollments)
     return book.check_current_assignment(check)
@@ -137,7 +156,7 @@ class LongNotice:
     name = "long_notice"
 
     @hookimpl
-    def cmgraph_expiry_window(self, kind, payor):
+    def cmgraph_expiry_window(self, kind: ExpiryKind, payor: Payor | None) -> timedelta | None:
         if payor is not None and self.name in payor.plugins and kind == "enrollment":
             return timedelta(days=120)
         return None
@@ -150,7 +169,7 @@ def test_a_payor_plugin_may_widen_the_warning_window_for_its_payor_only() -> Non
     cm = cm_with("BCBA")
     noticed, plain = payor("Noticed", plugins=["long_notice"]), payor("Plain")
 
-    def warned(with_payor):
+    def warned(with_payor: Payor) -> list[str]:
         ending = enrollment(cm, with_payor, effective_to=d("2026-06-30"))  # 112 days ahead
         found = findings(book, cm, coverages=[coverage(with_payor)], enrollments=[ending])
         return codes(found)

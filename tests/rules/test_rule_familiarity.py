@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from rulefacts import appointment, assignment, assignment_check, bcba, d, only
 
-from cmgraph.facts import AppointmentStatus, Field, Severity
+from cmgraph.facts import Appointment, AppointmentStatus, Field, Finding, Provider, Severity
 from cmgraph.plugins import RuleBook
 
 CODE = "NOT_FAMILIAR"
 START = "2026-03-07"  # the 30 days before it are 2026-02-05 .. 2026-03-06
 
 
-def familiarity(book: RuleBook, *sessions, cm=None, start=START):
+def familiarity(
+    book: RuleBook, *sessions: Appointment, cm: Provider | None = None, start: str = START
+) -> list[Finding]:
     """NOT_FAMILIAR findings of a proposed ABA assignment of `cm` given the client's sessions."""
     cm = cm or bcba("Casey Manager")
     check = assignment_check(book, assignment(cm, start, saved=False), cm, appointments=sessions)
     return only(book.check_assignment(check), CODE)
 
 
-def by_someone_else(starts_at, **kwargs):
+def by_someone_else(starts_at: str, **kwargs: Any) -> Appointment:
     return appointment(starts_at, by=bcba("Other Therapist"), **kwargs)
 
 
@@ -87,7 +91,7 @@ def test_the_case_managers_own_session_outside_the_window_does_not_help(book: Ru
     "status",
     [AppointmentStatus.SCHEDULED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW],
 )
-def test_only_completed_sessions_count(book: RuleBook, status) -> None:
+def test_only_completed_sessions_count(book: RuleBook, status: AppointmentStatus) -> None:
     assert familiarity(book, by_someone_else("2026-03-01T10:00-05:00", status=status)) == []
 
 
@@ -96,7 +100,7 @@ def test_only_completed_sessions_count(book: RuleBook, status) -> None:
     [AppointmentStatus.SCHEDULED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW],
 )
 def test_a_session_the_case_manager_did_not_complete_does_not_make_them_familiar(
-    book: RuleBook, status
+    book: RuleBook, status: AppointmentStatus
 ) -> None:
     cm = bcba()
     sessions = [

@@ -7,14 +7,19 @@ from uuid import uuid4
 import pytest
 from rulefacts import appointment, assignment, bcba, d, removal_check
 
-from cmgraph.facts import AppointmentStatus, Field, Severity
+from cmgraph.facts import Appointment, AppointmentStatus, Assignment, Field, Finding, Severity
 from cmgraph.plugins import RuleBook
 
 CODE = "ASSIGNMENT_IN_USE"
 COMPLETED = AppointmentStatus.COMPLETED
 
 
-def removal(book: RuleBook, original, *sessions, replacement=None):
+def removal(
+    book: RuleBook,
+    original: Assignment,
+    *sessions: Appointment,
+    replacement: Assignment | None = None,
+) -> list[Finding]:
     return book.check_removal(removal_check(original, replacement, appointments=sessions))
 
 
@@ -56,7 +61,9 @@ def test_the_finding_names_the_earliest_completed_session(book: RuleBook) -> Non
     "status",
     [AppointmentStatus.SCHEDULED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW],
 )
-def test_sessions_that_were_not_completed_do_not_hold_an_assignment(book: RuleBook, status) -> None:
+def test_sessions_that_were_not_completed_do_not_hold_an_assignment(
+    book: RuleBook, status: AppointmentStatus
+) -> None:
     saved = assignment(bcba(), "2026-03-01", "2026-03-31")
 
     assert removal(book, saved, appointment("2026-03-10T09:00-04:00", status=status)) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,15 @@ from rulefacts import (
     session_check,
 )
 
-from cmgraph.facts import AppointmentStatus, Field, Payors, Severity
+from cmgraph.facts import (
+    Appointment,
+    AppointmentStatus,
+    Clock,
+    Field,
+    Finding,
+    Payors,
+    Severity,
+)
 from cmgraph.plugins import RuleBook
 from cmgraph.rules.lead_time import first_covered
 
@@ -30,7 +39,14 @@ SCHEDULED = AppointmentStatus.SCHEDULED
 HOURS_25 = timedelta(hours=25)
 
 
-def lead_time_findings(book: RuleBook, start, *starts_at, clock=NEW_YORK, end=None, lead_time=None):
+def lead_time_findings(
+    book: RuleBook,
+    start: str,
+    *starts_at: str | datetime,
+    clock: Clock = NEW_YORK,
+    end: str | None = None,
+    lead_time: timedelta | None = None,
+) -> list[Finding]:
     """LEAD_TIME findings of a new ABA assignment over scheduled sessions at `starts_at`."""
     cm = bcba()
     sessions = [appointment(s, by=cm, status=SCHEDULED) for s in starts_at]
@@ -45,14 +61,16 @@ def lead_time_findings(book: RuleBook, start, *starts_at, clock=NEW_YORK, end=No
     return only(book.check_assignment(check), CODE)
 
 
-def misses(book: RuleBook, start, *starts_at, **options) -> bool:
+def misses(book: RuleBook, start: str, *starts_at: str | datetime, **options: Any) -> bool:
     """Whether an assignment from `start` misses the lead time; at most one finding is made."""
     found = lead_time_findings(book, start, *starts_at, **options)
     assert len(found) <= 1
     return bool(found)
 
 
-def first(start, *sessions, end=None, clock=NEW_YORK):
+def first(
+    start: str, *sessions: Appointment, end: str | None = None, clock: Clock = NEW_YORK
+) -> Appointment | None:
     return first_covered(assignment(bcba(), start, end), clock, tuple(sessions))
 
 
@@ -176,7 +194,9 @@ def test_cancelled_appointments_are_skipped(book: RuleBook) -> None:
 @pytest.mark.parametrize(
     "status", [AppointmentStatus.SCHEDULED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW]
 )
-def test_every_non_cancelled_appointment_counts_as_first(book: RuleBook, status) -> None:
+def test_every_non_cancelled_appointment_counts_as_first(
+    book: RuleBook, status: AppointmentStatus
+) -> None:
     cm = bcba()
     soon = appointment("2026-03-07T10:00-05:00", by=cm, status=status)
     check = assignment_check(

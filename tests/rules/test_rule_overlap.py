@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 from rulefacts import assignment, assignment_check, bcba, d, only
 
-from cmgraph.facts import Field, Severity
+from cmgraph.facts import Field, Finding, Severity
 from cmgraph.plugins import RuleBook
 
 CODE = "OVERLAPPING_ASSIGNMENT"
 
 
-def overlaps(book: RuleBook, proposed_start, proposed_end, *others):
+def overlaps(
+    book: RuleBook, proposed_start: str, proposed_end: str | None, *others: tuple[str, str | None]
+) -> list[Finding]:
     """OVERLAPPING_ASSIGNMENT findings of a proposed ABA assignment beside `others`."""
     cm, current_cm = bcba("Casey Manager"), bcba("Cur Rent")
     existing = [assignment(current_cm, start, end) for start, end in others]
@@ -44,7 +46,12 @@ def overlaps(book: RuleBook, proposed_start, proposed_end, *others):
         (("2026-03-16", "2026-03-16"), ("2026-03-15", "2026-03-15"), False),
     ],
 )
-def test_overlap_of_periods(book: RuleBook, proposed, existing, overlap: bool) -> None:
+def test_overlap_of_periods(
+    book: RuleBook,
+    proposed: tuple[str, str | None],
+    existing: tuple[str, str | None],
+    overlap: bool,
+) -> None:
     assert bool(overlaps(book, *proposed, existing)) is overlap
 
 

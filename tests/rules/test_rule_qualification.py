@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
 import pytest
 from rulefacts import (
     appointment,
@@ -18,7 +22,7 @@ from rulefacts import (
 )
 
 from cmgraph import hookimpl
-from cmgraph.facts import Field, Payor, Payors, Severity
+from cmgraph.facts import Coverage, Field, Finding, Payor, Payors, Provider, Severity
 from cmgraph.plugins import RuleBook, build_plugin_manager
 
 CODE = "DISCIPLINE_MISMATCH"
@@ -49,7 +53,9 @@ NOT_QUALIFIED = [
 ]
 
 
-def qualification_findings(book: RuleBook, cm, service_line: str = "ABA", start=START):
+def qualification_findings(
+    book: RuleBook, cm: Provider, service_line: str = "ABA", start: date = START
+) -> list[Finding]:
     check = assignment_check(
         book, assignment(cm, start, service_line=service_line, saved=False), cm
     )
@@ -57,7 +63,9 @@ def qualification_findings(book: RuleBook, cm, service_line: str = "ABA", start=
 
 
 @pytest.mark.parametrize(("service_line", "expected"), sorted(DEFAULTS.items()))
-def test_default_qualifying_credentials_per_line(book: RuleBook, service_line, expected) -> None:
+def test_default_qualifying_credentials_per_line(
+    book: RuleBook, service_line: str, expected: set[str]
+) -> None:
     assert book.qualifying_credentials(service_line, Payors(primary=None)) == expected
     assert book.service_lines[service_line].qualifying_credentials == expected
 
@@ -67,7 +75,9 @@ def test_a_line_nobody_configured_has_no_qualifying_credential(book: RuleBook) -
 
 
 @pytest.mark.parametrize(("service_line", "kind"), QUALIFIED)
-def test_each_default_credential_qualifies_for_its_line(book: RuleBook, service_line, kind) -> None:
+def test_each_default_credential_qualifies_for_its_line(
+    book: RuleBook, service_line: str, kind: str
+) -> None:
     assert qualification_findings(book, provider(kind), service_line) == []
 
 
@@ -107,7 +117,7 @@ def test_one_qualifying_credential_among_others_is_enough(book: RuleBook) -> Non
     ],
 )
 def test_the_credential_must_be_current_on_the_start_date(
-    book: RuleBook, issued_on, expires_on, current: bool
+    book: RuleBook, issued_on: date | None, expires_on: date | None, current: bool
 ) -> None:
     cm = provider(credential("BCBA", issued_on=issued_on, expires_on=expires_on))
 
@@ -160,7 +170,15 @@ def at_nine(day: str) -> str:
     return f"{day}T09:00-05:00"
 
 
-def session_findings(book: RuleBook, cm, when, *, opened=OPENED, coverages=(), line: str = "ABA"):
+def session_findings(
+    book: RuleBook,
+    cm: Provider,
+    when: str,
+    *,
+    opened: date = OPENED,
+    coverages: Iterable[Coverage] = (),
+    line: str = "ABA",
+) -> list[Finding]:
     """Rule 3's findings about a session at `when` (ISO with offset) under cm's assignment."""
     session = appointment(when, by=cm, service_line=line)
     check = session_check(
@@ -169,7 +187,7 @@ def session_findings(book: RuleBook, cm, when, *, opened=OPENED, coverages=(), l
     return only(book.check_session(check), CODE)
 
 
-def flagged_days(book: RuleBook, cm, days, **kwargs):
+def flagged_days(book: RuleBook, cm: Provider, days: list[str], **kwargs: Any) -> list[str]:
     """The days among `days` whose 09:00 session gets a DISCIPLINE_MISMATCH."""
     return [day for day in days if session_findings(book, cm, at_nine(day), **kwargs)]
 
@@ -307,7 +325,9 @@ class AnalystsOrAssistants:
     name = "analysts_or_assistants"
 
     @hookimpl
-    def cmgraph_qualifying_credentials(self, service_line: str, payor: Payor | None):
+    def cmgraph_qualifying_credentials(
+        self, service_line: str, payor: Payor | None
+    ) -> frozenset[str] | None:
         return frozenset({"BCBA", "BCBA-D", "BCABA"}) if service_line == "ABA" else None
 
 
@@ -317,7 +337,9 @@ class DoctoralOnly:
     name = "doctoral_only"
 
     @hookimpl
-    def cmgraph_qualifying_credentials(self, service_line: str, payor: Payor | None):
+    def cmgraph_qualifying_credentials(
+        self, service_line: str, payor: Payor | None
+    ) -> frozenset[str] | None:
         return frozenset({"BCBA-D"}) if service_line == "ABA" else None
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Generator
+from datetime import date, timedelta
+from uuid import UUID
 
 import pytest
 from rulefacts import (
@@ -28,13 +30,16 @@ from cmgraph import hookimpl
 from cmgraph.facts import (
     AppointmentStatus,
     Choice,
+    Enrollment,
     EnrollmentStatus,
     Field,
     Finding,
     Payor,
     PayorRole,
     Payors,
+    Provider,
     RuleInfo,
+    SessionCheck,
     Severity,
 )
 from cmgraph.plugins import RuleBook, build_plugin_manager
@@ -66,7 +71,7 @@ class StrictPayor:
         return payor is not None and self.name in payor.plugins
 
     @hookimpl
-    def cmgraph_rules(self):
+    def cmgraph_rules(self) -> list[RuleInfo]:
         return [
             RuleInfo(
                 name="strict_lead_time",
@@ -78,11 +83,13 @@ class StrictPayor:
         ]
 
     @hookimpl
-    def cmgraph_lead_time(self, service_line, payor):
+    def cmgraph_lead_time(self, service_line: str, payor: Payor | None) -> timedelta | None:
         return timedelta(hours=48) if self._mine(payor) else None
 
     @hookimpl
-    def cmgraph_qualifying_credentials(self, service_line, payor):
+    def cmgraph_qualifying_credentials(
+        self, service_line: str, payor: Payor | None
+    ) -> frozenset[str] | None:
         if self._mine(payor) and service_line == "ABA":
             return frozenset({"BCBA-D"})
         return None
@@ -97,23 +104,27 @@ class LenientPayor:
         return payor is not None and self.name in payor.plugins
 
     @hookimpl
-    def cmgraph_lead_time(self, service_line, payor):
+    def cmgraph_lead_time(self, service_line: str, payor: Payor | None) -> timedelta | None:
         return timedelta(0) if self._mine(payor) else None
 
     @hookimpl
-    def cmgraph_qualifying_credentials(self, service_line, payor):
+    def cmgraph_qualifying_credentials(
+        self, service_line: str, payor: Payor | None
+    ) -> frozenset[str] | None:
         if self._mine(payor) and service_line == "ABA":
             return frozenset({"bcba", "bcba-d", "bcaba"})  # any case: the book upper-cases
         return None
 
     @hookimpl
-    def cmgraph_enrollment_qualifies(self, enrollment, day, payor):
+    def cmgraph_enrollment_qualifies(
+        self, enrollment: Enrollment, day: date, payor: Payor
+    ) -> bool | None:
         if self._mine(payor) and enrollment.status is EnrollmentStatus.PENDING:
             return True
         return None
 
     @hookimpl
-    def cmgraph_rendering_provider(self, check):
+    def cmgraph_rendering_provider(self, check: SessionCheck) -> Choice | None:
         if any(self._mine(p) for p in check.payors.all) and check.appointment is not None:
             return Choice(check.appointment.provider_id)
         return None
@@ -154,7 +165,9 @@ def payors(*chosen: Payor) -> Payors:
         ((LENIENT, STRICT), 48),
     ],
 )
-def test_the_longest_lead_time_across_payors_wins(plugged: RuleBook, chosen, hours: int) -> None:
+def test_the_longest_lead_time_across_payors_wins(
+    plugged: RuleBook, chosen: tuple[Payor, ...], hours: int
+) -> None:
     assert plugged.lead_time("ABA", payors(*chosen)) == timedelta(hours=hours)
 
 
@@ -185,7 +198,9 @@ def test_a_payor_plugin_does_not_change_the_built_in_book(book: RuleBook) -> Non
         ((LENIENT, STRICT), {"BCBA-D"}),
     ],
 )
-def test_the_narrowest_credentials_across_payors_win(plugged: RuleBook, chosen, expected) -> None:
+def test_the_narrowest_credentials_across_payors_win(
+    plugged: RuleBook, chosen: tuple[Payor, ...], expected: set[str]
+) -> None:
     assert plugged.qualifying_credentials("ABA", payors(*chosen)) == expected
 
 
@@ -202,7 +217,9 @@ def test_a_plugin_narrowing_one_line_leaves_the_others_alone(plugged: RuleBook) 
 # --- the same scenario under different payors ---
 
 
-def scenario(book: RuleBook, with_payor, cm, first_session: str = "2026-03-08T09:00-05:00"):
+def scenario(
+    book: RuleBook, with_payor: Payor, cm: Provider, first_session: str = "2026-03-08T09:00-05:00"
+) -> list[Finding]:
     """A new ABA assignment from 2026-03-07 (New York), the client covered by `with_payor`."""
     check = assignment_check(
         book,
@@ -225,7 +242,7 @@ def test_a_strict_payor_rejects_what_the_defaults_accept(plugged: RuleBook) -> N
 
 
 @pytest.mark.parametrize("other", [PLAIN, UNRELATED])
-def test_the_same_scenario_for_another_payor_is_untouched(plugged: RuleBook, other) -> None:
+def test_the_same_scenario_for_another_payor_is_untouched(plugged: RuleBook, other: Payor) -> None:
     assert scenario(plugged, other, bcba()) == []
 
 
@@ -262,7 +279,7 @@ def test_a_plugin_may_make_the_deliverer_the_rendering_provider(
     session = appointment("2026-03-10T09:00-04:00", by=substitute)
     cm_assignment = assignment(cm, "2026-03-01")
 
-    def renders(rule_book, with_payor):
+    def renders(rule_book: RuleBook, with_payor: Payor | None) -> UUID | None:
         coverages = [coverage(with_payor)] if with_payor else []
         return rule_book.claim(
             session_check(rule_book, session, cm_assignment, coverages=coverages)
@@ -403,12 +420,17 @@ class SecondaryWrapper:
         self.asked: list[tuple[str, PayorRole]] = []
 
     @hookimpl(specname="cmgraph_check_session")
-    def record(self, check, payor, role):
+    def record(
+        self, check: SessionCheck, payor: Payor | None, role: PayorRole | None
+    ) -> list[Finding]:
+        assert payor is not None and role is not None  # reached for a named payor only
         self.asked.append((payor.name, role))
         return []
 
     @hookimpl(wrapper=True)
-    def cmgraph_check_session(self, check):
+    def cmgraph_check_session(
+        self, check: SessionCheck
+    ) -> Generator[None, list[Finding], list[Finding]]:
         findings = yield
         return [f for f in findings if f.code != "NOT_CREDENTIALED"]
 

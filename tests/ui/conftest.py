@@ -147,7 +147,12 @@ def page(browser: Any, practice: Practice, request: pytest.FixtureRequest) -> It
         route.abort()
 
     tab.route(lambda url: not url.startswith(practice.url), refuse)
-    tab.on("console", lambda m: m.type in {"error", "warning"} and offline.console.append(m.text))
+
+    def console(message: Any) -> None:
+        if message.type in {"error", "warning"}:
+            offline.console.append(message.text)
+
+    tab.on("console", console)
     tab.on("pageerror", lambda e: offline.console.append(str(e)))
     tab.offline = offline
     yield tab
