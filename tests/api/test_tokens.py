@@ -3,17 +3,22 @@ secrets, revoked, expiring, with their last use."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import builders as b
 import principals as p
+from pytest import MonkeyPatch
 from sqlalchemy import select, update
 
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.services import tokens
+from cmgraph.services.access import Principal
 from cmgraph.services.tokens import hash_token, organization_of
-from tests.support import Api
+from tests.support import Api, StatementCounter
 
 CREATE = """mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
   token apiToken { id name role scopes expiresAt lastUsedAt revokedAt provider { id } }
@@ -62,7 +67,12 @@ async def test_a_revoked_token_authenticates_nothing(api: Api) -> None:
     assert (await billing.post("{ payors { id } }")).status_code == 401
 
 
-async def test_an_expired_token_authenticates_nothing(api: Api, db: Database) -> None:
+async def test_an_expired_token_authenticates_nothing(
+    api: Api, db: Database, monkeypatch: MonkeyPatch
+) -> None:
+    """Expired in the database by hand (as another process would change it): refused once the
+    process's verified tokens are looked up again. An expiry reached is refused at once
+    (test_verified_tokens_keep_their_expiry_their_bound_and_their_number)."""
     made = (
         await api(
             CREATE, {"input": {"name": "x", "role": "billing", "expiresAt": "2099-01-01T00:00:00Z"}}
@@ -77,7 +87,46 @@ async def test_an_expired_token_authenticates_nothing(api: Api, db: Database) ->
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
         await session.commit()
+    past_the_verified_bound(monkeypatch)
     assert (await billing.post("{ payors { id } }")).status_code == 401
+
+
+def past_the_verified_bound(monkeypatch: MonkeyPatch) -> None:
+    """As if VERIFIED_FOR had passed since this process verified its tokens."""
+    later = time.monotonic() + tokens.VERIFIED_FOR
+    monkeypatch.setattr(tokens.verified, "clock", lambda: later)
+
+
+async def test_a_verified_token_is_not_looked_up_again_within_the_bound(
+    api: Api, statements: StatementCounter, monkeypatch: MonkeyPatch
+) -> None:
+    assert (await api.post("{ payors { id } }")).status_code == 200
+    statements.sent.clear()
+    assert (await api.post("{ payors { id } }")).status_code == 200
+    assert not [text for text, _ in statements.sent if "api_tokens" in text]
+    past_the_verified_bound(monkeypatch)
+    assert (await api.post("{ payors { id } }")).status_code == 200
+    assert [text for text, _ in statements.sent if "api_tokens" in text]
+
+
+def test_verified_tokens_keep_their_expiry_their_bound_and_their_number(
+    monkeypatch: MonkeyPatch,
+) -> None:
+    clock = [0.0]
+    kept = tokens.VerifiedTokens(clock=lambda: clock[0])
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    who = Principal(organization_id=uuid4(), timezone="UTC", role="billing", actor="token:1")
+    kept.keep("expiring", who, expires_at=now + timedelta(seconds=1))
+    kept.keep("open", who, expires_at=None)
+    assert kept.get("expiring", now) is who and kept.get("open", now) is who
+    assert kept.get("expiring", now + timedelta(seconds=1)) is None  # expired: at once
+    clock[0] = tokens.VERIFIED_FOR
+    assert kept.get("open", now) is None  # past the bound: looked up again
+
+    monkeypatch.setattr(tokens, "VERIFIED_MOST", 2)
+    for name in ("a", "b", "c"):
+        kept.keep(name, who, None)
+    assert [kept.get(n, now) for n in ("a", "b", "c")] == [None, who, who]
 
 
 async def test_bad_token_requests_are_user_errors(api: Api, other_api: Api) -> None:

@@ -5,13 +5,19 @@ A token is random and names its organization (`cmg_<organization id>_<secret>`),
 lookup includes organization_id and stays on one tenant's shard. It is shown once, stored
 only as its SHA-256 hash, bound to one organization and a role (an integration's to its
 scopes, a clinician's to one provider), and may expire. Its last use is kept to the minute
-so that stale tokens can be found and revoked."""
+so that stale tokens can be found and revoked.
+
+A verified token is remembered by the process for VERIFIED_FOR (its lookup was a statement on
+every request, the only one of a refused or rate-limited one): a token revoked through this
+process is forgotten at once, one revoked elsewhere (another worker, the command line)
+authenticates nothing after VERIFIED_FOR at most; its expiry is checked on every use."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -29,6 +35,9 @@ from cmgraph.services.transaction import run_write
 
 TOKEN_PREFIX = "cmg_"
 LAST_USED_PRECISION = timedelta(minutes=1)
+VERIFIED_FOR = 5.0
+"""Seconds a process trusts a token it verified before it looks the token up again."""
+VERIFIED_MOST = 4096  # tokens remembered at once; the oldest go first
 
 
 def hash_token(token: str) -> str:
@@ -215,7 +224,10 @@ async def revoke_in(scope: TenantScope, token_id: UUID | None) -> Outcome[models
         )
         return Outcome(row)
 
-    return await run_write(scope, use_case)
+    outcome = await run_write(scope, use_case)
+    if outcome.value is not None:
+        verified.forget(outcome.value.id)  # committed: no request of this process may use it
+    return outcome
 
 
 async def listed(session: AsyncSession, organization_id: UUID) -> list[models.ApiToken]:
@@ -231,11 +243,59 @@ def usable(row: models.ApiToken, now: datetime) -> bool:
     return row.revoked_at is None and (row.expires_at is None or row.expires_at > now)
 
 
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    expires_at: datetime | None
+    until: float  # time.monotonic()
+
+
+class VerifiedTokens:
+    """The tokens this process verified lately, by hash (never the token itself)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._by_hash: dict[str, _Verified] = {}
+
+    def get(self, token_hash: str, now: datetime) -> Principal | None:
+        found = self._by_hash.get(token_hash)
+        if found is None:
+            return None
+        if self.clock() >= found.until or (found.expires_at and found.expires_at <= now):
+            del self._by_hash[token_hash]
+            return None
+        return found.principal
+
+    def keep(self, token_hash: str, principal: Principal, expires_at: datetime | None) -> None:
+        self._by_hash.pop(token_hash, None)
+        self._by_hash[token_hash] = _Verified(principal, expires_at, self.clock() + VERIFIED_FOR)
+        while len(self._by_hash) > VERIFIED_MOST:
+            del self._by_hash[next(iter(self._by_hash))]
+
+    def forget(self, token_id: UUID) -> None:
+        for token_hash, found in list(self._by_hash.items()):
+            if found.principal.token_id == token_id:
+                del self._by_hash[token_hash]
+
+
+verified = VerifiedTokens()
+
+
 async def authenticate(db: Database, token: str) -> Principal | None:
     """The caller a token names, or None when it is unknown, revoked or expired."""
     organization_id = organization_of(token)
     if organization_id is None:
         return None
+    token_hash, now = hash_token(token), models.utcnow()
+    known = verified.get(token_hash, now)
+    if known is not None:
+        return known
+    return await _looked_up(db, organization_id, token_hash, now)
+
+
+async def _looked_up(
+    db: Database, organization_id: UUID, token_hash: str, now: datetime
+) -> Principal | None:
     async with db.read() as session:
         found = (
             await session.execute(
@@ -245,19 +305,18 @@ async def authenticate(db: Database, token: str) -> Principal | None:
                 )
                 .where(
                     models.ApiToken.organization_id == organization_id,
-                    models.ApiToken.token_hash == hash_token(token),
+                    models.ApiToken.token_hash == token_hash,
                 )
             )
         ).first()
     if found is None:
         return None
     row, timezone = found
-    now = models.utcnow()
     if not usable(row, now):
         return None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
         await _touch(db, row, now)
-    return Principal(
+    principal = Principal(
         organization_id=row.organization_id,
         timezone=timezone,
         role=row.role,
@@ -267,6 +326,8 @@ async def authenticate(db: Database, token: str) -> Principal | None:
         provider_id=row.provider_id,
         token_id=row.id,
     )
+    verified.keep(token_hash, principal, row.expires_at)
+    return principal
 
 
 async def _touch(db: Database, row: models.ApiToken, now: datetime) -> None:
