@@ -11,8 +11,10 @@ under a minute."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
+import sys
 import time
 import uuid
 from datetime import date, timedelta
@@ -28,11 +30,14 @@ from cmgraph.services import tenants
 
 SECONDS = float(os.environ.get("CMGRAPH_FAIRNESS_SECONDS", "20"))
 FLOODERS = 8  # connections of the flooding organization, each asking as fast as answered
+# (tests/api/flood.py, niced: on two cores the flooding client's own work, not the server,
+# was what a probe in the same process waited for)
 PROBE_EVERY = 0.05
 P99_LIMIT = 0.100
 TODAY = date(2026, 3, 2)
 
 SMALL = "{ serviceLines { code name } }"
+FLOOD = Path(__file__).with_name("flood.py")
 
 
 def heaviest(today: date) -> str:
@@ -82,18 +87,19 @@ async def test_a_flood_of_reports_from_one_organization_leaves_another_fast(
             for _ in range(10):  # both workers have the small query parsed and warm
                 assert (await ask(quiet, SMALL)).status_code == 200
 
-            statuses: list[int] = []
             latencies: list[float] = []
             quiet_alone: list[float] = []
             for _ in range(40):  # the small query alone, to tell the flood from a busy machine
                 started = time.perf_counter()
                 await ask(quiet, SMALL)
                 quiet_alone.append(time.perf_counter() - started)
+            flooded = tmp_path / "flood.json"
+            flooding = await asyncio.create_subprocess_exec(
+                *(sys.executable, str(FLOOD), server.url, flooder, report),
+                *(str(SECONDS), str(FLOODERS), str(flooded)),
+                preexec_fn=lambda: os.nice(10),
+            )
             stop = time.monotonic() + SECONDS
-
-            async def flood() -> None:
-                while time.monotonic() < stop:
-                    statuses.append((await ask(flooder, report)).status_code)
 
             async def probe() -> None:
                 while time.monotonic() < stop:
@@ -103,7 +109,9 @@ async def test_a_flood_of_reports_from_one_organization_leaves_another_fast(
                     assert response.status_code == 200, response.text
                     await asyncio.sleep(PROBE_EVERY)
 
-            await asyncio.gather(probe(), *(flood() for _ in range(FLOODERS)))
+            await probe()
+            assert await flooding.wait() == 0
+    statuses: list[int] = json.loads(flooded.read_text())
 
     assert set(statuses) <= {200, 429, 503}, set(statuses)
     assert statuses.count(200) >= 1 and statuses.count(429) > statuses.count(200)
