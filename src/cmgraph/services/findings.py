@@ -338,9 +338,11 @@ async def _adopt(session: AsyncSession, org: UUID, print_: str) -> None:
     await session.flush()
 
 
-async def keep_current(session: AsyncSession, scope: TenantScope) -> bool:
+async def keep_current(session: AsyncSession, scope: TenantScope, *, later: bool = False) -> bool:
     """Re-judge, before the write commits, the clients its changes reach; mark them stale
-    when they are many. True: clients were marked stale (run `drain` after the commit)."""
+    when they are many, or always when `later` (a bulk import's batch: a client's rows
+    come in many batches, and the import drains once at its end). True: clients were
+    marked stale (run `drain` after the commit)."""
     changed = session.info.pop(CHANGED, [])
     if not changed:
         return False
@@ -354,7 +356,9 @@ async def keep_current(session: AsyncSession, scope: TenantScope) -> bool:
         reached = await _reached(session, org, changed)
     if reached is None:
         reached = await _every_client(session, org)
-    if len(reached) <= IN_TRANSACTION:
+    if not reached:
+        return False
+    if len(reached) <= IN_TRANSACTION and not later:
         try:
             await store(session, scope, reached)
             return False
