@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.db.faults import is_retryable, is_unavailable
 from cmgraph.plugins import PluginFailed, RuleBook
 from cmgraph.services import loading, sessions
 from cmgraph.services.scope import TenantScope
@@ -470,6 +471,10 @@ async def rebuild_outdated(db: Database, book: RuleBook) -> None:
 
 BACKGROUND = True
 """Whether a write that marked clients stale starts `drain` itself (tests drain by hand)."""
+RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Pauses of a background drain that met a busy database (another writer held the lock
+past the statement timeout: a bulk import's batch, a long write) before it tries again;
+after the last, the marks stay for the next write, start-up or `cmgraph findings rebuild`."""
 _draining: dict[UUID, asyncio.Task[None]] = {}
 _again: set[UUID] = set()
 
@@ -484,10 +489,22 @@ def after_commit(scope: TenantScope) -> None:
         return
 
     async def run() -> None:
+        pauses = iter(RETRY_SECONDS)
         try:
             while True:
                 _again.discard(org)
-                await drain(scope.db, scope.book, org)
+                try:
+                    await drain(scope.db, scope.book, org)
+                except Exception as exc:
+                    pause = next(pauses, None)
+                    if pause is None or not (is_unavailable(exc) or is_retryable(exc)):
+                        raise
+                    log.info(
+                        "draining stale findings waits for a busy database",
+                        extra={"organization_id": str(org), "retry_in_s": pause},
+                    )
+                    await asyncio.sleep(pause)
+                    _again.add(org)
                 if org not in _again:
                     return
         except Exception:
