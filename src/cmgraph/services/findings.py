@@ -57,6 +57,10 @@ STALE_JUDGED_LIVE = 200
 whole answer is judged live (as during a rebuild)."""
 DRAIN_BATCH = 25
 """Clients `drain` re-judges per transaction: short write locks, and a yield between."""
+RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Pauses of a drain (drain_patiently) that met a busy database (another writer held the lock
+past the statement timeout: a bulk import's batch, a long write) before it tries again;
+after the last, the marks stay for the next write, start-up or `cmgraph findings rebuild`."""
 _CHUNK = 500  # ids per IN list
 
 CHANGED = "cmgraph.findings.changed"
@@ -416,6 +420,26 @@ async def drain(db: Database, book: RuleBook, org: UUID, progress: Progress | No
         await asyncio.sleep(0)  # let requests in between batches
 
 
+async def drain_patiently(
+    db: Database, book: RuleBook, org: UUID, progress: Progress | None = None
+) -> None:
+    """`drain`, paused and run again (RETRY_SECONDS) when it meets a busy database: another
+    writer held the lock past the statement timeout. What it judged before stays judged.
+    Raises the last failure when every pause is spent (the marks stay)."""
+    for pause in (*RETRY_SECONDS, None):
+        try:
+            await drain(db, book, org, progress)
+            return
+        except Exception as exc:
+            if pause is None or not (is_unavailable(exc) or is_retryable(exc)):
+                raise
+            log.info(
+                "draining stale findings waits for a busy database",
+                extra={"organization_id": str(org), "retry_in_s": pause},
+            )
+            await asyncio.sleep(pause)
+
+
 async def rebuild(
     db: Database,
     book: RuleBook,
@@ -471,10 +495,6 @@ async def rebuild_outdated(db: Database, book: RuleBook) -> None:
 
 BACKGROUND = True
 """Whether a write that marked clients stale starts `drain` itself (tests drain by hand)."""
-RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
-"""Pauses of a background drain that met a busy database (another writer held the lock
-past the statement timeout: a bulk import's batch, a long write) before it tries again;
-after the last, the marks stay for the next write, start-up or `cmgraph findings rebuild`."""
 _draining: dict[UUID, asyncio.Task[None]] = {}
 _again: set[UUID] = set()
 
@@ -489,22 +509,10 @@ def after_commit(scope: TenantScope) -> None:
         return
 
     async def run() -> None:
-        pauses = iter(RETRY_SECONDS)
         try:
             while True:
                 _again.discard(org)
-                try:
-                    await drain(scope.db, scope.book, org)
-                except Exception as exc:
-                    pause = next(pauses, None)
-                    if pause is None or not (is_unavailable(exc) or is_retryable(exc)):
-                        raise
-                    log.info(
-                        "draining stale findings waits for a busy database",
-                        extra={"organization_id": str(org), "retry_in_s": pause},
-                    )
-                    await asyncio.sleep(pause)
-                    _again.add(org)
+                await drain_patiently(scope.db, scope.book, org)
                 if org not in _again:
                     return
         except Exception:

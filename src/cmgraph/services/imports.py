@@ -17,8 +17,9 @@ written together in a savepoint):
 Stored findings (services.findings): a batch marks the clients it reaches stale instead of
 judging them again (a client's sessions, coverages and case managers come in many batches
 of several files), and the import judges every stale client once after its last batch, in
-the drain's own short transactions, before it returns. No background drain runs meanwhile
-to compete with the batches for the write lock.
+the drain's own short transactions, before it returns (waiting for a busy database as the
+background drain does). No background drain runs meanwhile to compete with the batches for
+the write lock.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +39,8 @@ from cmgraph.services.import_kinds import HANDLERS, Handler, ProviderDeactivatio
 from cmgraph.services.outcome import INVALID_INPUT, Refused
 from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_batch
+
+log = logging.getLogger("cmgraph.imports")
 
 BATCH_ROWS = 500
 INVALID_HEADER = "INVALID_HEADER"
@@ -285,7 +289,12 @@ async def run_import(
         tally.merge(part)
         report.committed = keep(part)
     if not dry_run:  # what the committed batches marked (a rolled-back one marked nothing)
-        await findings.drain(scope.db, scope.book, scope.organization_id, judging)
+        try:
+            await findings.drain_patiently(scope.db, scope.book, scope.organization_id, judging)
+        except Exception:
+            # The rows are committed: the answer stands. The marks stay; reads judge these
+            # clients live until start-up, a later write or `cmgraph findings rebuild`.
+            log.exception("the import's stored findings are left stale")
     report.counts = {k: tally.counts[k] for k in Kind if k in tally.counts}
     report.errors = tally.errors
     return report
