@@ -92,8 +92,18 @@ class KindClock:
         self.spans: dict[str, list[float]] = {}
 
     def __call__(self, kind: Kind, done: int, total: int) -> None:
+        self._mark(kind.value)
+
+    def judged(self, done: int, total: int) -> None:
+        """The stored findings judged at the import's end: from its last row to the end."""
+        if "findings" not in self.spans:
+            last = max((end for _, end in self.spans.values()), default=time.perf_counter())
+            self.spans["findings"] = [last, last]
+        self._mark("findings")
+
+    def _mark(self, name: str) -> None:
         now = time.perf_counter()
-        self.spans.setdefault(kind.value, [now, now])[1] = now
+        self.spans.setdefault(name, [now, now])[1] = now
 
     def seconds(self) -> dict[str, float]:
         return {kind: round(end - start, 1) for kind, (start, end) in self.spans.items()}
@@ -112,10 +122,14 @@ async def import_folder(url: str, folder: Path) -> dict[str, Any]:
         policy = imports.ErrorPolicy.REJECT_FAILED_ROWS
         first_kinds, again_kinds = KindClock(), KindClock()
         started, cpu = time.perf_counter(), time.process_time()
-        first = await imports.run_import(scope, sources, policy=policy, progress=first_kinds)
+        first = await imports.run_import(
+            scope, sources, policy=policy, progress=first_kinds, judging=first_kinds.judged
+        )
         first_s, first_cpu = time.perf_counter() - started, time.process_time() - cpu
         started = time.perf_counter()
-        again = await imports.run_import(scope, sources, policy=policy, progress=again_kinds)
+        again = await imports.run_import(
+            scope, sources, policy=policy, progress=again_kinds, judging=again_kinds.judged
+        )
         again_s = time.perf_counter() - started
     finally:
         await db.dispose()
@@ -160,6 +174,9 @@ def report_import(result: dict[str, Any]) -> Iterator[str]:
             f"refused {c['refused']:>4}  {result['import_s_by_kind'].get(name, 0):>6} s, "
             f"again {result['reimport_s_by_kind'].get(name, 0):>5} s"
         )
+    judged = result["import_s_by_kind"].get("findings")
+    if judged is not None:
+        yield f"  stored findings of every client reached, judged once at the end: {judged} s"
     if result["refused_by_code"]:
         codes = ", ".join(f"{code} {n}" for code, n in result["refused_by_code"].items())
         yield f"  refused by the rules, as the API refuses them: {codes}"

@@ -73,6 +73,7 @@ def test_a_folder_imports_with_progress_lines_and_a_summary(practice: Path) -> N
 
     assert run.returncode == 0, run
     assert "clients: 2/2 rows" in run.stderr  # not a terminal: plain progress lines
+    assert "findings: 2/2 clients judged" in run.stderr  # once, at the end
     summary = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines()}
     assert summary["payors"] == ["1", "0", "0", "0"]
     assert summary["providers"] == ["1", "0", "0", "0"]

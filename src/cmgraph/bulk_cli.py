@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -18,8 +19,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from cmgraph.services import imports
+from cmgraph.services import findings, imports
 from cmgraph.services.csv_columns import Kind, kind_of
+
+FINDINGS = "findings"  # the progress of the stored findings judged at the import's end
 
 
 class InputError(Exception):
@@ -55,8 +58,17 @@ def _source(file: Path, kind: Kind) -> imports.Source:
     return imports.Source(kind, file.name, text)
 
 
+@dataclass(frozen=True)
+class Shown:
+    """Where an import reports how far it is: its rows per kind, then the stored findings
+    of the clients it reached, judged again once at its end."""
+
+    rows: imports.Progress
+    findings: findings.Progress
+
+
 @contextmanager
-def progress(out: TextIO) -> Iterator[imports.Progress]:
+def progress(out: TextIO) -> Iterator[Shown]:
     """A progress bar per kind on a terminal; otherwise a line per batch."""
     if out.isatty():
         bar = Progress(
@@ -65,21 +77,27 @@ def progress(out: TextIO) -> Iterator[imports.Progress]:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
-        tasks: dict[Kind, TaskID] = {}
+        tasks: dict[str, TaskID] = {}
 
-        def show(kind: Kind, done: int, total: int) -> None:
-            if kind not in tasks:
-                tasks[kind] = bar.add_task(kind.value, total=total)
-            bar.update(tasks[kind], completed=done)
+        def show(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total)
+            bar.update(tasks[name], completed=done, total=total)
 
         with bar:
-            yield show
+            yield Shown(
+                lambda kind, done, total: show(kind.value, done, total),
+                lambda done, total: show(FINDINGS, done, total),
+            )
         return
 
     def line(kind: Kind, done: int, total: int) -> None:
         print(f"{kind.value}: {done}/{total} rows", file=out, flush=True)
 
-    yield line
+    def judged(done: int, total: int) -> None:
+        print(f"{FINDINGS}: {done}/{total} clients judged", file=out, flush=True)
+
+    yield Shown(line, judged)
 
 
 def summary(report: imports.Report) -> list[str]:

@@ -208,7 +208,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         scope = _scope(db, settings, await tenants.organization(db, args.org))
         with bulk_cli.progress(sys.stderr) as show:
             report = await imports.run_import(
-                scope, files, dry_run=args.dry_run, policy=policy, progress=show
+                scope,
+                files,
+                dry_run=args.dry_run,
+                policy=policy,
+                progress=show.rows,
+                judging=show.findings,
             )
         for line in bulk_cli.summary(report):
             print(line)

@@ -12,14 +12,15 @@ from typing import Any
 from uuid import UUID
 
 import builders as b
+import pytest
 from helpers import new_npi
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook
-from cmgraph.services import imports
+from cmgraph.services import findings, imports
 from cmgraph.services.csv_columns import KEYS, Kind
 from cmgraph.services.scope import TenantScope
 from tests.support import Api, StatementCounter
@@ -178,11 +179,19 @@ async def written(db: Database, slug: str) -> dict[str, Any]:
                 .order_by(e.position)
             )
         ]
-        findings = sorted(
+        stored = sorted(
             repr(_masked([r.code, r.date_of_service, r.seq, r.finding]))
             for r in await session.scalars(select(f).where(f.organization_id == org))
         )
-    return {"records": records, "changes": changes, "events": events, "findings": findings}
+        s = models.StaleClient
+        stale = await session.scalar(select(func.count()).where(s.organization_id == org))
+    return {
+        "records": records,
+        "changes": changes,
+        "events": events,
+        "findings": stored,
+        "stale": stale,
+    }
 
 
 def outcome(report: imports.Report) -> tuple[Any, ...]:
@@ -223,6 +232,7 @@ async def test_a_batch_leaves_what_its_rows_leave_one_by_one(
     first = await written(db, api.slug)
     assert first == await written(db, other_api.slug)
     assert len(first["records"]["Assignment"]) == 5 and first["findings"]
+    assert first["stale"] == 0  # the import judged what its batches marked before returning
 
     fixed = corrected(files)
     assert outcome(await run(db, book, api.slug, fixed, 500)) == outcome(
@@ -293,10 +303,18 @@ def _many(kind: Kind, n: int, npis: list[str]) -> str:
 
 
 async def test_statements_of_a_batch_do_not_grow_with_its_rows(
-    api: Api, other_api: Api, db: Database, book: RuleBook, statements: StatementCounter
+    api: Api,
+    other_api: Api,
+    db: Database,
+    book: RuleBook,
+    statements: StatementCounter,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each kind's batch of 10 rows, then of 40 (in another organization): as many
     statements, created or updated (the second pass changes every row)."""
+    # The import ends with one drain of the clients its batches marked stale, DRAIN_BATCH
+    # clients a transaction (its own cost, in clients): one transaction for both sizes here.
+    monkeypatch.setattr(findings, "DRAIN_BATCH", 40)
     npis = [new_npi() for _ in range(40)]
 
     def staff(n: int, credential: str = "BCBA|{}|NY|2020-01-01|2030-12-31") -> str:

@@ -7,7 +7,7 @@ import enum
 import functools
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,22 +64,24 @@ def record(
     all; it is inserted at commit, with its position in commit order (services.positions).
     Events are only ever inserted: no code updates or deletes them, and database triggers
     (migrations sec_0001, sec_0002) refuse it."""
-    positions.stage(
+    positions.stage_values(
         session,
-        models.ChangeRecord(
-            organization_id=organization_id,
-            actor=actor,
-            role=role,
-            actor_name=actor_name or None,
-            request_id=request_id,
-            caller_request_id=caller_request_id,
-            operation=operation,
-            entity_type=type(entity).__name__,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            occurred_at=models.utcnow(),
-        ),
+        models.ChangeRecord,
+        {
+            "organization_id": organization_id,
+            "id": uuid4(),
+            "actor": actor,
+            "role": role,
+            "actor_name": actor_name or None,
+            "request_id": request_id,
+            "caller_request_id": caller_request_id,
+            "operation": operation,
+            "entity_type": type(entity).__name__,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+            "occurred_at": models.utcnow(),
+        },
     )
     findings.note(session, entity, before)  # the stored findings it may change
 

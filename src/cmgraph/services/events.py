@@ -188,21 +188,21 @@ def append(
     kind = event_type(operation, row, before, after)
     if kind is None:
         return
-    event = models.Event(
-        organization_id=organization_id,
-        id=uuid4(),
-        type=kind,
-        occurred_at=models.utcnow(),
-        data=_facts(row),
-    )
+    event: Facts = {
+        "organization_id": organization_id,
+        "id": uuid4(),
+        "type": kind,
+        "occurred_at": models.utcnow(),
+        "data": _facts(row),
+    }
     if isinstance(row, models.Assignment):
         key = identity_key(models.Provider, (organization_id, row.provider_id))
         loaded = session.identity_map.get(key)
         if isinstance(loaded, models.Provider):
-            event.data[_NPI] = loaded.npi
+            event["data"][_NPI] = loaded.npi
         else:
-            session.info.setdefault(_NPI_WANTED, {})[event.id] = row.provider_id
-    positions.stage(session, event)
+            session.info.setdefault(_NPI_WANTED, {})[event["id"]] = row.provider_id
+    positions.stage_values(session, models.Event, event)
 
 
 def emit(session: AsyncSession, organization_id: UUID, kind: str, data: Facts) -> models.Event:
@@ -230,24 +230,26 @@ async def head(session: AsyncSession, organization_id: UUID) -> int:
     return int(found or 0)
 
 
-def _complete_npis(session: Session, staged: list[positions.Positioned]) -> None:
+def _complete_npis(session: Session, staged: list[positions.Staged]) -> None:
     """Fill in the NPIs of providers the write had not loaded: one query for all of them,
     run before the organization's counter is locked."""
     wanted: dict[UUID, UUID] = session.info.pop(_NPI_WANTED, {})
-    missing = [row for row in staged if isinstance(row, models.Event) and row.id in wanted]
+    missing = [
+        row.values for row in staged if row.model is models.Event and row.values["id"] in wanted
+    ]
     if not missing:
         return
     p = models.Provider
     npis = dict(
         session.execute(
             select(p.id, p.npi).where(
-                p.organization_id.in_({row.organization_id for row in missing}),
+                p.organization_id.in_({row["organization_id"] for row in missing}),
                 p.id.in_(set(wanted.values())),
             )
         ).all()
     )
     for row in missing:
-        row.data = {**row.data, _NPI: npis.get(wanted[row.id])}
+        row["data"] = {**row["data"], _NPI: npis.get(wanted[row["id"]])}
 
 
 positions.before_sealing(_complete_npis)

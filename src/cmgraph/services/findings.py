@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.db.faults import is_retryable, is_unavailable
 from cmgraph.plugins import PluginFailed, RuleBook
 from cmgraph.services import loading, sessions
 from cmgraph.services.scope import TenantScope
@@ -56,6 +57,10 @@ STALE_JUDGED_LIVE = 200
 whole answer is judged live (as during a rebuild)."""
 DRAIN_BATCH = 25
 """Clients `drain` re-judges per transaction: short write locks, and a yield between."""
+RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Pauses of a drain (drain_patiently) that met a busy database (another writer held the lock
+past the statement timeout: a bulk import's batch, a long write) before it tries again;
+after the last, the marks stay for the next write, start-up or `cmgraph findings rebuild`."""
 _CHUNK = 500  # ids per IN list
 
 CHANGED = "cmgraph.findings.changed"
@@ -337,9 +342,11 @@ async def _adopt(session: AsyncSession, org: UUID, print_: str) -> None:
     await session.flush()
 
 
-async def keep_current(session: AsyncSession, scope: TenantScope) -> bool:
+async def keep_current(session: AsyncSession, scope: TenantScope, *, later: bool = False) -> bool:
     """Re-judge, before the write commits, the clients its changes reach; mark them stale
-    when they are many. True: clients were marked stale (run `drain` after the commit)."""
+    when they are many, or always when `later` (a bulk import's batch: a client's rows
+    come in many batches, and the import drains once at its end). True: clients were
+    marked stale (run `drain` after the commit)."""
     changed = session.info.pop(CHANGED, [])
     if not changed:
         return False
@@ -353,7 +360,9 @@ async def keep_current(session: AsyncSession, scope: TenantScope) -> bool:
         reached = await _reached(session, org, changed)
     if reached is None:
         reached = await _every_client(session, org)
-    if len(reached) <= IN_TRANSACTION:
+    if not reached:
+        return False
+    if len(reached) <= IN_TRANSACTION and not later:
         try:
             await store(session, scope, reached)
             return False
@@ -408,6 +417,26 @@ async def drain(db: Database, book: RuleBook, org: UUID, progress: Progress | No
         if progress is not None:
             progress(judged, max(todo, judged))
         await asyncio.sleep(0)  # let requests in between batches
+
+
+async def drain_patiently(
+    db: Database, book: RuleBook, org: UUID, progress: Progress | None = None
+) -> None:
+    """`drain`, paused and run again (RETRY_SECONDS) when it meets a busy database: another
+    writer held the lock past the statement timeout. What it judged before stays judged.
+    Raises the last failure when every pause is spent (the marks stay)."""
+    for pause in (*RETRY_SECONDS, None):
+        try:
+            await drain(db, book, org, progress)
+            return
+        except Exception as exc:
+            if pause is None or not (is_unavailable(exc) or is_retryable(exc)):
+                raise
+            log.info(
+                "draining stale findings waits for a busy database",
+                extra={"organization_id": str(org), "retry_in_s": pause},
+            )
+            await asyncio.sleep(pause)
 
 
 async def rebuild(
@@ -482,7 +511,7 @@ def after_commit(scope: TenantScope) -> None:
         try:
             while True:
                 _again.discard(org)
-                await drain(scope.db, scope.book, org)
+                await drain_patiently(scope.db, scope.book, org)
                 if org not in _again:
                     return
         except Exception:

@@ -13,6 +13,13 @@ written together in a savepoint):
   no row was refused; otherwise nothing is written and every refused row is reported.
 - a dry run: as reject-everything, and always rolled back. Rows of later files see those
   of earlier ones, so the answer is what the import would do.
+
+Stored findings (services.findings): a batch marks the clients it reaches stale instead of
+judging them again (a client's sessions, coverages and case managers come in many batches
+of several files), and the import judges every stale client once after its last batch, in
+the drain's own short transactions, before it returns (waiting for a busy database as the
+background drain does). No background drain runs meanwhile to compete with the batches for
+the write lock.
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from cmgraph.services import findings
 from cmgraph.services.csv_columns import COLUMNS, Kind, names
 from cmgraph.services.import_batch import RowRefused
 from cmgraph.services.import_cells import CellError, Row
@@ -30,6 +39,8 @@ from cmgraph.services.import_kinds import HANDLERS, Handler, ProviderDeactivatio
 from cmgraph.services.outcome import INVALID_INPUT, Refused
 from cmgraph.services.scope import TenantScope
 from cmgraph.services.transaction import run_batch
+
+log = logging.getLogger("cmgraph.imports")
 
 BATCH_ROWS = 500
 INVALID_HEADER = "INVALID_HEADER"
@@ -219,8 +230,10 @@ async def run_import(
     policy: ErrorPolicy = ErrorPolicy.REJECT_EVERYTHING,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
+    judging: findings.Progress | None = None,
 ) -> Report:
-    """Import the sources in the kinds' order; see the module's docstring for the policies."""
+    """Import the sources in the kinds' order; see the module's docstring for the policies.
+    `judging` follows the stored findings judged again at the end (clients done, in all)."""
     files = sorted((read(s) for s in sources), key=lambda f: list(Kind).index(f.source.kind))
     report, tally = Report(dry_run, policy), _Tally()
     readable = []
@@ -248,7 +261,7 @@ async def run_import(
                 ) -> _Tally:
                     return await _rows(batch_scope, w, b)
 
-                part = await run_batch(scope, rows, keep=lambda _: True)
+                part = await run_batch(scope, rows, keep=lambda _: True, judge_later=True)
                 tally.merge(part)
                 report.committed = report.committed or any(
                     c.created or c.updated for c in part.counts.values()
@@ -272,9 +285,16 @@ async def run_import(
         def keep(whole: _Tally) -> bool:
             return not dry_run and not blocked and not whole.errors
 
-        part = await run_batch(scope, everything, keep)
+        part = await run_batch(scope, everything, keep, judge_later=True)
         tally.merge(part)
         report.committed = keep(part)
+    if not dry_run:  # what the committed batches marked (a rolled-back one marked nothing)
+        try:
+            await findings.drain_patiently(scope.db, scope.book, scope.organization_id, judging)
+        except Exception:
+            # The rows are committed: the answer stands. The marks stay; reads judge these
+            # clients live until start-up, a later write or `cmgraph findings rebuild`.
+            log.exception("the import's stored findings are left stale")
     report.counts = {k: tally.counts[k] for k in Kind if k in tally.counts}
     report.errors = tally.errors
     return report

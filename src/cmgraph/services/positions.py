@@ -19,33 +19,67 @@ is commit order there too.
 The cost: one statement per write transaction, and writes of one organization serialize
 for the moment between that statement and COMMIT. Staging happens in `stage`; the sealing
 runs in the session's before_commit event, so every commit, whichever use case made it,
-seals what it staged.
+seals what it staged. A row is staged as its columns (a dict), not as an ORM object, and
+inserted with one executemany per table: a bulk import stages two rows per record it
+writes, and an ORM object and its unit of work cost several times a plain insert.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 from cmgraph.db import models
 
 Positioned = models.ChangeRecord | models.Event
 _STAGED = "cmgraph.positions.staged"
-_before_sealing: list[Callable[[Session, list[Positioned]], None]] = []
+
+
+@dataclass(slots=True)
+class Staged:
+    """A change record or an event to insert at commit: its table and its columns, every
+    one of them but `position` (given at sealing)."""
+
+    model: type[Positioned]
+    values: dict[str, Any]
+
+
+_before_sealing: list[Callable[[Session, list[Staged]], None]] = []
+
+
+@functools.cache
+def _columns(model: type[Positioned]) -> tuple[str, ...]:
+    mapper: Mapper[Positioned] = sa_inspect(model)
+    return tuple(c.key for c in mapper.column_attrs if c.key != "position")
+
+
+def stage_values(session: Any, model: type[Positioned], values: dict[str, Any]) -> None:
+    """Insert a row of `model` with these columns when session commits, with the next
+    position of its organization. `session` is an AsyncSession or a Session: both share
+    `info`."""
+    session.info.setdefault(_STAGED, []).append(Staged(model, values))
 
 
 def stage(session: Any, row: Positioned) -> None:
-    """Insert row when session commits, with the next position of its organization.
-    `session` is an AsyncSession or a Session: both share `info`."""
-    session.info.setdefault(_STAGED, []).append(row)
+    """`stage_values` for a row made as an ORM object (its id and time given now when
+    unset); the object itself is not added to the session."""
+    if row.id is None:
+        row.id = uuid4()
+    if row.occurred_at is None:
+        row.occurred_at = models.utcnow()
+    values = {key: getattr(row, key) for key in _columns(type(row))}
+    stage_values(session, type(row), values)
 
 
-def before_sealing(callback: Callable[[Session, list[Positioned]], None]) -> None:
+def before_sealing(callback: Callable[[Session, list[Staged]], None]) -> None:
     """Run callback on the staged rows at commit, before positions are taken (and the
     organization's counter locked): for what costs a query, kept out of the lock."""
     _before_sealing.append(callback)
@@ -72,20 +106,23 @@ def _next_positions(session: Session, organization_id: UUID, count: int) -> int:
 def seal(session: Session) -> None:
     """Insert what the session staged, with its positions. Runs before every commit; a
     caller may run it earlier (transaction._commit) to keep all but COMMIT out of it."""
-    staged: list[Positioned] = session.info.pop(_STAGED, [])
+    staged: list[Staged] = session.info.pop(_STAGED, [])
     if not staged:
         return
     for callback in _before_sealing:
         callback(session, staged)
-    by_organization: dict[UUID, list[Positioned]] = {}
+    by_organization: dict[UUID, list[Staged]] = {}
     for row in staged:
-        by_organization.setdefault(row.organization_id, []).append(row)
+        by_organization.setdefault(row.values["organization_id"], []).append(row)
+    by_table: dict[type[Positioned], list[dict[str, Any]]] = {}
     for organization_id in sorted(by_organization):  # one order: no deadlock between orgs
         rows = by_organization[organization_id]
         last = _next_positions(session, organization_id, len(rows))
         for offset, row in enumerate(rows, start=last - len(rows) + 1):
-            row.position = offset
-        session.add_all(rows)
+            row.values["position"] = offset
+            by_table.setdefault(row.model, []).append(row.values)
+    for model, values in by_table.items():
+        session.execute(insert(models.Base.metadata.tables[model.__tablename__]), values)
 
 
 @event.listens_for(Session, "after_soft_rollback")

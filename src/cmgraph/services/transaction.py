@@ -136,7 +136,11 @@ async def _run_write(
 
 
 async def run_batch(
-    scope: TenantScope, work: Callable[[TenantScope], Awaitable[T]], keep: Callable[[T], bool]
+    scope: TenantScope,
+    work: Callable[[TenantScope], Awaitable[T]],
+    keep: Callable[[T], bool],
+    *,
+    judge_later: bool = False,
 ) -> T:
     """Run many use cases in one serialized write transaction (a bulk import's batch).
 
@@ -146,6 +150,10 @@ async def run_batch(
     dry run; a policy that keeps nothing when a row was refused). A lost race runs `work`
     again from the start, as run_write does. When the request's Idempotency-Key was taken
     over by a retry, nothing is committed and Refused(KEY_IN_USE) is raised.
+
+    judge_later: the clients the batch reaches are marked stale rather than judged again,
+    and no background drain starts: the caller drains once after its last batch (a bulk
+    import, whose batches each reach a client's findings again).
     """
     index = scope.journal.writes
     scope.journal.writes += 1
@@ -160,7 +168,7 @@ async def run_batch(
             # the request's Idempotency-Key says "written", in the very transaction that
             # writes; a key another attempt took over stops the commit. A batch's answer is
             # not rebuilt from a record: a retry after a lost one is told so (RESPONSE_LOST).
-            marked_stale = await findings.keep_current(session, scope)
+            marked_stale = await findings.keep_current(session, scope, later=judge_later)
             claim, journal = scope.idempotency, scope.journal
             outcomes = {**(claim.recorded if claim else {}), **journal.recorded}
             outcomes[index] = UNRECORDABLE
@@ -170,7 +178,7 @@ async def run_batch(
             await _commit(scope, session)
             journal.committed += 1
             journal.recorded = outcomes
-            if marked_stale:
+            if marked_stale and not judge_later:
                 findings.after_commit(scope)
             return result
 
