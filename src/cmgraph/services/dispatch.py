@@ -206,9 +206,13 @@ class Dispatcher:
 
     async def _held(self, session: AsyncSession, key: Key) -> models.WebhookEndpoint | None:
         e = models.WebhookEndpoint
+        # Locked (PostgreSQL): a write that queues a delivery meanwhile (redeliverWebhook,
+        # enabling the endpoint) sets due_at after this transaction, not before it, where
+        # "nothing pending" would overwrite it and strand the delivery.
         return await session.scalar(
             select(e)
             .where(e.organization_id == key[0], e.id == key[1], e.lease_owner == self.name)
+            .with_for_update()
             .execution_options(populate_existing=True)
         )
 
