@@ -57,6 +57,7 @@ from cmgraph.api.operation_span import OperationSpan
 from cmgraph.api.payors.mutations import PayorMutations
 from cmgraph.api.payors.queries import PayorQueries
 from cmgraph.api.payors.types import Payor
+from cmgraph.api.planned import PlannedExecution
 from cmgraph.api.providers.mutations import EnrollmentMutations, ProviderMutations
 from cmgraph.api.providers.queries import ProviderQueries
 from cmgraph.api.providers.types import Enrollment, Provider
@@ -193,15 +194,16 @@ class MaskWithId(MaskErrors):
         )
 
 
-def build_schema(settings: Settings | None = None) -> Schema:
-    """The schema for these settings; built once per distinct limits (building is slow)."""
+def build_schema(settings: Settings | None = None, *, planned: bool = True) -> Schema:
+    """The schema for these settings; built once per distinct limits (building is slow).
+    `planned=False` leaves every field to graphql-core (api.planned): the tests compare."""
     return _built(
-        settings.limits if settings else Limits(), bool(settings and settings.development)
+        settings.limits if settings else Limits(), bool(settings and settings.development), planned
     )
 
 
 @functools.cache
-def _built(limits: Limits, development: bool) -> Schema:
+def _built(limits: Limits, development: bool, planned: bool = True) -> Schema:
     # Built once, so the validation cache sees the same rules on every request.
     rules: list[type[ASTValidationRule]] = [
         depth_validator(limits.max_depth, None, None),
@@ -229,6 +231,8 @@ def _built(limits: Limits, development: bool) -> Schema:
             OperationSpan,  # while tracing is on: the operation's span, by name
         ],
         config=StrawberryConfig(disable_field_suggestions=not development),
+        # Query root fields' values assembled by a plan compiled once per document.
+        execution_context_class=PlannedExecution if planned else None,
     )
 
 

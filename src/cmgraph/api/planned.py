@@ -1,0 +1,400 @@
+"""Planned execution: below each root field of a query, the answer is assembled by a plan
+compiled once per document instead of field by field.
+
+graphql-core completes every field of every object on its own: a resolve info, a path,
+the resolver through Strawberry's wrappers (an Info, the arguments converted), then the
+value by its type. The caseload page is about 1,300 fields, and that walk was most of its
+time. A plan is compiled once from the validated document: for each field of each object,
+how to get its value (the attribute, or the same resolver function with its arguments
+converted once per request, not once per object) and how to complete it (non-null, list,
+scalar, object). Awaitables met on one level are gathered together, so the DataLoaders
+batch as they do under graphql-core and a page takes the same statements.
+
+A plan answers only when nothing goes wrong. A resolver that raises, a null in a non-null
+field, a value of an unexpected shape: graphql-core then completes the root field's value
+again, and its answer (data, errors with their paths) is the spec's. A query only reads
+and the loaders keep what was read, so completing again changes nothing and costs little.
+Mutations, and documents whose selections below a root field carry directives (@skip,
+@include, @defer) or meet an interface or union, are left to graphql-core entirely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    OperationType,
+    SelectionSetNode,
+    is_leaf_type,
+)
+from graphql.execution.collect_fields import FieldDetails, collect_subfields
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
+
+PLANS_KEPT = 256  # plans of distinct root field groups; documents are cached by the hundred
+
+
+class PlanMiss(Exception):
+    """The plan cannot answer this value: graphql-core completes it instead."""
+
+
+class NotPlannable(Exception):
+    """The selection holds something only graphql-core handles (see the module's doc)."""
+
+
+Complete = Callable[[Any, "Run"], Any]
+
+
+@dataclass(eq=False)
+class Resolved:
+    """A field with a resolver: the function, and how its arguments are made."""
+
+    parent: GraphQLObjectType
+    definition: GraphQLField
+    strawberry_field: StrawberryField
+    details: FieldDetails
+    nodes: list[FieldNode]
+    function: Callable[..., Any]  # the method itself, called with the object as `self`
+
+
+@dataclass(eq=False)
+class Planned:
+    key: str  # the response key (an alias, or the field's name)
+    get: Callable[[Any, Run], Any]
+    complete: Complete
+
+
+@dataclass
+class Run:
+    """One root field's completion: its executor, and the awaitables met on each level."""
+
+    executor: PlannedExecution
+    path: Path
+    root_info: GraphQLResolveInfo[Any]
+    pending: list[tuple[Awaitable[Any], Complete, dict[str, Any], str]] = field(
+        default_factory=list
+    )
+    arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def call(self, resolved: Resolved, source: Any) -> Any:
+        """The resolver's value for `source`; its Info and arguments are made once per run."""
+        kwargs = self.arguments.get(id(resolved))
+        if kwargs is None:
+            kwargs = self.arguments[id(resolved)] = self.executor.resolver_arguments(
+                resolved, self.path
+            )
+        return resolved.function(source, **kwargs)
+
+    def drop_pending(self) -> None:
+        for awaitable, *_ in self.pending:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # never started: no "was never awaited" warning
+        self.pending = []
+
+
+class Plans:
+    """Compiled plans by root field group, the oldest dropped past PLANS_KEPT."""
+
+    def __init__(self) -> None:
+        # key: the field nodes' ids; the nodes are kept in the value so no id is reused
+        self._kept: OrderedDict[tuple[Any, ...], tuple[Any, Complete | None]] = OrderedDict()
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+    def get(
+        self,
+        executor: PlannedExecution,
+        return_type: GraphQLOutputType,
+        details: list[FieldDetails],
+    ) -> Complete | None:
+        key = (id(return_type), *(id(d.node) for d in details))
+        kept = self._kept.get(key)
+        if kept is not None:
+            self._kept.move_to_end(key)
+            return kept[1]
+        try:
+            plan: Complete | None = Compiler(executor).value(return_type, details)
+        except NotPlannable:
+            plan = None
+        self._kept[key] = ((return_type, [d.node for d in details]), plan)
+        if len(self._kept) > PLANS_KEPT:
+            self._kept.popitem(last=False)
+        return plan
+
+
+PLANS = Plans()
+
+
+class Compiler:
+    """Turns a type and the field group selecting it into a Complete function."""
+
+    def __init__(self, executor: PlannedExecution) -> None:
+        self.executor = executor
+
+    def value(self, of: GraphQLOutputType, details: list[FieldDetails]) -> Complete:
+        if isinstance(of, GraphQLNonNull):
+            return _non_null(self.value(of.of_type, details))
+        if isinstance(of, GraphQLList):
+            return _list_of(self.value(of.of_type, details))
+        if is_leaf_type(of):
+            return _leaf(of.coerce_output_value)
+        if isinstance(of, GraphQLObjectType):
+            return self.object(of, details)
+        raise NotPlannable(f"{of} is abstract")
+
+    def object(self, of: GraphQLObjectType, details: list[FieldDetails]) -> Complete:
+        for d in details:
+            if d.node.selection_set is not None:
+                _refuse_directives(d.node.selection_set, self.executor.fragments)
+        executor = self.executor
+        grouped, deferred, _ = collect_subfields(
+            executor.schema,
+            executor.fragments,
+            executor.variable_values,
+            executor.operation,
+            of,
+            details,
+            executor.hide_suggestions,
+        )
+        if deferred:
+            raise NotPlannable("@defer")
+        fields = [self.field(of, key, list(group)) for key, group in grouped.items()]
+        return _object(of, fields)
+
+    def field(self, parent: GraphQLObjectType, key: str, group: list[FieldDetails]) -> Planned:
+        name = group[0].node.name.value
+        if name == "__typename":
+            type_name = parent.name
+            return Planned(key, lambda _source, _run: type_name, _leaf(str))
+        definition = parent.fields.get(name)
+        if definition is None:
+            raise NotPlannable(f"{parent.name}.{name}")
+        of = self.value(definition.type, group)
+        strawberry_field = (definition.extensions or {}).get(
+            GraphQLCoreConverter.DEFINITION_BACKREF
+        )
+        if not isinstance(strawberry_field, StrawberryField) or strawberry_field.extensions:
+            raise NotPlannable(f"{parent.name}.{name} is not a plain Strawberry field")
+        if strawberry_field.base_resolver is None:
+            attribute = strawberry_field.python_name
+            default = strawberry_field.default_resolver
+            return Planned(key, lambda source, _run: default(source, attribute), of)
+        resolver = strawberry_field.base_resolver
+        if resolver.self_parameter is None or resolver.parent_parameter or resolver.root_parameter:
+            raise NotPlannable(f"{parent.name}.{name}: the resolver is not a method")
+        resolved = Resolved(
+            parent,
+            definition,
+            strawberry_field,
+            group[0],
+            [d.node for d in group],
+            cast("Callable[..., Any]", resolver.wrapped_func),
+        )
+        return Planned(key, lambda source, run: run.call(resolved, source), of)
+
+
+def _refuse_directives(selections: SelectionSetNode, fragments: dict[str, Any]) -> None:
+    """Directives make the selection depend on variables (@skip, @include) or its delivery
+    on the client (@defer, @stream): such documents are not planned."""
+    for node in selections.selections:
+        if node.directives:
+            raise NotPlannable("directives")
+        if isinstance(node, FragmentSpreadNode):
+            fragment = fragments.get(node.name.value)
+            if fragment is None or fragment.definition.directives:
+                raise NotPlannable("directives")
+            _refuse_directives(fragment.definition.selection_set, fragments)
+        elif isinstance(node, InlineFragmentNode | FieldNode) and node.selection_set:
+            _refuse_directives(node.selection_set, fragments)
+
+
+def _non_null(inner: Complete) -> Complete:
+    def complete(value: Any, run: Run) -> Any:
+        completed = inner(value, run)
+        if completed is None:
+            raise PlanMiss("null in a non-null field")
+        return completed
+
+    return complete
+
+
+def _list_of(item: Complete) -> Complete:
+    def complete(value: Any, run: Run) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple):
+            raise PlanMiss("not a list")
+        return [item(v, run) for v in value]
+
+    return complete
+
+
+def _leaf(coerce: Callable[[Any], Any]) -> Complete:
+    def complete(value: Any, _run: Run) -> Any:
+        if value is None:
+            return None
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise PlanMiss("not a value of the scalar")
+        return coerced
+
+    return complete
+
+
+def _object(of: GraphQLObjectType, fields: list[Planned]) -> Complete:
+    is_type_of = of.is_type_of
+
+    def complete(value: Any, run: Run) -> Any:
+        if value is None:
+            return None
+        if inspect.isawaitable(value) or (
+            is_type_of and is_type_of(value, run.root_info) is not True
+        ):
+            raise PlanMiss("not an object of the type")
+        out: dict[str, Any] = {}
+        for planned in fields:
+            got = planned.get(value, run)
+            if inspect.isawaitable(got):
+                out[planned.key] = None  # keeps the key's place; filled once gathered
+                run.pending.append((got, planned.complete, out, planned.key))
+            else:
+                out[planned.key] = planned.complete(got, run)
+        return out
+
+    return complete
+
+
+async def _gathered(run: Run, data: Any) -> Any:
+    """Await what the plan met, one level at a time, so that the loaders batch each level."""
+    while run.pending:
+        level, run.pending = run.pending, []
+        results = await asyncio.gather(*(a for a, *_ in level), return_exceptions=True)
+        for (_, complete, out, key), result in zip(level, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result  # cancelled: the request is being stopped
+                raise PlanMiss("a resolver raised") from result
+            out[key] = complete(result, run)
+    return data
+
+
+def _wraps_resolvers(executor: PlannedExecution) -> bool:
+    """An extension that wraps every resolver (its `resolve` hook) must see every field."""
+    manager = executor.middleware_manager
+    return bool(manager and manager.middlewares)
+
+
+class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's execution, with each query root field's value completed by a plan."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # root keys given to graphql-core: its completion calls complete_value again for
+        # the type inside a non-null one, which must not try the plan a second time
+        self.given_up: set[str | int] = set()
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: list[FieldDetails],
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        plan = (
+            PLANS.get(self, return_type, field_details_list)
+            if path.prev is None
+            and path.key not in self.given_up
+            and self.operation.operation is OperationType.QUERY
+            and not _wraps_resolvers(self)
+            and not isinstance(result, Exception)
+            else None
+        )
+        if plan is None:
+            return super().complete_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+
+        def general() -> Any:
+            self.given_up.add(path.key)
+            return super(PlannedExecution, self).complete_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+
+        run = Run(self, path, info)
+        try:
+            data = plan(result, run)
+        except Exception:
+            run.drop_pending()
+            return general()
+        if not run.pending:
+            return data
+
+        async def completed() -> Any:
+            try:
+                return await _gathered(run, data)
+            except Exception:
+                run.drop_pending()
+                answer = general()
+                return await answer if inspect.isawaitable(answer) else answer
+
+        return completed()
+
+    def resolver_arguments(self, resolved: Resolved, root: Path) -> dict[str, Any]:
+        """What a resolver is called with besides its object, as Strawberry's own wrapper
+        makes it (schema_converter.get_arguments): its Info and converted arguments."""
+        sf = resolved.strawberry_field
+        resolver = sf.base_resolver
+        assert resolver is not None
+        raw = self.build_resolve_info(
+            resolved.definition,
+            resolved.nodes,
+            resolved.parent,
+            root.add_key(resolved.nodes[0].name.value, resolved.parent.name),
+        )
+        strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
+        converter = strawberry_schema.schema_converter
+        info = strawberry_schema.config.info_class(_raw_info=raw, _field=sf)
+        given = self._arguments(resolved)
+        kwargs = convert_arguments(
+            given,
+            sf.arguments,
+            scalar_registry=converter.scalar_registry,
+            config=strawberry_schema.config,
+            info=info,
+        )
+        if resolver.info_parameter:
+            kwargs[resolver.info_parameter.name] = info
+        return kwargs
+
+    def _arguments(self, resolved: Resolved) -> dict[str, Any]:
+        definition, details = resolved.definition, resolved.details
+        if not definition.args and not details.node.arguments:
+            return {}
+        return get_argument_values(
+            definition,
+            details.node,
+            self.variable_values,
+            details.fragment_variable_values,
+            self.hide_suggestions,
+        )
