@@ -25,6 +25,7 @@ import inspect
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import CoroutineType
 from typing import Any, cast
 
 from graphql import (
@@ -80,6 +81,13 @@ class Planned:
     key: str  # the response key (an alias, or the field's name)
     get: Callable[[Any, Run], Any]
     complete: Complete
+    resolves: bool = False  # a resolver: its value may be awaitable
+
+
+# What resolvers return to be awaited: coroutines, and the loaders' futures. Checked by type,
+# not inspect.isawaitable (an ABC check on every plain value); any other awaitable fails its
+# completion and the root field goes to graphql-core.
+AWAITABLE = (CoroutineType, asyncio.Future)
 
 
 @dataclass
@@ -209,7 +217,7 @@ class Compiler:
             [d.node for d in group],
             cast("Callable[..., Any]", resolver.wrapped_func),
         )
-        return Planned(key, lambda source, run: run.call(resolved, source), of)
+        return Planned(key, lambda source, run: run.call(resolved, source), of, resolves=True)
 
 
 def _refuse_directives(selections: SelectionSetNode, fragments: dict[str, Any]) -> None:
@@ -266,14 +274,14 @@ def _object(of: GraphQLObjectType, fields: list[Planned]) -> Complete:
     def complete(value: Any, run: Run) -> Any:
         if value is None:
             return None
-        if inspect.isawaitable(value) or (
+        if isinstance(value, AWAITABLE) or (
             is_type_of and is_type_of(value, run.root_info) is not True
         ):
             raise PlanMiss("not an object of the type")
         out: dict[str, Any] = {}
         for planned in fields:
             got = planned.get(value, run)
-            if inspect.isawaitable(got):
+            if planned.resolves and isinstance(got, AWAITABLE):
                 out[planned.key] = None  # keeps the key's place; filled once gathered
                 run.pending.append((got, planned.complete, out, planned.key))
             else:

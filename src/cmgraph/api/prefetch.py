@@ -20,15 +20,16 @@ async def clients(loaders: Loaders, pks: Sequence[UUID], selected: frozenset[str
     """Prefetch the relations selected below `at` (the path of the Client objects)."""
     if not pks:
         return
-    if f"{at}.coverages.payor" in selected:
+    below = f"{at}." if at else ""  # at "": the Client is the root field's own value
+    if f"{below}coverages.payor" in selected:
         coverages = await loaders.coverages_by_client.load_many(pks)
         await loaders.payor_by_id.load_many({c.payor_id for rows in coverages for c in rows})
-    elif f"{at}.coverages" in selected:
+    elif f"{below}coverages" in selected:
         await loaders.coverages_by_client.load_many(pks)
-    if f"{at}.caseManagers" in selected:
+    if f"{below}caseManagers" in selected:
         assignments = await loaders.assignments_by_client.load_many(pks)
-        if f"{at}.caseManagers.provider" in selected:
+        if f"{below}caseManagers.provider" in selected:
             providers = list({a.provider_id for rows in assignments for a in rows})
             await loaders.provider_by_id.load_many(providers)
-            if f"{at}.caseManagers.provider.credentials" in selected:
+            if f"{below}caseManagers.provider.credentials" in selected:
                 await loaders.credentials_by_provider.load_many(providers)

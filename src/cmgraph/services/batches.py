@@ -38,8 +38,10 @@ def _columns(model: type[M]) -> list[Any]:
 
 
 async def _rows(session: AsyncSession, model: type[M], statement: Any) -> list[M]:
-    """The statement's rows, which carry the model's attributes (see the module's doc)."""
-    return cast("list[M]", list(await session.execute(statement)))
+    """The statement's rows, which carry the model's attributes (see the module's doc). On
+    the session's connection: a Core statement needs none of the ORM's execution steps."""
+    connection = await session.connection()
+    return cast("list[M]", list(await connection.execute(statement)))
 
 
 def _by_id(model: type[M]) -> ById[M]:

@@ -25,7 +25,10 @@ class ClientQueries:
     async def client(self, info: Info, id: strawberry.ID) -> Client | None:
         pk = query_id(id, "Client", "id")
         row = await info.context.loaders.client_by_id.load(pk) if pk else None
-        return Client.of(row) if row else None
+        if row is None:
+            return None
+        await prefetch.clients(info.context.loaders, [row.id], selected_paths(info), "")
+        return Client.of(row)
 
     @strawberry.field(description="Clients by name: every word of `search` in a name, any case.")
     async def clients(
