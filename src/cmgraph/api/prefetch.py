@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from cmgraph.api.loaders import Loaders
+from cmgraph.api.loaders import Loaders, fill
 
 
 async def clients(loaders: Loaders, pks: Sequence[UUID], selected: frozenset[str], at: str) -> None:
@@ -22,14 +22,14 @@ async def clients(loaders: Loaders, pks: Sequence[UUID], selected: frozenset[str
         return
     below = f"{at}." if at else ""  # at "": the Client is the root field's own value
     if f"{below}coverages.payor" in selected:
-        coverages = await loaders.coverages_by_client.load_many(pks)
-        await loaders.payor_by_id.load_many({c.payor_id for rows in coverages for c in rows})
+        coverages = await fill(loaders.coverages_by_client, pks)
+        await fill(loaders.payor_by_id, {c.payor_id for rows in coverages for c in rows})
     elif f"{below}coverages" in selected:
-        await loaders.coverages_by_client.load_many(pks)
+        await fill(loaders.coverages_by_client, pks)
     if f"{below}caseManagers" in selected:
-        assignments = await loaders.assignments_by_client.load_many(pks)
+        assignments = await fill(loaders.assignments_by_client, pks)
         if f"{below}caseManagers.provider" in selected:
             providers = list({a.provider_id for rows in assignments for a in rows})
-            await loaders.provider_by_id.load_many(providers)
+            await fill(loaders.provider_by_id, providers)
             if f"{below}caseManagers.provider.credentials" in selected:
-                await loaders.credentials_by_provider.load_many(providers)
+                await fill(loaders.credentials_by_provider, providers)
