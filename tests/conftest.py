@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -15,9 +16,12 @@ from sqlalchemy import event
 from cmgraph.app import create_app
 from cmgraph.config import Settings, WebhookSettings
 from cmgraph.db.engine import Database
+from cmgraph.demo import load_demo
 from cmgraph.plugins import RuleBook, build_plugin_manager
 from cmgraph.services import tenants
 from tests.support import Api, StatementCounter
+
+DEMO_TODAY = date(2026, 11, 2)  # the demo's data is built around this day
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +76,17 @@ async def other_api(db: Database, http: httpx.AsyncClient) -> Api:
     """A second organization, for tenancy tests."""
     slug, token = await new_org(db)
     return Api(http, token, slug)
+
+
+@pytest.fixture
+async def demo_api(db: Database, http: httpx.AsyncClient) -> Api:
+    """The demo practice (50 clients with coverages, histories and findings) in an
+    organization of its own, and an admin token whose first use is already recorded."""
+    slug = f"demo-{uuid.uuid4().hex[:8]}"
+    await load_demo(db, slug=slug, today=DEMO_TODAY)
+    api = Api(http, await tenants.create_token(db, slug, "admin"), slug)
+    await api("{ __typename }")
+    return api
 
 
 @pytest.fixture

@@ -12,11 +12,9 @@ import dataclasses
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from importlib import resources
 from typing import Any
 
-import httpx
 import pytest
 from pytest import MonkeyPatch
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as General
@@ -26,12 +24,7 @@ from cmgraph.api import planned
 from cmgraph.api.clients import types as client_types
 from cmgraph.api.ids import encode
 from cmgraph.config import Settings
-from cmgraph.db.engine import Database
-from cmgraph.demo import DemoSummary, load_demo
-from cmgraph.services import tenants
 from tests.support import Api, StatementCounter
-
-TODAY = date(2026, 11, 2)
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +32,6 @@ def settings(settings: Settings) -> Settings:
     """Without a caller's budget: each document runs twice, reports included."""
     limits = dataclasses.replace(settings.limits, requests_per_minute=0, cost_per_minute=0)
     return dataclasses.replace(settings, limits=limits)
-
-
-@pytest.fixture
-async def demo(db: Database, http: httpx.AsyncClient) -> tuple[Api, DemoSummary]:
-    slug = f"plan-{uuid.uuid4().hex[:8]}"
-    summary = await load_demo(db, slug=slug, today=TODAY)
-    api = Api(http, await tenants.create_token(db, slug, "admin"), slug)
-    await api("{ __typename }")  # the token's first use is recorded: not counted below
-    return api, summary
 
 
 class Spy:
@@ -117,9 +101,9 @@ def ui_document(name: str) -> str:
 
 
 async def test_the_ui_documents_are_planned_and_answer_as_graphql_core_does(
-    demo: tuple[Api, DemoSummary], monkeypatch: MonkeyPatch, statements: StatementCounter
+    demo_api: Api, monkeypatch: MonkeyPatch, statements: StatementCounter
 ) -> None:
-    api, _ = demo
+    api = demo_api
     ids = await client_ids(api)
     page, general = await both(api, monkeypatch, statements, ui_document("Clients"), {"first": 50})
     assert len(page["data"]["clients"]["edges"]) == 50 and general == 0
@@ -133,9 +117,9 @@ async def test_the_ui_documents_are_planned_and_answer_as_graphql_core_does(
 
 
 async def test_the_benchmark_documents_are_planned_and_answer_as_graphql_core_does(
-    demo: tuple[Api, DemoSummary], monkeypatch: MonkeyPatch, statements: StatementCounter
+    demo_api: Api, monkeypatch: MonkeyPatch, statements: StatementCounter
 ) -> None:
-    api, _ = demo
+    api = demo_api
     ids = await client_ids(api)
     window = {"from": "2026-09-01", "to": "2026-11-30", "first": 100}
     cases: list[tuple[str, dict[str, Any]]] = [
@@ -154,9 +138,9 @@ async def test_the_benchmark_documents_are_planned_and_answer_as_graphql_core_do
 
 
 async def test_aliases_typenames_fragments_and_arguments_below_the_root(
-    demo: tuple[Api, DemoSummary], monkeypatch: MonkeyPatch, statements: StatementCounter
+    demo_api: Api, monkeypatch: MonkeyPatch, statements: StatementCounter
 ) -> None:
-    api, _ = demo
+    api = demo_api
     query = """
     query($first: Int!, $line: String, $since: DateTime) {
       page: clients(first: $first) {
@@ -181,9 +165,9 @@ async def test_aliases_typenames_fragments_and_arguments_below_the_root(
 
 
 async def test_documents_with_directives_or_interfaces_are_left_to_graphql_core(
-    demo: tuple[Api, DemoSummary], monkeypatch: MonkeyPatch, statements: StatementCounter
+    demo_api: Api, monkeypatch: MonkeyPatch, statements: StatementCounter
 ) -> None:
-    api, _ = demo
+    api = demo_api
     ids = await client_ids(api)
     skipping = """query($id: ID!, $more: Boolean!) {
       client(id: $id) { id coverages @include(if: $more) { priority } }
@@ -199,12 +183,12 @@ async def test_documents_with_directives_or_interfaces_are_left_to_graphql_core(
 
 
 async def test_a_resolver_that_fails_gets_graphql_cores_answer_with_its_path(
-    demo: tuple[Api, DemoSummary], monkeypatch: MonkeyPatch, statements: StatementCounter
+    demo_api: Api, monkeypatch: MonkeyPatch, statements: StatementCounter
 ) -> None:
     """The plan gives up on the root field and graphql-core answers it: the error at its
     path, and the nulls where the spec puts them (every level up to `clients` is non-null
     here, so the whole answer is null)."""
-    api, _ = demo
+    api = demo_api
     page = await api("{ clients(first: 50) { edges { node { coverages { payor { id } } } } } }")
     payors = {c["payor"]["id"] for e in page["clients"]["edges"] for c in e["node"]["coverages"]}
     failing = sorted(payors)[0]
@@ -228,11 +212,11 @@ async def test_a_resolver_that_fails_gets_graphql_cores_answer_with_its_path(
 
 
 async def test_a_failing_async_resolver_also_falls_back(
-    demo: tuple[Api, DemoSummary], monkeypatch: MonkeyPatch, statements: StatementCounter
+    demo_api: Api, monkeypatch: MonkeyPatch, statements: StatementCounter
 ) -> None:
     """Raised while the plan awaits a level (the Clinical tab's service lines are read
     asynchronously): graphql-core answers, and nothing is left unawaited."""
-    api, _ = demo
+    api = demo_api
     ids = await client_ids(api)
     lines = client_types.Client.service_lines
 

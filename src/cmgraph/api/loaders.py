@@ -5,7 +5,15 @@ size."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import contextmanager
 from typing import TypeVar, cast
 from uuid import UUID
@@ -76,6 +84,17 @@ async def fill(loader: DataLoader[K, V], keys: Iterable[K]) -> list[V]:
     return [await cast("Awaitable[V]", cache.get(k)) for k in keys]
 
 
+def prime(loader: DataLoader[K, V], found: Mapping[K, V], keys: Iterable[K], absent: V) -> None:
+    """Give the loader what a read found for `keys` (`absent` for a key it did not find),
+    keeping what it holds already."""
+    cache = loader.cache_map
+    for key in keys:
+        if cache.get(key) is None:
+            future = loader.loop.create_future()
+            future.set_result(found.get(key, absent))
+            cache.set(key, future)
+
+
 def resolved(loader: DataLoader[K, V], key: K, make: Callable[[V], R]) -> R:
     """make(the loaded value) at once when the loader holds it (api.prefetch), else an
     awaitable of it.
@@ -107,6 +126,7 @@ class Loaders:
     """`<Model>By<Key>` loaders for one request."""
 
     def __init__(self, scope: TenantScope, reader: Reader) -> None:
+        self._scope, self._reader = scope, reader
         self.client_by_id = _by_id(reader, scope, batches.clients_by_id)
         self.provider_by_id = _by_id(reader, scope, batches.providers_by_id)
         self.payor_by_id = _by_id(reader, scope, batches.payors_by_id)
@@ -124,6 +144,26 @@ class Loaders:
         self.findings_by_client = self._findings_by_client(scope, reader)
         self.changes_by_entity = self._changes_by_entity(scope, reader)
         self.verdict_by_appointment = self._verdict_by_appointment(scope, reader)
+
+    async def coverages_with_payors(self, client_ids: Sequence[UUID]) -> None:
+        """Fill coverages_by_client and payor_by_id for these clients, in one statement."""
+        scope = self._scope
+        coverages, payors = await self._reader.run(
+            lambda session: batches.coverages_with_payors(session, scope, client_ids)
+        )
+        prime(self.coverages_by_client, coverages, client_ids, [])
+        prime(self.payor_by_id, payors, payors, None)
+
+    async def assignments_with_providers(self, client_ids: Sequence[UUID]) -> list[UUID]:
+        """Fill assignments_by_client and provider_by_id for these clients, in one statement;
+        the providers' ids."""
+        scope = self._scope
+        assignments, providers = await self._reader.run(
+            lambda session: batches.assignments_with_providers(session, scope, client_ids)
+        )
+        prime(self.assignments_by_client, assignments, client_ids, [])
+        prime(self.provider_by_id, providers, providers, None)
+        return list(providers)
 
     @staticmethod
     def _lines_by_client(scope: TenantScope, reader: Reader) -> DataLoader[UUID, list[str]]:

@@ -1,0 +1,54 @@
+"""A page of clients (and one client) prefetches what its document selects, a relation and
+its parents in one joined statement (api.prefetch, services.batches): the answers are those
+of the loaders alone, in up to two statements fewer.
+
+`node(id:)` resolves a client without any prefetch, field by field through the loaders: it
+is the reference each client's answer is compared with, on the demo practice (coverages
+that change payor, case-manager histories)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from cmgraph.config import Settings
+from tests.support import Api, StatementCounter
+
+SELECTION = """
+  id displayName
+  coverages { id priority memberId effectiveFrom effectiveTo payor { id name payerId } }
+  caseManagers {
+    id startDate endDate serviceLine { code }
+    provider { id displayName npi credentials { type } }
+  }
+"""
+ONE = f"query($id: ID!) {{ client(id: $id) {{ {SELECTION} }} }}"
+REFERENCE = f"query($id: ID!) {{ node(id: $id) {{ ... on Client {{ {SELECTION} }} }} }}"
+PAGE = f"{{ clients(first: 50) {{ edges {{ node {{ {SELECTION} }} }} }} }}"
+
+
+@pytest.fixture(scope="module")
+def settings(settings: Settings) -> Settings:
+    """Without a caller's budget: fifty clients, each asked twice."""
+    limits = dataclasses.replace(settings.limits, requests_per_minute=0, cost_per_minute=0)
+    return dataclasses.replace(settings, limits=limits)
+
+
+async def test_prefetched_clients_answer_as_the_loaders_alone_in_fewer_statements(
+    demo_api: Api, statements: StatementCounter
+) -> None:
+    page = [e["node"] for e in (await demo_api(PAGE))["clients"]["edges"]]
+    assert len(page) == 50
+    assert any(len(c["coverages"]) > 1 for c in page)
+    assert any(len({m["provider"]["id"] for m in c["caseManagers"]}) > 1 for c in page)
+    for client in page:
+        statements.count = 0
+        one = (await demo_api(ONE, {"id": client["id"]}))["client"]
+        prefetched = statements.count
+        statements.count, statements.sent = 0, []
+        reference = (await demo_api(REFERENCE, {"id": client["id"]}))["node"]
+        assert one == reference == client
+        # the loaders read a payor only for a coverage, a provider only for a case manager
+        saved = bool(client["coverages"]) + bool(client["caseManagers"])
+        assert prefetched == statements.count - saved, (prefetched, statements.count)
