@@ -374,6 +374,9 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
         sf = resolved.strawberry_field
         resolver = sf.base_resolver
         assert resolver is not None
+        # One Info for every object the field resolves on. Its path is not each object's:
+        # resolvers read the context and the field's nodes (api.lookahead), and an error's
+        # path comes from graphql-core, which answers the root field whenever one is raised.
         raw = self.build_resolve_info(
             resolved.definition,
             resolved.nodes,
