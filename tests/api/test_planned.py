@@ -9,10 +9,12 @@ if the plan is silently never used."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,3 +241,16 @@ async def test_a_failing_async_resolver_also_falls_back(
     assert lines is not failing and general == 1
     assert answer["errors"][0]["path"] == ["client", "serviceLines"]
     assert answer["data"] == {"client": None}
+
+
+def test_no_resolver_reads_its_path() -> None:
+    """A plan gives a field's resolver one Info for every object (api.planned): its path is
+    the field's, not each object's. No resolver of the API may read it."""
+    api = Path(planned.__file__).parent
+    readers = [
+        f"{source.relative_to(api)}:{number}"
+        for source in sorted(api.rglob("*.py"))
+        for number, line in enumerate(source.read_text("utf-8").splitlines(), 1)
+        if re.search(r"\binfo\.(_raw_info\.)?path\b", line)
+    ]
+    assert readers == []

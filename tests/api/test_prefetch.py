@@ -52,3 +52,22 @@ async def test_prefetched_clients_answer_as_the_loaders_alone_in_fewer_statement
         # the loaders read a payor only for a coverage, a provider only for a case manager
         saved = bool(client["coverages"]) + bool(client["caseManagers"])
         assert prefetched == statements.count - saved, (prefetched, statements.count)
+
+
+async def test_aliased_clients_share_their_prefetch_statements(
+    demo_api: Api, statements: StatementCounter
+) -> None:
+    """Each root field prefetches its own clients, and those asking in the same turn share
+    one read, as the loaders alone would: six clients cost what one costs."""
+    page = [e["node"] for e in (await demo_api(PAGE))["clients"]["edges"]]
+    chosen = [c for c in page if c["coverages"] and c["caseManagers"]][:6]
+    counts = []
+    for clients in (chosen[:1], chosen):
+        aliased = " ".join(
+            f'c{n}: client(id: "{c["id"]}") {{ {SELECTION} }}' for n, c in enumerate(clients)
+        )
+        statements.count = 0
+        answer = await demo_api(f"{{ {aliased} }}")
+        counts.append(statements.count)
+        assert [answer[f"c{n}"] for n in range(len(clients))] == clients
+    assert len(chosen) == 6 and counts[0] == counts[1], counts

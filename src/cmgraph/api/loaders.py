@@ -15,7 +15,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
@@ -65,34 +65,51 @@ def ready(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
     return loader.load(key)  # pending, or failed: awaiting it raises as before
 
 
-async def fill(loader: DataLoader[K, V], keys: Iterable[K]) -> list[V]:
-    """What `loader.load_many(keys)` answers, for a prefetch (api.prefetch): the keys the
-    loader does not hold yet are read in one call of its batch function and primed into its
-    cache. load_many would make a future per key, gather them, and run a callback per key
-    on the event loop: about 500 a caseload page, for values that arrive together anyway."""
-    keys = list(keys)
+def groups(read: Callable[[list[K]], Awaitable[None]]) -> DataLoader[tuple[K, ...], None]:
+    """A loader of groups of keys: the groups asked in one turn of the event loop are read
+    together, in one call of `read` with each key once. A prefetch (api.prefetch) asks for a
+    page's keys as one group, so that two root fields asking at once (aliases) still share
+    a statement, as their loaders would, without a future per key."""
+
+    async def load(asked: list[tuple[K, ...]]) -> list[None]:
+        await read(list(dict.fromkeys(key for group in asked for key in group)))
+        return [None] * len(asked)
+
+    return DataLoader(load, cache=False)
+
+
+def missing(loader: DataLoader[K, Any], keys: Iterable[K]) -> tuple[K, ...]:
+    """The keys the loader holds nothing for yet (not even a pending read), each once."""
     cache = loader.cache_map
-    wanted = [k for k in dict.fromkeys(keys) if cache.get(k) is None]
-    if wanted:
-        for key, value in zip(wanted, await loader.load_fn(wanted), strict=True):
+    return tuple(key for key in dict.fromkeys(keys) if cache.get(key) is None)
+
+
+def settle(
+    loader: DataLoader[K, V], keys: Sequence[K], values: Sequence[V | BaseException]
+) -> None:
+    """Give the loader what its batch function answered for keys it still lacks."""
+    cache = loader.cache_map
+    for key, value in zip(keys, values, strict=True):
+        if cache.get(key) is None:
             future = loader.loop.create_future()
             if isinstance(value, BaseException):
                 future.set_exception(value)  # as the loader's own dispatch does
             else:
                 future.set_result(value)
             cache.set(key, future)
-    return [await cast("Awaitable[V]", cache.get(k)) for k in keys]
 
 
 def prime(loader: DataLoader[K, V], found: Mapping[K, V], keys: Iterable[K], absent: V) -> None:
     """Give the loader what a read found for `keys` (`absent` for a key it did not find),
     keeping what it holds already."""
+    keys = list(keys)
+    settle(loader, keys, [found.get(key, absent) for key in keys])
+
+
+async def held(loader: DataLoader[K, V], keys: Iterable[K]) -> list[V]:
+    """The values the loader holds for these keys (each primed, or pending)."""
     cache = loader.cache_map
-    for key in keys:
-        if cache.get(key) is None:
-            future = loader.loop.create_future()
-            future.set_result(found.get(key, absent))
-            cache.set(key, future)
+    return [await cast("Awaitable[V]", cache.get(key)) for key in keys]
 
 
 def resolved(loader: DataLoader[K, V], key: K, make: Callable[[V], R]) -> R:
@@ -127,6 +144,9 @@ class Loaders:
 
     def __init__(self, scope: TenantScope, reader: Reader) -> None:
         self._scope, self._reader = scope, reader
+        self._fillers: dict[int, DataLoader[Any, None]] = {}
+        self._coverages_with_payors = groups(self._read_coverages_with_payors)
+        self._assignments_with_providers = groups(self._read_assignments_with_providers)
         self.client_by_id = _by_id(reader, scope, batches.clients_by_id)
         self.provider_by_id = _by_id(reader, scope, batches.providers_by_id)
         self.payor_by_id = _by_id(reader, scope, batches.payors_by_id)
@@ -145,8 +165,45 @@ class Loaders:
         self.changes_by_entity = self._changes_by_entity(scope, reader)
         self.verdict_by_appointment = self._verdict_by_appointment(scope, reader)
 
+    async def fill(self, loader: DataLoader[K, V], keys: Iterable[K]) -> list[V]:
+        """What `loader.load_many(keys)` answers, for a prefetch (api.prefetch): the keys it
+        lacks read in one call of its batch function, shared with the other prefetches of
+        this turn (loaders.groups). load_many would make a future per key, gather them, and
+        run a callback per key on the event loop: about 500 a caseload page."""
+        keys = list(keys)
+        lacking = missing(loader, keys)
+        if lacking:
+            await self._filler(loader).load(lacking)
+        return await held(loader, keys)
+
+    def _filler(self, loader: DataLoader[K, V]) -> DataLoader[tuple[K, ...], None]:
+        filler = self._fillers.get(id(loader))
+        if filler is None:
+
+            async def read(keys: list[K]) -> None:
+                lacking = missing(loader, keys)
+                if lacking:
+                    settle(loader, lacking, await loader.load_fn(list(lacking)))
+
+            filler = self._fillers[id(loader)] = groups(read)
+        return filler
+
     async def coverages_with_payors(self, client_ids: Sequence[UUID]) -> None:
         """Fill coverages_by_client and payor_by_id for these clients, in one statement."""
+        lacking = missing(self.coverages_by_client, client_ids)
+        if lacking:
+            await self._coverages_with_payors.load(lacking)
+
+    async def assignments_with_providers(self, client_ids: Sequence[UUID]) -> list[UUID]:
+        """Fill assignments_by_client and provider_by_id for these clients, in one statement;
+        the ids of their providers."""
+        lacking = missing(self.assignments_by_client, client_ids)
+        if lacking:
+            await self._assignments_with_providers.load(lacking)
+        rows = await held(self.assignments_by_client, client_ids)
+        return list(dict.fromkeys(a.provider_id for assignments in rows for a in assignments))
+
+    async def _read_coverages_with_payors(self, client_ids: list[UUID]) -> None:
         scope = self._scope
         coverages, payors = await self._reader.run(
             lambda session: batches.coverages_with_payors(session, scope, client_ids)
@@ -154,16 +211,13 @@ class Loaders:
         prime(self.coverages_by_client, coverages, client_ids, [])
         prime(self.payor_by_id, payors, payors, None)
 
-    async def assignments_with_providers(self, client_ids: Sequence[UUID]) -> list[UUID]:
-        """Fill assignments_by_client and provider_by_id for these clients, in one statement;
-        the providers' ids."""
+    async def _read_assignments_with_providers(self, client_ids: list[UUID]) -> None:
         scope = self._scope
         assignments, providers = await self._reader.run(
             lambda session: batches.assignments_with_providers(session, scope, client_ids)
         )
         prime(self.assignments_by_client, assignments, client_ids, [])
         prime(self.provider_by_id, providers, providers, None)
-        return list(providers)
 
     @staticmethod
     def _lines_by_client(scope: TenantScope, reader: Reader) -> DataLoader[UUID, list[str]]:

@@ -21,12 +21,16 @@ Mutations, and documents whose selections below a root field carry directives (@
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
 from types import CoroutineType
 from typing import Any, cast
+from uuid import UUID
 
 from graphql import (
     FieldNode,
@@ -74,6 +78,7 @@ class Resolved:
     details: FieldDetails
     nodes: list[FieldNode]
     function: Callable[..., Any]  # the method itself, called with the object as `self`
+    copied: tuple[str, ...] = ()  # arguments copied for each call (Run.call)
 
 
 @dataclass(eq=False)
@@ -81,13 +86,14 @@ class Planned:
     key: str  # the response key (an alias, or the field's name)
     get: Callable[[Any, Run], Any]
     complete: Complete
-    resolves: bool = False  # a resolver: its value may be awaitable
 
 
-# What resolvers return to be awaited: coroutines, and the loaders' futures. Checked by type,
+# What fields return to be awaited: coroutines, and the loaders' futures. Checked by type,
 # not inspect.isawaitable (an ABC check on every plain value); any other awaitable fails its
 # completion and the root field goes to graphql-core.
 AWAITABLE = (CoroutineType, asyncio.Future)
+NOT_AN_OBJECT = (*AWAITABLE, Exception)  # an error returned as a value: graphql-core reports it
+IMMUTABLE = (str, int, float, bool, type(None), date, datetime, Enum, UUID)  # shared by calls
 
 
 @dataclass
@@ -103,12 +109,16 @@ class Run:
     arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def call(self, resolved: Resolved, source: Any) -> Any:
-        """The resolver's value for `source`; its Info and arguments are made once per run."""
+        """The resolver's value for `source`; its Info and arguments are made once per run.
+        An argument of a mutable kind (a list, an input object) is copied for each call, as
+        graphql-core converts it anew for each object."""
         kwargs = self.arguments.get(id(resolved))
         if kwargs is None:
             kwargs = self.arguments[id(resolved)] = self.executor.resolver_arguments(
                 resolved, self.path
             )
+        if resolved.copied:
+            kwargs = {**kwargs, **{k: copy.deepcopy(kwargs[k]) for k in resolved.copied}}
         return resolved.function(source, **kwargs)
 
     def drop_pending(self) -> None:
@@ -217,7 +227,7 @@ class Compiler:
             [d.node for d in group],
             cast("Callable[..., Any]", resolver.wrapped_func),
         )
-        return Planned(key, lambda source, run: run.call(resolved, source), of, resolves=True)
+        return Planned(key, lambda source, run: run.call(resolved, source), of)
 
 
 def _refuse_directives(selections: SelectionSetNode, fragments: dict[str, Any]) -> None:
@@ -250,7 +260,12 @@ def _list_of(item: Complete) -> Complete:
         if value is None:
             return None
         if not isinstance(value, list | tuple):
-            raise PlanMiss("not a list")
+            raise PlanMiss("not a list")  # an error returned as the value included
+        if any(isinstance(v, AWAITABLE) for v in value):
+            for v in value:
+                if isinstance(v, CoroutineType):
+                    v.close()  # graphql-core calls the resolver again and awaits its own
+            raise PlanMiss("a list of awaitables")
         return [item(v, run) for v in value]
 
     return complete
@@ -260,6 +275,8 @@ def _leaf(coerce: Callable[[Any], Any]) -> Complete:
     def complete(value: Any, _run: Run) -> Any:
         if value is None:
             return None
+        if isinstance(value, Exception):
+            raise PlanMiss("an error returned as the value")  # graphql-core reports it
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
             raise PlanMiss("not a value of the scalar")
@@ -274,14 +291,14 @@ def _object(of: GraphQLObjectType, fields: list[Planned]) -> Complete:
     def complete(value: Any, run: Run) -> Any:
         if value is None:
             return None
-        if isinstance(value, AWAITABLE) or (
+        if isinstance(value, NOT_AN_OBJECT) or (
             is_type_of and is_type_of(value, run.root_info) is not True
         ):
             raise PlanMiss("not an object of the type")
         out: dict[str, Any] = {}
         for planned in fields:
             got = planned.get(value, run)
-            if planned.resolves and isinstance(got, AWAITABLE):
+            if isinstance(got, AWAITABLE):
                 out[planned.key] = None  # keeps the key's place; filled once gathered
                 run.pending.append((got, planned.complete, out, planned.key))
             else:
@@ -299,6 +316,7 @@ async def _gathered(run: Run, data: Any) -> Any:
         for (_, complete, out, key), result in zip(level, results, strict=True):
             if isinstance(result, BaseException):
                 if not isinstance(result, Exception):
+                    run.drop_pending()
                     raise result  # cancelled: the request is being stopped
                 raise PlanMiss("a resolver raised") from result
             out[key] = complete(result, run)
@@ -375,8 +393,9 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
         resolver = sf.base_resolver
         assert resolver is not None
         # One Info for every object the field resolves on. Its path is not each object's:
-        # resolvers read the context and the field's nodes (api.lookahead), and an error's
-        # path comes from graphql-core, which answers the root field whenever one is raised.
+        # resolvers read the context and the field's nodes (api.lookahead; a test checks that
+        # no resolver reads its path), and an error's path comes from graphql-core, which
+        # answers the root field whenever one is raised.
         raw = self.build_resolve_info(
             resolved.definition,
             resolved.nodes,
@@ -393,6 +412,9 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
             scalar_registry=converter.scalar_registry,
             config=strawberry_schema.config,
             info=info,
+        )
+        resolved.copied = tuple(
+            name for name, value in kwargs.items() if not isinstance(value, IMMUTABLE)
         )
         if resolver.info_parameter:
             kwargs[resolver.info_parameter.name] = info

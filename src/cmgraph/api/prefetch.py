@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from cmgraph.api.loaders import Loaders, fill
+from cmgraph.api.loaders import Loaders
 
 
 async def clients(loaders: Loaders, pks: Sequence[UUID], selected: frozenset[str], at: str) -> None:
@@ -26,10 +26,10 @@ async def clients(loaders: Loaders, pks: Sequence[UUID], selected: frozenset[str
     if f"{below}coverages.payor" in selected:
         await loaders.coverages_with_payors(pks)
     elif f"{below}coverages" in selected:
-        await fill(loaders.coverages_by_client, pks)
+        await loaders.fill(loaders.coverages_by_client, pks)
     if f"{below}caseManagers.provider" in selected:
         providers = await loaders.assignments_with_providers(pks)
         if f"{below}caseManagers.provider.credentials" in selected:
-            await fill(loaders.credentials_by_provider, providers)
+            await loaders.fill(loaders.credentials_by_provider, providers)
     elif f"{below}caseManagers" in selected:
-        await fill(loaders.assignments_by_client, pks)
+        await loaders.fill(loaders.assignments_by_client, pks)
