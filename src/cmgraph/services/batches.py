@@ -185,31 +185,53 @@ appointments_by_client = _grouped(
 )
 
 
+async def _with_parents(
+    session: AsyncSession,
+    scope: TenantScope,
+    client_ids: Sequence[UUID],
+    rows: tuple[type[M], Sequence[Any]],
+    parents: tuple[type[N], str],
+) -> tuple[dict[UUID, list[M]], dict[UUID, N]]:
+    """The clients' rows of a model (in the given order), grouped by client, and the parent
+    row each one names (by the given column), in one joined statement."""
+    (model, order), (parent, column) = rows, parents
+    pairs = await _pairs(
+        session,
+        model,
+        parent,
+        select(*_columns(model), *_columns(parent))
+        .join(
+            parent,
+            (parent.organization_id == model.organization_id)
+            & (parent.id == getattr(model, column)),
+        )
+        .where(
+            model.organization_id == scope.organization_id,
+            cast(Any, model).client_id.in_(client_ids),
+            visibility.row_visible(scope, parent),
+        )
+        .order_by(*order),
+    )
+    by_client: dict[UUID, list[M]] = defaultdict(list)
+    by_id: dict[UUID, N] = {}
+    for row, parent_row in pairs:
+        by_client[cast(Any, row).client_id].append(row)
+        by_id[parent_row.id] = parent_row
+    return by_client, by_id
+
+
 async def coverages_with_payors(
     session: AsyncSession, scope: TenantScope, client_ids: Sequence[UUID]
 ) -> tuple[dict[UUID, list[models.Coverage]], dict[UUID, models.Payor]]:
     """What coverages_by_client and payors_by_id answer for these clients' coverages and
     their payors, in one statement."""
-    cv, py = models.Coverage, models.Payor
-    pairs = await _pairs(
+    return await _with_parents(
         session,
-        cv,
-        py,
-        select(*_columns(cv), *_columns(py))
-        .join(py, (py.organization_id == cv.organization_id) & (py.id == cv.payor_id))
-        .where(
-            cv.organization_id == scope.organization_id,
-            cv.client_id.in_(client_ids),
-            visibility.row_visible(scope, py),
-        )
-        .order_by(*COVERAGE_ORDER),
+        scope,
+        client_ids,
+        (models.Coverage, COVERAGE_ORDER),
+        (models.Payor, "payor_id"),
     )
-    coverages: dict[UUID, list[models.Coverage]] = defaultdict(list)
-    payors: dict[UUID, models.Payor] = {}
-    for coverage, payor in pairs:
-        coverages[coverage.client_id].append(coverage)
-        payors[payor.id] = payor
-    return coverages, payors
 
 
 async def assignments_with_providers(
@@ -217,26 +239,13 @@ async def assignments_with_providers(
 ) -> tuple[dict[UUID, list[models.Assignment]], dict[UUID, models.Provider]]:
     """What assignments_by_client and providers_by_id answer for these clients' assignments
     and their providers, in one statement."""
-    a, p = models.Assignment, models.Provider
-    pairs = await _pairs(
+    return await _with_parents(
         session,
-        a,
-        p,
-        select(*_columns(a), *_columns(p))
-        .join(p, (p.organization_id == a.organization_id) & (p.id == a.provider_id))
-        .where(
-            a.organization_id == scope.organization_id,
-            a.client_id.in_(client_ids),
-            visibility.row_visible(scope, p),
-        )
-        .order_by(*ASSIGNMENT_ORDER),
+        scope,
+        client_ids,
+        (models.Assignment, ASSIGNMENT_ORDER),
+        (models.Provider, "provider_id"),
     )
-    assignments: dict[UUID, list[models.Assignment]] = defaultdict(list)
-    providers: dict[UUID, models.Provider] = {}
-    for assignment, provider in pairs:
-        assignments[assignment.client_id].append(assignment)
-        providers[provider.id] = provider
-    return assignments, providers
 
 
 async def lines_by_client(
