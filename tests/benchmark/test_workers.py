@@ -1,0 +1,131 @@
+"""The benchmark's workers step (bench/workers.py, `./scripts/bench --workers 1,2`): what it
+serves, how it is asked for, and the shape of what it reports. How fast the workers are is
+the benchmark's to measure, not the suite's."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from bench import run, workers, wrk
+
+URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/cmgraph_bench_2000"
+
+
+def test_the_option_names_worker_counts_in_order() -> None:
+    assert run.parser().parse_args(["--workers", "2, 1"]).workers == [2, 1]
+    assert run.parser().parse_args([]).workers is None
+
+
+@pytest.mark.parametrize("given", ["0", "1,1", "two", ",", "-1"])
+def test_the_option_refuses_what_is_not_a_list_of_counts(
+    given: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        run.parser().parse_args(["--workers", given])
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_one_worker_is_pinned_to_the_servers_core_and_several_are_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One worker is measured as the main table measures the server; several cannot share
+    one core and still be several, so they get every core (and the report says so)."""
+    monkeypatch.setattr(wrk, "cores", lambda: ({0}, {1}))
+    one, two = workers.server(URL, 1).argv, workers.server(URL, 2).argv
+
+    assert one[:3] == ["taskset", "-c", "0"]
+    assert one[one.index("--workers") + 1] == "1"
+    assert "taskset" not in two
+    assert two[two.index("--workers") + 1] == "2"
+    assert "--no-dispatch" in two
+    assert workers.placement(2) == "on every core (wrk's too)"
+
+
+def test_the_workers_of_a_server_are_its_spawned_children() -> None:
+    """uvicorn starts its workers with multiprocessing's spawn; their memory is what the
+    report gives per worker, and a server without such children is its own worker."""
+    script = (
+        "import multiprocessing as mp, time\n"
+        "p = mp.get_context('spawn').Process(target=time.sleep, args=(30,))\n"
+        "p.start(); print(p.pid, flush=True); p.join()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    try:
+        assert workers.worker_pids(parent.pid) == [child]
+        assert workers.worker_pids(child) == [child]
+        assert (workers.rss_mb(child) or 0) > 1
+    finally:
+        os.kill(child, signal.SIGKILL)
+        parent.kill()
+        parent.wait()
+
+
+def _run(name: str, concurrency: int, rps: float, failures: int = 0) -> dict[str, Any]:
+    return {
+        "scenario": name,
+        "concurrency": concurrency,
+        "rps": rps,
+        "p50_ms": 10.0,
+        "p99_ms": 40.0,
+        "server_cores": 0.97,
+        "failures": failures,
+    }
+
+
+def test_the_report_gives_each_count_side_by_side_with_its_gain() -> None:
+    result = {
+        "clients": 2000,
+        "cores": 2,
+        "generator": "wrk",
+        "seconds": 10.0,
+        "load_before": (1.5, 1.0, 0.5),
+        "load_after": (2.5, 1.0, 0.5),
+        "by_workers": {
+            "1": {
+                "placement": "pinned to core 0",
+                "rss_mb": [150.0],
+                "runs": [_run("caseload", 8, 40.0), _run("clinical", 32, 200.0)],
+            },
+            "2": {
+                "placement": "on every core (wrk's too)",
+                "rss_mb": [140.0, 141.5],
+                "runs": [_run("caseload", 8, 70.0), _run("clinical", 32, 300.0, failures=3)],
+            },
+        },
+    }
+    lines = list(workers.report_workers(result))
+    text = "\n".join(lines)
+    caseload = next(line for line in lines if line.startswith("caseload page"))
+    clinical = next(line for line in lines if line.startswith("Clinical tab"))
+
+    assert "load average before 1.50, after 2.50" in text
+    assert "2 worker(s): on every core (wrk's too); resident memory after the runs: " in text
+    assert "140.0 MB, 141.5 MB" in text
+    assert "1 worker(s)" in lines[4] and "2w/1w" in lines[4]
+    # scenario and connections | 1 worker | 2 workers | 2 workers' req/s against 1's
+    assert [cell.split() for cell in caseload.split("|")] == [
+        ["caseload", "page", "(50", "clients)", "8"],
+        ["40.0", "10.0", "40.0", "0.97"],
+        ["70.0", "10.0", "40.0", "0.97"],
+        ["1.75x"],
+    ]
+    assert clinical.split("|")[0].split()[-1] == "32"
+    assert clinical.split("|")[3].split() == ["1.50x", "FAILURES", "3"]
+
+
+def test_the_growth_report_gives_the_workers_memory_by_size() -> None:
+    row = {name: 1.0 for name in ("caseload", "clinical", "rendering500", "claims")}
+    row |= {"compliance": 1.0, "compliance_window": 1.0, "appointments": 10}
+    table = {"500": row | {"rss_mb": 120.5}, "8000": row | {"rss_mb": 180.0}}
+    lines = list(run.report_growth("postgres", table))
+
+    assert lines[-1].split()[-2:] == ["120.5", "180.0"]
+    assert lines[-1].startswith("worker resident memory after, MB")
