@@ -119,8 +119,8 @@ async def _practice(kind: str, params: Params, pg_base: str, rebuild: bool) -> t
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
-        url = make_url(pg_base).set(database=f"cmgraph_bench_{params.clients}")
-        url_text = url.render_as_string(hide_password=False)
+        pg_url = make_url(pg_base).set(database=f"cmgraph_bench_{params.clients}")
+        url_text = pg_url.render_as_string(hide_password=False)
         if not rebuild:
             engine = create_engine(url_text)
             try:
@@ -138,9 +138,9 @@ async def _practice(kind: str, params: Params, pg_base: str, rebuild: bool) -> t
         try:
             async with admin.connect() as connection:
                 await connection.execute(
-                    text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+                    text(f'DROP DATABASE IF EXISTS "{pg_url.database}" WITH (FORCE)')
                 )
-                await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+                await connection.execute(text(f'CREATE DATABASE "{pg_url.database}"'))
         finally:
             await admin.dispose()
         url = url_text
