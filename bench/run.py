@@ -907,8 +907,9 @@ async def growth(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             )
             row["compliance_window"] = round(median_ms(times), 2)
             # what one worker holds once it has served every read of this practice
-            kb = proc_status(server.pid, "VmRSS")
-            row["rss_mb"] = None if kb is None else round(kb / 1024, 1)
+            now, peak = proc_status(server.pid, "VmRSS"), proc_status(server.pid, "VmHWM")
+            row["rss_mb"] = None if now is None else round(now / 1024, 1)
+            row["rss_peak_mb"] = None if peak is None else round(peak / 1024, 1)
         table[str(clients)] = row
     return table
 
@@ -1066,6 +1067,10 @@ def report_growth(kind: str, table: dict[str, Any]) -> Iterator[str]:
     if all(table[s].get("rss_mb") is not None for s in sizes):
         yield f"{'worker resident memory after, MB':34}" + "".join(
             f" {table[s]['rss_mb']:>18.1f}" for s in sizes
+        )
+    if all(table[s].get("rss_peak_mb") is not None for s in sizes):
+        yield f"{'worker resident memory peak, MB':34}" + "".join(
+            f" {table[s]['rss_peak_mb']:>18.1f}" for s in sizes
         )
 
 

@@ -95,8 +95,9 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def rss_mb(pid: int) -> float | None:
-    kb = run.proc_status(pid, "VmRSS")
+def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """Resident memory now (VmRSS), or its peak since the process started (VmHWM)."""
+    kb = run.proc_status(pid, field)
     return None if kb is None else round(kb / 1024, 1)
 
 
@@ -188,7 +189,9 @@ async def bench_workers(kind: str, args: argparse.Namespace) -> dict[str, Any] |
                     one = measured(served, name, token, data, concurrency, args, added)
                     added += ADDITIONS_PER_RUN if name == "addCaseManager" else 0
                     entry["runs"].append(one)
-            entry["rss_mb"] = [rss_mb(pid) for pid in worker_pids(served.pid)]
+            pids = worker_pids(served.pid)
+            entry["rss_mb"] = [rss_mb(pid) for pid in pids]
+            entry["rss_peak_mb"] = [rss_mb(pid, "VmHWM") for pid in pids]
         result["by_workers"][str(workers)] = entry
     await run.remove_additions(url, org)
     result["load_after"] = os.getloadavg()
@@ -210,7 +213,10 @@ def report_workers(result: dict[str, Any]) -> Iterator[str]:
     )
     for count in counts:
         entry = by_workers[count]
-        memory = ", ".join(f"{m} MB" for m in entry["rss_mb"])
+        memory = ", ".join(
+            f"{now} MB (peak {peak} MB)"
+            for now, peak in zip(entry["rss_mb"], entry["rss_peak_mb"], strict=True)
+        )
         yield f"{count} worker(s): {entry['placement']}; resident memory after the runs: {memory}"
     cell = f"{'req/s':>8} {'p50':>7} {'p99':>7} {'cores':>5}"
     header = f"{'scenario':34} {'conc':>4}" + "".join(

@@ -61,7 +61,7 @@ def test_the_workers_of_a_server_are_its_spawned_children() -> None:
     try:
         assert workers.worker_pids(parent.pid) == [child]
         assert workers.worker_pids(child) == [child]
-        assert (workers.rss_mb(child) or 0) > 1
+        assert 1 < (workers.rss_mb(child) or 0) <= (workers.rss_mb(child, "VmHWM") or 0)
     finally:
         os.kill(child, signal.SIGKILL)
         parent.kill()
@@ -92,11 +92,13 @@ def test_the_report_gives_each_count_side_by_side_with_its_gain() -> None:
             "1": {
                 "placement": "pinned to core 0",
                 "rss_mb": [150.0],
+                "rss_peak_mb": [190.0],
                 "runs": [_run("caseload", 8, 40.0), _run("clinical", 32, 200.0)],
             },
             "2": {
                 "placement": "on every core (wrk's too)",
                 "rss_mb": [140.0, 141.5],
+                "rss_peak_mb": [160.0, 171.5],
                 "runs": [_run("caseload", 8, 70.0), _run("clinical", 32, 300.0, failures=3)],
             },
         },
@@ -108,7 +110,7 @@ def test_the_report_gives_each_count_side_by_side_with_its_gain() -> None:
 
     assert "load average before 1.50, after 2.50" in text
     assert "2 worker(s): on every core (wrk's too); resident memory after the runs: " in text
-    assert "140.0 MB, 141.5 MB" in text
+    assert "140.0 MB (peak 160.0 MB), 141.5 MB (peak 171.5 MB)" in text
     assert "1 worker(s)" in lines[4] and "2w/1w" in lines[4]
     # scenario and connections | 1 worker | 2 workers | 2 workers' req/s against 1's
     assert [cell.split() for cell in caseload.split("|")] == [
@@ -124,8 +126,13 @@ def test_the_report_gives_each_count_side_by_side_with_its_gain() -> None:
 def test_the_growth_report_gives_the_workers_memory_by_size() -> None:
     row = {name: 1.0 for name in ("caseload", "clinical", "rendering500", "claims")}
     row |= {"compliance": 1.0, "compliance_window": 1.0, "appointments": 10}
-    table = {"500": row | {"rss_mb": 120.5}, "8000": row | {"rss_mb": 180.0}}
+    table = {
+        "500": row | {"rss_mb": 120.5, "rss_peak_mb": 130.0},
+        "8000": row | {"rss_mb": 180.0, "rss_peak_mb": 250.5},
+    }
     lines = list(run.report_growth("postgres", table))
 
-    assert lines[-1].split()[-2:] == ["120.5", "180.0"]
-    assert lines[-1].startswith("worker resident memory after, MB")
+    assert lines[-2].startswith("worker resident memory after, MB")
+    assert lines[-2].split()[-2:] == ["120.5", "180.0"]
+    assert lines[-1].startswith("worker resident memory peak, MB")
+    assert lines[-1].split()[-2:] == ["130.0", "250.5"]
