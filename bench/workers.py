@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from bench import run, scenarios, wrk
 from bench.practice import Params
 
@@ -88,6 +90,19 @@ def worker_pids(pid: int) -> list[int]:
     return spawned or [pid]
 
 
+def backend_ticks(database: str) -> dict[int, int]:
+    """CPU clock ticks of each PostgreSQL backend serving `database`, by pid, from /proc:
+    the database's share of the machine during a run (PostgreSQL is never pinned)."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        command = _cmdline(int(entry.name))
+        if command.startswith(b"postgres: ") and f" {database} ".encode() in command:
+            out[int(entry.name)] = run.cpu_ticks(int(entry.name))
+    return out
+
+
 def _cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -109,10 +124,12 @@ def measured(
     concurrency: int,
     args: argparse.Namespace,
     added: int,
+    database: str,
 ) -> dict[str, Any]:
     """One run of one scenario, with the CPU the server and the machine spent on it."""
     load = os.getloadavg()[0]
     cpu_before, (busy_before, total_before) = run.cpu_ticks(served.pid), machine_ticks()
+    database_before = backend_ticks(database)
     if name == "addCaseManager":
         bodies = scenarios.add_case_manager(data, added, ADDITIONS_PER_RUN)
         one = run.drive(
@@ -139,6 +156,7 @@ def measured(
     busy_after, total_after = machine_ticks()
     elapsed_ticks = (total_after - total_before) / (os.cpu_count() or 1)  # one core's
     server_ticks = run.cpu_ticks(served.pid) - cpu_before
+    database_ticks = sum(t - database_before.get(p, 0) for p, t in backend_ticks(database).items())
     run.settle(served)
     return {
         "scenario": name,
@@ -146,6 +164,7 @@ def measured(
         "load_1min_before": round(load, 2),
         # cores' worth of CPU over the run (warm-up included): 1.0 is one core all the time
         "server_cores": round(server_ticks / elapsed_ticks, 2) if elapsed_ticks else None,
+        "database_cores": round(database_ticks / elapsed_ticks, 2) if elapsed_ticks else None,
         "machine_busy": round((busy_after - busy_before) / (total_after - total_before), 3)
         if total_after > total_before
         else None,
@@ -162,6 +181,7 @@ async def bench_workers(kind: str, args: argparse.Namespace) -> dict[str, Any] |
     token = await run.new_token(url, params.slug)
     data = await run.load_data(url, org, params)
     wanted = [s for s in SCENARIOS if s in args.scenarios]
+    database = make_url(url).database or ""
     result: dict[str, Any] = {
         "db": kind,
         "clients": params.clients,
@@ -186,7 +206,7 @@ async def bench_workers(kind: str, args: argparse.Namespace) -> dict[str, Any] |
             for concurrency in args.concurrency:
                 for name in wanted:
                     run.log(f"[{kind}] {workers} worker(s): {name} at {concurrency}...")
-                    one = measured(served, name, token, data, concurrency, args, added)
+                    one = measured(served, name, token, data, concurrency, args, added, database)
                     added += ADDITIONS_PER_RUN if name == "addCaseManager" else 0
                     entry["runs"].append(one)
             pids = worker_pids(served.pid)
@@ -218,7 +238,7 @@ def report_workers(result: dict[str, Any]) -> Iterator[str]:
             for now, peak in zip(entry["rss_mb"], entry["rss_peak_mb"], strict=True)
         )
         yield f"{count} worker(s): {entry['placement']}; resident memory after the runs: {memory}"
-    cell = f"{'req/s':>8} {'p50':>7} {'p99':>7} {'cores':>5}"
+    cell = f"{'req/s':>8} {'p50':>7} {'p99':>7} {'cores':>5} {'db':>5} {'busy':>4}"
     header = f"{'scenario':34} {'conc':>4}" + "".join(
         f" | {count + ' worker(s)':^{len(cell)}}" for count in counts
     )
@@ -239,10 +259,10 @@ def report_workers(result: dict[str, Any]) -> Iterator[str]:
         line = f"{scenarios.DESCRIPTIONS[name]:34} {concurrency:>4}"
         for count in counts:
             r = runs[count]
-            cores = "-" if r["server_cores"] is None else f"{r['server_cores']:.2f}"
             line += (
                 f" | {r['rps']:>8.1f} {run.ms_text(r['p50_ms']):>7} {run.ms_text(r['p99_ms']):>7} "
-                f"{cores:>5}"
+                f"{_share(r.get('server_cores')):>5} {_share(r.get('database_cores')):>5} "
+                f"{_percent(r.get('machine_busy')):>4}"
             )
         base = runs[first]["rps"]
         for count in counts[1:]:
@@ -252,5 +272,14 @@ def report_workers(result: dict[str, Any]) -> Iterator[str]:
         yield line + (f"  FAILURES {failures}" if failures else "")
     yield (
         "(p50/p99 in ms; cores: the server's CPU over the run, 1.00 = one core busy all the "
-        "time; PostgreSQL's backends not counted)"
+        "time; db: the same of PostgreSQL's backends serving it; busy: the whole machine's, "
+        "other work on it included)"
     )
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
