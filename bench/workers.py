@@ -238,7 +238,7 @@ def report_workers(result: dict[str, Any]) -> Iterator[str]:
             for now, peak in zip(entry["rss_mb"], entry["rss_peak_mb"], strict=True)
         )
         yield f"{count} worker(s): {entry['placement']}; resident memory after the runs: {memory}"
-    cell = f"{'req/s':>8} {'p50':>7} {'p99':>7} {'cores':>5} {'db':>5} {'busy':>4}"
+    cell = f"{'req/s':>8} {'p50':>7} {'p99':>7} {'cores':>5} {'/core':>6} {'db':>5} {'busy':>4}"
     header = f"{'scenario':34} {'conc':>4}" + "".join(
         f" | {count + ' worker(s)':^{len(cell)}}" for count in counts
     )
@@ -261,7 +261,8 @@ def report_workers(result: dict[str, Any]) -> Iterator[str]:
             r = runs[count]
             line += (
                 f" | {r['rps']:>8.1f} {run.ms_text(r['p50_ms']):>7} {run.ms_text(r['p99_ms']):>7} "
-                f"{_share(r.get('server_cores')):>5} {_share(r.get('database_cores')):>5} "
+                f"{_share(r.get('server_cores')):>5} {_per_core(r):>6} "
+                f"{_share(r.get('database_cores')):>5} "
                 f"{_percent(r.get('machine_busy')):>4}"
             )
         base = runs[first]["rps"]
@@ -272,9 +273,16 @@ def report_workers(result: dict[str, Any]) -> Iterator[str]:
         yield line + (f"  FAILURES {failures}" if failures else "")
     yield (
         "(p50/p99 in ms; cores: the server's CPU over the run, 1.00 = one core busy all the "
-        "time; db: the same of PostgreSQL's backends serving it; busy: the whole machine's, "
-        "other work on it included)"
+        "time; /core: req/s per such core; db: the same of PostgreSQL's backends serving "
+        "it; busy: the whole machine's, other work on it included)"
     )
+
+
+def _per_core(r: dict[str, Any]) -> str:
+    """req/s per core the server used: what a worker delivers where it has a core to
+    itself, the figure to size workers and cores by."""
+    cores = r.get("server_cores")
+    return f"{r['rps'] / cores:.1f}" if cores else "-"
 
 
 def _share(value: float | None) -> str:
