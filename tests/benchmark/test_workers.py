@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,6 +64,7 @@ def test_the_workers_of_a_server_are_its_spawned_children() -> None:
     assert parent.stdout is not None
     child = int(parent.stdout.readline())
     try:
+        _until_executed(parent.pid)
         assert workers.worker_pids(parent.pid) == [child]
         assert workers.worker_pids(child) == [child]
         now = workers.rss_mb(child) or 0  # the peak is read after: it is at least this
@@ -83,6 +86,20 @@ async def test_the_database_share_is_its_backends(database_url: str, db: Databas
 
         assert mine in workers.backend_ticks(name)
         assert mine not in workers.backend_ticks(name + "_not_this_one")
+
+
+def _until_executed(pid: int) -> None:
+    """Until each child of pid runs its own program: one that is still inside exec() has no
+    command line yet (a server's workers have long had theirs when the report reads them)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        children = [
+            c for p in Path(f"/proc/{pid}/task").glob("*/children") for c in p.read_text().split()
+        ]
+        if children and all(Path(f"/proc/{c}/cmdline").read_bytes() for c in children):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the children of {pid} did not start")
 
 
 def _run(name: str, concurrency: int, rps: float, failures: int = 0) -> dict[str, Any]:
