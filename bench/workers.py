@@ -3,14 +3,15 @@
 at scale"), and SQLite's one writer would measure its lock rather than the workers.
 
 Pinning. wrk runs pinned to the last core, as everywhere in the benchmark (bench/wrk.py).
-One worker is pinned to the servers' cores, as in the main table, so that its figures
-compare with that table's. Several workers cannot all be on one core and still be several:
-they run on every core, and so share the generator's core with it (and PostgreSQL, never
-pinned, shares every core with both). On this project's two cores the two-worker figures
-are therefore those of two workers, wrk and PostgreSQL on two cores, which is what the
-report says beside them. Each run records the CPU the server used (cores busy, from /proc),
-the machine's busy share and the load average before it, so that a reader sees how much
-of the machine each configuration got; and, after the runs, each worker's resident memory.
+The workers are pinned to the servers' cores (all but the last) when there are at least as
+many of those as workers: one worker is then placed as in the main table, and its figures
+compare with that table's. Where there are fewer (two workers on two cores), several
+workers cannot share one core and still be several: they run on every core, and so share
+the generator's core with it (PostgreSQL, never pinned, shares every core anyway); the
+report says so beside them. Each run records the CPU the server used and the CPU of the
+PostgreSQL backends serving it (from /proc), the machine's busy share and the load average
+before it, so that a reader sees how much of the machine each configuration got, and req/s
+per core the server got; after the runs, each worker's resident memory.
 
 Writes (addCaseManager) come from bench/load.py, unpinned, as in the main table.
 """
@@ -50,13 +51,18 @@ def worker_counts(text_value: str) -> list[int]:
 
 
 def server(url: str, workers: int) -> run.Server:
-    """cmgraph as the main table serves it, with `workers` worker processes: one pinned to
-    the servers' cores, several on every core (module docstring)."""
+    """cmgraph as the main table serves it, with `workers` worker processes, pinned to the
+    servers' cores when they are enough for them (module docstring)."""
     served = run.cmgraph_server(url, f"postgres-{workers}w")
     served.argv += ["--workers", str(workers)]
-    if workers == 1:
+    if _pinnable(workers):
         served.argv = wrk.pinned(served.argv, 0)
     return served
+
+
+def _pinnable(workers: int) -> bool:
+    split = wrk.cores()
+    return split is not None and len(split[0]) >= workers
 
 
 def placement(workers: int) -> str:
@@ -64,9 +70,9 @@ def placement(workers: int) -> str:
     split = wrk.cores()
     if split is None:
         return "one core for everything"
-    servers = ",".join(map(str, sorted(split[0])))
-    if workers == 1:
-        return f"pinned to core {servers}"
+    if _pinnable(workers):
+        servers = ",".join(map(str, sorted(split[0])))
+        return f"pinned to core{'s' if len(split[0]) > 1 else ''} {servers}"
     return "on every core (wrk's too)"
 
 

@@ -36,7 +36,7 @@ def test_the_option_refuses_what_is_not_a_list_of_counts(
     assert "--workers" in capsys.readouterr().err
 
 
-def test_one_worker_is_pinned_to_the_servers_core_and_several_are_not(
+def test_on_two_cores_one_worker_is_pinned_and_two_are_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """One worker is measured as the main table measures the server; several cannot share
@@ -50,6 +50,16 @@ def test_one_worker_is_pinned_to_the_servers_core_and_several_are_not(
     assert two[two.index("--workers") + 1] == "2"
     assert "--no-dispatch" in two
     assert workers.placement(2) == "on every core (wrk's too)"
+
+
+def test_several_workers_are_pinned_where_the_servers_have_a_core_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(wrk, "cores", lambda: ({0, 1, 2}, {3}))
+
+    assert workers.server(URL, 3).argv[:3] == ["taskset", "-c", "0,1,2"]
+    assert workers.placement(3) == "pinned to cores 0,1,2"
+    assert "taskset" not in workers.server(URL, 4).argv
 
 
 def test_the_workers_of_a_server_are_its_spawned_children() -> None:
