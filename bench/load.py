@@ -160,7 +160,7 @@ async def run(spec: dict[str, Any], concurrency: int, seconds: float, warmup: fl
         state["failures"],
         state["unfinished"],
         latencies,
-        state["exhausted"],
+        bool(state["exhausted"]),
         sample[0] if sample else None,
     )
 

@@ -69,6 +69,7 @@ COMPLIANCE_TARGET_S = 2.0
 WALK_LIMIT_S = 60.0  # walking every page of the whole window stops after this
 SEQUENTIAL_BUDGET_S = 30.0  # repeated single requests stop after this (one at least)
 REQUEST_TIMEOUT_S = 900.0
+SETTLE_LIMIT_S = 60.0
 
 
 def log(message: str) -> None:
@@ -118,8 +119,8 @@ async def _practice(kind: str, params: Params, pg_base: str, rebuild: bool) -> t
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
-        url = make_url(pg_base).set(database=f"cmgraph_bench_{params.clients}")
-        url_text = url.render_as_string(hide_password=False)
+        pg_url = make_url(pg_base).set(database=f"cmgraph_bench_{params.clients}")
+        url_text = pg_url.render_as_string(hide_password=False)
         if not rebuild:
             engine = create_engine(url_text)
             try:
@@ -137,9 +138,9 @@ async def _practice(kind: str, params: Params, pg_base: str, rebuild: bool) -> t
         try:
             async with admin.connect() as connection:
                 await connection.execute(
-                    text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+                    text(f'DROP DATABASE IF EXISTS "{pg_url.database}" WITH (FORCE)')
                 )
-                await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+                await connection.execute(text(f'CREATE DATABASE "{pg_url.database}"'))
         finally:
             await admin.dispose()
         url = url_text
@@ -460,6 +461,34 @@ async def timed(
     return times, answer
 
 
+def cpu_ticks(pid: int) -> int:
+    """CPU time (clock ticks) of a process and its children, from /proc."""
+    total = 0
+    for path in [Path(f"/proc/{pid}"), *Path(f"/proc/{pid}/task").glob("*/children")]:
+        try:
+            if path.name == "children":
+                total += sum(cpu_ticks(int(c)) for c in path.read_text().split())
+            else:
+                fields = (path / "stat").read_text().rpartition(")")[2].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def settle(server: Server, limit_s: float = SETTLE_LIMIT_S) -> None:
+    """Waits until the server is idle: wrk stops with requests in flight, and a slow stack
+    would go on answering them while the next one is measured on the same core."""
+    deadline = time.monotonic() + limit_s
+    last = cpu_ticks(server.pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = cpu_ticks(server.pid)
+        if now - last <= 1:  # at most a tick in a quarter of a second: idle
+            return
+        last = now
+
+
 def median_ms(times: list[float]) -> float:
     return statistics.median(times) * 1000
 
@@ -558,7 +587,7 @@ async def compliance_memory(url: str, token: str, data: scenarios.Data) -> dict[
     return out
 
 
-def _status(pid: int, field: str) -> int | None:
+def proc_status(pid: int, field: str) -> int | None:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -572,9 +601,9 @@ async def server_peak_rss(server: Server, token: str, body: bytes) -> float | No
         Path(f"/proc/{server.pid}/clear_refs").write_text("5")
     except OSError:
         return None
-    base = _status(server.pid, "VmRSS")
+    base = proc_status(server.pid, "VmRSS")
     await timed(server.port, "/graphql", token, body, 1, warm=0)
-    peak = _status(server.pid, "VmHWM")
+    peak = proc_status(server.pid, "VmHWM")
     if base is None or peak is None:
         return None
     return round((peak - base) / 1024, 1)
@@ -877,6 +906,10 @@ async def growth(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 server.port, "/graphql", token, scenarios.compliance(100, window)[0], 3, warm=1
             )
             row["compliance_window"] = round(median_ms(times), 2)
+            # what one worker holds once it has served every read of this practice
+            now, peak = proc_status(server.pid, "VmRSS"), proc_status(server.pid, "VmHWM")
+            row["rss_mb"] = None if now is None else round(now / 1024, 1)
+            row["rss_peak_mb"] = None if peak is None else round(peak / 1024, 1)
         table[str(clients)] = row
     return table
 
@@ -884,7 +917,7 @@ async def growth(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 # --- Output -----------------------------------------------------------------------------
 
 
-def _ms(value: float | None) -> str:
+def ms_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
@@ -926,7 +959,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> Iterator[str]:
             exhausted += f"  ({run['unfinished']} unfinished at the end: p99 a lower bound)"
         yield (
             f"{scenarios.DESCRIPTIONS[name]:34} {run['concurrency']:>4} {run['rps']:>8.1f} "
-            f"{_ms(run['p50_ms']):>8} {_ms(run['p99_ms']):>8} "
+            f"{ms_text(run['p50_ms']):>8} {ms_text(run['p99_ms']):>8} "
             f"{'' if ratio is None else f'{ratio:.1%}':>8} {verdict:>7}  "
             f"{stmt_text} (n={sizes_text}){failures}{exhausted}"
         )
@@ -991,12 +1024,12 @@ def report_lag(lag: dict[str, Any]) -> Iterator[str]:
         verdict = "" if label == "alone" else (" ok" if ratio <= MIX_TARGET else " MISS")
         stall_verdict = "ok" if stalls.get("max_ms", 0) <= STALL_TARGET_MS else "MISS"
         beside = ", ".join(
-            f"{n} {r['rps']:.1f} req/s p99 {_ms(r['p99_ms'])} ms"
+            f"{n} {r['rps']:.1f} req/s p99 {ms_text(r['p99_ms'])} ms"
             for n, r in run["loads"].items()
             if n != "caseload"
         )
         yield (
-            f"  {label:22} caseload p99 {_ms(page['p99_ms']):>7} ms ({ratio:.2f}x{verdict}), "
+            f"  {label:22} caseload p99 {ms_text(page['p99_ms']):>7} ms ({ratio:.2f}x{verdict}), "
             f"{page['rps']:.1f} req/s; longest stall {stalls.get('max_ms', 0):.1f} ms "
             f"({stalls.get('max_cpu_ms', 0):.1f} ms of it the loop's CPU; stall p99 "
             f"{stalls.get('p99_ms', 0):.1f} ms, {stalls.get('over_50ms', 0)} over 50 ms) "
@@ -1031,6 +1064,14 @@ def report_growth(kind: str, table: dict[str, Any]) -> Iterator[str]:
             previous = value
         label = scenarios.DESCRIPTIONS.get(name, "compliance, whole window, first 100")
         yield f"{label:34}" + "".join(cells)
+    if all(table[s].get("rss_mb") is not None for s in sizes):
+        yield f"{'worker resident memory after, MB':34}" + "".join(
+            f" {table[s]['rss_mb']:>18.1f}" for s in sizes
+        )
+    if all(table[s].get("rss_peak_mb") is not None for s in sizes):
+        yield f"{'worker resident memory peak, MB':34}" + "".join(
+            f" {table[s]['rss_peak_mb']:>18.1f}" for s in sizes
+        )
 
 
 # --- Command line -----------------------------------------------------------------------
@@ -1038,6 +1079,12 @@ def report_growth(kind: str, table: dict[str, Any]) -> Iterator[str]:
 
 def _list(text_value: str) -> list[str]:
     return [s.strip() for s in text_value.split(",") if s.strip()]
+
+
+def _worker_counts(text_value: str) -> list[int]:
+    from bench.workers import worker_counts  # it builds on this module's servers
+
+    return worker_counts(text_value)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -1080,6 +1127,14 @@ def parser() -> argparse.ArgumentParser:
         "on a server whose loop is probed (bench/lagprobe.py)",
     )
     p.add_argument(
+        "--workers",
+        type=_worker_counts,
+        default=None,
+        metavar="N,N",
+        help="also serve the main scenarios with each number of worker processes "
+        "(`cmgraph serve --workers N`; PostgreSQL only; bench/workers.py), e.g. 1,2",
+    )
+    p.add_argument(
         "--no-import",
         action="store_true",
         help="skip the CSV step: export the practice and import it into a fresh database "
@@ -1117,6 +1172,14 @@ async def amain(args: argparse.Namespace) -> int:
             results[kind] = result
             lines += list(report(result, args))
             print("\n".join(report(result, args)), flush=True)
+        if args.workers:
+            from bench import workers  # it builds on this module's servers
+
+            scaled = await workers.bench_workers(kind, args)
+            if scaled is not None:
+                results[f"{kind}_workers"] = scaled
+                lines += list(workers.report_workers(scaled))
+                print("\n".join(workers.report_workers(scaled)), flush=True)
         if not args.no_import:
             from bench import import_csv  # it builds on this module's prepare()
 

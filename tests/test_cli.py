@@ -465,6 +465,8 @@ def test_the_top_level_help_says_what_cmgraph_is_and_what_it_reads(tmp_path: Pat
         ("CMGRAPH_MAX_PAGE_SIZE", "-5", "whole number of at least 1"),
         ("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", "-1", "whole number of at least 0"),
         ("CMGRAPH_JWT_LEEWAY_SECONDS", "1.5", "whole number of at least 0"),
+        ("CMGRAPH_DB_POOL_SIZE", "0", "whole number of at least 1"),
+        ("CMGRAPH_DB_POOL_OVERFLOW", "-1", "whole number of at least 0"),
         ("CMGRAPH_DEV", "maybe", "true or false"),
         ("CMGRAPH_METRICS", "yes-please", "true or false"),
         ("CMGRAPH_METRICS_PORT", "-1", "whole number of at least 0"),

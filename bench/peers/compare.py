@@ -18,9 +18,7 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from bench import run, scenarios, wrk
@@ -30,7 +28,6 @@ from bench.practice import Params
 
 TARGETS = {"caseload": 0.25, "client": 0.30}  # cmgraph's share of the strict floor's req/s
 CHECKED_CLIENTS = 10  # one-client answers compared before the load
-SETTLE_LIMIT_S = 60.0
 CMGRAPH = "cmgraph"
 LABELS = {stack.name: stack.label for stack in PEERS} | {CMGRAPH: "cmgraph"}
 PAGE_NAMES = {"caseload": "caseload page (50 clients, coverages, CMs)", "client": "one client"}
@@ -71,34 +68,6 @@ async def check(
     return out
 
 
-def _cpu_ticks(pid: int) -> int:
-    """CPU time (clock ticks) of a process and its children, from /proc."""
-    total = 0
-    for path in [Path(f"/proc/{pid}"), *Path(f"/proc/{pid}/task").glob("*/children")]:
-        try:
-            if path.name == "children":
-                total += sum(_cpu_ticks(int(c)) for c in path.read_text().split())
-            else:
-                fields = (path / "stat").read_text().rpartition(")")[2].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-def settle(server: run.Server, limit_s: float = SETTLE_LIMIT_S) -> None:
-    """Waits until the server is idle: wrk stops with requests in flight, and a slow stack
-    would go on answering them while the next one is measured on the same core."""
-    deadline = time.monotonic() + limit_s
-    last = _cpu_ticks(server.pid)
-    while time.monotonic() < deadline:
-        time.sleep(0.25)
-        now = _cpu_ticks(server.pid)
-        if now - last <= 1:  # at most a tick in a quarter of a second: idle
-            return
-        last = now
-
-
 def measure(
     server: run.Server,
     path: str,
@@ -113,7 +82,7 @@ def measure(
     else:
         result = {"generator": "bench.load"}
         result |= run.drive(server, path, token, bodies, connections, seconds, 0.0)
-    settle(server)
+    run.settle(server)
     return result
 
 

@@ -62,7 +62,9 @@ def create_app(
     idempotency: IdempotencyStore | None = None,
 ) -> Starlette:
     settings = settings or Settings.from_env()
-    db = db or Database.from_url(settings.database_url)
+    db = db or Database.from_settings(
+        settings.database_url, settings.db_pool_size, settings.db_pool_overflow
+    )
     book = book or RuleBook(build_plugin_manager(settings.plugins_dir, settings.disabled_plugins))
     rule_book = book
     if settings.metrics.enabled:

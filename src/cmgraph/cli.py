@@ -70,7 +70,10 @@ def _existing_sqlite_file(database_url: str) -> None:
 
 async def _ready_database(settings: Settings) -> Database:
     """A database that answers and is migrated to the latest revision."""
-    db = Database.from_url(settings.database_url)  # a bad URL fails here, in one line
+    # a bad URL fails here, in one line
+    db = Database.from_settings(
+        settings.database_url, settings.db_pool_size, settings.db_pool_overflow
+    )
     try:
         _existing_sqlite_file(settings.database_url)
     except CommandError:
@@ -488,6 +491,8 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("CMGRAPH_JWT_*", "none", "front-end sign-in (README, Sign-in)"),
     ("CMGRAPH_CORS_ORIGINS", "none", "origins allowed to call from a browser"),
     ("CMGRAPH_GRACEFUL_SHUTDOWN_SECONDS", "30", "serve: seconds to finish requests when stopped"),
+    ("CMGRAPH_DB_POOL_SIZE", "5", "PostgreSQL: connections each process keeps open"),
+    ("CMGRAPH_DB_POOL_OVERFLOW", "10", "PostgreSQL: more each process may open at a peak"),
     ("CMGRAPH_METRICS", "false", "serve: Prometheus metrics (README, Operating cmgraph)"),
     ("CMGRAPH_METRICS_TOKEN", "none", "serve: bearer token for /metrics on the service's port"),
     ("CMGRAPH_METRICS_PORT", "none", "serve: or a port of its own for /metrics"),
@@ -697,7 +702,13 @@ def parser() -> argparse.ArgumentParser:
         commands,
         "worker",
         "deliver webhooks only (any number, beside `cmgraph serve`)",
-        reads=("CMGRAPH_DATABASE_URL", "CMGRAPH_SECRET_KEY", "CMGRAPH_WEBHOOK_*"),
+        reads=(
+            "CMGRAPH_DATABASE_URL",
+            "CMGRAPH_DB_POOL_SIZE",
+            "CMGRAPH_DB_POOL_OVERFLOW",
+            "CMGRAPH_SECRET_KEY",
+            "CMGRAPH_WEBHOOK_*",
+        ),
     )
     worker.add_argument(
         "--concurrency", type=int, default=8, help="endpoints delivered to at once (default: 8)"

@@ -186,6 +186,10 @@ class Settings:
     secret_key: str | None = None
     previous_secret_keys: tuple[str, ...] = ()
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    # PostgreSQL: connections each process keeps open, and how many more it may open at a
+    # peak (SQLAlchemy's defaults); processes x (both) must fit the server's max_connections
+    db_pool_size: int = 5
+    db_pool_overflow: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -257,6 +261,8 @@ class Settings:
             secret_key=env.get("CMGRAPH_SECRET_KEY") or None,
             previous_secret_keys=_listed(env.get("CMGRAPH_SECRET_KEY_PREVIOUS", "")),
             webhooks=_webhooks(env),
+            db_pool_size=number("CMGRAPH_DB_POOL_SIZE", 5),
+            db_pool_overflow=number("CMGRAPH_DB_POOL_OVERFLOW", 10, minimum=0),
         )
 
 

@@ -199,6 +199,19 @@ class Database:
     def from_url(cls, url: str, **kwargs: Any) -> Database:
         return cls(create_engine(url, **kwargs))
 
+    @classmethod
+    def from_settings(cls, url: str, pool_size: int, pool_overflow: int) -> Database:
+        """The service's database: on PostgreSQL a pool of `pool_size` connections kept open
+        and `pool_overflow` more at a peak (README, "Running at scale"); SQLite's file
+        takes no such sizes."""
+        try:
+            postgresql = make_url(url).get_backend_name() == "postgresql"
+        except ArgumentError:
+            postgresql = False  # from_url says what is wrong with it, in one line
+        if not postgresql:
+            return cls.from_url(url)
+        return cls.from_url(url, pool_size=pool_size, max_overflow=pool_overflow)
+
     def read(self) -> AsyncSession:
         return self.reader()
 
