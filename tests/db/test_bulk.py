@@ -10,7 +10,7 @@ from typing import Any
 
 import builders as b
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from cmgraph.db import bulk, models
@@ -45,13 +45,14 @@ def records(org: uuid.UUID, n: int) -> list[dict[str, Any]]:
     ]
 
 
-async def stored(db: Database, org: uuid.UUID) -> list[tuple[Any, ...]]:
-    """The organization's change records written here, as read back, its ids left out."""
+async def stored(db: Database, org: uuid.UUID, actor: str = "importer") -> list[tuple[Any, ...]]:
+    """The organization's change records written here, as read back, its ids left out, with
+    whether `before` is SQL NULL (JSON's null is not)."""
     c = models.ChangeRecord
     async with db.read() as session:
         rows = await session.execute(
-            select(c.__table__)
-            .where(c.organization_id == org, c.actor == "importer")
+            select(c.__table__, c.before.is_(None))
+            .where(c.organization_id == org, c.actor == actor)
             .order_by(c.position)
         )
         return [tuple(v for k, v in row._mapping.items() if k not in ("organization_id", "id"))
@@ -78,6 +79,22 @@ async def test_copy_writes_the_rows_executemany_writes(
     assert len(copied) == 150
     assert copied == await stored(db, by_insert)
     assert copied[0][0] == datetime(2026, 3, 8, 14, 0, 0, 123456, tzinfo=UTC)  # occurred_at
+
+
+async def test_tuples_store_what_sqlalchemys_insert_stores(api: Api, db: Database) -> None:
+    org = await b.org_id(db, api.slug)
+    ours = records(org, 20)
+    theirs = [{**row, "id": uuid.uuid4(), "actor": "sqlalchemy", "position": row["position"] + 100}
+              for row in ours]  # fmt: skip
+    async with db.write() as session:
+        await session.execute(insert(TABLE), theirs)
+        await session.run_sync(lambda s: bulk.insert_rows(s.connection(), TABLE, ours))
+        await session.commit()
+
+    def same(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [(*row[:1], *row[2:-2], row[-1]) for row in rows]  # actor, position left out
+
+    assert same(await stored(db, org)) == same(await stored(db, org, "sqlalchemy"))
 
 
 async def test_copy_waits_for_the_callers_transaction(

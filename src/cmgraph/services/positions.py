@@ -20,9 +20,9 @@ The cost: one statement per write transaction, and writes of one organization se
 for the moment between that statement and COMMIT. Staging happens in `stage`; the sealing
 runs in the session's before_commit event, so every commit, whichever use case made it,
 seals what it staged. A row is staged as its columns (a dict), not as an ORM object, and
-inserted with one executemany per table: a bulk import stages two rows per record it
-writes, and an ORM object and its unit of work cost several times a plain insert (db.bulk:
-COPY on PostgreSQL).
+inserted at once per table (db.bulk: COPY on PostgreSQL, executemany elsewhere): a bulk
+import stages two rows per record it writes, and an ORM object and its unit of work cost
+several times a plain insert.
 """
 
 from __future__ import annotations
