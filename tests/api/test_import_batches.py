@@ -16,7 +16,7 @@ import pytest
 from helpers import new_npi
 from sqlalchemy import func, select
 
-from cmgraph.db import models
+from cmgraph.db import bulk, models
 from cmgraph.db.engine import Database
 from cmgraph.facts import Clock
 from cmgraph.plugins import RuleBook
@@ -241,6 +241,21 @@ async def test_a_batch_leaves_what_its_rows_leave_one_by_one(
     second = await written(db, api.slug)
     assert second == await written(db, other_api.slug)
     assert len(second["changes"]) > len(first["changes"])
+
+
+async def test_rows_copied_in_are_the_rows_inserted(
+    api: Api, other_api: Api, db: Database, book: RuleBook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same files, every bulk write by COPY on PostgreSQL (db.bulk) in one organization
+    and by INSERT in the other: the same records, change records, events and findings."""
+    files = practice()
+    monkeypatch.setattr(bulk, "COPY_FROM", 1)
+    copied = await run(db, book, api.slug, files, batch_rows=500)
+    monkeypatch.setattr(bulk, "COPY_FROM", 10**9)
+    inserted = await run(db, book, other_api.slug, files, batch_rows=500)
+
+    assert outcome(copied) == outcome(inserted)
+    assert await written(db, api.slug) == await written(db, other_api.slug)
 
 
 def last_per_key(files: dict[Kind, str]) -> dict[Kind, str]:

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
-from cmgraph.db import models
+from cmgraph.db import bulk, models
 from cmgraph.services import changes, editing, lookups, sessions
 from cmgraph.services.outcome import INVALID_INPUT, KEEP, Outcome, Update, refuse
 from cmgraph.services.scope import TenantScope
@@ -138,7 +137,7 @@ async def schedule_checked(
     record (operation scheduleAppointment). Their sessions' findings, which never block
     scheduling, are not computed here: the compliance report and the client show them.
 
-    The rows go in as their columns, in one executemany, and stay out of the session: a
+    The rows go in as their columns, at once (db.bulk), and stay out of the session: a
     practice's history is most of an import's rows, and the unit of work costs several
     times a plain insert."""
 
@@ -153,10 +152,9 @@ async def schedule_checked(
         for row in rows:
             if row.id is None:
                 row.id = uuid4()
-        await session.execute(
-            insert(models.Base.metadata.tables[models.Appointment.__tablename__]),
-            [{key: getattr(row, key) for key in _COLUMNS} for row in rows],
-        )
+        values = [{key: getattr(row, key) for key in _COLUMNS} for row in rows]
+        table = models.Appointment.__table__
+        await session.run_sync(lambda s: bulk.insert_rows(s.connection(), table, values))
         for row in rows:
             editing.record_created(session, scope, "scheduleAppointment", row)
         return Outcome(value=list(rows))

@@ -38,9 +38,15 @@ def _columns(model: type[models.Base]) -> tuple[str, ...]:
     return tuple(c.key for c in sa_inspect(model).column_attrs if c.key != "organization_id")
 
 
+_AS_IS = frozenset({str, int, bool, float, type(None)})  # JSON-able already: most values
+
+
 def snapshot(row: models.Base, **extra: Any) -> dict[str, Any]:
     """A JSON-able copy of a row's columns (and any related facts passed in extra)."""
-    data = {key: _plain(getattr(row, key)) for key in _columns(type(row))}
+    data = {
+        key: value if type(value) in _AS_IS else _plain(value)
+        for key, value in ((key, getattr(row, key)) for key in _columns(type(row)))
+    }
     data.update({k: _plain(v) for k, v in extra.items()})
     return data
 

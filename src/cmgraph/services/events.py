@@ -15,6 +15,7 @@ ships in the package (cmgraph/schemas/events/<type>.json) and docs/events.md lis
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -67,6 +68,10 @@ def global_id(type_name: str, id: UUID) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{id}".encode()).decode().rstrip("=")
 
 
+# The clients and providers an import's appointments name come back thousands of times.
+_person_id = functools.lru_cache(maxsize=4096)(global_id)
+
+
 def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -117,8 +122,8 @@ def _enrollment(row: models.Enrollment) -> Facts:
 def _appointment(row: models.Appointment) -> Facts:
     return {
         "appointmentId": global_id("Appointment", row.id),
-        "clientId": global_id("Client", row.client_id),
-        "providerId": global_id("Provider", row.provider_id),
+        "clientId": _person_id("Client", row.client_id),
+        "providerId": _person_id("Provider", row.provider_id),
         "serviceLine": row.service_line,
         "startsAt": _instant(row.starts_at),
         "endsAt": _instant(row.ends_at),

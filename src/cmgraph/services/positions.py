@@ -20,8 +20,9 @@ The cost: one statement per write transaction, and writes of one organization se
 for the moment between that statement and COMMIT. Staging happens in `stage`; the sealing
 runs in the session's before_commit event, so every commit, whichever use case made it,
 seals what it staged. A row is staged as its columns (a dict), not as an ORM object, and
-inserted with one executemany per table: a bulk import stages two rows per record it
-writes, and an ORM object and its unit of work cost several times a plain insert.
+inserted at once per table (db.bulk: COPY on PostgreSQL, executemany elsewhere): a bulk
+import stages two rows per record it writes, and an ORM object and its unit of work cost
+several times a plain insert.
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import event, insert
+from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapper, Session
 
-from cmgraph.db import models
+from cmgraph.db import bulk, models
 
 Positioned = models.ChangeRecord | models.Event
 _STAGED = "cmgraph.positions.staged"
@@ -122,7 +123,7 @@ def seal(session: Session) -> None:
             row.values["position"] = offset
             by_table.setdefault(row.model, []).append(row.values)
     for model, values in by_table.items():
-        session.execute(insert(models.Base.metadata.tables[model.__tablename__]), values)
+        bulk.insert_rows(session.connection(), model.__table__, values)
 
 
 @event.listens_for(Session, "after_soft_rollback")
