@@ -11,7 +11,7 @@ import asyncio
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -163,16 +163,16 @@ async def judge(
         k.appointment.provider_id for k in keys if k.appointment is not None
     }
     providers = await loading.providers(session, org, people)
+    # Many sessions share a client's day, a CM's day or a line's payors: the hooks are pure,
+    # so each distinct question is asked once per batch.
+    payors_on = functools.cache(lambda client, day: facts.Payors.on(coverages[client], day))
     enrollments: dict[tuple[UUID, UUID], list[facts.Enrollment]] = defaultdict(list)
-    for enrollment in await loading.enrollments(session, org, people):
+    for enrollment in await loading.enrollments_of(session, org, _asked(keys, cms, payors_on)):
         enrollments[(enrollment.provider_id, enrollment.payor_id)].append(enrollment)
     first = await _first_covered(session, org, [a.id for a in in_use if a.id is not None])
     if days is None:
         days = await day_sessions(session, org, {(k.client_id, k.date_of_service) for k in keys})
 
-    # Many sessions share a client's day, a CM's day or a line's payors: the hooks are pure,
-    # so each distinct question is asked once per batch.
-    payors_on = functools.cache(lambda client, day: facts.Payors.on(coverages[client], day))
     lead_time = functools.cache(book.lead_time_decision)
     qualifying = functools.cache(book.qualifying_decision)
     credentialed = functools.cache(
@@ -231,6 +231,23 @@ async def judge(
         verdict = Verdict(key, check, book.check_session(check), decided)
         verdicts.append(verdict)
     return verdicts
+
+
+def _asked(
+    keys: Iterable[SessionKey],
+    cms: Mapping[SessionKey, facts.Assignment | None],
+    payors_on: Callable[[UUID, date], facts.Payors],
+) -> set[tuple[UUID, UUID]]:
+    """The (provider, payor) pairs whose enrollments the verdicts read: each CM's with every
+    payor of its session's date, each deliverer's with the primary."""
+    pairs = set()
+    for key in keys:
+        payors, cm = payors_on(key.client_id, key.date_of_service), cms[key]
+        if cm is not None:
+            pairs.update((cm.provider_id, p.id) for p in payors.all)
+        if key.appointment is not None and payors.primary is not None:
+            pairs.add((key.appointment.provider_id, payors.primary.id))
+    return pairs
 
 
 def key_of(appointment: loading.AppointmentRow) -> SessionKey:
