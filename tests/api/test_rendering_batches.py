@@ -173,3 +173,30 @@ async def test_judging_a_batch_lets_the_event_loop_serve_others_meanwhile(
     assert while_judging.count("judged") == len(batch)
     # the other task ran between every two sessions judged
     assert while_judging.count("other") >= len(batch) - 1, while_judging.count("other")
+
+
+async def test_a_batch_reads_each_case_managers_enrollment_with_every_payor_of_the_day(
+    api: Api,
+) -> None:
+    """A batch reads only the enrollments its verdicts ask: the CM's with each payor of the
+    session's date, the secondary too (a warning when missing), and nobody else's."""
+    primary, secondary = await b.payor(api, "Primary"), await b.payor(api, "Secondary")
+    both, primary_only = await b.provider(api, last="Both"), await b.provider(api, last="One")
+    for provider in (both, primary_only):
+        await b.enrollment(api, provider, primary)
+    await b.enrollment(api, both, secondary)
+    questions = []
+    for provider in (both, primary_only):
+        client = await b.client(api, last=f"Of{provider[-4:]}")
+        await b.coverage(api, client, primary)
+        await b.coverage(api, client, secondary, priority=2)
+        await b.case_manager(api, client, provider, "2026-03-01")
+        questions.append({"clientId": client, "serviceLine": "ABA", "dateOfService": "2026-03-10"})
+
+    answers = (await api(BATCH, {"requests": questions}))["renderingProviders"]
+
+    assert [a["provider"]["id"] for a in answers] == [both, primary_only]
+    assert answers[0]["findings"] == []
+    assert [(f["code"], f["severity"], f["payor"]["id"]) for f in answers[1]["findings"]] == [
+        ("NOT_CREDENTIALED", "WARNING", secondary)
+    ]
