@@ -240,7 +240,7 @@ def _asked(
 ) -> set[tuple[UUID, UUID]]:
     """The (provider, payor) pairs whose enrollments the verdicts read: each CM's with every
     payor of its session's date, each deliverer's with the primary."""
-    pairs = set()
+    pairs: set[tuple[UUID, UUID]] = set()
     for key in keys:
         payors, cm = payors_on(key.client_id, key.date_of_service), cms[key]
         if cm is not None:
