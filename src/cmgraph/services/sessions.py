@@ -11,7 +11,7 @@ import asyncio
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -164,8 +164,9 @@ async def judge(
         candidates = by_pair[(key.client_id, key.service_line)]
         return next((a for a in candidates if a.covers(key.date_of_service)), None)
 
-    cms = {k: cm_of(k) for k in keys}
-    in_use = {a for a in cms.values() if a is not None}
+    # By position, not by key: a key hashes its whole session, and a batch asks 500 of them.
+    cms = [cm_of(k) for k in keys]
+    in_use = {a for a in cms if a is not None}
     people = {a.provider_id for a in in_use} | {
         k.appointment.provider_id for k in keys if k.appointment is not None
     }
@@ -190,11 +191,11 @@ async def judge(
 
     verdicts = []
     turned = time.perf_counter()
-    for key in keys:
+    for key, cm in zip(keys, cms, strict=True):
         if time.perf_counter() - turned > STEP_S:
             await asyncio.sleep(0)  # let the loop serve other requests between chunks
             turned = time.perf_counter()
-        cm, appointment = cms[key], key.appointment
+        appointment = key.appointment
         day = key.date_of_service
         payors = payors_on(key.client_id, day)
         deliverer = providers.get(appointment.provider_id) if appointment else None
@@ -242,14 +243,14 @@ async def judge(
 
 def _asked(
     keys: Iterable[SessionKey],
-    cms: Mapping[SessionKey, facts.Assignment | None],
+    cms: Sequence[facts.Assignment | None],
     payors_on: Callable[[UUID, date], facts.Payors],
 ) -> set[tuple[UUID, UUID]]:
     """The (provider, payor) pairs whose enrollments the verdicts read: each CM's with every
     payor of its session's date, each deliverer's with the primary."""
     pairs: set[tuple[UUID, UUID]] = set()
-    for key in keys:
-        payors, cm = payors_on(key.client_id, key.date_of_service), cms[key]
+    for key, cm in zip(keys, cms, strict=True):
+        payors = payors_on(key.client_id, key.date_of_service)
         if cm is not None:
             pairs.update((cm.provider_id, p.id) for p in payors.all)
         if key.appointment is not None and payors.primary is not None:
