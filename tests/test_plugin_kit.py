@@ -179,6 +179,29 @@ async def test_claim_line_hooks_and_an_added_finding_apply_to_the_naming_payor_o
     assert lines["plain"]["findings"] == []
 
 
+@pytest.mark.cmgraph_plugins(BillsTheDeliverer())
+async def test_a_claim_line_knows_whether_its_deliverer_is_enrolled_with_the_primary(
+    cmgraph_graphql: GraphQLClient,
+) -> None:
+    """The deliverer's enrollment with the primary payor is read with the CM's."""
+    who = await practice(cmgraph_graphql, ["bills_the_deliverer"])
+    await _ok(
+        cmgraph_graphql,
+        "mutation($input: RecordEnrollmentInput!) { recordEnrollment(input: $input) "
+        "{ enrollment { id } userErrors { code } } }",
+        "recordEnrollment",
+        {"providerId": who["rbt"], "payorId": who["payor"], "status": "ENROLLED"},
+    )
+    assert (await add_cm(cmgraph_graphql, who))["userErrors"] == []
+    await session(cmgraph_graphql, who, "2026-03-10T09:00-04:00", "2026-03-10T10:00-04:00")
+
+    data = await cmgraph_graphql(CLAIMS, {"client": who["client"]})
+
+    [line] = [e["node"] for e in data["claimLines"]["edges"]]
+    assert line["renderingProvider"]["id"] == who["rbt"]
+    assert line["findings"] == []
+
+
 class NoFamiliarityRule:
     """Switches the built-in familiarity warning off for its payor, with a wrapper."""
 

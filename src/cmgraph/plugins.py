@@ -275,7 +275,7 @@ class Impl:
     rank: int  # registration order
     trace: bool = False  # log every call (CMGRAPH_TRACE_PLUGINS)
 
-    @property
+    @functools.cached_property
     def builtin(self) -> bool:
         return self.registered.startswith(f"{BUILTIN_PLUGIN}.")
 
@@ -284,14 +284,18 @@ class Impl:
 
     def run(self, kwargs: dict[str, Any]) -> Any:
         args = [kwargs[name] for name in self.impl.argnames]
+        if not self.trace:  # the common case, called per session of a batch: no clock read
+            try:
+                return self.impl.function(*args)
+            except Exception as exc:
+                raise self.failed(exc) from exc
         started = time.perf_counter()
         try:
             answer = self.impl.function(*args)
         except Exception as exc:
-            if self.trace:
-                plugin_trace.record(self.plugin, self.hook, kwargs, _since(started), error=exc)
+            plugin_trace.record(self.plugin, self.hook, kwargs, _since(started), error=exc)
             raise self.failed(exc) from exc
-        if self.trace and not self.impl.wrapper:  # a wrapper's answer is traced when it ends
+        if not self.impl.wrapper:  # a wrapper's answer is traced when it ends
             plugin_trace.record(self.plugin, self.hook, kwargs, _since(started), answer)
         return answer
 
@@ -476,19 +480,24 @@ class RuleBook:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _first(self, hook: str, payor: Payor | None, kwargs: dict[str, Any]) -> Any:
-        """The first answer other than None of the implementations reaching payor."""
+    def _first(
+        self, hook: str, payor: Payor | None, kwargs: dict[str, Any], *, stamp: bool = True
+    ) -> Any:
+        """The first answer other than None of the implementations reaching payor, and its
+        implementation (`stamp`: with its plugin's name on the answer)."""
         if tracing.on():  # a span per hook call; one flag check while tracing is off
             with tracing.span(hook, {"cmgraph.hook": hook}):
-                return self._first_answer(hook, payor, kwargs)
-        return self._first_answer(hook, payor, kwargs)
+                return self._first_answer(hook, payor, kwargs, stamp)
+        return self._first_answer(hook, payor, kwargs, stamp)
 
-    def _first_answer(self, hook: str, payor: Payor | None, kwargs: dict[str, Any]) -> Any:
+    def _first_answer(
+        self, hook: str, payor: Payor | None, kwargs: dict[str, Any], stamp: bool
+    ) -> Any:
         for impl in self._calls[hook]:
             if impl.reaches(payor):
                 answer = impl.checked(impl.run(kwargs))
                 if answer is not None:
-                    return impl.stamped(answer, payor), impl
+                    return (impl.stamped(answer, payor) if stamp else answer), impl
         return None, None
 
     def _collect(
@@ -508,16 +517,25 @@ class RuleBook:
         theirs, and return what they keep."""
         payors = [(p, r) for p, r in scopes if p is not None]
 
-        def reached(impl: Impl) -> list[Scope]:
+        def reached(impl: Impl) -> Sequence[Scope]:
             if impl.everywhere or every:
-                return [(None, None)]
+                return _NOBODY
             return [(p, r) for p, r in payors if impl.reaches(p)]
+
+        # Each scope's arguments, made once for every implementation reaching it.
+        asked: dict[Scope, dict[str, Any]] = {}
+
+        def arguments(payor: Payor | None, role: PayorRole | None) -> dict[str, Any]:
+            found = asked.get((payor, role))
+            if found is None:
+                found = asked[(payor, role)] = {**kwargs, "payor": payor, "role": role}
+            return found
 
         opened: list[tuple[Impl, Payor | None, Generator[Any, Any, Any]]] = []
         try:
             for impl in reversed(self._wrappers[hook]):
                 for payor, role in reached(impl):
-                    gen = impl.run({**kwargs, "payor": payor, "role": role})
+                    gen = impl.run(arguments(payor, role))
                     opened.append((impl, payor, gen))
                     try:
                         next(gen)
@@ -526,8 +544,10 @@ class RuleBook:
             found: list[Any] = []
             for impl in self._calls[hook]:
                 for payor, role in reached(impl):
-                    answer = impl.checked(impl.run({**kwargs, "payor": payor, "role": role}))
-                    answer = impl.stamped(answer, payor)
+                    answer = impl.run(arguments(payor, role))
+                    if answer.__class__ is list and not answer:
+                        continue  # most rules find nothing: nothing to check or stamp
+                    answer = impl.stamped(impl.checked(answer), payor)
                     found.extend(self._unreplaced(answer, scopes) if impl.builtin else answer)
             while opened:
                 impl, payor, gen = opened.pop()
@@ -709,8 +729,11 @@ class RuleBook:
         """Rendering and supervising providers and modifiers, by the primary payor's plugins."""
         payor = check.payor
         kwargs = {"check": check, "payor": payor}
-        rendering, by = self._first("cmgraph_rendering_provider", payor, kwargs)
-        supervising, sup_by = self._first("cmgraph_supervising_provider", payor, kwargs)
+        # The decision records who decided: the choices need no name stamped on them.
+        rendering, by = self._first("cmgraph_rendering_provider", payor, kwargs, stamp=False)
+        supervising, sup_by = self._first(
+            "cmgraph_supervising_provider", payor, kwargs, stamp=False
+        )
         rendering = rendering or Choice(None)
         supervisor = supervising.provider_id if supervising else None
         if supervisor == rendering.provider_id:

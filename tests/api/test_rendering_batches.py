@@ -43,9 +43,9 @@ DAYS = (date(2026, 2, 10), date(2026, 3, 10), date(2026, 3, 12), date(2026, 3, 1
 
 async def _varied_practice(db: Database, slug: str) -> list[dict[str, Any]]:
     """seed's practice (an ABA CM from 2026-03-01, sessions on 2026-02-10 and 2026-03-10),
-    varied per client: a substitute on a CM's day, a cancelled session, a session of a line
-    without a CM, two sessions on one day. Returns a question for every client, date (and
-    one without sessions) and line, and one naming each session."""
+    varied per client: a substitute on a CM's day, a cancelled session, sessions of a line
+    without a CM by two providers on a day, two sessions on one day. Returns a question for
+    every client, date (and one without sessions) and line, and one naming each session."""
     decoded = [decode_as(c, "Client") for c in await seed(db, slug, clients=12, judged=False)]
     clients = [c for c in decoded if c is not None]
     assert len(clients) == len(decoded)
@@ -66,10 +66,11 @@ async def _varied_practice(db: Database, slug: str) -> list[dict[str, Any]]:
                 row = b.session_row(org, client, other, DAYS[2])
                 row.status = "CANCELLED"
                 session.add(row)
-            if i % 5 == 0:  # a line without a CM
-                row = b.session_row(org, client, other, DAYS[1], hour=9)
-                row.service_line = "ST"
-                session.add(row)
+            if i % 5 == 0:  # a line without a CM, by two providers on a day
+                for provider, hour in ((other, 9), (providers[i % len(providers)], 11)):
+                    row = b.session_row(org, client, provider, DAYS[1], hour=hour)
+                    row.service_line = "ST"
+                    session.add(row)
             if i % 2 == 1:  # two sessions of one provider on a day
                 mine = providers[i % len(providers)]
                 session.add(b.session_row(org, client, mine, DAYS[3], hour=9))
@@ -131,6 +132,12 @@ async def test_a_batch_answers_each_question_as_it_is_answered_alone(
     # the practice's variety reached the answers
     codes = {f["code"] for answer in batch for f in answer["findings"]}
     assert "NO_CASE_MANAGER" in codes, codes
+    # a session named where its day has sessions of the line by two providers
+    assert any(
+        f["appointment"] is not None and q.get("appointmentId") and q["serviceLine"] == "ST"
+        for q, answer in zip(questions, batch, strict=True)
+        for f in answer["findings"]
+    )
     assert sum(a["provider"] is not None for a in batch) > len(batch) // 4
 
 
@@ -173,3 +180,30 @@ async def test_judging_a_batch_lets_the_event_loop_serve_others_meanwhile(
     assert while_judging.count("judged") == len(batch)
     # the other task ran between every two sessions judged
     assert while_judging.count("other") >= len(batch) - 1, while_judging.count("other")
+
+
+async def test_a_batch_reads_each_case_managers_enrollment_with_every_payor_of_the_day(
+    api: Api,
+) -> None:
+    """A batch reads only the enrollments its verdicts ask: the CM's with each payor of the
+    session's date, the secondary too (a warning when missing), and nobody else's."""
+    primary, secondary = await b.payor(api, "Primary"), await b.payor(api, "Secondary")
+    both, primary_only = await b.provider(api, last="Both"), await b.provider(api, last="One")
+    for provider in (both, primary_only):
+        await b.enrollment(api, provider, primary)
+    await b.enrollment(api, both, secondary)
+    questions = []
+    for provider in (both, primary_only):
+        client = await b.client(api, last=f"Of{provider[-4:]}")
+        await b.coverage(api, client, primary)
+        await b.coverage(api, client, secondary, priority=2)
+        await b.case_manager(api, client, provider, "2026-03-01")
+        questions.append({"clientId": client, "serviceLine": "ABA", "dateOfService": "2026-03-10"})
+
+    answers = (await api(BATCH, {"requests": questions}))["renderingProviders"]
+
+    assert [a["provider"]["id"] for a in answers] == [both, primary_only]
+    assert answers[0]["findings"] == []
+    assert [(f["code"], f["severity"], f["payor"]["id"]) for f in answers[1]["findings"]] == [
+        ("NOT_CREDENTIALED", "WARNING", secondary)
+    ]

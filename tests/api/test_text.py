@@ -6,6 +6,8 @@ INVALID_INPUT and nothing runs; a name made only of formatting characters is bla
 from __future__ import annotations
 
 import json
+import sys
+import unicodedata
 from typing import Any
 
 import builders as b
@@ -24,6 +26,7 @@ from roles_support import literal, roots
 from cmgraph.api.schema import schema
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.services import text
 from tests.support import Api
 
 GRAPHQL = schema._schema
@@ -233,3 +236,20 @@ async def test_a_lone_surrogate_anywhere_is_a_clear_error_not_a_500(
     errors = response.json()["errors"]
     codes = [e.get("extensions", {}).get("code") for e in errors]
     assert errors and "INTERNAL_ERROR" not in codes, ascii(errors)
+
+
+@pytest.mark.parametrize("multiline", [True, False])
+def test_every_code_point_is_judged_by_its_category_alone_or_beside_text(multiline: bool) -> None:
+    """The rule of text, character by character, whatever shortcut `problem` takes: a lone
+    surrogate, a control character (but a line break or tab where several lines are taken)
+    or a bidirectional control is refused, alone or amid ordinary text."""
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        category = unicodedata.category(ch)
+        refused = (
+            category == "Cs"
+            or (category == "Cc" and not (multiline and ch in text.LINE_BREAKS))
+            or ch in text.BIDI_CONTROLS
+        )
+        for value in (ch, f"Ann {ch} Lee"):
+            assert (text.problem(value, multiline) is not None) is refused, (hex(code), value)

@@ -13,6 +13,7 @@ a page takes two statements fewer."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 from uuid import UUID
 
 from cmgraph.api.loaders import Loaders
@@ -33,3 +34,40 @@ async def clients(loaders: Loaders, pks: Sequence[UUID], selected: frozenset[str
             await loaders.fill(loaders.credentials_by_provider, providers)
     elif f"{below}caseManagers" in selected:
         await loaders.fill(loaders.assignments_by_client, pks)
+
+
+async def claim_lines(
+    loaders: Loaders, lines: Sequence[ClaimLineKeys], selected: frozenset[str], at: str
+) -> None:
+    """Prefetch the clients, payors and providers selected below `at` (the path of the
+    ClaimLine objects)."""
+    if f"{at}.client" in selected:
+        await loaders.fill(loaders.client_by_id, [line.client_pk for line in lines])
+    if f"{at}.payor" in selected:
+        await loaders.fill(loaders.payor_by_id, [p for line in lines if (p := line.payor_pk)])
+    providers = {
+        pk
+        for field, keys in PROVIDER_FIELDS.items()
+        if f"{at}.{field}" in selected
+        for line in lines
+        if (pk := getattr(line, keys))
+    }
+    if providers:
+        await loaders.fill(loaders.provider_by_id, providers)
+
+
+class ClaimLineKeys(Protocol):
+    """The keys a claim line's related objects are loaded by."""
+
+    client_pk: UUID
+    payor_pk: UUID | None
+    deliverer_pk: UUID
+    rendering_pk: UUID | None
+    supervising_pk: UUID | None
+
+
+PROVIDER_FIELDS = {
+    "deliveredBy": "deliverer_pk",
+    "renderingProvider": "rendering_pk",
+    "supervisingProvider": "supervising_pk",
+}

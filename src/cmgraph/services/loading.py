@@ -9,11 +9,12 @@ from types import MappingProxyType
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import Row, Uuid, and_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
+from cmgraph.services.inline_table import inline_table
 
 AnyRow = Row[*tuple[Any, ...]]
 
@@ -216,6 +217,28 @@ async def enrollments(
         select(*ENROLLMENT_FACT).where(
             _en.organization_id == org, _en.provider_id.in_(provider_ids)
         )
+    )
+    return [enrollment_fact(e) for e in rows]
+
+
+async def enrollments_of(
+    session: AsyncSession, org: UUID, pairs: Collection[tuple[UUID, UUID]]
+) -> list[facts.Enrollment]:
+    """The enrollments of these (provider, payor) pairs: joined to the pairs themselves,
+    so a batch reads what its verdicts ask (a provider is enrolled with every payor of
+    the practice, and a batch's sessions reach few of them per provider)."""
+    if not pairs:
+        return []
+    wanted = inline_table(
+        session, "wanted", (("provider_id", Uuid()), ("payor_id", Uuid())), set(pairs)
+    )
+    rows = await session.execute(
+        select(*ENROLLMENT_FACT)
+        .join(
+            wanted,
+            and_(_en.provider_id == wanted.c.provider_id, _en.payor_id == wanted.c.payor_id),
+        )
+        .where(_en.organization_id == org)
     )
     return [enrollment_fact(e) for e in rows]
 

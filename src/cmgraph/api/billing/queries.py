@@ -10,6 +10,7 @@ from typing import Annotated, Any, cast
 
 import strawberry
 
+from cmgraph.api import prefetch
 from cmgraph.api.appointments.types import Appointment
 from cmgraph.api.billing.inputs import APPOINTMENT_ID_HELP, RenderingProviderRequest, question
 from cmgraph.api.billing.types import ClaimLine, EnrollmentImpact, RenderingProviderAnswer
@@ -20,6 +21,7 @@ from cmgraph.api.connection import Connection
 from cmgraph.api.context import Info
 from cmgraph.api.enums import AppointmentStatus
 from cmgraph.api.errors import InputError, guarded
+from cmgraph.api.lookahead import selected_paths
 from cmgraph.api.pagination import keyset_after, keyset_cursor, page_size
 from cmgraph.api.parsing import parse_id, query_id
 from cmgraph.api.providers.types import Provider
@@ -131,6 +133,7 @@ class ClaimQueries:
             for v in verdicts
             if v.key.appointment is not None
         ]
+        await prefetch.claim_lines(info.context.loaders, lines, selected_paths(info), "edges.node")
         return Connection[ClaimLine].keyset(
             lines,
             [

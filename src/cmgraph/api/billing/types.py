@@ -9,11 +9,11 @@ import strawberry
 
 from cmgraph.api.appointments.types import Appointment
 from cmgraph.api.case_managers.types import CaseManagerAssignment
-from cmgraph.api.clients.types import Client, load_owning_client
+from cmgraph.api.clients.types import Client, related_client
 from cmgraph.api.compliance.types import RuleFinding, findings
 from cmgraph.api.context import Info
-from cmgraph.api.payors.types import Payor, load_payor
-from cmgraph.api.providers.types import Provider, load_provider
+from cmgraph.api.payors.types import Payor, related_payor
+from cmgraph.api.providers.types import Provider, related_provider
 from cmgraph.api.service_lines.types import ServiceLine, service_line
 from cmgraph.services.sessions import Verdict
 
@@ -59,29 +59,30 @@ class ClaimLine:
             supervising_pk=claim.supervising_provider_id,
         )
 
+    # Related objects answer at once when the claim lines prefetched them (api.prefetch).
     @strawberry.field
-    async def client(self, info: Info) -> Client:
-        return await load_owning_client(info, self.client_pk)
+    def client(self, info: Info) -> Client:
+        return related_client(info, self.client_pk)
 
     @strawberry.field
     def service_line(self, info: Info) -> ServiceLine:
         return service_line(info, self.line)
 
     @strawberry.field(description="The client's primary payor on the date of service.")
-    async def payor(self, info: Info) -> Payor | None:
-        return await load_payor(info, self.payor_pk) if self.payor_pk else None
+    def payor(self, info: Info) -> Payor | None:
+        return related_payor(info, self.payor_pk) if self.payor_pk else None
 
     @strawberry.field
-    async def delivered_by(self, info: Info) -> Provider:
-        return await load_provider(info, self.deliverer_pk)
+    def delivered_by(self, info: Info) -> Provider:
+        return related_provider(info, self.deliverer_pk)
 
     @strawberry.field(description="null: leave the rendering provider off the claim")
-    async def rendering_provider(self, info: Info) -> Provider | None:
-        return await load_provider(info, self.rendering_pk) if self.rendering_pk else None
+    def rendering_provider(self, info: Info) -> Provider | None:
+        return related_provider(info, self.rendering_pk) if self.rendering_pk else None
 
     @strawberry.field
-    async def supervising_provider(self, info: Info) -> Provider | None:
-        return await load_provider(info, self.supervising_pk) if self.supervising_pk else None
+    def supervising_provider(self, info: Info) -> Provider | None:
+        return related_provider(info, self.supervising_pk) if self.supervising_pk else None
 
 
 @strawberry.type(name="EnrollmentImpact")

@@ -31,6 +31,16 @@ async def load_owning_client(info: Info, pk: UUID) -> Client:
     return client
 
 
+def related_client(info: Info, pk: UUID) -> Client:
+    """The client a row belongs to, at once when prefetched (see loaders.resolved)."""
+    return resolved(info.context.loaders.client_by_id, pk, _owned_client)
+
+
+def _owned_client(row: records.Client | None) -> Client:
+    assert row is not None, "a foreign key guarantees the client"
+    return Client.of(row)
+
+
 async def load_client(info: Info, pk: UUID | None) -> Client | None:
     if pk is None:
         return None
