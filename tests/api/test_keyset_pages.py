@@ -309,7 +309,7 @@ async def _fill(api: Api, connection: str) -> dict[str, Any]:
     [("clients", None), ("providers", None), *OVER_SESSIONS],
     ids=["clients", "providers", *("-".join(p) for p in OVER_SESSIONS)],
 )
-async def test_a_deep_page_sends_what_the_first_sends_and_no_offset(
+async def test_a_deep_page_sends_what_the_page_before_sent_and_no_offset(
     api: Api,
     statements: StatementCounter,
     monkeypatch: pytest.MonkeyPatch,
@@ -326,12 +326,14 @@ async def test_a_deep_page_sends_what_the_first_sends_and_no_offset(
         return found, statements.sent[before:]
 
     first, on_first = await sent(None)
-    second, _ = await sent(first["pageInfo"]["endCursor"])
+    second, on_second = await sent(first["pageInfo"]["endCursor"])
     third, on_third = await sent(second["pageInfo"]["endCursor"])
 
     assert len(third["edges"]) == 2 and third["pageInfo"]["hasNextPage"]
-    assert len(on_third) == len(on_first), (on_first, on_third)
-    assert StatementCounter.skipping(on_first + on_third) == []
+    # A deeper page costs what the one before it cost; the first may cost less (clients and
+    # providers count their total in the first page's own statement).
+    assert len(on_third) == len(on_second) >= len(on_first), (on_first, on_second, on_third)
+    assert StatementCounter.skipping(on_first + on_second + on_third) == []
     if kind == "complianceFindings":
         reads_stored = any(re.search(r"\bFROM findings\b", t) for t, _ in on_third)
         assert reads_stored == (judged == "stored")

@@ -43,7 +43,7 @@ def _columns(model: type[Any]) -> list[Any]:
 
 
 @functools.cache
-def _record(model: type[M]) -> Callable[[Sequence[Any]], M]:
+def record(model: type[M]) -> Callable[[Sequence[Any]], M]:
     """Makes one of the model's records from its columns' values: a named tuple whose
     fields are the model's attribute names (see the module's doc)."""
     fields = [c.key for c in _columns(model)]
@@ -58,7 +58,7 @@ async def _execute(session: AsyncSession, statement: Any) -> Any:
 
 
 async def _rows(session: AsyncSession, model: type[M], statement: Any) -> list[M]:
-    make = _record(model)
+    make = record(model)
     return [make(row) for row in await _execute(session, statement)]
 
 
@@ -66,7 +66,7 @@ async def _pairs(
     session: AsyncSession, first: type[M], second: type[N], statement: Any
 ) -> list[tuple[M, N]]:
     """Rows of a join that selects first's columns, then second's: each as two records."""
-    split, make_first, make_second = len(_columns(first)), _record(first), _record(second)
+    split, make_first, make_second = len(_columns(first)), record(first), record(second)
     return [
         (make_first(row[:split]), make_second(row[split:]))
         for row in await _execute(session, statement)

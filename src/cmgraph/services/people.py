@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
-from cmgraph.services import visibility
+from cmgraph.services import batches, visibility
 from cmgraph.services.scope import TenantScope
 
 P = TypeVar("P", models.Client, models.Provider)
@@ -57,11 +57,27 @@ async def page(
         visibility.row_visible(scope, model),
         *conditions,
     ]
-    total = await session.scalar(select(func.count()).select_from(model).where(*where))
     order = (model.last_name, model.first_name, model.id)
-    if after is not None:
+    columns = list(model.__table__.columns)
+    connection = await session.connection()  # plain rows (services.batches): no ORM objects
+    make = batches.record(model)
+    if after is None:
+        # The first page carries the total in each row: one statement, not two.
+        counted = (
+            await connection.execute(
+                select(*columns, func.count().over())
+                .where(*where)
+                .order_by(*order)
+                .limit(limit + 1)
+            )
+        ).all()
+        total = counted[0][-1] if counted else 0
+        rows = [make(row[:-1]) for row in counted]
+    else:
+        total = await connection.scalar(select(func.count()).select_from(model).where(*where))
         where.append(tuple_(*order) > after)
-    rows = list(
-        await session.scalars(select(model).where(*where).order_by(*order).limit(limit + 1))
-    )
+        found = await connection.execute(
+            select(*columns).where(*where).order_by(*order).limit(limit + 1)
+        )
+        rows = [make(row) for row in found]
     return int(total or 0), rows[:limit], len(rows) > limit
