@@ -1,6 +1,6 @@
 """A page of clients (and one client) prefetches what its document selects, a relation and
 its parents in one joined statement (api.prefetch, services.batches): the answers are those
-of the loaders alone, in up to two statements fewer.
+of the loaders alone, in up to three statements fewer.
 
 `node(id:)` resolves a client without any prefetch, field by field through the loaders: it
 is the reference each client's answer is compared with, on the demo practice (coverages
@@ -9,6 +9,7 @@ that change payor, case-manager histories)."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import pytest
 
@@ -26,6 +27,9 @@ SELECTION = """
 ONE = f"query($id: ID!) {{ client(id: $id) {{ {SELECTION} }} }}"
 REFERENCE = f"query($id: ID!) {{ node(id: $id) {{ ... on Client {{ {SELECTION} }} }} }}"
 PAGE = f"{{ clients(first: 50) {{ edges {{ node {{ {SELECTION} }} }} }} }}"
+UPDATE_CREDENTIALS = """mutation($input: UpdateProviderInput!) {
+  updateProvider(input: $input) { userErrors { code field message } }
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +43,26 @@ async def test_prefetched_clients_answer_as_the_loaders_alone_in_fewer_statement
     demo_api: Api, statements: StatementCounter
 ) -> None:
     page = [e["node"] for e in (await demo_api(PAGE))["clients"]["edges"]]
+    # The joined read has a row per credential of each case manager's provider: one of the
+    # busiest case managers holds three, another none.
+    managers = Counter(m["provider"]["id"] for c in page for m in c["caseManagers"])
+    (several, times), (none, _) = managers.most_common(2)
+    assert times > 1  # their credentials come in a row per assignment, and count once
+    for provider, credentials in ((several, ["SLP", "BCBA", "LPC"]), (none, [])):
+        changed = await demo_api(
+            UPDATE_CREDENTIALS,
+            {"input": {"id": provider, "credentials": [{"type": t} for t in credentials]}},
+        )
+        assert changed["updateProvider"]["userErrors"] == []
+    page = [e["node"] for e in (await demo_api(PAGE))["clients"]["edges"]]
     assert len(page) == 50
     assert any(len(c["coverages"]) > 1 for c in page)
     assert any(len({m["provider"]["id"] for m in c["caseManagers"]}) > 1 for c in page)
+    held = {
+        m["provider"]["id"]: m["provider"]["credentials"] for c in page for m in c["caseManagers"]
+    }
+    assert held[several] == [{"type": "BCBA"}, {"type": "LPC"}, {"type": "SLP"}]
+    assert held[none] == []
     for client in page:
         statements.count = 0
         one = (await demo_api(ONE, {"id": client["id"]}))["client"]
@@ -49,8 +70,9 @@ async def test_prefetched_clients_answer_as_the_loaders_alone_in_fewer_statement
         statements.count, statements.sent = 0, []
         reference = (await demo_api(REFERENCE, {"id": client["id"]}))["node"]
         assert one == reference == client
-        # the loaders read a payor only for a coverage, a provider only for a case manager
-        saved = bool(client["coverages"]) + bool(client["caseManagers"])
+        # the loaders read a payor only for a coverage; a provider and their credentials
+        # only for a case manager
+        saved = bool(client["coverages"]) + 2 * bool(client["caseManagers"])
         assert prefetched == statements.count - saved, (prefetched, statements.count)
 
 

@@ -146,6 +146,7 @@ class Loaders:
         self._scope, self._reader = scope, reader
         self._fillers: dict[int, DataLoader[Any, None]] = {}
         self._coverages_with_payors = groups(self._read_coverages_with_payors)
+        self._assignments_with_credentials = groups(self._read_assignments_with_credentials)
         self._assignments_with_providers = groups(self._read_assignments_with_providers)
         self.client_by_id = _by_id(reader, scope, batches.clients_by_id)
         self.provider_by_id = _by_id(reader, scope, batches.providers_by_id)
@@ -203,6 +204,13 @@ class Loaders:
         rows = await held(self.assignments_by_client, client_ids)
         return list(dict.fromkeys(a.provider_id for assignments in rows for a in assignments))
 
+    async def assignments_with_credentials(self, client_ids: Sequence[UUID]) -> None:
+        """Fill assignments_by_client, provider_by_id and credentials_by_provider for those
+        of these clients whose assignments it does not hold yet, in one statement."""
+        lacking = missing(self.assignments_by_client, client_ids)
+        if lacking:
+            await self._assignments_with_credentials.load(lacking)
+
     async def _read_coverages_with_payors(self, client_ids: list[UUID]) -> None:
         scope = self._scope
         coverages, payors = await self._reader.run(
@@ -218,6 +226,15 @@ class Loaders:
         )
         prime(self.assignments_by_client, assignments, client_ids, [])
         prime(self.provider_by_id, providers, providers, None)
+
+    async def _read_assignments_with_credentials(self, client_ids: list[UUID]) -> None:
+        scope = self._scope
+        assignments, providers, credentials = await self._reader.run(
+            lambda session: batches.assignments_with_credentials(session, scope, client_ids)
+        )
+        prime(self.assignments_by_client, assignments, client_ids, [])
+        prime(self.provider_by_id, providers, providers, None)
+        prime(self.credentials_by_provider, credentials, credentials, [])
 
     @staticmethod
     def _lines_by_client(scope: TenantScope, reader: Reader) -> DataLoader[UUID, list[str]]:

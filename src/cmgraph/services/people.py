@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
@@ -40,6 +41,22 @@ def name_key(row: models.Client | models.Provider) -> NameKey:
     return (row.last_name, row.first_name, row.id)
 
 
+@functools.cache
+def _first_page(model: type[P]) -> Select[Any]:
+    """The first page (the limit's rows and one more) with the total in each row: one
+    statement, not two. Built once (services.batches says why)."""
+    return (
+        select(*model.__table__.columns, func.count().over())
+        .where(model.organization_id == batches.ORG)
+        .order_by(*_order(model))
+        .limit(bindparam("limit"))
+    )
+
+
+def _order(model: type[P]) -> tuple[Any, ...]:
+    return (model.last_name, model.first_name, model.id)
+
+
 async def page(
     session: AsyncSession,
     scope: TenantScope,
@@ -52,32 +69,26 @@ async def page(
     last name, first name and id that follows `after` (from the start without it), and
     whether more follow. A keyset read: rows inserted or deleted before `after` shift
     nothing, and a deep page costs what the first costs."""
-    where: list[Any] = [
-        model.organization_id == scope.organization_id,
-        visibility.row_visible(scope, model),
-        *conditions,
-    ]
-    order = (model.last_name, model.first_name, model.id)
-    columns = list(model.__table__.columns)
     connection = await session.connection()  # plain rows (services.batches): no ORM objects
     make = batches.record(model)
     if after is None:
-        # The first page carries the total in each row: one statement, not two.
+        first = batches.narrowed(_first_page(model), scope, model).where(*conditions)
         counted = (
-            await connection.execute(
-                select(*columns, func.count().over())
-                .where(*where)
-                .order_by(*order)
-                .limit(limit + 1)
-            )
+            await connection.execute(first, {"org": scope.organization_id, "limit": limit + 1})
         ).all()
         total = counted[0][-1] if counted else 0
         rows = [make(row[:-1]) for row in counted]
     else:
+        where: list[Any] = [
+            model.organization_id == scope.organization_id,
+            visibility.row_visible(scope, model),
+            *conditions,
+        ]
+        order = _order(model)
         total = await connection.scalar(select(func.count()).select_from(model).where(*where))
         where.append(tuple_(*order) > after)
         found = await connection.execute(
-            select(*columns).where(*where).order_by(*order).limit(limit + 1)
+            select(*model.__table__.columns).where(*where).order_by(*order).limit(limit + 1)
         )
         rows = [make(row) for row in found]
     return int(total or 0), rows[:limit], len(rows) > limit
