@@ -1,0 +1,28 @@
+"""Ids stored as text (SQLite) read back as the uuid.UUID the standard library would make of
+that text, each kept and shared (db.models.Uuid); PostgreSQL's native uuids are its driver's."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cmgraph.db.models import Uuid
+
+
+def test_text_ids_read_as_the_standard_librarys_uuid_and_null_as_none() -> None:
+    read = Uuid().result_processor(sqlite.dialect(), None)
+    assert read is not None
+    given = uuid.uuid4()
+    first, again = read(given.hex), read(given.hex)
+    assert first == given and isinstance(first, uuid.UUID)
+    assert str(first) == str(given) and hash(first) == hash(given)
+    assert again is first  # parsed once
+    assert read(None) is None
+    with pytest.raises(ValueError):
+        read("not an id")
+
+
+def test_native_uuids_are_left_to_the_driver() -> None:
+    assert Uuid().result_processor(postgresql.asyncpg.dialect(), None) is None
