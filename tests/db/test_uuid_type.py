@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from cmgraph.db.models import Uuid
 
@@ -25,4 +26,6 @@ def test_text_ids_read_as_the_standard_librarys_uuid_and_null_as_none() -> None:
 
 
 def test_native_uuids_are_left_to_the_driver() -> None:
-    assert Uuid().result_processor(postgresql.asyncpg.dialect(), None) is None
+    dialect = create_async_engine("postgresql+asyncpg://cmgraph@localhost/none").dialect
+    assert dialect.supports_native_uuid
+    assert Uuid().result_processor(dialect, None) is None
