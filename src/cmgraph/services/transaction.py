@@ -141,6 +141,7 @@ async def run_batch(
     keep: Callable[[T], bool],
     *,
     judge_later: bool = False,
+    bulk: bool = False,
 ) -> T:
     """Run many use cases in one serialized write transaction (a bulk import's batch).
 
@@ -154,12 +155,13 @@ async def run_batch(
     judge_later: the clients the batch reaches are marked stale rather than judged again,
     and no background drain starts: the caller drains once after its last batch (a bulk
     import, whose batches each reach a client's findings again).
+    bulk: the batch writes many rows (db.Database.bulk_write).
     """
     index = scope.journal.writes
     scope.journal.writes += 1
 
     async def once() -> T:
-        async with scope.db.write() as session:
+        async with scope.db.bulk_write() if bulk else scope.db.write() as session:
             result = await work(replace(scope, batch=session))
             if not keep(result):
                 await session.rollback()
