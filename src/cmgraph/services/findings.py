@@ -253,25 +253,22 @@ async def mark_stale(session: AsyncSession, org: UUID, client_ids: Collection[UU
     """Mark the clients stale with a new token (an existing mark is renewed)."""
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if not client_ids:
+        return
     s = models.StaleClient
-    for chunk in _chunks(client_ids):
-        statement = upsert(s).values(
-            [
-                {
-                    "organization_id": org,
-                    "client_id": c,
-                    "mark": uuid.uuid4(),
-                    "marked_at": models.utcnow(),
-                }
-                for c in chunk
-            ]
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[s.organization_id, s.client_id],
-                set_={"mark": statement.excluded.mark, "marked_at": statement.excluded.marked_at},
-            )
-        )
+    statement = upsert(s)
+    statement = statement.on_conflict_do_update(
+        index_elements=[s.organization_id, s.client_id],
+        set_={"mark": statement.excluded.mark, "marked_at": statement.excluded.marked_at},
+    )
+    # One statement given many rows (executemany), not a VALUES list per call: that one is
+    # compiled anew for every length, and a bulk import marks at each of its batches.
+    at = models.utcnow()
+    rows = [
+        {"organization_id": org, "client_id": c, "mark": uuid.uuid4(), "marked_at": at}
+        for c in sorted(client_ids)
+    ]
+    await session.execute(statement, rows)
 
 
 async def _every_client(session: AsyncSession, org: UUID) -> set[UUID]:
