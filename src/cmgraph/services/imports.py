@@ -261,7 +261,9 @@ async def run_import(
                 ) -> _Tally:
                     return await _rows(batch_scope, w, b)
 
-                part = await run_batch(scope, rows, keep=lambda _: True, judge_later=True)
+                part = await run_batch(
+                    scope, rows, keep=lambda _: True, judge_later=True, bulk=True
+                )
                 tally.merge(part)
                 report.committed = report.committed or any(
                     c.created or c.updated for c in part.counts.values()
@@ -285,7 +287,7 @@ async def run_import(
         def keep(whole: _Tally) -> bool:
             return not dry_run and not blocked and not whole.errors
 
-        part = await run_batch(scope, everything, keep, judge_later=True)
+        part = await run_batch(scope, everything, keep, judge_later=True, bulk=True)
         tally.merge(part)
         report.committed = keep(part)
     if not dry_run:  # what the committed batches marked (a rolled-back one marked nothing)
