@@ -290,7 +290,8 @@ def server_env(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMGRAPH_")}
     env["CMGRAPH_DATABASE_URL"] = url
     env["CMGRAPH_PLUGINS_DIR"] = str(ROOT / "plugins")
-    env["PYTHONPATH"] = str(ROOT)
+    # this checkout's code, also where the installed package is another checkout's
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     # one token asks everything here: a caller's budget would measure 429s, not the service
     env["CMGRAPH_REQUESTS_PER_MINUTE"] = env["CMGRAPH_COST_PER_MINUTE"] = "0"
     return env
@@ -789,6 +790,21 @@ async def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+async def lag_only(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Only the event-loop step (--lag-only), on the cached practice."""
+    params = Params(clients=args.clients)
+    url, org = await prepare(kind, params, args.postgres_url, args.rebuild)
+    if kind == "sqlite":
+        await sqlite_statistics(url, args.analyze)
+    token = await new_token(url, params.slug)
+    await remove_additions(url, org)
+    data = await load_data(url, org, params)
+    try:
+        return {"db": kind, "lag": await lag_mix(url, token, data, args, kind)}
+    finally:
+        await remove_additions(url, org)
+
+
 async def sequential(
     server: Server, token: str, data: scenarios.Data, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -1127,6 +1143,11 @@ def parser() -> argparse.ArgumentParser:
         "on a server whose loop is probed (bench/lagprobe.py)",
     )
     p.add_argument(
+        "--lag-only",
+        action="store_true",
+        help="only the event-loop step (implies --no-peers and --no-import)",
+    )
+    p.add_argument(
         "--workers",
         type=_worker_counts,
         default=None,
@@ -1157,7 +1178,17 @@ async def amain(args: argparse.Namespace) -> int:
     lines: list[str] = []
     if args.peers_only:
         args.no_load = args.no_import = True
+    if args.lag_only:
+        args.no_peers = args.no_import = True
     for kind in kinds:
+        if args.lag_only:
+            lagged = await lag_only(kind, args)
+            results[kind] = lagged
+            title = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[kind]
+            block = ["", f"== {title}: the event-loop step only", *report_lag(lagged["lag"])]
+            lines += block
+            print("\n".join(block), flush=True)
+            continue
         if not args.no_peers:
             from bench.peers import compare  # it builds on this module's servers
 
