@@ -7,10 +7,12 @@ due, that is, how long the steps it ran meanwhile held it. The machine's other p
 can hold it too (the OS preempts the server), so each stall also records how much CPU the
 loop's thread spent in it: a stall that is mostly CPU is the server's own work.
 
-Each step the loop runs (asyncio's Handle._run: a task's step from one await to the next, or
-a callback) is timed too, wall and the loop thread's CPU, and the longest steps are kept
-with what they ran, also net of the collector's pauses inside them: the stall says what
-other requests waited, the steps say who held the loop.
+Each step of every task (from one await to the next; the tasks are made by the loop's task
+factory, which uvloop honours too) is timed, wall and the loop thread's CPU, and the longest
+steps are kept with what they ran, also net of the collector's pauses inside them: the stall
+says what other requests waited, the steps say who held the loop. The collector's pauses are
+timed by generation. With BENCH_LAG_STACKS set to a file, a thread samples the loop
+thread's stack during long steps and writes them there (where the time goes).
 
 Only the benchmark serves this. `GET /_bench/lag` answers the stalls since the last
 `POST /_bench/lag` (which starts afresh); every other path goes to cmgraph.
@@ -22,7 +24,10 @@ import argparse
 import asyncio
 import gc
 import os
+import sys
+import threading
 import time
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
 import orjson
@@ -51,15 +56,17 @@ class Stalls:
         self.own: list[tuple[float, str]] = []  # (CPU but the collector's, what), longest first
         self.gc: list[float] = []  # the collector's CPU per collection (inside steps)
         self.gc_cpu = 0.0
+        self.gc_by_generation: dict[int, float] = {}  # the collector's CPU by generation
+        self.gc_longest = (0.0, -1, 0)  # CPU, generation, objects collected
 
-    def step(self, wall: float, cpu: float, collector: float, what: object) -> None:
+    def step(self, wall: float, cpu: float, collector: float, what: str) -> None:
         if len(self.steps) < LONGEST_KEPT or cpu > self.steps[-1][0]:
-            self.steps.append((cpu, wall, _name(what)))
+            self.steps.append((cpu, wall, what))
             self.steps.sort(reverse=True)
             del self.steps[LONGEST_KEPT:]
         own = cpu - collector
         if len(self.own) < LONGEST_KEPT or own > self.own[-1][0]:
-            self.own.append((own, _name(what)))
+            self.own.append((own, what))
             self.own.sort(reverse=True)
             del self.own[LONGEST_KEPT:]
 
@@ -82,6 +89,14 @@ class Stalls:
             "gc_max_ms": round(max(self.gc, default=0.0) * 1000, 2),
             "gc_total_ms": round(sum(self.gc) * 1000, 2),
             "gc_collections": len(self.gc),
+            "gc_ms_by_generation": {
+                str(g): round(t * 1000, 2) for g, t in self.gc_by_generation.items()
+            },
+            "gc_longest": {
+                "cpu_ms": round(self.gc_longest[0] * 1000, 2),
+                "generation": self.gc_longest[1],
+                "collected": self.gc_longest[2],
+            },
             "objects": len(gc.get_objects()),
             "longest_steps": [
                 {"cpu_ms": round(c * 1000, 2), "wall_ms": round(w * 1000, 2), "what": what}
@@ -93,15 +108,6 @@ class Stalls:
         }
 
 
-def _name(callback: object) -> str:
-    """The coroutine a task's step ran, else the callback."""
-    task = getattr(callback, "__self__", None)
-    if isinstance(task, asyncio.Task):
-        coro = task.get_coro()
-        return str(getattr(coro, "__qualname__", coro))
-    return str(getattr(callback, "__qualname__", callback))
-
-
 def time_collections(stalls: Stalls) -> None:
     started: list[float] = []
 
@@ -109,29 +115,111 @@ def time_collections(stalls: Stalls) -> None:
         if phase == "start":
             started[:] = [time.thread_time()]
         elif started:
-            stalls.gc.append(time.thread_time() - started[0])
-            stalls.gc_cpu += stalls.gc[-1]
+            spent = time.thread_time() - started[0]
+            stalls.gc.append(spent)
+            stalls.gc_cpu += spent
+            generation = info["generation"]
+            stalls.gc_by_generation[generation] = stalls.gc_by_generation.get(generation, 0.0)
+            stalls.gc_by_generation[generation] += spent
+            if spent > stalls.gc_longest[0]:
+                stalls.gc_longest = (spent, generation, info["collected"])
 
     gc.callbacks.append(callback)
 
 
-def time_steps(stalls: Stalls) -> None:
-    """Time every step of the loop (two clock reads each)."""
-    run = asyncio.events.Handle._run
+STACKS_ENV = "BENCH_LAG_STACKS"
+"""When set to a file's path, the stacks sampled during each step longer than STACK_STEP_S
+are appended there (JSON lines): where the longest steps spend their time."""
+STACK_EVERY_S = 0.002
+STACK_STEP_S = 0.03
 
-    def timed(handle: asyncio.events.Handle) -> None:
+
+class StepSampler:
+    """A thread that samples the loop thread's stack while one step runs long."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.loop_thread = threading.get_ident()
+        self.started: float | None = None
+        self.samples: list[str] = []
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def begin(self) -> None:
+        self.samples = []
+        self.started = time.perf_counter()
+
+    def end(self, wall: float, cpu: float, collector: float, what: str) -> None:
+        self.started = None
+        if wall > STACK_STEP_S:
+            line: dict[str, object] = {"what": what, "samples": self.samples}
+            line |= {"wall_ms": wall * 1000, "cpu_ms": cpu * 1000, "gc_ms": collector * 1000}
+            with open(self.path, "ab") as out:
+                out.write(orjson.dumps(line) + b"\n")
+
+    def _sample(self) -> None:
+        while True:
+            time.sleep(STACK_EVERY_S)
+            started, samples = self.started, self.samples
+            if started is None or time.perf_counter() - started < 0.005:
+                continue
+            frame = sys._current_frames().get(self.loop_thread)
+            stack = []
+            while frame is not None:
+                code = frame.f_code
+                stack.append(f"{code.co_filename}:{frame.f_lineno}:{code.co_qualname}")
+                frame = frame.f_back
+            if self.started is started:
+                samples.append(";".join(reversed(stack)))
+
+
+class TimedCoroutine(Coroutine[Any, Any, Any]):
+    """A task's coroutine, each of its steps (from one await to the next) timed."""
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], stalls: Stalls, sampler: StepSampler | None):
+        self.coro, self.stalls, self.sampler = coro, stalls, sampler
+        self.__qualname__ = str(getattr(coro, "__qualname__", coro))
+
+    def send(self, value: Any) -> Any:
+        return self._timed(self.coro.send, value)
+
+    def throw(self, *args: Any) -> Any:
+        return self._timed(self.coro.throw, *args)
+
+    def close(self) -> None:
+        self.coro.close()
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.coro.__await__()
+
+    def _timed(self, step: Callable[..., Any], *args: Any) -> Any:
+        stalls, sampler = self.stalls, self.sampler
         wall, cpu, collector = time.perf_counter(), time.thread_time(), stalls.gc_cpu
-        run(handle)
-        spent = time.thread_time() - cpu
-        if spent > 0.001:
-            stalls.step(
-                time.perf_counter() - wall,
-                spent,
-                stalls.gc_cpu - collector,
-                handle._callback,  # type: ignore[attr-defined]
-            )
+        if sampler is not None:
+            sampler.begin()
+        try:
+            return step(*args)
+        finally:
+            spent, wall = time.thread_time() - cpu, time.perf_counter() - wall
+            if sampler is not None:
+                sampler.end(wall, spent, stalls.gc_cpu - collector, self.__qualname__)
+            if spent > 0.001:
+                stalls.step(wall, spent, stalls.gc_cpu - collector, self.__qualname__)
 
-    asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+
+def time_steps(stalls: Stalls) -> None:
+    """Time every step of every task started from now on (two clock reads each): through
+    the loop's task factory, which uvloop honours as asyncio's loop does. Plain callbacks
+    (a protocol's data_received, a future's done-callbacks) are not timed: they are short,
+    and the probe's stalls hold them anyway."""
+    stacks = os.environ.get(STACKS_ENV)
+    sampler = StepSampler(stacks) if stacks else None
+
+    def factory(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
+    ) -> asyncio.Task[Any]:
+        return asyncio.Task(TimedCoroutine(coro, stalls, sampler), loop=loop, **kwargs)
+
+    asyncio.get_running_loop().set_task_factory(factory)  # type: ignore[arg-type]
 
 
 async def probe(stalls: Stalls) -> None:

@@ -58,7 +58,7 @@ DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TARGETS = {"caseload": 0.25, "clinical": 0.35}  # share of the floor's req/s
 RENDERING_TARGET = 10.0  # 500 answers in at most 10x the time of one
 MIX_TARGET = 2.0  # the caseload page's p99 beside the long reads, against its p99 alone
-STALL_TARGET_MS = 50.0  # no step holds the event loop longer
+STALL_TARGET_MS = 50.0  # no step holds the event loop longer (the loop's CPU in it)
 MIX = {  # what runs beside the caseload page, one connection each
     "claims": ("claims",),
     "compliance": ("compliance",),
@@ -290,7 +290,8 @@ def server_env(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMGRAPH_")}
     env["CMGRAPH_DATABASE_URL"] = url
     env["CMGRAPH_PLUGINS_DIR"] = str(ROOT / "plugins")
-    env["PYTHONPATH"] = str(ROOT)
+    # this checkout's code, also where the installed package is another checkout's
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     # one token asks everything here: a caller's budget would measure 429s, not the service
     env["CMGRAPH_REQUESTS_PER_MINUTE"] = env["CMGRAPH_COST_PER_MINUTE"] = "0"
     return env
@@ -789,6 +790,21 @@ async def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+async def lag_only(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Only the event-loop step (--lag-only), on the cached practice."""
+    params = Params(clients=args.clients)
+    url, org = await prepare(kind, params, args.postgres_url, args.rebuild)
+    if kind == "sqlite":
+        await sqlite_statistics(url, args.analyze)
+    token = await new_token(url, params.slug)
+    await remove_additions(url, org)
+    data = await load_data(url, org, params)
+    try:
+        return {"db": kind, "lag": await lag_mix(url, token, data, args, kind)}
+    finally:
+        await remove_additions(url, org)
+
+
 async def sequential(
     server: Server, token: str, data: scenarios.Data, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -1016,13 +1032,16 @@ def report_lag(lag: dict[str, Any]) -> Iterator[str]:
     yield (
         f"event loop (probed every 5 ms), caseload page at {lag['concurrency']} connections "
         f"alone and beside other reads (one connection each; targets: p99 <= "
-        f"{MIX_TARGET:g}x alone, no stall > {STALL_TARGET_MS:g} ms):"
+        f"{MIX_TARGET:g}x alone, no step holding the loop > {STALL_TARGET_MS:g} ms of its CPU; "
+        "a stall's wall time also counts the other processes the OS ran meanwhile):"
     )
     for label, run in lag["runs"].items():
         page, stalls = run["loads"]["caseload"], run["lag"]
         ratio = run["p99_ratio"]
         verdict = "" if label == "alone" else (" ok" if ratio <= MIX_TARGET else " MISS")
-        stall_verdict = "ok" if stalls.get("max_ms", 0) <= STALL_TARGET_MS else "MISS"
+        steps = stalls.get("longest_steps", [])
+        held = steps[0]["cpu_ms"] if steps else 0.0
+        step_verdict = "ok" if held <= STALL_TARGET_MS else "MISS"
         beside = ", ".join(
             f"{n} {r['rps']:.1f} req/s p99 {ms_text(r['p99_ms'])} ms"
             for n, r in run["loads"].items()
@@ -1030,18 +1049,25 @@ def report_lag(lag: dict[str, Any]) -> Iterator[str]:
         )
         yield (
             f"  {label:22} caseload p99 {ms_text(page['p99_ms']):>7} ms ({ratio:.2f}x{verdict}), "
-            f"{page['rps']:.1f} req/s; longest stall {stalls.get('max_ms', 0):.1f} ms "
+            f"{page['rps']:.1f} req/s; longest step {held:.1f} ms of the loop's CPU "
+            f"{step_verdict}; longest stall {stalls.get('max_ms', 0):.1f} ms "
             f"({stalls.get('max_cpu_ms', 0):.1f} ms of it the loop's CPU; stall p99 "
-            f"{stalls.get('p99_ms', 0):.1f} ms, {stalls.get('over_50ms', 0)} over 50 ms) "
-            f"{stall_verdict}" + (f"; {beside}" if beside else "")
+            f"{stalls.get('p99_ms', 0):.1f} ms, {stalls.get('over_50ms', 0)} over 50 ms)"
+            + (f"; {beside}" if beside else "")
         )
-        steps = stalls.get("longest_steps", [])
         if steps:
+            longest_gc = stalls.get("gc_longest", {})
             yield (
                 "    longest steps (loop CPU / wall ms): "
                 + ", ".join(f"{s['cpu_ms']:.0f}/{s['wall_ms']:.0f} {s['what']}" for s in steps[:3])
-                + f"; garbage collection: longest {stalls['gc_max_ms']:.0f} ms, "
-                f"{stalls['gc_total_ms']:.0f} ms in all"
+                + f"; garbage collection: longest {stalls['gc_max_ms']:.0f} ms"
+                + (
+                    f" (generation {longest_gc['generation']}, {longest_gc['collected']:,} "
+                    "objects freed)"
+                    if longest_gc
+                    else ""
+                )
+                + f", {stalls['gc_total_ms']:.0f} ms in all"
             )
             yield "    longest steps but the collector's pauses (loop CPU ms): " + ", ".join(
                 f"{s['cpu_ms']:.0f} {s['what']}" for s in stalls.get("longest_own_steps", [])[:3]
@@ -1127,6 +1153,11 @@ def parser() -> argparse.ArgumentParser:
         "on a server whose loop is probed (bench/lagprobe.py)",
     )
     p.add_argument(
+        "--lag-only",
+        action="store_true",
+        help="only the event-loop step (implies --no-peers and --no-import)",
+    )
+    p.add_argument(
         "--workers",
         type=_worker_counts,
         default=None,
@@ -1157,7 +1188,17 @@ async def amain(args: argparse.Namespace) -> int:
     lines: list[str] = []
     if args.peers_only:
         args.no_load = args.no_import = True
+    if args.lag_only:
+        args.no_peers = args.no_import = True
     for kind in kinds:
+        if args.lag_only:
+            lagged = await lag_only(kind, args)
+            results[kind] = lagged
+            title = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[kind]
+            block = ["", f"== {title}: the event-loop step only", *report_lag(lagged["lag"])]
+            lines += block
+            print("\n".join(block), flush=True)
+            continue
         if not args.no_peers:
             from bench.peers import compare  # it builds on this module's servers
 

@@ -130,6 +130,56 @@ def resolved(loader: DataLoader[K, V], key: K, make: Callable[[V], R]) -> R:
     return make(value)
 
 
+def _coverages_with_payors(
+    scope: TenantScope,
+    reader: Reader,
+    coverages_by_client: DataLoader[UUID, Any],
+    payor_by_id: DataLoader[UUID, Any],
+) -> Callable[[list[UUID]], Awaitable[None]]:
+    async def read(client_ids: list[UUID]) -> None:
+        coverages, payors = await reader.run(
+            lambda session: batches.coverages_with_payors(session, scope, client_ids)
+        )
+        prime(coverages_by_client, coverages, client_ids, [])
+        prime(payor_by_id, payors, payors, None)
+
+    return read
+
+
+def _assignments_with_providers(
+    scope: TenantScope,
+    reader: Reader,
+    assignments_by_client: DataLoader[UUID, Any],
+    provider_by_id: DataLoader[UUID, Any],
+) -> Callable[[list[UUID]], Awaitable[None]]:
+    async def read(client_ids: list[UUID]) -> None:
+        assignments, providers = await reader.run(
+            lambda session: batches.assignments_with_providers(session, scope, client_ids)
+        )
+        prime(assignments_by_client, assignments, client_ids, [])
+        prime(provider_by_id, providers, providers, None)
+
+    return read
+
+
+def _assignments_with_credentials(
+    scope: TenantScope,
+    reader: Reader,
+    assignments_by_client: DataLoader[UUID, Any],
+    provider_by_id: DataLoader[UUID, Any],
+    credentials_by_provider: DataLoader[UUID, Any],
+) -> Callable[[list[UUID]], Awaitable[None]]:
+    async def read(client_ids: list[UUID]) -> None:
+        assignments, providers, credentials = await reader.run(
+            lambda session: batches.assignments_with_credentials(session, scope, client_ids)
+        )
+        prime(assignments_by_client, assignments, client_ids, [])
+        prime(provider_by_id, providers, providers, None)
+        prime(credentials_by_provider, credentials, credentials, [])
+
+    return read
+
+
 @contextmanager
 def plugin_failures() -> Iterator[None]:
     """A plugin that raises while a field resolves fails that field with PLUGIN_FAILED."""
@@ -143,11 +193,7 @@ class Loaders:
     """`<Model>By<Key>` loaders for one request."""
 
     def __init__(self, scope: TenantScope, reader: Reader) -> None:
-        self._scope, self._reader = scope, reader
         self._fillers: dict[int, DataLoader[Any, None]] = {}
-        self._coverages_with_payors = groups(self._read_coverages_with_payors)
-        self._assignments_with_credentials = groups(self._read_assignments_with_credentials)
-        self._assignments_with_providers = groups(self._read_assignments_with_providers)
         self.client_by_id = _by_id(reader, scope, batches.clients_by_id)
         self.provider_by_id = _by_id(reader, scope, batches.providers_by_id)
         self.payor_by_id = _by_id(reader, scope, batches.payors_by_id)
@@ -165,6 +211,34 @@ class Loaders:
         self.findings_by_client = self._findings_by_client(scope, reader)
         self.changes_by_entity = self._changes_by_entity(scope, reader)
         self.verdict_by_appointment = self._verdict_by_appointment(scope, reader)
+        # Their reads prime other loaders: closures over those, not over self, so that no
+        # loader refers back to this object (a reference cycle keeps everything the loaders
+        # read alive until the collector runs, and then the collector walks all of it).
+        self._coverages_with_payors = groups(
+            _coverages_with_payors(scope, reader, self.coverages_by_client, self.payor_by_id)
+        )
+        self._assignments_with_providers = groups(
+            _assignments_with_providers(
+                scope, reader, self.assignments_by_client, self.provider_by_id
+            )
+        )
+        self._assignments_with_credentials = groups(
+            _assignments_with_credentials(
+                scope,
+                reader,
+                self.assignments_by_client,
+                self.provider_by_id,
+                self.credentials_by_provider,
+            )
+        )
+
+    def clear(self) -> None:
+        """Forget everything loaded: the request is answered (Context.release)."""
+        for value in vars(self).values():
+            if isinstance(value, DataLoader):
+                value.clear_all()
+                value.batch = None  # its last batch: the keys and futures it answered
+        self._fillers.clear()
 
     async def fill(self, loader: DataLoader[K, V], keys: Iterable[K]) -> list[V]:
         """What `loader.load_many(keys)` answers, for a prefetch (api.prefetch): the keys it
@@ -210,31 +284,6 @@ class Loaders:
         lacking = missing(self.assignments_by_client, client_ids)
         if lacking:
             await self._assignments_with_credentials.load(lacking)
-
-    async def _read_coverages_with_payors(self, client_ids: list[UUID]) -> None:
-        scope = self._scope
-        coverages, payors = await self._reader.run(
-            lambda session: batches.coverages_with_payors(session, scope, client_ids)
-        )
-        prime(self.coverages_by_client, coverages, client_ids, [])
-        prime(self.payor_by_id, payors, payors, None)
-
-    async def _read_assignments_with_providers(self, client_ids: list[UUID]) -> None:
-        scope = self._scope
-        assignments, providers = await self._reader.run(
-            lambda session: batches.assignments_with_providers(session, scope, client_ids)
-        )
-        prime(self.assignments_by_client, assignments, client_ids, [])
-        prime(self.provider_by_id, providers, providers, None)
-
-    async def _read_assignments_with_credentials(self, client_ids: list[UUID]) -> None:
-        scope = self._scope
-        assignments, providers, credentials = await self._reader.run(
-            lambda session: batches.assignments_with_credentials(session, scope, client_ids)
-        )
-        prime(self.assignments_by_client, assignments, client_ids, [])
-        prime(self.provider_by_id, providers, providers, None)
-        prime(self.credentials_by_provider, credentials, credentials, [])
 
     @staticmethod
     def _lines_by_client(scope: TenantScope, reader: Reader) -> DataLoader[UUID, list[str]]:

@@ -524,6 +524,7 @@ class GraphQLEndpoint:
             return Answer(self._json(error_body(message, BAD_REQUEST), status, answer_in))
         finally:
             await context.reader.close()
+            context.release()
             # the selected operation's name (api.guard), never the caller's operationName as
             # given: one that names no operation is refused above and logs none
             entry.operation = context.operation_name
