@@ -135,10 +135,10 @@ async def test_0003_revokes_tokens_that_do_not_name_their_organization(scratch_u
 
 async def test_migrations_make_every_index_the_models_declare(scratch_url: str) -> None:
     """The models name the indexes the queries are planned against; a migration must make
-    each one, or a database built by migrations plans without it."""
+    each one, with the same columns, or a database built by migrations plans without it."""
     await asyncio.to_thread(migrate.upgrade, scratch_url)
     made = await _inspect(scratch_url)
     for table in models.Base.metadata.sorted_tables:
-        declared = {i.name for i in table.indexes}
-        present = {name for name, _, _ in made[table.name]["indexes"]}
+        declared = {(i.name, tuple(c.name for c in i.columns)) for i in table.indexes}
+        present = {(name, columns) for name, columns, _ in made[table.name]["indexes"]}
         assert declared <= present, f"{table.name}: no migration makes {declared - present}"

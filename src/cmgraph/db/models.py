@@ -255,6 +255,7 @@ class Appointment(Tenant):
             "client_id",
             "service_line",
             "date_of_service",
+            "starts_at",  # the first session an assignment covers, in order
         ),
         # The sessions of (client, date of service) pairs, in every line (services.sessions).
         Index("ix_appointments_client_date", "organization_id", "client_id", "date_of_service"),
