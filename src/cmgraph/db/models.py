@@ -255,7 +255,10 @@ class Appointment(Tenant):
             "client_id",
             "service_line",
             "date_of_service",
+            "starts_at",  # the first session an assignment covers, in order
         ),
+        # The sessions of (client, date of service) pairs, in every line (services.sessions).
+        Index("ix_appointments_client_date", "organization_id", "client_id", "date_of_service"),
         # Claim lines count a window's sessions of the statuses asked from this index alone.
         Index("ix_appointments_status_day", "organization_id", "status", "date_of_service"),
         CheckConstraint("ends_at > starts_at", name="period"),

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
-from cmgraph.services.inline_table import inline_table
+from cmgraph.services.inline_table import any_of, inline_table
 
 AnyRow = Row[*tuple[Any, ...]]
 
@@ -149,12 +149,14 @@ async def providers(
     p = models.Provider
     rows = await session.execute(
         select(p.id, p.first_name, p.last_name, p.npi, p.active).where(
-            p.organization_id == org, p.id.in_(ids)
+            p.organization_id == org, any_of(session, "ids", p.id, ids)
         )
     )
     credentials: dict[UUID, list[facts.Credential]] = defaultdict(list)
     for c in await session.execute(
-        select(*CREDENTIAL_FACT).where(_cr.organization_id == org, _cr.provider_id.in_(ids))
+        select(*CREDENTIAL_FACT).where(
+            _cr.organization_id == org, any_of(session, "ids", _cr.provider_id, ids)
+        )
     ):
         credentials[c.provider_id].append(credential_fact(c))
     return {
@@ -190,7 +192,7 @@ async def coverages(
             py.settings,
         )
         .join(py, (py.organization_id == cv.organization_id) & (py.id == cv.payor_id))
-        .where(cv.organization_id == org, cv.client_id.in_(client_ids))
+        .where(cv.organization_id == org, any_of(session, "ids", cv.client_id, client_ids))
     )
     payors: dict[UUID, facts.Payor] = {}  # a few payors, shared by thousands of coverages
     for coverage in rows:
@@ -274,7 +276,8 @@ async def assignments_of(
     wanted = set(pairs)
     rows = await session.execute(
         select(*ASSIGNMENT_FACT).where(
-            _as.organization_id == org, _as.client_id.in_({client for client, _ in wanted})
+            _as.organization_id == org,
+            any_of(session, "ids", _as.client_id, {client for client, _ in wanted}),
         )
     )
     return [assignment_fact(a) for a in rows if (a.client_id, a.service_line) in wanted]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.services import loading, lookups, sessions
+from cmgraph.services.inline_table import any_of
 from cmgraph.services.outcome import INVALID_INPUT, NOT_FOUND, Refused, UserError
 from cmgraph.services.scope import TenantScope
 
@@ -95,7 +96,8 @@ async def _known_clients(
         return set()
     rows = await session.scalars(
         select(models.Client.id).where(
-            models.Client.organization_id == scope.organization_id, models.Client.id.in_(ids)
+            models.Client.organization_id == scope.organization_id,
+            any_of(session, "ids", models.Client.id, ids),
         )
     )
     return set(rows)

@@ -23,7 +23,7 @@ from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.plugins import ClaimDecision
 from cmgraph.services import loading
-from cmgraph.services.inline_table import inline_table
+from cmgraph.services.inline_table import any_of, inline_table
 from cmgraph.services.scope import TenantScope
 
 STEP_S = 0.005
@@ -94,7 +94,9 @@ async def _first_covered(
         .scalar_subquery()
     )
     rows = await session.execute(
-        select(a.id, first).where(a.organization_id == org, a.id.in_(assignment_ids))
+        select(a.id, first).where(
+            a.organization_id == org, any_of(session, "ids", a.id, assignment_ids)
+        )
     )
     return {assignment_id: at for assignment_id, at in rows if at is not None}
 

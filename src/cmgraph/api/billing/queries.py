@@ -26,7 +26,7 @@ from cmgraph.api.pagination import keyset_after, keyset_cursor, page_size
 from cmgraph.api.parsing import parse_id, query_id
 from cmgraph.api.providers.types import Provider
 from cmgraph.api.windows import report_window
-from cmgraph.services import claims, rendering
+from cmgraph.services import batches, claims, rendering
 
 MAX_RENDERING_REQUESTS = 1000
 CLAIM_LINES_CURSOR = "claimLines"
@@ -35,31 +35,38 @@ CLAIM_LINES_CURSOR = "claimLines"
 async def _answers(
     info: Info, client_ids: Sequence[str], verdicts: Sequence[Any]
 ) -> list[RenderingProviderAnswer]:
-    """The answers of a batch: their assignments and providers are loaded for the whole
-    batch first (one query each), then every answer is built without waiting."""
-    loaders = info.context.loaders
-    assignment_ids = list(
-        {v.case_manager.id for v in verdicts if v.case_manager is not None} - {None}
-    )
+    """The answers of a batch: their assignments and providers are read for the whole batch
+    first (one statement each, straight from services.batches: a loader's future per key
+    cost more than the read), then every answer is built without waiting. Answers naming
+    the same assignment or provider share its object."""
+    reader, scope = info.context.reader, info.context.scope
+    assignment_ids = list({v.case_manager.id for v in verdicts if v.case_manager} - {None})
     provider_ids = list({v.rendering_provider_id for v in verdicts} - {None})
-    assignments = await loaders.assignment_by_id.load_many(assignment_ids)
-    providers = await loaders.provider_by_id.load_many(provider_ids)
-    rows = dict(zip(assignment_ids, assignments, strict=True))
-    found = dict(zip(provider_ids, providers, strict=True))
+    rows = (
+        await reader.run(lambda s: batches.assignments_by_id(s, scope, assignment_ids))
+        if assignment_ids
+        else {}
+    )
+    found = (
+        await reader.run(lambda s: batches.providers_by_id(s, scope, provider_ids))
+        if provider_ids
+        else {}
+    )
+    providers = {pk: Provider.of(row) for pk, row in found.items()}
+    assignments = {pk: CaseManagerAssignment.of(row) for pk, row in rows.items()}
     answers = []
     for client_id, verdict in zip(client_ids, verdicts, strict=True):
         cm, provider_id = verdict.case_manager, verdict.rendering_provider_id
-        row = rows.get(cm.id) if cm is not None else None
-        provider = found[provider_id] if provider_id else None
+        provider = providers.get(provider_id) if provider_id else None
         assert provider_id is None or provider is not None, "a plugin named no provider of ours"
         answers.append(
             RenderingProviderAnswer(
                 client_id=strawberry.ID(client_id),
                 service_line=verdict.key.service_line,
                 date_of_service=verdict.key.date_of_service,
-                provider=Provider.of(provider) if provider else None,
-                assignment=CaseManagerAssignment.of(row) if row else None,
-                findings=findings(verdict.findings),
+                provider=provider,
+                assignment=assignments.get(cm.id) if cm is not None else None,
+                findings=findings(verdict.findings) if verdict.findings else [],
             )
         )
     return answers
