@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict, namedtuple
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, Dialect, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.services import sessions, visibility
+from cmgraph.services.inline_table import in_list, listed
 from cmgraph.services.scope import TenantScope
 
 M = TypeVar("M", bound=models.Tenant)
@@ -61,9 +62,26 @@ def record(model: type[M]) -> Callable[[Sequence[Any]], M]:
     return cast("Callable[[Sequence[Any]], M]", make_type(f"{model.__name__}Row", fields)._make)
 
 
-# The parameters of every statement here: the caller's organization, and the batch's keys.
+# The caller's organization: a parameter of every statement here.
 ORG: BindParameter[Any] = bindparam("org")
-KEYS: BindParameter[Any] = bindparam("keys", expanding=True)
+
+
+class Keyed:
+    """A statement over a batch's keys (values of `column`), built once for each kind of
+    database by `build`, given the condition on the keys: they are one parameter
+    (inline_table.in_list), so the statement's text does not change with their number."""
+
+    def __init__(self, column: Any, build: Callable[[ColumnElement[bool]], Select[Any]]) -> None:
+        self.column, self.build = column, build
+        self._built: dict[str, Select[Any]] = {}
+
+    def statement(self, dialect: Dialect) -> Select[Any]:
+        built = self._built.get(dialect.name)
+        if built is None:
+            built = self._built[dialect.name] = self.build(
+                in_list(self.column, "keys", dialect.name)
+            )
+        return built
 
 
 def narrowed(statement: Select[Any], scope: TenantScope, model: type[Any]) -> Select[Any]:
@@ -74,46 +92,43 @@ def narrowed(statement: Select[Any], scope: TenantScope, model: type[Any]) -> Se
 
 
 async def _execute(
-    session: AsyncSession, scope: TenantScope, statement: Any, keys: Sequence[Any]
+    session: AsyncSession,
+    scope: TenantScope,
+    keyed: Keyed,
+    keys: Collection[Any],
+    adjust: Callable[[Select[Any]], Select[Any]] | None = None,
 ) -> Any:
-    """On the session's connection: a Core statement needs none of the ORM's steps."""
+    """The keyed statement (adjusted for this read, when it must be) on the session's
+    connection: a Core statement needs none of the ORM's steps."""
     connection = await session.connection()
-    return await connection.execute(statement, {"org": scope.organization_id, "keys": keys})
+    dialect = connection.dialect
+    statement = keyed.statement(dialect)
+    if adjust is not None:
+        statement = adjust(statement)
+    parameters = {"org": scope.organization_id, "keys": listed(dialect, keyed.column, keys)}
+    return await connection.execute(statement, parameters)
 
 
 async def _rows(
     session: AsyncSession,
     scope: TenantScope,
     model: type[M],
-    statement: Any,
-    keys: Sequence[Any],
+    keyed: Keyed,
+    keys: Collection[Any],
+    adjust: Callable[[Select[Any]], Select[Any]] | None = None,
 ) -> list[M]:
     make = record(model)
-    return [make(row) for row in await _execute(session, scope, statement, keys)]
-
-
-async def _pairs(
-    session: AsyncSession,
-    scope: TenantScope,
-    first: type[M],
-    second: type[N],
-    statement: Any,
-    keys: Sequence[Any],
-) -> list[tuple[M, N]]:
-    """Rows of a join that selects first's columns, then second's: each as two records."""
-    split, make_first, make_second = len(_columns(first)), record(first), record(second)
-    return [
-        (make_first(row[:split]), make_second(row[split:]))
-        for row in await _execute(session, scope, statement, keys)
-    ]
+    return [make(row) for row in await _execute(session, scope, keyed, keys, adjust)]
 
 
 def _by_id(model: type[M]) -> ById[M]:
-    statement = select(*_columns(model)).where(model.organization_id == ORG, model.id.in_(KEYS))
+    keyed = Keyed(
+        model.id,
+        lambda keys: select(*_columns(model)).where(model.organization_id == ORG, keys),
+    )
 
     async def read(session: AsyncSession, scope: TenantScope, ids: Sequence[UUID]) -> dict[UUID, M]:
-        visible = narrowed(statement, scope, model)
-        rows = await _rows(session, scope, model, visible, list(ids))
+        rows = await _rows(session, scope, model, keyed, ids, lambda s: narrowed(s, scope, model))
         return {r.id: r for r in rows}
 
     return read
@@ -138,10 +153,11 @@ def _grouped(
 ) -> Grouped[Any, M]:
     """Rows grouped by `column`. A key is the column's value, or (value, filters) when
     `filtered` turns the filters into conditions; keys sharing filters share one query."""
-    statement = (
-        select(*_columns(model))
-        .where(model.organization_id == ORG, getattr(model, column).in_(KEYS))
-        .order_by(*order)
+    keyed = Keyed(
+        getattr(model, column),
+        lambda keys: (
+            select(*_columns(model)).where(model.organization_id == ORG, keys).order_by(*order)
+        ),
     )
 
     async def read(
@@ -153,10 +169,13 @@ def _grouped(
             by_filters[filters].append(value)
         found: dict[Any, list[M]] = defaultdict(list)
         for filters, values in by_filters.items():
-            chosen = statement.where(*filtered(filters)) if filtered else statement
-            if visible_only:
-                chosen = narrowed(chosen, scope, model)
-            rows = await _rows(session, scope, model, chosen, values)
+
+            def adjust(statement: Select[Any], filters: Any = filters) -> Select[Any]:
+                if filtered:
+                    statement = statement.where(*filtered(filters))
+                return narrowed(statement, scope, model) if visible_only else statement
+
+            rows = await _rows(session, scope, model, keyed, values, adjust)
             for row in rows:
                 value = getattr(row, column)
                 found[(value, filters) if filtered else value].append(row)
@@ -212,9 +231,11 @@ appointments_by_client = _grouped(
 )
 
 
-def _joined(rows: tuple[type[M], Sequence[Any]], parents: tuple[type[N], str]) -> Select[Any]:
-    """The statement of a model's rows (in the given order) of the clients in KEYS, each
-    with the parent row it names by the given column."""
+def _joined(
+    rows: tuple[type[M], Sequence[Any]], parents: tuple[type[N], str], keys: ColumnElement[bool]
+) -> Select[Any]:
+    """The statement of a model's rows (in the given order) of the clients whose ids meet
+    `keys`, each with the parent row it names by the given column."""
     (model, order), (parent, column) = rows, parents
     return (
         select(*_columns(model), *_columns(parent))
@@ -223,7 +244,7 @@ def _joined(rows: tuple[type[M], Sequence[Any]], parents: tuple[type[N], str]) -
             (parent.organization_id == model.organization_id)
             & (parent.id == getattr(model, column)),
         )
-        .where(model.organization_id == ORG, cast(Any, model).client_id.in_(KEYS))
+        .where(model.organization_id == ORG, keys)
         .order_by(*order)
     )
 
@@ -232,36 +253,48 @@ async def _with_parents(
     session: AsyncSession,
     scope: TenantScope,
     client_ids: Sequence[UUID],
-    statement: Select[Any],
+    keyed: Keyed,
     models_read: tuple[type[M], type[N]],
 ) -> tuple[dict[UUID, list[M]], dict[UUID, N]]:
     """The clients' rows, grouped by client, and the parent row each one names, from one
     statement made by _joined."""
     model, parent = models_read
-    visible = narrowed(statement, scope, model)
-    pairs = await _pairs(session, scope, model, parent, visible, list(client_ids))
+    split, make_first, make_second = len(_columns(model)), record(model), record(parent)
     by_client: dict[UUID, list[M]] = defaultdict(list)
     by_id: dict[UUID, N] = {}
-    for row, parent_row in pairs:
-        by_client[cast(Any, row).client_id].append(row)
+    visible = functools.partial(narrowed, scope=scope, model=model)
+    for row in await _execute(session, scope, keyed, client_ids, visible):
+        first = make_first(row[:split])
+        by_client[cast(Any, first).client_id].append(first)
+        parent_row = make_second(row[split:])
         by_id[parent_row.id] = parent_row
     return by_client, by_id
 
 
-COVERAGES_WITH_PAYORS = _joined((models.Coverage, COVERAGE_ORDER), (models.Payor, "payor_id"))
-ASSIGNMENTS_WITH_PROVIDERS = _joined(
-    (models.Assignment, ASSIGNMENT_ORDER), (models.Provider, "provider_id")
+COVERAGES_WITH_PAYORS = Keyed(
+    models.Coverage.client_id,
+    lambda keys: _joined((models.Coverage, COVERAGE_ORDER), (models.Payor, "payor_id"), keys),
+)
+ASSIGNMENTS_WITH_PROVIDERS = Keyed(
+    models.Assignment.client_id,
+    lambda keys: _joined(
+        (models.Assignment, ASSIGNMENT_ORDER), (models.Provider, "provider_id"), keys
+    ),
 )
 # ... and each provider's credentials: a row per credential (one with none where there is
 # none), as credentials_by_provider orders them
-ASSIGNMENTS_WITH_CREDENTIALS = (
-    ASSIGNMENTS_WITH_PROVIDERS.outerjoin(
-        models.Credential,
-        (models.Credential.organization_id == models.Provider.organization_id)
-        & (models.Credential.provider_id == models.Provider.id),
-    )
-    .add_columns(*_columns(models.Credential))
-    .order_by(*CREDENTIAL_ORDER)
+ASSIGNMENTS_WITH_CREDENTIALS = Keyed(
+    models.Assignment.client_id,
+    lambda keys: (
+        ASSIGNMENTS_WITH_PROVIDERS.build(keys)
+        .outerjoin(
+            models.Credential,
+            (models.Credential.organization_id == models.Provider.organization_id)
+            & (models.Credential.provider_id == models.Provider.id),
+        )
+        .add_columns(*_columns(models.Credential))
+        .order_by(*CREDENTIAL_ORDER)
+    ),
 )
 
 
@@ -304,14 +337,14 @@ async def assignments_with_credentials(
     second = first + len(_columns(models.Provider))
     assignment_id = _key_at(models.Assignment, "id")
     credential_id = second + _key_at(models.Credential, "id")
-    visible = narrowed(ASSIGNMENTS_WITH_CREDENTIALS, scope, models.Assignment)
+    visible = functools.partial(narrowed, scope=scope, model=models.Assignment)
     by_client: dict[UUID, list[models.Assignment]] = defaultdict(list)
     providers: dict[UUID, models.Provider] = {}
     credentials: dict[UUID, list[models.Credential]] = {}
     # a provider's credentials repeat with each of their assignments: taken from the first
     read_with: dict[UUID, Any] = {}
     last: Any = None
-    for row in await _execute(session, scope, visible, list(client_ids)):
+    for row in await _execute(session, scope, ASSIGNMENTS_WITH_CREDENTIALS, client_ids, visible):
         if last is None or row[assignment_id] != last.id:  # the next assignment
             last = assignment_of(row[:first])
             by_client[last.client_id].append(last)

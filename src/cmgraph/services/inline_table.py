@@ -28,7 +28,18 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, any_, bindparam, column, func, literal, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    String,
+    any_,
+    bindparam,
+    column,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
@@ -65,14 +76,36 @@ def any_of(
     values: Collection[Any],
 ) -> ColumnElement[bool]:
     """`target IN values`, with the values as one parameter `name` (see the module's doc)."""
-    type_ = target.type
-    if session.get_bind().dialect.name == "postgresql":
-        return target == any_(bindparam(name, list(values), type_=ARRAY(type_)))
     dialect = session.get_bind().dialect
-    to_db = type_.dialect_impl(dialect).bind_processor(dialect)
-    text = orjson.dumps([v if to_db is None or v is None else to_db(v) for v in values]).decode()
-    each = func.json_each(bindparam(name, text)).table_valued("value")
+    return in_list(target, name, dialect.name, listed(dialect, target, values))
+
+
+def in_list(
+    target: ColumnElement[Any] | QueryableAttribute[Any],
+    name: str,
+    dialect: str,
+    *value: Any,
+) -> ColumnElement[bool]:
+    """`target IN` the list that parameter `name` holds, its value made by `listed`: given
+    here, or with each execution of a statement built once per kind of database."""
+    given: dict[str, Any] = {"value": value[0]} if value else {}
+    if dialect == "postgresql":
+        return target == any_(bindparam(name, type_=ARRAY(target.type), **given))
+    each = func.json_each(bindparam(name, type_=String(), **given)).table_valued("value")
     return target.in_(select(each.c.value))
+
+
+def listed(
+    dialect: Dialect,
+    target: ColumnElement[Any] | QueryableAttribute[Any],
+    values: Collection[Any],
+) -> Any:
+    """The value of an `in_list` parameter: the values themselves (PostgreSQL), or their JSON
+    array as `target`'s column stores them (SQLite)."""
+    if dialect.name == "postgresql":
+        return list(values)
+    to_db = target.type.dialect_impl(dialect).bind_processor(dialect)
+    return orjson.dumps([v if to_db is None or v is None else to_db(v) for v in values]).decode()
 
 
 def _json_rows(
