@@ -1,12 +1,14 @@
 """A bulk import's batch runs on SQLite with a larger page cache and rarer checkpoints
-(db.engine.SQLITE_BULK); any other transaction on that connection, a write or a read, gets
-SQLite's defaults back first (SQLITE_DEFAULTS)."""
+(db.engine.SQLITE_BULK); its connection goes back to the pool with SQLite's defaults
+(SQLITE_DEFAULTS), so every other transaction, a write or a read, runs with them, and none
+pays for the switch with statements of its own (they would count in its statements and
+traces)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from cmgraph.db import migrate
 from cmgraph.db.engine import SQLITE_BULK, SQLITE_DEFAULTS, Database
@@ -26,6 +28,12 @@ async def test_bulk_batches_get_their_settings_and_everything_else_the_defaults(
     url = f"sqlite+aiosqlite:///{tmp_path / 'bulk.db'}"
     await migrate.upgrade_async(url)
     db = Database.from_url(url, pool_size=1, max_overflow=0)  # one connection for all
+    seen: list[str] = []
+
+    @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+    def _sent(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
     try:
         async with db.write() as session:
             assert await _settings(session) == SQLITE_DEFAULTS
@@ -37,5 +45,6 @@ async def test_bulk_batches_get_their_settings_and_everything_else_the_defaults(
             assert await _settings(session) == SQLITE_BULK
         async with db.read() as session:
             assert await _settings(session) == SQLITE_DEFAULTS
+        assert not [s for s in seen if "=" in s and s.startswith("PRAGMA")]
     finally:
         await db.dispose()

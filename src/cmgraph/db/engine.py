@@ -143,7 +143,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_seconds: float) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.close()
-        record.info[_PRAGMAS] = SQLITE_DEFAULTS
+        _set_pragmas(dbapi_connection, record, SQLITE_DEFAULTS)
         # SQLite's lower() folds ASCII only; name search must find "Élise" as PostgreSQL does.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
@@ -159,12 +159,27 @@ def _configure_sqlite(engine: AsyncEngine, busy_seconds: float) -> None:
     def _on_begin(conn: Connection) -> None:
         options = conn.get_execution_options()
         wanted = SQLITE_BULK if options.get(BULK_OPTION, False) else SQLITE_DEFAULTS
-        if conn.connection.info.get(_PRAGMAS) is not wanted:
-            for name, value in wanted.items():
-                conn.exec_driver_sql(f"PRAGMA {name}={value}")
-            conn.connection.info[_PRAGMAS] = wanted
+        if conn.connection.info.get(_PRAGMAS) is not wanted:  # a bulk batch begins
+            _set_pragmas(conn.connection.dbapi_connection, conn.connection, wanted)
         write = options.get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        # A bulk batch's connection goes back to the pool with the defaults, so that no
+        # later request on it pays for restoring them.
+        if dbapi_connection is not None and record.info.get(_PRAGMAS) is not SQLITE_DEFAULTS:
+            _set_pragmas(dbapi_connection, record, SQLITE_DEFAULTS)
+
+
+def _set_pragmas(dbapi_connection: Any, record: Any, pragmas: dict[str, int]) -> None:
+    """On the driver's connection itself: statements of no transaction, that no listener of
+    SQLAlchemy's (statement counts, traces) sees."""
+    cursor = dbapi_connection.cursor()
+    for name, value in pragmas.items():
+        cursor.execute(f"PRAGMA {name}={value}")
+    cursor.close()
+    record.info[_PRAGMAS] = pragmas
 
 
 def unwritable_sqlite_files(url: str) -> list[str]:
