@@ -130,54 +130,23 @@ def resolved(loader: DataLoader[K, V], key: K, make: Callable[[V], R]) -> R:
     return make(value)
 
 
-def _coverages_with_payors(
+def _joined(
     scope: TenantScope,
     reader: Reader,
-    coverages_by_client: DataLoader[UUID, Any],
-    payor_by_id: DataLoader[UUID, Any],
+    read: Callable[[Any, TenantScope, list[UUID]], Awaitable[tuple[Any, ...]]],
+    by_client: DataLoader[UUID, Any],
+    *parents: DataLoader[UUID, Any],
 ) -> Callable[[list[UUID]], Awaitable[None]]:
-    async def read(client_ids: list[UUID]) -> None:
-        coverages, payors = await reader.run(
-            lambda session: batches.coverages_with_payors(session, scope, client_ids)
-        )
-        prime(coverages_by_client, coverages, client_ids, [])
-        prime(payor_by_id, payors, payors, None)
+    """A joined read of services.batches (clients' rows, then their parents by id), priming
+    `by_client` for every client asked and each of `parents` with what was found."""
 
-    return read
+    async def load(client_ids: list[UUID]) -> None:
+        rows, *found = await reader.run(lambda session: read(session, scope, client_ids))
+        prime(by_client, rows, client_ids, [])
+        for loader, values in zip(parents, found, strict=True):
+            prime(loader, values, values, None)
 
-
-def _assignments_with_providers(
-    scope: TenantScope,
-    reader: Reader,
-    assignments_by_client: DataLoader[UUID, Any],
-    provider_by_id: DataLoader[UUID, Any],
-) -> Callable[[list[UUID]], Awaitable[None]]:
-    async def read(client_ids: list[UUID]) -> None:
-        assignments, providers = await reader.run(
-            lambda session: batches.assignments_with_providers(session, scope, client_ids)
-        )
-        prime(assignments_by_client, assignments, client_ids, [])
-        prime(provider_by_id, providers, providers, None)
-
-    return read
-
-
-def _assignments_with_credentials(
-    scope: TenantScope,
-    reader: Reader,
-    assignments_by_client: DataLoader[UUID, Any],
-    provider_by_id: DataLoader[UUID, Any],
-    credentials_by_provider: DataLoader[UUID, Any],
-) -> Callable[[list[UUID]], Awaitable[None]]:
-    async def read(client_ids: list[UUID]) -> None:
-        assignments, providers, credentials = await reader.run(
-            lambda session: batches.assignments_with_credentials(session, scope, client_ids)
-        )
-        prime(assignments_by_client, assignments, client_ids, [])
-        prime(provider_by_id, providers, providers, None)
-        prime(credentials_by_provider, credentials, credentials, [])
-
-    return read
+    return load
 
 
 @contextmanager
@@ -215,17 +184,28 @@ class Loaders:
         # loader refers back to this object (a reference cycle keeps everything the loaders
         # read alive until the collector runs, and then the collector walks all of it).
         self._coverages_with_payors = groups(
-            _coverages_with_payors(scope, reader, self.coverages_by_client, self.payor_by_id)
+            _joined(
+                scope,
+                reader,
+                batches.coverages_with_payors,
+                self.coverages_by_client,
+                self.payor_by_id,
+            )
         )
         self._assignments_with_providers = groups(
-            _assignments_with_providers(
-                scope, reader, self.assignments_by_client, self.provider_by_id
+            _joined(
+                scope,
+                reader,
+                batches.assignments_with_providers,
+                self.assignments_by_client,
+                self.provider_by_id,
             )
         )
         self._assignments_with_credentials = groups(
-            _assignments_with_credentials(
+            _joined(
                 scope,
                 reader,
+                batches.assignments_with_credentials,
                 self.assignments_by_client,
                 self.provider_by_id,
                 self.credentials_by_provider,
