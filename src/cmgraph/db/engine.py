@@ -43,7 +43,8 @@ BULK_OPTION = "cmgraph_bulk"
 # thousands of rows whose keys are random (uuid ids), so nearly every row lands on another
 # index page: a larger page cache keeps those pages in memory, and a rarer checkpoint copies
 # a page that many batches rewrite into the database once rather than after nearly every
-# batch. Any other transaction on the connection gets SQLite's defaults back first.
+# batch. The connection goes back to the pool with SQLite's defaults, which every other
+# transaction runs with.
 _PRAGMAS = "cmgraph.sqlite_pragmas"
 SQLITE_DEFAULTS = {"cache_size": -2000, "wal_autocheckpoint": 1000}
 SQLITE_BULK = {"cache_size": -65536, "wal_autocheckpoint": 16384}  # 64 MiB; 64 MiB of WAL

@@ -251,10 +251,10 @@ async def store(session: AsyncSession, scope: TenantScope, client_ids: Collectio
 
 async def mark_stale(session: AsyncSession, org: UUID, client_ids: Collection[UUID]) -> None:
     """Mark the clients stale with a new token (an existing mark is renewed)."""
-    dialect = session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     if not client_ids:
         return
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     s = models.StaleClient
     statement = upsert(s)
     statement = statement.on_conflict_do_update(

@@ -24,7 +24,7 @@ and SQLite looks each value up in the same index.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import orjson
@@ -104,8 +104,17 @@ def listed(
     array as `target`'s column stores them (SQLite)."""
     if dialect.name == "postgresql":
         return list(values)
-    to_db = target.type.dialect_impl(dialect).bind_processor(dialect)
-    return orjson.dumps([v if to_db is None or v is None else to_db(v) for v in values]).decode()
+    stored = _stored(dialect, target.type)
+    return orjson.dumps([stored(v) for v in values]).decode()
+
+
+def _stored(dialect: Dialect, type_: TypeEngine[Any]) -> Callable[[Any], Any]:
+    """A value as a column of this type stores it on SQLite (a UUID's hex, a date's ISO
+    text), for a JSON parameter."""
+    to_db = type_.dialect_impl(dialect).bind_processor(dialect)
+    if to_db is None:
+        return lambda value: value
+    return lambda value: None if value is None else to_db(value)
 
 
 def _json_rows(
@@ -117,15 +126,9 @@ def _json_rows(
     """SQLite: the rows as one JSON array of arrays, each value as the column's type stores
     it (a UUID's hex, a date's ISO text), taken apart by json_each and json_extract."""
     dialect = session.get_bind().dialect
-    stored = [type_.dialect_impl(dialect).bind_processor(dialect) for _, type_ in columns]
+    stored = [_stored(dialect, type_) for _, type_ in columns]
     text = orjson.dumps(
-        [
-            [
-                value if to_db is None or value is None else to_db(value)
-                for value, to_db in zip(row, stored, strict=True)
-            ]
-            for row in rows
-        ]
+        [[store(value) for value, store in zip(row, stored, strict=True)] for row in rows]
     ).decode()
     each = func.json_each(bindparam(f"{name}_rows", text)).table_valued("value")
     return (
