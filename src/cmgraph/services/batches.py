@@ -31,7 +31,7 @@ from sqlalchemy import BindParameter, ColumnElement, Dialect, Select, bindparam,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
-from cmgraph.services import sessions, visibility
+from cmgraph.services import reader, sessions, visibility
 from cmgraph.services.inline_table import in_list, listed
 from cmgraph.services.scope import TenantScope
 
@@ -100,8 +100,8 @@ async def _execute(
     adjust: Callable[[Select[Any]], Select[Any]] | None = None,
 ) -> Any:
     """The keyed statement (adjusted for this read, when it must be) on the session's
-    connection: a Core statement needs none of the ORM's steps."""
-    connection = await session.connection()
+    connection: a Core statement needs none of the ORM's steps (services.reader)."""
+    connection = reader.connection(session) or await session.connection()
     dialect = connection.dialect
     statement = keyed.statement(dialect)
     if adjust is not None:

@@ -3,6 +3,12 @@
 Strawberry runs resolvers concurrently and an AsyncSession must not be shared between
 concurrent tasks, so every read goes through a lock. After a mutation the session is
 closed so that later reads see what was committed.
+
+The session is bound to a connection of the reader's own, whose transaction it joins: closed,
+the connection rolls that transaction back once and returns to the pool as it is. A session
+of the engine's rolled back its transaction, then the pool rolled the connection back again
+(a round trip to the driver's thread on SQLite, to the server on PostgreSQL, per request).
+Statements that need none of the ORM's steps run on that connection itself (`connection`).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cmgraph.db.engine import Database
 from cmgraph.observability import tracing
@@ -35,11 +41,32 @@ class Reader:
     async def _run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self._lock:
             if self._session is None:
-                self._session = self._db.read()
+                self._session = await self._open()
             return await work(self._session)
+
+    async def _open(self) -> AsyncSession:
+        connection = await self._db.engine.connect()
+        try:
+            await connection.begin()  # the session joins it, and leaves it to the connection
+        except BaseException:
+            await connection.close()
+            raise
+        return self._db.reader(bind=connection)
 
     async def close(self) -> None:
         async with self._lock:
-            if self._session is not None:
-                await self._session.close()
-                self._session = None
+            session, self._session = self._session, None
+            if session is not None:
+                connection = session.bind
+                try:
+                    await session.close()
+                finally:
+                    assert isinstance(connection, AsyncConnection)
+                    await connection.close()
+
+
+def connection(session: AsyncSession) -> AsyncConnection | None:
+    """The connection a reader's session is bound to (its transaction is the session's), or
+    None for another session."""
+    bind = session.bind
+    return bind if isinstance(bind, AsyncConnection) else None
