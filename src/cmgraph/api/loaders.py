@@ -15,6 +15,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -159,52 +160,116 @@ def plugin_failures() -> Iterator[None]:
 
 
 class Loaders:
-    """`<Model>By<Key>` loaders for one request."""
+    """`<Model>By<Key>` loaders for one request, each made when first asked for: a request
+    uses a few of them, and making all twenty took a tenth of a one-client page's work."""
 
     def __init__(self, scope: TenantScope, reader: Reader) -> None:
+        self._scope, self._reader = scope, reader
         self._fillers: dict[int, DataLoader[Any, None]] = {}
-        self.client_by_id = _by_id(reader, scope, batches.clients_by_id)
-        self.provider_by_id = _by_id(reader, scope, batches.providers_by_id)
-        self.payor_by_id = _by_id(reader, scope, batches.payors_by_id)
-        self.coverage_by_id = _by_id(reader, scope, batches.coverages_by_id)
-        self.enrollment_by_id = _by_id(reader, scope, batches.enrollments_by_id)
-        self.appointment_by_id = _by_id(reader, scope, batches.appointments_by_id)
-        self.assignment_by_id = _by_id(reader, scope, batches.assignments_by_id)
-        self.credentials_by_provider = _grouped(reader, scope, batches.credentials_by_provider)
-        self.enrollments_by_provider = _grouped(reader, scope, batches.enrollments_by_provider)
-        self.coverages_by_client = _grouped(reader, scope, batches.coverages_by_client)
-        self.assignments_by_client = _grouped(reader, scope, batches.assignments_by_client)
-        self.assignments_by_provider = _grouped(reader, scope, batches.assignments_by_provider)
-        self.appointments_by_client = _grouped(reader, scope, batches.appointments_by_client)
-        self.lines_by_client = self._lines_by_client(scope, reader)
-        self.findings_by_client = self._findings_by_client(scope, reader)
-        self.changes_by_entity = self._changes_by_entity(scope, reader)
-        self.verdict_by_appointment = self._verdict_by_appointment(scope, reader)
-        # Their reads prime other loaders: closures over those, not over self, so that no
-        # loader refers back to this object (a reference cycle keeps everything the loaders
-        # read alive until the collector runs, and then the collector walks all of it).
-        self._coverages_with_payors = groups(
+
+    @cached_property
+    def client_by_id(self) -> DataLoader[UUID, records.Client | None]:
+        return _by_id(self._reader, self._scope, batches.clients_by_id)
+
+    @cached_property
+    def provider_by_id(self) -> DataLoader[UUID, records.Provider | None]:
+        return _by_id(self._reader, self._scope, batches.providers_by_id)
+
+    @cached_property
+    def payor_by_id(self) -> DataLoader[UUID, records.Payor | None]:
+        return _by_id(self._reader, self._scope, batches.payors_by_id)
+
+    @cached_property
+    def coverage_by_id(self) -> DataLoader[UUID, records.Coverage | None]:
+        return _by_id(self._reader, self._scope, batches.coverages_by_id)
+
+    @cached_property
+    def enrollment_by_id(self) -> DataLoader[UUID, records.Enrollment | None]:
+        return _by_id(self._reader, self._scope, batches.enrollments_by_id)
+
+    @cached_property
+    def appointment_by_id(self) -> DataLoader[UUID, records.Appointment | None]:
+        return _by_id(self._reader, self._scope, batches.appointments_by_id)
+
+    @cached_property
+    def assignment_by_id(self) -> DataLoader[UUID, records.Assignment | None]:
+        return _by_id(self._reader, self._scope, batches.assignments_by_id)
+
+    @cached_property
+    def credentials_by_provider(self) -> DataLoader[UUID, list[records.Credential]]:
+        return _grouped(self._reader, self._scope, batches.credentials_by_provider)
+
+    @cached_property
+    def enrollments_by_provider(self) -> DataLoader[UUID, list[records.Enrollment]]:
+        return _grouped(self._reader, self._scope, batches.enrollments_by_provider)
+
+    @cached_property
+    def coverages_by_client(self) -> DataLoader[UUID, list[records.Coverage]]:
+        return _grouped(self._reader, self._scope, batches.coverages_by_client)
+
+    @cached_property
+    def assignments_by_client(self) -> DataLoader[UUID, list[records.Assignment]]:
+        return _grouped(self._reader, self._scope, batches.assignments_by_client)
+
+    @cached_property
+    def assignments_by_provider(self) -> DataLoader[UUID, list[records.Assignment]]:
+        return _grouped(self._reader, self._scope, batches.assignments_by_provider)
+
+    @cached_property
+    def appointments_by_client(
+        self,
+    ) -> DataLoader[tuple[UUID, batches.AppointmentFilters], list[records.Appointment]]:
+        return _grouped(self._reader, self._scope, batches.appointments_by_client)
+
+    @cached_property
+    def lines_by_client(self) -> DataLoader[UUID, list[str]]:
+        return self._lines_by_client(self._scope, self._reader)
+
+    @cached_property
+    def findings_by_client(self) -> DataLoader[UUID, list[facts.Finding]]:
+        return self._findings_by_client(self._scope, self._reader)
+
+    @cached_property
+    def changes_by_entity(self) -> DataLoader[UUID, list[records.ChangeRecord]]:
+        return self._changes_by_entity(self._scope, self._reader)
+
+    @cached_property
+    def verdict_by_appointment(self) -> DataLoader[UUID, sessions.Verdict | None]:
+        return self._verdict_by_appointment(self._scope, self._reader)
+
+    # Their reads prime other loaders: closures over those, not over self, so that no
+    # loader refers back to this object (a reference cycle keeps everything the loaders
+    # read alive until the collector runs, and then the collector walks all of it).
+    @cached_property
+    def _coverages_with_payors(self) -> DataLoader[tuple[UUID, ...], None]:
+        return groups(
             _joined(
-                scope,
-                reader,
+                self._scope,
+                self._reader,
                 batches.coverages_with_payors,
                 self.coverages_by_client,
                 self.payor_by_id,
             )
         )
-        self._assignments_with_providers = groups(
+
+    @cached_property
+    def _assignments_with_providers(self) -> DataLoader[tuple[UUID, ...], None]:
+        return groups(
             _joined(
-                scope,
-                reader,
+                self._scope,
+                self._reader,
                 batches.assignments_with_providers,
                 self.assignments_by_client,
                 self.provider_by_id,
             )
         )
-        self._assignments_with_credentials = groups(
+
+    @cached_property
+    def _assignments_with_credentials(self) -> DataLoader[tuple[UUID, ...], None]:
+        return groups(
             _joined(
-                scope,
-                reader,
+                self._scope,
+                self._reader,
                 batches.assignments_with_credentials,
                 self.assignments_by_client,
                 self.provider_by_id,
