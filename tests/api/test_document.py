@@ -163,3 +163,41 @@ async def test_a_keyed_mutation_is_analyzed_once_for_its_key_and_its_execution(
         assert response.status_code == 200, response.text
         assert response.json()["data"]["createClient"]["userErrors"] == []
     assert analyses == [mutation]
+
+
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts of the documents validated while the test runs."""
+    seen: list[str] = []
+    validate = document.validate_document
+
+    def counted(schema: GraphQLSchema, node: DocumentNode, rules: Any) -> Any:
+        assert node.loc is not None
+        seen.append(node.loc.source.body)
+        return validate(schema, node, rules)
+
+    monkeypatch.setattr(document, "validate_document", counted)
+    return seen
+
+
+async def test_a_document_is_validated_once_across_requests(
+    api: Api, validations: list[str]
+) -> None:
+    query = f"query Valid{uuid.uuid4().hex} {{ clients(first: 5) {{ totalCount }} }}"
+    for _ in range(3):
+        assert (await api(query))["clients"]["totalCount"] == 0
+    assert validations == [query]
+
+
+async def test_a_document_s_validation_errors_come_back_with_every_request(
+    api: Api, validations: list[str]
+) -> None:
+    # the alias limit (the schema's own rule) and graphql-core's rules, from the one walk
+    aliases = " ".join(f"a{i}: __typename" for i in range(31))
+    many = f"query Aliases{uuid.uuid4().hex} {{ {aliases} }}"
+    query = f"query Invalid{uuid.uuid4().hex} {{ clients {{ nope }} }}"
+    for _ in range(2):
+        for text, expected in ((query, "Cannot query field 'nope'"), (many, "aliases")):
+            body = (await api.raw(text))["errors"]
+            assert len(body) == 1 and expected in body[0]["message"], body
+    assert validations == [query, many]

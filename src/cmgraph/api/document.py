@@ -16,13 +16,15 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLField,
     GraphQLNamedType,
     GraphQLSchema,
@@ -36,6 +38,7 @@ from graphql import (
     parse,
     visit,
 )
+from strawberry.schema.schema import validate_document
 
 from cmgraph.api.cost import ONCE, CostPlan, Multiplier, Work, multiplier, work
 from cmgraph.services import text
@@ -109,6 +112,21 @@ class AnalyzedDocument:
     text_problem: str | None = None  # why a string written in the document is not text
     most_directives: int = 0  # on any one field
     most_repeats: int = 0  # times one response key is selected in one selection set
+    # validation's errors by the rules validated against (api.guard): once per document
+    _validated: dict[tuple[type[ASTValidationRule], ...], list[GraphQLError]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def validation_errors(
+        self, schema: GraphQLSchema, rules: tuple[type[ASTValidationRule], ...]
+    ) -> list[GraphQLError]:
+        """What Strawberry's validation (graphql-core's, with Strawberry's own rules) finds
+        in the document under these rules; walked once per document and rules, as the
+        analysis is."""
+        errors = self._validated.get(rules)
+        if errors is None:
+            errors = self._validated[rules] = validate_document(schema, self.document, rules)
+        return errors
 
     def operation(self, name: str | None) -> Operation | None:
         """The operation to run, chosen as graphql-core's get_operation_ast chooses it."""

@@ -2,8 +2,13 @@
 executes.
 
 A schema extension. Parsing: it takes the document and its analysis from api.document's
-cache (parsed and walked once per document text), and refuses one that selects too many
-fields once its fragments are expanded, before validation walks it. Executing: after
+cache (parsed, at most max_tokens tokens, and walked once per document text), and refuses
+one that selects too many fields once its fragments are expanded, before validation walks
+it. Validating: graphql-core's rules and the schema's own (depth, aliases), run once per
+document and kept with its analysis. One extension does what Strawberry's MaxTokensLimiter,
+AddValidationRules and ValidationCache did: each extension costs every request its own
+hooks (an instance, a context manager per stage), and ValidationCache's key hashed the
+whole document on every request. Executing: after
 validation and before the first resolver, it looks at the root fields the operation selects
 (through fragments too), and for integration tokens at the types it reads anywhere in the
 selection. If the caller's role or scopes do not allow one of them (permissions.ACCESS,
@@ -12,9 +17,9 @@ with one top-level error and nothing runs or is written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from graphql import ExecutionResult, GraphQLError
+from graphql import ASTValidationRule, ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from cmgraph.api.context import Context
@@ -30,20 +35,28 @@ QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 class Guard(SchemaExtension):
     def __init__(
-        self, max_selections: int, max_directives: int | None = None, max_repeats: int | None = None
+        self,
+        max_selections: int,
+        max_directives: int | None = None,
+        max_repeats: int | None = None,
+        *,
+        max_tokens: int | None = None,
+        rules: Sequence[type[ASTValidationRule]] = (),
     ) -> None:
         self.max_selections = max_selections
         self.max_directives, self.max_repeats = max_directives, max_repeats
+        self.max_tokens, self.rules = max_tokens, tuple(rules)
         self.analysis: AnalyzedDocument | None = None
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
         schema = ec.schema._schema
+        if self.max_tokens is not None:
+            ec.parse_options["max_tokens"] = self.max_tokens
         if ec.graphql_document is not None:  # given parsed: analyzed here, not cached
             self.analysis = analyze(schema, ec.graphql_document)
         elif ec.query:
-            max_tokens = ec.parse_options.get("max_tokens")
-            self.analysis = analyzed(schema, ec.query, max_tokens)
+            self.analysis = analyzed(schema, ec.query, self.max_tokens)
             ec.graphql_document = self.analysis.document
         if self.analysis is not None:
             refusal = size_refusal(
@@ -51,6 +64,15 @@ class Guard(SchemaExtension):
             )
             if refusal is not None:
                 raise refusal
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        ec.validation_rules = (*ec.validation_rules, *self.rules)
+        if self.analysis is not None and ec.pre_execution_errors is None:
+            ec.pre_execution_errors = self.analysis.validation_errors(
+                ec.schema._schema, ec.validation_rules
+            )
         yield
 
     def on_execute(self) -> Iterator[None]:

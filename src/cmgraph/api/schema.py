@@ -13,12 +13,7 @@ import uuid
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxTokensLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaskErrors
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.config import StrawberryConfig
@@ -37,7 +32,6 @@ from cmgraph.api.clients.mutations import ClientMutations, CoverageMutations
 from cmgraph.api.clients.queries import ClientQueries
 from cmgraph.api.clients.types import Client, Coverage
 from cmgraph.api.compliance.queries import ComplianceQueries, RuleQueries
-from cmgraph.api.document import CACHED_DOCUMENTS
 from cmgraph.api.errors import (
     OUTCOME_UNKNOWN,
     OUTCOME_UNKNOWN_MESSAGE,
@@ -215,18 +209,18 @@ def _built(limits: Limits, development: bool, planned: bool = True) -> Schema:
         types=[Client, Provider, Payor, Coverage, Enrollment, Appointment, CaseManagerAssignment],
         scalar_overrides=scalars.OVERRIDES,
         extensions=[
-            # First: it parses (each document once, api.document's cache) and refuses a
-            # document too large to walk before the others walk fragments as often as they
-            # are spread; roles and cost it checks just before execution.
+            # First: it parses (each document once, at most max_tokens tokens, api.document's
+            # cache) and refuses a document too large to walk before the others walk
+            # fragments as often as they are spread; it validates (once per document, the
+            # depth and alias limits included: parsing and validating were a sixth of a
+            # caseload page), and checks roles and cost just before execution.
             lambda: Guard(
-                limits.max_selections, limits.max_field_directives, limits.max_repeated_fields
+                limits.max_selections,
+                limits.max_field_directives,
+                limits.max_repeated_fields,
+                max_tokens=limits.max_tokens,
+                rules=rules,
             ),
-            # Clients send the same few documents again and again: parsing and validating
-            # them was a sixth of a caseload page. At most 128 documents of at most
-            # max_tokens tokens each are kept.
-            lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
-            lambda: AddValidationRules(rules),
-            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             MaskWithId,
             OperationSpan,  # while tracing is on: the operation's span, by name
         ],
