@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from graphql import DocumentNode, GraphQLSchema, parse
+from strawberry.schema import schema as strawberry_schema
 
 from cmgraph.api import document
 from cmgraph.api.cost import RENDERING_QUESTION_COST, REPORT_DAY_COST
@@ -169,7 +170,7 @@ async def test_a_keyed_mutation_is_analyzed_once_for_its_key_and_its_execution(
 def validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The texts of the documents validated while the test runs."""
     seen: list[str] = []
-    validate = document.validate_document
+    validate = strawberry_schema.validate_document
 
     def counted(schema: GraphQLSchema, node: DocumentNode, rules: Any) -> Any:
         assert node.loc is not None
