@@ -108,10 +108,10 @@ class ReadsFailAfterAClientIsWritten(Database):
         session.commit = committing  # type: ignore[method-assign]
         return session
 
-    def read(self) -> Any:
+    def read(self, *args: Any, **kwargs: Any) -> Any:
         if self.down:
             raise sa_exc.OperationalError("SELECT", {}, OSError("disk I/O error"))
-        return super().read()
+        return super().read(*args, **kwargs)
 
 
 @pytest.mark.parametrize("keyed", [True, False])

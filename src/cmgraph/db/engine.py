@@ -27,6 +27,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -249,8 +250,10 @@ class Database:
             return cls.from_url(url)
         return cls.from_url(url, pool_size=pool_size, max_overflow=pool_overflow)
 
-    def read(self) -> AsyncSession:
-        return self.reader()
+    def read(self, connection: AsyncConnection | None = None) -> AsyncSession:
+        """A read session; on `connection` (in a transaction) when given: the session
+        joins that transaction and leaves its end to the connection (services.reader)."""
+        return self.reader() if connection is None else self.reader(bind=connection)
 
     def write(self) -> AsyncSession:
         return self.writer()

@@ -48,10 +48,10 @@ class Reader:
         connection = await self._db.engine.connect()
         try:
             await connection.begin()  # the session joins it, and leaves it to the connection
+            return self._db.read(connection)
         except BaseException:
             await connection.close()
             raise
-        return self._db.reader(bind=connection)
 
     async def close(self) -> None:
         async with self._lock:
