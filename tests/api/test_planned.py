@@ -166,6 +166,26 @@ async def test_aliases_typenames_fragments_and_arguments_below_the_root(
     assert all(len(n["aba"]) <= len(n["everything"]) for n in nodes)
 
 
+async def test_arguments_below_the_root_follow_each_request_s_variables(
+    demo_api: Api, monkeypatch: MonkeyPatch, statements: StatementCounter
+) -> None:
+    """A plan is kept per document, and so are the arguments of a field that writes none
+    (its defaults): those a field writes come from each request's variables."""
+    query = """query($line: String) { clients(first: 50) { edges { node {
+      chosen: caseManagers(serviceLine: $line) { serviceLine { code } }
+      every: caseManagers { serviceLine { code } }
+    } } } }"""
+    seen: dict[str | None, set[str]] = {}
+    for line in ("ABA", "ST", None, "ABA"):
+        answer, general = await both(demo_api, monkeypatch, statements, query, {"line": line})
+        nodes = [e["node"] for e in answer["data"]["clients"]["edges"]]
+        chosen = {cm["serviceLine"]["code"] for n in nodes for cm in n["chosen"]}
+        every = {cm["serviceLine"]["code"] for n in nodes for cm in n["every"]}
+        assert general == 0 and chosen == ({line} & every if line else every), (line, chosen)
+        seen[line] = chosen
+    assert seen["ABA"] and seen["ST"] and len(seen[None]) > 2
+
+
 async def test_documents_with_directives_or_interfaces_are_left_to_graphql_core(
     demo_api: Api, monkeypatch: MonkeyPatch, statements: StatementCounter
 ) -> None:

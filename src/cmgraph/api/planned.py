@@ -79,6 +79,9 @@ class Resolved:
     nodes: list[FieldNode]
     function: Callable[..., Any]  # the method itself, called with the object as `self`
     copied: tuple[str, ...] = ()  # arguments copied for each call (Run.call)
+    # the converted arguments (its Info aside) when the field's node writes none: the same
+    # for every request (its defaults), so converted once
+    constant: dict[str, Any] | None = None
 
 
 @dataclass(eq=False)
@@ -403,19 +406,23 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
             root.add_key(resolved.nodes[0].name.value, resolved.parent.name),
         )
         strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
-        converter = strawberry_schema.schema_converter
         info = strawberry_schema.config.info_class(_raw_info=raw, _field=sf)
-        given = self._arguments(resolved)
-        kwargs = convert_arguments(
-            given,
-            sf.arguments,
-            scalar_registry=converter.scalar_registry,
-            config=strawberry_schema.config,
-            info=info,
-        )
-        resolved.copied = tuple(
-            name for name, value in kwargs.items() if not isinstance(value, IMMUTABLE)
-        )
+        kwargs = resolved.constant
+        if kwargs is None:
+            converter = strawberry_schema.schema_converter
+            kwargs = convert_arguments(
+                self._arguments(resolved),
+                sf.arguments,
+                scalar_registry=converter.scalar_registry,
+                config=strawberry_schema.config,
+                info=info,
+            )
+            resolved.copied = tuple(
+                name for name, value in kwargs.items() if not isinstance(value, IMMUTABLE)
+            )
+            if not any(node.arguments for node in resolved.nodes):
+                resolved.constant = kwargs
+        kwargs = dict(kwargs)
         if resolver.info_parameter:
             kwargs[resolver.info_parameter.name] = info
         return kwargs
