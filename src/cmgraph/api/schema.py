@@ -13,13 +13,14 @@ import uuid
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from cmgraph.api import scalars
+from cmgraph.api import hooks, scalars
 from cmgraph.api.admin.mutations import ApiTokenMutations
 from cmgraph.api.admin.queries import AdminQueries
 from cmgraph.api.appointments.mutations import AppointmentMutations
@@ -105,6 +106,12 @@ class Mutation(
 
 
 class Schema(strawberry.Schema):
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        # each stage's hooks found once per extension class (api.hooks), not per request
+        return hooks.Runner(execution_context=execution_context, extensions=extensions)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
