@@ -66,17 +66,24 @@ def ready(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
     return loader.load(key)  # pending, or failed: awaiting it raises as before
 
 
-def groups(read: Callable[[list[K]], Awaitable[None]]) -> DataLoader[tuple[K, ...], None]:
+class Groups(DataLoader[tuple[K, ...], None]):
     """A loader of groups of keys: the groups asked in one turn of the event loop are read
     together, in one call of `read` with each key once. A prefetch (api.prefetch) asks for a
     page's keys as one group, so that two root fields asking at once (aliases) still share
-    a statement, as their loaders would, without a future per key."""
+    a statement, as their loaders would, without a future per key. `read` is kept for a
+    field that asks alone (Loaders.alone): nobody could join it."""
 
-    async def load(asked: list[tuple[K, ...]]) -> list[None]:
-        await read(list(dict.fromkeys(key for group in asked for key in group)))
-        return [None] * len(asked)
+    def __init__(self, read: Callable[[list[K]], Awaitable[None]]) -> None:
+        async def load(asked: list[tuple[K, ...]]) -> list[None]:
+            await read(list(dict.fromkeys(key for group in asked for key in group)))
+            return [None] * len(asked)
 
-    return DataLoader(load, cache=False)
+        super().__init__(load, cache=False)
+        self.read = read
+
+
+def groups(read: Callable[[list[K]], Awaitable[None]]) -> Groups[K]:
+    return Groups(read)
 
 
 def missing(loader: DataLoader[K, Any], keys: Iterable[K]) -> tuple[K, ...]:
@@ -165,7 +172,26 @@ class Loaders:
 
     def __init__(self, scope: TenantScope, reader: Reader) -> None:
         self._scope, self._reader = scope, reader
-        self._fillers: dict[int, DataLoader[Any, None]] = {}
+        self._fillers: dict[int, Groups[Any]] = {}
+        self._alone = False
+
+    @contextmanager
+    def alone(self, alone: bool = True) -> Iterator[None]:
+        """While a root field that is the operation's only selection resolves (lookahead.
+        alone), nothing else of the request asks the loaders for anything: its prefetches
+        read at once rather than at the end of the event loop's turn, for others to join
+        (a task and three turns of the loop per read), and take the same statements."""
+        before, self._alone = self._alone, alone
+        try:
+            yield
+        finally:
+            self._alone = before
+
+    async def _ask(self, group: Groups[K], keys: tuple[K, ...]) -> None:
+        if self._alone:
+            await group.read(list(keys))
+        else:
+            await group.load(keys)
 
     @cached_property
     def client_by_id(self) -> DataLoader[UUID, records.Client | None]:
@@ -241,7 +267,7 @@ class Loaders:
     # loader refers back to this object (a reference cycle keeps everything the loaders
     # read alive until the collector runs, and then the collector walks all of it).
     @cached_property
-    def _coverages_with_payors(self) -> DataLoader[tuple[UUID, ...], None]:
+    def _coverages_with_payors(self) -> Groups[UUID]:
         return groups(
             _joined(
                 self._scope,
@@ -253,7 +279,7 @@ class Loaders:
         )
 
     @cached_property
-    def _assignments_with_providers(self) -> DataLoader[tuple[UUID, ...], None]:
+    def _assignments_with_providers(self) -> Groups[UUID]:
         return groups(
             _joined(
                 self._scope,
@@ -265,7 +291,7 @@ class Loaders:
         )
 
     @cached_property
-    def _assignments_with_credentials(self) -> DataLoader[tuple[UUID, ...], None]:
+    def _assignments_with_credentials(self) -> Groups[UUID]:
         return groups(
             _joined(
                 self._scope,
@@ -293,10 +319,10 @@ class Loaders:
         keys = list(keys)
         lacking = missing(loader, keys)
         if lacking:
-            await self._filler(loader).load(lacking)
+            await self._ask(self._filler(loader), lacking)
         return await held(loader, keys)
 
-    def _filler(self, loader: DataLoader[K, V]) -> DataLoader[tuple[K, ...], None]:
+    def _filler(self, loader: DataLoader[K, V]) -> Groups[K]:
         filler = self._fillers.get(id(loader))
         if filler is None:
 
@@ -312,14 +338,14 @@ class Loaders:
         """Fill coverages_by_client and payor_by_id for these clients, in one statement."""
         lacking = missing(self.coverages_by_client, client_ids)
         if lacking:
-            await self._coverages_with_payors.load(lacking)
+            await self._ask(self._coverages_with_payors, lacking)
 
     async def assignments_with_providers(self, client_ids: Sequence[UUID]) -> list[UUID]:
         """Fill assignments_by_client and provider_by_id for these clients, in one statement;
         the ids of their providers."""
         lacking = missing(self.assignments_by_client, client_ids)
         if lacking:
-            await self._assignments_with_providers.load(lacking)
+            await self._ask(self._assignments_with_providers, lacking)
         rows = await held(self.assignments_by_client, client_ids)
         return list(dict.fromkeys(a.provider_id for assignments in rows for a in assignments))
 
@@ -328,7 +354,7 @@ class Loaders:
         of these clients whose assignments it does not hold yet, in one statement."""
         lacking = missing(self.assignments_by_client, client_ids)
         if lacking:
-            await self._assignments_with_credentials.load(lacking)
+            await self._ask(self._assignments_with_credentials, lacking)
 
     @staticmethod
     def _lines_by_client(scope: TenantScope, reader: Reader) -> DataLoader[UUID, list[str]]:

@@ -60,3 +60,11 @@ def _walked(info: Info) -> frozenset[str]:
         if field.selection_set is not None:
             collect(field.selection_set, "")
     return frozenset(paths)
+
+
+def alone(info: Info) -> bool:
+    """Whether this is a root field and its operation's only selection: until its resolver
+    returns, nothing else of the request resolves beside it (loaders.Loaders.alone)."""
+    raw = info._raw_info
+    selections = raw.operation.selection_set.selections
+    return raw.path.prev is None and len(selections) == 1 and isinstance(selections[0], FieldNode)
