@@ -13,6 +13,7 @@ from collections import Counter
 
 import pytest
 
+from cmgraph.api import loaders
 from cmgraph.config import Settings
 from tests.support import Api, StatementCounter
 
@@ -93,3 +94,33 @@ async def test_aliased_clients_share_their_prefetch_statements(
         counts.append(statements.count)
         assert [answer[f"c{n}"] for n in range(len(clients))] == clients
     assert len(chosen) == 6 and counts[0] == counts[1], counts
+
+
+async def test_a_root_field_alone_reads_at_once_and_aliases_still_batch(
+    demo_api: Api, statements: StatementCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A root field alone in its operation has nobody to share a batch with: its reads go
+    out at once (Loaders.alone), not through the end-of-turn batch. Two such fields share
+    theirs as before, and neither way takes a statement more."""
+    batched: list[object] = []
+    load = loaders.Groups.load
+
+    def counted(self: loaders.Groups[object], keys: tuple[object, ...]) -> object:
+        batched.append(keys)
+        return load(self, keys)
+
+    monkeypatch.setattr(loaders.Groups, "load", counted)
+    page = [e["node"] for e in (await demo_api(PAGE))["clients"]["edges"]]
+    chosen = [c for c in page if c["coverages"] and c["caseManagers"]][:2]
+    batched.clear()
+    statements.count = 0
+    alone = await demo_api(ONE, {"id": chosen[0]["id"]})
+    assert alone["client"] == chosen[0] and batched == []
+    one_statements = statements.count
+    aliased = " ".join(
+        f'c{n}: client(id: "{c["id"]}") {{ {SELECTION} }}' for n, c in enumerate(chosen)
+    )
+    statements.count = 0
+    answer = await demo_api(f"{{ {aliased} }}")
+    assert [answer["c0"], answer["c1"]] == chosen and batched
+    assert statements.count == one_statements
