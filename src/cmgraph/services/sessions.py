@@ -93,10 +93,11 @@ async def _first_covered(
         .correlate(a)
         .scalar_subquery()
     )
-    rows = await session.execute(
+    rows = await loading.rows_of(
+        session,
         select(a.id, first).where(
             a.organization_id == org, any_of(session, "ids", a.id, assignment_ids)
-        )
+        ),
     )
     return {assignment_id: at for assignment_id, at in rows if at is not None}
 
@@ -114,10 +115,11 @@ async def day_sessions(
         return {}
     wanted = inline_table(session, "wanted", (("client_id", Uuid()), ("day", Date())), set(days))
     ap = models.Appointment
-    rows = await session.execute(
+    rows = await loading.rows_of(
+        session,
         select(*loading.APPOINTMENT_FACT)
         .join(wanted, and_(ap.client_id == wanted.c.client_id, ap.date_of_service == wanted.c.day))
-        .where(ap.organization_id == org, ap.status != facts.AppointmentStatus.CANCELLED.value)
+        .where(ap.organization_id == org, ap.status != facts.AppointmentStatus.CANCELLED.value),
     )
     return _by_day(
         ((row.client_id, row.date_of_service), loading.appointment_fact(row)) for row in rows
@@ -203,7 +205,8 @@ async def judge(
         deliverer = providers.get(appointment.provider_id) if appointment else None
         lead, lead_by = lead_time(key.service_line, payors)
         qualifying_credentials, narrowed_by = qualifying(key.service_line, payors)
-        check = facts.SessionCheck(
+        check = facts.assembled(
+            facts.SessionCheck,
             client_id=key.client_id,
             service_line=key.service_line,
             date_of_service=day,
