@@ -19,7 +19,7 @@ from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.facts import SessionCheck
 from cmgraph.plugins import RuleBook
-from cmgraph.services import sessions
+from cmgraph.services import pacing
 from tests.support import Api
 
 ANSWER = """
@@ -155,7 +155,7 @@ async def test_judging_a_batch_lets_the_event_loop_serve_others_meanwhile(
         for c in client_ids
         for day in range(10, 20)
     ]
-    monkeypatch.setattr(sessions, "STEP_S", -1.0)
+    monkeypatch.setattr(pacing, "STEP_S", -1.0)
     happened: list[str] = []
     check_session = RuleBook.check_session
 

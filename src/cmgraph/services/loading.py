@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Any, Protocol, TypeVarTuple
+from typing import Any, Protocol, TypeVar, TypeVarTuple
 from uuid import UUID
 
 from sqlalchemy import CursorResult, Row, Select, Uuid, and_, select, tuple_
@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
+from cmgraph.services import pacing
 from cmgraph.services.inline_table import any_of, inline_table
 
 AnyRow = Row[*tuple[Any, ...]]
 Columns = TypeVarTuple("Columns")
+R = TypeVar("R")
+F = TypeVar("F")
 
 
 async def rows_of(session: AsyncSession, statement: Select[*Columns]) -> CursorResult[*Columns]:
@@ -29,6 +32,14 @@ async def rows_of(session: AsyncSession, statement: Select[*Columns]) -> CursorR
         await session.flush()
     connection = await session.connection()
     return await connection.execute(statement)
+
+
+async def facts_of(rows: Iterable[R], make: Callable[[R], F]) -> list[F]:
+    """A fact per row, made a chunk at a time (pacing): a batch's rows are thousands."""
+    found: list[F] = []
+    async for chunk in pacing.Pacer().chunks(rows):
+        found += map(make, chunk)
+    return found
 
 
 # Facts are read as Core rows of the columns they need (the *_FACT tuples below): a batch
@@ -175,13 +186,16 @@ async def providers(
         ),
     )
     credentials: dict[UUID, list[facts.Credential]] = defaultdict(list)
-    for c in await rows_of(
-        session,
-        select(*CREDENTIAL_FACT).where(
-            _cr.organization_id == org, any_of(session, "ids", _cr.provider_id, ids)
-        ),
+    async for chunk in pacing.Pacer().chunks(
+        await rows_of(
+            session,
+            select(*CREDENTIAL_FACT).where(
+                _cr.organization_id == org, any_of(session, "ids", _cr.provider_id, ids)
+            ),
+        )
     ):
-        credentials[c.provider_id].append(credential_fact(c))
+        for c in chunk:
+            credentials[c.provider_id].append(credential_fact(c))
     return {
         p.id: facts.Provider(
             id=p.id,
@@ -219,19 +233,20 @@ async def coverages(
         .where(cv.organization_id == org, any_of(session, "ids", cv.client_id, client_ids)),
     )
     payors: dict[UUID, facts.Payor] = {}  # a few payors, shared by thousands of coverages
-    for coverage in rows:
-        payor = payors.get(coverage.id)
-        if payor is None:
-            payor = payors[coverage.id] = payor_fact(coverage)
-        found[coverage.client_id].append(
-            facts.assembled(
-                facts.Coverage,
-                payor=payor,
-                priority=coverage.priority,
-                effective_from=coverage.effective_from,
-                effective_to=coverage.effective_to,
+    async for chunk in pacing.Pacer().chunks(rows):
+        for coverage in chunk:
+            payor = payors.get(coverage.id)
+            if payor is None:
+                payor = payors[coverage.id] = payor_fact(coverage)
+            found[coverage.client_id].append(
+                facts.assembled(
+                    facts.Coverage,
+                    payor=payor,
+                    priority=coverage.priority,
+                    effective_from=coverage.effective_from,
+                    effective_to=coverage.effective_to,
+                )
             )
-        )
     return found
 
 
@@ -246,7 +261,7 @@ async def enrollments(
             _en.organization_id == org, _en.provider_id.in_(provider_ids)
         ),
     )
-    return [enrollment_fact(e) for e in rows]
+    return await facts_of(rows, enrollment_fact)
 
 
 async def enrollments_of(
@@ -269,7 +284,7 @@ async def enrollments_of(
         )
         .where(_en.organization_id == org),
     )
-    return [enrollment_fact(e) for e in rows]
+    return await facts_of(rows, enrollment_fact)
 
 
 async def appointments_of(
@@ -308,4 +323,5 @@ async def assignments_of(
             any_of(session, "ids", _as.client_id, {client for client, _ in wanted}),
         ),
     )
-    return [assignment_fact(a) for a in rows if (a.client_id, a.service_line) in wanted]
+    found = await facts_of(rows, assignment_fact)
+    return [a for a in found if (a.client_id, a.service_line) in wanted]
