@@ -119,7 +119,8 @@ async def _practice(kind: str, params: Params, pg_base: str, rebuild: bool) -> t
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
-        pg_url = make_url(pg_base).set(database=f"cmgraph_bench_{params.clients}")
+        prefix = os.environ.get("CMGRAPH_BENCH_DATABASE_PREFIX", "cmgraph_bench")
+        pg_url = make_url(pg_base).set(database=f"{prefix}_{params.clients}")
         url_text = pg_url.render_as_string(hide_password=False)
         if not rebuild:
             engine = create_engine(url_text)
@@ -148,7 +149,7 @@ async def _practice(kind: str, params: Params, pg_base: str, rebuild: bool) -> t
     started = time.perf_counter()
     await migrate.upgrade_async(url)
     built = practice.build(params)
-    engine = create_engine(url)
+    engine = create_engine(url, statement_timeout=None)  # a bulk load, not a request
     try:
         await practice.insert(engine, built)
         if kind == "postgres":  # what autovacuum would soon do on a live database

@@ -13,7 +13,7 @@ from dataclasses import field as dataclass_field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -78,6 +78,18 @@ class AppointmentStatus(enum.Enum):
 def covers(start: date | None, end: date | None, day: date) -> bool:
     """Whether the inclusive period [start, end] (open where None) contains day."""
     return (start is None or start <= day) and (end is None or day <= end)
+
+
+F = TypeVar("F")
+
+
+def assembled(kind: type[F], /, **fields: Any) -> F:
+    """The fact `kind(**fields)`, made without the frozen dataclass's __init__ (which sets
+    each field through object.__setattr__: three times the cost): the services make
+    thousands per request from rows. Give every field; defaults are not filled in."""
+    fact = object.__new__(kind)
+    fact.__dict__.update(fields)
+    return fact
 
 
 @dataclass(frozen=True)
@@ -221,6 +233,11 @@ class Payor:
         default_factory=lambda: MappingProxyType({}), compare=False, hash=False
     )
 
+    def __hash__(self) -> int:
+        # Equal payors have one id: hashing it alone agrees with ==, and a batch's decisions,
+        # cached by payor, hash payors thousands of times (all four fields: four times it).
+        return hash(self.id)
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -305,10 +322,25 @@ class Payors:
         return ((self.primary,) if self.primary else ()) + self.secondary
 
     def role_of(self, payor: Payor) -> PayorRole:
-        return PayorRole.PRIMARY if payor == self.primary else PayorRole.SECONDARY
+        primary = payor is self.primary or payor == self.primary
+        return PayorRole.PRIMARY if primary else PayorRole.SECONDARY
 
     def with_roles(self) -> tuple[tuple[Payor, PayorRole], ...]:
+        return self._roles
+
+    @cached_property
+    def _roles(self) -> tuple[tuple[Payor, PayorRole], ...]:
+        # Asked by every hook call of a session's judgement; the payors never change.
         return tuple((p, self.role_of(p)) for p in self.all)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        # The same as the dataclass's own; kept, because a batch's decisions are cached by
+        # the payors of the day and each session asks several of them.
+        return hash((self.primary, self.secondary))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ nothing of one question may leak into another's answer."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import date
 from typing import Any
 
@@ -16,8 +17,9 @@ from sqlalchemy import select
 from cmgraph.api.ids import decode_as, encode
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.facts import SessionCheck
 from cmgraph.plugins import RuleBook
-from cmgraph.services import sessions
+from cmgraph.services import pacing
 from tests.support import Api
 
 ANSWER = """
@@ -153,7 +155,7 @@ async def test_judging_a_batch_lets_the_event_loop_serve_others_meanwhile(
         for c in client_ids
         for day in range(10, 20)
     ]
-    monkeypatch.setattr(sessions, "STEP_S", -1.0)
+    monkeypatch.setattr(pacing, "STEP_S", -1.0)
     happened: list[str] = []
     check_session = RuleBook.check_session
 
@@ -180,6 +182,32 @@ async def test_judging_a_batch_lets_the_event_loop_serve_others_meanwhile(
     assert while_judging.count("judged") == len(batch)
     # the other task ran between every two sessions judged
     assert while_judging.count("other") >= len(batch) - 1, while_judging.count("other")
+
+
+async def test_the_checks_a_batch_judges_carry_every_field(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """judge makes its checks without SessionCheck's __init__ (facts.assembled): each must
+    still be the check the constructor makes, every field set."""
+    client_ids = await seed(db, api.slug)
+    seen: list[SessionCheck] = []
+    check_session = RuleBook.check_session
+
+    def judged(book: RuleBook, check: SessionCheck) -> Any:
+        seen.append(check)
+        return check_session(book, check)
+
+    monkeypatch.setattr(RuleBook, "check_session", judged)
+    batch = [
+        {"clientId": c, "serviceLine": "ABA", "dateOfService": "2026-03-10"} for c in client_ids
+    ]
+    await api(LIGHT, {"requests": batch})
+
+    names = {f.name for f in dataclasses.fields(SessionCheck)}
+    assert len(seen) == len(batch)
+    for check in seen:
+        assert set(vars(check)) >= names
+        assert check == SessionCheck(**{name: getattr(check, name) for name in names})
 
 
 async def test_a_batch_reads_each_case_managers_enrollment_with_every_payor_of_the_day(

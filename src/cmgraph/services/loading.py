@@ -3,23 +3,51 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, TypeVarTuple
 from uuid import UUID
 
-from sqlalchemy import Row, Uuid, and_, select, tuple_
+from sqlalchemy import CursorResult, Row, Select, Uuid, and_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
+from cmgraph.services import pacing
 from cmgraph.services.inline_table import any_of, inline_table
 
 AnyRow = Row[*tuple[Any, ...]]
+Columns = TypeVarTuple("Columns")
+R = TypeVar("R")
+F = TypeVar("F")
+
+
+async def rows_of(session: AsyncSession, statement: Select[*Columns]) -> CursorResult[*Columns]:
+    """Core rows of a statement of columns, on the session's connection: the ORM's steps
+    around a result (its compile state, a loading pass per row) cost a batch of 500
+    rendering answers about a tenth of its time, for rows that are columns anyway. Pending
+    changes are flushed first, as the ORM's autoflush would (a write judges what it wrote)."""
+    if session.autoflush:
+        await session.flush()
+    connection = await session.connection()
+    return await connection.execute(statement)
+
+
+async def facts_of(rows: Iterable[R], make: Callable[[R], F]) -> list[F]:
+    """A fact per row, made a chunk at a time (pacing): a batch's rows are thousands."""
+    found: list[F] = []
+    async for chunk in pacing.Pacer().chunks(rows):
+        found += map(make, chunk)
+    return found
+
 
 # Facts are read as Core rows of the columns they need (the *_FACT tuples below): a batch
 # reads thousands of enrollments and coverages, and ORM objects cost three times as much.
+# Facts made per row are facts.assembled, and statuses looked up by value (calling an enum
+# costs more than the rest of the fact; it still answers what is not a known value).
+ENROLLMENT_STATUS = {s.value: s for s in facts.EnrollmentStatus}
+APPOINTMENT_STATUS = {s.value: s for s in facts.AppointmentStatus}
 
 
 def payor_fact(row: models.Payor | AnyRow) -> facts.Payor:
@@ -37,7 +65,8 @@ CREDENTIAL_FACT = (_cr.provider_id, _cr.type, _cr.number, _cr.state, _cr.issued_
 
 
 def credential_fact(row: models.Credential | AnyRow) -> facts.Credential:
-    return facts.Credential(
+    return facts.assembled(
+        facts.Credential,
         type=row.type,
         number=row.number,
         state=row.state,
@@ -58,10 +87,11 @@ ENROLLMENT_FACT = (
 
 
 def enrollment_fact(row: models.Enrollment | AnyRow) -> facts.Enrollment:
-    return facts.Enrollment(
+    return facts.assembled(
+        facts.Enrollment,
         provider_id=row.provider_id,
         payor_id=row.payor_id,
-        status=facts.EnrollmentStatus(row.status),
+        status=ENROLLMENT_STATUS.get(row.status) or facts.EnrollmentStatus(row.status),
         effective_from=row.effective_from,
         effective_to=row.effective_to,
         applied_on=row.applied_on,
@@ -101,14 +131,15 @@ compliance report's hundred thousand sessions affordable."""
 
 
 def appointment_fact(row: AppointmentRow) -> facts.Appointment:
-    return facts.Appointment(
+    return facts.assembled(
+        facts.Appointment,
         id=row.id,
         client_id=row.client_id,
         service_line=row.service_line,
         provider_id=row.provider_id,
         starts_at=row.starts_at,
         ends_at=row.ends_at,
-        status=facts.AppointmentStatus(row.status),
+        status=APPOINTMENT_STATUS.get(row.status) or facts.AppointmentStatus(row.status),
         service_code=row.service_code,
         telehealth=row.telehealth,
     )
@@ -126,7 +157,8 @@ ASSIGNMENT_FACT = (
 
 
 def assignment_fact(row: models.Assignment | AnyRow) -> facts.Assignment:
-    return facts.Assignment(
+    return facts.assembled(
+        facts.Assignment,
         id=row.id,
         client_id=row.client_id,
         service_line=row.service_line,
@@ -147,18 +179,23 @@ async def providers(
     if not ids:
         return {}
     p = models.Provider
-    rows = await session.execute(
+    rows = await rows_of(
+        session,
         select(p.id, p.first_name, p.last_name, p.npi, p.active).where(
             p.organization_id == org, any_of(session, "ids", p.id, ids)
-        )
+        ),
     )
     credentials: dict[UUID, list[facts.Credential]] = defaultdict(list)
-    for c in await session.execute(
-        select(*CREDENTIAL_FACT).where(
-            _cr.organization_id == org, any_of(session, "ids", _cr.provider_id, ids)
+    async for chunk in pacing.Pacer().chunks(
+        await rows_of(
+            session,
+            select(*CREDENTIAL_FACT).where(
+                _cr.organization_id == org, any_of(session, "ids", _cr.provider_id, ids)
+            ),
         )
     ):
-        credentials[c.provider_id].append(credential_fact(c))
+        for c in chunk:
+            credentials[c.provider_id].append(credential_fact(c))
     return {
         p.id: facts.Provider(
             id=p.id,
@@ -179,7 +216,8 @@ async def coverages(
     if not client_ids:
         return found
     cv, py = models.Coverage, models.Payor
-    rows = await session.execute(
+    rows = await rows_of(
+        session,
         select(
             cv.client_id,
             cv.priority,
@@ -192,21 +230,23 @@ async def coverages(
             py.settings,
         )
         .join(py, (py.organization_id == cv.organization_id) & (py.id == cv.payor_id))
-        .where(cv.organization_id == org, any_of(session, "ids", cv.client_id, client_ids))
+        .where(cv.organization_id == org, any_of(session, "ids", cv.client_id, client_ids)),
     )
     payors: dict[UUID, facts.Payor] = {}  # a few payors, shared by thousands of coverages
-    for coverage in rows:
-        payor = payors.get(coverage.id)
-        if payor is None:
-            payor = payors[coverage.id] = payor_fact(coverage)
-        found[coverage.client_id].append(
-            facts.Coverage(
-                payor=payor,
-                priority=coverage.priority,
-                effective_from=coverage.effective_from,
-                effective_to=coverage.effective_to,
+    async for chunk in pacing.Pacer().chunks(rows):
+        for coverage in chunk:
+            payor = payors.get(coverage.id)
+            if payor is None:
+                payor = payors[coverage.id] = payor_fact(coverage)
+            found[coverage.client_id].append(
+                facts.assembled(
+                    facts.Coverage,
+                    payor=payor,
+                    priority=coverage.priority,
+                    effective_from=coverage.effective_from,
+                    effective_to=coverage.effective_to,
+                )
             )
-        )
     return found
 
 
@@ -215,12 +255,13 @@ async def enrollments(
 ) -> list[facts.Enrollment]:
     if not provider_ids:
         return []
-    rows = await session.execute(
+    rows = await rows_of(
+        session,
         select(*ENROLLMENT_FACT).where(
             _en.organization_id == org, _en.provider_id.in_(provider_ids)
-        )
+        ),
     )
-    return [enrollment_fact(e) for e in rows]
+    return await facts_of(rows, enrollment_fact)
 
 
 async def enrollments_of(
@@ -234,15 +275,16 @@ async def enrollments_of(
     wanted = inline_table(
         session, "wanted", (("provider_id", Uuid()), ("payor_id", Uuid())), set(pairs)
     )
-    rows = await session.execute(
+    rows = await rows_of(
+        session,
         select(*ENROLLMENT_FACT)
         .join(
             wanted,
             and_(_en.provider_id == wanted.c.provider_id, _en.payor_id == wanted.c.payor_id),
         )
-        .where(_en.organization_id == org)
+        .where(_en.organization_id == org),
     )
-    return [enrollment_fact(e) for e in rows]
+    return await facts_of(rows, enrollment_fact)
 
 
 async def appointments_of(
@@ -274,10 +316,12 @@ async def assignments_of(
     if not pairs:
         return []
     wanted = set(pairs)
-    rows = await session.execute(
+    rows = await rows_of(
+        session,
         select(*ASSIGNMENT_FACT).where(
             _as.organization_id == org,
             any_of(session, "ids", _as.client_id, {client for client, _ in wanted}),
-        )
+        ),
     )
-    return [assignment_fact(a) for a in rows if (a.client_id, a.service_line) in wanted]
+    found = await facts_of(rows, assignment_fact)
+    return [a for a in found if (a.client_id, a.service_line) in wanted]

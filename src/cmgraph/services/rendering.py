@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
-from cmgraph.services import loading, lookups, sessions
+from cmgraph.services import loading, lookups, pacing, sessions
 from cmgraph.services.inline_table import any_of
 from cmgraph.services.outcome import INVALID_INPUT, NOT_FOUND, Refused, UserError
 from cmgraph.services.scope import TenantScope
@@ -42,7 +42,10 @@ async def answer(
     """One verdict per question, in order; unknown clients, lines or sessions refuse the
     whole batch (a `batch` names the failing request in the error's field path)."""
     lines = []
+    pacer = pacing.Pacer()  # a batch asks up to a thousand questions
     for index, q in enumerate(questions):
+        if pacer.due():
+            await pacer.turn()
         try:
             lines.append(lookups.service_line(scope.book, q.service_line))
         except Refused as refused:
@@ -54,6 +57,8 @@ async def answer(
         named = await _named_sessions(session, scope, questions)
         keys = []
         for index, (q, line) in enumerate(zip(questions, lines, strict=True)):
+            if pacer.due():
+                await pacer.turn()
             where = ("requests", str(index)) if batch else ()
             if q.client_id is None or q.client_id not in known:
                 raise _refuse(where, "clientId", NOT_FOUND, "No client with this id.")
@@ -72,15 +77,13 @@ async def answer(
         days = await sessions.day_sessions(
             session, scope.organization_id, {(client, day) for (client, _, day), _ in keys}
         )
-        return await sessions.judge(
-            session,
-            scope,
-            [
+        asked = []
+        async for chunk in pacer.chunks(keys):
+            asked += [
                 sessions.SessionKey(*key, appointment or _single_deliverer_session(days, key))
-                for key, appointment in keys
-            ],
-            days=days,
-        )
+                for key, appointment in chunk
+            ]
+        return await sessions.judge(session, scope, asked, days=days)
 
 
 def _key_of(appointment: facts.Appointment, scope: TenantScope) -> Key:

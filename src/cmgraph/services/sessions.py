@@ -7,9 +7,7 @@ of queries; the hooks then run per session in memory.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,13 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph import facts
 from cmgraph.db import models
 from cmgraph.plugins import ClaimDecision
-from cmgraph.services import loading
+from cmgraph.services import loading, pacing
 from cmgraph.services.inline_table import any_of, inline_table
 from cmgraph.services.scope import TenantScope
-
-STEP_S = 0.005
-"""How long judging runs before it lets the event loop turn: a batch of thousands of
-sessions is seconds of hooks, which no other request on the worker should wait behind."""
 
 
 @dataclass(frozen=True)
@@ -93,12 +87,16 @@ async def _first_covered(
         .correlate(a)
         .scalar_subquery()
     )
-    rows = await session.execute(
+    rows = await loading.rows_of(
+        session,
         select(a.id, first).where(
             a.organization_id == org, any_of(session, "ids", a.id, assignment_ids)
-        )
+        ),
     )
-    return {assignment_id: at for assignment_id, at in rows if at is not None}
+    found: dict[UUID, datetime] = {}
+    async for chunk in pacing.Pacer().chunks(rows):
+        found.update((assignment_id, at) for assignment_id, at in chunk if at is not None)
+    return found
 
 
 Days = dict[tuple[UUID, date], list[facts.Appointment]]
@@ -114,14 +112,17 @@ async def day_sessions(
         return {}
     wanted = inline_table(session, "wanted", (("client_id", Uuid()), ("day", Date())), set(days))
     ap = models.Appointment
-    rows = await session.execute(
+    rows = await loading.rows_of(
+        session,
         select(*loading.APPOINTMENT_FACT)
         .join(wanted, and_(ap.client_id == wanted.c.client_id, ap.date_of_service == wanted.c.day))
-        .where(ap.organization_id == org, ap.status != facts.AppointmentStatus.CANCELLED.value)
+        .where(ap.organization_id == org, ap.status != facts.AppointmentStatus.CANCELLED.value),
     )
-    return _by_day(
-        ((row.client_id, row.date_of_service), loading.appointment_fact(row)) for row in rows
-    )
+    return _by_day(await loading.facts_of(rows, _day_and_fact))
+
+
+def _day_and_fact(row: loading.AppointmentRow) -> tuple[tuple[UUID, date], facts.Appointment]:
+    return (row.client_id, row.date_of_service), loading.appointment_fact(row)
 
 
 def _by_day(sessions: Iterable[tuple[tuple[UUID, date], facts.Appointment]]) -> Days:
@@ -177,7 +178,8 @@ async def judge(
     # so each distinct question is asked once per batch.
     payors_on = functools.cache(lambda client, day: facts.Payors.on(coverages[client], day))
     enrollments: dict[tuple[UUID, UUID], list[facts.Enrollment]] = defaultdict(list)
-    for enrollment in await loading.enrollments_of(session, org, _asked(keys, cms, payors_on)):
+    asked = await _asked(keys, cms, payors_on)
+    for enrollment in await loading.enrollments_of(session, org, asked):
         enrollments[(enrollment.provider_id, enrollment.payor_id)].append(enrollment)
     first = await _first_covered(session, org, [a.id for a in in_use if a.id is not None])
     if days is None:
@@ -192,18 +194,18 @@ async def judge(
     )
 
     verdicts = []
-    turned = time.perf_counter()
+    pacer = pacing.Pacer()  # a batch of thousands of sessions is seconds of hooks
     for key, cm in zip(keys, cms, strict=True):
-        if time.perf_counter() - turned > STEP_S:
-            await asyncio.sleep(0)  # let the loop serve other requests between chunks
-            turned = time.perf_counter()
+        if pacer.due():
+            await pacer.turn()
         appointment = key.appointment
         day = key.date_of_service
         payors = payors_on(key.client_id, day)
         deliverer = providers.get(appointment.provider_id) if appointment else None
         lead, lead_by = lead_time(key.service_line, payors)
         qualifying_credentials, narrowed_by = qualifying(key.service_line, payors)
-        check = facts.SessionCheck(
+        check = facts.assembled(
+            facts.SessionCheck,
             client_id=key.client_id,
             service_line=key.service_line,
             date_of_service=day,
@@ -243,7 +245,7 @@ async def judge(
     return verdicts
 
 
-def _asked(
+async def _asked(
     keys: Iterable[SessionKey],
     cms: Sequence[facts.Assignment | None],
     payors_on: Callable[[UUID, date], facts.Payors],
@@ -251,12 +253,13 @@ def _asked(
     """The (provider, payor) pairs whose enrollments the verdicts read: each CM's with every
     payor of its session's date, each deliverer's with the primary."""
     pairs: set[tuple[UUID, UUID]] = set()
-    for key, cm in zip(keys, cms, strict=True):
-        payors = payors_on(key.client_id, key.date_of_service)
-        if cm is not None:
-            pairs.update((cm.provider_id, p.id) for p in payors.all)
-        if key.appointment is not None and payors.primary is not None:
-            pairs.add((key.appointment.provider_id, payors.primary.id))
+    async for chunk in pacing.Pacer().chunks(zip(keys, cms, strict=True)):
+        for key, cm in chunk:
+            payors = payors_on(key.client_id, key.date_of_service)
+            if cm is not None:
+                pairs.update((cm.provider_id, p.id) for p in payors.all)
+            if key.appointment is not None and payors.primary is not None:
+                pairs.add((key.appointment.provider_id, payors.primary.id))
     return pairs
 
 

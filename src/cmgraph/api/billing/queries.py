@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, cast
+from uuid import UUID
 
 import strawberry
 
@@ -26,7 +27,7 @@ from cmgraph.api.pagination import keyset_after, keyset_cursor, page_size
 from cmgraph.api.parsing import parse_id, query_id
 from cmgraph.api.providers.types import Provider
 from cmgraph.api.windows import report_window
-from cmgraph.services import batches, claims, rendering
+from cmgraph.services import batches, claims, pacing, rendering
 
 MAX_RENDERING_REQUESTS = 1000
 CLAIM_LINES_CURSOR = "claimLines"
@@ -52,10 +53,17 @@ async def _answers(
         if provider_ids
         else {}
     )
-    providers = {pk: Provider.of(row) for pk, row in found.items()}
-    assignments = {pk: CaseManagerAssignment.of(row) for pk, row in rows.items()}
+    pacer = pacing.Pacer()
+    providers: dict[UUID, Provider] = {}
+    async for provider_rows in pacer.chunks(found.items()):
+        providers.update((pk, Provider.of(row)) for pk, row in provider_rows)
+    assignments: dict[UUID, CaseManagerAssignment] = {}
+    async for assignment_rows in pacer.chunks(rows.items()):
+        assignments.update((pk, CaseManagerAssignment.of(row)) for pk, row in assignment_rows)
     answers = []
     for client_id, verdict in zip(client_ids, verdicts, strict=True):
+        if pacer.due():
+            await pacer.turn()
         cm, provider_id = verdict.case_manager, verdict.rendering_provider_id
         provider = providers.get(provider_id) if provider_id else None
         assert provider_id is None or provider is not None, "a plugin named no provider of ours"
@@ -99,7 +107,9 @@ class RenderingQueries:
             raise InputError(
                 f"At most {MAX_RENDERING_REQUESTS} requests at a time.", field=["requests"]
             )
-        questions = [r.question(where=("requests", str(i))) for i, r in enumerate(requests)]
+        questions = []
+        async for chunk in pacing.Pacer().chunks(enumerate(requests)):
+            questions += [r.question(where=("requests", str(i))) for i, r in chunk]
         verdicts = await guarded(lambda: rendering.answer(scope, questions, batch=True))
         return await _answers(info, [r.client_id for r in requests], verdicts)
 

@@ -1,0 +1,112 @@
+"""Facts made from rows (services.loading, facts.assembled) are the facts their constructors
+make: every field set, equal and hashing alike; and payors hash and take roles as before."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from cmgraph import facts
+from cmgraph.services import loading
+
+A, B, C = uuid4(), uuid4(), uuid4()
+DAY = date(2026, 3, 10)
+AT = datetime(2026, 3, 10, 14, tzinfo=UTC)
+
+ROWS: list[tuple[Any, SimpleNamespace, dict[str, Any]]] = [
+    (
+        loading.appointment_fact,
+        SimpleNamespace(
+            id=A,
+            client_id=B,
+            service_line="ABA",
+            provider_id=C,
+            starts_at=AT,
+            ends_at=AT,
+            status="NO_SHOW",
+            service_code="97153",
+            telehealth=True,
+            date_of_service=DAY,
+        ),
+        {"status": facts.AppointmentStatus.NO_SHOW},
+    ),
+    (
+        loading.enrollment_fact,
+        SimpleNamespace(
+            provider_id=A,
+            payor_id=B,
+            status="TERMINATED",
+            effective_from=DAY,
+            effective_to=None,
+            applied_on=DAY,
+        ),
+        {"status": facts.EnrollmentStatus.TERMINATED},
+    ),
+    (
+        loading.assignment_fact,
+        SimpleNamespace(
+            id=A, client_id=B, service_line="ST", provider_id=C, start_date=DAY, end_date=None
+        ),
+        {},
+    ),
+    (
+        loading.credential_fact,
+        SimpleNamespace(
+            provider_id=A, type="BCBA", number="1-23", state="TX", issued_on=DAY, expires_on=None
+        ),
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize("make, row, converted", ROWS, ids=lambda v: getattr(v, "__name__", ""))
+def test_a_fact_from_a_row_is_the_one_its_constructor_makes(
+    make: Any, row: SimpleNamespace, converted: dict[str, Any]
+) -> None:
+    fact = make(row)
+    kind = type(fact)
+    names = [f.name for f in dataclasses.fields(kind)]
+    assert set(vars(fact)) == set(names)  # every field, nothing else
+    built = kind(**{n: converted.get(n, getattr(row, n)) for n in names})
+    assert fact == built and hash(fact) == hash(built) and repr(fact) == repr(built)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fact.__setattr__(names[0], None)
+
+
+def test_a_status_that_is_already_a_member_is_taken_as_it_is() -> None:
+    row: Any = SimpleNamespace(**{**vars(ROWS[1][1]), "status": facts.EnrollmentStatus.PENDING})
+    assert loading.enrollment_fact(row).status is facts.EnrollmentStatus.PENDING
+
+
+def test_an_unknown_status_is_refused_as_the_enum_refuses_it() -> None:
+    row: Any = SimpleNamespace(**{**vars(ROWS[1][1]), "status": "lapsed"})
+    with pytest.raises(ValueError, match="lapsed"):
+        loading.enrollment_fact(row)
+
+
+def test_payors_hash_and_compare_by_their_fields_and_keep_their_roles() -> None:
+    kind = facts.PayorKind.MEDICAID
+    primary = facts.Payor(id=A, name="Medicaid", kind=kind, plugins=("tx_medicaid",))
+    same = facts.Payor(id=A, name="Medicaid", kind=kind, plugins=("tx_medicaid",))
+    renamed = dataclasses.replace(primary, name="Medicaid of Texas")
+    secondary = facts.Payor(id=B, name="Aetna", kind=facts.PayorKind.COMMERCIAL)
+
+    assert primary == same and hash(primary) == hash(same)
+    assert primary != renamed  # the id is what hashes; equality still reads every field
+    assert len({primary, same, renamed, secondary}) == 3
+
+    payors = facts.Payors(primary=primary, secondary=(secondary,))
+    again = facts.Payors(primary=same, secondary=(secondary,))
+    assert payors == again and hash(payors) == hash(again)
+    assert hash(payors) == hash((primary, (secondary,)))
+    assert payors.with_roles() == (
+        (primary, facts.PayorRole.PRIMARY),
+        (secondary, facts.PayorRole.SECONDARY),
+    )
+    assert again.role_of(primary) is facts.PayorRole.PRIMARY  # equal, not the same object
+    assert facts.Payors(primary=None).with_roles() == ()
