@@ -18,7 +18,7 @@ from cmgraph.config import Settings, WebhookSettings
 from cmgraph.db.engine import Database
 from cmgraph.demo import load_demo
 from cmgraph.plugins import RuleBook, build_plugin_manager
-from cmgraph.services import tenants
+from cmgraph.services import tenants, tokens
 from tests.support import Api, StatementCounter
 
 DEMO_TODAY = date(2026, 11, 2)  # the demo's data is built around this day
@@ -87,6 +87,17 @@ async def demo_api(db: Database, http: httpx.AsyncClient) -> Api:
     api = Api(http, await tenants.create_token(db, slug, "admin"), slug)
     await api("{ __typename }")
     return api
+
+
+@pytest.fixture(autouse=True, scope="session")
+def tokens_trusted_all_session() -> Iterator[None]:
+    """A token verified by a test's first request is still trusted at its last: statement
+    counts assume it, and on a loaded machine tokens.VERIFIED_FOR (5 s) can pass between
+    two requests that a test compares. Tests of that bound move the clock past it, whatever
+    it is."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tokens, "VERIFIED_FOR", 3600.0)
+        yield
 
 
 @pytest.fixture
