@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from builders import next_npi
 from sqlalchemy import select
 
 from cmgraph import facts
@@ -17,7 +18,6 @@ from cmgraph.db.engine import Database
 from cmgraph.plugins import RuleBook
 from cmgraph.services import appointments, clients, findings, providers, tenants
 from cmgraph.services.scope import TenantScope
-from tests.api.builders import next_npi
 
 SESSIONS = bulk.COPY_FROM + 20
 
