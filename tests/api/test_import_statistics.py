@@ -27,7 +27,7 @@ async def test_each_imported_file_leaves_its_tables_analyzed(db: Database, book:
     )
     policies = (imports.ErrorPolicy.REJECT_FAILED_ROWS, imports.ErrorPolicy.REJECT_EVERYTHING)
     for policy in policies:
-        report = await imports.run_import(scope, [source], policy=policy)
+        report = await imports.run_import(scope, [source], policy=policy, batch_rows=10)
         assert report.errors == []
         async with db.read() as session:
             if db.engine.dialect.name == "postgresql":
@@ -45,3 +45,13 @@ async def test_each_imported_file_leaves_its_tables_analyzed(db: Database, book:
         source = imports.Source(  # the second policy imports other clients
             Kind.CLIENTS, "clients.csv", source.text.replace(",S", ",T").replace("\nS", "\nT")
         )
+    # A file of less than a batch (an integration's few rows) costs no ANALYZE.
+    few = imports.Source(Kind.CLIENTS, "clients.csv", "external_id,first_name,last_name\nU1,A,B\n")
+    assert (await imports.run_import(scope, [few], batch_rows=10)).errors == []
+    if db.engine.dialect.name == "postgresql":
+        async with db.read() as session:
+            counted = await session.scalar(
+                text("SELECT reltuples FROM pg_class WHERE relname = 'clients'")
+            )
+            stored = await session.scalar(text("SELECT count(*) FROM clients"))
+            assert counted == stored - 1

@@ -171,7 +171,8 @@ async def analyze(session: AsyncSession, kind: Kind) -> None:
     rows refer to them. A new practice's tables were never analyzed (autovacuum's turn comes
     a minute later at best), and the planner then checks each new row's foreign keys by
     walking the organization's every client: 0.8 ms a row, most of a first import's time
-    on PostgreSQL. A role that does not own the tables is told so in a warning, and the
+    on PostgreSQL. Only after a file of a batch or more (an integration's few rows cost no
+    ANALYZE). A role that does not own the tables is told so in a warning, and the
     import goes on as before. SQLite is left as it is: statistics there would change every
     query's plan, not only the import's."""
     if _analyzes(session):
@@ -303,7 +304,7 @@ async def run_import(
                 )
                 done += len(batch)
                 advance(walk, done)
-            if walk.counted:
+            if walk.counted and len(walk.file.rows) >= batch_rows:
                 async with scope.db.write() as session:
                     if _analyzes(session):
                         await analyze(session, walk.file.source.kind)
@@ -320,7 +321,7 @@ async def run_import(
                     whole.merge(await _rows(batch_scope, walk, batch))
                     done += len(batch)
                     advance(walk, done)
-                if walk.counted:
+                if walk.counted and len(walk.file.rows) >= batch_rows:
                     assert batch_scope.batch is not None
                     await analyze(batch_scope.batch, walk.file.source.kind)
             return whole
