@@ -86,10 +86,11 @@ async def fresh_target(kind: str, pg_base: str, folder: Path) -> str:
 
 
 class KindClock:
-    """The seconds each kind's rows took, from the import's progress calls."""
+    """The seconds each kind's rows took, wall and CPU (of this process: the SQLite thread
+    included, PostgreSQL's server not), from the import's progress calls."""
 
     def __init__(self) -> None:
-        self.spans: dict[str, list[float]] = {}
+        self.spans: dict[str, list[tuple[float, float]]] = {}
 
     def __call__(self, kind: Kind, done: int, total: int) -> None:
         self._mark(kind.value)
@@ -97,16 +98,20 @@ class KindClock:
     def judged(self, done: int, total: int) -> None:
         """The stored findings judged at the import's end: from its last row to the end."""
         if "findings" not in self.spans:
-            last = max((end for _, end in self.spans.values()), default=time.perf_counter())
+            now = (time.perf_counter(), time.process_time())
+            last = max((end for _, end in self.spans.values()), default=now)
             self.spans["findings"] = [last, last]
         self._mark("findings")
 
     def _mark(self, name: str) -> None:
-        now = time.perf_counter()
+        now = (time.perf_counter(), time.process_time())
         self.spans.setdefault(name, [now, now])[1] = now
 
     def seconds(self) -> dict[str, float]:
-        return {kind: round(end - start, 1) for kind, (start, end) in self.spans.items()}
+        return {kind: round(end[0] - start[0], 1) for kind, (start, end) in self.spans.items()}
+
+    def cpu_seconds(self) -> dict[str, float]:
+        return {kind: round(end[1] - start[1], 1) for kind, (start, end) in self.spans.items()}
 
 
 async def import_folder(url: str, folder: Path) -> dict[str, Any]:
@@ -138,6 +143,7 @@ async def import_folder(url: str, folder: Path) -> dict[str, Any]:
         "import_cpu_s": round(first_cpu, 1),
         "reimport_s": round(again_s, 1),
         "import_s_by_kind": first_kinds.seconds(),
+        "import_cpu_s_by_kind": first_kinds.cpu_seconds(),
         "reimport_s_by_kind": again_kinds.seconds(),
         "load_average": round(os.getloadavg()[0], 1),
         "counts": {k.value: vars(c) for k, c in first.counts.items()},
@@ -168,15 +174,18 @@ def report_import(result: dict[str, Any]) -> Iterator[str]:
         f"again: {result['reimport_s']} s ({result['reimport_changed']} changed); load "
         f"average {result['load_average']}"
     )
+    wall, cpu = result["import_s_by_kind"], result["import_cpu_s_by_kind"]
     for name, c in result["counts"].items():
         yield (
             f"  {name:<14} created {c['created']:>6}  updated {c['updated']:>4}  "
-            f"refused {c['refused']:>4}  {result['import_s_by_kind'].get(name, 0):>6} s, "
-            f"again {result['reimport_s_by_kind'].get(name, 0):>5} s"
+            f"refused {c['refused']:>4}  {wall.get(name, 0):>6} s ({cpu.get(name, 0):>5} s "
+            f"CPU), again {result['reimport_s_by_kind'].get(name, 0):>5} s"
         )
-    judged = result["import_s_by_kind"].get("findings")
-    if judged is not None:
-        yield f"  stored findings of every client reached, judged once at the end: {judged} s"
+    if "findings" in wall:
+        yield (
+            "  stored findings of every client reached, judged once at the end: "
+            f"{wall['findings']} s ({cpu['findings']} s CPU)"
+        )
     if result["refused_by_code"]:
         codes = ", ".join(f"{code} {n}" for code, n in result["refused_by_code"].items())
         yield f"  refused by the rules, as the API refuses them: {codes}"

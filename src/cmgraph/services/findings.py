@@ -36,12 +36,12 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
-from cmgraph.db import models
+from cmgraph.db import bulk, models
 from cmgraph.db.engine import Database
 from cmgraph.db.faults import is_retryable, is_unavailable
 from cmgraph.plugins import PluginFailed, RuleBook
@@ -239,8 +239,11 @@ async def store(session: AsyncSession, scope: TenantScope, client_ids: Collectio
         for finding_of in verdicts
         for (day, starts_at, appointment_id, seq), finding in keyed([finding_of])
     ]
+    # As db.bulk inserts (COPY on PostgreSQL): a bulk import's drain stores tens of
+    # thousands of findings, which executemany inserted one statement at a time.
     if rows:
-        await session.execute(insert(f), rows)
+        table = f.__table__
+        await session.run_sync(lambda s: bulk.insert_rows(s.connection(), table, rows))
     for i in range(0, len(seen), _CHUNK):
         await session.execute(
             delete(s).where(
