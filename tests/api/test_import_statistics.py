@@ -5,11 +5,15 @@ every query's plan, it leaves none."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import text
 
 from cmgraph import facts
+from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.plugins import RuleBook
 from cmgraph.services import imports, tenants
@@ -55,3 +59,61 @@ async def test_each_imported_file_leaves_its_tables_analyzed(db: Database, book:
             )
             stored = await session.scalar(text("SELECT count(*) FROM clients"))
             assert counted == stored - 1
+
+
+async def new_scope(db: Database, book: RuleBook) -> TenantScope:
+    slug = f"s-{uuid.uuid4().hex[:12]}"
+    org = await tenants.create_organization(db, slug, slug, "America/Chicago")
+    return TenantScope(db, book, org.id, facts.Clock("America/Chicago"), actor="test")
+
+
+def clients_file(prefix: str, n: int = 40) -> imports.Source:
+    lines = "\n".join(f"{prefix}{i},Ada,Lovelace{i}," for i in range(n))
+    return imports.Source(
+        Kind.CLIENTS, "clients.csv", f"external_id,first_name,last_name,date_of_birth\n{lines}\n"
+    )
+
+
+POLICIES = (imports.ErrorPolicy.REJECT_FAILED_ROWS, imports.ErrorPolicy.REJECT_EVERYTHING)
+
+
+async def test_an_import_never_waits_for_another_imports_analyze(
+    db: Database, book: RuleBook, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The tables are every organization's, and an import's ANALYZE holds its lock until the
+    import's transaction ends: another organization's import skips its own ANALYZE rather
+    than wait (and fail at the statement timeout)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's ANALYZE; SQLite's import runs none")
+    scope = await new_scope(db, book)
+    async with db.write() as other_import:
+        await other_import.execute(text("ANALYZE clients"))  # its lock held until it ends
+        for policy, prefix in zip(POLICIES, "VW", strict=True):
+            with caplog.at_level(logging.WARNING, logger="cmgraph.imports"):
+                report = await imports.run_import(
+                    scope, [clients_file(prefix)], policy=policy, batch_rows=10
+                )
+            assert report.errors == [] and report.committed
+            assert not [r for r in caplog.records if "ANALYZE" in r.getMessage()]
+
+
+async def test_a_failed_analyze_leaves_the_import_whole(
+    db: Database, book: RuleBook, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ANALYZE is only an optimization: when it fails, the import goes on in its
+    transaction and commits every row, and the failure is logged."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's ANALYZE; SQLite's import runs none")
+
+    missing = SimpleNamespace(__table__=SimpleNamespace(name="no_such_table"))
+    monkeypatch.setitem(imports._TABLES, Kind.CLIENTS, (missing, models.Client))
+    scope = await new_scope(db, book)
+    for policy, prefix in zip(POLICIES, "XY", strict=True):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="cmgraph.imports"):
+            report = await imports.run_import(
+                scope, [clients_file(prefix)], policy=policy, batch_rows=10
+            )
+        assert report.errors == [] and report.committed
+        assert report.counts[Kind.CLIENTS].created == 40
+        assert [r for r in caplog.records if "ANALYZE no_such_table" in r.getMessage()]

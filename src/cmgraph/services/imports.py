@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
@@ -174,10 +175,20 @@ async def analyze(session: AsyncSession, kind: Kind) -> None:
     on PostgreSQL. Only after a file of a batch or more (an integration's few rows cost no
     ANALYZE). A role that does not own the tables is told so in a warning, and the
     import goes on as before. SQLite is left as it is: statistics there would change every
-    query's plan, not only the import's."""
-    if _analyzes(session):
-        for model in _TABLES[kind]:
-            await session.execute(text(f"ANALYZE {model.__table__.name}"))
+    query's plan, not only the import's.
+
+    The tables are every organization's, and ANALYZE holds its lock until the import's
+    transaction ends: SKIP_LOCKED, so that an import never waits for another's; and only
+    an optimization, so a failure is logged in its savepoint and the import goes on."""
+    if not _analyzes(session):
+        return
+    for model in _TABLES[kind]:
+        table = model.__table__.name
+        try:
+            async with session.begin_nested():
+                await session.execute(text(f"ANALYZE (SKIP_LOCKED) {table}"))
+        except DBAPIError:
+            log.warning("ANALYZE %s failed: the import goes on without it", table, exc_info=True)
 
 
 def template(kind: Kind) -> str:
