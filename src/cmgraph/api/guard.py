@@ -70,8 +70,9 @@ class Guard(SchemaExtension):
         ec = self.execution_context
         ec.validation_rules = (*ec.validation_rules, *self.rules)
         if self.analysis is not None and ec.pre_execution_errors is None:
-            ec.pre_execution_errors = self.analysis.validation_errors(
-                ec.schema._schema, ec.validation_rules
+            # a list of this request's own: the kept one is every request's of this document
+            ec.pre_execution_errors = list(
+                self.analysis.validation_errors(ec.schema._schema, ec.validation_rules)
             )
         yield
 
