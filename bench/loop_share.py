@@ -22,22 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import statistics
 import time
 from collections.abc import Coroutine, Generator
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
-from bench import practice, scenarios
-from bench.run import server_env
-from cmgraph.app import create_app
-from cmgraph.config import Settings
-from cmgraph.db import models
-from cmgraph.db.engine import Database
-from cmgraph.services import tenants
+from bench import inprocess, scenarios
 
 PAGES = 8  # connections asking the caseload page, as the lag step does
 
@@ -87,18 +79,9 @@ def _ms(seconds: float) -> float:
 
 
 async def measure(url: str, requests: int, seconds: float, rounds: int) -> dict[str, Any]:
-    params = practice.Params()
-    db = Database.from_url(url)
-    orgs = models.Organization.__table__
-    async with db.engine.connect() as connection:
-        org = await connection.scalar(select(orgs.c.id).where(orgs.c.slug == params.slug))
-    if org is None:
-        raise SystemExit(f"no practice {params.slug} at {url}")
-    data = await scenarios.read_data(db.engine, org, params.weeks)
-    token = await tenants.create_token(db, params.slug, "admin", "loop_share")
-    app = create_app(Settings.from_env(server_env(url)), db=db)
-    gc.collect()  # as serving.worker_app does
-    gc.freeze()
+    db, data, token = await inprocess.practice_at(url, "loop_share")
+    app = inprocess.served(url, db)
+    inprocess.settle()
     steps = Steps()
     steps.install()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}

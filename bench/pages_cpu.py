@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import gc
 import logging
 import os
 import statistics
@@ -30,17 +29,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
-from bench import practice, scenarios
+from bench import inprocess, scenarios
 from bench.peers import graphql_core_app
 from bench.peers.common import data_of
-from bench.run import server_env
 from cmgraph import logs
-from cmgraph.app import create_app
-from cmgraph.config import Settings
-from cmgraph.db import models
-from cmgraph.db.engine import Database
 
 App = Callable[[dict[str, Any], Any, Any], Any]
 
@@ -94,24 +86,14 @@ async def call(app: App, token: str, body: bytes) -> bytes:
 
 
 async def measure(url: str, requests: int, profile: str | None, only: str | None) -> dict[str, Any]:
-    params = practice.Params()
-    db = Database.from_url(url)
-    orgs = models.Organization.__table__
-    async with db.engine.connect() as connection:
-        org = await connection.scalar(select(orgs.c.id).where(orgs.c.slug == params.slug))
-    if org is None:
-        raise SystemExit(f"no practice {params.slug} at {url}")
-    data = await scenarios.read_data(db.engine, org, params.weeks)
-    from cmgraph.services import tenants
-
-    token = await tenants.create_token(db, params.slug, "admin", "pages_cpu")
+    db, data, token = await inprocess.practice_at(url, "pages_cpu")
     # the server's request log line, written where it costs what it costs a worker
     logs.configure()
     sink = open(os.devnull, "w")  # noqa: SIM115 - open for the whole run
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(sink)
-    ours = create_app(Settings.from_env(server_env(url)), db=db)
+    ours = inprocess.served(url, db)
     peer = graphql_core_app.create_app(db.engine)
     pages = {"caseload": scenarios.caseload(), "client": scenarios.one_client(data)}
     if only is not None:
@@ -123,8 +105,7 @@ async def measure(url: str, requests: int, profile: str | None, only: str | None
             theirs = data_of(await call(peer, token, body))
             if mine != theirs:
                 raise SystemExit(f"{page}: the peer's answer differs from cmgraph's")
-    gc.collect()  # as serving.worker_app does
-    gc.freeze()
+    inprocess.settle()
     if profile is not None:
         profiler = cProfile.Profile()
         for bodies in pages.values():

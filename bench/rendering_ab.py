@@ -16,36 +16,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import statistics
 import time
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
-from bench import practice, scenarios
-from bench.run import server_env
-from cmgraph.app import create_app
-from cmgraph.config import Settings
-from cmgraph.db import models
-from cmgraph.db.engine import Database
-from cmgraph.services import tenants
+from bench import inprocess, scenarios
 
 
 async def measure(url: str, rounds: int) -> dict[str, float]:
-    params = practice.Params()
-    db = Database.from_url(url)
-    orgs = models.Organization.__table__
-    async with db.engine.connect() as connection:
-        org = await connection.scalar(select(orgs.c.id).where(orgs.c.slug == params.slug))
-    if org is None:
-        raise SystemExit(f"no practice {params.slug} at {url}")
-    data = await scenarios.read_data(db.engine, org, params.weeks)
-    token = await tenants.create_token(db, params.slug, "admin", "rendering_ab")
-    app = create_app(Settings.from_env(server_env(url)), db=db)
-    gc.collect()  # as serving.worker_app does
-    gc.freeze()
+    db, data, token = await inprocess.practice_at(url, "rendering_ab")
+    app = inprocess.served(url, db)
+    inprocess.settle()
     one, many = scenarios.rendering(data, 1, 1)[0], scenarios.rendering(data)[0]
     times: dict[str, list[float]] = {"one": [], "many": [], "one_wall": [], "many_wall": []}
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
