@@ -2,9 +2,11 @@
 network does: stop (every connection dropped, new ones refused, as a server that went away),
 pause (sockets stay open and nothing is forwarded, as a stalled server or a black-holed
 route), and cut (drop every open connection at once, while new ones are still accepted);
-and cut_at_commit (drop a connection exactly at the COMMIT of a chosen write, before it
-reaches PostgreSQL or after it did, its answer lost on the way back). ProxyThread runs one
-in a thread of its own."""
+cut_at_commit (drop a connection exactly at the COMMIT of a chosen write, before it
+reaches PostgreSQL or after it did, its answer lost on the way back); and pause_at_commit
+(the database stalls the moment a chosen write's COMMIT reached it, or once its answer is
+back, so that the COMMIT, or whatever the request does after it, meets the stall).
+ProxyThread runs one in a thread of its own."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ class Proxy:
         self.bytes_up = 0  # forwarded from the client to PostgreSQL
         self._commit_after: bytes | None = None  # armed: cut at the COMMIT after these bytes
         self._deliver_commit = False
+        self._pause_at_commit: str | None = None  # "commit" or "answer": pause_at_commit
         self.commits_cut = 0
 
     @classmethod
@@ -72,6 +75,14 @@ class Proxy:
         committed), True after its answer to the COMMIT came back (committed; the client
         never hears it). Either way the client's COMMIT fails with a lost connection."""
         self._commit_after, self._deliver_commit = after, delivered
+        self._pause_at_commit = None
+
+    def pause_at_commit(self, after: bytes, answered: bool) -> None:
+        """Once: on the connection that sends `after`, forward its next COMMIT (PostgreSQL
+        commits), then pause(): at once (answered=False: the client never hears the answer
+        while paused), or as PostgreSQL's answer goes out (True: the client knows)."""
+        self._commit_after, self._deliver_commit = after, True
+        self._pause_at_commit = "answer" if answered else "commit"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
@@ -101,7 +112,19 @@ class Proxy:
                                 cut_here()
                                 return
                             armed["committing"] = True
+                            if self._pause_at_commit == "commit":
+                                armed["committing"] = False
+                                sink.write(data)  # the COMMIT reaches PostgreSQL, then nothing
+                                self.pause()
+                                await sink.drain()
+                                continue
                     if not up and armed["committing"]:
+                        if self._pause_at_commit == "answer":
+                            armed["committing"] = False
+                            sink.write(data)  # the answer to the COMMIT, then nothing
+                            self.pause()
+                            await sink.drain()
+                            continue
                         cut_here()  # PostgreSQL answered the COMMIT: it is committed
                         return
                     if up:

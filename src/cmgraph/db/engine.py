@@ -11,8 +11,9 @@ STATEMENT_TIMEOUT_SECONDS (db.faults): PostgreSQL's statement_timeout when the s
 slow, asyncpg's command_timeout when it says nothing at all (a stalled network), SQLite's busy
 timeout when another writer holds the lock. Pooled connections are pinged before use, under
 the same deadline, so a restarted server is reconnected to without restarting the service;
-waiting for a free pooled connection has that deadline too. A connection that timed out is
-dropped rather than reused: its state is unknown.
+waiting for a free pooled connection, then pinging it or connecting anew, share one such
+deadline (db.checkout). A connection that timed out is cut rather than reused or closed
+gracefully: its state is unknown, and the server it waits on may never answer.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_
 
+from cmgraph.db.checkout import DeadlinePool, remaining
 from cmgraph.db.faults import CONNECT_TIMEOUT_SECONDS, STATEMENT_TIMEOUT_SECONDS
 
 WRITE_OPTION = "cmgraph_write"
@@ -89,6 +92,7 @@ def create_engine(
         # every connection is held by a statement that waits for its deadline, and the
         # pool's default wait (30 s) would hold the request far past it.
         kwargs.setdefault("pool_timeout", statement_timeout)
+        kwargs.setdefault("poolclass", DeadlinePool)
     try:
         engine = create_async_engine(
             parsed, pool_pre_ping=True, connect_args=connect_args, **kwargs
@@ -102,6 +106,27 @@ def create_engine(
 
 def _bound_postgresql(engine: AsyncEngine, seconds: float) -> None:
     dialect: Any = engine.sync_engine.dialect
+    # asyncpg connections that stopped answering (given up on after `seconds`)
+    silent: weakref.WeakSet[Any] = weakref.WeakSet()
+    terminate_gracefully = dialect.do_terminate
+
+    def terminate(dbapi_connection: Any) -> None:
+        # SQLAlchemy closes a dropped connection gracefully first, waiting up to 2 s for the
+        # server to see it go: a server that stopped answering never will, and the request
+        # that dropped it would wait on top of its deadline. Such a connection is cut.
+        if dbapi_connection._connection in silent:
+            dbapi_connection._connection.terminate()
+        else:
+            terminate_gracefully(dbapi_connection)
+
+    dialect.do_terminate = terminate
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect_by_the_deadline(
+        dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]
+    ) -> None:
+        # cparams are the engine's own, kept between connects: set from the constant each time
+        cparams["timeout"] = remaining(CONNECT_TIMEOUT_SECONDS)
 
     def ping(dbapi_connection: Any) -> bool:
         # SQLAlchemy's own ping wraps the ping in BEGIN ... ROLLBACK, and that ROLLBACK waits
@@ -109,12 +134,13 @@ def _bound_postgresql(engine: AsyncEngine, seconds: float) -> None:
         # not answer. One bounded statement instead; a failure drops the connection (the pool
         # then connects anew, itself bounded by the connect timeout).
         try:
-            await_(dbapi_connection._connection.fetchrow(";", timeout=seconds))
+            await_(dbapi_connection._connection.fetchrow(";", timeout=remaining(seconds)))
         except TimeoutError:
             # Silent for the whole deadline: the request has had its time. Not a disconnect,
             # so the pool does not connect anew within this request (connecting to a stalled
             # server would wait its own deadline on top); it drops this connection, and the
             # next request connects.
+            silent.add(dbapi_connection._connection)
             raise
         except Exception as error:
             dbapi_connection._handle_exception(error)
@@ -129,6 +155,10 @@ def _bound_postgresql(engine: AsyncEngine, seconds: float) -> None:
         # would wait again. Treat it as lost: SQLAlchemy closes it and raises at once.
         if isinstance(context.original_exception, asyncio.TimeoutError):
             context.is_disconnect = True
+            held = context.connection
+            dbapi_connection: Any = held.connection.dbapi_connection if held else None
+            if dbapi_connection is not None:
+                silent.add(dbapi_connection._connection)
 
 
 def _lower(value: object) -> object:
