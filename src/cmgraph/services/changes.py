@@ -7,7 +7,7 @@ import enum
 import functools
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,7 +75,7 @@ def record(
         models.ChangeRecord,
         {
             "organization_id": organization_id,
-            "id": uuid4(),
+            "id": positions.new_id(),
             "actor": actor,
             "role": role,
             "actor_name": actor_name or None,
