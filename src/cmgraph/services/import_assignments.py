@@ -36,10 +36,7 @@ class Preloaded:
         self.coverages_of: dict[UUID, list[facts.Coverage]] = defaultdict(list)
         self.enrollments_of: dict[UUID, list[facts.Enrollment]] = defaultdict(list)
         self.lines: dict[Pair, list[models.Assignment]] = defaultdict(list)
-        # A line's sessions as read (Core rows), each made a fact when a check asks for it:
-        # a batch's clients hold a hundred times more sessions than its rows' checks read.
-        self.sessions: dict[Pair, list[loading.AppointmentRow]] = defaultdict(list)
-        self.session_facts: dict[UUID, facts.Appointment] = {}
+        self.sessions: dict[Pair, list[facts.Appointment]] = defaultdict(list)
 
     async def read(self, session: AsyncSession, client_ids: Collection[UUID]) -> None:
         """The clients' assignments; the clients are locked, as every assignment write locks
@@ -71,7 +68,8 @@ class Preloaded:
                 ap.organization_id == org, ap.client_id.in_(self.clients)
             )
         ):
-            self.sessions[(fact.client_id, fact.service_line)].append(fact)
+            pair = (fact.client_id, fact.service_line)
+            self.sessions[pair].append(loading.appointment_fact(fact))
 
     async def client(self, id: UUID | None, *, lock: bool) -> UUID:
         if id is None or id not in self.clients:
@@ -93,14 +91,7 @@ class Preloaded:
         return [loading.assignment_fact(a) for a in self.lines[pair]]
 
     async def appointments(self, pair: Pair, since: datetime) -> list[facts.Appointment]:
-        found, made = [], self.session_facts
-        for row in self.sessions[pair]:
-            if row.starts_at >= since:
-                fact = made.get(row.id)
-                if fact is None:
-                    fact = made[row.id] = loading.appointment_fact(row)
-                found.append(fact)
-        return found
+        return [a for a in self.sessions[pair] if a.starts_at >= since]
 
     async def covered(self, pair: Pair, day: date) -> models.Assignment | None:
         return next(
