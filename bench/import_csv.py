@@ -38,8 +38,14 @@ from cmgraph.services import exports, imports, tenants
 from cmgraph.services.csv_columns import Kind
 from cmgraph.services.scope import TenantScope
 
-TARGET_DATABASE = "cmgraph_bench_import"
 TIMEZONE = "America/Chicago"
+
+
+def target_database() -> str:
+    """The database the import fills, dropped first: under the bench's own prefix
+    (CMGRAPH_BENCH_DATABASE_PREFIX, as bench.run names its practices), so that two benches
+    on one server never drop each other's."""
+    return f"{os.environ.get('CMGRAPH_BENCH_DATABASE_PREFIX', 'cmgraph_bench')}_import"
 
 
 async def export_folder(url: str, org: UUID, folder: Path) -> dict[str, Any]:
@@ -69,18 +75,17 @@ async def fresh_target(kind: str, pg_base: str, folder: Path) -> str:
     if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{folder / 'imported.db'}"
     else:
+        target = target_database()
         admin = create_async_engine(
             make_url(pg_base).set(database="postgres"), isolation_level="AUTOCOMMIT"
         )
         try:
             async with admin.connect() as connection:
-                await connection.execute(
-                    text(f'DROP DATABASE IF EXISTS "{TARGET_DATABASE}" WITH (FORCE)')
-                )
-                await connection.execute(text(f'CREATE DATABASE "{TARGET_DATABASE}"'))
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)'))
+                await connection.execute(text(f'CREATE DATABASE "{target}"'))
         finally:
             await admin.dispose()
-        url = make_url(pg_base).set(database=TARGET_DATABASE).render_as_string(False)
+        url = make_url(pg_base).set(database=target).render_as_string(False)
     await migrate.upgrade_async(url)
     return url
 

@@ -12,6 +12,7 @@ from typing import Any, cast
 import builders as b
 import jsonschema
 import pytest
+import sqlalchemy as sa
 
 from cmgraph.api import ids
 from cmgraph.db import models
@@ -270,3 +271,24 @@ async def test_a_transaction_that_commits_late_is_neither_skipped_nor_repeated(
     edges = trail["auditEvents"]["edges"]
     assert [e["node"]["entityId"] for e in edges if e["node"]["entityType"] == "Client"] == order
     assert [n["data"]["data"]["clientId"] for n in await nodes(api)] == order
+
+
+async def test_events_and_change_records_have_time_ordered_ids_that_round_trip(
+    api: Api, db: Database
+) -> None:
+    """Their ids are UUIDv7 (services.positions.new_id: appended rows go to the end of their
+    index); the feeds still order by position, and a global id still decodes to the id."""
+    await story(api)
+    found = await nodes(api)
+    for node in found:
+        decoded = ids.decode_as(node["id"], "Event")
+        assert decoded is not None and decoded.version == 7
+        assert decoded == uuid.UUID(node["data"]["id"])
+    audit = await api("{ auditEvents(first: 100) { edges { node { id } } } }")
+    audit_ids = [e["node"]["id"] for e in audit["auditEvents"]["edges"]]
+    assert audit_ids
+    async with db.read() as session:
+        stored = {r.id for r in await session.scalars(sa.select(models.ChangeRecord))}
+    for global_id in audit_ids:
+        decoded = ids.decode_as(global_id, "AuditEvent")
+        assert decoded is not None and decoded.version == 7 and decoded in stored

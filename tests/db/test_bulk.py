@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cmgraph.db import bulk, models
 from cmgraph.db.engine import Database
+from cmgraph.services import changes
 from tests.support import Api
 
 TABLE = models.ChangeRecord.__table__
@@ -133,3 +134,22 @@ def test_rows_give_every_column_made_in_python() -> None:
     del row["occurred_at"]
     with pytest.raises(ValueError, match="occurred_at"):
         bulk._columns(TABLE, row)
+
+
+async def test_a_mapped_row_reads_and_inserts_as_a_constructed_one(
+    api: Api, other_api: Api, db: Database
+) -> None:
+    """bulk.mapped skips the constructor's attribute events only: its row snapshots as the
+    constructed one does, and a session inserts it as insert_rows inserts its values."""
+    by_session, by_bulk = await b.org_id(db, api.slug), await b.org_id(db, other_api.slug)
+    values = records(by_session, 1)[0]
+    mapped = bulk.mapped(models.ChangeRecord, values)
+    assert type(mapped) is models.ChangeRecord
+    assert changes.snapshot(mapped) == changes.snapshot(models.ChangeRecord(**values))
+    async with db.write() as session:
+        session.add(mapped)
+        await session.commit()
+    await write(db, records(by_bulk, 1))
+    inserted = await stored(db, by_session)
+    assert len(inserted) == 1
+    assert inserted == await stored(db, by_bulk)

@@ -41,7 +41,7 @@ async def test_many_findings_of_one_client_are_stored_as_judged(
     assert client is not None and provider is not None
     first = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
     rows = [
-        appointments.new_row(
+        appointments.new_values(
             scope,
             appointments.NewAppointment(
                 client.id,

@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
@@ -28,9 +28,6 @@ class AppointmentChange:
     service_code: Update[str | None] = KEEP
     telehealth: Update[bool | None] = KEEP
 
-
-_COLUMNS = tuple(c.key for c in sa_inspect(models.Appointment).column_attrs)
-"""Every column of an appointment: new_row gives each a value (schedule_checked's insert)."""
 
 # CPT (five digits, or four and F/T/U) and HCPCS Level II (a letter and four digits).
 SERVICE_CODE = re.compile(r"^(\d{5}|\d{4}[FTU]|[A-V]\d{4})$")
@@ -80,23 +77,36 @@ class NewAppointment:
     status: facts.AppointmentStatus = facts.AppointmentStatus.SCHEDULED
 
 
+def new_values(scope: TenantScope, new: NewAppointment) -> dict[str, Any]:
+    """The columns of an appointment to schedule, every one of them (its id made now), its
+    input checked; raises Refused. The caller has found its client and provider in the
+    organization."""
+    service_line = lookups.service_line(scope.book, new.service_line)
+    starts_at = editing.aware(new.starts_at, "startsAt")
+    ends_at = editing.aware(new.ends_at, "endsAt")
+    service_code = _service_code(new.service_code)
+    if ends_at <= starts_at:
+        raise refuse(INVALID_INPUT, "The appointment ends before it starts.", "endsAt")
+    values = {
+        "organization_id": scope.organization_id,
+        "id": uuid4(),
+        "client_id": new.client_id,
+        "service_line": service_line,
+        "provider_id": new.provider_id,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "status": new.status.value,
+        "service_code": service_code,
+        "telehealth": new.telehealth,
+        "created_at": models.utcnow(),
+        "date_of_service": scope.clock.date_of(starts_at),
+    }
+    return values
+
+
 def new_row(scope: TenantScope, new: NewAppointment) -> models.Appointment:
-    """The row of an appointment to schedule, its input checked; raises Refused. The caller
-    has found its client and provider in the organization."""
-    row = models.Appointment(
-        organization_id=scope.organization_id,
-        client_id=new.client_id,
-        service_line=lookups.service_line(scope.book, new.service_line),
-        provider_id=new.provider_id,
-        starts_at=editing.aware(new.starts_at, "startsAt"),
-        ends_at=editing.aware(new.ends_at, "endsAt"),
-        status=new.status.value,
-        service_code=_service_code(new.service_code),
-        telehealth=new.telehealth,
-        created_at=models.utcnow(),
-    )
-    _times(scope, row)
-    return row
+    """The row of an appointment to schedule (new_values), to add to the session."""
+    return models.Appointment(**new_values(scope, new))
 
 
 async def schedule_appointment(
@@ -130,12 +140,13 @@ async def schedule_appointment(
 
 
 async def schedule_checked(
-    scope: TenantScope, rows: Sequence[models.Appointment]
+    scope: TenantScope, rows: Sequence[dict[str, Any]]
 ) -> Outcome[list[models.Appointment]]:
-    """Schedule many appointments at once (a bulk import): rows made by new_row, their
-    clients and providers checked in two queries, inserted together, each with its change
-    record (operation scheduleAppointment). Their sessions' findings, which never block
-    scheduling, are not computed here: the compliance report and the client show them.
+    """Schedule many appointments at once (a bulk import): rows of columns made by
+    new_values, their clients and providers checked in two queries, inserted together, each
+    with its change record (operation scheduleAppointment). Their sessions' findings, which
+    never block scheduling, are not computed here: the compliance report and the client
+    show them.
 
     The rows go in as their columns, at once (db.bulk), and stay out of the session: a
     practice's history is most of an import's rows, and the unit of work costs several
@@ -144,20 +155,17 @@ async def schedule_checked(
     async def use_case(session: AsyncSession) -> Outcome[list[models.Appointment]]:
         org = scope.organization_id
         await lookups.all_exist(
-            session, models.Client, org, {r.client_id for r in rows}, "clientId"
+            session, models.Client, org, {r["client_id"] for r in rows}, "clientId"
         )
         await lookups.all_exist(
-            session, models.Provider, org, {r.provider_id for r in rows}, "providerId"
+            session, models.Provider, org, {r["provider_id"] for r in rows}, "providerId"
         )
-        for row in rows:
-            if row.id is None:
-                row.id = uuid4()
-        values = [{key: getattr(row, key) for key in _COLUMNS} for row in rows]
         table = models.Appointment.__table__
-        await session.run_sync(lambda s: bulk.insert_rows(s.connection(), table, values))
-        for row in rows:
+        await session.run_sync(lambda s: bulk.insert_rows(s.connection(), table, rows))
+        made = [bulk.mapped(models.Appointment, r) for r in rows]
+        for row in made:
             editing.record_created(session, scope, "scheduleAppointment", row)
-        return Outcome(value=list(rows))
+        return Outcome(value=made)
 
     return await run_write(scope, use_case)
 

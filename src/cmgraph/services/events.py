@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from importlib import resources
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -195,7 +195,7 @@ def append(
         return
     event: Facts = {
         "organization_id": organization_id,
-        "id": uuid4(),
+        "id": positions.new_id(),
         "type": kind,
         "occurred_at": models.utcnow(),
         "data": _facts(row),
@@ -216,7 +216,7 @@ def emit(session: AsyncSession, organization_id: UUID, kind: str, data: Facts) -
     assert kind in TYPES, kind
     event = models.Event(
         organization_id=organization_id,
-        id=uuid4(),
+        id=positions.new_id(),
         type=kind,
         occurred_at=models.utcnow(),
         data=data,

@@ -608,7 +608,7 @@ class Appointments(_Referring):
         await self._clients(rows)
         await self._providers(rows, "provider_npi")
         self.existing: dict[tuple[UUID, str, datetime], Any] = {}
-        self.pending: dict[tuple[UUID, str, datetime], tuple[Row, models.Appointment]] = {}
+        self.pending: dict[tuple[UUID, str, datetime], tuple[Row, dict[str, Any]]] = {}
         # Batches hold few clients (order), so their sessions are few: one index search. Plain
         # rows of the compared columns: most rows of a file imported again are unchanged, and
         # an ORM object costs several times a row.
@@ -645,7 +645,7 @@ class Appointments(_Referring):
             new = appointments.NewAppointment(
                 client.id, line, provider.id, starts, ends, code, telehealth, status
             )
-            self.pending[key] = (row, appointments.new_row(self.scope, new))
+            self.pending[key] = (row, appointments.new_values(self.scope, new))
             return "created"
         wanted = _changed(
             current,
