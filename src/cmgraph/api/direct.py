@@ -118,7 +118,11 @@ async def answer(
         return None
     core: GraphQLSchema = schema._schema
     operation = guard.admitted(core, query, operation_name, variables, context)
-    if operation is None or guard.analysis is None:
+    if (
+        operation is None
+        or operation.node.operation is not OperationType.QUERY
+        or guard.analysis is None
+    ):
         return None
     executor = PlannedExecution.build(
         core,
