@@ -2,9 +2,11 @@
 execution answers: the same data, the same errors at the same paths, the same statements.
 
 Each document runs twice on the demo practice (50 clients with coverages, histories and
-findings): planned, then with every root field completed by graphql-core. A spy on
-graphql-core's completion tells which of the two actually answered, so these tests fail
-if the plan is silently never used."""
+findings): planned, then with every root field completed by graphql-core; both through
+Strawberry's execution (api.direct, which answers with the same plans, is compared with it
+in test_direct). A spy on graphql-core's
+completion tells which of the two actually answered, so these tests fail if the plan is
+silently never used."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from pytest import MonkeyPatch
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as General
 
 from bench import queries
-from cmgraph.api import planned
+from cmgraph.api import direct, planned
 from cmgraph.api.clients import types as client_types
 from cmgraph.api.ids import encode
 from cmgraph.config import Settings
@@ -55,9 +57,14 @@ class Spy:
 
         with monkeypatch.context() as m:
             m.setattr(General, "complete_value", counted)
+            m.setattr(direct, "answer", never)
             if not plans:
                 m.setattr(planned.PlannedExecution, "complete_value", counted)
             yield
+
+
+async def never(*_: Any) -> None:
+    """api.direct's answer when it answers nothing: the general path answers."""
 
 
 async def both(

@@ -18,8 +18,9 @@ with one top-level error and nothing runs or is written."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from graphql import ASTValidationRule, ExecutionResult, GraphQLError
+from graphql import ASTValidationRule, ExecutionResult, GraphQLError, GraphQLSchema, specified_rules
 from strawberry.extensions import SchemaExtension
 
 from cmgraph.api.context import Context
@@ -86,13 +87,46 @@ class Guard(SchemaExtension):
             return
         context.operation_name = operation.name
         context.operation_validated = True  # executing() runs only after validation
-        refusal = self._refusal(context, operation)
+        refusal = self._refusal(context, operation, ec.variables)
         if refusal is not None:
             # A result set here means: graphql-core's execute is never called.
             ec.result = ExecutionResult(data=None, errors=[refusal])
         yield
 
-    def _refusal(self, context: Context, operation: Operation) -> GraphQLError | None:
+    def admitted(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        context: Context,
+    ) -> Operation | None:
+        """What the three stages above decide, for a request answered without Strawberry's
+        execution (api.direct): the operation when each stage lets it run as Strawberry
+        would (strawberry's own validation rules and this guard's), None when any would
+        refuse it or report an error (the general path then answers, with that error).
+        Sets the context's operation name as on_execute does."""
+        try:
+            self.analysis = analyzed(schema, query, self.max_tokens)
+        except GraphQLError:
+            return None
+        analysis = self.analysis
+        if size_refusal(analysis, self.max_selections, self.max_directives, self.max_repeats):
+            return None
+        if analysis.validation_errors(schema, (*specified_rules, *self.rules)):
+            return None
+        operation = analysis.operation(operation_name)
+        if operation is None:
+            return None
+        context.operation_name = operation.name
+        context.operation_validated = True
+        if self._refusal(context, operation, variables) is not None:
+            return None
+        return operation
+
+    def _refusal(
+        self, context: Context, operation: Operation, variables: dict[str, Any] | None
+    ) -> GraphQLError | None:
         principal = context.principal
         for name in operation.root_fields:
             if not may_call(principal, operation.root, name):
@@ -109,12 +143,12 @@ class Guard(SchemaExtension):
                     f"{', '.join(read_scopes(type_name, mutation) or ())}).",
                     extensions={"code": FORBIDDEN},
                 )
-        refusal = self._text_refusal()
+        refusal = self._text_refusal(variables)
         if refusal is not None:
             return refusal
         settings = context.settings
         cost = operation.cost.cost(
-            self.execution_context.variables,
+            variables,
             settings.max_page_size,
             settings.limits.list_cost_factor,
             settings.limits.max_report_days,
@@ -127,12 +161,12 @@ class Guard(SchemaExtension):
             )
         return None
 
-    def _text_refusal(self) -> GraphQLError | None:
+    def _text_refusal(self, variables: dict[str, Any] | None) -> GraphQLError | None:
         """Every string of the request, written in the document or sent as a variable,
         is text (services.text), whatever field it is for: nothing else runs otherwise."""
         if self.analysis is not None and self.analysis.text_problem is not None:
             return GraphQLError(self.analysis.text_problem, extensions={"code": INVALID_INPUT})
-        for path, value in _strings(self.execution_context.variables or {}, []):
+        for path, value in _strings(variables or {}, []):
             reason = text.problem(value)
             if reason is not None:
                 extensions: dict[str, object] = {"code": INVALID_INPUT, "field": path}

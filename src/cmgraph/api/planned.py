@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from types import CoroutineType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from graphql import (
@@ -56,6 +56,8 @@ from strawberry.types.field import StrawberryField
 
 PLANS_KEPT = 256  # plans of distinct root field groups; documents are cached by the hundred
 
+T = TypeVar("T")
+
 
 class PlanMiss(Exception):
     """The plan cannot answer this value: graphql-core completes it instead."""
@@ -78,6 +80,7 @@ class Resolved:
     details: FieldDetails
     nodes: list[FieldNode]
     function: Callable[..., Any]  # the method itself, called with the object as `self`
+    key: str = ""  # the response key: a root field's path (api.direct) is graphql-core's
     copied: tuple[str, ...] = ()  # arguments copied for each call (Run.call)
     # the converted arguments (its Info aside) when the field's node writes none: the same
     # for every request (its defaults), so converted once
@@ -104,7 +107,7 @@ class Run:
     """One root field's completion: its executor, and the awaitables met on each level."""
 
     executor: PlannedExecution
-    path: Path
+    path: Path | None  # None: the fields are the operation's root fields (api.direct)
     root_info: GraphQLResolveInfo[Any]
     pending: list[tuple[Awaitable[Any], Complete, dict[str, Any], str]] = field(
         default_factory=list
@@ -132,14 +135,30 @@ class Run:
 
 
 class Plans:
-    """Compiled plans by root field group, the oldest dropped past PLANS_KEPT."""
+    """Compiled plans by root field group, the oldest dropped past PLANS_KEPT; and the plans
+    of whole operations (api.direct) by operation, kept alike."""
 
     def __init__(self) -> None:
         # key: the field nodes' ids; the nodes are kept in the value so no id is reused
         self._kept: OrderedDict[tuple[Any, ...], tuple[Any, Complete | None]] = OrderedDict()
+        self._operations: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
 
     def clear(self) -> None:
         self._kept.clear()
+        self._operations.clear()
+
+    def of_operation(self, executor: PlannedExecution, compile: Callable[[], T]) -> T:
+        """The operation's plan: compile() once per operation node."""
+        operation = executor.operation
+        kept = self._operations.get(id(operation))
+        if kept is not None:
+            self._operations.move_to_end(id(operation))
+            return cast("T", kept[1])
+        plan = compile()
+        self._operations[id(operation)] = (operation, plan)
+        if len(self._operations) > PLANS_KEPT:
+            self._operations.popitem(last=False)
+        return plan
 
     def get(
         self,
@@ -229,6 +248,7 @@ class Compiler:
             group[0],
             [d.node for d in group],
             cast("Callable[..., Any]", resolver.wrapped_func),
+            key,
         )
         return Planned(key, lambda source, run: run.call(resolved, source), of)
 
@@ -389,7 +409,7 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
 
         return completed()
 
-    def resolver_arguments(self, resolved: Resolved, root: Path) -> dict[str, Any]:
+    def resolver_arguments(self, resolved: Resolved, root: Path | None) -> dict[str, Any]:
         """What a resolver is called with besides its object, as Strawberry's own wrapper
         makes it (schema_converter.get_arguments): its Info and converted arguments."""
         sf = resolved.strawberry_field
@@ -403,7 +423,9 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
             resolved.definition,
             resolved.nodes,
             resolved.parent,
-            root.add_key(resolved.nodes[0].name.value, resolved.parent.name),
+            Path(None, resolved.key, resolved.parent.name)
+            if root is None
+            else root.add_key(resolved.nodes[0].name.value, resolved.parent.name),
         )
         strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
         info = strawberry_schema.config.info_class(_raw_info=raw, _field=sf)

@@ -10,6 +10,7 @@ import functools
 import logging
 import traceback
 import uuid
+from collections.abc import Callable
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
@@ -106,6 +107,9 @@ class Mutation(
 
 
 class Schema(strawberry.Schema):
+    # the guard as its extension is made for each request; api.direct asks it too
+    guard: Callable[[], Guard] | None = None
+
     def create_extensions_runner(
         self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
     ) -> SchemaExtensionsRunner:
@@ -210,7 +214,17 @@ def _built(limits: Limits, development: bool, planned: bool = True) -> Schema:
         depth_validator(limits.max_depth, None, None),
         alias_validator(limits.max_aliases),
     ]
-    return Schema(
+
+    def guard() -> Guard:
+        return Guard(
+            limits.max_selections,
+            limits.max_field_directives,
+            limits.max_repeated_fields,
+            max_tokens=limits.max_tokens,
+            rules=rules,
+        )
+
+    built = Schema(
         query=Query,
         mutation=Mutation,
         types=[Client, Provider, Payor, Coverage, Enrollment, Appointment, CaseManagerAssignment],
@@ -221,13 +235,7 @@ def _built(limits: Limits, development: bool, planned: bool = True) -> Schema:
             # fragments as often as they are spread; it validates (once per document, the
             # depth and alias limits included: parsing and validating were a sixth of a
             # caseload page), and checks roles and cost just before execution.
-            lambda: Guard(
-                limits.max_selections,
-                limits.max_field_directives,
-                limits.max_repeated_fields,
-                max_tokens=limits.max_tokens,
-                rules=rules,
-            ),
+            guard,
             MaskWithId,
             OperationSpan,  # while tracing is on: the operation's span, by name
         ],
@@ -235,6 +243,8 @@ def _built(limits: Limits, development: bool, planned: bool = True) -> Schema:
         # Query root fields' values assembled by a plan compiled once per document.
         execution_context_class=PlannedExecution if planned else None,
     )
+    built.guard = guard
+    return built
 
 
 schema = build_schema()

@@ -42,8 +42,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from cmgraph.api import direct
 from cmgraph.api.context import Context
 from cmgraph.api.document import analyzed
 from cmgraph.api.errors import (
@@ -251,6 +253,8 @@ class GraphQLEndpoint:
         self.authenticator, self.make_context = authenticator, make_context
         self.idempotency = idempotency_store
         self.trusted = TrustedDocuments.of_ui()
+        # queries answered without Strawberry's execution where they can be (api.direct)
+        self.guard = schema.guard if direct.serves(schema) else None
         limits = settings.limits
         self.budget = (
             Budget(limits.requests_per_minute, limits.cost_per_minute, limits.max_cost)
@@ -490,13 +494,30 @@ class GraphQLEndpoint:
     ) -> Answer:
         try:
             async with asyncio.timeout(self._time_budget(params)):
-                result = await self.schema.execute(
-                    params.query,
-                    variable_values=params.variables,
-                    context_value=context,
-                    operation_name=params.operation_name,
-                    allowed_operation_types=(OperationType.QUERY, OperationType.MUTATION),
-                    operation_extensions=params.extensions,
+                data = (
+                    await direct.answer(
+                        self.schema,
+                        self.guard(),
+                        params.query,
+                        params.variables,
+                        params.operation_name,
+                        params.extensions,
+                        context,
+                    )
+                    if self.guard is not None
+                    else None
+                )
+                result = (
+                    ExecutionResult(data=data, errors=None)
+                    if data is not None
+                    else await self.schema.execute(
+                        params.query,
+                        variable_values=params.variables,
+                        context_value=context,
+                        operation_name=params.operation_name,
+                        allowed_operation_types=(OperationType.QUERY, OperationType.MUTATION),
+                        operation_extensions=params.extensions,
+                    )
                 )
         except TimeoutError:
             entry.outcome = Outcome.TIMEOUT
