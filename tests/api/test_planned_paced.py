@@ -37,7 +37,7 @@ async def _asked(api: Api, requests: list[dict[str, str]], step_s: float) -> tup
     real_turn = pacing.Pacer.turn
 
     def turn(self: pacing.Pacer) -> Awaitable[None]:
-        if sys._getframe(1).f_code.co_name == "rest":  # api.planned._paced's
+        if sys._getframe(1).f_code.co_name == "_completed_from":  # api.planned's
             turns_of_lists.append(1)
         return real_turn(self)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import inspect
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -284,23 +285,34 @@ def _paced(item: Complete, values: list[Any] | tuple[Any, ...], run: Run) -> lis
     to the next turn of the loop once the step is due, as the services' loops do (pacing).
     Only while its items leave nothing to await: those are gathered one level at a time for
     the loaders to batch, and a list split across levels would split their batches."""
-    out: list[Any] = []
+    return _completed_from(item, values, run, [], 0)
 
-    def rest(start: int) -> list[Any]:
-        waiting = len(run.pending)
-        for at in range(start, len(values), pacing.CHUNK):
-            out.extend([item(v, run) for v in values[at : at + pacing.CHUNK]])
-            following = at + pacing.CHUNK
-            if following < len(values) and len(run.pending) == waiting and run.pacer.due():
-                # the list itself is filled in place; the holder and key are a throwaway
-                run.pending.append((run.pacer.turn(), resume(following), {}, "rest"))
-                break
-        return out
 
-    def resume(start: int) -> Complete:
-        return lambda _turned, _run: rest(start)
+def _completed_from(
+    item: Complete, values: list[Any] | tuple[Any, ...], run: Run, out: list[Any], start: int
+) -> list[Any]:
+    waiting = len(run.pending)
+    for at in range(start, len(values), pacing.CHUNK):
+        out.extend([item(v, run) for v in values[at : at + pacing.CHUNK]])
+        following = at + pacing.CHUNK
+        if following < len(values) and len(run.pending) == waiting and run.pacer.due():
+            # The list is filled in place, the holder and key given are a throwaway. A
+            # partial, not a closure over this function: no cycle for the collector.
+            rest = functools.partial(_resumed, item, values, out, following)
+            run.pending.append((run.pacer.turn(), rest, {}, "rest"))
+            break
+    return out
 
-    return rest(0)
+
+def _resumed(
+    item: Complete,
+    values: list[Any] | tuple[Any, ...],
+    out: list[Any],
+    start: int,
+    _turned: None,
+    run: Run,
+) -> list[Any]:
+    return _completed_from(item, values, run, out, start)
 
 
 def _leaf(coerce: Callable[[Any], Any]) -> Complete:
