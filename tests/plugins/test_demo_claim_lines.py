@@ -22,9 +22,10 @@ async def test_the_demos_claim_lines_carry_codes_and_the_plugins_modifiers(
     demo = await load_demo(db, slug=f"demo-{uuid.uuid4().hex[:8]}", today=TODAY)
     scope = TenantScope(db, book, demo.organization_id, Clock("America/Chicago"), "test")
 
-    _, verdicts, _ = await claims.claim_lines(
-        scope, TODAY - timedelta(days=28), TODAY, None, None, None, 10_000
-    )
+    async with db.read() as session:
+        _, verdicts, _ = await claims.claim_lines(
+            session, scope, TODAY - timedelta(days=28), TODAY, None, None, None, 10_000
+        )
 
     assert verdicts
     assert all(v.check.service_code for v in verdicts), "a demo session without a CPT code"

@@ -141,6 +141,7 @@ async def answer(
     if plans is None:
         return None
     try:
+        await executor.turn_before_a_batch()
         return await _answered(executor, plans)
     except Exception:
         await context.after_write()  # a fresh transaction and loaders for the general path

@@ -271,7 +271,14 @@ class Appointment(Tenant):
         Index(
             "ix_appointments_client", "organization_id", "client_id", "service_line", "starts_at"
         ),
-        Index("ix_appointments_date_of_service", "organization_id", "date_of_service"),
+        # Claim lines and the compliance report page in this order (a keyset read).
+        Index(
+            "ix_appointments_date_of_service",
+            "organization_id",
+            "date_of_service",
+            "starts_at",
+            "id",
+        ),
         Index(
             "ix_appointments_client_day",
             "organization_id",

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph import facts
 from cmgraph.db import models
@@ -33,6 +34,7 @@ def line_key(verdict: sessions.Verdict) -> LineKey:
 
 
 async def claim_lines(
+    session: AsyncSession,
     scope: TenantScope,
     start: date,
     end: date,
@@ -40,10 +42,15 @@ async def claim_lines(
     statuses: Collection[facts.AppointmentStatus] | None,
     after: LineKey | None,
     limit: int,
-) -> tuple[int, list[sessions.Verdict], bool]:
-    """For sessions whose date of service is in [start, end]: how many there are, the
-    verdicts of the page that follows `after` (a keyset read: no OFFSET), and whether more
-    follow."""
+    *,
+    count: bool = True,
+) -> tuple[int | None, list[sessions.Verdict], bool]:
+    """For sessions whose date of service is in [start, end]: how many there are (None
+    unless `count`: a month's count reads every session of the month), the verdicts of the
+    page that follows `after` (a keyset read: no OFFSET), and whether more follow. On the
+    caller's session: the request's reader, whose connection and transaction the page's
+    related objects are read on too (a session of its own was a second checkout, ping,
+    BEGIN and ROLLBACK per request)."""
     if end < start:
         raise refuse(INVALID_INPUT, "The window ends before it starts.", "to")
     ap = models.Appointment
@@ -55,16 +62,22 @@ async def claim_lines(
     if client_id is not None:
         where.append(ap.client_id == client_id)
     order = (ap.date_of_service, ap.starts_at, ap.id)
-    async with scope.db.read() as session:
-        total = await session.scalar(select(func.count()).select_from(ap).where(*where))
-        if after is not None:
-            where.append(tuple_(*order) > after)
-        rows = list(
-            await session.scalars(select(ap).where(*where).order_by(*order).limit(limit + 1))
+    total = (
+        int(await session.scalar(select(func.count()).select_from(ap).where(*where)) or 0)
+        if count
+        else None
+    )
+    if after is not None:
+        where.append(tuple_(*order) > after)
+    rows = list(
+        await loading.rows_of(
+            session,
+            select(*loading.APPOINTMENT_FACT).where(*where).order_by(*order).limit(limit + 1),
         )
-        page = rows[:limit]
-        verdicts = await sessions.judge(session, scope, [sessions.key_of(r) for r in page])
-    return int(total or 0), verdicts, len(rows) > limit
+    )
+    page = rows[:limit]
+    verdicts = await sessions.judge(session, scope, [sessions.key_of(r) for r in page])
+    return total, verdicts, len(rows) > limit
 
 
 @dataclass(frozen=True)

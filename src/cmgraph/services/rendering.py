@@ -37,10 +37,17 @@ def _refuse(where: tuple[str, ...], field: str, code: str, message: str) -> Refu
 
 
 async def answer(
-    scope: TenantScope, questions: Sequence[Question], *, batch: bool = False
+    session: AsyncSession,
+    scope: TenantScope,
+    questions: Sequence[Question],
+    *,
+    batch: bool = False,
 ) -> list[sessions.Verdict]:
     """One verdict per question, in order; unknown clients, lines or sessions refuse the
-    whole batch (a `batch` names the failing request in the error's field path)."""
+    whole batch (a `batch` names the failing request in the error's field path). On the
+    caller's session: the request's reader, on whose connection the answers' assignments
+    and providers are read too (a session of its own was a second checkout, ping, BEGIN and
+    ROLLBACK per request)."""
     lines = []
     pacer = pacing.Pacer()  # a batch asks up to a thousand questions
     for index, q in enumerate(questions):
@@ -52,38 +59,37 @@ async def answer(
             where = ("requests", str(index)) if batch else ()
             error = refused.errors[0]
             raise _refuse(where, "serviceLine", error.code, error.message) from None
-    async with scope.db.read() as session:
-        known = await _known_clients(session, scope, {q.client_id for q in questions})
-        named = await _named_sessions(session, scope, questions)
-        keys = []
-        for index, (q, line) in enumerate(zip(questions, lines, strict=True)):
-            if pacer.due():
-                await pacer.turn()
-            where = ("requests", str(index)) if batch else ()
-            if q.client_id is None or q.client_id not in known:
-                raise _refuse(where, "clientId", NOT_FOUND, "No client with this id.")
-            key = (q.client_id, line, q.date_of_service)
-            appointment = named.get(q.appointment_id) if q.appointment_id else None
-            if q.appointment_given and appointment is None:
-                raise _refuse(where, "appointmentId", NOT_FOUND, "No appointment with this id.")
-            if appointment is not None and _key_of(appointment, scope) != key:
-                raise _refuse(
-                    where,
-                    "appointmentId",
-                    INVALID_INPUT,
-                    "That appointment is not of this client, service line and date of service.",
-                )
-            keys.append((key, appointment))
-        days = await sessions.day_sessions(
-            session, scope.organization_id, {(client, day) for (client, _, day), _ in keys}
-        )
-        asked = []
-        async for chunk in pacer.chunks(keys):
-            asked += [
-                sessions.SessionKey(*key, appointment or _single_deliverer_session(days, key))
-                for key, appointment in chunk
-            ]
-        return await sessions.judge(session, scope, asked, days=days)
+    known = await _known_clients(session, scope, {q.client_id for q in questions})
+    named = await _named_sessions(session, scope, questions)
+    keys = []
+    for index, (q, line) in enumerate(zip(questions, lines, strict=True)):
+        if pacer.due():
+            await pacer.turn()
+        where = ("requests", str(index)) if batch else ()
+        if q.client_id is None or q.client_id not in known:
+            raise _refuse(where, "clientId", NOT_FOUND, "No client with this id.")
+        key = (q.client_id, line, q.date_of_service)
+        appointment = named.get(q.appointment_id) if q.appointment_id else None
+        if q.appointment_given and appointment is None:
+            raise _refuse(where, "appointmentId", NOT_FOUND, "No appointment with this id.")
+        if appointment is not None and _key_of(appointment, scope) != key:
+            raise _refuse(
+                where,
+                "appointmentId",
+                INVALID_INPUT,
+                "That appointment is not of this client, service line and date of service.",
+            )
+        keys.append((key, appointment))
+    days = await sessions.day_sessions(
+        session, scope.organization_id, {(client, day) for (client, _, day), _ in keys}
+    )
+    asked = []
+    async for chunk in pacer.chunks(keys):
+        asked += [
+            sessions.SessionKey(*key, appointment or _single_deliverer_session(days, key))
+            for key, appointment in chunk
+        ]
+    return await sessions.judge(session, scope, asked, days=days)
 
 
 def _key_of(appointment: facts.Appointment, scope: TenantScope) -> Key:

@@ -95,7 +95,9 @@ class RenderingQueries:
     ) -> RenderingProviderAnswer:
         scope = info.context.scope
         asked = question(client_id, service_line, date_of_service, appointment_id, where=())
-        (verdict,) = await guarded(lambda: rendering.answer(scope, [asked]))
+        (verdict,) = await guarded(
+            lambda: info.context.reader.run(lambda s: rendering.answer(s, scope, [asked]))
+        )
         return (await _answers(info, [client_id], [verdict]))[0]
 
     @strawberry.field(description="Rendering providers of many sessions in one request.")
@@ -110,7 +112,11 @@ class RenderingQueries:
         questions = []
         async for chunk in pacing.Pacer().chunks(enumerate(requests)):
             questions += [r.question(where=("requests", str(i))) for i, r in chunk]
-        verdicts = await guarded(lambda: rendering.answer(scope, questions, batch=True))
+        verdicts = await guarded(
+            lambda: info.context.reader.run(
+                lambda s: rendering.answer(s, scope, questions, batch=True)
+            )
+        )
         return await _answers(info, [r.client_id for r in requests], verdicts)
 
 
@@ -142,15 +148,21 @@ class ClaimQueries:
             return Connection[ClaimLine].keyset(
                 [], [], has_next=False, has_previous=key is not None, total=0
             )
+        selected = selected_paths(info)
+        count = "totalCount" in selected  # a month's count reads every session of the month
         total, verdicts, more = await guarded(
-            lambda: claims.claim_lines(scope, since, to, client, statuses, key, limit)
+            lambda: info.context.reader.run(
+                lambda session: claims.claim_lines(
+                    session, scope, since, to, client, statuses, key, limit, count=count
+                )
+            )
         )
         lines = [
             ClaimLine.of(Appointment.of_fact(v.key.appointment), v)
             for v in verdicts
             if v.key.appointment is not None
         ]
-        await prefetch.claim_lines(info.context.loaders, lines, selected_paths(info), "edges.node")
+        await prefetch.claim_lines(info.context.loaders, lines, selected, "edges.node")
         return Connection[ClaimLine].keyset(
             lines,
             [
