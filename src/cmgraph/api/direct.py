@@ -17,7 +17,8 @@ not coerce, tracing on, operation extensions sent, or anything raised or met on 
 error, a null in a non-null field): `answer` gives None, having let go of whatever the
 request read (the reader's transaction and the loaders: Context.after_write), and the
 general path answers from the start, with its own data and errors. A query only reads, so
-doing it again changes nothing but its cost.
+doing it again changes nothing but its cost. Except when the database did not answer: that
+is raised, and the endpoint answers 503 at once (doing it again would wait as long again).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from cmgraph.api.planned import (
     _refuse_directives,
 )
 from cmgraph.observability import tracing
+from cmgraph.services.transaction import is_unavailable
 
 if TYPE_CHECKING:
     from cmgraph.api.schema import Schema
@@ -143,7 +145,11 @@ async def answer(
     try:
         await executor.turn_before_a_batch()
         return await _answered(executor, plans)
-    except Exception:
+    except Exception as error:
+        if is_unavailable(error):
+            # The database did not answer: asking it again would wait as long once more,
+            # past the promised 503 within 5 seconds (the endpoint answers it from here).
+            raise
         await context.after_write()  # a fresh transaction and loaders for the general path
         return None
 
