@@ -6,8 +6,10 @@ TCP proxy the test pauses (tests/api/proxy.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
 
 import builders as b
 import helpers as h
@@ -15,7 +17,7 @@ import httpx
 import pytest
 from faults_support import CLIENTS, assert_unavailable, client_of, graphql
 from idempotency_support import count, new_client, send
-from proxy import proxy_to
+from proxy import Proxy, proxy_to
 
 from cmgraph.app import create_app
 from cmgraph.config import Settings
@@ -41,6 +43,20 @@ def postgres_url(database_url: str, is_postgres: bool) -> str:
     return database_url
 
 
+@contextlib.asynccontextmanager
+async def served_through_a_proxy(
+    postgres_url: str, settings: Settings, book: RuleBook, **pool: Any
+) -> AsyncIterator[tuple[Proxy, httpx.AsyncClient]]:
+    """The app, its database reached through a proxy the test can pause."""
+    async with proxy_to(postgres_url) as proxy:
+        through = Database.from_url(proxy.url(postgres_url), **pool)
+        try:
+            async with client_of(create_app(settings, db=through, book=book)) as client:
+                yield proxy, client
+        finally:
+            await through.dispose()
+
+
 async def timed(answer: Awaitable[httpx.Response]) -> tuple[float, httpx.Response]:
     started = time.monotonic()
     response = await asyncio.wait_for(answer, STALL)
@@ -51,29 +67,24 @@ async def test_a_stalled_database_is_answered_503_within_the_promised_time(
     api: Api, settings: Settings, book: RuleBook, postgres_url: str
 ) -> None:
     """The request's pooled connection is stalled (pre-ping and statements both wait on it)."""
-    async with proxy_to(postgres_url) as proxy:
-        through = Database.from_url(proxy.url(postgres_url))
-        try:
-            async with client_of(create_app(settings, db=through, book=book)) as client:
-                assert (await graphql(client, api.token, CLIENTS)).status_code == 200
-                proxy.pause()
-                for query in (CLIENTS, b.CREATE_CLIENT):
-                    took, response = await timed(
-                        client.post(
-                            "/graphql",
-                            json={
-                                "query": query,
-                                "variables": {"input": {"firstName": "S", "lastName": "Stalled"}},
-                            },
-                            headers={"Authorization": f"Bearer {api.token}"},
-                        )
-                    )
-                    assert_unavailable(response)
-                    assert took < PROMISED + SLACK, f"{took:.1f} s for {query[:30]}"
-                proxy.resume()
-                assert (await graphql(client, api.token, CLIENTS)).status_code == 200
-        finally:
-            await through.dispose()
+    async with served_through_a_proxy(postgres_url, settings, book) as (proxy, client):
+        assert (await graphql(client, api.token, CLIENTS)).status_code == 200
+        proxy.pause()
+        for query in (CLIENTS, b.CREATE_CLIENT):
+            took, response = await timed(
+                client.post(
+                    "/graphql",
+                    json={
+                        "query": query,
+                        "variables": {"input": {"firstName": "S", "lastName": "Stalled"}},
+                    },
+                    headers={"Authorization": f"Bearer {api.token}"},
+                )
+            )
+            assert_unavailable(response)
+            assert took < PROMISED + SLACK, f"{took:.1f} s for {query[:30]}"
+        proxy.resume()
+        assert (await graphql(client, api.token, CLIENTS)).status_code == 200
 
 
 async def test_a_write_whose_statement_stalls_is_answered_503_within_the_promised_time(
@@ -82,28 +93,21 @@ async def test_a_write_whose_statement_stalls_is_answered_503_within_the_promise
     """The stall begins in the middle of a write, after its statements went out: the answer
     still comes in time, and the change is not there."""
     case = await h.credentialed_case(api)
-    async with proxy_to(postgres_url) as proxy:
-        through = Database.from_url(proxy.url(postgres_url))
-        try:
-            async with client_of(create_app(settings, db=through, book=book)) as client:
-                assert (await graphql(client, api.token, CLIENTS)).status_code == 200
-                sent = proxy.bytes_up
-                add = {"query": h.ADD, "variables": {"input": h.cm_input(case, "2026-03-01")}}
-                answer = asyncio.ensure_future(
-                    client.post(
-                        "/graphql", json=add, headers={"Authorization": f"Bearer {api.token}"}
-                    )
-                )
-                while proxy.bytes_up == sent:  # noqa: ASYNC110 (the write has begun talking)
-                    await asyncio.sleep(0.001)
-                proxy.pause()
-                took, response = await timed(answer)
-                assert response.status_code == 503, response.text
-                assert took < PROMISED + SLACK, f"{took:.1f} s"
-                proxy.resume()
-                assert (await graphql(client, api.token, CLIENTS)).status_code == 200
-        finally:
-            await through.dispose()
+    async with served_through_a_proxy(postgres_url, settings, book) as (proxy, client):
+        assert (await graphql(client, api.token, CLIENTS)).status_code == 200
+        sent = proxy.bytes_up
+        add = {"query": h.ADD, "variables": {"input": h.cm_input(case, "2026-03-01")}}
+        answer = asyncio.ensure_future(
+            client.post("/graphql", json=add, headers={"Authorization": f"Bearer {api.token}"})
+        )
+        while proxy.bytes_up == sent:  # noqa: ASYNC110 (the write has begun talking)
+            await asyncio.sleep(0.001)
+        proxy.pause()
+        took, response = await timed(answer)
+        assert response.status_code == 503, response.text
+        assert took < PROMISED + SLACK, f"{took:.1f} s"
+        proxy.resume()
+        assert (await graphql(client, api.token, CLIENTS)).status_code == 200
 
 
 async def test_a_request_that_waited_for_a_connection_is_answered_within_the_promised_time(
@@ -112,22 +116,19 @@ async def test_a_request_that_waited_for_a_connection_is_answered_within_the_pro
     """Every connection is held by a request that waits on the stalled database, so the next
     request waits for one to free up, then for it to connect or answer its ping. That is one
     wait on the database: the promised time counts from its start, not once per step."""
-    async with proxy_to(postgres_url) as proxy:
-        through = Database.from_url(proxy.url(postgres_url), pool_size=1, max_overflow=0)
-        try:
-            async with client_of(create_app(settings, db=through, book=book)) as client:
-                assert (await graphql(client, api.token, CLIENTS)).status_code == 200
-                proxy.pause()
-                first = asyncio.ensure_future(timed(graphql(client, api.token, CLIENTS)))
-                await asyncio.sleep(0.5)  # the first holds the only connection
-                second = await timed(graphql(client, api.token, CLIENTS))
-                for took, response in (await first, second):
-                    assert_unavailable(response)
-                    assert took < PROMISED + SLACK, f"{took:.1f} s"
-                proxy.resume()
-                assert (await graphql(client, api.token, CLIENTS)).status_code == 200
-        finally:
-            await through.dispose()
+    async with served_through_a_proxy(
+        postgres_url, settings, book, pool_size=1, max_overflow=0
+    ) as (proxy, client):
+        assert (await graphql(client, api.token, CLIENTS)).status_code == 200
+        proxy.pause()
+        first = asyncio.ensure_future(timed(graphql(client, api.token, CLIENTS)))
+        await asyncio.sleep(0.5)  # the first holds the only connection
+        second = await timed(graphql(client, api.token, CLIENTS))
+        for took, response in (await first, second):
+            assert_unavailable(response)
+            assert took < PROMISED + SLACK, f"{took:.1f} s"
+        proxy.resume()
+        assert (await graphql(client, api.token, CLIENTS)).status_code == 200
 
 
 @pytest.mark.parametrize("answered", [False, True], ids=["commit-unanswered", "commit-answered"])
@@ -140,27 +141,20 @@ async def test_a_write_whose_commit_meets_the_stall_is_answered_within_the_promi
     its sessions), meets the stall, step after step. The promise is for the request, not
     for each of its steps: answered within it, and the client is never told "unavailable"
     (nothing written) about a write that was committed."""
-    async with proxy_to(postgres_url) as proxy:
-        through = Database.from_url(proxy.url(postgres_url))
-        try:
-            async with client_of(create_app(settings, db=through, book=book)) as client:
-                assert (await graphql(client, api.token, CLIENTS)).status_code == 200
-                proxy.pause_at_commit(b"INSERT INTO clients", answered=answered)
-                took, response = await timed(
-                    send(client, api.token, key, variables=new_client("Stalled"))
-                )
-                assert took < PROMISED + SLACK, f"{took:.1f} s: {response.text}"
-                if response.status_code == 200:  # made from what the write had in hand
-                    assert answered, response.text
-                    created = response.json()["data"]["createClient"]["client"]
-                    assert created["lastName"] == "Stalled", response.text
-                else:
-                    assert response.status_code == 503, response.text
-                    assert [e["extensions"]["code"] for e in response.json()["errors"]] == [
-                        "OUTCOME_UNKNOWN"
-                    ]
-                proxy.resume()
-                assert (await graphql(client, api.token, CLIENTS)).status_code == 200
-        finally:
-            await through.dispose()
+    async with served_through_a_proxy(postgres_url, settings, book) as (proxy, client):
+        assert (await graphql(client, api.token, CLIENTS)).status_code == 200
+        proxy.pause_at_commit(b"INSERT INTO clients", answered=answered)
+        took, response = await timed(send(client, api.token, key, variables=new_client("Stalled")))
+        assert took < PROMISED + SLACK, f"{took:.1f} s: {response.text}"
+        if response.status_code == 200:  # made from what the write had in hand
+            assert answered, response.text
+            created = response.json()["data"]["createClient"]["client"]
+            assert created["lastName"] == "Stalled", response.text
+        else:
+            assert response.status_code == 503, response.text
+            assert [e["extensions"]["code"] for e in response.json()["errors"]] == [
+                "OUTCOME_UNKNOWN"
+            ]
+        proxy.resume()
+        assert (await graphql(client, api.token, CLIENTS)).status_code == 200
     assert await count(api, "Stalled") == 1
