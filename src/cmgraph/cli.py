@@ -773,6 +773,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         args.run(args, settings)
+        sys.stdout.flush()  # a reader gone away shows here, not in the interpreter's exit
+    except BrokenPipeError:
+        # `cmgraph export ... | head`: the reader has what it wanted; stop quietly, as Unix
+        # tools do. stdout now goes nowhere, so the interpreter's own flush raises nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (
         CommandError,
         SettingsError,
