@@ -155,7 +155,7 @@ def watch_pool(engine: AsyncEngine) -> None:
     metrics, pool = _on, engine.sync_engine.pool
     if not hasattr(pool, "checkedout"):  # a pool that keeps no count (NullPool)
         return
-    in_use = pool.checkedout()  # type: ignore[attr-defined]
+    in_use = pool.checkedout()
     counts = {"in_use": in_use, "open": in_use + pool.checkedin()}  # type: ignore[attr-defined]
     gauges = {"in_use": metrics.pool_in_use, "open": metrics.pool_open}
 
