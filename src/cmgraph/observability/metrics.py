@@ -77,8 +77,7 @@ class _Metrics:
             ["code"],
             registry=r,
         )
-        # Webhook deliveries: cmgraph sends none yet. The dispatcher that will
-        # (services/webhooks.py, DESIGN.md "Growing the house") calls webhook_delivery().
+        # Webhook deliveries: the dispatcher (services/dispatch.py) counts each attempt.
         self.webhook_deliveries: Counter = Counter(
             "cmgraph_webhook_deliveries",
             "webhook delivery attempts by outcome (delivered, failed, gave_up)",
@@ -138,7 +137,8 @@ def plugin_failed(plugin: str, hook: str) -> None:
 
 
 def webhook_delivery(outcome: str) -> None:
-    """For the webhook dispatcher, once there is one."""
+    """A dispatcher's attempt: `delivered`, `failed` (retried later) or `gave_up` (the
+    delivery's last attempt failed)."""
     if _on is not None:
         _on.webhook_deliveries.labels(outcome).inc()
 
