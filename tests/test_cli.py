@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -456,6 +457,30 @@ def test_the_top_level_help_says_what_cmgraph_is_and_what_it_reads(tmp_path: Pat
     serve = cmgraph("serve", "--help", url=sqlite_url(tmp_path / "unused.db"), cwd=tmp_path)
     assert "(default: 8000)" in serve.stdout and "CMGRAPH_DATABASE_URL" in serve.stdout
     assert not (tmp_path / "unused.db").exists()
+
+
+def test_the_top_level_help_lists_every_variable_of_readmes_configuration() -> None:
+    """README: "`cmgraph --help` lists these"; a family (`CMGRAPH_JWT_*`) lists its members."""
+    from cmgraph import cli
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n\n", 1)[1].split("\n\n", 1)[0]
+    documented = {
+        name
+        for line in table.splitlines()[2:]
+        for name in re.findall(r"`((?:CMGRAPH|OTEL)_[A-Z_*]+)`", line.split(" | ", 1)[0])
+    }
+    listed = [name for name, _, _ in cli.ENVIRONMENT]
+    assert len(documented) > 15
+    missing = {
+        name
+        for name in documented
+        if not any(
+            name == entry or (entry.endswith("*") and name.startswith(entry[:-1]))
+            for entry in listed
+        )
+    }
+    assert missing == set()
 
 
 @pytest.mark.parametrize(

@@ -127,6 +127,28 @@ def test_export_streams_a_kind_as_ndjson(practice: Path) -> None:
     }
 
 
+def test_export_into_a_closed_pipe_stops_without_a_traceback(practice: Path) -> None:
+    """`cmgraph export ... | head -1`: the reader goes away; the export stops quietly."""
+    cmgraph("import", "--org", "north", "files", cwd=practice)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line
+    env = {**os.environ, "CMGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{practice / 'cmgraph.db'}"}
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "cmgraph.cli", "export", "--org", "north", "--kind", "clients"],
+            env=env,
+            cwd=practice,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert run.returncode == 1
+    assert run.stderr == ""
+
+
 def test_org_list_and_show_tell_an_operator_what_is_there(practice: Path) -> None:
     cmgraph("import", "--org", "north", "files", cwd=practice)
     listed = cmgraph("org", "list", cwd=practice)

@@ -483,9 +483,11 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         DEFAULT_DATABASE_URL,
         "the database; postgresql://user:pass@host/db for PostgreSQL (asyncpg)",
     ),
-    ("CMGRAPH_PLUGINS_DIR", "./plugins", "folder of payor-rule plugins (*.py)"),
+    ("CMGRAPH_PLUGINS_DIR", "./plugins", "folder of payor-rule plugins (*.py), from where it runs"),
     ("CMGRAPH_DISABLE_PLUGINS", "none", "comma-separated plugin names not to load"),
     ("CMGRAPH_DEV", "false", "development mode: GraphiQL on GET /graphql"),
+    ("CMGRAPH_UI", "false", "serve: the reference UI at /app"),
+    ("CMGRAPH_TRUSTED_DOCUMENTS", "off", "only: people (JWT) may run only the UI's documents"),
     ("CMGRAPH_MAX_PAGE_SIZE", "100", "the cap on `first` for connections"),
     ("CMGRAPH_MAX_DEPTH etc.", "see README", "request limits (README, Limits)"),
     ("CMGRAPH_JWT_*", "none", "front-end sign-in (README, Sign-in)"),
@@ -498,6 +500,7 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("CMGRAPH_METRICS_PORT", "none", "serve: or a port of its own for /metrics"),
     ("OTEL_*", "off", "serve: OpenTelemetry traces, e.g. OTEL_EXPORTER_OTLP_ENDPOINT"),
     ("CMGRAPH_SECRET_KEY", "none", "serve, worker: Fernet key sealing webhook secrets"),
+    ("CMGRAPH_SECRET_KEY_PREVIOUS", "none", "older keys that still open them (key rotation)"),
     ("CMGRAPH_WEBHOOK_*", "see docs/webhooks.md", "serve, worker: webhook delivery"),
 )
 DATABASE_ONLY = ("CMGRAPH_DATABASE_URL",)
@@ -773,6 +776,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         args.run(args, settings)
+        sys.stdout.flush()  # a reader gone away shows here, not in the interpreter's exit
+    except BrokenPipeError:
+        # `cmgraph export ... | head`: the reader has what it wanted; stop quietly, as Unix
+        # tools do. stdout now goes nowhere, so the interpreter's own flush raises nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (
         CommandError,
         SettingsError,

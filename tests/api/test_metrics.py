@@ -137,6 +137,30 @@ async def test_refused_writes_are_counted_by_code(api: Api, metered: httpx.Async
         assert grown == codes.count(code), code
 
 
+async def test_the_pool_gauges_count_a_returned_connection_as_idle(database_url: str) -> None:
+    """In use while checked out, idle once returned: an idle worker scrapes 0 in use."""
+    metrics.enable()
+    db = Database.from_url(database_url)
+    metrics.watch_pool(db.engine)
+
+    def gauges() -> tuple[float, float]:
+        text = metrics.exposition().decode()
+        values = dict(
+            line.split(" ", 1) for line in text.splitlines() if line.startswith("cmgraph_db_conn")
+        )
+        return float(values["cmgraph_db_connections_in_use"]), float(
+            values["cmgraph_db_connections_open"]
+        )
+
+    try:
+        async with db.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+            assert gauges() == (1, 1)
+        assert gauges() == (0, 1)
+    finally:
+        await db.dispose()
+
+
 class Broken:
     name = "broken_meter"
 

@@ -29,6 +29,7 @@ from cmgraph.app import create_app
 from cmgraph.config import Settings, SettingsError, WebhookSettings
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.observability import metrics
 from cmgraph.plugins import RuleBook
 from cmgraph.services import destinations, events
 from cmgraph.services.dispatch import Dispatcher
@@ -240,9 +241,24 @@ async def test_events_arrive_in_feed_order_and_one_waits_for_the_one_before(
     assert newest["status"] == oldest["status"] == "SUCCEEDED"
 
 
+def attempts_counted() -> dict[str, float]:
+    """cmgraph_webhook_deliveries_total by outcome, as a scrape shows it."""
+    text = metrics.exposition().decode()
+    return {
+        outcome: sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(f'cmgraph_webhook_deliveries_total{{outcome="{outcome}"}}')
+        )
+        for outcome in ("delivered", "failed", "gave_up")
+    }
+
+
 async def test_a_delivery_fails_for_good_with_an_event_and_the_next_one_goes(
     api: Api, db: Database, receiver: Receiver
 ) -> None:
+    metrics.enable()
+    counted = attempts_counted()
     admin_hook = await endpoint(api, receiver, ["client.created"])
     await b.client(api, "Never", "Delivered")
     receiver.status = 503
@@ -253,6 +269,8 @@ async def test_a_delivery_fails_for_good_with_an_event_and_the_next_one_goes(
         got = await receiver.wait_for(4)
         await asyncio.sleep(0.2)
     assert len(receiver.received) == 4  # 3 attempts, then the next event once
+    now = attempts_counted()
+    assert {k: now[k] - counted[k] for k in now} == {"delivered": 1, "failed": 2, "gave_up": 1}
     assert got[3].id != got[0].id
     failed = await deliveries(api, admin_hook, status="FAILED")
     assert len(failed) == 1 and len(failed[0]["attempts"]) == 3

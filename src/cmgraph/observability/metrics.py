@@ -77,8 +77,7 @@ class _Metrics:
             ["code"],
             registry=r,
         )
-        # Webhook deliveries: cmgraph sends none yet. The dispatcher that will
-        # (services/webhooks.py, DESIGN.md "Growing the house") calls webhook_delivery().
+        # Webhook deliveries: the dispatcher (services/dispatch.py) counts each attempt.
         self.webhook_deliveries: Counter = Counter(
             "cmgraph_webhook_deliveries",
             "webhook delivery attempts by outcome (delivered, failed, gave_up)",
@@ -138,29 +137,45 @@ def plugin_failed(plugin: str, hook: str) -> None:
 
 
 def webhook_delivery(outcome: str) -> None:
-    """For the webhook dispatcher, once there is one."""
+    """A dispatcher's attempt: `delivered`, `failed` (retried later) or `gave_up` (the
+    delivery's last attempt failed)."""
     if _on is not None:
         _on.webhook_deliveries.labels(outcome).inc()
 
 
 def watch_pool(engine: AsyncEngine) -> None:
     """Keep the pool gauges current from the pool's own events (each worker its own pool;
-    the gauges sum the live workers)."""
+    the gauges sum the live workers). Counted event by event rather than read from
+    pool.checkedout(): the pool fires `checkin` (and `close`) before it takes the
+    connection back, so a count read then held one connection in use per idle worker."""
     if _on is None:
         return
     from sqlalchemy import event
 
     metrics, pool = _on, engine.sync_engine.pool
-
-    def update(*_: Any) -> None:
-        in_use = pool.checkedout()  # type: ignore[attr-defined]
-        metrics.pool_in_use.set(in_use)
-        metrics.pool_open.set(in_use + pool.checkedin())  # type: ignore[attr-defined]
-
     if not hasattr(pool, "checkedout"):  # a pool that keeps no count (NullPool)
         return
-    for name in ("checkout", "checkin", "connect", "close", "close_detached"):
-        event.listen(pool, name, update)
+    in_use = pool.checkedout()
+    counts = {"in_use": in_use, "open": in_use + pool.checkedin()}  # type: ignore[attr-defined]
+    gauges = {"in_use": metrics.pool_in_use, "open": metrics.pool_open}
+
+    def moves(name: str, by: int) -> Any:
+        def listener(*_: Any) -> None:
+            counts[name] += by
+            gauges[name].set(counts[name])
+
+        return listener
+
+    for pool_event, name, by in (
+        ("checkout", "in_use", 1),
+        ("checkin", "in_use", -1),
+        ("connect", "open", 1),
+        ("close", "open", -1),
+        ("close_detached", "open", -1),
+    ):
+        event.listen(pool, pool_event, moves(name, by))
+    for name, value in counts.items():
+        gauges[name].set(value)
 
 
 def exposition() -> bytes:

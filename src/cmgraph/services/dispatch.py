@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cmgraph.config import WebhookSettings
 from cmgraph.db import models
 from cmgraph.db.engine import Database
+from cmgraph.observability import metrics
 from cmgraph.services import destinations, events, outbound, signing, webhooks
 from cmgraph.services.sealing import Sealer
 
@@ -312,6 +313,10 @@ class Dispatcher:
             else:
                 self._failed(session, endpoint, delivery, now)
             await session.commit()
+        if result.succeeded:
+            metrics.webhook_delivery("delivered")
+        else:
+            metrics.webhook_delivery("gave_up" if delivery.status == webhooks.FAILED else "failed")
         log.info(
             "webhook attempt",
             extra={
