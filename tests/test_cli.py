@@ -571,3 +571,23 @@ def test_metrics_on_without_a_token_or_port_is_one_line(
     monkeypatch.setenv("CMGRAPH_METRICS", "true")
     line = assert_one_line_error(cmgraph("serve", url=url, cwd=cwd))
     assert "CMGRAPH_METRICS_TOKEN" in line and "CMGRAPH_METRICS_PORT" in line
+
+
+def test_a_first_import_into_a_migrated_database_creates_only_the_organization(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    """`import --create-org` on the suite's database (migrated, on both databases): nothing
+    to migrate, the organization made, the files in, an admin token printed."""
+    slug = f"first-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "clients.csv").write_text(
+        "external_id,first_name,last_name,date_of_birth\nF1,Frances,Allen,\n"
+    )
+    run = cmgraph("import", "--org", slug, "--create-org", "First", "--timezone",
+                  "America/Denver", "clients.csv", url=database_url, cwd=tmp_path)  # fmt: skip
+
+    assert run.returncode == 0, run
+    assert "database at" not in run.stdout  # it was migrated already
+    assert f"created organization {slug} (America/Denver)" in run.stdout
+    assert f"admin token for {slug}; it is shown only once:" in run.stdout
+    shown = cmgraph("org", "show", slug, url=database_url, cwd=tmp_path)
+    assert "time zone\tAmerica/Denver" in shown.stdout and "clients\t1" in shown.stdout

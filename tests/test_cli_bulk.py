@@ -162,3 +162,50 @@ def test_org_list_and_show_tell_an_operator_what_is_there(practice: Path) -> Non
 
     missing = cmgraph("org", "show", "south", cwd=practice)
     assert missing.returncode == 1 and "no organization with slug 'south'" in missing.stderr
+
+
+def test_a_first_import_makes_the_database_and_the_organization(
+    practice: Path, tmp_path: Path
+) -> None:
+    """CSV files to a served practice in two commands: this import, then `cmgraph serve`."""
+    (tmp_path / "files").symlink_to(practice / "files")
+    first = ("import", "--org", "sunrise", "--create-org", "Sunrise Therapy",
+             "--timezone", "America/Chicago", "files")  # fmt: skip
+
+    run = cmgraph(*first, cwd=tmp_path)
+
+    assert run.returncode == 0, run
+    assert "created organization sunrise (America/Chicago)" in run.stdout
+    token = run.stdout.splitlines()[run.stdout.splitlines().index(
+        "admin token for sunrise; it is shown only once:") + 1]  # fmt: skip
+    assert token.startswith("cmg_")
+    listed = cmgraph("token", "list", "--org", "sunrise", cwd=tmp_path)
+    assert "first admin (import)" in listed.stdout and "\tadmin\t" in listed.stdout
+    shown = cmgraph("org", "show", "sunrise", cwd=tmp_path)
+    assert "clients\t2" in shown.stdout
+
+    again = cmgraph(*first, cwd=tmp_path)  # the same command again changes nothing
+    assert again.returncode == 0, again
+    assert "created organization" not in again.stdout and "token" not in again.stdout
+    summary = {line.split()[0]: line.split()[1:] for line in again.stdout.splitlines()}
+    assert summary["clients"] == ["0", "0", "2", "0"]
+    assert cmgraph("token", "list", "--org", "sunrise", cwd=tmp_path).stdout == listed.stdout
+
+
+def test_a_first_import_refuses_another_time_zone_or_a_dry_run_on_nothing(
+    practice: Path, tmp_path: Path
+) -> None:
+    elsewhere = cmgraph("import", "--org", "north", "--create-org", "North",
+                        "--timezone", "Europe/Paris", "files", cwd=practice)  # fmt: skip
+    assert elsewhere.returncode == 1
+    assert elsewhere.stderr.strip() == (
+        "cmgraph: organization north exists in time zone America/Chicago, not Europe/Paris"
+    )
+
+    (tmp_path / "files").symlink_to(practice / "files")
+    dry = cmgraph("import", "--org", "x", "--create-org", "X", "--timezone", "UTC",
+                  "--dry-run", "files", cwd=tmp_path)  # fmt: skip
+    assert dry.returncode == 1 and "a dry run writes nothing" in dry.stderr
+    no_zone = cmgraph("import", "--org", "x", "--create-org", "X", "files", cwd=tmp_path)
+    assert no_zone.returncode == 1 and "--create-org needs --timezone" in no_zone.stderr
+    assert not (tmp_path / "cmgraph.db").exists()  # neither left a database behind

@@ -206,6 +206,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
     except bulk_cli.InputError as exc:
         raise CommandError(str(exc)) from None
     policy = imports.ErrorPolicy(args.error_policy)
+    created = args.create_org is not None and _new_practice(args, settings)
 
     async def work(db: Database) -> None:
         scope = _scope(db, settings, await tenants.organization(db, args.org))
@@ -220,6 +221,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
             )
         for line in bulk_cli.summary(report):
             print(line)
+        if created:
+            token = await tenants.create_token(db, args.org, "admin", "first admin (import)")
+            print(f"admin token for {args.org}; it is shown only once:\n{token}")
         if report.errors:
             errors = Path(args.errors)
             bulk_cli.write_errors(report, errors)
@@ -230,6 +234,61 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         _with_db(settings, work)
     except ImportRefused:
         raise CommandError("some rows were refused; see the errors file") from None
+
+
+def _new_practice(args: argparse.Namespace, settings: Settings) -> bool:
+    """`import --create-org NAME --timezone TZ`: a practice's first import. The database is
+    made when there is none yet (an existing one at an older revision still asks for `db
+    upgrade`), and the organization when it is missing; an organization of that slug in
+    another time zone is refused, since every rule reads dates in it. True when this run
+    created the organization. A dry run makes neither."""
+    if args.timezone is None:
+        raise CommandError("--create-org needs --timezone, an IANA name such as America/Chicago")
+    tenants.check_timezone(args.timezone)
+    if _database_is_new(settings):
+        if args.dry_run:
+            raise CommandError("a dry run writes nothing, and there is no database yet")
+        cmd_db_upgrade(argparse.Namespace(revision="head"), settings)
+    created = False
+
+    async def work(db: Database) -> None:
+        nonlocal created
+        try:
+            org = await tenants.organization(db, args.org)
+        except tenants.TenantError:
+            if args.dry_run:
+                raise CommandError(
+                    f"a dry run writes nothing, and there is no organization {args.org!r} yet"
+                ) from None
+            await tenants.create_organization(db, args.create_org, args.org, args.timezone)
+            print(f"created organization {args.org} ({args.timezone})")
+            created = True
+            return
+        if org.timezone != args.timezone:
+            raise CommandError(
+                f"organization {args.org} exists in time zone {org.timezone}, not {args.timezone}"
+            )
+
+    _with_db(settings, work)
+    return created
+
+
+def _database_is_new(settings: Settings) -> bool:
+    """No SQLite file yet, or a database no migration has touched."""
+    path = _sqlite_file(settings.database_url)
+    if path is not None:
+        return not path.exists()
+
+    async def run() -> bool:
+        db = Database.from_url(settings.database_url)
+        try:
+            return await migrate.current_revision(db.engine) is None
+        except Exception as exc:
+            raise CommandError(f"cannot reach the database: {_describe(exc)}") from exc
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
@@ -605,6 +664,18 @@ def parser() -> argparse.ArgumentParser:
     )
     load.add_argument("path", nargs="?", help="a CSV file, or a folder of <kind>.csv files")
     load.add_argument("--org", help="organization slug (required unless --template; default: none)")
+    load.add_argument(
+        "--create-org",
+        metavar="NAME",
+        help="a practice's first import: make the database if there is none, create the "
+        "organization --org named NAME if it is missing, and print an admin token for it "
+        "(default: none, the organization must exist)",
+    )
+    load.add_argument(
+        "--timezone",
+        help="with --create-org: the IANA name of its time zone, e.g. America/Chicago "
+        "(default: none)",
+    )
     load.add_argument(
         "--kind", help="the file's kind (default: from the file's name, e.g. clients.csv)"
     )
