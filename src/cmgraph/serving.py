@@ -223,6 +223,14 @@ def serve(
         _serve(host, port, workers, graceful_seconds)
 
 
+# How long the supervisor waits for a worker to answer its health check before killing it.
+# uvicorn's 5 s is less than a new worker may need to start on a busy machine (a fresh
+# interpreter importing the app, before it can answer at all): at a load of 4 to 5 on two
+# cores, two starts of three had a worker killed and replaced. A worker that hangs is still
+# replaced, later.
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 def _serve(host: str, port: int, workers: int, graceful_seconds: int) -> None:
     config = uvicorn.Config(
         WORKER_APP,
@@ -230,6 +238,7 @@ def _serve(host: str, port: int, workers: int, graceful_seconds: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         timeout_graceful_shutdown=graceful_seconds,
         log_level="info",
         log_config=None,
