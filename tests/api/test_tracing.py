@@ -67,6 +67,7 @@ async def test_a_full_scenario_is_traced_without_a_name_a_birth_date_a_token_or_
         "{ totalCount } }"
     )
     assert report["complianceFindings"]["totalCount"] >= 0
+    await api("{ clients(first: 1) { totalCount } }")  # anonymous
     # a failing statement: its span says it failed, never with what values (SQLAlchemy's
     # message of a failed statement lists its parameters)
     with pytest.raises(DBAPIError):
@@ -82,6 +83,13 @@ async def test_a_full_scenario_is_traced_without_a_name_a_birth_date_a_token_or_
     assert "cmgraph_check_assignment" in names, names
     operations = {attributes_of(s).get("graphql.operation.name") for s in finished}
     assert "MonthlyCompliance" in operations
+    assert "" not in operations  # an anonymous operation's span leaves the name out
+    assert any(
+        s.name == "graphql.operation"
+        and "graphql.operation.name" not in attributes_of(s)
+        and attributes_of(s)["graphql.operation.type"] == "query"
+        for s in finished
+    )
     statements = [
         attributes_of(s)["db.query.text"] for s in finished if "db.query.text" in attributes_of(s)
     ]

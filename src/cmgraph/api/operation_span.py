@@ -20,7 +20,8 @@ class OperationSpan(SchemaExtension):
             yield
             context = self.execution_context.context
             if current is not None and isinstance(context, Context) and context.operation_validated:
-                current.set_attribute("graphql.operation.name", context.operation_name or "")
+                if context.operation_name:  # an anonymous operation has none (OTel's convention)
+                    current.set_attribute("graphql.operation.name", context.operation_name)
                 current.set_attribute(
                     "graphql.operation.type", self.execution_context.operation_type.value
                 )
