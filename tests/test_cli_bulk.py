@@ -96,6 +96,7 @@ def test_refused_rows_end_in_an_errors_file_and_exit_status_1(practice: Path) ->
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1].startswith("cmgraph: ")
     assert "nothing was written" in run.stdout
+    assert "CMGRAPH_PLUGINS_DIR" not in run.stdout  # no plugin named: no hint about them
     with (practice / "import-errors.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [(r["file"], r["row"], r["column"], r["code"]) for r in rows] == [
@@ -209,3 +210,18 @@ def test_a_first_import_refuses_another_time_zone_or_a_dry_run_on_nothing(
     no_zone = cmgraph("import", "--org", "x", "--create-org", "X", "files", cwd=tmp_path)
     assert no_zone.returncode == 1 and "--create-org needs --timezone" in no_zone.stderr
     assert not (tmp_path / "cmgraph.db").exists()  # neither left a database behind
+
+
+def test_a_payor_naming_a_plugin_not_loaded_says_where_plugins_come_from(
+    practice: Path,
+) -> None:
+    plugged = practice / "plugged-payors.csv"
+    plugged.write_text("payer_id,name,kind,plugins\nP9,Triwest,TRICARE,tricare_acd\n")
+
+    run = cmgraph("import", "--org", "north", "--kind", "payors", str(plugged), cwd=practice)
+
+    assert run.returncode == 1
+    assert (
+        "payor rows name plugins this command did not load: it loads them from installed "
+        f"packages and {practice / 'no-plugins'} (CMGRAPH_PLUGINS_DIR, default ./plugins)"
+    ) in run.stdout

@@ -113,5 +113,16 @@ def summary(report: imports.Report) -> list[str]:
     return lines
 
 
+def plugins_hint(report: imports.Report, plugins_dir: Path) -> str | None:
+    """Payor rows refused for naming a plugin this command did not load: most often the
+    command ran in another folder than the service, whose ./plugins it did not see."""
+    if not any(e.column == "plugins" and "No plugin named" in e.message for e in report.errors):
+        return None
+    return (
+        "payor rows name plugins this command did not load: it loads them from installed "
+        f"packages and {plugins_dir.resolve()} (CMGRAPH_PLUGINS_DIR, default ./plugins)"
+    )
+
+
 def write_errors(report: imports.Report, path: Path) -> None:
     path.write_text(imports.errors_csv(report.errors), encoding="utf-8")

@@ -228,6 +228,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
             errors = Path(args.errors)
             bulk_cli.write_errors(report, errors)
             print(f"{len(report.errors)} errors in {errors}")
+            if hint := bulk_cli.plugins_hint(report, settings.plugins_dir):
+                print(hint)
             raise ImportRefused()
 
     try:
