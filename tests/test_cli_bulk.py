@@ -86,6 +86,7 @@ def test_a_folder_imports_with_progress_lines_and_a_summary(practice: Path) -> N
 
 
 def test_refused_rows_end_in_an_errors_file_and_exit_status_1(practice: Path) -> None:
+    cmgraph("import", "--org", "north", "files", cwd=practice)  # the two clients, as alone
     bad = practice / "bad-clients.csv"
     bad.write_text(
         "external_id,first_name,last_name,date_of_birth\nC3,Kurt,,\nC4,Ed,Codd,3000-01-01\n"
