@@ -63,8 +63,8 @@ async def call(app: App, token: str, body: bytes) -> bytes:
 
     async def receive() -> dict[str, Any]:
         nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
+        if sent:  # the client stays until answered: a disconnect would stop the query
+            await asyncio.Event().wait()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 

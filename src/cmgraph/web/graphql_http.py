@@ -20,6 +20,8 @@ audits check it, for one POST endpoint behind a bearer token.
   concurrent writes (WRITE_CONFLICT) is answered the same way, with its own code.
 - An Idempotency-Key header on a mutation: the first final answer is stored and replayed
   (web.idempotency, services.idempotency); on anything else, the key is only validated.
+- A query whose client disconnects before its answer is stopped at its next await
+  (web.departure) and logged `client_gone` with status 499; a mutation runs to its end.
 - Anything else that fails outside the operation (the idempotency store, say) is the masked
   JSON 500 INTERNAL_ERROR with an errorId in the log, never the server's plain-text page.
 """
@@ -73,6 +75,7 @@ from cmgraph.services.idempotency import (
 from cmgraph.web import idempotency
 from cmgraph.web.auth import Authenticator
 from cmgraph.web.budget import Budget, caller
+from cmgraph.web.departure import Departure
 from cmgraph.web.pages import graphiql_response
 from cmgraph.web.requests import RequestLog, request_log
 from cmgraph.web.trusted_documents import TrustedDocuments
@@ -88,6 +91,8 @@ UNTRUSTED_DOCUMENT = "DOCUMENT_NOT_TRUSTED"
 RETRY_AFTER_SECONDS = "5"
 RATE_LIMITED = "RATE_LIMITED"
 TIMEOUT = "TIMEOUT"
+CLIENT_GONE = "CLIENT_GONE"
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for it: logged, never delivered
 
 
 class RequestError(Exception):
@@ -211,6 +216,7 @@ class Outcome(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     RATE_LIMITED = "rate_limited"
     TIMEOUT = "timeout"
+    CLIENT_GONE = "client_gone"  # the client disconnected before its query's answer
 
 
 def outcome_of(errors: list[GraphQLError]) -> Outcome:
@@ -492,37 +498,50 @@ class GraphQLEndpoint:
         answer_in: str,
         entry: RequestLog,
     ) -> Answer:
-        budget = asyncio.timeout(self._time_budget(params))
+        stoppable = self._stoppable(params)
+        budget = asyncio.timeout(self._time_budget(stoppable))
+        departure = None
         try:
             async with budget:
-                data = (
-                    await direct.answer(
-                        self.schema,
-                        self.guard(),
-                        params.query,
-                        params.variables,
-                        params.operation_name,
-                        params.extensions,
-                        context,
+                departure = Departure(request.receive, budget) if stoppable else None
+                try:
+                    data = (
+                        await direct.answer(
+                            self.schema,
+                            self.guard(),
+                            params.query,
+                            params.variables,
+                            params.operation_name,
+                            params.extensions,
+                            context,
+                        )
+                        if self.guard is not None
+                        else None
                     )
-                    if self.guard is not None
-                    else None
-                )
-                result = (
-                    ExecutionResult(data=data, errors=None)
-                    if data is not None
-                    else await self.schema.execute(
-                        params.query,
-                        variable_values=params.variables,
-                        context_value=context,
-                        operation_name=params.operation_name,
-                        allowed_operation_types=(OperationType.QUERY, OperationType.MUTATION),
-                        operation_extensions=params.extensions,
+                    result = (
+                        ExecutionResult(data=data, errors=None)
+                        if data is not None
+                        else await self.schema.execute(
+                            params.query,
+                            variable_values=params.variables,
+                            context_value=context,
+                            operation_name=params.operation_name,
+                            allowed_operation_types=(OperationType.QUERY, OperationType.MUTATION),
+                            operation_extensions=params.extensions,
+                        )
                     )
-                )
+                finally:
+                    if departure is not None:
+                        departure.stop()
         except TimeoutError:
             if not budget.expired():
                 raise  # a wait on the database gave up (db.faults): answered unavailable
+            if departure is not None and departure.gone:
+                entry.outcome = Outcome.CLIENT_GONE
+                message = "The client disconnected before the answer: the query was stopped."
+                return Answer(
+                    self._json(error_body(message, CLIENT_GONE), CLIENT_CLOSED_REQUEST, answer_in)
+                )
             entry.outcome = Outcome.TIMEOUT
             seconds = self.settings.limits.request_seconds
             return Answer(
@@ -590,19 +609,22 @@ class GraphQLEndpoint:
         final = outcome in (Outcome.OK, Outcome.ERRORS) and result.data is not None
         return Answer(self._json(body, status, answer_in), final)
 
-    def _time_budget(self, params: Params) -> float | None:
-        """Seconds a query may run; None for a mutation, which is not cut short: stopped
+    def _stoppable(self, params: Params) -> bool:
+        """Whether the operation may be stopped before its end (past its time budget, or
+        when its client disconnects): a query may; a mutation is not cut short: stopped
         while it commits, whether it was done would be unknown (an Idempotency-Key retry
         could do it twice), and its work is bounded by its input."""
-        seconds = self.settings.limits.request_seconds
-        if seconds <= 0:
-            return None
         try:
             analysis = analyzed(self.schema._schema, params.query, self.settings.limits.max_tokens)
         except GraphQLError:
-            return seconds
+            return True
         operation = analysis.operation(params.operation_name)
-        return None if operation is not None and operation.is_mutation else seconds
+        return not (operation is not None and operation.is_mutation)
+
+    def _time_budget(self, stoppable: bool) -> float | None:
+        """Seconds a query may run; None for a mutation (see _stoppable)."""
+        seconds = self.settings.limits.request_seconds
+        return seconds if stoppable and seconds > 0 else None
 
     def _unavailable(
         self, request: Request, entry: RequestLog, error: BaseException | None
