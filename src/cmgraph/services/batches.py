@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.services import reader, sessions, visibility
-from cmgraph.services.inline_table import in_list, listed
+from cmgraph.services.inline_table import in_list, lister
 from cmgraph.services.scope import TenantScope
 
 M = TypeVar("M", bound=models.Tenant)
@@ -75,6 +75,7 @@ class Keyed:
     def __init__(self, column: Any, build: Callable[[ColumnElement[bool]], Select[Any]]) -> None:
         self.column, self.build = column, build
         self._built: dict[str, Select[Any]] = {}
+        self._listers: dict[str, Callable[[Collection[Any]], Any]] = {}
 
     def statement(self, dialect: Dialect) -> Select[Any]:
         built = self._built.get(dialect.name)
@@ -83,6 +84,13 @@ class Keyed:
                 in_list(self.column, "keys", dialect.name)
             )
         return built
+
+    def keys(self, dialect: Dialect, keys: Collection[Any]) -> Any:
+        """The value of the statement's `keys` parameter (inline_table.listed)."""
+        listed = self._listers.get(dialect.name)
+        if listed is None:
+            listed = self._listers[dialect.name] = lister(dialect, self.column)
+        return listed(keys)
 
 
 def narrowed(statement: Select[Any], scope: TenantScope, model: type[Any]) -> Select[Any]:
@@ -106,7 +114,7 @@ async def _execute(
     statement = keyed.statement(dialect)
     if adjust is not None:
         statement = adjust(statement)
-    parameters = {"org": scope.organization_id, "keys": listed(dialect, keyed.column, keys)}
+    parameters = {"org": scope.organization_id, "keys": keyed.keys(dialect, keys)}
     return await connection.execute(statement, parameters)
 
 
