@@ -4,14 +4,17 @@ what commits while it reads is not half in it."""
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import func, select
+import pytest
+from pytest import MonkeyPatch
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cmgraph.db import models
 from cmgraph.db.engine import Database
 from cmgraph.services import tenants
+from tests.support import StatementCounter
 
 
 async def clients(session: AsyncSession, org: uuid.UUID) -> int:
@@ -32,3 +35,39 @@ async def test_a_snapshot_session_does_not_see_what_commits_while_it_reads(db: D
 
     async with db.read() as later:
         assert await clients(later, org) == 1
+
+
+async def test_a_read_on_sqlite_begins_in_one_call_or_else_as_sqlalchemy_does(
+    db: Database, monkeypatch: MonkeyPatch
+) -> None:
+    """A read's BEGIN goes to the driver itself (no statement a listener counts), and its
+    transaction is real: the driver's connection is in it. Should the driver refuse that
+    call, SQLAlchemy's own BEGIN opens the transaction instead."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's driver begins its transactions itself")
+    statements = StatementCounter()
+    event.listen(db.engine.sync_engine, "before_cursor_execute", statements)
+    try:
+        async with db.engine.connect() as connection:
+            await connection.begin()
+            raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None
+            assert raw.driver_connection._conn.in_transaction
+            assert statements.sent == []
+            driver = type(raw.driver_connection)
+        refusing = driver.execute
+
+        def refused(self: Any, sql: str, *args: Any) -> Any:
+            if sql == "BEGIN":
+                raise RuntimeError("the driver refused")
+            return refusing(self, sql, *args)
+
+        monkeypatch.setattr(driver, "execute", refused)
+        async with db.engine.connect() as connection:
+            await connection.begin()
+            raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None
+            assert raw.driver_connection._conn.in_transaction
+            assert [text for text, _ in statements.sent] == ["BEGIN"]
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", statements)

@@ -4,7 +4,7 @@ size."""
 
 from __future__ import annotations
 
-import inspect
+from asyncio import Future
 from collections.abc import (
     Awaitable,
     Callable,
@@ -16,7 +16,7 @@ from collections.abc import (
 )
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any, TypeVar, cast
+from typing import Any, TypeGuard, TypeVar, cast
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
@@ -60,10 +60,19 @@ def _grouped(
 def ready(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
     """The loaded value when the loader holds it already (api.prefetch), else its future."""
     future = loader.cache_map.get(key)
-    settled = future is not None and future.done() and not future.cancelled()
-    if future is not None and settled and future.exception() is None:
+    if _succeeded(future):
         return future.result()
     return loader.load(key)  # pending, or failed: awaiting it raises as before
+
+
+def _succeeded(future: Future[V] | None) -> TypeGuard[Future[V]]:
+    """Whether a loader's future holds its value (not pending, cancelled nor failed)."""
+    return (
+        future is not None
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    )
 
 
 class Groups(DataLoader[tuple[K, ...], None]):
@@ -127,15 +136,15 @@ def resolved(loader: DataLoader[K, V], key: K, make: Callable[[V], R]) -> R:
     Resolvers of related objects on the caseload page are plain functions that return
     either: graphql-core awaits what a resolver returns only when it is awaitable, so a
     prefetched page costs no task switch per related object. Typed as R for the schema."""
-    value = ready(loader, key)
-    if inspect.isawaitable(value):
-        awaited = value
+    future = loader.cache_map.get(key)
+    if _succeeded(future):  # as `ready`, without asking whether its answer is awaitable
+        return make(future.result())
+    awaited = loader.load(key)
 
-        async def later() -> R:
-            return make(await awaited)
+    async def later() -> R:
+        return make(await awaited)
 
-        return cast(R, later())
-    return make(value)
+    return cast(R, later())
 
 
 def _joined(

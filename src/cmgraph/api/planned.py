@@ -50,9 +50,12 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetails, collect_subfields
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
+from strawberry.relay.types import GlobalID
+from strawberry.scalars import is_scalar
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 from cmgraph.services import pacing
@@ -88,6 +91,9 @@ class Resolved:
     # the converted arguments (its Info aside) when the field's node writes none: the same
     # for every request (its defaults), so converted once
     constant: dict[str, Any] | None = None
+    # (GraphQL name, Python name) of each argument when Strawberry's conversion would give
+    # every value as graphql-core coerced it (scalars: an id, a page size, a date)
+    as_is: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(eq=False)
@@ -193,6 +199,7 @@ class Compiler:
 
     def __init__(self, executor: PlannedExecution) -> None:
         self.executor = executor
+        self.strawberry_schema: Any = executor.schema._strawberry_schema  # type: ignore[attr-defined]
 
     def value(self, of: GraphQLOutputType, details: list[FieldDetails]) -> Complete:
         if isinstance(of, GraphQLNonNull):
@@ -253,8 +260,29 @@ class Compiler:
             [d.node for d in group],
             cast("Callable[..., Any]", resolver.wrapped_func),
             key,
+            as_is=_as_is(strawberry_field, self.strawberry_schema),
         )
         return Planned(key, lambda source, run: run.call(resolved, source), of)
+
+
+def _as_is(field: StrawberryField, schema: Any) -> tuple[tuple[str, str], ...] | None:
+    """The field's arguments by GraphQL and Python name when convert_arguments would pass
+    each value through unchanged: a scalar (GlobalID aside, which it decodes), optional or
+    not, never Maybe (which it wraps). None otherwise: the field's arguments are converted
+    by Strawberry on each request, as before."""
+    registry, config = schema.schema_converter.scalar_registry, schema.config
+    names = []
+    for argument in field.arguments:
+        type_ = argument.type
+        if isinstance(type_, StrawberryMaybe):
+            return None
+        if isinstance(type_, StrawberryOptional):
+            type_ = type_.of_type
+        if type_ is GlobalID or not is_scalar(type_, registry):
+            return None
+        assert argument.python_name
+        names.append((config.name_converter.from_argument(argument), argument.python_name))
+    return tuple(names)
 
 
 def _refuse_directives(selections: SelectionSetNode, fragments: dict[str, Any]) -> None:
@@ -500,14 +528,18 @@ class PlannedExecution(StrawberryGraphQLCoreExecutionContext):
         info = strawberry_schema.config.info_class(_raw_info=raw, _field=sf)
         kwargs = resolved.constant
         if kwargs is None:
-            converter = strawberry_schema.schema_converter
-            kwargs = convert_arguments(
-                self._arguments(resolved),
-                sf.arguments,
-                scalar_registry=converter.scalar_registry,
-                config=strawberry_schema.config,
-                info=info,
-            )
+            values = self._arguments(resolved)
+            if resolved.as_is is not None:
+                kwargs = {python: values[name] for name, python in resolved.as_is if name in values}
+            else:
+                converter = strawberry_schema.schema_converter
+                kwargs = convert_arguments(
+                    values,
+                    sf.arguments,
+                    scalar_registry=converter.scalar_registry,
+                    config=strawberry_schema.config,
+                    info=info,
+                )
             resolved.copied = tuple(
                 name for name, value in kwargs.items() if not isinstance(value, IMMUTABLE)
             )

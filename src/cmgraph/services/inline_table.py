@@ -102,10 +102,20 @@ def listed(
 ) -> Any:
     """The value of an `in_list` parameter: the values themselves (PostgreSQL), or their JSON
     array as `target`'s column stores them (SQLite)."""
+    return lister(dialect, target)(values)
+
+
+def lister(
+    dialect: Dialect, target: ColumnElement[Any] | QueryableAttribute[Any]
+) -> Callable[[Collection[Any]], Any]:
+    """`listed` for one target on one kind of database, its type's conversion looked up once.
+    A statement built once and run with each request's keys (services.batches.Keyed) keeps
+    it: looked up on each run (the attribute's type, then its bind processor), it was about
+    70 µs of each statement on SQLite, a quarter of a one-client request's statements."""
     if dialect.name == "postgresql":
-        return list(values)
+        return list
     stored = _stored(dialect, target.type)
-    return orjson.dumps([stored(v) for v in values]).decode()
+    return lambda values: orjson.dumps([stored(v) for v in values]).decode()
 
 
 def _stored(dialect: Dialect, type_: TypeEngine[Any]) -> Callable[[Any], Any]:
