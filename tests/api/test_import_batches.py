@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import gc
 import io
 import re
 from typing import Any
@@ -365,3 +366,28 @@ async def test_statements_of_a_batch_do_not_grow_with_its_rows(
     assert {name: len(set(counts)) for name, counts in costs.items()} == dict.fromkeys(costs, 1), (
         costs
     )
+
+
+async def test_an_import_leaves_the_garbage_collector_as_it_found_it(
+    api: Api, db: Database, book: RuleBook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While it runs, an import sets what existed before its first batch aside from the
+    collector's passes (gc.freeze); after it, nothing is set aside, even when it failed."""
+    frozen: list[int] = []
+    real = imports._run
+
+    async def watched(*args: Any) -> imports.Report:
+        frozen.append(gc.get_freeze_count())
+        return await real(*args)
+
+    monkeypatch.setattr(imports, "_run", watched)
+    await run(db, book, api.slug, practice(), batch_rows=500)
+    assert frozen[0] > 0 and gc.get_freeze_count() == 0
+
+    async def failing(*args: Any) -> imports.Report:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(imports, "_run", failing)
+    with pytest.raises(RuntimeError):
+        await run(db, book, api.slug, practice(), batch_rows=500)
+    assert gc.get_freeze_count() == 0
