@@ -133,12 +133,22 @@ async def import_folder(url: str, folder: Path) -> dict[str, Any]:
         first_kinds, again_kinds = KindClock(), KindClock()
         started, cpu = time.perf_counter(), time.process_time()
         first = await imports.run_import(
-            scope, sources, policy=policy, progress=first_kinds, judging=first_kinds.judged
+            scope,
+            sources,
+            policy=policy,
+            progress=first_kinds,
+            judging=first_kinds.judged,
+            alone_in_process=True,
         )
         first_s, first_cpu = time.perf_counter() - started, time.process_time() - cpu
         started = time.perf_counter()
         again = await imports.run_import(
-            scope, sources, policy=policy, progress=again_kinds, judging=again_kinds.judged
+            scope,
+            sources,
+            policy=policy,
+            progress=again_kinds,
+            judging=again_kinds.judged,
+            alone_in_process=True,
         )
         again_s = time.perf_counter() - started
     finally:

@@ -218,6 +218,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
                 policy=policy,
                 progress=show.rows,
                 judging=show.findings,
+                alone_in_process=True,
             )
         for line in bulk_cli.summary(report):
             print(line)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import gc
 import io
 import re
 from typing import Any
@@ -109,10 +110,13 @@ async def run(
     files: dict[Kind, str],
     batch_rows: int,
     policy: imports.ErrorPolicy = imports.ErrorPolicy.REJECT_FAILED_ROWS,
+    alone_in_process: bool = False,
 ) -> imports.Report:
     scope = TenantScope(db, book, await b.org_id(db, slug), Clock("America/New_York"), "test")
     sources = [imports.Source(kind, f"{kind.value}.csv", text) for kind, text in files.items()]
-    return await imports.run_import(scope, sources, policy=policy, batch_rows=batch_rows)
+    return await imports.run_import(
+        scope, sources, policy=policy, batch_rows=batch_rows, alone_in_process=alone_in_process
+    )
 
 
 _GLOBAL_ID = re.compile(r"^[A-Za-z0-9_-]{20,}$")
@@ -365,3 +369,40 @@ async def test_statements_of_a_batch_do_not_grow_with_its_rows(
     assert {name: len(set(counts)) for name, counts in costs.items()} == dict.fromkeys(costs, 1), (
         costs
     )
+
+
+async def test_an_import_alone_in_its_process_sets_rows_aside_from_the_collector_meanwhile(
+    db: Database, book: RuleBook, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's import (alone in its process) sets what existed before its first batch
+    aside from the collector's passes (gc.freeze) while it runs; after it, nothing is set
+    aside, even when it failed. The service's (importRecords) leaves the collector alone:
+    gc.unfreeze() would give back what the service's start-up froze."""
+    frozen: list[int] = []
+    real = imports._run
+
+    async def watched(*args: Any) -> imports.Report:
+        frozen.append(gc.get_freeze_count())
+        return await real(*args)
+
+    monkeypatch.setattr(imports, "_run", watched)
+    await run(db, book, api.slug, practice(), batch_rows=500, alone_in_process=True)
+    assert frozen[-1] > 0 and gc.get_freeze_count() == 0
+
+    gc.freeze()  # as the service's start-up does
+    try:
+        at_start = gc.get_freeze_count()
+        await run(db, book, api.slug, practice(), batch_rows=500)
+        # untouched: not frozen again (more), nor unfrozen (none); a few frozen objects
+        # may have been freed meanwhile
+        assert frozen[-1] <= at_start and gc.get_freeze_count() > 0.9 * at_start
+    finally:
+        gc.unfreeze()
+
+    async def failing(*args: Any) -> imports.Report:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(imports, "_run", failing)
+    with pytest.raises(RuntimeError):
+        await run(db, book, api.slug, practice(), batch_rows=500, alone_in_process=True)
+    assert gc.get_freeze_count() == 0

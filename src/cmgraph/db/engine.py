@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_
 
+from cmgraph.db import json_text
 from cmgraph.db.checkout import DeadlinePool, remaining
 from cmgraph.db.faults import CONNECT_TIMEOUT_SECONDS, STATEMENT_TIMEOUT_SECONDS
 
@@ -72,7 +73,9 @@ def create_engine(
         raise DatabaseConfigError(f"CMGRAPH_DATABASE_URL is not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
         busy = statement_timeout or 30.0
-        engine = create_async_engine(parsed, connect_args={"timeout": busy}, **kwargs)
+        engine = create_async_engine(
+            parsed, connect_args={"timeout": busy}, json_serializer=json_text.dumps, **kwargs
+        )
         _configure_sqlite(engine, busy)
         return engine
     if parsed.get_backend_name() != "postgresql":
@@ -95,7 +98,11 @@ def create_engine(
         kwargs.setdefault("poolclass", DeadlinePool)
     try:
         engine = create_async_engine(
-            parsed, pool_pre_ping=True, connect_args=connect_args, **kwargs
+            parsed,
+            pool_pre_ping=True,
+            connect_args=connect_args,
+            json_serializer=json_text.dumps,
+            **kwargs,
         )
     except Exception as exc:
         raise DatabaseConfigError(f"cannot use {parsed.render_as_string()}: {exc}") from exc

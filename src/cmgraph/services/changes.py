@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -62,7 +62,14 @@ def _column_value(value: Any) -> Any:
 def snapshot(row: models.Base, **extra: Any) -> dict[str, Any]:
     """A JSON-able copy of a row's columns (and any related facts passed in extra)."""
     keys, get = _columns(type(row))
-    data = dict(zip(keys, map(_column_value, get(row)), strict=True))
+    loaded = vars(row)
+    try:
+        # What each column's attribute answers when its value is loaded (most rows have
+        # every one: a bulk import's, a use case's after its flush), read at once.
+        values: Sequence[Any] = [loaded[key] for key in keys]
+    except KeyError:  # one not loaded (expired, deferred): the attributes load it
+        values = get(row)
+    data = dict(zip(keys, map(_column_value, values), strict=True))
     data.update({k: _plain(v) for k, v in extra.items()})
     return data
 

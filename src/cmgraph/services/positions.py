@@ -37,9 +37,8 @@ from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapper, Session
-from uuid_utils.compat import uuid7
 
-from cmgraph.db import bulk, models
+from cmgraph.db import bulk, ids, models
 
 Positioned = models.ChangeRecord | models.Event
 _STAGED = "cmgraph.positions.staged"
@@ -62,7 +61,7 @@ def new_id() -> UUID:
     appended, so that a new row goes to the end of its primary-key index rather than to a
     random page of it (a bulk import writes two per row). Nothing orders by it (the feeds
     order by position) and nothing reads its time: it is an id as a random one is."""
-    return uuid7()
+    return ids.time_ordered()
 
 
 @functools.cache
