@@ -85,6 +85,7 @@ class Limits:
     requests_per_minute: int = 600
     cost_per_minute: int = 250_000  # ten requests at the cost limit
     request_seconds: float = 10.0  # a query's time budget (web.graphql_http); 0: none
+    concurrent_reports: int = 2  # heavy reports running at once per process (web.reports); 0: any
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,9 @@ class Settings:
                 ),
                 request_seconds=_seconds(
                     env, "CMGRAPH_REQUEST_TIMEOUT_SECONDS", defaults.request_seconds
+                ),
+                concurrent_reports=number(
+                    "CMGRAPH_CONCURRENT_REPORTS", defaults.concurrent_reports, minimum=0
                 ),
             ),
             jwt=JwtSettings(

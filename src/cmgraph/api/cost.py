@@ -73,6 +73,9 @@ ONCE = Multiplier()
 
 REPORT_DAY_COST = 60
 RENDERING_QUESTION_COST = 10
+# A report this much work or more is heavy (web.reports): ten days of a window, or 60
+# rendering questions. Below it a report is a few milliseconds and never waits its turn.
+HEAVY_REPORT_WORK = 600
 DEFAULT_MAX_DAYS = 366
 
 # The root fields that are reports, and what their work grows with.
@@ -174,6 +177,23 @@ class CostPlan:
                         m.times(values, page_cap, list_factor) * of(inner)
                         for m, inner in plan.nested
                     )
+                )
+            return known[plan]
+
+        return of(self)
+
+    def report_work(self, variables: Mapping[str, Any] | None, max_days: int) -> int:
+        """The work of the reports among this selection's fields and its fragments' (reports
+        are root fields, so no field's own selection holds one), without what they select."""
+        values = dict(variables or {})
+        known: dict[CostPlan, int] = {}
+
+        def of(plan: CostPlan) -> int:
+            # each shared plan once, as in cost(): a fragment spread twice per level is
+            # not walked 2^n times
+            if plan not in known:
+                known[plan] = sum(w.cost(values, max_days) for w in plan.work) + sum(
+                    of(inner) for m, inner in plan.nested if m is ONCE
                 )
             return known[plan]
 

@@ -49,6 +49,7 @@ from strawberry.types.graphql import OperationType
 
 from cmgraph.api import direct
 from cmgraph.api.context import Context
+from cmgraph.api.cost import HEAVY_REPORT_WORK
 from cmgraph.api.document import analyzed
 from cmgraph.api.errors import (
     OUTCOME_UNKNOWN,
@@ -77,6 +78,7 @@ from cmgraph.web.auth import Authenticator
 from cmgraph.web.budget import Budget, caller
 from cmgraph.web.departure import Departure
 from cmgraph.web.pages import graphiql_response
+from cmgraph.web.reports import ReportTurns
 from cmgraph.web.requests import RequestLog, request_log
 from cmgraph.web.trusted_documents import TrustedDocuments
 
@@ -267,6 +269,7 @@ class GraphQLEndpoint:
             if limits.requests_per_minute > 0 and limits.cost_per_minute > 0
             else None
         )
+        self.reports = ReportTurns(limits.concurrent_reports)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
@@ -505,31 +508,8 @@ class GraphQLEndpoint:
             async with budget:
                 departure = Departure(request.receive, budget) if stoppable else None
                 try:
-                    data = (
-                        await direct.answer(
-                            self.schema,
-                            self.guard(),
-                            params.query,
-                            params.variables,
-                            params.operation_name,
-                            params.extensions,
-                            context,
-                        )
-                        if self.guard is not None
-                        else None
-                    )
-                    result = (
-                        ExecutionResult(data=data, errors=None)
-                        if data is not None
-                        else await self.schema.execute(
-                            params.query,
-                            variable_values=params.variables,
-                            context_value=context,
-                            operation_name=params.operation_name,
-                            allowed_operation_types=(OperationType.QUERY, OperationType.MUTATION),
-                            operation_extensions=params.extensions,
-                        )
-                    )
+                    async with self.reports.turn(stoppable and self._heavy(params)):
+                        result = await self._run(params, context)
                 finally:
                     if departure is not None:
                         departure.stop()
@@ -609,6 +589,34 @@ class GraphQLEndpoint:
         final = outcome in (Outcome.OK, Outcome.ERRORS) and result.data is not None
         return Answer(self._json(body, status, answer_in), final)
 
+    async def _run(self, params: Params, context: Context) -> ExecutionResult:
+        """The operation, by the direct path where it serves (api.direct), else Strawberry's."""
+        data = (
+            await direct.answer(
+                self.schema,
+                self.guard(),
+                params.query,
+                params.variables,
+                params.operation_name,
+                params.extensions,
+                context,
+            )
+            if self.guard is not None
+            else None
+        )
+        return (
+            ExecutionResult(data=data, errors=None)
+            if data is not None
+            else await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=(OperationType.QUERY, OperationType.MUTATION),
+                operation_extensions=params.extensions,
+            )
+        )
+
     def _stoppable(self, params: Params) -> bool:
         """Whether the operation may be stopped before its end (past its time budget, or
         when its client disconnects): a query may; a mutation is not cut short: stopped
@@ -620,6 +628,19 @@ class GraphQLEndpoint:
             return True
         operation = analysis.operation(params.operation_name)
         return not (operation is not None and operation.is_mutation)
+
+    def _heavy(self, params: Params) -> bool:
+        """Whether the query holds a heavy report, which waits its turn (web.reports)."""
+        limits = self.settings.limits
+        try:
+            analysis = analyzed(self.schema._schema, params.query, limits.max_tokens)
+            operation = analysis.operation(params.operation_name)
+            if operation is None:
+                return False
+            work = operation.cost.report_work(params.variables, limits.max_report_days)
+        except (GraphQLError, TypeError, ValueError):
+            return False  # refused before anything runs
+        return work >= HEAVY_REPORT_WORK
 
     def _time_budget(self, stoppable: bool) -> float | None:
         """Seconds a query may run; None for a mutation (see _stoppable)."""
