@@ -8,12 +8,14 @@ import re
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import builders as b
 import httpx
 import pytest
 from pytest import MonkeyPatch
 from rulefacts import assignment, assignment_check, bcba, coverage, payor
+from sqlalchemy import event
 
 from cmgraph import hookimpl
 from cmgraph.app import create_app
@@ -137,6 +139,7 @@ async def test_refused_writes_are_counted_by_code(api: Api, metered: httpx.Async
         assert grown == codes.count(code), code
 
 
+@pytest.mark.usefixtures("db")  # the database made (and migrated) when run alone
 async def test_the_pool_gauges_count_a_returned_connection_as_idle(database_url: str) -> None:
     """In use while checked out, idle once returned: an idle worker scrapes 0 in use."""
     metrics.enable()
@@ -152,10 +155,17 @@ async def test_the_pool_gauges_count_a_returned_connection_as_idle(database_url:
             values["cmgraph_db_connections_open"]
         )
 
+    pool: Any = db.engine.sync_engine.pool
+    records: list[Any] = []
+    event.listen(pool, "checkout", lambda _dbapi, record, _proxy: records.append(record))
     try:
         async with db.engine.connect() as connection:
             await connection.exec_driver_sql("SELECT 1")
             assert gauges() == (1, 1)
+        assert gauges() == (0, 1)
+        # the pool fires checkin for a connection it never lent, when a reconnect or a
+        # pre-ping fails during checkout (SQLAlchemy's _checkin_failed): not counted
+        pool.dispatch.checkin(records[0].dbapi_connection, records[0])
         assert gauges() == (0, 1)
     finally:
         await db.dispose()

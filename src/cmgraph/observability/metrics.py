@@ -143,6 +143,9 @@ def webhook_delivery(outcome: str) -> None:
         _on.webhook_deliveries.labels(outcome).inc()
 
 
+_LENT = "cmgraph.metrics.lent"  # in a connection record's info while the pool lends it
+
+
 def watch_pool(engine: AsyncEngine) -> None:
     """Keep the pool gauges current from the pool's own events (each worker its own pool;
     the gauges sum the live workers). Counted event by event rather than read from
@@ -166,9 +169,21 @@ def watch_pool(engine: AsyncEngine) -> None:
 
         return listener
 
+    lent, returned = moves("in_use", 1), moves("in_use", -1)
+
+    def checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        record.info[_LENT] = True
+        lent()
+
+    def checkin(_dbapi: Any, record: Any) -> None:
+        # The pool also fires checkin for a connection it never lent (a reconnect or a
+        # pre-ping that failed during checkout): counted, the gauge would sink for good.
+        if record is not None and record.info.pop(_LENT, False):
+            returned()
+
+    event.listen(pool, "checkout", checkout)
+    event.listen(pool, "checkin", checkin)
     for pool_event, name, by in (
-        ("checkout", "in_use", 1),
-        ("checkin", "in_use", -1),
         ("connect", "open", 1),
         ("close", "open", -1),
         ("close_detached", "open", -1),
