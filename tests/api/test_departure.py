@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import dataclasses
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import builders as b
@@ -118,3 +119,46 @@ async def test_a_mutation_whose_client_disconnects_runs_to_its_end(
     sent = await asyncio.wait_for(asked, 5)
     assert sent[0]["status"] == 200
     assert orjson.loads(sent[1]["body"])["data"]["createPayor"]["payor"]["name"] == "Late"
+
+
+async def test_a_receive_that_fails_neither_stops_the_query_nor_says_the_client_left(
+    api: Api, db: Database, book: RuleBook, settings: Settings, monkeypatch: MonkeyPatch
+) -> None:
+    """A server whose receive raises: the watch ends quietly, and a query past its time
+    budget is answered TIMEOUT (503), not CLIENT_GONE."""
+
+    async def endless(*args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(compliance, "findings_page", endless)
+    short = dataclasses.replace(
+        settings, limits=dataclasses.replace(settings.limits, request_seconds=0.3)
+    )
+    app = create_app(short, db=db, book=book)
+    content = orjson.dumps({"query": YEAR})
+    messages = [{"type": "http.request", "body": content, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        raise RuntimeError("this server cannot say")
+
+    sent: Sent = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/graphql",
+        "headers": [
+            (b"authorization", f"Bearer {api.token}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "query_string": b"",
+        "state": {},
+    }
+    await asyncio.wait_for(app(scope, receive, send), 5)
+    assert sent[0]["status"] == 503
+    assert orjson.loads(sent[1]["body"])["errors"][0]["extensions"]["code"] == "TIMEOUT"

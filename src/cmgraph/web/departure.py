@@ -12,8 +12,11 @@ abandoned requests). Mutations are not stopped: see GraphQLEndpoint._stoppable.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from starlette.types import Receive
+
+log = logging.getLogger("cmgraph.web")
 
 
 class Departure:
@@ -22,19 +25,32 @@ class Departure:
     await as the budget would. `stop` ends the watch; `gone` says whether the client left."""
 
     def __init__(self, receive: Receive, deadline: asyncio.Timeout) -> None:
-        self._watch = asyncio.get_running_loop().create_task(_until_gone(receive, deadline))
+        self._left = _Left()
+        self._watch = asyncio.get_running_loop().create_task(
+            _until_gone(receive, deadline, self._left)
+        )
 
     @property
     def gone(self) -> bool:
-        return self._watch.done() and not self._watch.cancelled()
+        return self._left.seen
 
     def stop(self) -> None:
         self._watch.cancel()
 
 
-async def _until_gone(receive: Receive, deadline: asyncio.Timeout) -> None:
+class _Left:
+    seen = False
+
+
+async def _until_gone(receive: Receive, deadline: asyncio.Timeout, left: _Left) -> None:
     # The body has been read: all that can still come is the disconnect. (A function of its
     # own, not a method: the task refers to no Departure that refers back to it.)
-    while (await receive())["type"] != "http.disconnect":
-        continue
-    deadline.reschedule(asyncio.get_running_loop().time())
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            continue
+    except Exception:  # a server's receive that fails: the query runs on, as before
+        log.warning("watching for the client's departure failed", exc_info=True)
+        return
+    left.seen = True
+    if not deadline.expired():  # the budget may be expiring in this same turn of the loop
+        deadline.reschedule(asyncio.get_running_loop().time())
