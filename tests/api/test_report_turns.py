@@ -172,3 +172,28 @@ def test_a_report_spread_twice_per_level_is_weighed_once(monkeypatch: MonkeyPatc
 
     assert operation.cost.report_work(None, 366) == 2**levels * 365 * REPORT_DAY_COST
     assert len(weighed) == 1
+
+
+async def test_a_report_that_waits_its_whole_budget_is_told_to_come_back(
+    api: Api, db: Database, book: RuleBook, settings: Settings, monkeypatch: MonkeyPatch
+) -> None:
+    held = HeldReports(monkeypatch)
+    quick = one_at_a_time(settings)
+    quick = dataclasses.replace(
+        quick, limits=dataclasses.replace(quick.limits, request_seconds=0.3)
+    )
+    app = create_app(quick, db=db, book=book)
+    first = ask(app, api, YEAR)
+    await held.until_started(1)
+
+    sent = await asyncio.wait_for(ask(app, api, YEAR), 5)
+    status, body = status_and_body(sent)
+    assert (status, body["errors"][0]["extensions"]["code"]) == (503, "TIMEOUT")
+    assert "did not start: send it again later" in body["errors"][0]["message"]
+    assert (b"retry-after", b"5") in sent[0]["headers"]
+    assert len(held.started) == 1
+
+    held.release("2026-01-01..2026-12-31#0")
+    status, body = status_and_body(await asyncio.wait_for(first, 5))
+    # the first one ran past its own budget meanwhile: stopped, and told to ask for less
+    assert (status, "ask for less" in body["errors"][0]["message"]) == (503, True)

@@ -504,11 +504,14 @@ class GraphQLEndpoint:
         stoppable = self._stoppable(params)
         budget = asyncio.timeout(self._time_budget(stoppable))
         departure = None
+        queued = stoppable and self._heavy(params)
+        started = False
         try:
             async with budget:
                 departure = Departure(request.receive, budget) if stoppable else None
                 try:
-                    async with self.reports.turn(stoppable and self._heavy(params)):
+                    async with self.reports.turn(queued):
+                        started = True
                         result = await self._run(params, context)
                 finally:
                     if departure is not None:
@@ -524,6 +527,15 @@ class GraphQLEndpoint:
                 )
             entry.outcome = Outcome.TIMEOUT
             seconds = self.settings.limits.request_seconds
+            if queued and not started:  # it waited its whole budget for its turn
+                message = (
+                    f"Other heavy reports kept this one waiting for its turn for its whole time "
+                    f"budget ({seconds:g} s), so it did not start: send it again later."
+                )
+                body = error_body(message, TIMEOUT)
+                return Answer(
+                    self._json(body, 503, answer_in, {"Retry-After": RETRY_AFTER_SECONDS})
+                )
             return Answer(
                 self._json(
                     error_body(
