@@ -532,10 +532,8 @@ class GraphQLEndpoint:
                     f"Other heavy reports kept this one waiting for its turn for its whole time "
                     f"budget ({seconds:g} s), so it did not start: send it again later."
                 )
-                body = error_body(message, TIMEOUT)
-                return Answer(
-                    self._json(body, 503, answer_in, {"Retry-After": RETRY_AFTER_SECONDS})
-                )
+                retry = {"Retry-After": RETRY_AFTER_SECONDS}
+                return Answer(self._json(error_body(message, TIMEOUT), 503, answer_in, retry))
             return Answer(
                 self._json(
                     error_body(
