@@ -210,7 +210,12 @@ def test_a_first_import_refuses_another_time_zone_or_a_dry_run_on_nothing(
     assert dry.returncode == 1 and "a dry run writes nothing" in dry.stderr
     no_zone = cmgraph("import", "--org", "x", "--create-org", "X", "files", cwd=tmp_path)
     assert no_zone.returncode == 1 and "--create-org needs --timezone" in no_zone.stderr
-    assert not (tmp_path / "cmgraph.db").exists()  # neither left a database behind
+    bad_slug = cmgraph("import", "--org", "My Practice", "--create-org", "X", "--timezone",
+                       "UTC", "files", cwd=tmp_path)  # fmt: skip
+    assert bad_slug.returncode == 1 and "invalid slug 'My Practice'" in bad_slug.stderr
+    zone_alone = cmgraph("import", "--org", "x", "--timezone", "UTC", "files", cwd=tmp_path)
+    assert zone_alone.returncode == 1 and "--timezone goes with --create-org" in zone_alone.stderr
+    assert not (tmp_path / "cmgraph.db").exists()  # none left a database behind
 
 
 def test_a_payor_naming_a_plugin_not_loaded_says_where_plugins_come_from(
@@ -226,3 +231,22 @@ def test_a_payor_naming_a_plugin_not_loaded_says_where_plugins_come_from(
         "payor rows name plugins this command did not load: it loads them from installed "
         f"packages and {practice / 'no-plugins'} (CMGRAPH_PLUGINS_DIR, default ./plugins)"
     ) in run.stdout
+
+
+def test_a_first_import_that_fails_has_shown_the_token_already(
+    practice: Path, tmp_path: Path
+) -> None:
+    """The organization is made, and its admin token shown, before any row: an import
+    refused afterwards leaves an organization its operator can reach."""
+    (tmp_path / "clients.csv").write_text(
+        "external_id,first_name,last_name,date_of_birth\nC1,Ada,,\n"
+    )
+    run = cmgraph("import", "--org", "east", "--create-org", "East", "--timezone", "UTC",
+                  "clients.csv", cwd=tmp_path)  # fmt: skip
+
+    assert run.returncode == 1
+    lines = run.stdout.splitlines()
+    shown = lines.index("admin token for east; it is shown only once:")
+    first_row = next(n for n, line in enumerate(lines) if line.startswith("kind "))
+    assert shown < first_row  # before the import's first row: shown whatever happens next
+    assert "nothing was written" in run.stdout

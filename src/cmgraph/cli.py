@@ -206,7 +206,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
     except bulk_cli.InputError as exc:
         raise CommandError(str(exc)) from None
     policy = imports.ErrorPolicy(args.error_policy)
-    created = args.create_org is not None and _new_practice(args, settings)
+    if args.timezone is not None and args.create_org is None:
+        raise CommandError("--timezone goes with --create-org (an existing organization has one)")
+    if args.create_org is not None:
+        _new_practice(args, settings)
 
     async def work(db: Database) -> None:
         scope = _scope(db, settings, await tenants.organization(db, args.org))
@@ -222,9 +225,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
             )
         for line in bulk_cli.summary(report):
             print(line)
-        if created:
-            token = await tenants.create_token(db, args.org, "admin", "first admin (import)")
-            print(f"admin token for {args.org}; it is shown only once:\n{token}")
         if report.errors:
             errors = Path(args.errors)
             bulk_cli.write_errors(report, errors)
@@ -239,23 +239,22 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         raise CommandError("some rows were refused; see the errors file") from None
 
 
-def _new_practice(args: argparse.Namespace, settings: Settings) -> bool:
+def _new_practice(args: argparse.Namespace, settings: Settings) -> None:
     """`import --create-org NAME --timezone TZ`: a practice's first import. The database is
     made when there is none yet (an existing one at an older revision still asks for `db
-    upgrade`), and the organization when it is missing; an organization of that slug in
-    another time zone is refused, since every rule reads dates in it. True when this run
-    created the organization. A dry run makes neither."""
+    upgrade`), and the organization when it is missing, with an admin token printed at once
+    (so that an import that fails after it leaves no organization nobody can reach); an
+    organization of that slug in another time zone is refused, since every rule reads dates
+    in it. A dry run makes neither."""
     if args.timezone is None:
         raise CommandError("--create-org needs --timezone, an IANA name such as America/Chicago")
-    tenants.check_timezone(args.timezone)
+    tenants.check_new_organization(args.create_org, args.org, args.timezone)
     if _database_is_new(settings):
         if args.dry_run:
             raise CommandError("a dry run writes nothing, and there is no database yet")
         cmd_db_upgrade(argparse.Namespace(revision="head"), settings)
-    created = False
 
     async def work(db: Database) -> None:
-        nonlocal created
         try:
             org = await tenants.organization(db, args.org)
         except tenants.TenantError:
@@ -264,8 +263,9 @@ def _new_practice(args: argparse.Namespace, settings: Settings) -> bool:
                     f"a dry run writes nothing, and there is no organization {args.org!r} yet"
                 ) from None
             await tenants.create_organization(db, args.create_org, args.org, args.timezone)
+            token = await tenants.create_token(db, args.org, "admin", "first admin (import)")
             print(f"created organization {args.org} ({args.timezone})")
-            created = True
+            print(f"admin token for {args.org}; it is shown only once:\n{token}", flush=True)
             return
         if org.timezone != args.timezone:
             raise CommandError(
@@ -273,7 +273,6 @@ def _new_practice(args: argparse.Namespace, settings: Settings) -> bool:
             )
 
     _with_db(settings, work)
-    return created
 
 
 def _database_is_new(settings: Settings) -> bool:

@@ -39,14 +39,19 @@ def check_timezone(name: str) -> str:
     return name
 
 
-async def create_organization(
-    db: Database, name: str, slug: str, timezone: str
-) -> models.Organization:
+def check_new_organization(name: str, slug: str, timezone: str) -> None:
+    """What an organization needs before it is made (TenantError otherwise)."""
     if not name.strip():
         raise TenantError("an organization needs a name")
     if not SLUG.match(slug):
         raise TenantError(f"invalid slug {slug!r}: lower-case letters, digits and dashes")
     check_timezone(timezone)
+
+
+async def create_organization(
+    db: Database, name: str, slug: str, timezone: str
+) -> models.Organization:
+    check_new_organization(name, slug, timezone)
     async with db.write() as session:
         if await session.scalar(
             select(models.Organization.id).where(models.Organization.slug == slug)
