@@ -504,7 +504,7 @@ class GraphQLEndpoint:
         stoppable = self._stoppable(params)
         budget = asyncio.timeout(self._time_budget(stoppable))
         departure = None
-        queued = stoppable and self._heavy(params)
+        queued = stoppable and self.reports.limited and self._heavy(params)
         started = False
         try:
             async with budget:

@@ -28,6 +28,10 @@ class ReportTurns:
     def __init__(self, at_once: int) -> None:
         self._slots = asyncio.Semaphore(at_once) if at_once > 0 else None
 
+    @property
+    def limited(self) -> bool:
+        return self._slots is not None
+
     @contextlib.asynccontextmanager
     async def turn(self, heavy: bool) -> AsyncIterator[None]:
         if not heavy or self._slots is None:
