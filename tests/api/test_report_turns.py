@@ -80,6 +80,13 @@ def ask(app: Any, api: Api, query: str, leave: asyncio.Event | None = None) -> a
     )
 
 
+async def holding_the_turn(app: Any, api: Api, held: HeldReports) -> asyncio.Task[Sent]:
+    """A year's report, started and held: it has the one turn."""
+    first = ask(app, api, YEAR)
+    await held.until_started(1)
+    return first
+
+
 def status_and_body(sent: Sent) -> tuple[int, dict[str, Any]]:
     return sent[0]["status"], orjson.loads(sent[1]["body"])
 
@@ -90,8 +97,7 @@ async def test_heavy_reports_take_turns_and_small_queries_do_not_wait(
     held = HeldReports(monkeypatch)
     app = create_app(one_at_a_time(settings), db=db, book=book)
 
-    first = ask(app, api, YEAR)
-    await held.until_started(1)
+    first = await holding_the_turn(app, api, held)
     second = ask(app, api, YEAR)
     small = ask(app, api, DAY)  # a day's report: not heavy, it does not queue
     await held.until_started(2)
@@ -115,8 +121,7 @@ async def test_a_client_that_leaves_while_waiting_leaves_the_queue(
 ) -> None:
     held = HeldReports(monkeypatch)
     app = create_app(one_at_a_time(settings), db=db, book=book)
-    first = ask(app, api, YEAR)
-    await held.until_started(1)
+    first = await holding_the_turn(app, api, held)
     leave = asyncio.Event()
     waiting = ask(app, api, YEAR, leave)
     await asyncio.sleep(0.05)
@@ -192,8 +197,7 @@ async def test_a_report_that_waits_its_whole_budget_is_told_to_come_back(
         quick, limits=dataclasses.replace(quick.limits, request_seconds=0.3)
     )
     app = create_app(quick, db=db, book=book)
-    first = ask(app, api, YEAR)
-    await held.until_started(1)
+    first = await holding_the_turn(app, api, held)
 
     sent = await asyncio.wait_for(ask(app, api, YEAR), 5)
     status, body = status_and_body(sent)
