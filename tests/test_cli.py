@@ -495,6 +495,7 @@ def test_the_top_level_help_lists_every_variable_of_readmes_configuration() -> N
         ("CMGRAPH_DEV", "maybe", "true or false"),
         ("CMGRAPH_METRICS", "yes-please", "true or false"),
         ("CMGRAPH_METRICS_PORT", "-1", "whole number of at least 0"),
+        ("CMGRAPH_CONCURRENT_REPORTS", "-1", "whole number of at least 0"),
         ("CMGRAPH_DATABASE_URL", "::nope", "database URL"),
     ],
 )

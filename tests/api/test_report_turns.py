@@ -139,6 +139,27 @@ async def test_a_client_that_leaves_while_waiting_leaves_the_queue(
     assert status_and_body(await asyncio.wait_for(after, 5))[0] == 200
 
 
+async def test_without_a_limit_heavy_reports_run_together(
+    api: Api, db: Database, book: RuleBook, settings: Settings, monkeypatch: MonkeyPatch
+) -> None:
+    """CMGRAPH_CONCURRENT_REPORTS=0: no turns, the second report starts beside the first."""
+    assert Settings.from_env({"CMGRAPH_CONCURRENT_REPORTS": "0"}).limits.concurrent_reports == 0
+    held = HeldReports(monkeypatch)
+    unlimited = one_at_a_time(settings)
+    unlimited = dataclasses.replace(
+        unlimited, limits=dataclasses.replace(unlimited.limits, concurrent_reports=0)
+    )
+    app = create_app(unlimited, db=db, book=book)
+    first = await holding_the_turn(app, api, held)
+    second = ask(app, api, YEAR)
+
+    await held.until_started(2)
+    held.release("2026-01-01..2026-12-31#1")
+    assert status_and_body(await asyncio.wait_for(second, 5))[0] == 200
+    held.release("2026-01-01..2026-12-31#0")
+    assert status_and_body(await asyncio.wait_for(first, 5))[0] == 200
+
+
 def test_a_report_is_heavy_from_ten_days_or_sixty_rendering_questions() -> None:
     schema = build_schema()._schema
 
