@@ -207,6 +207,15 @@ async def test_an_operation_name_that_names_no_operation_is_refused_and_not_logg
     assert all(x["outcome"] == "bad_request" for x in requests)
 
 
+class Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def test_configured_logs_skip_what_no_line_carries(monkeypatch: MonkeyPatch) -> None:
     # The lines carry no source file, thread nor process (JsonFormatter): configure() stops
     # logging from working them out for every record, the request line's included.
@@ -219,15 +228,13 @@ def test_configured_logs_skip_what_no_line_carries(monkeypatch: MonkeyPatch) -> 
                 logger, attribute, list(value) if attribute == "handlers" else value
             )
     root = logging.getLogger()
-    records: list[logging.LogRecord] = []
     logs.configure()
-    kept = logging.Handler()
-    kept.emit = records.append  # type: ignore[method-assign]
+    kept = Kept()
     root.addHandler(kept)
 
     logging.getLogger("cmgraph.request").info("request", extra={"status": 200})
 
-    (record,) = records
+    (record,) = kept.records
     assert (record.funcName, record.threadName, record.processName) == (
         "(unknown function)",
         None,
