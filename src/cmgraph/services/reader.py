@@ -64,7 +64,7 @@ class Reader:
 
     async def _opened(self) -> AsyncConnection:
         if self._connection is None:
-            connection = await self._db.engine.connect()
+            connection = await self._db.read_connection()
             try:
                 await connection.begin()
             except BaseException:
