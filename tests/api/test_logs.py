@@ -16,6 +16,7 @@ import httpx
 import pytest
 from pytest import MonkeyPatch
 
+from cmgraph import logs
 from cmgraph.db.engine import Database
 from cmgraph.logs import JsonFormatter
 from tests.support import Api
@@ -204,3 +205,40 @@ async def test_an_operation_name_that_names_no_operation_is_refused_and_not_logg
     requests = [x for x in lines if x["message"] == "request"]
     assert len(requests) == 2 and all(x["operation"] is None for x in requests)
     assert all(x["outcome"] == "bad_request" for x in requests)
+
+
+class Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_configured_logs_skip_what_no_line_carries(monkeypatch: MonkeyPatch) -> None:
+    # The lines carry no source file, thread nor process (JsonFormatter): configure() stops
+    # logging from working them out for every record, the request line's included.
+    for name in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, name, getattr(logging, name))
+    for logger in map(logging.getLogger, ("", "uvicorn", "uvicorn.error", "uvicorn.access")):
+        for attribute in ("handlers", "level", "propagate", "disabled"):
+            value = getattr(logger, attribute)
+            monkeypatch.setattr(
+                logger, attribute, list(value) if attribute == "handlers" else value
+            )
+    root = logging.getLogger()
+    logs.configure()
+    kept = Kept()
+    root.addHandler(kept)
+
+    logging.getLogger("cmgraph.request").info("request", extra={"status": 200})
+
+    (record,) = kept.records
+    assert (record.funcName, record.threadName, record.processName) == (
+        "(unknown function)",
+        None,
+        None,
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["logger"], line["message"], line["status"]) == ("cmgraph.request", "request", 200)

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 import pytest
 from counting import counted, seed
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cmgraph.db.engine import Database
+from cmgraph.services.reader import Reader
 from tests.support import Api, StatementCounter
 
 CLAIM_LINES = """
@@ -87,3 +89,68 @@ async def test_rendering_answers_take_one_connection(
     assert [a["clientId"] for a in data["renderingProviders"]] == client_ids[:size]
     assert all(a["provider"] is not None for a in data["renderingProviders"])
     assert checkouts.count == 1
+
+
+CLIENT_PAGE = """
+query($id: ID!) {
+  client(id: $id) {
+    id displayName
+    coverages { priority payor { name } }
+    caseManagers { serviceLine { code } provider { displayName credentials { type } } }
+  }
+}"""
+
+
+class ReadSessions:
+    """Read sessions made by the service's Database.read while a test runs."""
+
+    def __init__(self, db: Database) -> None:
+        self.count, self._read = 0, db.read
+
+    def __call__(self, connection: AsyncConnection | None = None) -> AsyncSession:
+        self.count += 1
+        return self._read(connection)
+
+
+@pytest.fixture
+def read_sessions(db: Database, monkeypatch: pytest.MonkeyPatch) -> ReadSessions:
+    sessions = ReadSessions(db)
+    monkeypatch.setattr(db, "read", sessions)
+    return sessions
+
+
+async def test_a_page_of_core_reads_makes_no_session(
+    api: Api, db: Database, statements: StatementCounter, read_sessions: ReadSessions
+) -> None:
+    # The one-client page's reads are Core statements on the request's connection: making
+    # an ORM session for them, and closing it, was a tenth of the request's CPU.
+    client_ids = await seed(db, api.slug, clients=1)
+    await api("{ __typename }")
+    read_sessions.count = 0
+
+    count, data = await counted(api, statements, CLIENT_PAGE, {"id": client_ids[0]})
+
+    assert data["client"]["coverages"][0]["payor"]["name"] == "Acme"
+    assert data["client"]["caseManagers"][0]["provider"]["credentials"] is not None
+    assert count == 3  # as tests/api/test_statements.py counts the page
+    assert read_sessions.count == 0
+
+
+async def test_a_session_joins_the_connection_the_core_reads_used(db: Database) -> None:
+    reader = Reader(db)
+    try:
+        connection = await reader.rows(_same)
+        session = await reader.run(_bind)
+        assert session is connection  # the same connection, in the same transaction
+        assert connection.in_transaction()
+    finally:
+        await reader.close()
+    assert connection.closed
+
+
+async def _same(connection: AsyncConnection) -> AsyncConnection:
+    return connection
+
+
+async def _bind(session: AsyncSession) -> object:
+    return session.bind

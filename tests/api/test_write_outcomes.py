@@ -109,9 +109,17 @@ class ReadsFailAfterAClientIsWritten(Database):
         return session
 
     def read(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse_when_down()
+        return super().read(*args, **kwargs)
+
+    def read_connection(self) -> Any:
+        # the answer's Core reads take no session: they fail at their connection
+        self._refuse_when_down()
+        return super().read_connection()
+
+    def _refuse_when_down(self) -> None:
         if self.down:
             raise sa_exc.OperationalError("SELECT", {}, OSError("disk I/O error"))
-        return super().read(*args, **kwargs)
 
 
 @pytest.mark.parametrize("keyed", [True, False])

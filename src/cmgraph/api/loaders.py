@@ -41,7 +41,7 @@ def _by_id(
     caller) loads as None."""
 
     async def load(ids: list[UUID]) -> list[V | None]:
-        found = await reader.run(lambda session: read(session, scope, ids))
+        found = await reader.rows(lambda connection: read(connection, scope, ids))
         return [found.get(i) for i in ids]
 
     return DataLoader(load)
@@ -51,7 +51,7 @@ def _grouped(
     reader: Reader, scope: TenantScope, read: BatchRead[K, list[V]]
 ) -> DataLoader[K, list[V]]:
     async def load(keys: list[K]) -> list[list[V]]:
-        found = await reader.run(lambda session: read(session, scope, keys))
+        found = await reader.rows(lambda connection: read(connection, scope, keys))
         return [found.get(key, []) for key in keys]
 
     return DataLoader(load)
@@ -150,7 +150,7 @@ def resolved(loader: DataLoader[K, V], key: K, make: Callable[[V], R]) -> R:
 def _joined(
     scope: TenantScope,
     reader: Reader,
-    read: Callable[[Any, TenantScope, list[UUID]], Awaitable[tuple[Any, ...]]],
+    read: Callable[[batches.Source, TenantScope, list[UUID]], Awaitable[tuple[Any, ...]]],
     by_client: DataLoader[UUID, Any],
     *parents: DataLoader[UUID, Any],
 ) -> Callable[[list[UUID]], Awaitable[None]]:
@@ -158,7 +158,7 @@ def _joined(
     `by_client` for every client asked and each of `parents` with what was found."""
 
     async def load(client_ids: list[UUID]) -> None:
-        rows, *found = await reader.run(lambda session: read(session, scope, client_ids))
+        rows, *found = await reader.rows(lambda connection: read(connection, scope, client_ids))
         prime(by_client, rows, client_ids, [])
         for loader, values in zip(parents, found, strict=True):
             prime(loader, values, values, None)

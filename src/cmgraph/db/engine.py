@@ -303,6 +303,10 @@ class Database:
             return cls.from_url(url)
         return cls.from_url(url, pool_size=pool_size, max_overflow=pool_overflow)
 
+    def read_connection(self) -> AsyncConnection:
+        """A connection for a request's reads (services.reader), connected when awaited."""
+        return self.engine.connect()
+
     def read(self, connection: AsyncConnection | None = None) -> AsyncSession:
         """A read session; on `connection` (in a transaction) when given: the session
         joins that transaction and leaves its end to the connection (services.reader)."""

@@ -28,7 +28,7 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from sqlalchemy import BindParameter, ColumnElement, Dialect, Select, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cmgraph.db import models
 from cmgraph.services import reader, sessions, visibility
@@ -40,7 +40,10 @@ N = TypeVar("N", bound=models.Tenant)
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-BatchRead = Callable[[AsyncSession, TenantScope, Sequence[K]], Awaitable[dict[K, V]]]
+Source = AsyncSession | AsyncConnection
+"""Where the keyed reads below run: a session, or the reader's connection itself (they are
+Core statements: services.reader.Reader.rows needs no session for them)."""
+BatchRead = Callable[[Source, TenantScope, Sequence[K]], Awaitable[dict[K, V]]]
 ById = BatchRead[UUID, M]
 Grouped = BatchRead[K, list[M]]
 
@@ -105,15 +108,18 @@ def narrowed(statement: Select[Any], scope: TenantScope, model: type[Any]) -> Se
 
 
 async def _execute(
-    session: AsyncSession,
+    source: Source,
     scope: TenantScope,
     keyed: Keyed,
     keys: Collection[Any],
     adjust: Callable[[Select[Any]], Select[Any]] | None = None,
 ) -> Any:
-    """The keyed statement (adjusted for this read, when it must be) on the session's
-    connection: a Core statement needs none of the ORM's steps (services.reader)."""
-    connection = reader.connection(session) or await session.connection()
+    """The keyed statement (adjusted for this read, when it must be) on the connection, or
+    the session's: a Core statement needs none of the ORM's steps (services.reader)."""
+    connection = reader.connection(source)
+    if connection is None:
+        assert isinstance(source, AsyncSession)
+        connection = await source.connection()
     dialect = connection.dialect
     statement = keyed.statement(dialect)
     if adjust is not None:
@@ -123,7 +129,7 @@ async def _execute(
 
 
 async def _rows(
-    session: AsyncSession,
+    session: Source,
     scope: TenantScope,
     model: type[M],
     keyed: Keyed,
@@ -140,7 +146,7 @@ def _by_id(model: type[M]) -> ById[M]:
         lambda keys: select(*_columns(model)).where(model.organization_id == ORG, keys),
     )
 
-    async def read(session: AsyncSession, scope: TenantScope, ids: Sequence[UUID]) -> dict[UUID, M]:
+    async def read(session: Source, scope: TenantScope, ids: Sequence[UUID]) -> dict[UUID, M]:
         rows = await _rows(session, scope, model, keyed, ids, lambda s: narrowed(s, scope, model))
         return {r.id: r for r in rows}
 
@@ -173,9 +179,7 @@ def _grouped(
         ),
     )
 
-    async def read(
-        session: AsyncSession, scope: TenantScope, keys: Sequence[Any]
-    ) -> dict[Any, list[M]]:
+    async def read(session: Source, scope: TenantScope, keys: Sequence[Any]) -> dict[Any, list[M]]:
         by_filters: dict[Any, list[Any]] = defaultdict(list)
         for key in keys:
             value, filters = key if filtered else (key, None)
@@ -263,7 +267,7 @@ def _joined(
 
 
 async def _with_parents(
-    session: AsyncSession,
+    session: Source,
     scope: TenantScope,
     client_ids: Sequence[UUID],
     keyed: Keyed,
@@ -312,7 +316,7 @@ ASSIGNMENTS_WITH_CREDENTIALS = Keyed(
 
 
 async def coverages_with_payors(
-    session: AsyncSession, scope: TenantScope, client_ids: Sequence[UUID]
+    session: Source, scope: TenantScope, client_ids: Sequence[UUID]
 ) -> tuple[dict[UUID, list[models.Coverage]], dict[UUID, models.Payor]]:
     """What coverages_by_client and payors_by_id answer for these clients' coverages and
     their payors, in one statement."""
@@ -322,7 +326,7 @@ async def coverages_with_payors(
 
 
 async def assignments_with_providers(
-    session: AsyncSession, scope: TenantScope, client_ids: Sequence[UUID]
+    session: Source, scope: TenantScope, client_ids: Sequence[UUID]
 ) -> tuple[dict[UUID, list[models.Assignment]], dict[UUID, models.Provider]]:
     """What assignments_by_client and providers_by_id answer for these clients' assignments
     and their providers, in one statement."""
@@ -336,7 +340,7 @@ async def assignments_with_providers(
 
 
 async def assignments_with_credentials(
-    session: AsyncSession, scope: TenantScope, client_ids: Sequence[UUID]
+    session: Source, scope: TenantScope, client_ids: Sequence[UUID]
 ) -> tuple[
     dict[UUID, list[models.Assignment]],
     dict[UUID, models.Provider],
