@@ -187,10 +187,12 @@ class Settings:
     secret_key: str | None = None
     previous_secret_keys: tuple[str, ...] = ()
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
-    # PostgreSQL: connections each process keeps open, and how many more it may open at a
-    # peak (SQLAlchemy's defaults); processes x (both) must fit the server's max_connections
-    db_pool_size: int = 5
-    db_pool_overflow: int = 10
+    # PostgreSQL: connections each process keeps open once opened, and how many more it may
+    # open at a peak and closes after; processes x (both) must fit the server's
+    # max_connections. All 15 kept, not SQLAlchemy's 5 + 10: a worker busier than 5 at once
+    # closed and reopened connections all the time (README, "Running at scale")
+    db_pool_size: int = 15
+    db_pool_overflow: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -265,8 +267,8 @@ class Settings:
             secret_key=env.get("CMGRAPH_SECRET_KEY") or None,
             previous_secret_keys=_listed(env.get("CMGRAPH_SECRET_KEY_PREVIOUS", "")),
             webhooks=_webhooks(env),
-            db_pool_size=number("CMGRAPH_DB_POOL_SIZE", 5),
-            db_pool_overflow=number("CMGRAPH_DB_POOL_OVERFLOW", 10, minimum=0),
+            db_pool_size=number("CMGRAPH_DB_POOL_SIZE", 15),
+            db_pool_overflow=number("CMGRAPH_DB_POOL_OVERFLOW", 0, minimum=0),
         )
 
 

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from cmgraph.app import create_app
 from cmgraph.config import Settings
@@ -21,8 +22,34 @@ def test_the_pool_sizes_are_read_from_the_environment() -> None:
     default = Settings.from_env({})
     given = Settings.from_env({"CMGRAPH_DB_POOL_SIZE": "3", "CMGRAPH_DB_POOL_OVERFLOW": "0"})
 
-    assert (default.db_pool_size, default.db_pool_overflow) == (5, 10)
+    assert (default.db_pool_size, default.db_pool_overflow) == (15, 0)
     assert (given.db_pool_size, given.db_pool_overflow) == (3, 0)
+
+
+async def test_connections_opened_at_a_peak_are_kept_for_the_next(
+    database_url: str, is_postgres: bool, db: Database
+) -> None:
+    """By default a worker keeps what a burst of 15 requests opened: a connection given back
+    is not closed while the burst's others still run, so the next burst connects to nothing
+    anew (SQLAlchemy's 5 + 10 closed 10 of them, and a worker busier than 5 at once
+    reconnected all the time)."""
+    if not is_postgres:
+        pytest.skip("SQLite's file takes no pool sizes")
+    settings = Settings.from_env({})
+    pooled = Database.from_settings(
+        database_url, pool_size=settings.db_pool_size, pool_overflow=settings.db_pool_overflow
+    )
+    pool: Any = pooled.engine.pool
+    opened: list[object] = []
+    event.listen(pooled.engine.sync_engine, "connect", lambda *_: opened.append(None))
+    try:
+        for _ in range(2):
+            async with contextlib.AsyncExitStack() as held:
+                for _ in range(15):
+                    await held.enter_async_context(pooled.engine.connect())
+        assert (len(opened), pool.checkedin()) == (15, 15)
+    finally:
+        await pooled.dispose()
 
 
 async def test_a_process_opens_at_most_pool_size_plus_overflow_connections(
