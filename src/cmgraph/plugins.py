@@ -338,6 +338,18 @@ def _since(started: float) -> float:
 
 Scope = tuple[Payor | None, PayorRole | None]
 _NOBODY: tuple[Scope, ...] = ((None, None),)
+_PLANS = 4096  # hook calls' plans kept (RuleBook._plan): a few per set of payors
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The implementations one hook call runs (RuleBook._plan): the scopes they are asked
+    in, and each wrapper (in the order they are opened) and each implementation (in the
+    order they are called) with the index of its scope."""
+
+    scopes: tuple[Scope, ...]
+    wrappers: tuple[tuple[Impl, int], ...]
+    calls: tuple[tuple[Impl, int], ...]
 
 
 @dataclass(frozen=True)
@@ -375,6 +387,7 @@ class RuleBook:
         self._calls: dict[str, list[Impl]] = {}
         self._wrappers: dict[str, list[Impl]] = {}
         self._replacing: dict[str, frozenset[str]] = {}
+        self._plans: dict[tuple[str, tuple[Scope, ...], bool], _Plan] = {}
         self.setting_declarations: list[Setting] = []
         for hook in ANSWERS:
             caller = getattr(pm.hook, hook, None)
@@ -515,40 +528,26 @@ class RuleBook:
         role None), a payor plugin's once per payor naming it (`every`: once, whatever the
         payors). Wrappers then see the flat list, minus what concerns another payor than
         theirs, and return what they keep."""
-        payors = [(p, r) for p, r in scopes if p is not None]
-
-        def reached(impl: Impl) -> Sequence[Scope]:
-            if impl.everywhere or every:
-                return _NOBODY
-            return [(p, r) for p, r in payors if impl.reaches(p)]
-
+        plan = self._plan(hook, scopes, every)
         # Each scope's arguments, made once for every implementation reaching it.
-        asked: dict[Scope, dict[str, Any]] = {}
-
-        def arguments(payor: Payor | None, role: PayorRole | None) -> dict[str, Any]:
-            found = asked.get((payor, role))
-            if found is None:
-                found = asked[(payor, role)] = {**kwargs, "payor": payor, "role": role}
-            return found
-
+        asked = [{**kwargs, "payor": payor, "role": role} for payor, role in plan.scopes]
         opened: list[tuple[Impl, Payor | None, Generator[Any, Any, Any]]] = []
         try:
-            for impl in reversed(self._wrappers[hook]):
-                for payor, role in reached(impl):
-                    gen = impl.run(arguments(payor, role))
-                    opened.append((impl, payor, gen))
-                    try:
-                        next(gen)
-                    except Exception as exc:
-                        raise impl.failed(exc) from exc
+            for impl, at in plan.wrappers:
+                payor = plan.scopes[at][0]
+                gen = impl.run(asked[at])
+                opened.append((impl, payor, gen))
+                try:
+                    next(gen)
+                except Exception as exc:
+                    raise impl.failed(exc) from exc
             found: list[Any] = []
-            for impl in self._calls[hook]:
-                for payor, role in reached(impl):
-                    answer = impl.run(arguments(payor, role))
-                    if answer.__class__ is list and not answer:
-                        continue  # most rules find nothing: nothing to check or stamp
-                    answer = impl.stamped(impl.checked(answer), payor)
-                    found.extend(self._unreplaced(answer, scopes) if impl.builtin else answer)
+            for impl, at in plan.calls:
+                answer = impl.run(asked[at])
+                if answer.__class__ is list and not answer:
+                    continue  # most rules find nothing: nothing to check or stamp
+                answer = impl.stamped(impl.checked(answer), plan.scopes[at][0])
+                found.extend(self._unreplaced(answer, scopes) if impl.builtin else answer)
             while opened:
                 impl, payor, gen = opened.pop()
                 found = self._unwrap(impl, payor, gen, found)
@@ -556,6 +555,39 @@ class RuleBook:
         finally:
             for _, _, gen in opened:
                 gen.close()
+
+    def _plan(self, hook: str, scopes: Sequence[Scope], every: bool) -> _Plan:
+        """Which implementations a hook call runs, with which scope, in order: built-in and
+        all-payor implementations once (payor and role None), a payor plugin's once per
+        payor naming it (`every`: once, whatever the payors). The same for every call with
+        these payors: a batch judging thousands of sessions asks it once per set of payors,
+        not once per session and implementation."""
+        key = (hook, tuple(scopes), every)
+        found = self._plans.get(key)
+        if found is not None:
+            return found
+        payors = [(p, r) for p, r in scopes if p is not None]
+
+        def reached(impl: Impl) -> Sequence[Scope]:
+            if impl.everywhere or every:
+                return _NOBODY
+            return [(p, r) for p, r in payors if impl.reaches(p)]
+
+        asked: list[Scope] = []
+
+        def at(scope: Scope) -> int:
+            if scope not in asked:
+                asked.append(scope)
+            return asked.index(scope)
+
+        wrappers = [
+            (impl, at(scope)) for impl in reversed(self._wrappers[hook]) for scope in reached(impl)
+        ]
+        calls = [(impl, at(scope)) for impl in self._calls[hook] for scope in reached(impl)]
+        if len(self._plans) >= _PLANS:  # payors change (a plugin named): start afresh
+            self._plans.clear()
+        found = self._plans[key] = _Plan(tuple(asked), tuple(wrappers), tuple(calls))
+        return found
 
     @staticmethod
     def _unwrap(
