@@ -130,7 +130,8 @@ def _by_day(sessions: Iterable[tuple[tuple[UUID, date], facts.Appointment]]) -> 
     for day, appointment in sessions:
         found[day].append(appointment)
     for in_order in found.values():
-        in_order.sort(key=lambda a: (a.starts_at, a.id))
+        if len(in_order) > 1:  # most days hold one session: nothing to order
+            in_order.sort(key=lambda a: (a.starts_at, a.id))
     return found
 
 
