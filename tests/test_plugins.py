@@ -327,3 +327,42 @@ def test_a_hook_call_reaches_the_payors_of_its_own_check_whatever_was_asked_befo
     assert wrapped(named) == ["Named"]
     assert wrapped(other) == []
     assert wrapped(named) == ["Named"]
+
+
+GAPS_OFF = """
+from cmgraph import hookimpl
+from cmgraph.facts import RuleInfo
+
+@hookimpl
+def cmgraph_rules():
+    return [RuleInfo("no_gaps", (), "Gaps are fine.", False, replaces=("coverage_gaps",))]
+"""
+
+
+def test_a_replaced_rule_is_off_for_the_payors_naming_the_replacement_whatever_was_asked_before(
+    tmp_path: Path,
+) -> None:
+    """Whether a payor replaced a built-in rule is worked out once for its plugins: a
+    finding of the rule still goes for the payors naming the replacement, and only for
+    them, however the calls come."""
+    _write(tmp_path, "gaps_off", GAPS_OFF)
+    book = RuleBook(build_plugin_manager(tmp_path))
+    named = Payor(id=uuid4(), name="Named", kind=PayorKind.COMMERCIAL, plugins=("gaps_off",))
+    other = Payor(id=uuid4(), name="Other", kind=PayorKind.COMMERCIAL)
+    renamed = replace(other, plugins=("gaps_off",))
+
+    def gaps(*payors: Payor) -> list[str]:
+        check = rf.session_check(
+            book,
+            rf.appointment("2026-03-10T09:00-04:00", by=rf.bcba()),
+            None,  # no case manager: the coverage_gaps rule finds it
+            coverages=[rf.coverage(p, priority=i + 1) for i, p in enumerate(payors)],
+        )
+        return [f.code for f in book.check_session(check) if f.rule == "coverage_gaps"]
+
+    for _ in range(2):
+        assert gaps(named) == []
+        assert gaps(other) == ["NO_CASE_MANAGER"]
+        assert gaps(renamed) == []
+        assert gaps(other, named) == ["NO_CASE_MANAGER"]  # the primary decides
+        assert gaps(named, other) == []

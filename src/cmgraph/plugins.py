@@ -350,6 +350,8 @@ class _Plan:
     scopes: tuple[Scope, ...]
     wrappers: tuple[tuple[Impl, int], ...]
     calls: tuple[tuple[Impl, int], ...]
+    payors: dict[UUID, Payor]  # the call's payors by id (RuleBook._unreplaced)
+    primary: Payor | None
 
 
 @dataclass(frozen=True)
@@ -388,6 +390,7 @@ class RuleBook:
         self._wrappers: dict[str, list[Impl]] = {}
         self._replacing: dict[str, frozenset[str]] = {}
         self._plans: dict[tuple[str, tuple[Scope, ...], bool], _Plan] = {}
+        self._replaced: dict[tuple[str, tuple[str, ...]], bool] = {}
         self.setting_declarations: list[Setting] = []
         for hook in ANSWERS:
             caller = getattr(pm.hook, hook, None)
@@ -421,6 +424,7 @@ class RuleBook:
             lines.setdefault(line.code.upper(), line)
         self.service_lines = lines
         self._replacing = self._replacements()
+        self._replaced.clear()  # answered, if at all, before the replacements were known
         self.setting_declarations = self._collect("cmgraph_payor_settings", _NOBODY, {}, every=True)
         self.settings = self._declared_settings()
 
@@ -473,15 +477,24 @@ class RuleBook:
 
     def replaced(self, rule: str, payor: Payor | None) -> bool:
         """Whether a plugin the payor names stands in for the built-in rule."""
-        return payor is not None and any(rule in self._replacing.get(p, ()) for p in payor.plugins)
+        if payor is None:
+            return False
+        # Asked for each finding of a built-in rule (a batch's sessions find thousands): the
+        # answer depends on the payor's plugins alone, so it is worked out once for them.
+        key = (rule, payor.plugins)
+        found = self._replaced.get(key)
+        if found is None:
+            found = self._replaced[key] = any(
+                rule in self._replacing.get(p, ()) for p in payor.plugins
+            )
+        return found
 
-    def _unreplaced(self, found: list[Any], scopes: Sequence[Scope]) -> list[Any]:
+    def _unreplaced(self, found: list[Any], plan: _Plan) -> list[Any]:
         """A built-in rule's findings minus those concerning a payor that replaced the rule;
         a finding concerning no payor in particular concerns the primary (it decides)."""
         if not self._replacing:
             return found
-        by_id = {p.id: p for p, _ in scopes if p is not None}
-        primary = next((p for p, r in scopes if r is PayorRole.PRIMARY), None)
+        by_id, primary = plan.payors, plan.primary
         return [
             f
             for f in found
@@ -547,7 +560,7 @@ class RuleBook:
                 if answer.__class__ is list and not answer:
                     continue  # most rules find nothing: nothing to check or stamp
                 answer = impl.stamped(impl.checked(answer), plan.scopes[at][0])
-                found.extend(self._unreplaced(answer, scopes) if impl.builtin else answer)
+                found.extend(self._unreplaced(answer, plan) if impl.builtin else answer)
             while opened:
                 impl, payor, gen = opened.pop()
                 found = self._unwrap(impl, payor, gen, found)
@@ -586,7 +599,13 @@ class RuleBook:
         calls = [(impl, at(scope)) for impl in self._calls[hook] for scope in reached(impl)]
         if len(self._plans) >= _PLANS:  # payors change (a plugin named): start afresh
             self._plans.clear()
-        found = self._plans[key] = _Plan(tuple(asked), tuple(wrappers), tuple(calls))
+        found = self._plans[key] = _Plan(
+            tuple(asked),
+            tuple(wrappers),
+            tuple(calls),
+            {p.id: p for p, _ in payors},
+            next((p for p, r in scopes if r is PayorRole.PRIMARY), None),
+        )
         return found
 
     @staticmethod
