@@ -481,7 +481,7 @@ class RuleBook:
             return False
         # Asked for each finding of a built-in rule (a batch's sessions find thousands): the
         # answer depends on the payor's plugins alone, so it is worked out once for them.
-        key = (rule, payor.plugins)
+        key = (rule, tuple(payor.plugins))  # a list, in a plugin author's test
         found = self._replaced.get(key)
         if found is None:
             found = self._replaced[key] = any(
