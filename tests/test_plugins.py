@@ -366,3 +366,45 @@ def test_a_replaced_rule_is_off_for_the_payors_naming_the_replacement_whatever_w
         assert gaps(renamed) == []
         assert gaps(other, named) == ["NO_CASE_MANAGER"]  # the primary decides
         assert gaps(named, other) == []
+
+
+SETTING_READER = """
+from cmgraph import hookimpl
+from cmgraph.facts import Finding, Severity
+
+@hookimpl
+def cmgraph_check_session(check, payor, role):
+    return [Finding("READ", Severity.WARNING, str(payor.settings.get("note")), "reader")]
+"""
+
+
+def test_a_hook_is_given_the_payor_of_its_own_call_with_its_settings_of_now(
+    tmp_path: Path,
+) -> None:
+    """Payors are equal whatever their settings (facts.Payor), so a plan made for one call
+    must not hand its payor to the next: a payor whose settings changed in between (an
+    updatePayor) is seen with its new settings."""
+    _write(tmp_path, "reader", SETTING_READER)
+    book = RuleBook(build_plugin_manager(tmp_path))
+    before = Payor(
+        id=uuid4(),
+        name="P",
+        kind=PayorKind.COMMERCIAL,
+        plugins=("reader",),
+        settings={"note": "before"},
+    )
+    after = replace(before, settings={"note": "after"})
+    assert before == after
+    cm = rf.bcba()
+
+    def read(payor: Payor) -> list[str]:
+        check = rf.session_check(
+            book,
+            rf.appointment("2026-03-10T09:00-04:00", by=cm),
+            rf.assignment(cm, "2026-03-01"),
+            coverages=[rf.coverage(payor)],
+        )
+        return [f.message for f in book.check_session(check) if f.code == "READ"]
+
+    assert read(before) == ["before"]
+    assert read(after) == ["after"]

@@ -344,13 +344,17 @@ _PLANS = 4096  # hook calls' plans kept (RuleBook._plan): a few per set of payor
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """The implementations one hook call runs (RuleBook._plan): the scopes they are asked
-    in, and each wrapper (in the order they are opened) and each implementation (in the
-    order they are called) with the index of its scope."""
+    in, as positions in the call's scopes (-1: no payor), and each wrapper (in the order
+    they are opened) and each implementation (in the order they are called) with the index
+    of its scope in `positions`. Payors are taken from each call, never from the plan:
+    payors equal without their settings (facts.Payor), and a payor's settings may have
+    changed since the plan was made."""
 
-    scopes: tuple[Scope, ...]
+    positions: tuple[int, ...]
     wrappers: tuple[tuple[Impl, int], ...]
     calls: tuple[tuple[Impl, int], ...]
-    payors: dict[UUID, Payor]  # the call's payors by id (RuleBook._unreplaced)
+    # the call's payors by id, and its primary: RuleBook._unreplaced asks only their plugins
+    payors: dict[UUID, Payor]
     primary: Payor | None
 
 
@@ -543,11 +547,12 @@ class RuleBook:
         theirs, and return what they keep."""
         plan = self._plan(hook, scopes, every)
         # Each scope's arguments, made once for every implementation reaching it.
-        asked = [{**kwargs, "payor": payor, "role": role} for payor, role in plan.scopes]
+        asked_in = [scopes[at] if at >= 0 else (None, None) for at in plan.positions]
+        asked = [{**kwargs, "payor": payor, "role": role} for payor, role in asked_in]
         opened: list[tuple[Impl, Payor | None, Generator[Any, Any, Any]]] = []
         try:
             for impl, at in plan.wrappers:
-                payor = plan.scopes[at][0]
+                payor = asked_in[at][0]
                 gen = impl.run(asked[at])
                 opened.append((impl, payor, gen))
                 try:
@@ -559,7 +564,7 @@ class RuleBook:
                 answer = impl.run(asked[at])
                 if answer.__class__ is list and not answer:
                     continue  # most rules find nothing: nothing to check or stamp
-                answer = impl.stamped(impl.checked(answer), plan.scopes[at][0])
+                answer = impl.stamped(impl.checked(answer), asked_in[at][0])
                 found.extend(self._unreplaced(answer, plan) if impl.builtin else answer)
             while opened:
                 impl, payor, gen = opened.pop()
@@ -579,31 +584,29 @@ class RuleBook:
         found = self._plans.get(key)
         if found is not None:
             return found
-        payors = [(p, r) for p, r in scopes if p is not None]
+        payors = [(i, p) for i, (p, _) in enumerate(scopes) if p is not None]
 
-        def reached(impl: Impl) -> Sequence[Scope]:
+        def reached(impl: Impl) -> Sequence[int]:
             if impl.everywhere or every:
-                return _NOBODY
-            return [(p, r) for p, r in payors if impl.reaches(p)]
+                return (-1,)
+            return [i for i, p in payors if impl.reaches(p)]
 
-        asked: list[Scope] = []
+        asked: list[int] = []
 
-        def at(scope: Scope) -> int:
-            if scope not in asked:
-                asked.append(scope)
-            return asked.index(scope)
+        def at(position: int) -> int:
+            if position not in asked:
+                asked.append(position)
+            return asked.index(position)
 
-        wrappers = [
-            (impl, at(scope)) for impl in reversed(self._wrappers[hook]) for scope in reached(impl)
-        ]
-        calls = [(impl, at(scope)) for impl in self._calls[hook] for scope in reached(impl)]
+        wrappers = [(impl, at(i)) for impl in reversed(self._wrappers[hook]) for i in reached(impl)]
+        calls = [(impl, at(i)) for impl in self._calls[hook] for i in reached(impl)]
         if len(self._plans) >= _PLANS:  # payors change (a plugin named): start afresh
             self._plans.clear()
         found = self._plans[key] = _Plan(
             tuple(asked),
             tuple(wrappers),
             tuple(calls),
-            {p.id: p for p, _ in payors},
+            {p.id: p for _, p in payors},
             next((p for p, r in scopes if r is PayorRole.PRIMARY), None),
         )
         return found
