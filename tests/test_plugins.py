@@ -269,3 +269,142 @@ def test_the_old_enrollment_hook_still_works_with_a_deprecation_warning(tmp_path
     for payor, counted in ((old, True), (plain, False)):
         pending = rf.enrollment(cm, payor, EnrollmentStatus.PENDING)
         assert book.credentialed([pending], cm.id, payor, rf.d("2026-03-01")) is counted
+
+
+# --- which implementations a hook call runs, planned once per set of payors ---
+
+FLAGGER = """
+from cmgraph import hookimpl
+from cmgraph.facts import Finding, Severity
+
+@hookimpl
+def cmgraph_check_session(check, payor, role):
+    return [Finding("FLAGGED", Severity.WARNING, f"for {payor.name} ({role.value})", "flag")]
+
+@hookimpl(wrapper=True)
+def cmgraph_check_assignment(check, payor):
+    found = yield
+    return found + [Finding("WRAPPED", Severity.WARNING, payor.name, "flag")]
+"""
+
+
+def test_a_hook_call_reaches_the_payors_of_its_own_check_whatever_was_asked_before(
+    tmp_path: Path,
+) -> None:
+    """The RuleBook plans a hook call's implementations once per set of payors: a payor
+    plugin still runs for each payor naming it, in its role, and only for those; a payor
+    whose plugins change is planned anew."""
+    _write(tmp_path, "flagger", FLAGGER)
+    book = RuleBook(build_plugin_manager(tmp_path))
+    named = Payor(id=uuid4(), name="Named", kind=PayorKind.COMMERCIAL, plugins=("flagger",))
+    other = Payor(id=uuid4(), name="Other", kind=PayorKind.COMMERCIAL)
+    renamed = replace(other, plugins=("flagger",))  # the same payor, naming it now
+    cm = rf.bcba()
+
+    def flagged(*payors: Payor) -> list[str]:
+        coverages = [rf.coverage(p, priority=i + 1) for i, p in enumerate(payors)]
+        check = rf.session_check(
+            book,
+            rf.appointment("2026-03-10T09:00-04:00", by=cm),
+            rf.assignment(cm, "2026-03-01"),
+            coverages=coverages,
+        )
+        return sorted(f.message for f in book.check_session(check) if f.code == "FLAGGED")
+
+    for _ in range(2):  # asked again, the plans answer as at first
+        assert flagged(named) == ["for Named (PRIMARY)"]
+        assert flagged(other) == []
+        assert flagged(renamed) == ["for Other (PRIMARY)"]
+        assert flagged(other, named) == ["for Named (SECONDARY)"]
+        assert flagged(named, renamed) == ["for Named (PRIMARY)", "for Other (SECONDARY)"]
+
+    def wrapped(*payors: Payor) -> list[str]:
+        check = rf.assignment_check(
+            book, rf.assignment(cm, "2026-03-01"), cm, coverages=[rf.coverage(p) for p in payors]
+        )
+        return [f.message for f in book.check_assignment(check) if f.code == "WRAPPED"]
+
+    assert wrapped(named) == ["Named"]
+    assert wrapped(other) == []
+    assert wrapped(named) == ["Named"]
+
+
+GAPS_OFF = """
+from cmgraph import hookimpl
+from cmgraph.facts import RuleInfo
+
+@hookimpl
+def cmgraph_rules():
+    return [RuleInfo("no_gaps", (), "Gaps are fine.", False, replaces=("coverage_gaps",))]
+"""
+
+
+def test_a_replaced_rule_is_off_for_the_payors_naming_the_replacement_whatever_was_asked_before(
+    tmp_path: Path,
+) -> None:
+    """Whether a payor replaced a built-in rule is worked out once for its plugins: a
+    finding of the rule still goes for the payors naming the replacement, and only for
+    them, however the calls come."""
+    _write(tmp_path, "gaps_off", GAPS_OFF)
+    book = RuleBook(build_plugin_manager(tmp_path))
+    named = Payor(id=uuid4(), name="Named", kind=PayorKind.COMMERCIAL, plugins=("gaps_off",))
+    other = Payor(id=uuid4(), name="Other", kind=PayorKind.COMMERCIAL)
+    renamed = replace(other, plugins=("gaps_off",))
+
+    def gaps(*payors: Payor) -> list[str]:
+        check = rf.session_check(
+            book,
+            rf.appointment("2026-03-10T09:00-04:00", by=rf.bcba()),
+            None,  # no case manager: the coverage_gaps rule finds it
+            coverages=[rf.coverage(p, priority=i + 1) for i, p in enumerate(payors)],
+        )
+        return [f.code for f in book.check_session(check) if f.rule == "coverage_gaps"]
+
+    for _ in range(2):
+        assert gaps(named) == []
+        assert gaps(other) == ["NO_CASE_MANAGER"]
+        assert gaps(renamed) == []
+        assert gaps(other, named) == ["NO_CASE_MANAGER"]  # the primary decides
+        assert gaps(named, other) == []
+
+
+SETTING_READER = """
+from cmgraph import hookimpl
+from cmgraph.facts import Finding, Severity
+
+@hookimpl
+def cmgraph_check_session(check, payor, role):
+    return [Finding("READ", Severity.WARNING, str(payor.settings.get("note")), "reader")]
+"""
+
+
+def test_a_hook_is_given_the_payor_of_its_own_call_with_its_settings_of_now(
+    tmp_path: Path,
+) -> None:
+    """Payors are equal whatever their settings (facts.Payor), so a plan made for one call
+    must not hand its payor to the next: a payor whose settings changed in between (an
+    updatePayor) is seen with its new settings."""
+    _write(tmp_path, "reader", SETTING_READER)
+    book = RuleBook(build_plugin_manager(tmp_path))
+    before = Payor(
+        id=uuid4(),
+        name="P",
+        kind=PayorKind.COMMERCIAL,
+        plugins=("reader",),
+        settings={"note": "before"},
+    )
+    after = replace(before, settings={"note": "after"})
+    assert before == after
+    cm = rf.bcba()
+
+    def read(payor: Payor) -> list[str]:
+        check = rf.session_check(
+            book,
+            rf.appointment("2026-03-10T09:00-04:00", by=cm),
+            rf.assignment(cm, "2026-03-01"),
+            coverages=[rf.coverage(payor)],
+        )
+        return [f.message for f in book.check_session(check) if f.code == "READ"]
+
+    assert read(before) == ["before"]
+    assert read(after) == ["after"]

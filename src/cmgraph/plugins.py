@@ -338,6 +338,24 @@ def _since(started: float) -> float:
 
 Scope = tuple[Payor | None, PayorRole | None]
 _NOBODY: tuple[Scope, ...] = ((None, None),)
+_PLANS = 4096  # hook calls' plans kept (RuleBook._plan): a few per set of payors
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The implementations one hook call runs (RuleBook._plan): the scopes they are asked
+    in, as positions in the call's scopes (-1: no payor), and each wrapper (in the order
+    they are opened) and each implementation (in the order they are called) with the index
+    of its scope in `positions`. Payors are taken from each call, never from the plan:
+    payors equal without their settings (facts.Payor), and a payor's settings may have
+    changed since the plan was made."""
+
+    positions: tuple[int, ...]
+    wrappers: tuple[tuple[Impl, int], ...]
+    calls: tuple[tuple[Impl, int], ...]
+    # the call's payors by id, and its primary: RuleBook._unreplaced asks only their plugins
+    payors: dict[UUID, Payor]
+    primary: Payor | None
 
 
 @dataclass(frozen=True)
@@ -375,6 +393,8 @@ class RuleBook:
         self._calls: dict[str, list[Impl]] = {}
         self._wrappers: dict[str, list[Impl]] = {}
         self._replacing: dict[str, frozenset[str]] = {}
+        self._plans: dict[tuple[str, tuple[Scope, ...], bool], _Plan] = {}
+        self._replaced: dict[tuple[str, tuple[str, ...]], bool] = {}
         self.setting_declarations: list[Setting] = []
         for hook in ANSWERS:
             caller = getattr(pm.hook, hook, None)
@@ -408,6 +428,7 @@ class RuleBook:
             lines.setdefault(line.code.upper(), line)
         self.service_lines = lines
         self._replacing = self._replacements()
+        self._replaced.clear()  # answered, if at all, before the replacements were known
         self.setting_declarations = self._collect("cmgraph_payor_settings", _NOBODY, {}, every=True)
         self.settings = self._declared_settings()
 
@@ -460,15 +481,24 @@ class RuleBook:
 
     def replaced(self, rule: str, payor: Payor | None) -> bool:
         """Whether a plugin the payor names stands in for the built-in rule."""
-        return payor is not None and any(rule in self._replacing.get(p, ()) for p in payor.plugins)
+        if payor is None:
+            return False
+        # Asked for each finding of a built-in rule (a batch's sessions find thousands): the
+        # answer depends on the payor's plugins alone, so it is worked out once for them.
+        key = (rule, tuple(payor.plugins))  # a list, in a plugin author's test
+        found = self._replaced.get(key)
+        if found is None:
+            found = self._replaced[key] = any(
+                rule in self._replacing.get(p, ()) for p in payor.plugins
+            )
+        return found
 
-    def _unreplaced(self, found: list[Any], scopes: Sequence[Scope]) -> list[Any]:
+    def _unreplaced(self, found: list[Any], plan: _Plan) -> list[Any]:
         """A built-in rule's findings minus those concerning a payor that replaced the rule;
         a finding concerning no payor in particular concerns the primary (it decides)."""
         if not self._replacing:
             return found
-        by_id = {p.id: p for p, _ in scopes if p is not None}
-        primary = next((p for p, r in scopes if r is PayorRole.PRIMARY), None)
+        by_id, primary = plan.payors, plan.primary
         return [
             f
             for f in found
@@ -515,40 +545,27 @@ class RuleBook:
         role None), a payor plugin's once per payor naming it (`every`: once, whatever the
         payors). Wrappers then see the flat list, minus what concerns another payor than
         theirs, and return what they keep."""
-        payors = [(p, r) for p, r in scopes if p is not None]
-
-        def reached(impl: Impl) -> Sequence[Scope]:
-            if impl.everywhere or every:
-                return _NOBODY
-            return [(p, r) for p, r in payors if impl.reaches(p)]
-
+        plan = self._plan(hook, scopes, every)
         # Each scope's arguments, made once for every implementation reaching it.
-        asked: dict[Scope, dict[str, Any]] = {}
-
-        def arguments(payor: Payor | None, role: PayorRole | None) -> dict[str, Any]:
-            found = asked.get((payor, role))
-            if found is None:
-                found = asked[(payor, role)] = {**kwargs, "payor": payor, "role": role}
-            return found
-
+        asked_in = [scopes[at] if at >= 0 else (None, None) for at in plan.positions]
+        asked = [{**kwargs, "payor": payor, "role": role} for payor, role in asked_in]
         opened: list[tuple[Impl, Payor | None, Generator[Any, Any, Any]]] = []
         try:
-            for impl in reversed(self._wrappers[hook]):
-                for payor, role in reached(impl):
-                    gen = impl.run(arguments(payor, role))
-                    opened.append((impl, payor, gen))
-                    try:
-                        next(gen)
-                    except Exception as exc:
-                        raise impl.failed(exc) from exc
+            for impl, at in plan.wrappers:
+                payor = asked_in[at][0]
+                gen = impl.run(asked[at])
+                opened.append((impl, payor, gen))
+                try:
+                    next(gen)
+                except Exception as exc:
+                    raise impl.failed(exc) from exc
             found: list[Any] = []
-            for impl in self._calls[hook]:
-                for payor, role in reached(impl):
-                    answer = impl.run(arguments(payor, role))
-                    if answer.__class__ is list and not answer:
-                        continue  # most rules find nothing: nothing to check or stamp
-                    answer = impl.stamped(impl.checked(answer), payor)
-                    found.extend(self._unreplaced(answer, scopes) if impl.builtin else answer)
+            for impl, at in plan.calls:
+                answer = impl.run(asked[at])
+                if answer.__class__ is list and not answer:
+                    continue  # most rules find nothing: nothing to check or stamp
+                answer = impl.stamped(impl.checked(answer), asked_in[at][0])
+                found.extend(self._unreplaced(answer, plan) if impl.builtin else answer)
             while opened:
                 impl, payor, gen = opened.pop()
                 found = self._unwrap(impl, payor, gen, found)
@@ -556,6 +573,43 @@ class RuleBook:
         finally:
             for _, _, gen in opened:
                 gen.close()
+
+    def _plan(self, hook: str, scopes: Sequence[Scope], every: bool) -> _Plan:
+        """Which implementations a hook call runs, with which scope, in order: built-in and
+        all-payor implementations once (payor and role None), a payor plugin's once per
+        payor naming it (`every`: once, whatever the payors). The same for every call with
+        these payors: a batch judging thousands of sessions asks it once per set of payors,
+        not once per session and implementation."""
+        key = (hook, tuple(scopes), every)
+        found = self._plans.get(key)
+        if found is not None:
+            return found
+        payors = [(i, p) for i, (p, _) in enumerate(scopes) if p is not None]
+
+        def reached(impl: Impl) -> Sequence[int]:
+            if impl.everywhere or every:
+                return (-1,)
+            return [i for i, p in payors if impl.reaches(p)]
+
+        asked: list[int] = []
+
+        def at(position: int) -> int:
+            if position not in asked:
+                asked.append(position)
+            return asked.index(position)
+
+        wrappers = [(impl, at(i)) for impl in reversed(self._wrappers[hook]) for i in reached(impl)]
+        calls = [(impl, at(i)) for impl in self._calls[hook] for i in reached(impl)]
+        if len(self._plans) >= _PLANS:  # payors change (a plugin named): start afresh
+            self._plans.clear()
+        found = self._plans[key] = _Plan(
+            tuple(asked),
+            tuple(wrappers),
+            tuple(calls),
+            {p.id: p for _, p in payors},
+            next((p for p, r in scopes if r is PayorRole.PRIMARY), None),
+        )
+        return found
 
     @staticmethod
     def _unwrap(

@@ -166,8 +166,9 @@ async def schedule_checked(
         table = models.Appointment.__table__
         await session.run_sync(lambda s: bulk.insert_rows(s.connection(), table, rows))
         made = [bulk.mapped(models.Appointment, r) for r in rows]
-        for row in made:
-            editing.record_created(session, scope, "scheduleAppointment", row)
+        changes.record_created_rows(
+            session, scope, "scheduleAppointment", models.Appointment, rows, made
+        )
         return Outcome(value=made)
 
     return await run_write(scope, use_case)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from importlib import resources
 from typing import Any
@@ -208,6 +208,64 @@ def append(
         else:
             session.info.setdefault(_NPI_WANTED, {})[event["id"]] = row.provider_id
     positions.stage_values(session, models.Event, event)
+
+
+def created_facts(
+    model: type[models.Tenant], rows: Sequence[Mapping[str, Any]], made: Sequence[models.Tenant]
+) -> list[Facts]:
+    """The payload of each new row's event (rows: their columns; made: their objects, in the
+    same order); an appointment's made from its columns, as _appointment makes it from the
+    row: a bulk import makes a hundred thousand."""
+    if model is models.Assignment:
+        raise ValueError("an assignment's event names its provider's NPI: use append")
+    if model is models.Appointment:
+        return _appointments(rows)
+    return [_facts(row) for row in made]
+
+
+def _appointments(rows: Sequence[Mapping[str, Any]]) -> list[Facts]:
+    clients = _named("Client", {r["client_id"].int: r["client_id"] for r in rows})
+    providers = _named("Provider", {r["provider_id"].int: r["provider_id"] for r in rows})
+    return [
+        {
+            "appointmentId": global_id("Appointment", r["id"]),
+            "clientId": clients[r["client_id"].int],
+            "providerId": providers[r["provider_id"].int],
+            "serviceLine": r["service_line"],
+            "startsAt": _instant(r["starts_at"]),
+            "endsAt": _instant(r["ends_at"]),
+            "dateOfService": _day(r["date_of_service"]),
+            "status": r["status"],
+            "serviceCode": r["service_code"],
+            "telehealth": r["telehealth"],
+        }
+        for r in rows
+    ]
+
+
+def _named(type_name: str, ids: dict[int, UUID]) -> dict[int, str]:
+    """Global ids of ids, by their number (a UUID hashes in Python; its number in C)."""
+    return {number: global_id(type_name, id) for number, id in ids.items()}
+
+
+def append_facts(
+    session: AsyncSession, organization_id: UUID, kind: str | None, data: Facts
+) -> None:
+    """Stage an event of a change whose type and payload the caller made (created_facts);
+    none when kind is None (event_type)."""
+    if kind is None:
+        return
+    positions.stage_values(
+        session,
+        models.Event,
+        {
+            "organization_id": organization_id,
+            "id": positions.new_id(),
+            "type": kind,
+            "occurred_at": models.utcnow(),
+            "data": data,
+        },
+    )
 
 
 def emit(session: AsyncSession, organization_id: UUID, kind: str, data: Facts) -> models.Event:

@@ -28,6 +28,7 @@ import heapq
 import inspect
 import itertools
 import logging
+import operator
 import sys
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -162,6 +163,7 @@ def _chunks(ids: Collection[UUID]) -> Iterable[list[UUID]]:
 
 # -- the live judge, by client ---------------------------------------------------------------
 
+_REPORT_ORDER = operator.attrgetter("date_of_service", "starts_at", "id")
 _LIVE = models.Appointment.status != facts.AppointmentStatus.CANCELLED.value
 
 
@@ -181,10 +183,12 @@ async def judge_clients(
         )
         if window is not None:
             query = query.where(ap.date_of_service.between(*window))
-        rows.extend(await session.execute(query))
+        # Core rows (loading.rows_of): the final judging of a bulk import reads every
+        # session of the practice, and the ORM's pass over each row cost a tenth of it.
+        rows.extend(await loading.rows_of(session, query))
     # Sorted here, not in SQL: an ORDER BY on the date of service tempts SQLite, without
     # statistics, to walk the whole date index to avoid a sort of a few dozen rows.
-    rows.sort(key=lambda r: (r.date_of_service, r.starts_at, r.id))
+    rows.sort(key=_REPORT_ORDER)
     # Every non-cancelled session of these clients on their days: the days are whole.
     keys = [sessions.key_of(r) for r in rows]
     return await sessions.judge(session, scope, keys, claims=False, days=sessions.days_of(keys))

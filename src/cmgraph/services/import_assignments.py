@@ -63,10 +63,11 @@ class Preloaded:
         self.coverages_of.update(await loading.coverages(session, org, self.clients))
         if not self.clients:
             return
-        for fact in await session.execute(
+        for fact in await loading.rows_of(  # Core rows: a batch reads thousands of sessions
+            session,
             select(*loading.APPOINTMENT_FACT).where(
                 ap.organization_id == org, ap.client_id.in_(self.clients)
-            )
+            ),
         ):
             pair = (fact.client_id, fact.service_line)
             self.sessions[pair].append(loading.appointment_fact(fact))

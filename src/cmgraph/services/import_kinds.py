@@ -615,10 +615,11 @@ class Appointments(_Referring):
         ids = [c.id for c in self.clients.values()]
         if ids:
             a = models.Appointment
-            for found in await self.session.execute(
+            for found in await loading.rows_of(
+                self.session,
                 select(*loading.APPOINTMENT_FACT).where(
                     a.organization_id == self.org, a.client_id.in_(ids)
-                )
+                ),
             ):
                 self.existing[(found.client_id, found.service_line, found.starts_at)] = found
 

@@ -130,7 +130,8 @@ def _by_day(sessions: Iterable[tuple[tuple[UUID, date], facts.Appointment]]) -> 
     for day, appointment in sessions:
         found[day].append(appointment)
     for in_order in found.values():
-        in_order.sort(key=lambda a: (a.starts_at, a.id))
+        if len(in_order) > 1:  # most days hold one session: nothing to order
+            in_order.sort(key=lambda a: (a.starts_at, a.id))
     return found
 
 
@@ -176,7 +177,7 @@ async def judge(
     providers = await loading.providers(session, org, people)
     # Many sessions share a client's day, a CM's day or a line's payors: the hooks are pure,
     # so each distinct question is asked once per batch.
-    payors_on = functools.cache(lambda client, day: facts.Payors.on(coverages[client], day))
+    payors_on = functools.cache(_payors_by_coverages(coverages))
     enrollments: dict[tuple[UUID, UUID], list[facts.Enrollment]] = defaultdict(list)
     asked = await _asked(keys, cms, payors_on)
     for enrollment in await loading.enrollments_of(session, org, asked):
@@ -243,6 +244,26 @@ async def judge(
         verdict = Verdict(key, check, book.check_session(check), decided)
         verdicts.append(verdict)
     return verdicts
+
+
+def _payors_by_coverages(
+    coverages: dict[UUID, list[facts.Coverage]],
+) -> Callable[[UUID, date], facts.Payors]:
+    """facts.Payors.on(coverages[client], day), made once per client and set of coverages
+    active: a client's coverages change on a few days, and its sessions fall on hundreds.
+    Those days then share one Payors, and what is asked by payors (lead times, qualifying
+    credentials, the hooks' plans) finds it at once."""
+    made: dict[tuple[UUID, tuple[int, ...]], facts.Payors] = {}
+
+    def payors_on(client: UUID, day: date) -> facts.Payors:
+        of = coverages[client]
+        key = (client, tuple(i for i, c in enumerate(of) if c.active_on(day)))
+        found = made.get(key)
+        if found is None:
+            found = made[key] = facts.Payors.on(of, day)
+        return found
+
+    return payors_on
 
 
 async def _asked(
