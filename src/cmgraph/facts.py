@@ -144,7 +144,18 @@ class Provider:
     credentials: tuple[Credential, ...] = ()
 
     def current_credentials(self, day: date) -> frozenset[str]:
-        return frozenset(c.type.upper() for c in self.credentials if c.current_on(day))
+        # Asked by several rules of every session of a batch, on the few dates it spans: each
+        # day's answer is kept on this provider (its credentials never change), which lives
+        # as long as the facts of one request.
+        held: dict[date, frozenset[str]] | None = self.__dict__.get("_held")
+        if held is None:
+            held = self.__dict__["_held"] = {}
+        found = held.get(day)
+        if found is None:
+            found = held[day] = frozenset(
+                c.type.upper() for c in self.credentials if c.current_on(day)
+            )
+        return found
 
 
 class SettingKind(enum.Enum):
