@@ -157,3 +157,34 @@ def test_a_core_row_taken_by_position_makes_the_fact_its_attributes_make(
     made = make(values)
     assert made == expected(by_name(row), row)
     assert repr(made) == repr(expected(by_name(row), row))
+
+
+def test_the_payors_of_a_day_are_its_active_coverages_by_priority_each_payor_once() -> None:
+    kind = facts.PayorKind.COMMERCIAL
+    aetna, blue, cigna = (
+        facts.Payor(id=i, name=n, kind=kind) for i, n in zip((A, B, C), "ABC", strict=True)
+    )
+
+    def coverage(payor: facts.Payor, priority: int, start: date, end: date | None = None) -> Any:
+        return facts.Coverage(
+            payor=payor, priority=priority, effective_from=start, effective_to=end
+        )
+
+    early, late = date(2026, 1, 1), date(2026, 3, 11)
+    coverages = [
+        coverage(cigna, 2, early),
+        coverage(blue, 1, early, DAY),
+        coverage(aetna, 2, early),  # ties with cigna: by name
+        coverage(cigna, 1, late),  # listed twice: at its highest priority, from `late`
+    ]
+    on = facts.Payors.on
+    assert on(coverages, DAY) == facts.Payors(primary=blue, secondary=(aetna, cigna))
+    assert on(coverages, late) == facts.Payors(primary=cigna, secondary=(aetna,))
+    assert on(coverages[:1], DAY) == facts.Payors(primary=cigna)
+    assert on(coverages[1:2], late) == facts.Payors(primary=None)
+    assert on([], DAY) == facts.Payors(primary=None)
+    made = on(coverages, DAY)
+    assert hash(made) == hash(facts.Payors(primary=blue, secondary=(aetna, cigna)))
+    assert made.with_roles()[0] == (blue, facts.PayorRole.PRIMARY)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.__setattr__("primary", None)
