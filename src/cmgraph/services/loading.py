@@ -283,6 +283,7 @@ async def coverages(
     if not client_ids:
         return found
     cv, py = models.Coverage, models.Payor
+    as_text = session.get_bind().dialect.name == "sqlite"  # see _as_text
     rows = await rows_of(
         session,
         select(
@@ -293,9 +294,7 @@ async def coverages(
             py.id,
             py.name,
             py.kind,
-            # as stored: parsed once per payor below, not on every coverage's row
-            type_coerce(py.plugins, Text),
-            type_coerce(py.settings, Text),
+            *(_as_text(c) if as_text else c for c in (py.plugins, py.settings)),
         )
         .join(py, (py.organization_id == cv.organization_id) & (py.id == cv.payor_id))
         .where(cv.organization_id == org, any_of(session, "ids", cv.client_id, client_ids)),
@@ -305,9 +304,9 @@ async def coverages(
         for client_id, priority, start, end, payor_id, name, kind, plugins, settings in chunk:
             payor = payors.get(payor_id)
             if payor is None:
-                payor = payors[payor_id] = payor_of(
-                    payor_id, name, kind, _json(plugins), _json(settings)
-                )
+                if as_text:
+                    plugins, settings = _json(plugins), _json(settings)
+                payor = payors[payor_id] = payor_of(payor_id, name, kind, plugins, settings)
             found[client_id].append(
                 facts.assembled(
                     facts.Coverage,
@@ -320,8 +319,15 @@ async def coverages(
     return found
 
 
+def _as_text(column: Any) -> Any:
+    """A JSON column as SQLite stores it, its text, to parse once per value where many rows
+    repeat it (a payor's, on every coverage's row): SQLAlchemy's JSON type parses each row's.
+    PostgreSQL's driver decodes JSON itself: there columns are read as they are."""
+    return type_coerce(column, Text)
+
+
 def _json(stored: str | None) -> Any:
-    """A JSON column's value from its text, as SQLAlchemy's JSON type reads it."""
+    """A JSON column's value from its text (_as_text), as SQLAlchemy's JSON type reads it."""
     return None if stored is None else json.loads(stored)
 
 
