@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from cmgraph.services import loading, pacing
 
@@ -125,3 +127,47 @@ async def test_facts_of_a_big_read_are_made_a_chunk_at_a_time(
     assert made == list(range(len(rows)))
     runs = "".join("o" if h == "other" else "f" for h in happened).split("o")
     assert [len(r) for r in runs if r] == [pacing.CHUNK] * 10 + [1]
+
+
+async def test_a_database_result_is_chunked_by_its_partitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A result hands its rows over a chunk at a time (Result.partitions), the same rows in
+    the same chunks as iterating it would, with the loop let turn between two alike."""
+    monkeypatch.setattr(pacing, "STEP_S", -1.0)
+    engine = create_async_engine("sqlite+aiosqlite://")
+    fetched: list[int] = []
+    try:
+        async with engine.connect() as connection:
+            numbers = text(
+                "WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 150) "
+                "SELECT v FROM n"
+            )
+            result = await connection.execute(numbers)
+            cursor = type(result.cursor)  # the driver adapter's: its rows are fetched already
+            fetch_many = cursor.fetchmany
+
+            def counted(self: Any, size: int = 0) -> Any:
+                fetched.append(size)
+                return fetch_many(self, size)
+
+            def refused(self: Any) -> Any:
+                raise AssertionError("fetched row by row")
+
+            monkeypatch.setattr(cursor, "fetchmany", counted)
+            monkeypatch.setattr(cursor, "fetchone", refused)
+
+            async def work(happened: list[str]) -> list[list[int]]:
+                chunks = []
+                async for chunk in pacing.Pacer().chunks(result, size=64):
+                    happened.append("chunk")
+                    chunks.append([n for (n,) in chunk])
+                return chunks
+
+            chunks, happened = await _while_other_task_runs(work)
+    finally:
+        await engine.dispose()
+
+    assert chunks == [list(range(1, 65)), list(range(65, 129)), list(range(129, 151))]
+    assert fetched and all(size == 64 for size in fetched)  # a call per chunk
+    assert happened.count("other") >= 2

@@ -144,7 +144,18 @@ class Provider:
     credentials: tuple[Credential, ...] = ()
 
     def current_credentials(self, day: date) -> frozenset[str]:
-        return frozenset(c.type.upper() for c in self.credentials if c.current_on(day))
+        # Asked by several rules of every session of a batch, on the few dates it spans: each
+        # day's answer is kept on this provider (its credentials never change), which lives
+        # as long as the facts of one request.
+        held: dict[date, frozenset[str]] | None = self.__dict__.get("_held")
+        if held is None:
+            held = self.__dict__["_held"] = {}
+        found = held.get(day)
+        if found is None:
+            found = held[day] = frozenset(
+                c.type.upper() for c in self.credentials if c.current_on(day)
+            )
+        return found
 
 
 class SettingKind(enum.Enum):
@@ -299,6 +310,10 @@ class Assignment:
         return self.covers(other.start_date) or other.covers(self.start_date)
 
 
+def _precedence(coverage: Coverage) -> tuple[int, str]:
+    return coverage.priority, coverage.payor.name
+
+
 @dataclass(frozen=True)
 class Payors:
     """A client's coverages on one date: the primary decides, secondaries warn."""
@@ -308,14 +323,18 @@ class Payors:
 
     @classmethod
     def on(cls, coverages: Iterable[Coverage], day: date) -> Payors:
-        active = sorted(
-            (c for c in coverages if c.active_on(day)), key=lambda c: (c.priority, c.payor.name)
-        )
-        # A payor listed twice counts once, at its highest priority.
-        payors = list({c.payor.id: c.payor for c in active}.values())
+        # Asked for every client and date of a batch: most clients have one coverage on a
+        # date, and the fact is assembled (see assembled), not set field by field.
+        active = [c for c in coverages if c.active_on(day)]
+        if len(active) > 1:
+            active.sort(key=_precedence)
+            # A payor listed twice counts once, at its highest priority.
+            payors = list({c.payor.id: c.payor for c in active}.values())
+        else:
+            payors = [c.payor for c in active]
         if not payors:
-            return cls(primary=None)
-        return cls(primary=payors[0], secondary=tuple(payors[1:]))
+            return assembled(cls, primary=None, secondary=())
+        return assembled(cls, primary=payors[0], secondary=tuple(payors[1:]))
 
     @cached_property
     def all(self) -> tuple[Payor, ...]:

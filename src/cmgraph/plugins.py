@@ -282,8 +282,16 @@ class Impl:
     def reaches(self, payor: Payor | None) -> bool:
         return self.everywhere or (payor is not None and self.registered in payor.plugins)
 
+    @functools.cached_property
+    def only_argument(self) -> str | None:
+        """The name of the implementation's one argument, when it takes one (most rules take
+        `check` alone): run passes it without a list made for it on every call."""
+        names = self.impl.argnames
+        return names[0] if len(names) == 1 else None
+
     def run(self, kwargs: dict[str, Any]) -> Any:
-        args = [kwargs[name] for name in self.impl.argnames]
+        only = self.only_argument
+        args = (kwargs[only],) if only is not None else [kwargs[n] for n in self.impl.argnames]
         if not self.trace:  # the common case, called per session of a batch: no clock read
             try:
                 return self.impl.function(*args)
@@ -392,6 +400,7 @@ class RuleBook:
         rank = {name: i for i, (name, _) in enumerate(named)}
         self._calls: dict[str, list[Impl]] = {}
         self._wrappers: dict[str, list[Impl]] = {}
+        self._reaching_by: dict[tuple[str, tuple[str, ...] | None], list[Impl]] = {}
         self._replacing: dict[str, frozenset[str]] = {}
         self._plans: dict[tuple[str, tuple[Scope, ...], bool], _Plan] = {}
         self._replaced: dict[tuple[str, tuple[str, ...]], bool] = {}
@@ -523,12 +532,26 @@ class RuleBook:
     def _first_answer(
         self, hook: str, payor: Payor | None, kwargs: dict[str, Any], stamp: bool
     ) -> Any:
-        for impl in self._calls[hook]:
-            if impl.reaches(payor):
-                answer = impl.checked(impl.run(kwargs))
-                if answer is not None:
-                    return (impl.stamped(answer, payor) if stamp else answer), impl
+        for impl in self._reaching(hook, payor):
+            answer = impl.checked(impl.run(kwargs))
+            if answer is not None:
+                return (impl.stamped(answer, payor) if stamp else answer), impl
         return None, None
+
+    def _reaching(self, hook: str, payor: Payor | None) -> list[Impl]:
+        """The hook's implementations that reach the payor, in calling order. Which reach it
+        depends on its plugins alone, so they are listed once per hook and plugins: asking
+        each implementation on every call was ten thousand calls for 500 answers."""
+        plugins = payor.plugins if payor is not None else None
+        try:
+            found = self._reaching_by.get((hook, plugins))
+        except TypeError:  # plugins in a list (a fact made by hand): listed, not kept
+            return [i for i in self._calls[hook] if i.reaches(payor)]
+        if found is None:
+            found = self._reaching_by[(hook, plugins)] = [
+                i for i in self._calls[hook] if i.reaches(payor)
+            ]
+        return found
 
     def _collect(
         self, hook: str, scopes: Sequence[Scope], kwargs: dict[str, Any], *, every: bool = False
@@ -807,11 +830,10 @@ class RuleBook:
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Every plugin's modifiers, in registration order, once each, at most four."""
         answers = []
-        for impl in self._calls["cmgraph_modifiers"]:
-            if impl.reaches(payor):
-                answer = impl.checked(impl.run(kwargs))
-                if answer:
-                    answers.append((impl.rank, impl.plugin, answer))
+        for impl in self._reaching("cmgraph_modifiers", payor):
+            answer = impl.checked(impl.run(kwargs))
+            if answer:
+                answers.append((impl.rank, impl.plugin, answer))
         combined: list[str] = []
         deciders: list[str] = []
         for _, plugin, answer in sorted(answers, key=lambda a: a[0]):

@@ -4,6 +4,7 @@ coroutine is left unawaited."""
 
 from __future__ import annotations
 
+import copy
 import gc
 import warnings
 from typing import Any
@@ -91,3 +92,22 @@ async def test_the_plan_answers_as_graphql_core(document: str) -> None:
     general = await answer(document, None)
     assert await answer(document, planned.PlannedExecution) == general
     assert general[2] == []
+
+
+async def test_only_later_calls_copy_arguments_of_a_mutable_kind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first call of a resolver takes the arguments converted for it (a root field's,
+    a batch's requests, are never copied); each later call a copy, so that a resolver that
+    changes its argument (Item.tags) changes no other call's."""
+    copies: list[Any] = []
+    deepcopy = copy.deepcopy
+
+    def counted(value: Any, *args: Any) -> Any:
+        copies.append(value)
+        return deepcopy(value, *args)
+
+    monkeypatch.setattr(copy, "deepcopy", counted)  # the module planned copies with
+    data, errors, _ = await answer('{ items { tags(into: ["x"]) } }', planned.PlannedExecution)
+    assert (data, errors) == ({"items": [{"tags": ["x", "1"]}, {"tags": ["x", "2"]}]}, [])
+    assert copies == [["x"]]  # the second item's, of a list converted again

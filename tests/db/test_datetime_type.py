@@ -49,3 +49,20 @@ def test_postgresql_binds_as_sqlalchemy_does() -> None:
     assert ours is not None and theirs is not None
     for value in GIVEN:
         assert ours(value) == theirs(value) == value.astimezone(UTC)
+
+
+def test_sqlite_reads_the_datetimes_sqlalchemy_reads() -> None:
+    """Read in one call (UTCDateTime.result_processor): what the TypeDecorator's own reading
+    gives (the dialect's, then process_result_value), an aware UTC datetime."""
+    dialect = sqlite.dialect()
+    column: Any = models.Appointment.__table__.c.starts_at.type.dialect_impl(dialect)
+    ours = column.result_processor(dialect, None)
+    theirs = TypeDecorator.result_processor(column, dialect, None)
+    bind = column.bind_processor(dialect)
+    assert ours is not None and theirs is not None and bind is not None
+    for value in GIVEN:
+        stored = bind(value)
+        assert ours(stored) == theirs(stored) == value.astimezone(UTC), value
+        assert ours(stored).tzinfo is UTC
+    assert ours("2026-03-08 13:00:00") == datetime(2026, 3, 8, 13, tzinfo=UTC)
+    assert ours(None) is None

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from cmgraph.db import models
 from cmgraph.db.models import Uuid
 
 
@@ -29,3 +30,15 @@ def test_native_uuids_are_left_to_the_driver() -> None:
     dialect = create_async_engine("postgresql+asyncpg://cmgraph@localhost/none").dialect
     assert dialect.supports_native_uuid
     assert Uuid().result_processor(dialect, None) is None
+
+
+def test_the_ids_kept_start_again_past_their_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(models, "UUIDS_KEPT", 3)
+    read = Uuid().result_processor(sqlite.dialect(), None)
+    assert read is not None
+    given = [uuid.uuid4() for _ in range(10)]
+    for value in given:
+        assert read(value.hex) == value
+        assert len(models._UUIDS) <= 3 + 2  # None, and the one just read
+    assert read(None) is None  # still, after starting again
+    assert [read(v.hex) for v in given] == given

@@ -5,10 +5,10 @@ can hold it. Alembic migrations create them; these classes only describe them.
 
 from __future__ import annotations
 
-import functools
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -86,10 +86,45 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        """On SQLite, the stored text read and marked UTC in one call: the TypeDecorator's
+        own calls its processor, then process_result_value, two Python calls per value (a
+        batch of 500 rendering answers reads two thousand). The same datetimes
+        (tests/db/test_datetime_type.py holds them equal)."""
+        stored = self.impl_instance.dialect_impl(dialect)
+        read = stored.result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or read is None:
+            return super().result_processor(dialect, coltype)
+        parse = cast("Callable[[str], datetime]", read)
 
-# The ids read most (an organization's, its payors', providers' and clients') are read again
-# and again: 32,768 of them at most, a few megabytes.
-_uuid_of_hex = functools.lru_cache(maxsize=2**15)(uuid.UUID)
+        def process(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            found = parse(value)
+            return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+
+        return process
+
+
+UUIDS_KEPT = 2**15  # a few megabytes
+
+
+class _Uuids(dict[str | None, uuid.UUID | None]):
+    """Ids by their text, each parsed once: the ids read most (an organization's, its
+    payors', providers' and clients') are read again and again. Read through the dict's own
+    lookup, with None already in it: a Python function per id (the None check, then an LRU
+    cache) was a thirtieth of a batch of 500 rendering answers. Past UUIDS_KEPT ids, it
+    starts again."""
+
+    def __missing__(self, text: str) -> uuid.UUID:
+        if len(self) > UUIDS_KEPT:
+            self.clear()
+            self[None] = None
+        found = self[text] = uuid.UUID(text)
+        return found
+
+
+_UUIDS = _Uuids({None: None})
 
 
 class Uuid(SqlUuid[uuid.UUID]):
@@ -103,11 +138,7 @@ class Uuid(SqlUuid[uuid.UUID]):
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         if (dialect.supports_native_uuid and self.native_uuid) or not self.as_uuid:
             return super().result_processor(dialect, coltype)  # type: ignore[no-untyped-call]
-        return _uuid_of_text
-
-
-def _uuid_of_text(value: str | None) -> uuid.UUID | None:
-    return None if value is None else _uuid_of_hex(value)
+        return _UUIDS.__getitem__
 
 
 class Base(DeclarativeBase):

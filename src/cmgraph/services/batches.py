@@ -137,7 +137,8 @@ async def _rows(
     adjust: Callable[[Select[Any]], Select[Any]] | None = None,
 ) -> list[M]:
     make = record(model)
-    return [make(row) for row in await _execute(session, scope, keyed, keys, adjust)]
+    # all(): the rows fetched in one call, not one call per row as iterating fetches them
+    return list(map(make, (await _execute(session, scope, keyed, keys, adjust)).all()))
 
 
 def _by_id(model: type[M]) -> ById[M]:

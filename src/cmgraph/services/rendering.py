@@ -109,7 +109,7 @@ async def _known_clients(
             any_of(session, "ids", models.Client.id, ids),
         )
     )
-    return set(rows)
+    return set(rows.all())
 
 
 async def _named_sessions(

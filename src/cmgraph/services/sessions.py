@@ -121,8 +121,9 @@ async def day_sessions(
     return _by_day(await loading.facts_of(rows, _day_and_fact))
 
 
-def _day_and_fact(row: loading.AppointmentRow) -> tuple[tuple[UUID, date], facts.Appointment]:
-    return (row.client_id, row.date_of_service), loading.appointment_fact(row)
+def _day_and_fact(row: loading.AnyRow) -> tuple[tuple[UUID, date], facts.Appointment]:
+    day, appointment = loading.appointment_of_row(row)
+    return (appointment.client_id, day), appointment
 
 
 def _by_day(sessions: Iterable[tuple[tuple[UUID, date], facts.Appointment]]) -> Days:
