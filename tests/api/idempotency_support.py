@@ -77,10 +77,14 @@ async def keyed_request(
 
 
 class Clock:
-    """The store's clock, moved by the test instead of slept through."""
+    """The store's clock, moved by the test instead of slept through. It starts at the real
+    time: every store of the process (the apps' own, on the real clock, included) purges
+    every organization's keys older than a day in the background, and the suite shares one
+    event loop, so a purge started by an earlier test can run during this one: a key made
+    on a clock months behind was deleted under a test that had just taken it over."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+        self.now = datetime.now(UTC).replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now
