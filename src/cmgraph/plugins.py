@@ -361,9 +361,6 @@ class _Plan:
     positions: tuple[int, ...]
     wrappers: tuple[tuple[Impl, int], ...]
     calls: tuple[tuple[Impl, int], ...]
-    # the call's payors by id, and its primary: RuleBook._unreplaced asks only their plugins
-    payors: dict[UUID, Payor]
-    primary: Payor | None
 
 
 @dataclass(frozen=True)
@@ -502,12 +499,13 @@ class RuleBook:
             )
         return found
 
-    def _unreplaced(self, found: list[Any], plan: _Plan) -> list[Any]:
+    def _unreplaced(self, found: list[Any], scopes: Sequence[Scope]) -> list[Any]:
         """A built-in rule's findings minus those concerning a payor that replaced the rule;
         a finding concerning no payor in particular concerns the primary (it decides)."""
         if not self._replacing:
             return found
-        by_id, primary = plan.payors, plan.primary
+        by_id = {p.id: p for p, _ in scopes if p is not None}
+        primary = next((p for p, r in scopes if r is PayorRole.PRIMARY), None)
         return [
             f
             for f in found
@@ -588,7 +586,7 @@ class RuleBook:
                 if answer.__class__ is list and not answer:
                     continue  # most rules find nothing: nothing to check or stamp
                 answer = impl.stamped(impl.checked(answer), asked_in[at][0])
-                found.extend(self._unreplaced(answer, plan) if impl.builtin else answer)
+                found.extend(self._unreplaced(answer, scopes) if impl.builtin else answer)
             while opened:
                 impl, payor, gen = opened.pop()
                 found = self._unwrap(impl, payor, gen, found)
@@ -629,8 +627,6 @@ class RuleBook:
             tuple(asked),
             tuple(wrappers),
             tuple(calls),
-            {p.id: p for _, p in payors},
-            next((p for p, r in scopes if r is PayorRole.PRIMARY), None),
         )
         return found
 
